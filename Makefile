@@ -1,0 +1,75 @@
+# orderflow — the user's vocabulary. Anything longer than a line lives in scripts/.
+#
+#   make demo      bring up the local emulator, deploy, place an order, show its journey
+#   make test      unit tests, infra template + cdk-nag tests, end-to-end tests on the emulator
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+ENDPOINT   ?= http://127.0.0.1:4566
+HOST_ARCH  := $(shell go env GOARCH)
+CDK        := npx --no-install cdk
+CDK_FLAGS  := --no-notices
+# The CLI and the SDK both honour AWS_ENDPOINT_URL; the emulator accepts any credentials.
+LOCAL_ENV  := AWS_ENDPOINT_URL=$(ENDPOINT) AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
+              AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+export CDK_DISABLE_CLI_TELEMETRY := true
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+
+.PHONY: help demo test test-unit test-e2e e2e deps up down deploy-local synth deploy destroy lint fmt trace
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+demo: deps ## bring up the emulator, deploy, place an order and print its journey
+	go run ./scripts/emulator up
+	$(MAKE) --no-print-directory deploy-local
+	$(LOCAL_ENV) go run ./scripts/demo
+
+test: lint test-unit test-e2e ## all tests: unit, infra (template + cdk-nag), end to end on the emulator
+
+test-unit: deps ## unit tests and infra template tests (no emulator)
+	go test -count=1 ./...
+
+test-e2e: deps ## deploy to a local emulator (started and stopped here) and run the end-to-end tests
+	go run ./scripts/emulator run -- $(MAKE) --no-print-directory deploy-local e2e
+
+e2e: ## run the end-to-end tests against an already deployed local stack
+	$(LOCAL_ENV) go test -count=1 -tags e2e -timeout 20m ./scripts/e2e/
+
+deps: node_modules/.package-lock.json ## install Go modules and the pinned CDK CLI
+	go mod download
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+up: ## start MiniStack on 127.0.0.1:4566 (installs it into .venv the first time)
+	go run ./scripts/emulator up
+
+down: ## stop the MiniStack that `make up` started
+	go run ./scripts/emulator down
+
+deploy-local: deps ## bootstrap and deploy the stack to the emulator, built for this machine's CPU
+	@mkdir -p .emulator
+	@# bootstrap from outside the app folder, so the CLI does not synthesize the app twice
+	cd .emulator && $(LOCAL_ENV) ../node_modules/.bin/cdk bootstrap aws://000000000000/us-east-1 $(CDK_FLAGS)
+	$(LOCAL_ENV) $(CDK) deploy Orderflow -c arch=$(HOST_ARCH) --require-approval never --progress events $(CDK_FLAGS) \
+		--outputs-file .emulator/outputs.json
+
+synth: deps ## synthesize the CloudFormation template (arm64) and run cdk-nag
+	$(CDK) synth $(CDK_FLAGS) > /dev/null
+
+deploy: deps ## deploy to the AWS account of your current credentials (arm64); run `cdk bootstrap` once first
+	$(CDK) deploy Orderflow $(CDK_FLAGS)
+
+destroy: ## delete the stack from the AWS account of your current credentials
+	$(CDK) destroy Orderflow $(CDK_FLAGS)
+
+lint: deps ## gofmt, go vet (with the e2e tag), go mod tidy check
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	go vet -tags e2e ./...
+	go mod tidy -diff
+
+trace: ## show the journey of one order: make trace ORDER=ORD-...
+	$(LOCAL_ENV) go run ./scripts/trace $(ORDER)

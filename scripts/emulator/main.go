@@ -1,0 +1,226 @@
+// Command emulator starts, checks and stops the local AWS emulator the project deploys to.
+//
+//	go run ./scripts/emulator up            # MiniStack on 127.0.0.1:4566 (installed into .venv on first use)
+//	go run ./scripts/emulator down          # stop the MiniStack this command started
+//	go run ./scripts/emulator status        # exit 0 when an emulator answers on the endpoint
+//	go run ./scripts/emulator run -- CMD... # up, run CMD, then down again if this run started it
+//
+// If an emulator already answers on the endpoint (a MiniStack started earlier, or LocalStack started
+// with Docker), up uses it and run leaves it running. EMULATOR=localstack makes up refuse to start
+// MiniStack and explain how to start LocalStack instead.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const (
+	venvDir      = ".venv"
+	stateDir     = ".emulator"
+	requirements = "scripts/emulator/requirements.txt"
+)
+
+type config struct {
+	endpoint string // e.g. http://127.0.0.1:4566
+	port     string
+	kind     string // ministack | localstack
+}
+
+func main() {
+	cfg := config{endpoint: "http://127.0.0.1:4566", port: "4566", kind: "ministack"}
+	if v := os.Getenv("EMULATOR"); v != "" {
+		cfg.kind = v
+	}
+	if len(os.Args) < 2 {
+		usage()
+	}
+	var err error
+	switch os.Args[1] {
+	case "up":
+		_, err = up(cfg)
+	case "down":
+		err = down()
+	case "status":
+		if !healthy(cfg.endpoint) {
+			err = fmt.Errorf("no emulator answers on %s", cfg.endpoint)
+		}
+	case "run":
+		err = run(cfg, os.Args[2:])
+	default:
+		usage()
+	}
+	if err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			os.Exit(exit.ExitCode())
+		}
+		fmt.Fprintln(os.Stderr, "emulator:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: emulator up | down | status | run -- CMD [ARGS...]")
+	os.Exit(2)
+}
+
+// up makes sure an emulator answers on the endpoint; started reports whether this call started it.
+func up(cfg config) (started bool, err error) {
+	if healthy(cfg.endpoint) {
+		fmt.Printf("emulator: already running on %s\n", cfg.endpoint)
+		return false, nil
+	}
+	if cfg.kind == "localstack" {
+		return false, fmt.Errorf("nothing answers on %s: start LocalStack first (it needs Docker and, since March 2026, "+
+			"a token): docker run -d -p 4566:4566 -e LOCALSTACK_AUTH_TOKEN -v /var/run/docker.sock:/var/run/docker.sock localstack/localstack", cfg.endpoint)
+	}
+	if err := install(); err != nil {
+		return false, err
+	}
+	if err := os.MkdirAll(stateDir, 0o755); err != nil {
+		return false, err
+	}
+	logPath := filepath.Join(stateDir, "ministack.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return false, err
+	}
+	defer logFile.Close()
+	cmd := exec.Command(filepath.Join(venvDir, "bin", "python"), "-m", "ministack")
+	cmd.Env = append(os.Environ(),
+		"GATEWAY_PORT="+cfg.port,
+		// Functions inherit this, so their SDK calls reach the emulator rather than AWS.
+		"AWS_ENDPOINT_URL="+cfg.endpoint,
+		"MINISTACK_REGION=us-east-1",
+	)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // outlives this command; down stops the group
+	if err := cmd.Start(); err != nil {
+		return false, fmt.Errorf("start MiniStack: %w", err)
+	}
+	pid := cmd.Process.Pid
+	if err := os.WriteFile(filepath.Join(stateDir, "ministack.pid"), []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		return false, err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.Now().Add(60 * time.Second)
+	for !healthy(cfg.endpoint) {
+		select {
+		case err := <-exited:
+			return false, fmt.Errorf("MiniStack exited during start-up (%v); see %s", err, logPath)
+		case <-time.After(250 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(-pid, syscall.SIGTERM)
+			return false, fmt.Errorf("MiniStack did not become healthy within 60s; see %s", logPath)
+		}
+	}
+	fmt.Printf("emulator: MiniStack running on %s (pid %d, log %s)\n", cfg.endpoint, pid, logPath)
+	return true, nil
+}
+
+// install creates the project-local virtualenv and installs the pinned MiniStack, once.
+func install() error {
+	python := filepath.Join(venvDir, "bin", "python")
+	if _, err := os.Stat(python); err != nil {
+		fmt.Println("emulator: creating", venvDir)
+		if err := sh("python3", "-m", "venv", venvDir); err != nil {
+			return fmt.Errorf("create virtualenv (is python3 with venv installed?): %w", err)
+		}
+	}
+	want, err := os.ReadFile(requirements)
+	if err != nil {
+		return err
+	}
+	stamp := filepath.Join(venvDir, "requirements.installed")
+	if have, err := os.ReadFile(stamp); err == nil && string(have) == string(want) {
+		return nil
+	}
+	fmt.Println("emulator: installing", strings.TrimSpace(string(want)))
+	if err := sh(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", requirements); err != nil {
+		return fmt.Errorf("install MiniStack: %w", err)
+	}
+	return os.WriteFile(stamp, want, 0o644)
+}
+
+// down stops the MiniStack that up started (and nothing else).
+func down() error {
+	pidFile := filepath.Join(stateDir, "ministack.pid")
+	b, err := os.ReadFile(pidFile)
+	if errors.Is(err, os.ErrNotExist) {
+		fmt.Println("emulator: nothing to stop (no MiniStack started by this project)")
+		return nil
+	} else if err != nil {
+		return err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return fmt.Errorf("%s: %w", pidFile, err)
+	}
+	_ = syscall.Kill(-pid, syscall.SIGTERM)
+	for i := 0; i < 40 && syscall.Kill(pid, 0) == nil; i++ {
+		time.Sleep(250 * time.Millisecond) // wait for the process group to exit
+	}
+	if syscall.Kill(pid, 0) == nil {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+	}
+	fmt.Printf("emulator: stopped MiniStack (pid %d)\n", pid)
+	return os.Remove(pidFile)
+}
+
+// run brings the emulator up, runs args, and stops the emulator again if it started it.
+func run(cfg config, args []string) error {
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		usage()
+	}
+	started, err := up(cfg)
+	if err != nil {
+		return err
+	}
+	if started {
+		defer func() { _ = down() }()
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	return cmd.Run()
+}
+
+func healthy(endpoint string) bool {
+	client := http.Client{Timeout: 2 * time.Second}
+	for _, path := range []string{"/_ministack/health", "/_localstack/health"} {
+		resp, err := client.Get(endpoint + path)
+		if err != nil {
+			continue
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return true
+		}
+	}
+	return false
+}
+
+func sh(name string, args ...string) error {
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	return cmd.Run()
+}
