@@ -1,0 +1,332 @@
+package events_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/schemas"
+)
+
+// Schema evolution rule: version N of a type must accept what consumers of version N-1 rely
+// on. Comparing each payload schema with its predecessor, a new version may add optional
+// properties and widen enums, but never remove a property, change a type, newly require a
+// property, narrow an enum, change a const or close additionalProperties. (The envelope is
+// shared, so only the payload is versioned.)
+
+func loadSchema(t *testing.T, file string) map[string]any {
+	t.Helper()
+	b, err := schemas.FS.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	return doc
+}
+
+// schemaSet resolves $refs: "#/..." inside the current document, "urn:...#/..." across documents.
+type schemaSet map[string]map[string]any // $id -> document
+
+func loadSchemaSet(t *testing.T) schemaSet {
+	t.Helper()
+	files, err := fs.Glob(schemas.FS, "*.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := schemaSet{}
+	for _, f := range files {
+		doc := loadSchema(t, f)
+		set[doc["$id"].(string)] = doc
+	}
+	return set
+}
+
+// resolve follows node's $ref (if any) and returns the target with node's other keywords
+// laid over it, and the document the result lives in.
+func (s schemaSet) resolve(node map[string]any, doc map[string]any) (map[string]any, map[string]any, error) {
+	for range 16 {
+		ref, ok := node["$ref"].(string)
+		if !ok {
+			return node, doc, nil
+		}
+		base, frag, _ := strings.Cut(ref, "#")
+		target := doc
+		if base != "" {
+			if target, ok = s[base]; !ok {
+				return nil, nil, fmt.Errorf("unresolved $ref %q", ref)
+			}
+		}
+		var cur any = target
+		for _, tok := range strings.Split(strings.TrimPrefix(frag, "/"), "/") {
+			if tok == "" {
+				continue
+			}
+			m, ok := cur.(map[string]any)
+			if !ok {
+				return nil, nil, fmt.Errorf("bad $ref %q", ref)
+			}
+			cur = m[tok]
+		}
+		resolved, ok := cur.(map[string]any)
+		if !ok {
+			return nil, nil, fmt.Errorf("$ref %q is not a schema object", ref)
+		}
+		merged := map[string]any{}
+		for k, v := range resolved {
+			merged[k] = v
+		}
+		for k, v := range node {
+			if k != "$ref" {
+				merged[k] = v
+			}
+		}
+		node, doc = merged, target
+	}
+	return nil, nil, fmt.Errorf("$ref chain too long")
+}
+
+func strs(v any) []string {
+	var out []string
+	if a, ok := v.([]any); ok {
+		for _, x := range a {
+			out = append(out, fmt.Sprint(x))
+		}
+	}
+	return out
+}
+
+// breakingChanges lists every way newNode breaks consumers of oldNode, at JSON pointer path.
+func (s schemaSet) breakingChanges(path string, oldNode, oldDoc, newNode, newDoc map[string]any) []string {
+	oldN, oldDoc, err := s.resolve(oldNode, oldDoc)
+	if err != nil {
+		return []string{path + ": old: " + err.Error()}
+	}
+	newN, newDoc, err := s.resolve(newNode, newDoc)
+	if err != nil {
+		return []string{path + ": new: " + err.Error()}
+	}
+	var out []string
+	if ot, ok := oldN["type"]; ok {
+		if nt, ok := newN["type"]; ok && fmt.Sprint(ot) != fmt.Sprint(nt) {
+			out = append(out, fmt.Sprintf("%s: type changed from %v to %v", path, ot, nt))
+		}
+	} else if nt, ok := newN["type"]; ok {
+		out = append(out, fmt.Sprintf("%s: type narrowed to %v", path, nt))
+	}
+	if oc, ok := oldN["const"]; ok && fmt.Sprint(oc) != fmt.Sprint(newN["const"]) {
+		out = append(out, fmt.Sprintf("%s: const changed from %v to %v", path, oc, newN["const"]))
+	}
+	if ne, ok := newN["enum"]; ok {
+		oldEnum, hadEnum := oldN["enum"]
+		if !hadEnum {
+			out = append(out, fmt.Sprintf("%s: enum %v added", path, ne))
+		}
+		for _, v := range strs(oldEnum) {
+			if !slices.Contains(strs(ne), v) {
+				out = append(out, fmt.Sprintf("%s: enum value %q removed", path, v))
+			}
+		}
+	}
+	for _, r := range strs(newN["required"]) {
+		if !slices.Contains(strs(oldN["required"]), r) {
+			out = append(out, fmt.Sprintf("%s: property %q newly required", path, r))
+		}
+	}
+	if newN["additionalProperties"] == false && oldN["additionalProperties"] != false {
+		out = append(out, fmt.Sprintf("%s: additionalProperties closed", path))
+	}
+	oldProps, _ := oldN["properties"].(map[string]any)
+	newProps, _ := newN["properties"].(map[string]any)
+	names := make([]string, 0, len(oldProps))
+	for name := range oldProps {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		np, ok := newProps[name].(map[string]any)
+		if !ok {
+			out = append(out, fmt.Sprintf("%s: property %q removed", path, name))
+			continue
+		}
+		out = append(out, s.breakingChanges(path+"/"+name, oldProps[name].(map[string]any), oldDoc, np, newDoc)...)
+	}
+	if oi, ok := oldN["items"].(map[string]any); ok {
+		if ni, ok := newN["items"].(map[string]any); ok {
+			out = append(out, s.breakingChanges(path+"/items", oi, oldDoc, ni, newDoc)...)
+		} else {
+			out = append(out, fmt.Sprintf("%s: items schema removed", path))
+		}
+	}
+	return out
+}
+
+// payloadChanges compares the payload schemas of two type-schema documents.
+func (s schemaSet) payloadChanges(oldDoc, newDoc map[string]any) []string {
+	oldP := oldDoc["properties"].(map[string]any)["payload"].(map[string]any)
+	newP := newDoc["properties"].(map[string]any)["payload"].(map[string]any)
+	return s.breakingChanges("/payload", oldP, oldDoc, newP, newDoc)
+}
+
+func TestSchemaCompatibility(t *testing.T) {
+	set := loadSchemaSet(t)
+	compared := 0
+	for _, typ := range events.Types() {
+		for v := 2; v <= events.LatestVersion(typ); v++ {
+			t.Run(fmt.Sprintf("%s.v%d-vs-v%d", typ, v, v-1), func(t *testing.T) {
+				oldDoc := set[fmt.Sprintf("urn:orderflow:schema:%s:v%d", typ, v-1)]
+				newDoc := set[fmt.Sprintf("urn:orderflow:schema:%s:v%d", typ, v)]
+				if oldDoc == nil || newDoc == nil {
+					t.Fatalf("missing schema for %s v%d or v%d", typ, v-1, v)
+				}
+				for _, c := range set.payloadChanges(oldDoc, newDoc) {
+					t.Errorf("breaking change: %s", c)
+				}
+				compared++
+			})
+		}
+	}
+	if compared == 0 {
+		t.Fatal("no version pairs compared")
+	}
+}
+
+// deepCopy copies a decoded JSON document.
+func deepCopy(t *testing.T, doc map[string]any) map[string]any {
+	t.Helper()
+	b, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// The checker catches each kind of breaking change in an in-memory successor of OrderPlaced
+// v2 and OrderCancelled v1, and lets compatible changes through.
+func TestSchemaCompatibilityCatchesBreakingChanges(t *testing.T) {
+	set := loadSchemaSet(t)
+	placed := set["urn:orderflow:schema:OrderPlaced:v2"]
+	cancelled := set["urn:orderflow:schema:OrderCancelled:v1"]
+	payloadOf := func(doc map[string]any) map[string]any {
+		return doc["$defs"].(map[string]any)["payload"].(map[string]any)
+	}
+	propsOf := func(doc map[string]any) map[string]any { return payloadOf(doc)["properties"].(map[string]any) }
+	itemPropsOf := func(doc map[string]any) map[string]any {
+		return propsOf(doc)["items"].(map[string]any)["items"].(map[string]any)["properties"].(map[string]any)
+	}
+	cases := []struct {
+		name   string
+		base   map[string]any
+		change func(doc map[string]any)
+		want   string // "" = compatible
+	}{
+		{"unchanged", placed, func(map[string]any) {}, ""},
+		{"optional property added", placed, func(d map[string]any) { propsOf(d)["giftWrap"] = map[string]any{"type": "boolean"} }, ""},
+		{"enum widened", cancelled, func(d map[string]any) {
+			r := propsOf(d)["reason"].(map[string]any)
+			r["enum"] = append(r["enum"].([]any), "customer-request")
+		}, ""},
+		{"property removed", placed, func(d map[string]any) { delete(propsOf(d), "paymentToken") }, `property "paymentToken" removed`},
+		{"nested property removed", placed, func(d map[string]any) { delete(itemPropsOf(d), "unitPriceCents") }, `/payload/items/items: property "unitPriceCents" removed`},
+		{"type changed behind a $ref", placed, func(d map[string]any) { propsOf(d)["totalCents"] = map[string]any{"type": "string"} }, "/payload/totalCents: type changed from integer to string"},
+		{"nested type changed", placed, func(d map[string]any) { itemPropsOf(d)["name"] = map[string]any{"type": "object"} }, "/payload/items/items/name: type changed from string to object"},
+		{"optional property now required", placed, func(d map[string]any) {
+			p := payloadOf(d)
+			p["required"] = append(p["required"].([]any), "currency")
+		}, `property "currency" newly required`},
+		{"enum narrowed", cancelled, func(d map[string]any) {
+			propsOf(d)["reason"].(map[string]any)["enum"] = []any{"out-of-stock", "payment-declined"}
+		}, `enum value "fulfilment-failed" removed`},
+		{"enum added to a free string", placed, func(d map[string]any) {
+			propsOf(d)["customerId"] = map[string]any{"type": "string", "enum": []any{"cust-1"}}
+		}, "/payload/customerId: enum"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			next := deepCopy(t, tc.base)
+			tc.change(next)
+			got := set.payloadChanges(tc.base, next)
+			if tc.want == "" {
+				if len(got) > 0 {
+					t.Errorf("compatible change reported as breaking: %v", got)
+				}
+				return
+			}
+			if !slices.ContainsFunc(got, func(s string) bool { return strings.Contains(s, tc.want) }) {
+				t.Errorf("breaking changes %v; want one containing %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// The Go payload structs and the payload schemas name the same properties, and every
+// property the schema requires is one the struct always writes (no omitempty).
+func TestGoTypesMatchSchemas(t *testing.T) {
+	set := loadSchemaSet(t)
+	for _, g := range goldenEvents() {
+		key := fmt.Sprintf("%s.v%d", g.t, g.version)
+		t.Run(key, func(t *testing.T) {
+			doc := set["urn:orderflow:schema:"+string(g.t)+fmt.Sprintf(":v%d", g.version)]
+			node := doc["properties"].(map[string]any)["payload"].(map[string]any)
+			compareStruct(t, set, "/payload", reflect.TypeOf(g.payload), node, doc)
+		})
+	}
+}
+
+func compareStruct(t *testing.T, set schemaSet, path string, typ reflect.Type, node, doc map[string]any) {
+	t.Helper()
+	node, doc, err := set.resolve(node, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	props, _ := node["properties"].(map[string]any)
+	fields := map[string]reflect.StructField{}
+	omit := map[string]bool{}
+	for i := 0; i < typ.NumField(); i++ {
+		f := typ.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		fields[name] = f
+		omit[name] = strings.Contains(opts, "omitempty")
+	}
+	for name := range props {
+		if _, ok := fields[name]; !ok {
+			t.Errorf("%s: schema property %q has no field in %s", path, name, typ)
+		}
+	}
+	for name, f := range fields {
+		p, ok := props[name].(map[string]any)
+		if !ok {
+			t.Errorf("%s: field %s.%s (%q) is not in the schema", path, typ, f.Name, name)
+			continue
+		}
+		if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct {
+			p, pdoc, err := set.resolve(p, doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			compareStruct(t, set, path+"/"+name+"/items", f.Type.Elem(), p["items"].(map[string]any), pdoc)
+		}
+	}
+	for _, r := range strs(node["required"]) {
+		if omit[r] {
+			t.Errorf("%s: required property %q is omitempty in %s", path, r, typ)
+		}
+	}
+}

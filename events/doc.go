@@ -1,0 +1,37 @@
+// Package events is the contract every orderflow service codes against: the
+// event envelope, one Go type per event payload, and the JSON Schemas (package
+// schemas) that gate every event on its way in and out.
+//
+// # Naming
+//
+// An event type has two Go names, so that neither clashes with the other:
+//
+//   - the Type constant carries a "Type" prefix: TypeOrderPlaced, TypeInventoryReserved, ...
+//     Its value is the bare name ("OrderPlaced"), which is also the EventBridge detail-type.
+//   - the payload struct carries the bare name, with a version suffix only for types that
+//     have more than one version: OrderPlacedV1, OrderPlacedV2, InventoryReserved, ...
+//
+// Producers use the Source constants (SourceOrders, ...); SourceOf gives the one source
+// allowed for each type (the schemas pin it, and the EventBridge rules match on it).
+//
+// # Envelope
+//
+// Every event travels as an Envelope: the EventBridge detail, the payload of the Kinesis
+// record (inside the whole EventBridge event) and the item of the event store. Its id is
+// deterministic, ID(orderId, sequence), so a retried producer re-emits the same id and every
+// consumer can deduplicate with a conditional write. CorrelationID is the id of the order's
+// OrderPlaced event and stays the same for the whole order; CausationID is the id of the
+// event that caused this one.
+//
+// # Schema evolution
+//
+// Each type and version has its own schema, schemas/<Type>.v<N>.schema.json, and its own
+// sample, events/samples/<Type>.v<N>.json. A new version may only add optional properties
+// and widen enums (compat_test.go enforces it). Consumers call Envelope.Upcast, the one place
+// that turns an old version into the latest (OrderPlaced v1 -> v2), and then DecodePayload.
+//
+// # Errors
+//
+// New, Parse, FromEventBridge, Upcast and DecodePayload return a *ValidationError for bad
+// input. It is permanent: retrying cannot fix it, so handlers park the event (DLQ) instead.
+package events

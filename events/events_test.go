@@ -1,0 +1,535 @@
+package events_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/schemas"
+)
+
+// Every known type and version has a schema and a sample, every schema and sample belongs to
+// a known type and version, and every sample is valid.
+func TestEverySampleValidates(t *testing.T) {
+	want := map[string]bool{}
+	for _, typ := range events.Types() {
+		if !typ.Known() || events.LatestVersion(typ) < 1 || events.SourceOf(typ) == "" {
+			t.Fatalf("%s is not registered", typ)
+		}
+		for v := 1; v <= events.LatestVersion(typ); v++ {
+			want[fmt.Sprintf("%s.v%d", typ, v)] = true
+		}
+	}
+	samples := events.Samples()
+	if len(samples) != len(want) {
+		t.Errorf("%d samples, want %d (one per type and version)", len(samples), len(want))
+	}
+	for key := range want {
+		t.Run(key, func(t *testing.T) {
+			b, ok := samples[key]
+			if !ok {
+				t.Fatalf("no events/samples/%s.json", key)
+			}
+			if _, err := fs.Stat(schemas.FS, key+".schema.json"); err != nil {
+				t.Fatalf("no schemas/%s.schema.json: %v", key, err)
+			}
+			e, err := events.Parse(b)
+			if err != nil {
+				t.Fatalf("sample %s is invalid: %v", key, err)
+			}
+			if got := fmt.Sprintf("%s.v%d", e.Type, e.Version); got != key {
+				t.Errorf("sample %s holds a %s event", key, got)
+			}
+		})
+	}
+	files, err := fs.Glob(schemas.FS, "*.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		key := strings.TrimSuffix(f, ".schema.json")
+		if key != "envelope" && !want[key] {
+			t.Errorf("schema %s belongs to no known type and version", f)
+		}
+	}
+}
+
+// Schema ids are URNs, no web hosts; the file name, $id, title and pinned type/version agree.
+func TestSchemaIDs(t *testing.T) {
+	files, err := fs.Glob(schemas.FS, "*.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := regexp.MustCompile(`^([A-Za-z]+)\.v([0-9]+)\.schema\.json$`)
+	for _, f := range files {
+		t.Run(f, func(t *testing.T) {
+			doc := loadSchema(t, f)
+			id, _ := doc["$id"].(string)
+			if doc["$schema"] != "https://json-schema.org/draft/2020-12/schema" {
+				t.Errorf("$schema = %v, want draft 2020-12", doc["$schema"])
+			}
+			m := name.FindStringSubmatch(f)
+			if m == nil {
+				if f != "envelope.schema.json" || id != "urn:orderflow:schema:envelope" {
+					t.Fatalf("unexpected schema %s with $id %q", f, id)
+				}
+				return
+			}
+			if want := "urn:orderflow:schema:" + m[1] + ":v" + m[2]; id != want {
+				t.Errorf("$id = %q, want %q", id, want)
+			}
+			props := doc["properties"].(map[string]any)
+			if got := props["type"].(map[string]any)["const"]; got != m[1] {
+				t.Errorf("type const = %v, want %s", got, m[1])
+			}
+			if got := fmt.Sprint(props["version"].(map[string]any)["const"]); got != m[2] {
+				t.Errorf("version const = %v, want %s", got, m[2])
+			}
+			if got := props["source"].(map[string]any)["const"]; got != events.SourceOf(events.Type(m[1])) {
+				t.Errorf("source const = %v, want SourceOf = %s", got, events.SourceOf(events.Type(m[1])))
+			}
+		})
+	}
+	// Only the $schema dialect URI may name a web host.
+	for _, f := range files {
+		b, err := schemas.FS.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := strings.ReplaceAll(string(b), `"https://json-schema.org/draft/2020-12/schema"`, "")
+		if strings.Contains(s, "http://") || strings.Contains(s, "https://") {
+			t.Errorf("%s names a web host", f)
+		}
+	}
+}
+
+// Every Go payload value New accepts marshals to an event Parse accepts; variations
+// (optional fields absent, each cancellation reason) included.
+func TestMarshalledValuesValidate(t *testing.T) {
+	cases := []golden{}
+	cases = append(cases, goldenEvents()...)
+	cases = append(cases,
+		golden{events.TypeOrderPlaced, 2, orderA, 1, "", events.OrderPlacedV2{
+			OrderID: orderA, CustomerID: "alice@example.org", PaymentToken: "tok_visa", TotalCents: 0,
+			Items: []events.Item{{SKU: "SKU-042", Quantity: 100, UnitPriceCents: 0}},
+		}, t0},
+	)
+	for _, reason := range []string{events.ReasonOutOfStock, events.ReasonPaymentDeclined, events.ReasonFulfilmentFailed} {
+		cases = append(cases, golden{events.TypeOrderCancelled, 1, orderA, 2, events.ID(orderA, 1), events.OrderCancelled{OrderID: orderA, Reason: reason}, t0})
+	}
+	for _, g := range cases {
+		t.Run(fmt.Sprintf("%s.v%d/seq%d", g.t, g.version, g.seq), func(t *testing.T) {
+			e := g.build(t)
+			b, err := json.Marshal(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := events.Parse(b); err != nil {
+				t.Fatalf("Parse(marshalled): %v", err)
+			}
+			entry, err := e.Entry("orders")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := events.Parse([]byte(entry.Detail)); err != nil {
+				t.Fatalf("Parse(entry.Detail): %v", err)
+			}
+		})
+	}
+}
+
+// mutate returns the sample of t/v with f applied to its decoded JSON.
+func mutate(t *testing.T, typ events.Type, v int, f func(m map[string]any)) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(events.Sample(typ, v), &m); err != nil {
+		t.Fatal(err)
+	}
+	f(m)
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func payload(m map[string]any) map[string]any { return m["payload"].(map[string]any) }
+
+func firstItem(m map[string]any) map[string]any {
+	return payload(m)["items"].([]any)[0].(map[string]any)
+}
+
+func TestParseRejects(t *testing.T) {
+	placed, reserved, cancelled := events.TypeOrderPlaced, events.TypeInventoryReserved, events.TypeOrderCancelled
+	cases := []struct {
+		name     string
+		input    func(t *testing.T) []byte
+		wantPath string
+		wantMsg  string
+	}{
+		{"missing payload orderId", func(t *testing.T) []byte {
+			return mutate(t, placed, 2, func(m map[string]any) { delete(payload(m), "orderId") })
+		}, "/payload/orderId", "missing property 'orderId'"},
+		{"missing envelope orderId", func(t *testing.T) []byte {
+			return mutate(t, placed, 2, func(m map[string]any) { delete(m, "orderId") })
+		}, "/orderId", "missing property 'orderId'"},
+		{"wrong type: quantity as string", func(t *testing.T) []byte {
+			return mutate(t, placed, 2, func(m map[string]any) { firstItem(m)["quantity"] = "2" })
+		}, "/payload/items/0/quantity", "got string, want integer"},
+		{"wrong type: fractional cents", func(t *testing.T) []byte {
+			return mutate(t, placed, 2, func(m map[string]any) { payload(m)["totalCents"] = 112.97 })
+		}, "/payload/totalCents", "want integer"},
+		{"negative quantity", func(t *testing.T) []byte {
+			return mutate(t, placed, 2, func(m map[string]any) { firstItem(m)["quantity"] = -1 })
+		}, "/payload/items/0/quantity", "minimum"},
+		{"negative price", func(t *testing.T) []byte {
+			return mutate(t, placed, 1, func(m map[string]any) { firstItem(m)["unitPriceCents"] = -5 })
+		}, "/payload/items/0/unitPriceCents", "minimum"},
+		{"no items", func(t *testing.T) []byte {
+			return mutate(t, reserved, 1, func(m map[string]any) { payload(m)["items"] = []any{} })
+		}, "/payload/items", "minItems"},
+		{"bad sku", func(t *testing.T) []byte {
+			return mutate(t, reserved, 1, func(m map[string]any) { firstItem(m)["sku"] = "shoes" })
+		}, "/payload/items/0/sku", "does not match pattern"},
+		{"unknown type", func(t *testing.T) []byte {
+			return mutate(t, placed, 2, func(m map[string]any) { m["type"] = "OrderTeleported" })
+		}, "/type", `unknown event type "OrderTeleported"`},
+		{"missing type", func(t *testing.T) []byte {
+			return mutate(t, placed, 2, func(m map[string]any) { delete(m, "type") })
+		}, "/type", "missing"},
+		{"unknown version", func(t *testing.T) []byte {
+			return mutate(t, placed, 2, func(m map[string]any) { m["version"] = 3 })
+		}, "/version", "unknown version 3 of OrderPlaced"},
+		{"version zero", func(t *testing.T) []byte {
+			return mutate(t, reserved, 1, func(m map[string]any) { m["version"] = 0 })
+		}, "/version", "unknown version 0"},
+		{"extra payload property", func(t *testing.T) []byte {
+			return mutate(t, placed, 2, func(m map[string]any) { payload(m)["discountCents"] = 100 })
+		}, "/payload/discountCents", "additional properties 'discountCents' not allowed"},
+		{"extra envelope property", func(t *testing.T) []byte {
+			return mutate(t, reserved, 1, func(m map[string]any) { m["traceId"] = "x" })
+		}, "/traceId", "additional properties 'traceId' not allowed"},
+		{"v2 field in a v1 event", func(t *testing.T) []byte {
+			return mutate(t, placed, 1, func(m map[string]any) { payload(m)["currency"] = "USD" })
+		}, "/payload/currency", "not allowed"},
+		{"wrong source for type", func(t *testing.T) []byte {
+			return mutate(t, reserved, 1, func(m map[string]any) { m["source"] = events.SourcePayments })
+		}, "/source", "orderflow.inventory"},
+		{"time not a date-time", func(t *testing.T) []byte {
+			return mutate(t, reserved, 1, func(m map[string]any) { m["time"] = "yesterday" })
+		}, "/time", "date-time"},
+		{"OrderPlaced not first", func(t *testing.T) []byte {
+			return mutate(t, placed, 2, func(m map[string]any) { m["sequence"] = 2 })
+		}, "/sequence", "value must be 1"},
+		{"follow-up event at sequence 1", func(t *testing.T) []byte {
+			return mutate(t, reserved, 1, func(m map[string]any) { m["sequence"] = 1 })
+		}, "/sequence", "minimum"},
+		{"follow-up event without causation", func(t *testing.T) []byte {
+			return mutate(t, reserved, 1, func(m map[string]any) { delete(m, "causationId") })
+		}, "/causationId", "missing property"},
+		{"cancellation reason outside the enum", func(t *testing.T) []byte {
+			return mutate(t, cancelled, 1, func(m map[string]any) { payload(m)["reason"] = "changed-my-mind" })
+		}, "/payload/reason", "value must be one of"},
+		{"payload orderId differs", func(t *testing.T) []byte {
+			return mutate(t, reserved, 1, func(m map[string]any) { payload(m)["orderId"] = orderB })
+		}, "/payload/orderId", "differs from the envelope's orderId"},
+		{"id not deterministic", func(t *testing.T) []byte {
+			return mutate(t, reserved, 1, func(m map[string]any) { m["id"] = uuid.NewString() })
+		}, "/id", "not the deterministic id"},
+		{"OrderPlaced not its own correlation", func(t *testing.T) []byte {
+			return mutate(t, placed, 2, func(m map[string]any) { m["correlationId"] = events.ID(orderB, 1) })
+		}, "/correlationId", "its own correlation"},
+		{"not JSON", func(*testing.T) []byte { return []byte(`{"type":`) }, "", "not JSON"},
+		{"not an object", func(*testing.T) []byte { return []byte(`[1,2]`) }, "", "not a JSON object"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := events.Parse(tc.input(t))
+			var ve *events.ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("Parse error = %v (%T), want *events.ValidationError", err, err)
+			}
+			found := false
+			for _, p := range ve.Problems {
+				found = found || (p.Path == tc.wantPath && strings.Contains(p.Message, tc.wantMsg))
+			}
+			if !found {
+				t.Errorf("problems %+v\nwant one at %q containing %q", ve.Problems, tc.wantPath, tc.wantMsg)
+			}
+			if !strings.Contains(err.Error(), tc.wantPath) {
+				t.Errorf("Error() = %q does not name %q", err, tc.wantPath)
+			}
+		})
+	}
+}
+
+func TestNewRejectsInvalidPayload(t *testing.T) {
+	cases := []struct {
+		name    string
+		payload any
+		source  string
+		want    string
+	}{
+		{"zero quantity", events.InventoryReserved{OrderID: orderA, Items: []events.StockLine{{SKU: "SKU-001", Quantity: 0}}}, events.SourceInventory, "/payload/items/0/quantity"},
+		{"nil items", events.InventoryReserved{OrderID: orderA}, events.SourceInventory, "/payload/items"},
+		{"wrong payload struct", events.OrderCancelled{OrderID: orderA, Reason: events.ReasonOutOfStock}, events.SourceInventory, "/payload"},
+		{"wrong source", events.InventoryReserved{OrderID: orderA, Items: []events.StockLine{{SKU: "SKU-001", Quantity: 1}}}, events.SourceOrders, "/source"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := events.New(events.TypeInventoryReserved, 1, tc.source, orderA, 2, events.ID(orderA, 1), events.ID(orderA, 1), tc.payload, t0)
+			var ve *events.ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("New error = %v, want *events.ValidationError", err)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not name %s", err, tc.want)
+			}
+		})
+	}
+	if _, err := events.New(events.TypeOrderShipped, 1, events.SourceShipping, orderA, 5, events.ID(orderA, 1), events.ID(orderA, 4), make(chan int), t0); err == nil {
+		t.Error("New with an unmarshallable payload succeeded")
+	}
+}
+
+func TestNewSetsEnvelope(t *testing.T) {
+	now := time.Date(2026, 3, 14, 11, 26, 53, 589_999_999, time.FixedZone("CET", 3600))
+	e, err := events.New(events.TypeOrderPlaced, 2, events.SourceOrders, orderA, 1, "", "", json.RawMessage(events.Sample(events.TypeOrderPlaced, 2)[0:0]), now)
+	if err == nil {
+		t.Fatalf("New with an empty raw payload succeeded: %+v", e)
+	}
+	p := events.OrderCancelled{OrderID: orderA, Reason: events.ReasonOutOfStock}
+	e, err = events.New(events.TypeOrderCancelled, 1, events.SourceFulfilment, orderA, 2, events.ID(orderA, 1), events.ID(orderA, 1), p, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.ID != events.ID(orderA, 2) || e.Sequence != 2 || e.CorrelationID != events.ID(orderA, 1) || e.CausationID != events.ID(orderA, 1) {
+		t.Errorf("ids: %+v", e)
+	}
+	if want := time.Date(2026, 3, 14, 10, 26, 53, 589_000_000, time.UTC); !e.Time.Equal(want) || e.Time.Location() != time.UTC {
+		t.Errorf("Time = %v, want %v (UTC, ms)", e.Time, want)
+	}
+	if string(e.Payload) != `{"orderId":"`+orderA+`","reason":"out-of-stock"}` {
+		t.Errorf("Payload = %s", e.Payload)
+	}
+}
+
+func TestID(t *testing.T) {
+	// Pinned: ids are stored, so the namespace and the name format must never change.
+	if got, want := events.ID(orderA, 1), "997fa3dc-9879-58dd-81c1-9135c3aab2d0"; got != want {
+		t.Errorf("ID(orderA, 1) = %s, want %s", got, want)
+	}
+	seen := map[string]bool{}
+	for _, o := range []string{orderA, orderB} {
+		for seq := 1; seq <= 20; seq++ {
+			id := events.ID(o, seq)
+			if id != events.ID(o, seq) {
+				t.Fatal("ID is not deterministic")
+			}
+			u, err := uuid.Parse(id)
+			if err != nil || u.Version() != 5 {
+				t.Errorf("ID(%s, %d) = %s is not a UUID v5", o, seq, id)
+			}
+			if seen[id] {
+				t.Errorf("ID(%s, %d) = %s collides", o, seq, id)
+			}
+			seen[id] = true
+		}
+	}
+	// "ORD-1" + "1" must not equal "ORD-11" + "": the separator keeps names apart.
+	if events.ID("ORD-1", 11) == events.ID("ORD-11", 1) {
+		t.Error("ID does not separate orderId and sequence")
+	}
+}
+
+func eventBridge(t *testing.T, detailType, source string, detail []byte) []byte {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{
+		"version": "0", "id": "0d7e3bc1-8e3a-4c5b-b8b0-7e2f1f9c3a11", "detail-type": detailType, "source": source,
+		"account": "000000000000", "time": "2026-03-14T09:26:53Z", "region": "us-east-1", "resources": []string{},
+		"detail": json.RawMessage(detail),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestFromEventBridge(t *testing.T) {
+	sample := events.Sample(events.TypeOrderShipped, 1)
+	badDetail := mutate(t, events.TypeOrderShipped, 1, func(m map[string]any) { payload(m)["carrier"] = "" })
+	cases := []struct {
+		name     string
+		raw      []byte
+		wantPath string // "" = valid
+	}{
+		{"valid", eventBridge(t, "OrderShipped", events.SourceShipping, sample), ""},
+		{"detail-type differs", eventBridge(t, "OrderPlaced", events.SourceShipping, sample), "/detail-type"},
+		{"source differs", eventBridge(t, "OrderShipped", events.SourceOrders, sample), "/source"},
+		{"invalid detail", eventBridge(t, "OrderShipped", events.SourceShipping, badDetail), "/detail/payload/carrier"},
+		{"no detail", []byte(`{"detail-type":"OrderShipped","source":"orderflow.shipping"}`), "/detail"},
+		{"not JSON", []byte(`nope`), ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := events.FromEventBridge(tc.raw)
+			if tc.name == "valid" {
+				if err != nil {
+					t.Fatalf("FromEventBridge: %v", err)
+				}
+				if e.Type != events.TypeOrderShipped || e.OrderID != orderA {
+					t.Errorf("got %+v", e)
+				}
+				return
+			}
+			var ve *events.ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("error = %v, want *events.ValidationError", err)
+			}
+			if ve.Problems[0].Path != tc.wantPath {
+				t.Errorf("path = %q, want %q (%v)", ve.Problems[0].Path, tc.wantPath, err)
+			}
+		})
+	}
+}
+
+func TestUpcast(t *testing.T) {
+	v1, err := events.Parse(events.Sample(events.TypeOrderPlaced, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, err := v1.Upcast()
+	if err != nil {
+		t.Fatalf("Upcast: %v", err)
+	}
+	if up.Version != 2 || up.ID != v1.ID || up.Sequence != 1 || !up.Time.Equal(v1.Time) || up.CorrelationID != v1.CorrelationID {
+		t.Errorf("upcast envelope = %+v", up)
+	}
+	got, err := events.DecodePayload[events.OrderPlacedV2](up)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := events.OrderPlacedV2{
+		OrderID: orderB, CustomerID: "cust-2002", PaymentToken: "tok_declined", TotalCents: 3499, Currency: "USD",
+		Items: []events.Item{{SKU: "SKU-003", Quantity: 1, UnitPriceCents: 3499}},
+	}
+	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
+		t.Errorf("upcast payload = %+v\nwant %+v", got, want)
+	}
+	b, err := json.Marshal(up)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := events.Parse(b); err != nil {
+		t.Errorf("upcast event is not a valid v2: %v", err)
+	}
+	if string(events.Sample(events.TypeOrderPlaced, 1)) == string(b) {
+		t.Error("upcast changed nothing")
+	}
+
+	for key, sample := range events.Samples() {
+		if key == "OrderPlaced.v1" {
+			continue
+		}
+		e, err := events.Parse(sample)
+		if err != nil {
+			t.Fatal(err)
+		}
+		same, err := e.Upcast()
+		if err != nil || fmt.Sprint(same) != fmt.Sprint(e) {
+			t.Errorf("Upcast(%s) = %v, %v; want it unchanged", key, same, err)
+		}
+	}
+
+	future := v1
+	future.Version = 7
+	var ve *events.ValidationError
+	if _, err := future.Upcast(); !errors.As(err, &ve) {
+		t.Errorf("Upcast of an unknown version: err = %v, want *ValidationError", err)
+	}
+}
+
+func TestDecodePayloadRejects(t *testing.T) {
+	e, err := events.Parse(events.Sample(events.TypeOrderPlaced, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ve *events.ValidationError
+	if _, err := events.DecodePayload[events.OrderPlacedV1](e); !errors.As(err, &ve) || !strings.Contains(err.Error(), "name") {
+		t.Errorf("decoding v2 into OrderPlacedV1: err = %v, want a *ValidationError naming the unknown field", err)
+	}
+	if _, err := events.DecodePayload[events.OrderConfirmed](e); !errors.As(err, &ve) {
+		t.Errorf("decoding OrderPlaced into OrderConfirmed: err = %v, want *ValidationError", err)
+	}
+}
+
+func TestEntry(t *testing.T) {
+	e, err := events.Parse(events.Sample(events.TypePaymentApproved, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry, err := e.Entry("orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if entry.Source != events.SourcePayments || entry.DetailType != "PaymentApproved" || entry.EventBusName != "orders" {
+		t.Errorf("entry = %+v", entry)
+	}
+	back, err := events.FromEventBridge(eventBridge(t, entry.DetailType, entry.Source, []byte(entry.Detail)))
+	if err != nil || back.ID != e.ID {
+		t.Errorf("entry does not round-trip through an EventBridge event: %v", err)
+	}
+	b, err := json.Marshal(entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string]string
+	if err := json.Unmarshal(b, &fields); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"Source", "DetailType", "Detail", "EventBusName"} {
+		if _, ok := fields[k]; !ok {
+			t.Errorf("entry JSON %s lacks %q (the PutEvents field name)", b, k)
+		}
+	}
+}
+
+// The schemas compile once, lazily; concurrent first use is safe (run with -race).
+func TestConcurrentParse(t *testing.T) {
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, b := range events.Samples() {
+				if _, err := events.Parse(b); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func TestSampleUnknown(t *testing.T) {
+	if b := events.Sample(events.TypeOrderPlaced, 9); b != nil {
+		t.Errorf("Sample(OrderPlaced, 9) = %s, want nil", b)
+	}
+	if events.Type("Nope").Known() || events.LatestVersion("Nope") != 0 || events.SourceOf("Nope") != "" {
+		t.Error("an unknown type is registered")
+	}
+}

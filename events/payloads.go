@@ -1,0 +1,92 @@
+package events
+
+// Payloads: one struct per event type and version. Money is integer cents.
+
+// ItemV1 is an order line of OrderPlaced v1.
+type ItemV1 struct {
+	SKU            string `json:"sku"`
+	Quantity       int    `json:"quantity"`
+	UnitPriceCents int64  `json:"unitPriceCents"`
+}
+
+// OrderPlacedV1 is the payload of OrderPlaced version 1 (still accepted, upcast to v2).
+type OrderPlacedV1 struct {
+	OrderID      string   `json:"orderId"`
+	CustomerID   string   `json:"customerId"`
+	Items        []ItemV1 `json:"items"`
+	TotalCents   int64    `json:"totalCents"`
+	PaymentToken string   `json:"paymentToken"`
+}
+
+// Item is an order line of OrderPlaced v2: v1's line plus an optional product name.
+type Item struct {
+	SKU            string `json:"sku"`
+	Name           string `json:"name,omitempty"`
+	Quantity       int    `json:"quantity"`
+	UnitPriceCents int64  `json:"unitPriceCents"`
+}
+
+// OrderPlacedV2 is the payload of OrderPlaced version 2, the version the API emits:
+// v1 plus an optional ISO 4217 currency (the upcaster sets "USD") and item names.
+type OrderPlacedV2 struct {
+	OrderID      string `json:"orderId"`
+	CustomerID   string `json:"customerId"`
+	Items        []Item `json:"items"`
+	TotalCents   int64  `json:"totalCents"`
+	Currency     string `json:"currency,omitempty"`
+	PaymentToken string `json:"paymentToken"`
+}
+
+// StockLine is a quantity of one SKU, as reserved or released.
+type StockLine struct {
+	SKU      string `json:"sku"`
+	Quantity int    `json:"quantity"`
+}
+
+// InventoryReserved is the payload of InventoryReserved v1.
+type InventoryReserved struct {
+	OrderID string      `json:"orderId"`
+	Items   []StockLine `json:"items"`
+}
+
+// InventoryReleased is the payload of InventoryReleased v1; Reason is a kebab-case code.
+type InventoryReleased struct {
+	OrderID string      `json:"orderId"`
+	Items   []StockLine `json:"items"`
+	Reason  string      `json:"reason"`
+}
+
+// PaymentApproved is the payload of PaymentApproved v1.
+type PaymentApproved struct {
+	OrderID     string `json:"orderId"`
+	PaymentID   string `json:"paymentId"`
+	AmountCents int64  `json:"amountCents"`
+}
+
+// PaymentDeclined is the payload of PaymentDeclined v1; Reason is a kebab-case code
+// such as "card-declined".
+type PaymentDeclined struct {
+	OrderID   string `json:"orderId"`
+	PaymentID string `json:"paymentId"`
+	Reason    string `json:"reason"`
+}
+
+// OrderConfirmed is the payload of OrderConfirmed v1.
+type OrderConfirmed struct {
+	OrderID    string `json:"orderId"`
+	TotalCents int64  `json:"totalCents"`
+}
+
+// OrderShipped is the payload of OrderShipped v1.
+type OrderShipped struct {
+	OrderID    string `json:"orderId"`
+	ShipmentID string `json:"shipmentId"`
+	Carrier    string `json:"carrier"`
+}
+
+// OrderCancelled is the payload of OrderCancelled v1; Reason is one of ReasonOutOfStock,
+// ReasonPaymentDeclined, ReasonFulfilmentFailed.
+type OrderCancelled struct {
+	OrderID string `json:"orderId"`
+	Reason  string `json:"reason"`
+}
