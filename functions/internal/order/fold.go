@@ -1,0 +1,171 @@
+package order
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"time"
+
+	"github.com/orderflow-dev/orderflow/events"
+)
+
+// Status is where an order stands.
+type Status string
+
+// Order statuses. CONFIRMED: stock reserved and payment approved. SHIPPED and CANCELLED are final.
+const (
+	StatusPlaced    Status = "PLACED"
+	StatusConfirmed Status = "CONFIRMED"
+	StatusShipped   Status = "SHIPPED"
+	StatusCancelled Status = "CANCELLED"
+)
+
+// Final reports whether no event may follow.
+func (s Status) Final() bool { return s == StatusShipped || s == StatusCancelled }
+
+// Errors of Fold (wrapped with context; test with errors.Is).
+var (
+	ErrNotFound = errors.New("order not found")                 // no events, or no sequence 1
+	ErrConflict = errors.New("conflicting events for sequence") // two different events for one sequence
+	ErrCorrupt  = errors.New("event history is inconsistent")   // wrong first event, foreign order, impossible transition
+)
+
+// Order is the current state of an order: a fold over its events.
+type Order struct {
+	OrderID    string        `json:"orderId"`
+	CustomerID string        `json:"customerId"`
+	Status     Status        `json:"status"`
+	Reason     string        `json:"reason,omitempty"` // why it was cancelled
+	Items      []events.Item `json:"items"`
+	TotalCents int64         `json:"totalCents"`
+	Currency   string        `json:"currency"`
+	Events     []EventRef    `json:"events"`
+	Version    int           `json:"-"` // the last applied sequence
+}
+
+// EventRef is one applied event, as GET /orders/{id} lists them.
+type EventRef struct {
+	Sequence int         `json:"sequence"`
+	ID       string      `json:"id"`
+	Type     events.Type `json:"type"`
+	Time     time.Time   `json:"time"`
+}
+
+// Fold computes an order from its events, in any order and with duplicates, as the event
+// store or a stream may deliver them. It is pure. It sorts by sequence, drops exact duplicates
+// (same id, type and payload; see sameFact), and applies only the contiguous prefix 1, 2, 3...:
+// events after a gap are not visible yet. Errors: ErrNotFound if there is no sequence 1;
+// ErrConflict if one sequence holds two different events (anywhere, even after a gap); ErrCorrupt if sequence 1 is not OrderPlaced, an event belongs to another order or
+// an event cannot follow the status (e.g. anything after SHIPPED or CANCELLED).
+func Fold(evs []events.Envelope) (Order, error) {
+	sorted := append([]events.Envelope(nil), evs...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Sequence < sorted[j].Sequence })
+
+	var o Order
+	next := 1
+	for i, e := range sorted {
+		if i > 0 && e.Sequence == sorted[i-1].Sequence {
+			if prev := sorted[i-1]; !sameFact(prev, e) {
+				return Order{}, fmt.Errorf("fold %s: sequence %d is both %s %s and %s %s: %w", e.OrderID, e.Sequence, prev.Type, prev.ID, e.Type, e.ID, ErrConflict)
+			}
+			continue // the same event delivered (or re-emitted by a retry) twice
+		}
+		if e.Sequence != next {
+			continue // before 1 (invalid) or after a gap; keep scanning for conflicts
+		}
+		if err := o.apply(e); err != nil {
+			return Order{}, fmt.Errorf("fold %s: sequence %d (%s): %w", e.OrderID, e.Sequence, e.Type, err)
+		}
+		next++
+	}
+	if next == 1 {
+		return Order{}, fmt.Errorf("fold: no OrderPlaced at sequence 1 among %d events: %w", len(evs), ErrNotFound)
+	}
+	return o, nil
+}
+
+// sameFact reports whether a and b, which claim the same sequence, are the same event: the
+// same id (ids are deterministic, so a different decision at the same sequence keeps the id
+// and shows in the type or payload instead), type and payload. Time may differ: a retried
+// task re-emits the same event at a later time.
+func sameFact(a, b events.Envelope) bool {
+	if a.ID != b.ID || a.Type != b.Type || a.Version != b.Version || a.OrderID != b.OrderID {
+		return false
+	}
+	if bytes.Equal(a.Payload, b.Payload) {
+		return true
+	}
+	var pa, pb any
+	if json.Unmarshal(a.Payload, &pa) != nil || json.Unmarshal(b.Payload, &pb) != nil {
+		return false
+	}
+	return reflect.DeepEqual(pa, pb)
+}
+
+// apply applies the next event in sequence.
+func (o *Order) apply(e events.Envelope) error {
+	if e.Sequence == 1 {
+		if e.Type != events.TypeOrderPlaced {
+			return fmt.Errorf("the first event must be OrderPlaced: %w", ErrCorrupt)
+		}
+		up, err := e.Upcast()
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrCorrupt, err)
+		}
+		p, err := events.DecodePayload[events.OrderPlacedV2](up)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrCorrupt, err)
+		}
+		*o = Order{
+			OrderID:    e.OrderID,
+			CustomerID: p.CustomerID,
+			Status:     StatusPlaced,
+			Items:      p.Items,
+			TotalCents: p.TotalCents,
+			Currency:   p.Currency,
+		}
+		o.record(e)
+		return nil
+	}
+	if e.OrderID != o.OrderID {
+		return fmt.Errorf("event of order %s: %w", e.OrderID, ErrCorrupt)
+	}
+	if o.Status.Final() {
+		return fmt.Errorf("nothing may follow %s: %w", o.Status, ErrCorrupt)
+	}
+	switch e.Type {
+	case events.TypeInventoryReserved, events.TypeInventoryReleased, events.TypePaymentApproved, events.TypePaymentDeclined:
+		// progress inside PLACED (or compensation after CONFIRMED): the status does not change
+	case events.TypeOrderConfirmed:
+		if o.Status != StatusPlaced {
+			return fmt.Errorf("cannot confirm a %s order: %w", o.Status, ErrCorrupt)
+		}
+		o.Status = StatusConfirmed
+	case events.TypeOrderShipped:
+		if o.Status != StatusConfirmed {
+			return fmt.Errorf("cannot ship a %s order: %w", o.Status, ErrCorrupt)
+		}
+		o.Status = StatusShipped
+	case events.TypeOrderCancelled:
+		p, err := events.DecodePayload[events.OrderCancelled](e)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrCorrupt, err)
+		}
+		o.Status = StatusCancelled
+		o.Reason = p.Reason
+	case events.TypeOrderPlaced:
+		return fmt.Errorf("OrderPlaced must be sequence 1: %w", ErrCorrupt)
+	default:
+		return fmt.Errorf("unknown event type %q: %w", e.Type, ErrCorrupt)
+	}
+	o.record(e)
+	return nil
+}
+
+func (o *Order) record(e events.Envelope) {
+	o.Events = append(o.Events, EventRef{Sequence: e.Sequence, ID: e.ID, Type: e.Type, Time: e.Time})
+	o.Version = e.Sequence
+}

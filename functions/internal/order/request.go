@@ -1,0 +1,317 @@
+// Package order is the order domain: the POST /orders request and its validation, pricing
+// from the catalogue, and the order's current state as a fold over its events (event
+// sourcing). It has no AWS imports.
+package order
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/internal/catalogue"
+)
+
+// Limits of a POST /orders request.
+const (
+	MaxBodyBytes       = 16 << 10 // larger bodies get 413
+	MaxLines           = 10
+	MaxQuantityPerLine = 10
+)
+
+// ErrTooLarge is returned by ParsePlaceOrder for a body over MaxBodyBytes (HTTP 413).
+var ErrTooLarge = fmt.Errorf("request body larger than %d bytes", MaxBodyBytes)
+
+// The same patterns as the OrderPlaced schema, so that a valid request always makes a valid event.
+var (
+	customerIDPattern = regexp.MustCompile(`^[A-Za-z0-9._@+:-]{1,128}$`)
+	tokenPattern      = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+)
+
+// PlaceOrderRequest is the body of POST /orders. Clients never send prices.
+type PlaceOrderRequest struct {
+	CustomerID string  `json:"customerId"`
+	Items      []Line  `json:"items"`
+	Payment    Payment `json:"payment"`
+}
+
+// Line is one requested product.
+type Line struct {
+	SKU      string `json:"sku"`
+	Quantity int    `json:"quantity"`
+}
+
+// Payment carries the payment provider's token (tok_visa approves, tok_declined declines).
+type Payment struct {
+	Token string `json:"token"`
+}
+
+// InputError is the caller's mistake (HTTP 400): Field names the offending field in the
+// request's own terms ("items[1].quantity"), "" for the body as a whole.
+type InputError struct {
+	Field   string
+	Message string
+}
+
+func (e *InputError) Error() string { return e.Message }
+
+func inputErr(field, format string, args ...any) *InputError {
+	return &InputError{Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// ParsePlaceOrder decodes and validates a POST /orders body strictly: one JSON object, no
+// unknown fields, every field of the right JSON type. A body over MaxBodyBytes is
+// ErrTooLarge; anything else wrong is an *InputError naming the field.
+func ParsePlaceOrder(body []byte) (PlaceOrderRequest, error) {
+	if len(body) > MaxBodyBytes {
+		return PlaceOrderRequest{}, ErrTooLarge
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return PlaceOrderRequest{}, inputErr("", "request body is required")
+	}
+	top, err := object(body, "")
+	if err != nil {
+		return PlaceOrderRequest{}, err
+	}
+	var req PlaceOrderRequest
+	if err := known(top, "", "customerId", "items", "payment"); err != nil {
+		return PlaceOrderRequest{}, err
+	}
+	if req.CustomerID, err = str(top, "", "customerId"); err != nil {
+		return PlaceOrderRequest{}, err
+	}
+	if raw, ok := top["items"]; ok && kindOf(raw) != "null" {
+		if kindOf(raw) != "an array" {
+			return PlaceOrderRequest{}, inputErr("items", "items must be an array, got %s", kindOf(raw))
+		}
+		var lines []json.RawMessage
+		if err := json.Unmarshal(raw, &lines); err != nil {
+			return PlaceOrderRequest{}, inputErr("items", "items: %v", err)
+		}
+		req.Items = make([]Line, 0, len(lines))
+		for i, l := range lines {
+			field := "items[" + strconv.Itoa(i) + "]"
+			obj, err := object(l, field)
+			if err != nil {
+				return PlaceOrderRequest{}, err
+			}
+			if err := known(obj, field, "sku", "quantity"); err != nil {
+				return PlaceOrderRequest{}, err
+			}
+			var line Line
+			if line.SKU, err = str(obj, field, "sku"); err != nil {
+				return PlaceOrderRequest{}, err
+			}
+			if raw, ok := obj["quantity"]; !ok || kindOf(raw) == "null" {
+				return PlaceOrderRequest{}, inputErr(field+".quantity", "%s.quantity is required", field)
+			}
+			if line.Quantity, err = integer(obj, field, "quantity"); err != nil {
+				return PlaceOrderRequest{}, err
+			}
+			req.Items = append(req.Items, line)
+		}
+	}
+	if raw, ok := top["payment"]; ok && kindOf(raw) != "null" {
+		obj, err := object(raw, "payment")
+		if err != nil {
+			return PlaceOrderRequest{}, err
+		}
+		if err := known(obj, "payment", "token"); err != nil {
+			return PlaceOrderRequest{}, err
+		}
+		if req.Payment.Token, err = str(obj, "payment", "token"); err != nil {
+			return PlaceOrderRequest{}, err
+		}
+	}
+	if err := req.Validate(); err != nil {
+		return PlaceOrderRequest{}, err
+	}
+	return req, nil
+}
+
+// Validate checks the request against the business rules; the first problem is returned as
+// an *InputError naming the field.
+func (r PlaceOrderRequest) Validate() error {
+	switch {
+	case r.CustomerID == "":
+		return inputErr("customerId", "customerId is required")
+	case !customerIDPattern.MatchString(r.CustomerID):
+		return inputErr("customerId", "customerId must be 1-128 characters of A-Z a-z 0-9 . _ @ + : -")
+	case r.Items == nil:
+		return inputErr("items", "items is required")
+	case len(r.Items) == 0:
+		return inputErr("items", "items must not be empty")
+	case len(r.Items) > MaxLines:
+		return inputErr("items", "at most %d lines per order, got %d", MaxLines, len(r.Items))
+	}
+	seen := map[string]int{}
+	for i, l := range r.Items {
+		field := "items[" + strconv.Itoa(i) + "]"
+		switch {
+		case l.SKU == "":
+			return inputErr(field+".sku", "%s.sku is required", field)
+		case l.Quantity < 1 || l.Quantity > MaxQuantityPerLine:
+			return inputErr(field+".quantity", "%s.quantity must be between 1 and %d, got %d", field, MaxQuantityPerLine, l.Quantity)
+		}
+		if _, ok := catalogue.Lookup(l.SKU); !ok {
+			return inputErr(field+".sku", "unknown SKU %q", l.SKU)
+		}
+		if j, dup := seen[l.SKU]; dup {
+			return inputErr(field+".sku", "duplicate SKU %q (also items[%d]): put the quantity on one line", l.SKU, j)
+		}
+		seen[l.SKU] = i
+	}
+	switch {
+	case r.Payment.Token == "":
+		return inputErr("payment.token", "payment.token is required")
+	case !tokenPattern.MatchString(r.Payment.Token):
+		return inputErr("payment.token", "payment.token must be 1-128 characters of A-Z a-z 0-9 _ -")
+	}
+	return nil
+}
+
+// Price prices a valid request from the catalogue: the OrderPlaced v2 payload, in the
+// catalogue's currency, with product names. OrderID is left empty: the caller assigns it.
+func Price(req PlaceOrderRequest) (events.OrderPlacedV2, error) {
+	if err := req.Validate(); err != nil {
+		return events.OrderPlacedV2{}, err
+	}
+	p := events.OrderPlacedV2{
+		CustomerID:   req.CustomerID,
+		Items:        make([]events.Item, 0, len(req.Items)),
+		Currency:     catalogue.Currency,
+		PaymentToken: req.Payment.Token,
+	}
+	for _, l := range req.Items {
+		prod, _ := catalogue.Lookup(l.SKU) // Validate checked it exists
+		p.Items = append(p.Items, events.Item{SKU: prod.SKU, Name: prod.Name, Quantity: l.Quantity, UnitPriceCents: prod.PriceCents})
+		p.TotalCents += prod.PriceCents * int64(l.Quantity)
+	}
+	return p, nil
+}
+
+// orderIDNamespace is the fixed UUID namespace of idempotent order ids. Never change it.
+var orderIDNamespace = uuid.MustParse("0b7e3f52-94c1-4d6a-8e25-3c9f1a6d7b40")
+
+// IDFor is the order id for a request carrying an Idempotency-Key: "ORD-" + a UUID v5 of
+// customerID and the key, so a retried POST names the same order. Without a key, use NewID.
+func IDFor(customerID, idempotencyKey string) string {
+	return "ORD-" + uuid.NewSHA1(orderIDNamespace, []byte(customerID+"\n"+idempotencyKey)).String()
+}
+
+// NewID is a fresh random order id ("ORD-" + a UUID v4).
+func NewID() string {
+	return "ORD-" + uuid.NewString()
+}
+
+// --- strict JSON helpers: each names the field it rejects.
+
+func kindOf(raw json.RawMessage) string {
+	b := bytes.TrimSpace(raw)
+	if len(b) == 0 {
+		return "nothing"
+	}
+	switch b[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	default:
+		return "a number"
+	}
+}
+
+// object decodes raw as exactly one JSON object.
+func object(raw []byte, field string) (map[string]json.RawMessage, error) {
+	name := field
+	if name == "" {
+		name = "request body"
+	}
+	if k := kindOf(raw); k != "an object" {
+		return nil, inputErr(field, "%s must be a JSON object, got %s", name, k)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	var obj map[string]json.RawMessage
+	if err := dec.Decode(&obj); err != nil {
+		return nil, inputErr(field, "%s is not valid JSON: %v", name, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, inputErr(field, "%s must be a single JSON object", name)
+	}
+	return obj, nil
+}
+
+// known rejects fields other than allowed.
+func known(obj map[string]json.RawMessage, prefix string, allowed ...string) error {
+	var unknown []string
+	for k := range obj {
+		ok := false
+		for _, a := range allowed {
+			ok = ok || k == a
+		}
+		if !ok {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	sort.Strings(unknown)
+	field := join(prefix, unknown[0])
+	return inputErr(field, "unknown field %q (allowed: %s)", field, strings.Join(allowed, ", "))
+}
+
+func join(prefix, name string) string {
+	if prefix == "" {
+		return name
+	}
+	return prefix + "." + name
+}
+
+// str reads an optional string field ("" if absent or null).
+func str(obj map[string]json.RawMessage, prefix, name string) (string, error) {
+	raw, ok := obj[name]
+	if !ok || kindOf(raw) == "null" {
+		return "", nil
+	}
+	field := join(prefix, name)
+	if k := kindOf(raw); k != "a string" {
+		return "", inputErr(field, "%s must be a string, got %s", field, k)
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", inputErr(field, "%s: %v", field, err)
+	}
+	return s, nil
+}
+
+// integer reads an optional integer field (0 if absent or null).
+func integer(obj map[string]json.RawMessage, prefix, name string) (int, error) {
+	raw, ok := obj[name]
+	if !ok || kindOf(raw) == "null" {
+		return 0, nil
+	}
+	field := join(prefix, name)
+	if k := kindOf(raw); k != "a number" {
+		return 0, inputErr(field, "%s must be an integer, got %s", field, k)
+	}
+	n, err := strconv.ParseInt(string(bytes.TrimSpace(raw)), 10, 32)
+	if err != nil {
+		return 0, inputErr(field, "%s must be an integer, got %s", field, bytes.TrimSpace(raw))
+	}
+	return int(n), nil
+}

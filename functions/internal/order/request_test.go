@@ -1,0 +1,226 @@
+package order_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/internal/catalogue"
+	"github.com/orderflow-dev/orderflow/functions/internal/order"
+)
+
+const validBody = `{"customerId":"cust-1001","items":[{"sku":"SKU-001","quantity":2},{"sku":"SKU-002","quantity":1}],"payment":{"token":"tok_visa"}}`
+
+func TestParsePlaceOrderValid(t *testing.T) {
+	got, err := order.ParsePlaceOrder([]byte(" \n" + validBody + "\n"))
+	if err != nil {
+		t.Fatalf("ParsePlaceOrder: %v", err)
+	}
+	want := order.PlaceOrderRequest{
+		CustomerID: "cust-1001",
+		Items:      []order.Line{{SKU: "SKU-001", Quantity: 2}, {SKU: "SKU-002", Quantity: 1}},
+		Payment:    order.Payment{Token: "tok_visa"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	// The JSON tags are the API's field names.
+	b, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != validBody {
+		t.Errorf("marshalled request = %s, want %s", b, validBody)
+	}
+}
+
+// body builds a request from validBody with f applied to its decoded JSON.
+func body(t *testing.T, f func(m map[string]any)) string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(validBody), &m); err != nil {
+		t.Fatal(err)
+	}
+	f(m)
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func items(m map[string]any) []any                { return m["items"].([]any) }
+func item(m map[string]any, i int) map[string]any { return items(m)[i].(map[string]any) }
+
+func TestParsePlaceOrderRejects(t *testing.T) {
+	lines := func(n int) []any {
+		out := []any{}
+		for i := range n {
+			out = append(out, map[string]any{"sku": fmt.Sprintf("SKU-%03d", i), "quantity": 1})
+		}
+		return out
+	}
+	cases := []struct {
+		name      string
+		body      func(t *testing.T) string
+		wantField string
+		wantMsg   string
+	}{
+		{"empty body", func(*testing.T) string { return "" }, "", "request body is required"},
+		{"blank body", func(*testing.T) string { return " \n\t" }, "", "request body is required"},
+		{"not JSON", func(*testing.T) string { return `{"customerId":` }, "", "not valid JSON"},
+		{"array body", func(*testing.T) string { return `[` + validBody + `]` }, "", "must be a JSON object, got an array"},
+		{"null body", func(*testing.T) string { return `null` }, "", "must be a JSON object, got null"},
+		{"two objects", func(*testing.T) string { return validBody + validBody }, "", "single JSON object"},
+		{"unknown field", func(t *testing.T) string { return body(t, func(m map[string]any) { m["totalCents"] = 1 }) }, "totalCents", `unknown field "totalCents"`},
+		{"unknown item field", func(t *testing.T) string {
+			return body(t, func(m map[string]any) { item(m, 1)["unitPriceCents"] = 1 })
+		}, "items[1].unitPriceCents", "unknown field"},
+		{"unknown payment field", func(t *testing.T) string {
+			return body(t, func(m map[string]any) { m["payment"].(map[string]any)["cvv"] = "123" })
+		}, "payment.cvv", "unknown field"},
+		{"missing customerId", func(t *testing.T) string { return body(t, func(m map[string]any) { delete(m, "customerId") }) }, "customerId", "customerId is required"},
+		{"empty customerId", func(t *testing.T) string { return body(t, func(m map[string]any) { m["customerId"] = "" }) }, "customerId", "customerId is required"},
+		{"customerId not a string", func(t *testing.T) string { return body(t, func(m map[string]any) { m["customerId"] = 42 }) }, "customerId", "customerId must be a string, got a number"},
+		{"customerId with spaces", func(t *testing.T) string { return body(t, func(m map[string]any) { m["customerId"] = "Jane Doe" }) }, "customerId", "customerId must be 1-128 characters"},
+		{"customerId too long", func(t *testing.T) string {
+			return body(t, func(m map[string]any) { m["customerId"] = strings.Repeat("c", 129) })
+		}, "customerId", "customerId must be 1-128 characters"},
+		{"missing items", func(t *testing.T) string { return body(t, func(m map[string]any) { delete(m, "items") }) }, "items", "items is required"},
+		{"null items", func(t *testing.T) string { return body(t, func(m map[string]any) { m["items"] = nil }) }, "items", "items is required"},
+		{"items not an array", func(t *testing.T) string { return body(t, func(m map[string]any) { m["items"] = "SKU-001" }) }, "items", "items must be an array, got a string"},
+		{"empty items", func(t *testing.T) string { return body(t, func(m map[string]any) { m["items"] = []any{} }) }, "items", "items must not be empty"},
+		{"too many lines", func(t *testing.T) string {
+			return body(t, func(m map[string]any) { m["items"] = lines(order.MaxLines + 1) })
+		}, "items", "at most 10 lines per order, got 11"},
+		{"line not an object", func(t *testing.T) string { return body(t, func(m map[string]any) { items(m)[0] = "SKU-001" }) }, "items[0]", "items[0] must be a JSON object, got a string"},
+		{"missing sku", func(t *testing.T) string { return body(t, func(m map[string]any) { delete(item(m, 1), "sku") }) }, "items[1].sku", "items[1].sku is required"},
+		{"sku not a string", func(t *testing.T) string { return body(t, func(m map[string]any) { item(m, 0)["sku"] = 1 }) }, "items[0].sku", "must be a string, got a number"},
+		{"unknown sku", func(t *testing.T) string { return body(t, func(m map[string]any) { item(m, 1)["sku"] = "SKU-999" }) }, "items[1].sku", `unknown SKU "SKU-999"`},
+		{"duplicate sku", func(t *testing.T) string { return body(t, func(m map[string]any) { item(m, 1)["sku"] = "SKU-001" }) }, "items[1].sku", `duplicate SKU "SKU-001"`},
+		{"missing quantity", func(t *testing.T) string { return body(t, func(m map[string]any) { delete(item(m, 0), "quantity") }) }, "items[0].quantity", "items[0].quantity is required"},
+		{"quantity as string", func(t *testing.T) string { return body(t, func(m map[string]any) { item(m, 0)["quantity"] = "2" }) }, "items[0].quantity", "must be an integer, got a string"},
+		{"fractional quantity", func(t *testing.T) string { return body(t, func(m map[string]any) { item(m, 0)["quantity"] = 1.5 }) }, "items[0].quantity", "must be an integer, got 1.5"},
+		{"huge quantity", func(t *testing.T) string { return body(t, func(m map[string]any) { item(m, 0)["quantity"] = 1e12 }) }, "items[0].quantity", "must be an integer"},
+		{"zero quantity", func(t *testing.T) string { return body(t, func(m map[string]any) { item(m, 0)["quantity"] = 0 }) }, "items[0].quantity", "between 1 and 10, got 0"},
+		{"negative quantity", func(t *testing.T) string { return body(t, func(m map[string]any) { item(m, 1)["quantity"] = -3 }) }, "items[1].quantity", "between 1 and 10, got -3"},
+		{"quantity over the line limit", func(t *testing.T) string {
+			return body(t, func(m map[string]any) { item(m, 0)["quantity"] = order.MaxQuantityPerLine + 1 })
+		}, "items[0].quantity", "between 1 and 10, got 11"},
+		{"missing payment", func(t *testing.T) string { return body(t, func(m map[string]any) { delete(m, "payment") }) }, "payment.token", "payment.token is required"},
+		{"payment not an object", func(t *testing.T) string { return body(t, func(m map[string]any) { m["payment"] = "tok_visa" }) }, "payment", "payment must be a JSON object, got a string"},
+		{"missing payment token", func(t *testing.T) string { return body(t, func(m map[string]any) { m["payment"] = map[string]any{} }) }, "payment.token", "payment.token is required"},
+		{"token not a string", func(t *testing.T) string {
+			return body(t, func(m map[string]any) { m["payment"] = map[string]any{"token": true} })
+		}, "payment.token", "payment.token must be a string, got a boolean"},
+		{"token with bad characters", func(t *testing.T) string {
+			return body(t, func(m map[string]any) { m["payment"] = map[string]any{"token": "tok visa"} })
+		}, "payment.token", "payment.token must be 1-128 characters"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := order.ParsePlaceOrder([]byte(tc.body(t)))
+			var ie *order.InputError
+			if !errors.As(err, &ie) {
+				t.Fatalf("error = %v (%T), want *order.InputError", err, err)
+			}
+			if ie.Field != tc.wantField || !strings.Contains(ie.Message, tc.wantMsg) {
+				t.Errorf("InputError{Field: %q, Message: %q}; want field %q, message containing %q", ie.Field, ie.Message, tc.wantField, tc.wantMsg)
+			}
+		})
+	}
+}
+
+func TestParsePlaceOrderTooLarge(t *testing.T) {
+	pad := strings.Repeat(" ", order.MaxBodyBytes-len(validBody))
+	if _, err := order.ParsePlaceOrder([]byte(validBody + pad)); err != nil {
+		t.Errorf("a body of exactly MaxBodyBytes: %v", err)
+	}
+	_, err := order.ParsePlaceOrder([]byte(validBody + pad + " "))
+	if !errors.Is(err, order.ErrTooLarge) {
+		t.Errorf("a body of MaxBodyBytes+1: err = %v, want ErrTooLarge", err)
+	}
+	var ie *order.InputError
+	if errors.As(err, &ie) {
+		t.Error("ErrTooLarge must not be an InputError (413, not 400)")
+	}
+}
+
+func TestPrice(t *testing.T) {
+	req, err := order.ParsePlaceOrder([]byte(validBody))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := order.Price(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := events.OrderPlacedV2{
+		CustomerID: "cust-1001", Currency: "USD", PaymentToken: "tok_visa", TotalCents: 2*4999 + 1299,
+		Items: []events.Item{
+			{SKU: "SKU-001", Name: "Trail running shoes", Quantity: 2, UnitPriceCents: 4999},
+			{SKU: "SKU-002", Name: "Merino socks", Quantity: 1, UnitPriceCents: 1299},
+		},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Price = %+v\nwant %+v", got, want)
+	}
+	if _, err := order.Price(order.PlaceOrderRequest{CustomerID: "c", Items: []order.Line{{SKU: "SKU-999", Quantity: 1}}, Payment: order.Payment{Token: "t"}}); err == nil {
+		t.Error("Price of an invalid request succeeded")
+	}
+}
+
+// Every request Validate accepts prices into a valid OrderPlaced v2 event: the request
+// rules are at least as strict as the schema.
+func TestValidRequestsMakeValidEvents(t *testing.T) {
+	all := []order.Line{}
+	for _, p := range catalogue.All() {
+		all = append(all, order.Line{SKU: p.SKU, Quantity: order.MaxQuantityPerLine})
+	}
+	reqs := []order.PlaceOrderRequest{
+		{CustomerID: "cust-1", Items: all, Payment: order.Payment{Token: "tok_visa"}},
+		{CustomerID: "alice+orders@example.org", Items: []order.Line{{SKU: "SKU-404", Quantity: 1}}, Payment: order.Payment{Token: "tok_declined"}},
+		{CustomerID: strings.Repeat("x", 128), Items: []order.Line{{SKU: "SKU-003", Quantity: 1}}, Payment: order.Payment{Token: strings.Repeat("t", 128)}},
+	}
+	for i, req := range reqs {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			if err := req.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			p, err := order.Price(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.OrderID = order.IDFor(req.CustomerID, fmt.Sprint("key-", i))
+			if _, err := events.New(events.TypeOrderPlaced, 2, events.SourceOrders, p.OrderID, 1, "", "", p, time.Now()); err != nil {
+				t.Errorf("valid request made an invalid event: %v", err)
+			}
+		})
+	}
+}
+
+func TestOrderIDs(t *testing.T) {
+	a := order.IDFor("cust-1", "key-1")
+	if a != order.IDFor("cust-1", "key-1") {
+		t.Error("IDFor is not deterministic")
+	}
+	for _, other := range []string{order.IDFor("cust-2", "key-1"), order.IDFor("cust-1", "key-2"), order.IDFor("cust-1key-", "1")} {
+		if other == a {
+			t.Errorf("IDFor collides: %s", other)
+		}
+	}
+	if n1, n2 := order.NewID(), order.NewID(); n1 == n2 {
+		t.Error("NewID repeats")
+	}
+	for _, id := range []string{a, order.NewID()} {
+		p := events.OrderCancelled{OrderID: id, Reason: events.ReasonOutOfStock}
+		if _, err := events.New(events.TypeOrderCancelled, 1, events.SourceFulfilment, id, 2, events.ID(id, 1), events.ID(id, 1), p, time.Now()); err != nil {
+			t.Errorf("order id %s is not valid in an event: %v", id, err)
+		}
+	}
+}

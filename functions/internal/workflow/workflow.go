@@ -1,0 +1,141 @@
+// Package workflow is the contract between the order-fulfilment state machine and its tasks
+// (inventory, payment, shipping): the document carried from state to state, the
+// deterministic emission of the next events, and the two error types the state machine's
+// Retry and Catch match on.
+//
+// Every task receives a Doc, appends the events it decides to State.Entries with Emit, and
+// returns the Doc; the next Publish state sends Entries with the native events:putEvents
+// integration. Sequence numbers (and so event ids) follow from the state alone, so a retried
+// task re-emits identical events and consumers deduplicate them.
+package workflow
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/orderflow-dev/orderflow/events"
+)
+
+// Outcomes a task records in State.Outcome.
+const (
+	OutcomeReserved   = "reserved"
+	OutcomeOutOfStock = "out-of-stock"
+	OutcomeApproved   = "approved"
+	OutcomeDeclined   = "declined"
+	OutcomeShipped    = "shipped"
+	OutcomeCancelled  = "cancelled"
+)
+
+// Doc is the document the state machine carries from state to state.
+type Doc struct {
+	Event json.RawMessage `json:"event"`           // the OrderPlaced envelope that started the execution
+	State *State          `json:"state"`           // nil before the first task (and in a compensation after it failed)
+	Error *TaskError      `json:"error,omitempty"` // set by a Catch
+}
+
+// TaskError is what a Catch puts in $.error.
+type TaskError struct {
+	Error string `json:"Error"`
+	Cause string `json:"Cause"`
+}
+
+// State is the order as the workflow knows it.
+type State struct {
+	Order         events.OrderPlacedV2 `json:"order"` // the upcast OrderPlaced payload
+	CorrelationID string               `json:"correlationId"`
+	LastEventID   string               `json:"lastEventId"` // causation of the next event
+	Sequence      int                  `json:"sequence"`    // the last sequence used
+	Outcome       string               `json:"outcome,omitempty"`
+	Reason        string               `json:"reason,omitempty"`
+	PaymentID     string               `json:"paymentId,omitempty"`
+	ShipmentID    string               `json:"shipmentId,omitempty"`
+	Entries       []events.Entry       `json:"entries"` // what the next Publish state puts on the bus
+}
+
+// Start builds the state from the order's OrderPlaced event (any version: it is upcast):
+// sequence 1, correlation = the event's id. A wrong or invalid event is an *InvalidInputError.
+func Start(orderPlaced events.Envelope) (*State, error) {
+	if orderPlaced.Type != events.TypeOrderPlaced || orderPlaced.Sequence != 1 {
+		return nil, &InvalidInputError{Err: fmt.Errorf("start: want OrderPlaced with sequence 1, got %s with sequence %d", orderPlaced.Type, orderPlaced.Sequence)}
+	}
+	up, err := orderPlaced.Upcast()
+	if err != nil {
+		return nil, &InvalidInputError{Err: fmt.Errorf("start: %w", err)}
+	}
+	p, err := events.DecodePayload[events.OrderPlacedV2](up)
+	if err != nil {
+		return nil, &InvalidInputError{Err: fmt.Errorf("start: %w", err)}
+	}
+	return &State{
+		Order:         p,
+		CorrelationID: up.ID,
+		LastEventID:   up.ID,
+		Sequence:      up.Sequence,
+		Entries:       []events.Entry{},
+	}, nil
+}
+
+// Emit builds the next event of the order (sequence+1, causation = the last event, latest
+// version of t), validates it against its schema and appends it to Entries for bus busName.
+// On error the state is unchanged; an invalid event is an *InvalidInputError.
+func (s *State) Emit(busName string, t events.Type, source string, payload any, now time.Time) error {
+	seq := s.Sequence + 1
+	e, err := events.New(t, events.LatestVersion(t), source, s.Order.OrderID, seq, s.CorrelationID, s.LastEventID, payload, now)
+	if err != nil {
+		return &InvalidInputError{Err: fmt.Errorf("emit %s #%d of %s: %w", t, seq, s.Order.OrderID, err)}
+	}
+	entry, err := e.Entry(busName)
+	if err != nil {
+		return &InvalidInputError{Err: fmt.Errorf("emit %s #%d of %s: %w", t, seq, s.Order.OrderID, err)}
+	}
+	s.Entries = append(s.Entries, entry)
+	s.Sequence = seq
+	s.LastEventID = e.ID
+	return nil
+}
+
+// ClearEntries empties Entries; a task calls it first, since each task replaces them.
+func (s *State) ClearEntries() {
+	s.Entries = []events.Entry{}
+}
+
+// TransientError is a failure worth retrying (throttling, a timeout, a 5xx). A Lambda that
+// returns it (unwrapped: aws-lambda-go names the error type after the returned value) fails
+// with errorType "TransientError", which the state machine retries with backoff.
+type TransientError struct{ Err error }
+
+func (e *TransientError) Error() string { return e.Err.Error() }
+func (e *TransientError) Unwrap() error { return e.Err }
+
+// InvalidInputError is a failure retrying cannot fix (a bad event, an impossible state).
+// errorType "InvalidInputError" is not retried; the state machine catches it and compensates
+// or fails.
+type InvalidInputError struct{ Err error }
+
+func (e *InvalidInputError) Error() string { return e.Err.Error() }
+func (e *InvalidInputError) Unwrap() error { return e.Err }
+
+// LambdaError turns any error into the one a task Lambda must return so that the state
+// machine sees the right errorType: an *InvalidInputError if err is (or wraps) one or an
+// *events.ValidationError, the *TransientError it wraps if any, otherwise a *TransientError
+// (unknown failures are retried; the retry budget bounds them). The message keeps err's context.
+func LambdaError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var inv *InvalidInputError
+	var ve *events.ValidationError
+	if errors.As(err, &inv) || errors.As(err, &ve) {
+		if inv != nil && error(inv) == err {
+			return inv
+		}
+		return &InvalidInputError{Err: err}
+	}
+	var tr *TransientError
+	if errors.As(err, &tr) && error(tr) == err {
+		return tr
+	}
+	return &TransientError{Err: err}
+}
