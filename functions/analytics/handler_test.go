@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+
+	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
+	"github.com/orderflow-dev/orderflow/functions/internal/store"
+)
+
+// fakeTotals counts each event once, as the marker's conditional put does.
+type fakeTotals struct {
+	counted map[string]time.Time // event id -> marker expiry
+	totals  store.Totals
+	err     error
+}
+
+func (f *fakeTotals) Add(_ context.Context, eventID string, t store.Totals, expiresAt time.Time) error {
+	if f.err != nil {
+		return f.err
+	}
+	if _, ok := f.counted[eventID]; ok {
+		return fmt.Errorf("count %s: %w", eventID, store.ErrDuplicate)
+	}
+	f.counted[eventID] = expiresAt
+	f.totals.Orders += t.Orders
+	f.totals.RevenueCents += t.RevenueCents
+	f.totals.Cancelled += t.Cancelled
+	return nil
+}
+
+type fakeDLQ struct {
+	reasons []string
+	err     error
+}
+
+func (d *fakeDLQ) Park(_ context.Context, _ []byte, reason string) error {
+	if d.err != nil {
+		return d.err
+	}
+	d.reasons = append(d.reasons, reason)
+	return nil
+}
+
+func newTestHandler(f *fakeTotals, d *fakeDLQ) *Handler {
+	h := newHandler(f, d, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h.now = func() time.Time { return fixture.Now }
+	return h
+}
+
+func kinesisRecord(seq string, data []byte) lambdaevents.KinesisEventRecord {
+	var r lambdaevents.KinesisEventRecord
+	r.Kinesis.SequenceNumber = seq
+	r.Kinesis.Data = data
+	return r
+}
+
+func failedIDs(resp lambdaevents.KinesisEventResponse) []string {
+	ids := []string{}
+	for _, f := range resp.BatchItemFailures {
+		ids = append(ids, f.ItemIdentifier)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// Two orders confirmed, one cancelled, plus events that do not count; every record twice,
+// shuffled (a replay): the totals count each event once.
+func TestTotals(t *testing.T) {
+	a, b, c := fixture.OrderID(1), fixture.OrderID(2), fixture.OrderID(3)
+	evs := []events.Envelope{
+		fixture.Placed(t, a, "tok_visa"),
+		fixture.Event(t, events.TypeOrderConfirmed, a, 4, events.OrderConfirmed{OrderID: a, TotalCents: 4999}),
+		fixture.Event(t, events.TypeOrderConfirmed, b, 4, events.OrderConfirmed{OrderID: b, TotalCents: 1299}),
+		fixture.Event(t, events.TypeOrderShipped, b, 5, events.OrderShipped{OrderID: b, ShipmentID: "9a4e7c21-6d3b-4f58-8b0e-1c7d5a2f4e69", Carrier: "ACME Parcel"}),
+		fixture.Event(t, events.TypeOrderCancelled, c, 2, events.OrderCancelled{OrderID: c, Reason: events.ReasonOutOfStock}),
+	}
+	var batch []lambdaevents.KinesisEventRecord
+	for i, e := range evs {
+		batch = append(batch, kinesisRecord(fmt.Sprint(i), fixture.EventBridge(t, e)))
+	}
+	f, d := &fakeTotals{counted: map[string]time.Time{}}, &fakeDLQ{}
+	resp, err := newTestHandler(f, d).Handle(context.Background(), lambdaevents.KinesisEvent{Records: fixture.TwiceShuffled(11, batch)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids := failedIDs(resp); len(ids) != 0 || len(d.reasons) != 0 {
+		t.Fatalf("failed %v, parked %v", ids, d.reasons)
+	}
+	if b, _ := json.Marshal(resp); string(b) != `{"batchItemFailures":[]}` { // never null: MiniStack's poller crashes on it
+		t.Errorf("response = %s", b)
+	}
+	if want := (store.Totals{Orders: 2, RevenueCents: 6298, Cancelled: 1}); f.totals != want {
+		t.Errorf("totals = %+v, want %+v", f.totals, want)
+	}
+	if len(f.counted) != 3 {
+		t.Errorf("markers = %v", f.counted)
+	}
+	for id, exp := range f.counted {
+		if exp.Sub(fixture.Now) < 365*24*time.Hour {
+			t.Errorf("marker %s expires %v: before a replay of the longest stream retention", id, exp)
+		}
+	}
+}
+
+func TestPoisonAndFailures(t *testing.T) {
+	id := fixture.OrderID(4)
+	good := fixture.EventBridge(t, fixture.Event(t, events.TypeOrderConfirmed, id, 4, events.OrderConfirmed{OrderID: id, TotalCents: 100}))
+	tests := []struct {
+		name       string
+		data       []byte
+		storeErr   error
+		dlqErr     error
+		wantFailed []string
+		wantParked string
+	}{
+		{name: "garbage parked", data: []byte("garbage"), wantParked: "not an EventBridge event"},
+		{name: "schema break parked", data: bytes.Replace(good, []byte(`"totalCents":100`), []byte(`"totalCents":-1`), 1), wantParked: "totalCents"},
+		{name: "table throttled: retried", data: good, storeErr: errors.New("throttled"), wantFailed: []string{"s-1"}},
+		{name: "dead-letter queue down: retried", data: []byte("x"), dlqErr: errors.New("down"), wantFailed: []string{"s-1"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, d := &fakeTotals{counted: map[string]time.Time{}, err: tc.storeErr}, &fakeDLQ{err: tc.dlqErr}
+			resp, _ := newTestHandler(f, d).Handle(context.Background(), lambdaevents.KinesisEvent{Records: []lambdaevents.KinesisEventRecord{kinesisRecord("s-1", tc.data)}})
+			want := tc.wantFailed
+			if want == nil {
+				want = []string{}
+			}
+			if got := failedIDs(resp); !reflect.DeepEqual(got, want) {
+				t.Errorf("failed = %v, want %v", got, want)
+			}
+			if tc.wantParked != "" && (len(d.reasons) != 1 || !strings.Contains(d.reasons[0], tc.wantParked)) {
+				t.Errorf("parked %v, want a reason with %q", d.reasons, tc.wantParked)
+			}
+			if (store.Totals{}) != f.totals {
+				t.Errorf("totals changed: %+v", f.totals)
+			}
+		})
+	}
+}

@@ -1,0 +1,98 @@
+// Package deadletter parks poison messages: a message that retrying can never fix (it does
+// not parse, it breaks its schema, it conflicts with a recorded fact) is sent to a dead-letter
+// queue with the reason in the "errorReason" message attribute, and acknowledged, so that it
+// neither blocks its batch nor disappears unexplained.
+package deadletter
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// ReasonAttribute is the message attribute that says why a message was parked.
+const ReasonAttribute = "errorReason"
+
+// EncodingAttribute is set to "base64" when the body was not text SQS can carry (invalid
+// UTF-8, control characters, empty) and was encoded to be parked.
+const EncodingAttribute = "bodyEncoding"
+
+// maxReason keeps the reason readable in a console.
+const maxReason = 1000
+
+// SendMessageAPI is the part of the SQS client the dead-letter queue uses.
+type SendMessageAPI interface {
+	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+}
+
+// Queue is one dead-letter queue.
+type Queue struct {
+	client SendMessageAPI
+	url    string
+}
+
+// New returns the dead-letter queue at url.
+func New(client SendMessageAPI, url string) *Queue {
+	return &Queue{client: client, url: url}
+}
+
+// Park sends body to the queue with reason attached.
+func (q *Queue) Park(ctx context.Context, body []byte, reason string) error {
+	reason = strings.Map(func(r rune) rune {
+		if allowed(r) {
+			return r
+		}
+		return '?'
+	}, strings.ToValidUTF8(reason, "?"))
+	if reason == "" {
+		reason = "unspecified"
+	}
+	if r := []rune(reason); len(r) > maxReason {
+		reason = string(r[:maxReason]) + "…"
+	}
+	attrs := map[string]types.MessageAttributeValue{
+		ReasonAttribute: {DataType: aws.String("String"), StringValue: aws.String(reason)},
+	}
+	text := string(body)
+	if !sqsText(body) {
+		text = base64.StdEncoding.EncodeToString(body)
+		if text == "" {
+			text = "(empty)" // SQS rejects an empty body
+		}
+		attrs[EncodingAttribute] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String("base64")}
+	}
+	_, err := q.client.SendMessage(ctx, &sqs.SendMessageInput{
+		QueueUrl:          aws.String(q.url),
+		MessageBody:       aws.String(text),
+		MessageAttributes: attrs,
+	})
+	if err != nil {
+		return fmt.Errorf("park message (%s): %w", reason, err)
+	}
+	return nil
+}
+
+// sqsText reports whether body can travel as an SQS message body as it is: non-empty,
+// valid UTF-8, and only the characters SQS allows.
+func sqsText(body []byte) bool {
+	if len(body) == 0 || !utf8.Valid(body) {
+		return false
+	}
+	for _, r := range string(body) {
+		if !allowed(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// allowed is SQS's character set: #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF.
+func allowed(r rune) bool {
+	return r == 0x9 || r == 0xA || r == 0xD || (r >= 0x20 && r <= 0xD7FF) || (r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
+}

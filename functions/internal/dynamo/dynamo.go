@@ -1,0 +1,96 @@
+// Package dynamo holds the DynamoDB adapters of the functions: the event store, the
+// inventory ledger, and the payments, shipments, notifications and analytics tables.
+//
+// Idempotency lives here, in conditional writes, never in memory: a second delivery of
+// the same message meets a ConditionalCheckFailedException (or a TransactionCanceledException
+// whose reason is ConditionalCheckFailed), which the adapters translate with errors.As into
+// the sentinels of package store (store.ErrDuplicate, store.ErrConflict) or into "reuse the
+// decision already stored". Any other SDK error is returned wrapped, and the caller treats
+// it as transient.
+package dynamo
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// isConditionFailed reports whether err is a ConditionalCheckFailedException, and returns
+// the item that failed the check when the request asked for it (ReturnValuesOnConditionCheckFailure).
+func isConditionFailed(err error) (map[string]types.AttributeValue, bool) {
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return ccf.Item, true
+	}
+	return nil, false
+}
+
+// cancelledByConditions reports whether err is a TransactionCanceledException caused only by
+// failed conditions (as opposed to, say, a TransactionConflict with a concurrent transaction,
+// which is transient and must not be read as "out of stock" or "duplicate"). failed lists the
+// indexes of the operations whose condition failed.
+func cancelledByConditions(err error) (failed []int, ok bool) {
+	var tce *types.TransactionCanceledException
+	if !errors.As(err, &tce) {
+		return nil, false
+	}
+	for i, r := range tce.CancellationReasons {
+		switch code := aws.ToString(r.Code); code {
+		case "", "None":
+		case "ConditionalCheckFailed":
+			failed = append(failed, i)
+		default:
+			return nil, false
+		}
+	}
+	// An emulator may omit the reasons; a cancelled transaction then still means a condition failed.
+	return failed, true
+}
+
+func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+
+func num[T int | int64](v T) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(int64(v), 10)}
+}
+
+func ts(t time.Time) types.AttributeValue { return str(t.UTC().Format(time.RFC3339Nano)) }
+
+func epoch(t time.Time) types.AttributeValue { return num(t.Unix()) }
+
+// getS reads a string attribute; "" when absent or not a string.
+func getS(item map[string]types.AttributeValue, name string) string {
+	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}
+
+// getN reads a number attribute.
+func getN(item map[string]types.AttributeValue, name string) (int64, error) {
+	v, ok := item[name].(*types.AttributeValueMemberN)
+	if !ok {
+		return 0, fmt.Errorf("attribute %s: missing or not a number", name)
+	}
+	i, err := strconv.ParseInt(v.Value, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("attribute %s: %w", name, err)
+	}
+	return i, nil
+}
+
+// getTime reads an RFC 3339 string attribute; the zero time when absent.
+func getTime(item map[string]types.AttributeValue, name string) (time.Time, error) {
+	v := getS(item, name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("attribute %s: %w", name, err)
+	}
+	return t, nil
+}

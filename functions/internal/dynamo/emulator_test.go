@@ -1,0 +1,218 @@
+package dynamo
+
+// The same ports, against a real DynamoDB API: an emulator (MiniStack, LocalStack) or AWS.
+// Skipped unless ORDERFLOW_TEST_ENDPOINT is set, e.g.
+//
+//	ORDERFLOW_TEST_ENDPOINT=http://127.0.0.1:4566 go test ./functions/internal/dynamo/
+//
+// Each run creates its own tables (random names) and deletes them at the end.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/uuid"
+
+	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
+	"github.com/orderflow-dev/orderflow/functions/internal/store"
+)
+
+func emulator(t *testing.T) *dynamodb.Client {
+	t.Helper()
+	endpoint := os.Getenv("ORDERFLOW_TEST_ENDPOINT")
+	if endpoint == "" {
+		t.Skip("ORDERFLOW_TEST_ENDPOINT not set")
+	}
+	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion("us-east-1"),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
+}
+
+// table creates a table with a string hash key and an optional sort key ("name:S" / "name:N").
+func table(t *testing.T, db *dynamodb.Client, hash string, sort ...string) string {
+	t.Helper()
+	name := "test-" + uuid.NewString()[:8]
+	in := &dynamodb.CreateTableInput{
+		TableName:            aws.String(name),
+		BillingMode:          types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(hash), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(hash), KeyType: types.KeyTypeHash}},
+	}
+	if len(sort) == 2 {
+		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{AttributeName: aws.String(sort[0]), AttributeType: types.ScalarAttributeType(sort[1])})
+		in.KeySchema = append(in.KeySchema, types.KeySchemaElement{AttributeName: aws.String(sort[0]), KeyType: types.KeyTypeRange})
+	}
+	ctx := context.Background()
+	if _, err := db.CreateTable(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := dynamodb.NewTableExistsWaiter(db).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
+	})
+	return name
+}
+
+func TestEmulatorEventStore(t *testing.T) {
+	db := emulator(t)
+	es := NewEventStore(db, table(t, db, "orderId", "sequence", "N"))
+	ctx := context.Background()
+	id := fixture.OrderID(100)
+	e1 := fixture.Placed(t, id, "tok_visa")
+	e2 := fixture.Event(t, events.TypeOrderCancelled, id, 2, events.OrderCancelled{OrderID: id, Reason: events.ReasonOutOfStock})
+	rec := func(e events.Envelope) store.EventRecord {
+		return store.EventRecord{Envelope: e, Detail: fixture.JSON(t, e), KinesisSequenceNumber: "1", KinesisArrival: fixture.Now, RecordedAt: fixture.Now}
+	}
+	for _, step := range []struct {
+		name string
+		e    events.Envelope
+		want error
+	}{
+		{"append OrderPlaced", e1, nil},
+		{"again: duplicate", e1, store.ErrDuplicate},
+		{"rival: conflict", fixture.Placed(t, id, "tok_declined"), store.ErrConflict},
+		{"append OrderCancelled", e2, nil},
+	} {
+		if err := es.Append(ctx, rec(step.e)); !errors.Is(err, step.want) || (step.want == nil && err != nil) {
+			t.Fatalf("%s: err = %v, want %v", step.name, err, step.want)
+		}
+	}
+	got, err := es.Load(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != e1.ID || got[1].ID != e2.ID {
+		t.Errorf("loaded %+v", got)
+	}
+	if none, err := es.Load(ctx, fixture.OrderID(101)); err != nil || len(none) != 0 {
+		t.Errorf("unknown order: %v, %v", none, err)
+	}
+}
+
+func TestEmulatorInventory(t *testing.T) {
+	db := emulator(t)
+	inv := NewInventory(db, table(t, db, "pk"))
+	ctx := context.Background()
+	headlamps := func(n int) []store.Line { return []store.Line{{SKU: "SKU-003", Quantity: n, InitialStock: 5}} }
+	stockOf := func() map[string]int {
+		t.Helper()
+		s, err := inv.Stock(ctx, []string{"SKU-003", "SKU-404"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if s := stockOf(); len(s) != 0 {
+		t.Fatalf("fresh table has stock %v", s)
+	}
+	steps := []struct {
+		name      string
+		do        func() (store.ReservationStatus, error)
+		want      store.ReservationStatus
+		wantErr   error
+		wantStock int
+	}{
+		{"reserve 3 of 5", func() (store.ReservationStatus, error) { return inv.Reserve(ctx, "o1", headlamps(3)) }, store.Reserved, nil, 2},
+		{"retry reserve", func() (store.ReservationStatus, error) { return inv.Reserve(ctx, "o1", headlamps(3)) }, store.Reserved, nil, 2},
+		{"reserve 3 of 2", func() (store.ReservationStatus, error) { return inv.Reserve(ctx, "o2", headlamps(3)) }, store.OutOfStock, nil, 2},
+		{"retry out of stock", func() (store.ReservationStatus, error) { return inv.Reserve(ctx, "o2", headlamps(1)) }, store.OutOfStock, nil, 2},
+		{"never stocked", func() (store.ReservationStatus, error) {
+			return inv.Reserve(ctx, "o3", []store.Line{{SKU: "SKU-404", Quantity: 1}, {SKU: "SKU-003", Quantity: 1, InitialStock: 5}})
+		}, store.OutOfStock, nil, 2},
+		{"release", func() (store.ReservationStatus, error) { return inv.Release(ctx, "o1", headlamps(3)) }, store.Released, nil, 5},
+		{"retry release", func() (store.ReservationStatus, error) { return inv.Release(ctx, "o1", headlamps(3)) }, store.Released, nil, 5},
+		{"release out of stock", func() (store.ReservationStatus, error) { return inv.Release(ctx, "o2", headlamps(3)) }, store.OutOfStock, nil, 5},
+		{"release unknown", func() (store.ReservationStatus, error) { return inv.Release(ctx, "o9", headlamps(3)) }, store.NoReservation, nil, 5},
+		{"reserve after release", func() (store.ReservationStatus, error) { return inv.Reserve(ctx, "o1", headlamps(3)) }, "", store.ErrConflict, 5},
+	}
+	for _, s := range steps {
+		got, err := s.do()
+		if got != s.want || !errors.Is(err, s.wantErr) || (s.wantErr == nil && err != nil) {
+			t.Fatalf("%s: got %q, %v; want %q, %v", s.name, got, err, s.want, s.wantErr)
+		}
+		if left := stockOf()["SKU-003"]; left != s.wantStock {
+			t.Fatalf("%s: stock %d, want %d", s.name, left, s.wantStock)
+		}
+	}
+}
+
+func TestEmulatorRecords(t *testing.T) {
+	db := emulator(t)
+	ctx := context.Background()
+
+	payments := NewPayments(db, table(t, db, "orderId"))
+	first, err := payments.Record(ctx, store.Payment{OrderID: "o", PaymentID: "p1", Status: store.PaymentDeclined, Reason: "card-declined", AmountCents: 10, CreatedAt: fixture.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := payments.Record(ctx, store.Payment{OrderID: "o", PaymentID: "p2", Status: store.PaymentApproved, AmountCents: 10, CreatedAt: fixture.Now.Add(time.Hour)})
+	if err != nil || again != first {
+		t.Errorf("second record = %+v, %v; want the first %+v", again, err, first)
+	}
+
+	shipments := NewShipments(db, table(t, db, "orderId"))
+	sh := store.Shipment{OrderID: "o", ShipmentID: "s1", Carrier: "ACME Parcel", CreatedAt: fixture.Now}
+	if got, err := shipments.Record(ctx, sh); err != nil || got != sh {
+		t.Errorf("shipment = %+v, %v", got, err)
+	}
+
+	notifications := NewNotifications(db, table(t, db, "eventId", "channel", "S"))
+	n := store.Notification{EventID: "e", Channel: "email", OrderID: "o", Type: events.TypeOrderShipped, Message: "m", SentAt: fixture.Now, ExpiresAt: fixture.Now.Add(time.Hour)}
+	if err := notifications.Record(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	if err := notifications.Record(ctx, n); !errors.Is(err, store.ErrDuplicate) {
+		t.Errorf("second notification: err = %v", err)
+	}
+	n.Channel = "sms"
+	if err := notifications.Record(ctx, n); err != nil {
+		t.Errorf("other channel: err = %v", err)
+	}
+
+	analyticsTable := table(t, db, "pk")
+	analytics := NewAnalytics(db, analyticsTable)
+	for i, step := range []struct {
+		event string
+		add   store.Totals
+		want  error
+	}{
+		{"e1", store.Totals{Orders: 1, RevenueCents: 4999}, nil},
+		{"e1", store.Totals{Orders: 1, RevenueCents: 4999}, store.ErrDuplicate},
+		{"e2", store.Totals{Cancelled: 1}, nil},
+		{"e3", store.Totals{Orders: 1, RevenueCents: 1}, nil},
+	} {
+		if err := analytics.Add(ctx, step.event, step.add, fixture.Now); !errors.Is(err, step.want) || (step.want == nil && err != nil) {
+			t.Fatalf("step %d: err = %v, want %v", i, err, step.want)
+		}
+	}
+	out, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(analyticsTable), Key: map[string]types.AttributeValue{"pk": str("TOTALS")}, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int64
+	for _, a := range []string{"orders", "revenueCents", "cancelled"} {
+		v, err := getN(out.Item, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, v)
+	}
+	if fmt.Sprint(got) != "[2 5000 1]" {
+		t.Errorf("totals = %v, want [2 5000 1]", got)
+	}
+}

@@ -1,0 +1,140 @@
+package dynamo
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/internal/store"
+)
+
+// EventStoreAPI is the part of the DynamoDB client the event store uses.
+type EventStoreAPI interface {
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+}
+
+// EventStore is the append-only log of every order's events: partition key "orderId" (S),
+// sort key "sequence" (N). Order state is a fold over it (order.Fold).
+type EventStore struct {
+	client EventStoreAPI
+	table  string
+}
+
+// NewEventStore returns the event store kept in table.
+func NewEventStore(client EventStoreAPI, table string) *EventStore {
+	return &EventStore{client: client, table: table}
+}
+
+// Append stores rec at (orderId, sequence) unless that slot is taken. A slot holding the same
+// event (id, type and payload) is a redelivery: store.ErrDuplicate. A slot holding anything
+// else is store.ErrConflict: two different facts claim the same place in the order's history.
+func (es *EventStore) Append(ctx context.Context, rec store.EventRecord) error {
+	e := rec.Envelope
+	item := map[string]types.AttributeValue{
+		"orderId":       str(e.OrderID),
+		"sequence":      num(e.Sequence),
+		"eventId":       str(e.ID),
+		"type":          str(string(e.Type)),
+		"version":       num(e.Version),
+		"source":        str(e.Source),
+		"time":          ts(e.Time),
+		"correlationId": str(e.CorrelationID),
+		"envelope":      str(string(rec.Detail)),
+		"recordedAt":    ts(rec.RecordedAt),
+	}
+	if e.CausationID != "" {
+		item["causationId"] = str(e.CausationID)
+	}
+	if rec.KinesisSequenceNumber != "" {
+		item["kinesisSequenceNumber"] = str(rec.KinesisSequenceNumber)
+	}
+	if !rec.KinesisArrival.IsZero() {
+		item["kinesisArrival"] = ts(rec.KinesisArrival)
+	}
+	_, err := es.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                           aws.String(es.table),
+		Item:                                item,
+		ConditionExpression:                 aws.String("attribute_not_exists(orderId)"),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	old, failed := isConditionFailed(err)
+	switch {
+	case err == nil:
+		return nil
+	case !failed:
+		return fmt.Errorf("append %s #%d: %w", e.OrderID, e.Sequence, err)
+	}
+	if len(old) == 0 { // not every endpoint returns the old item: read it
+		out, err := es.client.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName:                aws.String(es.table),
+			Key:                      map[string]types.AttributeValue{"orderId": str(e.OrderID), "sequence": num(e.Sequence)},
+			ConsistentRead:           aws.Bool(true),
+			ProjectionExpression:     aws.String("eventId, #type, envelope"),
+			ExpressionAttributeNames: map[string]string{"#type": "type"},
+		})
+		if err != nil {
+			return fmt.Errorf("append %s #%d: read existing event: %w", e.OrderID, e.Sequence, err)
+		}
+		old = out.Item
+	}
+	if !sameFact(old, e) {
+		return fmt.Errorf("append %s #%d: a different %s (event %s) holds the slot: %w", e.OrderID, e.Sequence, getS(old, "type"), getS(old, "eventId"), store.ErrConflict)
+	}
+	return fmt.Errorf("append %s #%d: event %s: %w", e.OrderID, e.Sequence, e.ID, store.ErrDuplicate)
+}
+
+// sameFact reports whether the stored item is e again: same id, type and payload. Ids are
+// deterministic (order and sequence), so the id alone cannot tell a redelivery from a
+// different fact claiming the same place; the payload can. (The time may differ: a retried
+// producer re-emits the same fact later.)
+func sameFact(item map[string]types.AttributeValue, e events.Envelope) bool {
+	if getS(item, "eventId") != e.ID || getS(item, "type") != string(e.Type) {
+		return false
+	}
+	var stored struct {
+		Payload json.RawMessage `json:"payload"`
+	}
+	if err := json.Unmarshal([]byte(getS(item, "envelope")), &stored); err != nil {
+		return false
+	}
+	var a, b bytes.Buffer
+	if json.Compact(&a, stored.Payload) != nil || json.Compact(&b, e.Payload) != nil {
+		return false
+	}
+	return bytes.Equal(a.Bytes(), b.Bytes())
+}
+
+// Load returns the order's events in sequence order, read consistently; none if the order is
+// unknown. Each envelope is validated against its schema on the way out.
+func (es *EventStore) Load(ctx context.Context, orderID string) ([]events.Envelope, error) {
+	p := dynamodb.NewQueryPaginator(es.client, &dynamodb.QueryInput{
+		TableName:                 aws.String(es.table),
+		KeyConditionExpression:    aws.String("orderId = :id"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(orderID)},
+		ProjectionExpression:      aws.String("envelope"),
+		ConsistentRead:            aws.Bool(true),
+	})
+	var evs []events.Envelope
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("load %s: %w", orderID, err)
+		}
+		for _, item := range page.Items {
+			e, err := events.Parse([]byte(getS(item, "envelope")))
+			if err != nil {
+				return nil, fmt.Errorf("load %s: stored event: %w", orderID, err)
+			}
+			evs = append(evs, e)
+		}
+	}
+	return evs, nil
+}

@@ -1,0 +1,214 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/orderflow-dev/orderflow/functions/internal/store"
+)
+
+// RecordsAPI is the part of the DynamoDB client the write-once tables use.
+type RecordsAPI interface {
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+}
+
+// putOnce writes item unless an item with the same key exists, and returns the item in force:
+// item itself, or the one an earlier call stored (read consistently when the endpoint does not
+// return it with the failed condition).
+func putOnce(ctx context.Context, client RecordsAPI, table, pk string, item map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
+	_, err := client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                           aws.String(table),
+		Item:                                item,
+		ConditionExpression:                 aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames:            map[string]string{"#pk": pk},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	old, failed := isConditionFailed(err)
+	switch {
+	case err == nil:
+		return item, nil
+	case !failed:
+		return nil, err
+	case len(old) > 0:
+		return old, nil
+	}
+	out, err := client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(table),
+		Key:            map[string]types.AttributeValue{pk: item[pk]},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read existing: %w", err)
+	}
+	if len(out.Item) == 0 {
+		return nil, fmt.Errorf("read existing: item vanished after a failed condition")
+	}
+	return out.Item, nil
+}
+
+// Payments keeps the one payment decision per order: partition key "orderId".
+type Payments struct {
+	client RecordsAPI
+	table  string
+}
+
+// NewPayments returns the payments kept in table.
+func NewPayments(client RecordsAPI, table string) *Payments {
+	return &Payments{client: client, table: table}
+}
+
+// Record stores p unless the order already has a payment, and returns the payment in force:
+// a redelivered request reuses the decision taken the first time.
+func (ps *Payments) Record(ctx context.Context, p store.Payment) (store.Payment, error) {
+	item := map[string]types.AttributeValue{
+		"orderId": str(p.OrderID), "paymentId": str(p.PaymentID), "status": str(p.Status),
+		"amountCents": num(p.AmountCents), "createdAt": ts(p.CreatedAt),
+	}
+	if p.Reason != "" {
+		item["reason"] = str(p.Reason)
+	}
+	got, err := putOnce(ctx, ps.client, ps.table, "orderId", item)
+	if err != nil {
+		return store.Payment{}, fmt.Errorf("record payment %s: %w", p.OrderID, err)
+	}
+	amount, err := getN(got, "amountCents")
+	if err != nil {
+		return store.Payment{}, fmt.Errorf("record payment %s: %w", p.OrderID, err)
+	}
+	created, err := getTime(got, "createdAt")
+	if err != nil {
+		return store.Payment{}, fmt.Errorf("record payment %s: %w", p.OrderID, err)
+	}
+	return store.Payment{
+		OrderID: getS(got, "orderId"), PaymentID: getS(got, "paymentId"), Status: getS(got, "status"),
+		AmountCents: amount, Reason: getS(got, "reason"), CreatedAt: created,
+	}, nil
+}
+
+// Shipments keeps the one shipment per order: partition key "orderId".
+type Shipments struct {
+	client RecordsAPI
+	table  string
+}
+
+// NewShipments returns the shipments kept in table.
+func NewShipments(client RecordsAPI, table string) *Shipments {
+	return &Shipments{client: client, table: table}
+}
+
+// Record stores sh unless the order already has a shipment, and returns the shipment in force.
+func (ss *Shipments) Record(ctx context.Context, sh store.Shipment) (store.Shipment, error) {
+	got, err := putOnce(ctx, ss.client, ss.table, "orderId", map[string]types.AttributeValue{
+		"orderId": str(sh.OrderID), "shipmentId": str(sh.ShipmentID), "carrier": str(sh.Carrier), "createdAt": ts(sh.CreatedAt),
+	})
+	if err != nil {
+		return store.Shipment{}, fmt.Errorf("record shipment %s: %w", sh.OrderID, err)
+	}
+	created, err := getTime(got, "createdAt")
+	if err != nil {
+		return store.Shipment{}, fmt.Errorf("record shipment %s: %w", sh.OrderID, err)
+	}
+	return store.Shipment{OrderID: getS(got, "orderId"), ShipmentID: getS(got, "shipmentId"), Carrier: getS(got, "carrier"), CreatedAt: created}, nil
+}
+
+// Notifications keeps one record per event and channel: partition key "eventId", sort key
+// "channel", expiring (TTL attribute "expiresAt").
+type Notifications struct {
+	client RecordsAPI
+	table  string
+}
+
+// NewNotifications returns the notifications kept in table.
+func NewNotifications(client RecordsAPI, table string) *Notifications {
+	return &Notifications{client: client, table: table}
+}
+
+// Record stores nt, or returns store.ErrDuplicate if this event was already notified on
+// this channel.
+func (ns *Notifications) Record(ctx context.Context, nt store.Notification) error {
+	_, err := ns.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(ns.table),
+		Item: map[string]types.AttributeValue{
+			"eventId": str(nt.EventID), "channel": str(nt.Channel), "orderId": str(nt.OrderID),
+			"type": str(string(nt.Type)), "message": str(nt.Message), "sentAt": ts(nt.SentAt),
+			"expiresAt": epoch(nt.ExpiresAt),
+		},
+		ConditionExpression: aws.String("attribute_not_exists(eventId)"),
+	})
+	if _, failed := isConditionFailed(err); failed {
+		return fmt.Errorf("notification %s/%s: %w", nt.EventID, nt.Channel, store.ErrDuplicate)
+	}
+	if err != nil {
+		return fmt.Errorf("notification %s/%s: %w", nt.EventID, nt.Channel, err)
+	}
+	return nil
+}
+
+// AnalyticsAPI is the part of the DynamoDB client analytics uses.
+type AnalyticsAPI interface {
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+// Analytics keeps sales totals: partition key "pk"; "TOTALS" holds the counters and
+// "EVT#<eventId>" marks an event as counted (expiring well after the stream's retention, so
+// a replay from the start of the stream never counts an event twice).
+type Analytics struct {
+	client AnalyticsAPI
+	table  string
+}
+
+// NewAnalytics returns the totals kept in table.
+func NewAnalytics(client AnalyticsAPI, table string) *Analytics {
+	return &Analytics{client: client, table: table}
+}
+
+// Add adds t to the totals, once per event: store.ErrDuplicate if eventID was counted before.
+func (a *Analytics) Add(ctx context.Context, eventID string, t store.Totals, expiresAt time.Time) error {
+	names := map[string]string{}
+	values := map[string]types.AttributeValue{}
+	expr := ""
+	for _, c := range []struct {
+		attr string
+		v    int64
+	}{{"orders", t.Orders}, {"revenueCents", t.RevenueCents}, {"cancelled", t.Cancelled}} {
+		if c.v == 0 {
+			continue
+		}
+		if expr != "" {
+			expr += ", "
+		}
+		expr += "#" + c.attr + " :" + c.attr
+		names["#"+c.attr] = c.attr
+		values[":"+c.attr] = num(c.v)
+	}
+	if expr == "" {
+		return nil
+	}
+	_, err := a.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{
+			TableName:           aws.String(a.table),
+			Item:                map[string]types.AttributeValue{"pk": str("EVT#" + eventID), "expiresAt": epoch(expiresAt)},
+			ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		}},
+		{Update: &types.Update{
+			TableName:                 aws.String(a.table),
+			Key:                       map[string]types.AttributeValue{"pk": str("TOTALS")},
+			UpdateExpression:          aws.String("ADD " + expr),
+			ExpressionAttributeNames:  names,
+			ExpressionAttributeValues: values,
+		}},
+	}})
+	if _, ok := cancelledByConditions(err); ok {
+		return fmt.Errorf("count %s: %w", eventID, store.ErrDuplicate)
+	}
+	if err != nil {
+		return fmt.Errorf("count %s: %w", eventID, err)
+	}
+	return nil
+}

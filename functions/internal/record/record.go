@@ -1,0 +1,177 @@
+// Package record runs a batch of messages (SQS messages, Kinesis records) through one
+// handler wrapped in middleware, in the shape of watermill's: a Middleware takes a Handler and
+// returns a Handler. The three middlewares here give every batch function the same habits:
+//
+//   - Log: a per-message logger (messageId, then correlationId, orderId, eventType once the
+//     handler knows them — see Bind) and one line per message with its outcome;
+//   - Recover: a panic becomes an error for that message only, not a crashed batch;
+//   - Park: a permanent error (see Permanent) sends the message to a dead-letter queue with
+//     its reason and acknowledges it; any other error leaves it to the platform to retry.
+//
+// Process returns the ids of the messages that failed, for the batch response
+// (ReportBatchItemFailures): the platform retries those and only those.
+package record
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/orderflow-dev/orderflow/events"
+)
+
+// Message is one record of a batch, whatever its source.
+type Message struct {
+	ID        string    // SQS MessageId or Kinesis SequenceNumber: what a batch item failure names
+	Body      []byte    // SQS body or Kinesis data
+	SourceARN string    // the queue or stream it came from
+	Arrived   time.Time // when the queue or stream received it
+}
+
+// Handler handles one message. It returns nil when done (including a duplicate it chose to
+// ignore), a Permanent error for a message that can never succeed, any other error for one
+// worth retrying.
+type Handler func(ctx context.Context, m Message) error
+
+// Middleware wraps a Handler.
+type Middleware func(Handler) Handler
+
+// Chain wraps h in the middlewares; the first one is the outermost.
+func Chain(h Handler, mws ...Middleware) Handler {
+	for i := len(mws) - 1; i >= 0; i-- {
+		h = mws[i](h)
+	}
+	return h
+}
+
+// Process runs h on every message, in order, and returns the ids of those that failed.
+func Process(ctx context.Context, msgs []Message, h Handler) []string {
+	var failed []string
+	for _, m := range msgs {
+		if err := h(ctx, m); err != nil {
+			failed = append(failed, m.ID)
+		}
+	}
+	return failed
+}
+
+// PermanentError marks an error that retrying cannot fix.
+type PermanentError struct {
+	Err error
+}
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Permanent marks err as permanent; nil stays nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &PermanentError{Err: err}
+}
+
+// Permanentf is Permanent(fmt.Errorf(format, args...)).
+func Permanentf(format string, args ...any) error {
+	return Permanent(fmt.Errorf(format, args...))
+}
+
+// IsPermanent reports whether err is marked permanent or is an *events.ValidationError (an
+// event that breaks its schema never becomes valid).
+func IsPermanent(err error) bool {
+	var p *PermanentError
+	var v *events.ValidationError
+	return errors.As(err, &p) || errors.As(err, &v)
+}
+
+// Parker sends a message to a dead-letter queue with the reason it was parked.
+type Parker func(ctx context.Context, m Message, reason string) error
+
+// Park parks messages that fail permanently and acknowledges them; if parking fails the
+// message fails too (and is retried, then dead-lettered by the platform).
+func Park(park Parker) Middleware {
+	return func(next Handler) Handler {
+		return func(ctx context.Context, m Message) error {
+			err := next(ctx, m)
+			if err == nil || !IsPermanent(err) {
+				return err
+			}
+			if perr := park(ctx, m, err.Error()); perr != nil {
+				return fmt.Errorf("%w (and parking failed: %w)", err, perr)
+			}
+			Logger(ctx).WarnContext(ctx, "message parked", "reason", err.Error())
+			return nil
+		}
+	}
+}
+
+// Recover turns a panic in the handler into an error for that message.
+func Recover() Middleware {
+	return func(next Handler) Handler {
+		return func(ctx context.Context, m Message) (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					Logger(ctx).ErrorContext(ctx, "handler panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+					err = fmt.Errorf("handler panicked: %v", r)
+				}
+			}()
+			return next(ctx, m)
+		}
+	}
+}
+
+// Log gives each message a logger bound to its id (Logger, Bind) and logs its outcome.
+func Log(base *slog.Logger) Middleware {
+	return func(next Handler) Handler {
+		return func(ctx context.Context, m Message) error {
+			b := &binding{logger: base.With("messageId", m.ID)}
+			ctx = context.WithValue(ctx, bindingKey{}, b)
+			err := next(ctx, m)
+			switch {
+			case err == nil:
+				Logger(ctx).InfoContext(ctx, "message done")
+			case IsPermanent(err):
+				Logger(ctx).ErrorContext(ctx, "message failed permanently", "error", err.Error())
+			default:
+				Logger(ctx).WarnContext(ctx, "message failed, will be retried", "error", err.Error())
+			}
+			return err
+		}
+	}
+}
+
+type bindingKey struct{}
+
+type binding struct {
+	mu     sync.Mutex
+	logger *slog.Logger
+}
+
+// Logger returns the message's logger (slog.Default outside Log).
+func Logger(ctx context.Context) *slog.Logger {
+	if b, ok := ctx.Value(bindingKey{}).(*binding); ok {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.logger
+	}
+	return slog.Default()
+}
+
+// Bind adds attributes to the message's logger for the rest of its handling, including the
+// outcome line Log writes.
+func Bind(ctx context.Context, args ...any) {
+	if b, ok := ctx.Value(bindingKey{}).(*binding); ok {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.logger = b.logger.With(args...)
+	}
+}
+
+// BindEvent binds the event's correlation attributes: correlationId, orderId, eventType, eventId.
+func BindEvent(ctx context.Context, e events.Envelope) {
+	Bind(ctx, "correlationId", e.CorrelationID, "orderId", e.OrderID, "eventType", string(e.Type), "eventId", e.ID)
+}

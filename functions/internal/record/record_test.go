@@ -1,0 +1,111 @@
+package record
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/orderflow-dev/orderflow/events"
+)
+
+type parked struct {
+	id, reason string
+}
+
+type recordingParker struct {
+	calls []parked
+	err   error
+}
+
+func (p *recordingParker) park(_ context.Context, m Message, reason string) error {
+	p.calls = append(p.calls, parked{m.ID, reason})
+	return p.err
+}
+
+func TestProcess(t *testing.T) {
+	handler := func(_ context.Context, m Message) error {
+		switch string(m.Body) {
+		case "ok":
+			return nil
+		case "poison":
+			return Permanentf("bad body %q", m.Body)
+		case "schema":
+			return fmt.Errorf("decode: %w", &events.ValidationError{Problems: []events.Problem{{Message: "broken"}}})
+		case "panic":
+			panic("boom")
+		default:
+			return errors.New("throttled")
+		}
+	}
+	msgs := []Message{
+		{ID: "1", Body: []byte("ok")}, {ID: "2", Body: []byte("poison")}, {ID: "3", Body: []byte("flaky")},
+		{ID: "4", Body: []byte("panic")}, {ID: "5", Body: []byte("schema")},
+	}
+	tests := []struct {
+		name       string
+		parkErr    error
+		wantFailed []string
+		wantParked []string
+	}{
+		{name: "poison parked, transient and panic failed", wantFailed: []string{"3", "4"}, wantParked: []string{"2", "5"}},
+		{name: "parking fails: poison failed too", parkErr: errors.New("sqs down"), wantFailed: []string{"2", "3", "4", "5"}, wantParked: []string{"2", "5"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			p := &recordingParker{err: tc.parkErr}
+			h := Chain(handler, Log(slog.New(slog.NewJSONHandler(&logs, nil))), Recover(), Park(p.park))
+			got := Process(context.Background(), msgs, h)
+			if !reflect.DeepEqual(got, tc.wantFailed) {
+				t.Errorf("failed = %v, want %v", got, tc.wantFailed)
+			}
+			var ids []string
+			for _, c := range p.calls {
+				ids = append(ids, c.id)
+				if c.reason == "" {
+					t.Errorf("message %s parked without a reason", c.id)
+				}
+			}
+			if !reflect.DeepEqual(ids, tc.wantParked) {
+				t.Errorf("parked = %v, want %v", ids, tc.wantParked)
+			}
+			if !strings.Contains(logs.String(), `"panic":"boom"`) {
+				t.Errorf("panic not logged: %s", logs.String())
+			}
+		})
+	}
+}
+
+func TestBindReachesOutcomeLine(t *testing.T) {
+	var logs bytes.Buffer
+	h := Chain(func(ctx context.Context, m Message) error {
+		BindEvent(ctx, events.Envelope{ID: "ev-1", OrderID: "ORD-1", CorrelationID: "corr-1", Type: "OrderPlaced"})
+		return nil
+	}, Log(slog.New(slog.NewJSONHandler(&logs, nil))))
+	if err := h(context.Background(), Message{ID: "m-1"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"messageId":"m-1"`, `"correlationId":"corr-1"`, `"orderId":"ORD-1"`, `"eventType":"OrderPlaced"`, `"message done"`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %s: %s", want, logs.String())
+		}
+	}
+}
+
+func TestPermanent(t *testing.T) {
+	if Permanent(nil) != nil {
+		t.Error("Permanent(nil) != nil")
+	}
+	err := fmt.Errorf("wrapped: %w", Permanent(errors.New("x")))
+	if !IsPermanent(err) {
+		t.Error("wrapped permanent error not recognised")
+	}
+	if IsPermanent(errors.New("x")) {
+		t.Error("plain error taken as permanent")
+	}
+}

@@ -1,0 +1,93 @@
+package record
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+)
+
+// failOn fails the messages whose body is "fail" and records what it saw.
+type failOn struct{ seen []Message }
+
+func (f *failOn) handle(_ context.Context, m Message) error {
+	f.seen = append(f.seen, m)
+	if string(m.Body) == "fail" {
+		return errors.New("transient")
+	}
+	return nil
+}
+
+func TestSQS(t *testing.T) {
+	tests := []struct {
+		name     string
+		bodies   []string
+		wantJSON string
+	}{
+		// MiniStack's poller crashes on "batchItemFailures": null: the list must be empty, not nil.
+		{name: "nothing failed", bodies: []string{"ok", "ok"}, wantJSON: `{"batchItemFailures":[]}`},
+		{name: "empty batch", wantJSON: `{"batchItemFailures":[]}`},
+		{name: "second failed", bodies: []string{"ok", "fail"}, wantJSON: `{"batchItemFailures":[{"itemIdentifier":"m-1"}]}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var ev lambdaevents.SQSEvent
+			for i, b := range tc.bodies {
+				ev.Records = append(ev.Records, lambdaevents.SQSMessage{MessageId: "m-" + string(rune('0'+i)), Body: b, EventSourceARN: "arn:q"})
+			}
+			f := &failOn{}
+			got, err := json.Marshal(SQS(context.Background(), ev, f.handle))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tc.wantJSON {
+				t.Errorf("response = %s, want %s", got, tc.wantJSON)
+			}
+			for _, m := range f.seen {
+				if m.SourceARN != "arn:q" || m.ID == "" {
+					t.Errorf("message = %+v", m)
+				}
+			}
+		})
+	}
+}
+
+func TestKinesis(t *testing.T) {
+	arrived := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	record := func(seq, data string) lambdaevents.KinesisEventRecord {
+		var r lambdaevents.KinesisEventRecord
+		r.EventSourceArn = "arn:stream"
+		r.Kinesis.SequenceNumber, r.Kinesis.Data = seq, []byte(data)
+		r.Kinesis.ApproximateArrivalTimestamp = lambdaevents.SecondsEpochTime{Time: arrived}
+		return r
+	}
+	tests := []struct {
+		name     string
+		records  []lambdaevents.KinesisEventRecord
+		wantJSON string
+	}{
+		{name: "nothing failed", records: []lambdaevents.KinesisEventRecord{record("1", "ok")}, wantJSON: `{"batchItemFailures":[]}`},
+		{name: "failures by sequence number", records: []lambdaevents.KinesisEventRecord{record("1", "fail"), record("2", "ok"), record("3", "fail")},
+			wantJSON: `{"batchItemFailures":[{"itemIdentifier":"1"},{"itemIdentifier":"3"}]}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &failOn{}
+			got, err := json.Marshal(Kinesis(context.Background(), lambdaevents.KinesisEvent{Records: tc.records}, f.handle))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tc.wantJSON {
+				t.Errorf("response = %s, want %s", got, tc.wantJSON)
+			}
+			for _, m := range f.seen {
+				if !m.Arrived.Equal(arrived) || m.SourceARN != "arn:stream" {
+					t.Errorf("message = %+v", m)
+				}
+			}
+		})
+	}
+}

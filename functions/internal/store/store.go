@@ -1,0 +1,95 @@
+// Package store is the vocabulary the functions and their DynamoDB adapters share: the
+// records each function keeps and the sentinel errors an adapter returns when a
+// conditional write finds the record already there. It has no AWS imports: the adapters
+// in package dynamo translate the SDK's ConditionalCheckFailedException and
+// TransactionCanceledException into these errors with errors.As, and handlers decide
+// what they mean (usually: a redelivered message, already done — idempotency).
+package store
+
+import (
+	"errors"
+	"time"
+
+	"github.com/orderflow-dev/orderflow/events"
+)
+
+// ErrDuplicate means the record is already there, written by an earlier delivery of the
+// same message: the caller treats the message as done.
+var ErrDuplicate = errors.New("already recorded")
+
+// ErrConflict means a different record already holds the key (for the event store: a
+// different event at the same order and sequence). Retrying cannot fix it.
+var ErrConflict = errors.New("conflicting record")
+
+// EventRecord is one event appended to the event store (pk orderId, sk sequence).
+type EventRecord struct {
+	Envelope events.Envelope // the fact, as published
+	Detail   []byte          // the envelope's JSON, stored verbatim
+
+	KinesisSequenceNumber string    // where the projector read it
+	KinesisArrival        time.Time // when Kinesis received it
+	RecordedAt            time.Time // when the projector stored it
+}
+
+// Line is a quantity of one SKU to reserve or release. InitialStock is the catalogue's
+// starting stock, used when the SKU has no stock item yet (the table starts empty).
+type Line struct {
+	SKU          string
+	Quantity     int
+	InitialStock int
+}
+
+// Reservation statuses, stored on the "RES#<orderId>" item of the inventory table.
+type ReservationStatus string
+
+// Reservation statuses.
+const (
+	Reserved   ReservationStatus = "RESERVED"
+	Released   ReservationStatus = "RELEASED"
+	OutOfStock ReservationStatus = "OUT_OF_STOCK"
+	// NoReservation is not stored: Release returns it when there was nothing to release.
+	NoReservation ReservationStatus = ""
+)
+
+// Payment statuses.
+const (
+	PaymentApproved = "APPROVED"
+	PaymentDeclined = "DECLINED"
+)
+
+// Payment is the one decision taken for an order (payments table, pk orderId).
+type Payment struct {
+	OrderID     string
+	PaymentID   string
+	Status      string // PaymentApproved or PaymentDeclined
+	AmountCents int64
+	Reason      string // why it was declined
+	CreatedAt   time.Time
+}
+
+// Shipment is the one shipment of an order (shipments table, pk orderId).
+type Shipment struct {
+	OrderID    string
+	ShipmentID string
+	Carrier    string
+	CreatedAt  time.Time
+}
+
+// Notification is one message sent to a customer for one event on one channel
+// (notifications table, pk eventId, sk channel).
+type Notification struct {
+	EventID   string
+	Channel   string
+	OrderID   string
+	Type      events.Type
+	Message   string
+	SentAt    time.Time
+	ExpiresAt time.Time // DynamoDB TTL
+}
+
+// Totals is an increment of the sales totals kept by analytics (the "TOTALS" item).
+type Totals struct {
+	Orders       int64 // confirmed orders
+	RevenueCents int64 // revenue of confirmed orders
+	Cancelled    int64 // cancelled orders
+}

@@ -1,0 +1,346 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
+	"github.com/orderflow-dev/orderflow/functions/internal/store"
+	"github.com/orderflow-dev/orderflow/functions/internal/workflow"
+)
+
+// fakeLedger keeps stock and reservations in memory with the adapter's semantics (one
+// decision per order, all-or-nothing) and records every call.
+type fakeLedger struct {
+	stock        map[string]int // absent = initial stock
+	reservations map[string]store.ReservationStatus
+	calls        []string
+	err          error
+}
+
+func newLedger() *fakeLedger {
+	return &fakeLedger{stock: map[string]int{}, reservations: map[string]store.ReservationStatus{}}
+}
+
+func (l *fakeLedger) left(line store.Line) int {
+	if n, ok := l.stock[line.SKU]; ok {
+		return n
+	}
+	return line.InitialStock
+}
+
+func (l *fakeLedger) Reserve(_ context.Context, orderID string, lines []store.Line) (store.ReservationStatus, error) {
+	l.calls = append(l.calls, "reserve "+orderID)
+	if l.err != nil {
+		return "", l.err
+	}
+	switch st := l.reservations[orderID]; st {
+	case store.Reserved, store.OutOfStock:
+		return st, nil
+	case store.Released:
+		return "", store.ErrConflict
+	}
+	for _, line := range lines {
+		if l.left(line) < line.Quantity {
+			l.reservations[orderID] = store.OutOfStock
+			return store.OutOfStock, nil
+		}
+	}
+	for _, line := range lines {
+		l.stock[line.SKU] = l.left(line) - line.Quantity
+	}
+	l.reservations[orderID] = store.Reserved
+	return store.Reserved, nil
+}
+
+func (l *fakeLedger) Release(_ context.Context, orderID string, lines []store.Line) (store.ReservationStatus, error) {
+	l.calls = append(l.calls, "release "+orderID)
+	if l.err != nil {
+		return "", l.err
+	}
+	switch st := l.reservations[orderID]; st {
+	case store.Reserved:
+		for _, line := range lines {
+			l.stock[line.SKU] = l.left(line) + line.Quantity
+		}
+		l.reservations[orderID] = store.Released
+		return store.Released, nil
+	default:
+		return st, nil
+	}
+}
+
+func newTestHandler(l ledger) *Handler {
+	h := newHandler("orders", l, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h.now = func() time.Time { return fixture.Now }
+	return h
+}
+
+// published decodes and validates the entries a task asks the state machine to publish.
+func published(t *testing.T, st *workflow.State) []events.Envelope {
+	t.Helper()
+	var out []events.Envelope
+	for _, en := range st.Entries {
+		e, err := events.Parse([]byte(en.Detail))
+		if err != nil {
+			t.Fatalf("entry %s breaks its schema: %v", en.DetailType, err)
+		}
+		if en.EventBusName != "orders" || en.DetailType != string(e.Type) || en.Source != e.Source {
+			t.Errorf("entry = %+v", en)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+type want struct {
+	seq    int
+	typ    events.Type
+	reason string // OrderCancelled / InventoryReleased reason
+}
+
+func checkEvents(t *testing.T, got []events.Envelope, orderID string, wants []want) {
+	t.Helper()
+	if len(got) != len(wants) {
+		t.Fatalf("%d events, want %d: %+v", len(got), len(wants), got)
+	}
+	for i, w := range wants {
+		e := got[i]
+		if e.Type != w.typ || e.Sequence != w.seq || e.ID != events.ID(orderID, w.seq) ||
+			e.CausationID != events.ID(orderID, w.seq-1) || e.CorrelationID != events.ID(orderID, 1) {
+			t.Errorf("event %d = %s #%d (id %s causation %s), want %s #%d", i, e.Type, e.Sequence, e.ID, e.CausationID, w.typ, w.seq)
+		}
+		var p struct {
+			Reason string `json:"reason"`
+		}
+		if err := json.Unmarshal(e.Payload, &p); err != nil {
+			t.Fatal(err)
+		}
+		if p.Reason != w.reason {
+			t.Errorf("%s reason = %q, want %q", e.Type, p.Reason, w.reason)
+		}
+	}
+}
+
+func errorType(err error) string {
+	if err == nil {
+		return ""
+	}
+	return reflect.TypeOf(err).Elem().Name() // as aws-lambda-go names it
+}
+
+// stateAfter builds the state the state machine carries after reserve (and payment).
+func stateAfter(t *testing.T, placed events.Envelope, outcome string) *workflow.State {
+	t.Helper()
+	st, err := workflow.Start(placed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emit := func(typ events.Type, p any) {
+		if err := st.Emit("orders", typ, events.SourceOf(typ), p, fixture.Now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := placed.OrderID
+	emit(events.TypeInventoryReserved, events.InventoryReserved{OrderID: id, Items: []events.StockLine{{SKU: "SKU-001", Quantity: 1}}})
+	st.Outcome = workflow.OutcomeReserved
+	switch outcome {
+	case workflow.OutcomeDeclined:
+		st.ClearEntries()
+		emit(events.TypePaymentDeclined, events.PaymentDeclined{OrderID: id, PaymentID: "6f1c5a0e-3b7d-4f2a-9c1e-8d4b2a7e5f10", Reason: "card-declined"})
+		st.Outcome, st.Reason = outcome, "card-declined"
+	case workflow.OutcomeApproved:
+		st.ClearEntries()
+		emit(events.TypePaymentApproved, events.PaymentApproved{OrderID: id, PaymentID: "6f1c5a0e-3b7d-4f2a-9c1e-8d4b2a7e5f10", AmountCents: 4999})
+		emit(events.TypeOrderConfirmed, events.OrderConfirmed{OrderID: id, TotalCents: 4999})
+		st.Outcome = outcome
+	}
+	return st
+}
+
+func TestReserve(t *testing.T) {
+	id := fixture.OrderID(1)
+	v1, err := events.New(events.TypeOrderPlaced, 1, events.SourceOrders, id, 1, "", "",
+		events.OrderPlacedV1{OrderID: id, CustomerID: "c", Items: []events.ItemV1{{SKU: "SKU-003", Quantity: 2, UnitPriceCents: 3499}}, TotalCents: 6998, PaymentToken: "tok_visa"}, fixture.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name        string
+		event       events.Envelope
+		stock       map[string]int
+		wantOutcome string
+		wantEvents  []want
+		wantStock   map[string]int
+	}{
+		{name: "in stock (table still empty: initial stock)", event: fixture.Placed(t, id, "tok_visa"),
+			wantOutcome: workflow.OutcomeReserved, wantEvents: []want{{2, events.TypeInventoryReserved, ""}}, wantStock: map[string]int{"SKU-001": 99}},
+		{name: "OrderPlaced v1 is upcast", event: v1,
+			wantOutcome: workflow.OutcomeReserved, wantEvents: []want{{2, events.TypeInventoryReserved, ""}}, wantStock: map[string]int{"SKU-003": 3}},
+		{name: "one line short: nothing taken, cancelled", stock: map[string]int{"SKU-002": 1},
+			event:       fixture.Placed(t, id, "tok_visa", events.Item{SKU: "SKU-001", Quantity: 1, UnitPriceCents: 4999}, events.Item{SKU: "SKU-002", Quantity: 2, UnitPriceCents: 1299}),
+			wantOutcome: workflow.OutcomeOutOfStock, wantEvents: []want{{2, events.TypeOrderCancelled, events.ReasonOutOfStock}}, wantStock: map[string]int{"SKU-002": 1}},
+		{name: "never stocked", event: fixture.Placed(t, id, "tok_visa", events.Item{SKU: "SKU-404", Quantity: 1, UnitPriceCents: 19999}),
+			wantOutcome: workflow.OutcomeOutOfStock, wantEvents: []want{{2, events.TypeOrderCancelled, events.ReasonOutOfStock}}, wantStock: map[string]int{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newLedger()
+			for k, v := range tc.stock {
+				l.stock[k] = v
+			}
+			h := newTestHandler(l)
+			req := Request{Action: "reserve", Doc: workflow.Doc{Event: fixture.JSON(t, tc.event)}}
+			first, err := h.Handle(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A retried task (same input) gives the same document and takes nothing twice.
+			second, err := h.Handle(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(first, second) {
+				t.Errorf("retry changed the output:\n%+v\n%+v", first.State, second.State)
+			}
+			if !reflect.DeepEqual(l.stock, tc.wantStock) {
+				t.Errorf("stock = %v, want %v", l.stock, tc.wantStock)
+			}
+			st := first.State
+			if st.Outcome != tc.wantOutcome || st.Order.Currency != "USD" || st.Order.OrderID != id {
+				t.Errorf("state = %+v", st)
+			}
+			if string(first.Event) != string(req.Event) {
+				t.Error("the event is not carried on")
+			}
+			checkEvents(t, published(t, st), id, tc.wantEvents)
+		})
+	}
+}
+
+func TestReleaseAndCompensate(t *testing.T) {
+	id := fixture.OrderID(2)
+	placed := fixture.Placed(t, id, "tok_declined")
+	tests := []struct {
+		name       string
+		reserved   bool
+		req        func() Request
+		wantEvents []want
+		wantReason string
+	}{
+		{name: "release after decline", reserved: true,
+			req: func() Request {
+				return Request{Action: "release", Doc: workflow.Doc{State: stateAfter(t, placed, workflow.OutcomeDeclined)}}
+			},
+			wantEvents: []want{{4, events.TypeInventoryReleased, events.ReasonPaymentDeclined}, {5, events.TypeOrderCancelled, events.ReasonPaymentDeclined}}, wantReason: events.ReasonPaymentDeclined},
+		{name: "release with nothing reserved",
+			req: func() Request {
+				return Request{Action: "release", Doc: workflow.Doc{State: stateAfter(t, placed, workflow.OutcomeDeclined)}}
+			},
+			wantEvents: []want{{4, events.TypeOrderCancelled, events.ReasonPaymentDeclined}}, wantReason: events.ReasonPaymentDeclined},
+		{name: "compensate after shipping failed", reserved: true,
+			req: func() Request {
+				return Request{Action: "compensate", Doc: workflow.Doc{State: stateAfter(t, placed, workflow.OutcomeApproved), Error: &workflow.TaskError{Error: "TransientError", Cause: "x"}}}
+			},
+			wantEvents: []want{{5, events.TypeInventoryReleased, events.ReasonFulfilmentFailed}, {6, events.TypeOrderCancelled, events.ReasonFulfilmentFailed}}, wantReason: events.ReasonFulfilmentFailed},
+		{name: "compensate without state, reserve had succeeded before timing out", reserved: true,
+			req: func() Request {
+				return Request{Action: "compensate", Doc: workflow.Doc{Event: fixture.JSON(t, placed)}}
+			},
+			wantEvents: []want{{2, events.TypeInventoryReleased, events.ReasonFulfilmentFailed}, {3, events.TypeOrderCancelled, events.ReasonFulfilmentFailed}}, wantReason: events.ReasonFulfilmentFailed},
+		{name: "compensate without state, nothing reserved",
+			req: func() Request {
+				return Request{Action: "compensate", Doc: workflow.Doc{Event: fixture.JSON(t, placed)}}
+			},
+			wantEvents: []want{{2, events.TypeOrderCancelled, events.ReasonFulfilmentFailed}}, wantReason: events.ReasonFulfilmentFailed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newLedger()
+			if tc.reserved {
+				l.reservations[id] = store.Reserved
+				l.stock["SKU-001"] = 99
+			}
+			h := newTestHandler(l)
+			first, err := h.Handle(context.Background(), tc.req())
+			if err != nil {
+				t.Fatal(err)
+			}
+			second, err := h.Handle(context.Background(), tc.req())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(first, second) {
+				t.Errorf("retry changed the output:\n%+v\n%+v", first.State, second.State)
+			}
+			if tc.reserved && (l.stock["SKU-001"] != 100 || l.reservations[id] != store.Released) {
+				t.Errorf("stock %v, reservation %s: want one release", l.stock, l.reservations[id])
+			}
+			if first.State.Outcome != workflow.OutcomeCancelled || first.State.Reason != tc.wantReason {
+				t.Errorf("outcome %q reason %q", first.State.Outcome, first.State.Reason)
+			}
+			checkEvents(t, published(t, first.State), id, tc.wantEvents)
+		})
+	}
+}
+
+// A compensation after a failed Publish of a final event re-emits that event, unchanged.
+func TestCompensateFinalStateKeepsItsEntries(t *testing.T) {
+	id := fixture.OrderID(3)
+	l := newLedger()
+	h := newTestHandler(l)
+	reserved, err := h.Handle(context.Background(), Request{Action: "reserve", Doc: workflow.Doc{Event: fixture.JSON(t, fixture.Placed(t, id, "tok_visa", events.Item{SKU: "SKU-404", Quantity: 1, UnitPriceCents: 19999}))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := json.Marshal(reserved.State)
+	got, err := h.Handle(context.Background(), Request{Action: "compensate", Doc: reserved})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := json.Marshal(got.State)
+	if string(before) != string(after) {
+		t.Errorf("state changed:\n%s\n%s", before, after)
+	}
+	if len(l.calls) != 1 {
+		t.Errorf("ledger calls = %v, want only the reserve", l.calls)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	id := fixture.OrderID(4)
+	placed := fixture.Placed(t, id, "tok_visa")
+	shipped := fixture.Event(t, events.TypeOrderShipped, id, 5, events.OrderShipped{OrderID: id, ShipmentID: "6f1c5a0e-3b7d-4f2a-9c1e-8d4b2a7e5f10", Carrier: "ACME Parcel"})
+	tests := []struct {
+		name      string
+		req       Request
+		ledgerErr error
+		wantType  string
+	}{
+		{name: "unknown action", req: Request{Action: "ship", Doc: workflow.Doc{Event: fixture.JSON(t, placed)}}, wantType: "InvalidInputError"},
+		{name: "no event", req: Request{Action: "reserve"}, wantType: "InvalidInputError"},
+		{name: "event not json", req: Request{Action: "reserve", Doc: workflow.Doc{Event: json.RawMessage(`"x"`)}}, wantType: "InvalidInputError"},
+		{name: "not an OrderPlaced", req: Request{Action: "reserve", Doc: workflow.Doc{Event: fixture.JSON(t, shipped)}}, wantType: "InvalidInputError"},
+		{name: "release without state", req: Request{Action: "release", Doc: workflow.Doc{Event: fixture.JSON(t, placed)}}, wantType: "InvalidInputError"},
+		{name: "reserve after release", req: Request{Action: "reserve", Doc: workflow.Doc{Event: fixture.JSON(t, placed)}}, ledgerErr: store.ErrConflict, wantType: "InvalidInputError"},
+		{name: "table throttled", req: Request{Action: "reserve", Doc: workflow.Doc{Event: fixture.JSON(t, placed)}}, ledgerErr: errors.New("ProvisionedThroughputExceeded"), wantType: "TransientError"},
+		{name: "table throttled on release", req: Request{Action: "compensate", Doc: workflow.Doc{Event: fixture.JSON(t, placed)}}, ledgerErr: errors.New("timeout"), wantType: "TransientError"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newLedger()
+			l.err = tc.ledgerErr
+			_, err := newTestHandler(l).Handle(context.Background(), tc.req)
+			if got := errorType(err); got != tc.wantType {
+				t.Errorf("errorType = %q (%v), want %q", got, err, tc.wantType)
+			}
+		})
+	}
+}

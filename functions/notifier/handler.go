@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+
+	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/internal/record"
+	"github.com/orderflow-dev/orderflow/functions/internal/store"
+)
+
+// notificationStore records each notification once per event and channel (dynamo.Notifications).
+type notificationStore interface {
+	Record(ctx context.Context, n store.Notification) error
+}
+
+// parker sends a poison message to a dead-letter queue (deadletter.Queue).
+type parker interface {
+	Park(ctx context.Context, body []byte, reason string) error
+}
+
+// retention is how long a notification record (and so its deduplication) is kept.
+const retention = 30 * 24 * time.Hour
+
+// Handler is a pub/sub subscriber: each SQS queue subscribed to the order-notifications
+// topic is one channel (email, sms), and each channel gets its own copy of every event.
+type Handler struct {
+	channels      map[string]string // queue ARN -> channel
+	dlqs          map[string]parker // queue ARN -> its dead-letter queue
+	notifications notificationStore
+	handle        record.Handler
+	now           func() time.Time
+}
+
+func newHandler(channels map[string]string, dlqs map[string]parker, notifications notificationStore, logger *slog.Logger) *Handler {
+	h := &Handler{channels: channels, dlqs: dlqs, notifications: notifications, now: time.Now}
+	h.handle = record.Chain(h.message, record.Log(logger), record.Recover(), record.Park(h.park))
+	return h
+}
+
+// Handle processes a batch and reports the messages to retry.
+func (h *Handler) Handle(ctx context.Context, ev lambdaevents.SQSEvent) (lambdaevents.SQSEventResponse, error) {
+	return record.SQS(ctx, ev, h.handle), nil
+}
+
+// park sends the message to the dead-letter queue of the queue it came from.
+func (h *Handler) park(ctx context.Context, m record.Message, reason string) error {
+	dlq, ok := h.dlqs[m.SourceARN]
+	if !ok {
+		return fmt.Errorf("no dead-letter queue configured for %s", m.SourceARN)
+	}
+	return dlq.Park(ctx, m.Body, reason)
+}
+
+func (h *Handler) message(ctx context.Context, m record.Message) error {
+	channel, ok := h.channels[m.SourceARN]
+	if !ok {
+		// A wiring mistake, not a bad message: fail it, so the platform retries and then
+		// dead-letters it, and the error log says why.
+		return fmt.Errorf("no channel configured for queue %s", m.SourceARN)
+	}
+	record.Bind(ctx, "channel", channel)
+	e, err := events.FromEventBridge(unwrapSNS(m.Body))
+	if err != nil {
+		return err // a *events.ValidationError: parked
+	}
+	record.BindEvent(ctx, e)
+	text, err := message(e)
+	if err != nil {
+		return err
+	}
+	now := h.now()
+	err = h.notifications.Record(ctx, store.Notification{
+		EventID: e.ID, Channel: channel, OrderID: e.OrderID, Type: e.Type, Message: text, SentAt: now, ExpiresAt: now.Add(retention),
+	})
+	if errors.Is(err, store.ErrDuplicate) {
+		record.Logger(ctx).InfoContext(ctx, "already notified: duplicate ignored")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	// Sending is simulated: the record is the notification, and the log shows the text.
+	record.Logger(ctx).InfoContext(ctx, "notification sent", "text", text)
+	return nil
+}
+
+// unwrapSNS returns the EventBridge event inside an SNS notification envelope (a subscription
+// without raw message delivery); a raw-delivered body is returned as it is.
+func unwrapSNS(body []byte) []byte {
+	var n struct {
+		Type    string `json:"Type"`
+		Message *string
+	}
+	if json.Unmarshal(body, &n) == nil && n.Type == "Notification" && n.Message != nil {
+		return []byte(*n.Message)
+	}
+	return body
+}
+
+// message is the customer-facing text of e. Events customers do not hear about are refused
+// (permanently): they reach the topic only through a wrong rule.
+func message(e events.Envelope) (string, error) {
+	switch e.Type {
+	case events.TypeOrderPlaced:
+		up, err := e.Upcast()
+		if err != nil {
+			return "", err
+		}
+		p, err := events.DecodePayload[events.OrderPlacedV2](up)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("We received your order %s (%s). We will let you know when it is confirmed.", e.OrderID, money(p.TotalCents, p.Currency)), nil
+	case events.TypeOrderConfirmed:
+		p, err := events.DecodePayload[events.OrderConfirmed](e)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("Your order %s is confirmed: %s paid.", e.OrderID, money(p.TotalCents, "USD")), nil
+	case events.TypeOrderShipped:
+		p, err := events.DecodePayload[events.OrderShipped](e)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("Your order %s is on its way with %s (shipment %s).", e.OrderID, p.Carrier, p.ShipmentID), nil
+	case events.TypeOrderCancelled:
+		p, err := events.DecodePayload[events.OrderCancelled](e)
+		if err != nil {
+			return "", err
+		}
+		why := map[string]string{
+			events.ReasonOutOfStock:       "an item is out of stock",
+			events.ReasonPaymentDeclined:  "the payment was declined",
+			events.ReasonFulfilmentFailed: "we could not fulfil it",
+		}[p.Reason]
+		if why == "" {
+			why = p.Reason
+		}
+		return fmt.Sprintf("Your order %s was cancelled: %s.", e.OrderID, why), nil
+	default:
+		return "", record.Permanentf("%s is not a customer-facing event: check the notifications rule", e.Type)
+	}
+}
+
+func money(cents int64, currency string) string {
+	if currency == "" {
+		currency = "USD"
+	}
+	return fmt.Sprintf("%d.%02d %s", cents/100, cents%100, currency)
+}

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+
+	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
+	"github.com/orderflow-dev/orderflow/functions/internal/store"
+)
+
+const (
+	emailQueue = "arn:aws:sqs:us-east-1:000000000000:notify-email"
+	smsQueue   = "arn:aws:sqs:us-east-1:000000000000:notify-sms"
+)
+
+// fakeNotifications keeps one record per event and channel, as the conditional put does.
+type fakeNotifications struct {
+	stored map[string]store.Notification // "eventId/channel"
+	err    error
+}
+
+func (f *fakeNotifications) Record(_ context.Context, n store.Notification) error {
+	if f.err != nil {
+		return f.err
+	}
+	key := n.EventID + "/" + n.Channel
+	if _, ok := f.stored[key]; ok {
+		return fmt.Errorf("notification %s: %w", key, store.ErrDuplicate)
+	}
+	f.stored[key] = n
+	return nil
+}
+
+type fakeDLQ struct {
+	parked []string // reasons
+	bodies []string
+	err    error
+}
+
+func (f *fakeDLQ) Park(_ context.Context, body []byte, reason string) error {
+	if f.err != nil {
+		return f.err
+	}
+	f.parked = append(f.parked, reason)
+	f.bodies = append(f.bodies, string(body))
+	return nil
+}
+
+type fakes struct {
+	h          *Handler
+	store      *fakeNotifications
+	email, sms *fakeDLQ
+}
+
+func newFakes() fakes {
+	f := fakes{store: &fakeNotifications{stored: map[string]store.Notification{}}, email: &fakeDLQ{}, sms: &fakeDLQ{}}
+	f.h = newHandler(
+		map[string]string{emailQueue: "email", smsQueue: "sms"},
+		map[string]parker{emailQueue: f.email, smsQueue: f.sms},
+		f.store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f.h.now = func() time.Time { return fixture.Now }
+	return f
+}
+
+func snsEnvelope(t *testing.T, body []byte) string {
+	t.Helper()
+	b, err := json.Marshal(map[string]string{"Type": "Notification", "MessageId": "sns-1", "TopicArn": "arn:aws:sns:us-east-1:000000000000:order-notifications", "Message": string(body)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func failedIDs(resp lambdaevents.SQSEventResponse) []string {
+	ids := []string{}
+	for _, f := range resp.BatchItemFailures {
+		ids = append(ids, f.ItemIdentifier)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func TestEveryEventOncePerChannel(t *testing.T) {
+	id := fixture.OrderID(1)
+	evs := []events.Envelope{
+		fixture.Placed(t, id, "tok_visa"),
+		fixture.Event(t, events.TypeOrderConfirmed, id, 4, events.OrderConfirmed{OrderID: id, TotalCents: 4999}),
+		fixture.Event(t, events.TypeOrderShipped, id, 5, events.OrderShipped{OrderID: id, ShipmentID: "9a4e7c21-6d3b-4f58-8b0e-1c7d5a2f4e69", Carrier: "ACME Parcel"}),
+		fixture.Event(t, events.TypeOrderCancelled, fixture.OrderID(2), 2, events.OrderCancelled{OrderID: fixture.OrderID(2), Reason: events.ReasonOutOfStock}),
+	}
+	var batch []lambdaevents.SQSMessage
+	for i, e := range evs {
+		raw := fixture.EventBridge(t, e)
+		batch = append(batch,
+			lambdaevents.SQSMessage{MessageId: fmt.Sprintf("email-%d", i), Body: string(raw), EventSourceARN: emailQueue},
+			lambdaevents.SQSMessage{MessageId: fmt.Sprintf("sms-%d", i), Body: snsEnvelope(t, raw), EventSourceARN: smsQueue}, // without raw delivery
+		)
+	}
+	f := newFakes()
+	resp, err := f.h.Handle(context.Background(), lambdaevents.SQSEvent{Records: fixture.TwiceShuffled(3, batch)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids := failedIDs(resp); len(ids) != 0 || len(f.email.parked)+len(f.sms.parked) != 0 {
+		t.Fatalf("failed %v, parked %v %v", ids, f.email.parked, f.sms.parked)
+	}
+	if b, _ := json.Marshal(resp); string(b) != `{"batchItemFailures":[]}` { // never null: MiniStack's poller crashes on it
+		t.Errorf("response = %s", b)
+	}
+	if len(f.store.stored) != 2*len(evs) {
+		t.Fatalf("%d notifications, want %d", len(f.store.stored), 2*len(evs))
+	}
+	wantText := map[events.Type]string{
+		events.TypeOrderPlaced:    "49.99 USD",
+		events.TypeOrderConfirmed: "is confirmed",
+		events.TypeOrderShipped:   "ACME Parcel",
+		events.TypeOrderCancelled: "out of stock",
+	}
+	for _, e := range evs {
+		for _, ch := range []string{"email", "sms"} {
+			n, ok := f.store.stored[e.ID+"/"+ch]
+			if !ok {
+				t.Errorf("no %s notification for %s", ch, e.Type)
+				continue
+			}
+			if n.OrderID != e.OrderID || n.Type != e.Type || !strings.Contains(n.Message, wantText[e.Type]) || !n.ExpiresAt.After(n.SentAt) {
+				t.Errorf("notification = %+v", n)
+			}
+		}
+	}
+}
+
+func TestPoisonParkedInItsQueuesDLQ(t *testing.T) {
+	id := fixture.OrderID(3)
+	reserved := fixture.EventBridge(t, fixture.Event(t, events.TypeInventoryReserved, id, 2, events.InventoryReserved{OrderID: id, Items: []events.StockLine{{SKU: "SKU-001", Quantity: 1}}}))
+	good := fixture.EventBridge(t, fixture.Event(t, events.TypeOrderConfirmed, id, 4, events.OrderConfirmed{OrderID: id, TotalCents: 1}))
+	tests := []struct {
+		name       string
+		body       string
+		queue      string
+		wantReason string
+	}{
+		{name: "not json", body: "hello", queue: smsQueue, wantReason: "not an EventBridge event"},
+		{name: "no detail", body: `{"detail-type":"OrderConfirmed","source":"orderflow.fulfilment"}`, queue: emailQueue, wantReason: "/detail"},
+		{name: "detail breaks the schema", body: strings.Replace(string(good), `"totalCents":1`, `"totalCents":"1"`, 1), queue: smsQueue, wantReason: "totalCents"},
+		{name: "detail-type lies", body: strings.Replace(string(good), `"detail-type":"OrderConfirmed"`, `"detail-type":"OrderShipped"`, 1), queue: emailQueue, wantReason: "detail-type"},
+		{name: "not customer-facing", body: string(reserved), queue: smsQueue, wantReason: "not a customer-facing event"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakes()
+			resp, _ := f.h.Handle(context.Background(), lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{{MessageId: "m-1", Body: tc.body, EventSourceARN: tc.queue}}})
+			if ids := failedIDs(resp); len(ids) != 0 {
+				t.Errorf("failed = %v, want the poison acknowledged", ids)
+			}
+			dlq, other := f.sms, f.email
+			if tc.queue == emailQueue {
+				dlq, other = f.email, f.sms
+			}
+			if len(dlq.parked) != 1 || !strings.Contains(dlq.parked[0], tc.wantReason) || dlq.bodies[0] != tc.body || len(other.parked) != 0 {
+				t.Errorf("parked %v / other %v, want one reason with %q", dlq.parked, other.parked, tc.wantReason)
+			}
+			if len(f.store.stored) != 0 {
+				t.Errorf("notified: %v", f.store.stored)
+			}
+		})
+	}
+}
+
+func TestFailuresAreRetried(t *testing.T) {
+	id := fixture.OrderID(4)
+	good := string(fixture.EventBridge(t, fixture.Event(t, events.TypeOrderConfirmed, id, 4, events.OrderConfirmed{OrderID: id, TotalCents: 1})))
+	tests := []struct {
+		name  string
+		msgs  []lambdaevents.SQSMessage
+		setup func(f fakes)
+		want  []string
+	}{
+		{name: "table throttled", msgs: []lambdaevents.SQSMessage{{MessageId: "a", Body: good, EventSourceARN: emailQueue}},
+			setup: func(f fakes) { f.store.err = errors.New("throttled") }, want: []string{"a"}},
+		{name: "unknown queue", msgs: []lambdaevents.SQSMessage{{MessageId: "a", Body: good, EventSourceARN: emailQueue}, {MessageId: "b", Body: good, EventSourceARN: "arn:aws:sqs:us-east-1:000000000000:other"}},
+			want: []string{"b"}},
+		{name: "dead-letter queue down", msgs: []lambdaevents.SQSMessage{{MessageId: "a", Body: "x", EventSourceARN: smsQueue}, {MessageId: "b", Body: good, EventSourceARN: smsQueue}},
+			setup: func(f fakes) { f.sms.err = errors.New("down") }, want: []string{"a"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakes()
+			if tc.setup != nil {
+				tc.setup(f)
+			}
+			resp, _ := f.h.Handle(context.Background(), lambdaevents.SQSEvent{Records: tc.msgs})
+			if got := failedIDs(resp); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("failed = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+
+	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
+	"github.com/orderflow-dev/orderflow/functions/internal/order"
+	"github.com/orderflow-dev/orderflow/functions/internal/store"
+)
+
+// fakeEventStore has the adapter's semantics: one event per (order, sequence); the same
+// event again is ErrDuplicate, a different one ErrConflict.
+type fakeEventStore struct {
+	stored map[string]store.EventRecord // "orderId/sequence"
+	err    map[string]error             // per event id
+}
+
+func (f *fakeEventStore) Append(_ context.Context, rec store.EventRecord) error {
+	e := rec.Envelope
+	if err := f.err[e.ID]; err != nil {
+		return err
+	}
+	key := fmt.Sprintf("%s/%d", e.OrderID, e.Sequence)
+	if old, ok := f.stored[key]; ok {
+		if old.Envelope.ID == e.ID && bytes.Equal(old.Envelope.Payload, e.Payload) {
+			return store.ErrDuplicate
+		}
+		return fmt.Errorf("slot %s: %w", key, store.ErrConflict)
+	}
+	f.stored[key] = rec
+	return nil
+}
+
+func (f *fakeEventStore) envelopes() []events.Envelope {
+	var out []events.Envelope
+	for _, rec := range f.stored {
+		out = append(out, rec.Envelope)
+	}
+	return out
+}
+
+type fakeDLQ struct {
+	reasons []string
+	err     error
+}
+
+func (d *fakeDLQ) Park(_ context.Context, _ []byte, reason string) error {
+	if d.err != nil {
+		return d.err
+	}
+	d.reasons = append(d.reasons, reason)
+	return nil
+}
+
+func newTestHandler(s *fakeEventStore, d *fakeDLQ) *Handler {
+	h := newHandler(s, d, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h.now = func() time.Time { return fixture.Now.Add(time.Hour) }
+	return h
+}
+
+func kinesisRecord(seq string, data []byte) lambdaevents.KinesisEventRecord {
+	var r lambdaevents.KinesisEventRecord
+	r.EventSourceArn = "arn:aws:kinesis:us-east-1:000000000000:stream/order-events"
+	r.Kinesis.SequenceNumber = seq
+	r.Kinesis.Data = data
+	r.Kinesis.ApproximateArrivalTimestamp = lambdaevents.SecondsEpochTime{Time: fixture.Now.Add(time.Minute)}
+	return r
+}
+
+func failedIDs(resp lambdaevents.KinesisEventResponse) []string {
+	ids := []string{}
+	for _, f := range resp.BatchItemFailures {
+		ids = append(ids, f.ItemIdentifier)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func history(t *testing.T, id string) []events.Envelope {
+	t.Helper()
+	return []events.Envelope{
+		fixture.Placed(t, id, "tok_visa"),
+		fixture.Event(t, events.TypeInventoryReserved, id, 2, events.InventoryReserved{OrderID: id, Items: []events.StockLine{{SKU: "SKU-001", Quantity: 1}}}),
+		fixture.Event(t, events.TypePaymentApproved, id, 3, events.PaymentApproved{OrderID: id, PaymentID: "3d0f6a2c-5b1e-4c8d-9a7f-2e6b4c1d8f93", AmountCents: 4999}),
+		fixture.Event(t, events.TypeOrderConfirmed, id, 4, events.OrderConfirmed{OrderID: id, TotalCents: 4999}),
+		fixture.Event(t, events.TypeOrderShipped, id, 5, events.OrderShipped{OrderID: id, ShipmentID: "9a4e7c21-6d3b-4f58-8b0e-1c7d5a2f4e69", Carrier: "ACME Parcel"}),
+	}
+}
+
+// Every record twice, shuffled: each event stored once, and the fold sees the whole order.
+func TestProjectsEachEventOnce(t *testing.T) {
+	id := fixture.OrderID(1)
+	evs := history(t, id)
+	var batch []lambdaevents.KinesisEventRecord
+	for i, e := range evs {
+		batch = append(batch, kinesisRecord(fmt.Sprintf("4959%02d", i), fixture.EventBridge(t, e)))
+	}
+	f, d := &fakeEventStore{stored: map[string]store.EventRecord{}}, &fakeDLQ{}
+	resp, err := newTestHandler(f, d).Handle(context.Background(), lambdaevents.KinesisEvent{Records: fixture.TwiceShuffled(5, batch)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids := failedIDs(resp); len(ids) != 0 || len(d.reasons) != 0 {
+		t.Fatalf("failed %v, parked %v", ids, d.reasons)
+	}
+	if b, _ := json.Marshal(resp); string(b) != `{"batchItemFailures":[]}` { // never null: MiniStack's poller crashes on it
+		t.Errorf("response = %s", b)
+	}
+	if len(f.stored) != len(evs) {
+		t.Fatalf("stored %d events, want %d", len(f.stored), len(evs))
+	}
+	for i, e := range evs {
+		rec := f.stored[fmt.Sprintf("%s/%d", id, e.Sequence)]
+		if rec.KinesisSequenceNumber != fmt.Sprintf("4959%02d", i) || !rec.KinesisArrival.Equal(fixture.Now.Add(time.Minute)) || !rec.RecordedAt.Equal(fixture.Now.Add(time.Hour)) {
+			t.Errorf("record %d = %+v", i, rec)
+		}
+		back, err := events.Parse(rec.Detail)
+		if err != nil || back.ID != e.ID || !json.Valid(rec.Detail) {
+			t.Errorf("stored detail does not parse back: %v", err)
+		}
+	}
+	o, err := order.Fold(f.envelopes())
+	if err != nil || o.Status != order.StatusShipped || len(o.Events) != 5 {
+		t.Errorf("fold = %+v, %v", o, err)
+	}
+}
+
+func TestPoisonAndFailures(t *testing.T) {
+	id := fixture.OrderID(2)
+	evs := history(t, id)
+	// A different OrderPlaced for the same order: same deterministic id, another payload.
+	rival := fixture.Placed(t, id, "tok_declined")
+	good := fixture.EventBridge(t, evs[1])
+	tests := []struct {
+		name       string
+		records    []lambdaevents.KinesisEventRecord
+		setup      func(*fakeEventStore, *fakeDLQ)
+		wantFailed []string
+		wantParked []string // reason substrings, in order
+		wantStored int
+	}{
+		{name: "sequence conflict parked", records: []lambdaevents.KinesisEventRecord{kinesisRecord("1", fixture.EventBridge(t, evs[0])), kinesisRecord("2", fixture.EventBridge(t, rival))},
+			wantParked: []string{"sequence conflict"}, wantStored: 1},
+		{name: "not json parked", records: []lambdaevents.KinesisEventRecord{kinesisRecord("1", []byte{0xff, 0x00})}, wantParked: []string{"not an EventBridge event"}},
+		{name: "schema break parked", records: []lambdaevents.KinesisEventRecord{kinesisRecord("1", bytes.Replace(good, []byte(`"quantity":1`), []byte(`"quantity":0`), 1))},
+			wantParked: []string{"quantity"}},
+		{name: "unknown type parked", records: []lambdaevents.KinesisEventRecord{kinesisRecord("1", bytes.ReplaceAll(good, []byte(`InventoryReserved`), []byte(`InventoryCounted`)))},
+			wantParked: []string{"InventoryCounted"}},
+		{name: "only the throttled record is retried", records: []lambdaevents.KinesisEventRecord{kinesisRecord("1", fixture.EventBridge(t, evs[0])), kinesisRecord("2", good), kinesisRecord("3", fixture.EventBridge(t, evs[2]))},
+			setup: func(f *fakeEventStore, _ *fakeDLQ) {
+				f.err[evs[1].ID] = errors.New("ProvisionedThroughputExceededException")
+			}, wantFailed: []string{"2"}, wantStored: 2},
+		{name: "dead-letter queue down: retried", records: []lambdaevents.KinesisEventRecord{kinesisRecord("1", []byte("{"))},
+			setup: func(_ *fakeEventStore, d *fakeDLQ) { d.err = errors.New("down") }, wantFailed: []string{"1"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, d := &fakeEventStore{stored: map[string]store.EventRecord{}, err: map[string]error{}}, &fakeDLQ{}
+			if tc.setup != nil {
+				tc.setup(f, d)
+			}
+			resp, _ := newTestHandler(f, d).Handle(context.Background(), lambdaevents.KinesisEvent{Records: tc.records})
+			want := tc.wantFailed
+			if want == nil {
+				want = []string{}
+			}
+			if got := failedIDs(resp); !reflect.DeepEqual(got, want) {
+				t.Errorf("failed = %v, want %v", got, want)
+			}
+			if len(d.reasons) != len(tc.wantParked) {
+				t.Fatalf("parked %v, want %v", d.reasons, tc.wantParked)
+			}
+			for i, w := range tc.wantParked {
+				if !strings.Contains(d.reasons[i], w) {
+					t.Errorf("reason %q lacks %q", d.reasons[i], w)
+				}
+			}
+			if len(f.stored) != tc.wantStored {
+				t.Errorf("stored %d, want %d", len(f.stored), tc.wantStored)
+			}
+		})
+	}
+}

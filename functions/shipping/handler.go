@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/internal/store"
+	"github.com/orderflow-dev/orderflow/functions/internal/workflow"
+)
+
+// shipmentStore keeps one shipment per order (dynamo.Shipments).
+type shipmentStore interface {
+	Record(ctx context.Context, sh store.Shipment) (store.Shipment, error)
+}
+
+// carrier ships every order in this demo.
+const carrier = "ACME Parcel"
+
+// shipmentIDNamespace makes shipment ids deterministic per order. Never change it: ids are stored.
+var shipmentIDNamespace = uuid.MustParse("9a4e7c21-6d3b-4f58-8b0e-1c7d5a2f4e69")
+
+// Request is the task's input: the workflow document plus the action ("ship").
+type Request struct {
+	Action string `json:"action"`
+	workflow.Doc
+}
+
+// Handler is the shipping task of the order-fulfilment state machine (direct Lambda invoke).
+type Handler struct {
+	busName   string
+	shipments shipmentStore
+	logger    *slog.Logger
+	now       func() time.Time
+}
+
+func newHandler(busName string, shipments shipmentStore, logger *slog.Logger) *Handler {
+	return &Handler{busName: busName, shipments: shipments, logger: logger, now: time.Now}
+}
+
+// Handle ships a confirmed order once and emits OrderShipped. Errors are a
+// *workflow.InvalidInputError (not retried) or a *workflow.TransientError (retried).
+func (h *Handler) Handle(ctx context.Context, req Request) (workflow.Doc, error) {
+	st, err := h.ship(ctx, req)
+	if err != nil {
+		err = workflow.LambdaError(err)
+		h.logger.ErrorContext(ctx, "task failed", "action", req.Action, "errorType", fmt.Sprintf("%T", err), "error", err.Error())
+		return workflow.Doc{}, err
+	}
+	h.logger.InfoContext(ctx, "order shipped", "orderId", st.Order.OrderID, "correlationId", st.CorrelationID,
+		"shipmentId", st.ShipmentID, "sequence", st.Sequence)
+	return workflow.Doc{Event: req.Event, State: st}, nil
+}
+
+func (h *Handler) ship(ctx context.Context, req Request) (*workflow.State, error) {
+	if req.Action != "ship" {
+		return nil, &workflow.InvalidInputError{Err: fmt.Errorf("unknown action %q (want ship)", req.Action)}
+	}
+	st := req.State
+	if st == nil {
+		return nil, &workflow.InvalidInputError{Err: errors.New("ship: no state")}
+	}
+	if st.Outcome != workflow.OutcomeApproved {
+		return nil, &workflow.InvalidInputError{Err: fmt.Errorf("ship: order %s is %q, want %q", st.Order.OrderID, st.Outcome, workflow.OutcomeApproved)}
+	}
+	orderID := st.Order.OrderID
+	sh, err := h.shipments.Record(ctx, store.Shipment{OrderID: orderID, ShipmentID: ShipmentID(orderID), Carrier: carrier, CreatedAt: h.now()})
+	if err != nil {
+		return nil, err
+	}
+	st.ClearEntries()
+	st.Outcome, st.ShipmentID = workflow.OutcomeShipped, sh.ShipmentID
+	if err := st.Emit(h.busName, events.TypeOrderShipped, events.SourceOf(events.TypeOrderShipped),
+		events.OrderShipped{OrderID: orderID, ShipmentID: sh.ShipmentID, Carrier: sh.Carrier}, h.now()); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// ShipmentID is the order's shipment id: a UUID v5 of the order id.
+func ShipmentID(orderID string) string {
+	return uuid.NewSHA1(shipmentIDNamespace, []byte(orderID)).String()
+}

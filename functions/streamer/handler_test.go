@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
+)
+
+type put struct{ key, data string }
+
+type recordingStream struct {
+	puts []put
+	err  error
+}
+
+func (s *recordingStream) Put(_ context.Context, key string, data []byte) (string, error) {
+	if s.err != nil {
+		return "", s.err
+	}
+	s.puts = append(s.puts, put{key, string(data)})
+	return "49590338271490256608559692538361571095921575989136588898", nil
+}
+
+type recordingDLQ struct {
+	reasons []string
+	err     error
+}
+
+func (d *recordingDLQ) Park(_ context.Context, _ []byte, reason string) error {
+	if d.err != nil {
+		return d.err
+	}
+	d.reasons = append(d.reasons, reason)
+	return nil
+}
+
+func TestStream(t *testing.T) {
+	id := fixture.OrderID(1)
+	good := fixture.EventBridge(t, fixture.Placed(t, id, "tok_visa"))
+	tests := []struct {
+		name       string
+		raw        string
+		streamErr  error
+		dlqErr     error
+		wantErr    bool
+		wantPut    bool
+		wantParked string
+	}{
+		{name: "valid event streamed whole, keyed by order", raw: string(good), wantPut: true},
+		{name: "not json parked", raw: `"x"`, wantParked: "not an EventBridge event"},
+		{name: "schema break parked", raw: strings.Replace(string(good), `"tok_visa"`, `"tok visa"`, 1), wantParked: "paymentToken"},
+		{name: "source lies parked", raw: strings.Replace(string(good), `"source":"orderflow.orders","time"`, `"source":"orderflow.payments","time"`, 1), wantParked: "/source"},
+		{name: "stream throttled: retried", raw: string(good), streamErr: errors.New("ProvisionedThroughputExceededException"), wantErr: true},
+		{name: "dead-letter queue down: retried", raw: "{", dlqErr: errors.New("down"), wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, d := &recordingStream{err: tc.streamErr}, &recordingDLQ{err: tc.dlqErr}
+			err := newHandler(s, d, slog.New(slog.NewTextHandler(io.Discard, nil))).Handle(context.Background(), []byte(tc.raw))
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tc.wantErr)
+			}
+			if tc.wantPut != (len(s.puts) == 1) {
+				t.Fatalf("puts = %v", s.puts)
+			}
+			if tc.wantPut {
+				if s.puts[0].key != id || s.puts[0].data != tc.raw {
+					t.Errorf("put %+v", s.puts[0])
+				}
+				if _, err := events.FromEventBridge([]byte(s.puts[0].data)); err != nil {
+					t.Errorf("streamed data is not the EventBridge event: %v", err)
+				}
+			}
+			if tc.wantParked != "" && (len(d.reasons) != 1 || !strings.Contains(d.reasons[0], tc.wantParked)) {
+				t.Errorf("parked %v, want a reason with %q", d.reasons, tc.wantParked)
+			}
+			if tc.wantParked == "" && len(d.reasons) != 0 {
+				t.Errorf("parked %v", d.reasons)
+			}
+		})
+	}
+}
