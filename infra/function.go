@@ -1,0 +1,134 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// Architecture is the CPU architecture the Lambda functions are built for and run on.
+type Architecture string
+
+const (
+	ARM64 Architecture = "arm64"  // the AWS default: cheaper per GB-second
+	X8664 Architecture = "x86_64" // what a local emulator on an x86-64 host can execute
+)
+
+// ParseArchitecture reads the `arch` context value; empty means arm64.
+func ParseArchitecture(v any) (Architecture, error) {
+	if v == nil || v == "" {
+		return ARM64, nil
+	}
+	switch s, _ := v.(string); Architecture(s) {
+	case ARM64:
+		return ARM64, nil
+	case X8664, "amd64":
+		return X8664, nil
+	}
+	return "", fmt.Errorf("context arch=%v: want %q or %q", v, ARM64, X8664)
+}
+
+func (a Architecture) lambda() awslambda.Architecture {
+	if a == X8664 {
+		return awslambda.Architecture_X86_64()
+	}
+	return awslambda.Architecture_ARM_64()
+}
+
+func (a Architecture) goarch() string {
+	if a == X8664 {
+		return "amd64"
+	}
+	return "arm64"
+}
+
+// FunctionDefaults are the settings every orderflow function shares.
+type FunctionDefaults struct {
+	Architecture Architecture
+	SourceRoot   string // repository root: functions/<name> is built from here
+}
+
+// GoFunctionProps describes one function; everything else comes from FunctionDefaults.
+type GoFunctionProps struct {
+	Name        string // the folder under functions/
+	Description string
+	Environment map[string]*string
+	Timeout     awscdk.Duration // default 10 s
+}
+
+// NewGoFunction builds functions/<name> with `go build` on this machine (no Docker) and defines it
+// on provided.al2023 with JSON logs to its own log group, X-Ray tracing and the chosen architecture.
+func NewGoFunction(scope constructs.Construct, id string, d FunctionDefaults, p GoFunctionProps) awslambda.Function {
+	timeout := p.Timeout
+	if timeout == nil {
+		timeout = awscdk.Duration_Seconds(jsii.Number(10))
+	}
+	logs := awslogs.NewLogGroup(scope, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
+		Retention:     awslogs.RetentionDays_TWO_WEEKS,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	return awslambda.NewFunction(scope, jsii.String(id), &awslambda.FunctionProps{
+		Description:  jsii.String(p.Description),
+		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture: d.Architecture.lambda(),
+		Handler:      jsii.String("bootstrap"),
+		Code: awslambda.Code_FromAsset(jsii.String(filepath.Join(d.SourceRoot, "functions", p.Name)), &awss3assets.AssetOptions{
+			AssetHashType: awscdk.AssetHashType_OUTPUT,
+			Bundling: &awscdk.BundlingOptions{
+				// Never used: goBundler builds locally. CDK requires an image to fall back to.
+				Image: awscdk.DockerImage_FromRegistry(jsii.String("local-go-build-only")),
+				Local: &goBundler{root: d.SourceRoot, pkg: "./functions/" + p.Name, goarch: d.Architecture.goarch()},
+			},
+		}),
+		MemorySize:            jsii.Number(256),
+		Timeout:               timeout,
+		Tracing:               awslambda.Tracing_ACTIVE,
+		LoggingFormat:         awslambda.LoggingFormat_JSON,
+		ApplicationLogLevelV2: awslambda.ApplicationLogLevel_INFO,
+		SystemLogLevelV2:      awslambda.SystemLogLevel_WARN,
+		LogGroup:              logs,
+		Environment:           &p.Environment,
+	})
+}
+
+// goBundler implements awscdk.ILocalBundling: CDK calls TryBundle with the asset's output folder.
+type goBundler struct {
+	root, pkg, goarch string
+}
+
+func (b *goBundler) TryBundle(outputDir *string, _ *awscdk.BundlingOptions) *bool {
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-buildvcs=false",
+		"-ldflags", "-s -w", "-o", filepath.Join(*outputDir, "bootstrap"), b.pkg)
+	cmd.Dir = b.root
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+b.goarch, "CGO_ENABLED=0")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		// Returning false would make CDK try Docker, which hides the real error: stop here instead.
+		fmt.Fprintf(os.Stderr, "go build %s (GOARCH=%s) failed: %v\n", b.pkg, b.goarch, err)
+		os.Exit(1)
+	}
+	return jsii.Bool(true)
+}
+
+// suppressFunctionRoleFindings records, on one function's role, the two findings every Lambda
+// function with logs and X-Ray has, and why they are acceptable.
+func suppressFunctionRoleFindings(fn awslambda.Function) {
+	cdknag.NagSuppressions_AddResourceSuppressions(fn.Role(), &[]*cdknag.NagPackSuppression{{
+		Id:        jsii.String("AwsSolutions-IAM4"),
+		Reason:    jsii.String("AWSLambdaBasicExecutionRole only lets the function write its own logs (logs:CreateLogStream/PutLogEvents)."),
+		AppliesTo: &[]any{"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"},
+	}, {
+		Id:        jsii.String("AwsSolutions-IAM5"),
+		Reason:    jsii.String("X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level permissions; AWS requires Resource '*'."),
+		AppliesTo: &[]any{"Resource::*"},
+	}}, jsii.Bool(true))
+}

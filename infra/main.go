@@ -1,0 +1,40 @@
+// Command infra is the orderflow CDK app: one stack holding every service an order crosses.
+//
+//	cdk synth                   # arm64 functions, for AWS
+//	cdk synth -c arch=x86_64    # host architecture, for a local emulator on an x86-64 machine
+//
+// cdk-nag's AwsSolutions pack runs on every synth; an unsuppressed error fails it.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+func main() {
+	defer jsii.Close()
+
+	app := awscdk.NewApp(nil)
+	arch, err := ParseArchitecture(app.Node().TryGetContext(jsii.String("arch")))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	root, err := os.Getwd() // cdk runs the app from the repository root, where cdk.json lives
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+
+	NewOrderflowStack(app, "Orderflow", &OrderflowStackProps{
+		StackProps:   awscdk.StackProps{Description: jsii.String("orderflow: an event-driven order flow in Go (EventBridge, Step Functions, SQS, SNS, Kinesis, Lambda, DynamoDB)")},
+		Architecture: arch,
+		SourceRoot:   root,
+	})
+	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	app.Synth(nil)
+}

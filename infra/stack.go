@@ -1,0 +1,100 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// OrderflowStackProps configure the one stack. Nothing here is read from the environment.
+type OrderflowStackProps struct {
+	awscdk.StackProps
+	Architecture Architecture // arm64 for AWS; the host's architecture for a local emulator
+	SourceRoot   string       // the repository root, where functions/ lives
+}
+
+// NewOrderflowStack wires the order flow:
+//
+//	HTTP API → order-api ─OrderPlaced→ EventBridge bus ─┬→ Step Functions saga → inventory, payments (SQS) , shipping
+//	                                                    ├→ streamer → Kinesis → projector (event store), analytics
+//	                                                    └→ SNS → SQS (email, sms) → notifier
+func NewOrderflowStack(scope constructs.Construct, id string, props *OrderflowStackProps) awscdk.Stack {
+	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
+	d := FunctionDefaults{Architecture: props.Architecture, SourceRoot: props.SourceRoot}
+
+	key := awskms.NewKey(stack, jsii.String("Key"), &awskms.KeyProps{
+		Description:       jsii.String("orderflow: encrypts the notifications topic"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
+	})
+	// EventBridge publishes to the encrypted topic, so it must be able to use the key.
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey"),
+		Resources:  jsii.Strings("*"), // in a key policy, "*" means this key
+	}), nil)
+
+	tables := NewTables(stack)
+	bus := NewBus(stack)
+	api := NewAPI(stack, d, APIProps{Bus: bus.Bus, EventStore: tables.EventStore, Inventory: tables.Inventory})
+
+	inventory := NewGoFunction(stack, "Inventory", d, GoFunctionProps{
+		Name:        "inventory",
+		Description: "Reserves and releases stock for an order (Step Functions task)",
+		Environment: map[string]*string{"INVENTORY_TABLE": tables.Inventory.TableName(), "EVENT_BUS_NAME": bus.Bus.EventBusName()},
+	})
+	// Reservations are TransactWriteItems of Put + Update; GetItem reads a reservation back.
+	tables.Inventory.Grant(inventory, jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:PutItem"), jsii.String("dynamodb:UpdateItem"))
+	suppressFunctionRoleFindings(inventory)
+
+	shipping := NewGoFunction(stack, "Shipping", d, GoFunctionProps{
+		Name:        "shipping",
+		Description: "Creates one shipment per order (Step Functions task)",
+		Environment: map[string]*string{"SHIPMENTS_TABLE": tables.Shipments.TableName(), "EVENT_BUS_NAME": bus.Bus.EventBusName()},
+	})
+	tables.Shipments.Grant(shipping, jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:PutItem"))
+	suppressFunctionRoleFindings(shipping)
+
+	payments := NewPayments(stack, d, tables.Payments, bus.Bus.EventBusName())
+	workflow := NewWorkflow(stack, WorkflowProps{Inventory: inventory, Shipping: shipping, Payments: payments.Queue, Bus: bus.Bus})
+	workflow.GrantTaskResponse(payments.Function)
+
+	notifications := NewNotifications(stack, d, key, tables.Notifications)
+	stream := NewStream(stack, d, StreamTables{EventStore: tables.EventStore, Analytics: tables.Analytics})
+	bus.AddRules(BusTargets{Workflow: workflow, Streamer: stream.Streamer, Topic: notifications.Topic})
+
+	// Outputs: the API for people, the rest for the tests and scripts/ (trace, redrive, demo).
+	for name, value := range map[string]*string{
+		"ApiUrl":                api.HTTP.ApiEndpoint(),
+		"EventBusName":          bus.Bus.EventBusName(),
+		"StateMachineArn":       workflow.StateMachineArn(),
+		"StreamName":            stream.Stream.StreamName(),
+		"PaymentsQueueUrl":      payments.Queue.QueueUrl(),
+		"PaymentsDlqUrl":        payments.DLQ.QueueUrl(),
+		"EmailQueueUrl":         notifications.Email.Queue.QueueUrl(),
+		"SmsQueueUrl":           notifications.SMS.Queue.QueueUrl(),
+		"NotificationsTopicArn": notifications.Topic.TopicArn(),
+		"EventStoreTable":       tables.EventStore.TableName(),
+		"InventoryTable":        tables.Inventory.TableName(),
+		"PaymentsTable":         tables.Payments.TableName(),
+		"ShipmentsTable":        tables.Shipments.TableName(),
+		"NotificationsTable":    tables.Notifications.TableName(),
+		"AnalyticsTable":        tables.Analytics.TableName(),
+		"ProjectorDlqUrl":       stream.ProjectorDLQ.QueueUrl(),
+		"AnalyticsDlqUrl":       stream.AnalyticsDLQ.QueueUrl(),
+		"StreamerDlqUrl":        stream.StreamerDLQ.QueueUrl(),
+		"OrderApiFunctionName":  api.Function.FunctionName(),
+		"InventoryFunctionName": inventory.FunctionName(),
+		"PaymentFunctionName":   payments.Function.FunctionName(),
+		"ShippingFunctionName":  shipping.FunctionName(),
+		"NotifierFunctionName":  notifications.Function.FunctionName(),
+		"StreamerFunctionName":  stream.Streamer.FunctionName(),
+		"ProjectorFunctionName": stream.Projector.FunctionName(),
+		"AnalyticsFunctionName": stream.Analytics.FunctionName(),
+	} {
+		awscdk.NewCfnOutput(stack, jsii.String(name), &awscdk.CfnOutputProps{Value: value})
+	}
+	return stack
+}

@@ -1,0 +1,336 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// One synthesized stack (arm64, cdk-nag applied) shared by every test: synthesis costs seconds.
+var (
+	stack    awscdk.Stack
+	template assertions.Template
+	tpl      map[string]any // template.ToJSON(), for stack-wide checks in plain Go
+)
+
+func TestMain(m *testing.M) {
+	code := func() int {
+		defer jsii.Close()
+		root, err := filepath.Abs("..")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(filepath.Join(os.TempDir(), "orderflow-infra-test.out"))})
+		stack = NewOrderflowStack(app, "Test", &OrderflowStackProps{Architecture: ARM64, SourceRoot: root})
+		awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+		template = assertions.Template_FromStack(stack, nil)
+		tpl = *template.ToJSON()
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+// resources returns the template's resources of one type, by logical id.
+func resources(t *testing.T, typ string) map[string]map[string]any {
+	t.Helper()
+	out := map[string]map[string]any{}
+	for id, r := range tpl["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] == typ {
+			props, _ := res["Properties"].(map[string]any)
+			out[id] = props
+		}
+	}
+	return out
+}
+
+// get walks a path of keys through nested maps.
+func get(v any, path ...string) any {
+	for _, k := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
+// hasProps asserts that some resource of typ matches props (assertions panics on a mismatch).
+func hasProps(t *testing.T, typ string, props any) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("%s: %v", typ, r)
+		}
+	}()
+	template.HasResourceProperties(jsii.String(typ), props)
+}
+
+func TestResourceCounts(t *testing.T) {
+	for typ, want := range map[string]int{
+		"AWS::Lambda::Function":            8,
+		"AWS::Events::EventBus":            1,
+		"AWS::Events::Rule":                3,
+		"AWS::StepFunctions::StateMachine": 1,
+		"AWS::SNS::Topic":                  1,
+		"AWS::SNS::Subscription":           2,
+		"AWS::Kinesis::Stream":             1,
+		"AWS::DynamoDB::Table":             6,
+		"AWS::ApiGatewayV2::Api":           1,
+		"AWS::ApiGatewayV2::Route":         3,
+		"AWS::ApiGatewayV2::Stage":         1,
+		"AWS::Lambda::EventSourceMapping":  5, // payments, email, sms (SQS); projector, analytics (Kinesis)
+	} {
+		if got := len(resources(t, typ)); got != want {
+			t.Errorf("%s: %d resources, want %d", typ, got, want)
+		}
+	}
+}
+
+func TestEveryFunctionSharesTheDefaults(t *testing.T) {
+	for id, p := range resources(t, "AWS::Lambda::Function") {
+		if p["Runtime"] != "provided.al2023" || p["Handler"] != "bootstrap" {
+			t.Errorf("%s: runtime %v handler %v, want provided.al2023 / bootstrap", id, p["Runtime"], p["Handler"])
+		}
+		if archs, _ := p["Architectures"].([]any); len(archs) != 1 || archs[0] != "arm64" {
+			t.Errorf("%s: architectures %v, want [arm64]", id, p["Architectures"])
+		}
+		if get(p, "TracingConfig", "Mode") != "Active" {
+			t.Errorf("%s: X-Ray tracing not active", id)
+		}
+		if get(p, "LoggingConfig", "LogFormat") != "JSON" || get(p, "LoggingConfig", "LogGroup") == nil {
+			t.Errorf("%s: logging %v, want JSON to its own log group", id, p["LoggingConfig"])
+		}
+	}
+}
+
+func TestEveryQueueIsEncryptedAndWorkQueuesHaveADLQ(t *testing.T) {
+	queues := resources(t, "AWS::SQS::Queue")
+	dlqs := 0
+	for id, p := range queues {
+		if p["SqsManagedSseEnabled"] != true && p["KmsMasterKeyId"] == nil {
+			t.Errorf("%s: not encrypted at rest", id)
+		}
+		if p["RedrivePolicy"] == nil {
+			dlqs++ // a DLQ has none; every DLQ is checked to be some queue's or target's DLQ below
+			continue
+		}
+		if got := get(p, "RedrivePolicy", "maxReceiveCount"); got != float64(maxReceiveCount) {
+			t.Errorf("%s: maxReceiveCount %v, want %d", id, got, maxReceiveCount)
+		}
+	}
+	// 4 work queues (payments, email, sms … each with a DLQ) + 3 rule DLQs + 3 stream DLQs.
+	if len(queues) != 3*2+3+3 || dlqs != 3+3+3 {
+		t.Errorf("%d queues of which %d without redrive, want 12 and 9", len(queues), dlqs)
+	}
+	policies := resources(t, "AWS::SQS::QueuePolicy")
+	enforced := map[string]bool{}
+	for _, p := range policies {
+		for _, s := range get(p, "PolicyDocument", "Statement").([]any) {
+			if get(s, "Effect") == "Deny" && get(s, "Condition", "Bool", "aws:SecureTransport") == "false" {
+				for _, q := range p["Queues"].([]any) {
+					enforced[fmt.Sprint(get(q, "Ref"))] = true
+				}
+			}
+		}
+	}
+	for id := range queues {
+		if !enforced[id] {
+			t.Errorf("%s: TLS not enforced by its queue policy", id)
+		}
+	}
+}
+
+func TestEverySQSSourceReportsBatchItemFailures(t *testing.T) {
+	kinesis := 0
+	for id, p := range resources(t, "AWS::Lambda::EventSourceMapping") {
+		types, _ := p["FunctionResponseTypes"].([]any)
+		if len(types) != 1 || types[0] != "ReportBatchItemFailures" {
+			t.Errorf("%s: FunctionResponseTypes %v, want [ReportBatchItemFailures]", id, p["FunctionResponseTypes"])
+		}
+		if p["StartingPosition"] != nil { // a Kinesis source
+			kinesis++
+			if p["StartingPosition"] != "TRIM_HORIZON" || p["BisectBatchOnFunctionError"] != true ||
+				get(p, "DestinationConfig", "OnFailure", "Destination") == nil || p["MaximumRetryAttempts"] == nil {
+				t.Errorf("%s: Kinesis source without TRIM_HORIZON, bisect, bounded retries and an on-failure DLQ: %v", id, p)
+			}
+		}
+	}
+	if kinesis != 2 {
+		t.Errorf("%d Kinesis sources, want 2 (projector, analytics)", kinesis)
+	}
+}
+
+func TestEveryRuleTargetHasADLQ(t *testing.T) {
+	for id, p := range resources(t, "AWS::Events::Rule") {
+		if p["EventBusName"] == nil {
+			t.Errorf("%s: rule on the default bus, want the orders bus", id)
+		}
+		for _, target := range p["Targets"].([]any) {
+			if get(target, "DeadLetterConfig", "Arn") == nil || get(target, "RetryPolicy") == nil {
+				t.Errorf("%s: target %v has no DLQ or retry policy", id, get(target, "Id"))
+			}
+		}
+	}
+}
+
+func TestRules(t *testing.T) {
+	hasProps(t, "AWS::Events::Rule", map[string]any{
+		"EventPattern": map[string]any{"source": []any{"orderflow.orders"}, "detail-type": []any{"OrderPlaced"}},
+		"Targets":      assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{"Arn": map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("OrderFulfilment"))}})}),
+	})
+	hasProps(t, "AWS::Events::Rule", map[string]any{
+		"EventPattern": map[string]any{"source": orderSourcesAny()},
+	})
+	hasProps(t, "AWS::Events::Rule", map[string]any{
+		"EventPattern": map[string]any{"source": orderSourcesAny(), "detail-type": []any{"OrderPlaced", "OrderConfirmed", "OrderShipped", "OrderCancelled"}},
+	})
+}
+
+func orderSourcesAny() []any {
+	out := make([]any, len(orderSources))
+	for i, s := range orderSources {
+		out[i] = s
+	}
+	return out
+}
+
+func TestEncryptionAtRest(t *testing.T) {
+	for id, p := range resources(t, "AWS::DynamoDB::Table") {
+		if get(p, "SSESpecification", "SSEEnabled") != true {
+			t.Errorf("%s: table not encrypted with KMS", id)
+		}
+		if get(p, "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled") != true {
+			t.Errorf("%s: point-in-time recovery off", id)
+		}
+		if p["BillingMode"] != "PAY_PER_REQUEST" {
+			t.Errorf("%s: billing %v", id, p["BillingMode"])
+		}
+	}
+	hasProps(t, "AWS::Kinesis::Stream", map[string]any{"StreamEncryption": map[string]any{"EncryptionType": "KMS", "KeyId": "alias/aws/kinesis"}})
+	hasProps(t, "AWS::SNS::Topic", map[string]any{"KmsMasterKeyId": assertions.Match_AnyValue()})
+	hasProps(t, "AWS::KMS::Key", map[string]any{"EnableKeyRotation": true})
+}
+
+func TestEventStoreKeys(t *testing.T) {
+	hasProps(t, "AWS::DynamoDB::Table", map[string]any{
+		"KeySchema": []any{
+			map[string]any{"AttributeName": "orderId", "KeyType": "HASH"},
+			map[string]any{"AttributeName": "sequence", "KeyType": "RANGE"},
+		},
+		"AttributeDefinitions": assertions.Match_ArrayWith(&[]any{map[string]any{"AttributeName": "sequence", "AttributeType": "N"}}),
+	})
+	hasProps(t, "AWS::DynamoDB::Table", map[string]any{
+		"KeySchema":               []any{map[string]any{"AttributeName": "eventId", "KeyType": "HASH"}, map[string]any{"AttributeName": "channel", "KeyType": "RANGE"}},
+		"TimeToLiveSpecification": map[string]any{"AttributeName": "expiresAt", "Enabled": true},
+	})
+}
+
+func TestNotificationsFanOut(t *testing.T) {
+	subs := resources(t, "AWS::SNS::Subscription")
+	filtered := 0
+	for id, p := range subs {
+		if p["Protocol"] != "sqs" || p["RawMessageDelivery"] != true {
+			t.Errorf("%s: protocol %v raw %v, want sqs with raw delivery", id, p["Protocol"], p["RawMessageDelivery"])
+		}
+		if p["FilterPolicy"] != nil {
+			filtered++
+			if p["FilterPolicyScope"] != "MessageBody" || fmt.Sprint(get(p, "FilterPolicy", "detail-type")) != "[OrderShipped]" {
+				t.Errorf("%s: filter %v scope %v, want detail-type OrderShipped on the body", id, p["FilterPolicy"], p["FilterPolicyScope"])
+			}
+		}
+	}
+	if filtered != 1 {
+		t.Errorf("%d filtered subscriptions, want 1", filtered)
+	}
+}
+
+func TestWorkflow(t *testing.T) {
+	hasProps(t, "AWS::StepFunctions::StateMachine", map[string]any{
+		"StateMachineType":     "STANDARD",
+		"TracingConfiguration": map[string]any{"Enabled": true},
+		"LoggingConfiguration": assertions.Match_ObjectLike(&map[string]any{"Level": "ALL", "IncludeExecutionData": true}),
+		"DefinitionSubstitutions": assertions.Match_ObjectLike(&map[string]any{
+			"InventoryFunctionArn": assertions.Match_AnyValue(),
+			"ShippingFunctionArn":  assertions.Match_AnyValue(),
+			"PaymentsQueueUrl":     assertions.Match_AnyValue(),
+		}),
+	})
+}
+
+func TestAPI(t *testing.T) {
+	routes := []string{}
+	for _, p := range resources(t, "AWS::ApiGatewayV2::Route") {
+		routes = append(routes, p["RouteKey"].(string))
+	}
+	sort.Strings(routes)
+	if got := strings.Join(routes, ", "); got != "GET /orders/{orderId}, GET /products, POST /orders" {
+		t.Errorf("routes: %s", got)
+	}
+	hasProps(t, "AWS::ApiGatewayV2::Stage", map[string]any{
+		"StageName":            "$default",
+		"AutoDeploy":           true,
+		"AccessLogSettings":    assertions.Match_ObjectLike(&map[string]any{"DestinationArn": assertions.Match_AnyValue()}),
+		"DefaultRouteSettings": assertions.Match_ObjectLike(&map[string]any{"ThrottlingRateLimit": 100}),
+	})
+	hasProps(t, "AWS::ApiGatewayV2::Integration", map[string]any{"IntegrationType": "AWS_PROXY", "PayloadFormatVersion": "2.0"})
+	if _, ok := get(tpl, "Outputs", "ApiUrl").(map[string]any); !ok {
+		t.Error("no ApiUrl output")
+	}
+}
+
+// No IAM statement may grant a wildcard action: every grant names the calls it allows.
+func TestLeastPrivilegeNoWildcardActions(t *testing.T) {
+	for id, p := range resources(t, "AWS::IAM::Policy") {
+		for _, s := range get(p, "PolicyDocument", "Statement").([]any) {
+			actions := get(s, "Action")
+			list, ok := actions.([]any)
+			if !ok {
+				list = []any{actions}
+			}
+			for _, a := range list {
+				if strings.Contains(fmt.Sprint(a), "*") {
+					t.Errorf("%s: wildcard action %v", id, a)
+				}
+			}
+		}
+	}
+}
+
+// cdk-nag's AwsSolutions pack: every finding is fixed or suppressed with a reason in code.
+func TestCdkNagAwsSolutions(t *testing.T) {
+	errs := assertions.Annotations_FromStack(stack).FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
+	for _, e := range *errs {
+		t.Errorf("%s: %v", *e.Id, e.Entry.Data)
+	}
+	warnings := assertions.Annotations_FromStack(stack).FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
+	for _, w := range *warnings {
+		t.Errorf("%s: %v", *w.Id, w.Entry.Data)
+	}
+}
+
+func TestParseArchitecture(t *testing.T) {
+	for _, tc := range []struct {
+		in      any
+		want    Architecture
+		wantErr bool
+	}{
+		{nil, ARM64, false}, {"", ARM64, false}, {"arm64", ARM64, false},
+		{"x86_64", X8664, false}, {"amd64", X8664, false}, {"sparc", "", true}, {42, "", true},
+	} {
+		got, err := ParseArchitecture(tc.in)
+		if got != tc.want || (err != nil) != tc.wantErr {
+			t.Errorf("ParseArchitecture(%v) = %q, %v; want %q, error %v", tc.in, got, err, tc.want, tc.wantErr)
+		}
+	}
+}

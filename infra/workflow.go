@@ -1,0 +1,75 @@
+package main
+
+import (
+	_ "embed"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// fulfilmentASL is the state machine, written in Amazon States Language so that what a learner reads
+// is exactly what runs. ${...} placeholders are filled by DefinitionSubstitutions.
+//
+//go:embed workflow/order-fulfilment.asl.json
+var fulfilmentASL string
+
+// WorkflowProps are the resources the saga's tasks call.
+type WorkflowProps struct {
+	Inventory, Shipping awslambda.IFunction
+	Payments            awssqs.IQueue
+	Bus                 awsevents.IEventBus
+}
+
+// NewWorkflow defines order-fulfilment, a Standard state machine (exactly-once state transitions,
+// up to a year of runtime, full execution history), with logs of every state and X-Ray tracing.
+func NewWorkflow(scope constructs.Construct, p WorkflowProps) awsstepfunctions.StateMachine {
+	s := constructs.NewConstruct(scope, jsii.String("Fulfilment"))
+	logs := awslogs.NewLogGroup(s, jsii.String("Logs"), &awslogs.LogGroupProps{
+		Retention:     awslogs.RetentionDays_TWO_WEEKS,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	sm := awsstepfunctions.NewStateMachine(s, jsii.String("OrderFulfilment"), &awsstepfunctions.StateMachineProps{
+		StateMachineType: awsstepfunctions.StateMachineType_STANDARD,
+		DefinitionBody:   awsstepfunctions.DefinitionBody_FromString(jsii.String(fulfilmentASL)),
+		DefinitionSubstitutions: &map[string]*string{
+			"InventoryFunctionArn": p.Inventory.FunctionArn(),
+			"ShippingFunctionArn":  p.Shipping.FunctionArn(),
+			"PaymentsQueueUrl":     p.Payments.QueueUrl(),
+		},
+		Timeout:        awscdk.Duration_Minutes(jsii.Number(30)),
+		TracingEnabled: jsii.Bool(true),
+		Logs: &awsstepfunctions.LogOptions{
+			Destination:          logs,
+			Level:                awsstepfunctions.LogLevel_ALL,
+			IncludeExecutionData: jsii.Bool(true),
+		},
+	})
+	// The definition is a string, so CDK cannot infer permissions: grant exactly what the tasks call.
+	p.Inventory.GrantInvoke(sm)
+	p.Shipping.GrantInvoke(sm)
+	p.Payments.GrantSendMessages(sm)
+	p.Bus.GrantPutEventsTo(sm, nil)
+
+	cdknag.NagSuppressions_AddResourceSuppressions(sm.Role(), &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("Resource '*' is required by X-Ray (PutTraceSegments) and by CloudWatch Logs vended delivery (logs:CreateLogDelivery and friends); lambda:InvokeFunction on '<arn>:*' covers the function's versions, which grantInvoke adds."),
+		AppliesTo: &[]any{
+			"Resource::*",
+			"Resource::<" + logicalID(p.Inventory) + ".Arn>:*",
+			"Resource::<" + logicalID(p.Shipping) + ".Arn>:*",
+		},
+	}}, jsii.Bool(true))
+	return sm
+}
+
+// logicalID is the CloudFormation logical id of a function, as cdk-nag names it in appliesTo.
+func logicalID(fn awslambda.IFunction) string {
+	return *awscdk.Stack_Of(fn).GetLogicalId(fn.Node().DefaultChild().(awscdk.CfnElement))
+}
