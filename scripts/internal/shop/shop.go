@@ -1,0 +1,178 @@
+// Package shop is a small client of the orderflow HTTP API, shared by the demo, the trace and the
+// end-to-end tests.
+package shop
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// Client calls one deployed API.
+type Client struct {
+	BaseURL string // e.g. http://abcd1234.execute-api.localhost:4566
+	HTTP    *http.Client
+}
+
+// Line is one line of an order.
+type Line struct {
+	SKU      string `json:"sku"`
+	Quantity int    `json:"quantity"`
+}
+
+// OrderRequest is the body of POST /orders.
+type OrderRequest struct {
+	CustomerID string `json:"customerId"`
+	Items      []Line `json:"items"`
+	Payment    struct {
+		Token string `json:"token"`
+	} `json:"payment"`
+}
+
+// NewOrder builds a request; token tok_visa approves, tok_declined declines.
+func NewOrder(customer, token string, lines ...Line) OrderRequest {
+	r := OrderRequest{CustomerID: customer, Items: lines}
+	r.Payment.Token = token
+	return r
+}
+
+// Placed is the 201 answer to POST /orders.
+type Placed struct {
+	OrderID       string `json:"orderId"`
+	Status        string `json:"status"`
+	CorrelationID string `json:"correlationId"`
+	TotalCents    int64  `json:"totalCents"`
+}
+
+// EventRef is one event of an order as GET /orders/{id} lists it.
+type EventRef struct {
+	Sequence int       `json:"sequence"`
+	ID       string    `json:"id"`
+	Type     string    `json:"type"`
+	Time     time.Time `json:"time"`
+}
+
+// Order is the answer to GET /orders/{id}: the fold of the order's events.
+type Order struct {
+	OrderID    string     `json:"orderId"`
+	Status     string     `json:"status"`
+	Reason     string     `json:"reason"`
+	TotalCents int64      `json:"totalCents"`
+	Events     []EventRef `json:"events"`
+}
+
+// Product is one entry of GET /products.
+type Product struct {
+	SKU        string `json:"sku"`
+	Name       string `json:"name"`
+	PriceCents int64  `json:"priceCents"`
+	Stock      int    `json:"stock"`
+}
+
+// StatusError is a non-2xx answer.
+type StatusError struct {
+	Code int
+	Body string
+}
+
+func (e *StatusError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.Code, e.Body) }
+
+// ErrNotFound is a 404.
+var ErrNotFound = errors.New("not found")
+
+// Do sends one request and returns the status code and body, whatever the status.
+func (c *Client) Do(ctx context.Context, method, path, contentType string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+func (c *Client) json(ctx context.Context, method, path string, in any, want int, out any) error {
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return err
+		}
+	}
+	code, b, err := c.Do(ctx, method, path, "application/json", body)
+	if err != nil {
+		return err
+	}
+	if code == http.StatusNotFound {
+		return fmt.Errorf("%s %s: %w: %s", method, path, ErrNotFound, b)
+	}
+	if code != want {
+		return fmt.Errorf("%s %s: %w", method, path, &StatusError{Code: code, Body: string(b)})
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("%s %s: decode %s: %w", method, path, b, err)
+	}
+	return nil
+}
+
+// Products lists the catalogue with current stock.
+func (c *Client) Products(ctx context.Context) ([]Product, error) {
+	var ps []Product
+	return ps, c.json(ctx, http.MethodGet, "/products", nil, http.StatusOK, &ps)
+}
+
+// PlaceOrder posts an order.
+func (c *Client) PlaceOrder(ctx context.Context, r OrderRequest) (Placed, error) {
+	var p Placed
+	return p, c.json(ctx, http.MethodPost, "/orders", r, http.StatusCreated, &p)
+}
+
+// GetOrder reads an order; ErrNotFound until its first event reaches the event store.
+func (c *Client) GetOrder(ctx context.Context, id string) (Order, error) {
+	var o Order
+	return o, c.json(ctx, http.MethodGet, "/orders/"+id, nil, http.StatusOK, &o)
+}
+
+// Terminal reports whether an order status is final.
+func Terminal(status string) bool { return status == "SHIPPED" || status == "CANCELLED" }
+
+// WaitUntil polls GET /orders/{id} every interval until done(order) holds or ctx ends. A 404 is
+// expected at first: the order becomes readable once the projector has stored its first event.
+func (c *Client) WaitUntil(ctx context.Context, id string, interval time.Duration, done func(Order) bool) (Order, error) {
+	var last Order
+	var lastErr error
+	for {
+		o, err := c.GetOrder(ctx, id)
+		switch {
+		case err == nil:
+			last, lastErr = o, nil
+			if done(o) {
+				return o, nil
+			}
+		case errors.Is(err, ErrNotFound):
+			lastErr = err
+		default:
+			return last, err
+		}
+		select {
+		case <-ctx.Done():
+			if lastErr != nil {
+				return last, fmt.Errorf("order %s: %w (last answer: %v)", id, ctx.Err(), lastErr)
+			}
+			return last, fmt.Errorf("order %s: %w (last status %s after %d events)", id, ctx.Err(), last.Status, len(last.Events))
+		case <-time.After(interval):
+		}
+	}
+}
