@@ -7,6 +7,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 ENDPOINT   ?= http://127.0.0.1:4566
+PORT       := $(lastword $(subst :, ,$(ENDPOINT)))
+export ORDERFLOW_ENDPOINT := $(ENDPOINT)
 HOST_ARCH  := $(shell go env GOARCH)
 CDK        := npx --no-install cdk
 CDK_FLAGS  := --no-notices
@@ -17,10 +19,10 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: help demo test test-unit test-e2e e2e deps up down deploy-local synth deploy destroy lint fmt trace
+.PHONY: help demo test test-unit test-e2e e2e deps up down deploy-local synth deploy destroy lint trace replay redrive inject
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 demo: deps ## bring up the emulator, deploy, place an order and print its journey
 	go run ./scripts/emulator up
@@ -55,7 +57,7 @@ deploy-local: deps ## bootstrap and deploy the stack to the emulator, built for 
 	@# bootstrap from outside the app folder, so the CLI does not synthesize the app twice
 	cd .emulator && $(LOCAL_ENV) ../node_modules/.bin/cdk bootstrap aws://000000000000/us-east-1 $(CDK_FLAGS)
 	$(LOCAL_ENV) $(CDK) deploy Orderflow -c arch=$(HOST_ARCH) --require-approval never --progress events $(CDK_FLAGS) \
-		--outputs-file .emulator/outputs.json
+		--output .emulator/cdk.out-$(PORT) --outputs-file .emulator/outputs-$(PORT).json
 
 synth: deps ## synthesize the CloudFormation template (arm64) and run cdk-nag
 	$(CDK) synth $(CDK_FLAGS) > /dev/null
@@ -71,5 +73,14 @@ lint: deps ## gofmt, go vet (with the e2e tag), go mod tidy check
 	go vet -tags e2e ./...
 	go mod tidy -diff
 
-trace: ## show the journey of one order: make trace ORDER=ORD-...
-	$(LOCAL_ENV) go run ./scripts/trace $(ORDER)
+trace: ## show the journey of one order on the local stack: make trace ORDER=ORD-... [ARGS="--html trace.html"]
+	$(LOCAL_ENV) go run ./scripts/trace $(ARGS) $(ORDER)
+
+replay: ## rebuild the projections by replaying the order-events stream from the start (local stack)
+	$(LOCAL_ENV) go run ./scripts/replay $(ARGS)
+
+redrive: ## move dead-lettered messages back to where they came from (local stack): make redrive [ARGS=-queue ...]
+	$(LOCAL_ENV) go run ./scripts/redrive $(ARGS)
+
+inject: ## put a duplicate or a v1 event on the bus to watch consumers cope (local stack): make inject ARGS=...
+	$(LOCAL_ENV) go run ./scripts/inject $(ARGS)

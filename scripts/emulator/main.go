@@ -5,6 +5,7 @@
 //	go run ./scripts/emulator status        # exit 0 when an emulator answers on the endpoint
 //	go run ./scripts/emulator run -- CMD... # up, run CMD, then down again if this run started it
 //
+// The endpoint is ORDERFLOW_ENDPOINT (default http://127.0.0.1:4566); MiniStack listens on its port.
 // If an emulator already answers on the endpoint (a MiniStack started earlier, or LocalStack started
 // with Docker), up uses it and run leaves it running. EMULATOR=localstack makes up refuse to start
 // MiniStack and explain how to start LocalStack instead.
@@ -16,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -39,19 +41,27 @@ type config struct {
 }
 
 func main() {
-	cfg := config{endpoint: "http://127.0.0.1:4566", port: "4566", kind: "ministack"}
+	cfg := config{endpoint: "http://127.0.0.1:4566", kind: "ministack"}
+	if v := os.Getenv("ORDERFLOW_ENDPOINT"); v != "" {
+		cfg.endpoint = strings.TrimSuffix(v, "/")
+	}
 	if v := os.Getenv("EMULATOR"); v != "" {
 		cfg.kind = v
 	}
+	u, err := url.Parse(cfg.endpoint)
+	if err != nil || u.Port() == "" {
+		fmt.Fprintf(os.Stderr, "emulator: ORDERFLOW_ENDPOINT=%q: want http://host:port\n", cfg.endpoint)
+		os.Exit(2)
+	}
+	cfg.port = u.Port()
 	if len(os.Args) < 2 {
 		usage()
 	}
-	var err error
 	switch os.Args[1] {
 	case "up":
 		_, err = up(cfg)
 	case "down":
-		err = down()
+		err = down(cfg)
 	case "status":
 		if !healthy(cfg.endpoint) {
 			err = fmt.Errorf("no emulator answers on %s", cfg.endpoint)
@@ -92,7 +102,7 @@ func up(cfg config) (started bool, err error) {
 	if err := os.MkdirAll(stateDir, 0o755); err != nil {
 		return false, err
 	}
-	logPath := filepath.Join(stateDir, "ministack.log")
+	logPath := filepath.Join(stateDir, "ministack-"+cfg.port+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return false, err
@@ -111,7 +121,7 @@ func up(cfg config) (started bool, err error) {
 		return false, fmt.Errorf("start MiniStack: %w", err)
 	}
 	pid := cmd.Process.Pid
-	if err := os.WriteFile(filepath.Join(stateDir, "ministack.pid"), []byte(strconv.Itoa(pid)), 0o644); err != nil {
+	if err := os.WriteFile(cfg.pidFile(), []byte(strconv.Itoa(pid)), 0o644); err != nil {
 		return false, err
 	}
 	exited := make(chan error, 1)
@@ -156,9 +166,12 @@ func install() error {
 	return os.WriteFile(stamp, want, 0o644)
 }
 
+// pidFile records the MiniStack this command started on the configured port.
+func (c config) pidFile() string { return filepath.Join(stateDir, "ministack-"+c.port+".pid") }
+
 // down stops the MiniStack that up started (and nothing else).
-func down() error {
-	pidFile := filepath.Join(stateDir, "ministack.pid")
+func down(cfg config) error {
+	pidFile := cfg.pidFile()
 	b, err := os.ReadFile(pidFile)
 	if errors.Is(err, os.ErrNotExist) {
 		fmt.Println("emulator: nothing to stop (no MiniStack started by this project)")
@@ -194,7 +207,7 @@ func run(cfg config, args []string) error {
 		return err
 	}
 	if started {
-		defer func() { _ = down() }()
+		defer func() { _ = down(cfg) }()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
