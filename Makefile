@@ -37,7 +37,8 @@ test-unit: deps ## unit tests and infra template tests (no emulator)
 test-e2e: deps ## deploy to a local emulator (started and stopped here) and run the end-to-end tests
 	go run ./scripts/emulator run -- $(MAKE) --no-print-directory deploy-local e2e
 
-e2e: ## run the end-to-end tests against an already deployed local stack
+e2e: ## run the adapter contract tests and the end-to-end tests against an already deployed local stack
+	ORDERFLOW_TEST_ENDPOINT=$(ENDPOINT) $(LOCAL_ENV) go test -count=1 -run Emulator ./functions/internal/...
 	$(LOCAL_ENV) go test -count=1 -tags e2e -timeout 20m ./scripts/e2e/
 
 deps: node_modules/.package-lock.json ## install Go modules and the pinned CDK CLI
