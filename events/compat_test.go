@@ -224,6 +224,7 @@ func TestSchemaCompatibilityCatchesBreakingChanges(t *testing.T) {
 	set := loadSchemaSet(t)
 	placed := set["urn:orderflow:schema:OrderPlaced:v2"]
 	cancelled := set["urn:orderflow:schema:OrderCancelled:v1"]
+	refunded := set["urn:orderflow:schema:PaymentRefunded:v1"]
 	payloadOf := func(doc map[string]any) map[string]any {
 		return doc["$defs"].(map[string]any)["payload"].(map[string]any)
 	}
@@ -254,6 +255,9 @@ func TestSchemaCompatibilityCatchesBreakingChanges(t *testing.T) {
 		{"enum narrowed", cancelled, func(d map[string]any) {
 			propsOf(d)["reason"].(map[string]any)["enum"] = []any{"out-of-stock", "payment-declined"}
 		}, `enum value "fulfilment-failed" removed`},
+		{"refund: optional refund id added", refunded, func(d map[string]any) { propsOf(d)["refundId"] = map[string]any{"type": "string"} }, ""},
+		{"refund: amount removed", refunded, func(d map[string]any) { delete(propsOf(d), "amountCents") }, `property "amountCents" removed`},
+		{"refund: amount as a decimal string", refunded, func(d map[string]any) { propsOf(d)["amountCents"] = map[string]any{"type": "string"} }, "/payload/amountCents: type changed from integer to string"},
 		{"enum added to a free string", placed, func(d map[string]any) {
 			propsOf(d)["customerId"] = map[string]any{"type": "string", "enum": []any{"cust-1"}}
 		}, "/payload/customerId: enum"},

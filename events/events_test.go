@@ -239,6 +239,15 @@ func TestParseRejects(t *testing.T) {
 		{"cancellation reason outside the enum", func(t *testing.T) []byte {
 			return mutate(t, cancelled, 1, func(m map[string]any) { payload(m)["reason"] = "changed-my-mind" })
 		}, "/payload/reason", "value must be one of"},
+		{"refund with a negative amount", func(t *testing.T) []byte {
+			return mutate(t, events.TypePaymentRefunded, 1, func(m map[string]any) { payload(m)["amountCents"] = -899 })
+		}, "/payload/amountCents", "minimum"},
+		{"refund without a reason", func(t *testing.T) []byte {
+			return mutate(t, events.TypePaymentRefunded, 1, func(m map[string]any) { delete(payload(m), "reason") })
+		}, "/payload/reason", "missing property 'reason'"},
+		{"refund from the wrong source", func(t *testing.T) []byte {
+			return mutate(t, events.TypePaymentRefunded, 1, func(m map[string]any) { m["source"] = events.SourceFulfilment })
+		}, "/source", "orderflow.payments"},
 		{"payload orderId differs", func(t *testing.T) []byte {
 			return mutate(t, reserved, 1, func(m map[string]any) { payload(m)["orderId"] = orderB })
 		}, "/payload/orderId", "differs from the envelope's orderId"},

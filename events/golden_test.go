@@ -20,6 +20,7 @@ var update = flag.Bool("update", false, "rewrite events/samples/*.json from the 
 const (
 	orderA = "ORD-7c9e6679-7425-40de-944b-e07fc1f90ae7" // approved and shipped
 	orderB = "ORD-1b4e28ba-2fa1-41d2-883f-0016d3cca427" // v1 OrderPlaced, payment declined
+	orderC = "ORD-3d9a0c1e-8b2f-4e6d-a5c7-9f1e2d3b4a56" // approved, then the carrier refused it: refunded
 )
 
 var t0 = time.Date(2026, 3, 14, 9, 26, 53, 589_000_000, time.UTC)
@@ -36,7 +37,7 @@ type golden struct {
 }
 
 // goldenEvents are the samples, one per type and version: order A on the happy path,
-// order B (placed with v1) declined.
+// order B (placed with v1) declined, order C refunded after its shipment failed.
 func goldenEvents() []golden {
 	idA := events.ID(orderA, 1)
 	return []golden{
@@ -72,6 +73,9 @@ func goldenEvents() []golden {
 		{events.TypeOrderCancelled, 1, orderB, 5, events.ID(orderB, 4), events.OrderCancelled{
 			OrderID: orderB, Reason: events.ReasonPaymentDeclined,
 		}, t0.Add(time.Hour + 1650*time.Millisecond)},
+		{events.TypePaymentRefunded, 1, orderC, 5, events.ID(orderC, 4), events.PaymentRefunded{
+			OrderID: orderC, PaymentID: "5e0b7c2a-1d4f-5a9e-b3c8-7f6a2e1d0c94", AmountCents: 899, Reason: events.ReasonFulfilmentFailed,
+		}, t0.Add(2*time.Hour + 2750*time.Millisecond)},
 	}
 }
 
@@ -178,6 +182,8 @@ func decodeAs(t *testing.T, e events.Envelope, like any) any {
 		v, err = events.DecodePayload[events.PaymentApproved](e)
 	case events.PaymentDeclined:
 		v, err = events.DecodePayload[events.PaymentDeclined](e)
+	case events.PaymentRefunded:
+		v, err = events.DecodePayload[events.PaymentRefunded](e)
 	case events.OrderConfirmed:
 		v, err = events.DecodePayload[events.OrderConfirmed](e)
 	case events.OrderShipped:

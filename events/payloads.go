@@ -71,6 +71,16 @@ type PaymentDeclined struct {
 	Reason    string `json:"reason"`
 }
 
+// PaymentRefunded is the payload of PaymentRefunded v1: the approved payment PaymentID was
+// given back in full (AmountCents) because the order could not be fulfilled. Reason is a
+// kebab-case code, e.g. ReasonFulfilmentFailed.
+type PaymentRefunded struct {
+	OrderID     string `json:"orderId"`
+	PaymentID   string `json:"paymentId"`
+	AmountCents int64  `json:"amountCents"`
+	Reason      string `json:"reason"`
+}
+
 // OrderConfirmed is the payload of OrderConfirmed v1.
 type OrderConfirmed struct {
 	OrderID    string `json:"orderId"`

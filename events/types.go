@@ -12,6 +12,7 @@ const (
 	TypeInventoryReleased Type = "InventoryReleased"
 	TypePaymentApproved   Type = "PaymentApproved"
 	TypePaymentDeclined   Type = "PaymentDeclined"
+	TypePaymentRefunded   Type = "PaymentRefunded"
 	TypeOrderConfirmed    Type = "OrderConfirmed"
 	TypeOrderShipped      Type = "OrderShipped"
 	TypeOrderCancelled    Type = "OrderCancelled"
@@ -44,6 +45,7 @@ var typeInfo = map[Type]struct {
 	TypeInventoryReleased: {SourceInventory, 1},
 	TypePaymentApproved:   {SourcePayments, 1},
 	TypePaymentDeclined:   {SourcePayments, 1},
+	TypePaymentRefunded:   {SourcePayments, 1},
 	TypeOrderConfirmed:    {SourceFulfilment, 1},
 	TypeOrderShipped:      {SourceShipping, 1},
 	TypeOrderCancelled:    {SourceFulfilment, 1},
@@ -53,7 +55,7 @@ var typeInfo = map[Type]struct {
 func Types() []Type {
 	return []Type{
 		TypeOrderPlaced, TypeInventoryReserved, TypeInventoryReleased, TypePaymentApproved,
-		TypePaymentDeclined, TypeOrderConfirmed, TypeOrderShipped, TypeOrderCancelled,
+		TypePaymentDeclined, TypeOrderConfirmed, TypePaymentRefunded, TypeOrderShipped, TypeOrderCancelled,
 	}
 }
 
