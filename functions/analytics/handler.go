@@ -2,31 +2,23 @@ package main
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"time"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
 	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/internal/projection"
 	"github.com/orderflow-dev/orderflow/functions/internal/record"
-	"github.com/orderflow-dev/orderflow/functions/internal/store"
 )
 
 // totals adds to the sales totals, once per event (dynamo.Analytics).
-type totals interface {
-	Add(ctx context.Context, eventID string, t store.Totals, expiresAt time.Time) error
-}
+type totals = projection.TotalsAdder
 
 // parker sends a poison record to the dead-letter queue (deadletter.Queue).
 type parker interface {
 	Park(ctx context.Context, body []byte, reason string) error
 }
-
-// markerRetention is how long an event stays marked as counted. It is longer than Kinesis'
-// longest retention (365 days), so re-reading the stream from its start (a replay) never
-// counts an event twice.
-const markerRetention = 400 * 24 * time.Hour
 
 // Handler is a second, independent reader of the order-events stream: it keeps sales
 // totals (confirmed orders, revenue, cancellations) and can re-read the stream from the start.
@@ -55,26 +47,15 @@ func (h *Handler) record(ctx context.Context, m record.Message) error {
 		return err // a *events.ValidationError: parked
 	}
 	record.BindEvent(ctx, e)
-	var add store.Totals
-	switch e.Type {
-	case events.TypeOrderConfirmed:
-		p, err := events.DecodePayload[events.OrderConfirmed](e)
-		if err != nil {
-			return err
-		}
-		add = store.Totals{Orders: 1, RevenueCents: p.TotalCents}
-	case events.TypeOrderCancelled:
-		add = store.Totals{Cancelled: 1}
-	default:
+	outcome, add, err := projection.Count(ctx, h.totals, e, h.now())
+	switch {
+	case err != nil:
+		return err // a *events.ValidationError is parked; anything else is retried
+	case outcome == projection.NotCounted:
 		return nil // a valid event that does not change the totals
-	}
-	err = h.totals.Add(ctx, e.ID, add, h.now().Add(markerRetention))
-	if errors.Is(err, store.ErrDuplicate) {
+	case outcome == projection.AlreadyPresent:
 		record.Logger(ctx).InfoContext(ctx, "already counted: duplicate ignored")
 		return nil
-	}
-	if err != nil {
-		return err
 	}
 	record.Logger(ctx).InfoContext(ctx, "totals updated", "orders", add.Orders, "revenueCents", add.RevenueCents, "cancelled", add.Cancelled)
 	return nil

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,14 +10,13 @@ import (
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
 	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/internal/projection"
 	"github.com/orderflow-dev/orderflow/functions/internal/record"
 	"github.com/orderflow-dev/orderflow/functions/internal/store"
 )
 
 // eventAppender appends to the event store, once per (order, sequence) (dynamo.EventStore).
-type eventAppender interface {
-	Append(ctx context.Context, rec store.EventRecord) error
-}
+type eventAppender = projection.EventAppender
 
 // parker sends a poison record to the dead-letter queue (deadletter.Queue).
 type parker interface {
@@ -54,21 +52,19 @@ func (h *Handler) record(ctx context.Context, m record.Message) error {
 		return err // a *events.ValidationError: parked
 	}
 	record.BindEvent(ctx, e)
-	detail, err := json.Marshal(e) // the envelope as validated: what Load parses back
+	rec, err := projection.EventRecord(e, m.ID, m.Arrived, h.now())
 	if err != nil {
-		return record.Permanentf("encode envelope: %w", err)
+		return record.Permanent(err)
 	}
-	err = h.store.Append(ctx, store.EventRecord{
-		Envelope: e, Detail: detail, KinesisSequenceNumber: m.ID, KinesisArrival: m.Arrived, RecordedAt: h.now(),
-	})
+	outcome, err := projection.Append(ctx, h.store, rec)
 	switch {
-	case errors.Is(err, store.ErrDuplicate):
-		record.Logger(ctx).InfoContext(ctx, "already in the event store: duplicate ignored")
-		return nil
 	case errors.Is(err, store.ErrConflict):
 		return record.Permanent(fmt.Errorf("sequence conflict: %w", err))
 	case err != nil:
 		return err
+	case outcome == projection.AlreadyPresent:
+		record.Logger(ctx).InfoContext(ctx, "already in the event store: duplicate ignored")
+		return nil
 	}
 	record.Logger(ctx).InfoContext(ctx, "event appended", "sequence", e.Sequence)
 	return nil
