@@ -44,6 +44,8 @@ type Order struct {
 	Currency   string        `json:"currency"`
 	Events     []EventRef    `json:"events"`
 	Version    int           `json:"-"` // the last applied sequence
+
+	charged, refunded bool // a payment was approved; it was given back
 }
 
 // EventRef is one applied event, as GET /orders/{id} lists them.
@@ -137,16 +139,24 @@ func (o *Order) apply(e events.Envelope) error {
 		return fmt.Errorf("nothing may follow %s: %w", o.Status, ErrCorrupt)
 	}
 	switch e.Type {
-	case events.TypeInventoryReserved, events.TypeInventoryReleased, events.TypePaymentApproved, events.TypePaymentDeclined:
+	case events.TypeInventoryReserved, events.TypeInventoryReleased, events.TypePaymentDeclined:
 		// progress inside PLACED (or compensation after CONFIRMED): the status does not change
+	case events.TypePaymentApproved:
+		o.charged = true
+	case events.TypePaymentRefunded:
+		// compensation: the money goes back; the status changes with the OrderCancelled that follows
+		if !o.charged || o.refunded {
+			return fmt.Errorf("a refund needs one approved, unrefunded payment (approved %v, refunded %v): %w", o.charged, o.refunded, ErrCorrupt)
+		}
+		o.refunded = true
 	case events.TypeOrderConfirmed:
 		if o.Status != StatusPlaced {
 			return fmt.Errorf("cannot confirm a %s order: %w", o.Status, ErrCorrupt)
 		}
 		o.Status = StatusConfirmed
 	case events.TypeOrderShipped:
-		if o.Status != StatusConfirmed {
-			return fmt.Errorf("cannot ship a %s order: %w", o.Status, ErrCorrupt)
+		if o.Status != StatusConfirmed || o.refunded {
+			return fmt.Errorf("cannot ship a %s order (refunded %v): %w", o.Status, o.refunded, ErrCorrupt)
 		}
 		o.Status = StatusShipped
 	case events.TypeOrderCancelled:

@@ -100,6 +100,10 @@ func (h *history) declined() *history {
 	return h.emit(events.TypePaymentDeclined, events.PaymentDeclined{OrderID: orderID, PaymentID: "3f2a8a6e-5c1b-5d7e-9a0f-1b2c3d4e5f60", Reason: "card-declined"})
 }
 
+func (h *history) refunded() *history {
+	return h.emit(events.TypePaymentRefunded, events.PaymentRefunded{OrderID: orderID, PaymentID: "3f2a8a6e-5c1b-5d7e-9a0f-1b2c3d4e5f60", AmountCents: h.state.Order.TotalCents, Reason: events.ReasonFulfilmentFailed})
+}
+
 func (h *history) confirmed() *history {
 	return h.emit(events.TypeOrderConfirmed, events.OrderConfirmed{OrderID: orderID, TotalCents: h.state.Order.TotalCents})
 }
@@ -121,9 +125,9 @@ func types(o order.Order) []events.Type {
 }
 
 func TestFold(t *testing.T) {
-	T := struct{ placed, reserved, released, approved, declined, confirmed, shipped, cancelled events.Type }{
+	T := struct{ placed, reserved, released, approved, declined, refunded, confirmed, shipped, cancelled events.Type }{
 		events.TypeOrderPlaced, events.TypeInventoryReserved, events.TypeInventoryReleased, events.TypePaymentApproved,
-		events.TypePaymentDeclined, events.TypeOrderConfirmed, events.TypeOrderShipped, events.TypeOrderCancelled,
+		events.TypePaymentDeclined, events.TypePaymentRefunded, events.TypeOrderConfirmed, events.TypeOrderShipped, events.TypeOrderCancelled,
 	}
 	cases := []struct {
 		name       string
@@ -154,6 +158,16 @@ func TestFold(t *testing.T) {
 		{"compensated after confirming (shipping failed)", func(t *testing.T) []events.Envelope {
 			return placedV2(t).reserved().approved().confirmed().released(events.ReasonFulfilmentFailed).cancelled(events.ReasonFulfilmentFailed).evs
 		}, order.StatusCancelled, events.ReasonFulfilmentFailed, []events.Type{T.placed, T.reserved, T.approved, T.confirmed, T.released, T.cancelled}},
+		{"refunded and compensated after confirming (the carrier refused it)", func(t *testing.T) []events.Envelope {
+			return placedV2(t).reserved().approved().confirmed().refunded().released(events.ReasonFulfilmentFailed).cancelled(events.ReasonFulfilmentFailed).evs
+		}, order.StatusCancelled, events.ReasonFulfilmentFailed, []events.Type{T.placed, T.reserved, T.approved, T.confirmed, T.refunded, T.released, T.cancelled}},
+		{"refunded, not cancelled yet: still confirmed", func(t *testing.T) []events.Envelope {
+			return placedV2(t).reserved().approved().confirmed().refunded().evs
+		}, order.StatusConfirmed, "", []events.Type{T.placed, T.reserved, T.approved, T.confirmed, T.refunded}},
+		{"refund path shuffled and duplicated", func(t *testing.T) []events.Envelope {
+			evs := placedV2(t).reserved().approved().confirmed().refunded().released(events.ReasonFulfilmentFailed).cancelled(events.ReasonFulfilmentFailed).evs
+			return []events.Envelope{evs[6], evs[4], evs[0], evs[4], evs[2], evs[5], evs[1], evs[3], evs[6]}
+		}, order.StatusCancelled, events.ReasonFulfilmentFailed, []events.Type{T.placed, T.reserved, T.approved, T.confirmed, T.refunded, T.released, T.cancelled}},
 		{"shuffled", func(t *testing.T) []events.Envelope {
 			evs := placedV2(t).reserved().approved().confirmed().shipped().evs
 			return []events.Envelope{evs[3], evs[0], evs[4], evs[2], evs[1]}
@@ -282,6 +296,18 @@ func TestFoldRejects(t *testing.T) {
 		{"shipped before confirmed", func(t *testing.T) []events.Envelope { return placedV2(t).reserved().shipped().evs }, order.ErrCorrupt},
 		{"confirmed twice", func(t *testing.T) []events.Envelope {
 			return placedV2(t).reserved().approved().confirmed().confirmed().evs
+		}, order.ErrCorrupt},
+		{"refund without an approved payment", func(t *testing.T) []events.Envelope {
+			return placedV2(t).reserved().refunded().evs
+		}, order.ErrCorrupt},
+		{"refund after a decline", func(t *testing.T) []events.Envelope {
+			return placedV2(t).reserved().declined().refunded().evs
+		}, order.ErrCorrupt},
+		{"refunded twice", func(t *testing.T) []events.Envelope {
+			return placedV2(t).reserved().approved().confirmed().refunded().refunded().evs
+		}, order.ErrCorrupt},
+		{"shipped after the refund", func(t *testing.T) []events.Envelope {
+			return placedV2(t).reserved().approved().confirmed().refunded().shipped().evs
 		}, order.ErrCorrupt},
 		{"unknown type", func(t *testing.T) []events.Envelope {
 			evs := placedV2(t).reserved().evs

@@ -25,6 +25,7 @@ const (
 	OutcomeApproved   = "approved"
 	OutcomeDeclined   = "declined"
 	OutcomeShipped    = "shipped"
+	OutcomeRefunded   = "refunded" // compensation: the approved payment was given back
 	OutcomeCancelled  = "cancelled"
 )
 
@@ -45,9 +46,9 @@ type TaskError struct {
 type State struct {
 	Order         events.OrderPlacedV2 `json:"order"` // the upcast OrderPlaced payload
 	CorrelationID string               `json:"correlationId"`
-	LastEventID   string               `json:"lastEventId"` // causation of the next event
-	Sequence      int                  `json:"sequence"`    // the last sequence used
-	Outcome       string               `json:"outcome,omitempty"`
+	LastEventID   string               `json:"lastEventId"`       // causation of the next event
+	Sequence      int                  `json:"sequence"`          // the last sequence used
+	Outcome       string               `json:"outcome,omitempty"` // the last task's Outcome*; the state machine's Choices read it
 	Reason        string               `json:"reason,omitempty"`
 	PaymentID     string               `json:"paymentId,omitempty"`
 	ShipmentID    string               `json:"shipmentId,omitempty"`

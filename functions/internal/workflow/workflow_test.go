@@ -90,6 +90,9 @@ var (
 	declined = emit{events.TypePaymentDeclined, func(s *workflow.State) any {
 		return events.PaymentDeclined{OrderID: s.Order.OrderID, PaymentID: "3f2a8a6e-5c1b-5d7e-9a0f-1b2c3d4e5f60", Reason: "card-declined"}
 	}}
+	refunded = emit{events.TypePaymentRefunded, func(s *workflow.State) any {
+		return events.PaymentRefunded{OrderID: s.Order.OrderID, PaymentID: "3f2a8a6e-5c1b-5d7e-9a0f-1b2c3d4e5f60", AmountCents: s.Order.TotalCents, Reason: events.ReasonFulfilmentFailed}
+	}}
 	confirmed = emit{events.TypeOrderConfirmed, func(s *workflow.State) any {
 		return events.OrderConfirmed{OrderID: s.Order.OrderID, TotalCents: s.Order.TotalCents}
 	}}
@@ -123,6 +126,8 @@ func TestEmitPaths(t *testing.T) {
 		{"declined", [][]emit{{reserved}, {declined}, {released, cancelled(events.ReasonPaymentDeclined)}}},
 		{"out of stock", [][]emit{{cancelled(events.ReasonOutOfStock)}}},
 		{"compensate after reserve", [][]emit{{reserved}, {released, cancelled(events.ReasonFulfilmentFailed)}}},
+		{"refund and compensate after shipping failed", [][]emit{{reserved}, {approved, confirmed}, {refunded}, {released, cancelled(events.ReasonFulfilmentFailed)}}},
+		{"charge found only by the refund (payment timed out)", [][]emit{{reserved}, {approved, refunded}, {released, cancelled(events.ReasonFulfilmentFailed)}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
