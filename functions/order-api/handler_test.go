@@ -352,7 +352,7 @@ func TestProducts(t *testing.T) {
 		wantStock map[string]int
 	}{
 		{name: "missing items have their initial stock", stock: map[string]int{"SKU-001": 97, "SKU-003": 0},
-			wantCode: 200, wantStock: map[string]int{"SKU-001": 97, "SKU-002": 100, "SKU-003": 0, "SKU-042": 100, "SKU-404": 0}},
+			wantCode: 200, wantStock: map[string]int{"SKU-001": 97, "SKU-002": 100, "SKU-003": 0, "SKU-042": 100, "SKU-404": 0, "SKU-451": 100}},
 		{name: "table fails", err: errors.New("throttled"), wantCode: 500},
 	}
 	for _, tc := range tests {

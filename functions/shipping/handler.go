@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/internal/catalogue"
 	"github.com/orderflow-dev/orderflow/functions/internal/store"
 	"github.com/orderflow-dev/orderflow/functions/internal/workflow"
 )
@@ -21,6 +22,15 @@ type shipmentStore interface {
 
 // carrier ships every order in this demo.
 const carrier = "ACME Parcel"
+
+// ShipmentRefusedError means the carrier will not take the order (an item is dangerous goods).
+// Retrying cannot change that: the function fails with errorType "ShipmentRefusedError",
+// which no Retry of the state machine matches, and its Catch compensates (refund, release
+// the stock, cancel).
+type ShipmentRefusedError struct{ Err error }
+
+func (e *ShipmentRefusedError) Error() string { return e.Err.Error() }
+func (e *ShipmentRefusedError) Unwrap() error { return e.Err }
 
 // shipmentIDNamespace makes shipment ids deterministic per order. Never change it: ids are stored.
 var shipmentIDNamespace = uuid.MustParse("9a4e7c21-6d3b-4f58-8b0e-1c7d5a2f4e69")
@@ -47,6 +57,11 @@ func newHandler(busName string, shipments shipmentStore, logger *slog.Logger) *H
 // *workflow.InvalidInputError (not retried) or a *workflow.TransientError (retried).
 func (h *Handler) Handle(ctx context.Context, req Request) (workflow.Doc, error) {
 	st, err := h.ship(ctx, req)
+	var refused *ShipmentRefusedError
+	if errors.As(err, &refused) {
+		h.logger.WarnContext(ctx, "shipment refused", "orderId", req.State.Order.OrderID, "correlationId", req.State.CorrelationID, "error", err.Error())
+		return workflow.Doc{}, refused // unwrapped: the errorType is the type's name
+	}
 	if err != nil {
 		err = workflow.LambdaError(err)
 		h.logger.ErrorContext(ctx, "task failed", "action", req.Action, "errorType", fmt.Sprintf("%T", err), "error", err.Error())
@@ -69,6 +84,9 @@ func (h *Handler) ship(ctx context.Context, req Request) (*workflow.State, error
 		return nil, &workflow.InvalidInputError{Err: fmt.Errorf("ship: order %s is %q, want %q", st.Order.OrderID, st.Outcome, workflow.OutcomeApproved)}
 	}
 	orderID := st.Order.OrderID
+	if err := acceptable(st.Order); err != nil {
+		return nil, err
+	}
 	sh, err := h.shipments.Record(ctx, store.Shipment{OrderID: orderID, ShipmentID: ShipmentID(orderID), Carrier: carrier, CreatedAt: h.now()})
 	if err != nil {
 		return nil, err
@@ -80,6 +98,16 @@ func (h *Handler) ship(ctx context.Context, req Request) (*workflow.State, error
 		return nil, err
 	}
 	return st, nil
+}
+
+// acceptable checks the order against the carrier's rules: no dangerous goods.
+func acceptable(o events.OrderPlacedV2) error {
+	for _, it := range o.Items {
+		if p, ok := catalogue.Lookup(it.SKU); ok && p.DangerousGoods {
+			return &ShipmentRefusedError{Err: fmt.Errorf("ship %s: %s does not carry %s (%s): dangerous goods", o.OrderID, carrier, it.SKU, p.Name)}
+		}
+	}
+	return nil
 }
 
 // ShipmentID is the order's shipment id: a UUID v5 of the order id.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,6 +108,8 @@ func TestShipErrors(t *testing.T) {
 	id := fixture.OrderID(2)
 	declined := approvedState(t, id)
 	declined.Outcome = workflow.OutcomeDeclined
+	dangerous := approvedState(t, id)
+	dangerous.Order.Items = append(dangerous.Order.Items, events.Item{SKU: "SKU-451", Name: "Camping gas canister", Quantity: 1, UnitPriceCents: 899})
 	tests := []struct {
 		name     string
 		req      Request
@@ -117,6 +120,7 @@ func TestShipErrors(t *testing.T) {
 		{name: "no state", req: Request{Action: "ship"}, wantType: "InvalidInputError"},
 		{name: "not approved", req: Request{Action: "ship", Doc: workflow.Doc{State: declined}}, wantType: "InvalidInputError"},
 		{name: "table throttled", req: Request{Action: "ship", Doc: workflow.Doc{State: approvedState(t, id)}}, storeErr: errors.New("throttled"), wantType: "TransientError"},
+		{name: "dangerous goods refused", req: Request{Action: "ship", Doc: workflow.Doc{State: dangerous}}, wantType: "ShipmentRefusedError"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -130,6 +134,10 @@ func TestShipErrors(t *testing.T) {
 			}
 			if tc.storeErr == nil && f.calls != 0 {
 				t.Errorf("shipped despite invalid input")
+			}
+			var refused *ShipmentRefusedError
+			if errors.As(err, &refused) && !strings.Contains(err.Error(), "SKU-451") {
+				t.Errorf("refusal %q does not name the item", err)
 			}
 		})
 	}

@@ -12,6 +12,10 @@ type Product struct {
 	Name         string
 	PriceCents   int64
 	InitialStock int
+	// DangerousGoods marks an item a parcel carrier will not take (flammable, pressurised):
+	// it can be ordered and paid for, but shipping refuses it, so the order is refunded and
+	// cancelled. It is the demo's trigger for the saga's refund path.
+	DangerousGoods bool
 }
 
 var products = []Product{
@@ -20,6 +24,7 @@ var products = []Product{
 	{SKU: "SKU-003", Name: "Headlamp", PriceCents: 3499, InitialStock: 5},
 	{SKU: "SKU-042", Name: "Water bottle", PriceCents: 1999, InitialStock: 100},
 	{SKU: "SKU-404", Name: "Limited edition jacket", PriceCents: 19999, InitialStock: 0},
+	{SKU: "SKU-451", Name: "Camping gas canister", PriceCents: 899, InitialStock: 100, DangerousGoods: true},
 }
 
 // All returns every product, ordered by SKU (a copy: callers may modify it).

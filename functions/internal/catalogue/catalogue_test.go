@@ -17,6 +17,7 @@ func TestLookup(t *testing.T) {
 		{"SKU-003", catalogue.Product{SKU: "SKU-003", Name: "Headlamp", PriceCents: 3499, InitialStock: 5}, true},
 		{"SKU-042", catalogue.Product{SKU: "SKU-042", Name: "Water bottle", PriceCents: 1999, InitialStock: 100}, true},
 		{"SKU-404", catalogue.Product{SKU: "SKU-404", Name: "Limited edition jacket", PriceCents: 19999, InitialStock: 0}, true},
+		{"SKU-451", catalogue.Product{SKU: "SKU-451", Name: "Camping gas canister", PriceCents: 899, InitialStock: 100, DangerousGoods: true}, true},
 		{"SKU-999", catalogue.Product{}, false},
 		{"sku-001", catalogue.Product{}, false},
 		{"", catalogue.Product{}, false},
@@ -33,8 +34,17 @@ func TestLookup(t *testing.T) {
 
 func TestAll(t *testing.T) {
 	all := catalogue.All()
-	if len(all) != 5 {
-		t.Fatalf("All() has %d products, want 5", len(all))
+	if len(all) != 6 {
+		t.Fatalf("All() has %d products, want 6", len(all))
+	}
+	dangerous := 0
+	for _, p := range all {
+		if p.DangerousGoods {
+			dangerous++
+		}
+	}
+	if dangerous != 1 {
+		t.Errorf("%d dangerous goods, want 1 (SKU-451, the refund path's trigger)", dangerous)
 	}
 	for i, p := range all {
 		if got, ok := catalogue.Lookup(p.SKU); !ok || got != p {
