@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -75,4 +76,13 @@ func Keys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// PositiveInt parses a whole number >= 1, e.g. MAX_RECEIVE_COUNT "3".
+func PositiveInt(s string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%q: want a whole number >= 1", s)
+	}
+	return n, nil
 }

@@ -78,3 +78,12 @@ func TestPairs(t *testing.T) {
 		})
 	}
 }
+
+func TestPositiveInt(t *testing.T) {
+	for in, want := range map[string]int{"3": 3, " 10 ": 10, "1": 1, "0": 0, "-2": 0, "three": 0, "": 0, "2.5": 0} {
+		got, err := PositiveInt(in)
+		if got != want || (err != nil) != (want == 0) {
+			t.Errorf("PositiveInt(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+}

@@ -7,6 +7,9 @@
 //   - Recover: a panic becomes an error for that message only, not a crashed batch;
 //   - Park: a permanent error (see Permanent) sends the message to a dead-letter queue with
 //     its reason and acknowledges it; any other error leaves it to the platform to retry.
+//   - LastReceive: on an SQS message's last receive (ApproximateReceiveCount reached the
+//     queue's maxReceiveCount) a transient error becomes permanent, so Park dead-letters the
+//     message with the last error as its reason instead of SQS redriving it without one.
 //
 // Process returns the ids of the messages that failed, for the batch response
 // (ReportBatchItemFailures): the platform retries those and only those.
@@ -30,6 +33,9 @@ type Message struct {
 	Body      []byte    // SQS body or Kinesis data
 	SourceARN string    // the queue or stream it came from
 	Arrived   time.Time // when the queue or stream received it
+	// ReceiveCount is SQS's ApproximateReceiveCount: 1 on the first delivery, n on the nth.
+	// 0 when the source does not count deliveries (Kinesis).
+	ReceiveCount int
 }
 
 // Handler handles one message. It returns nil when done (including a duplicate it chose to
@@ -105,6 +111,23 @@ func Park(park Parker) Middleware {
 			}
 			Logger(ctx).WarnContext(ctx, "message parked", "reason", err.Error())
 			return nil
+		}
+	}
+}
+
+// LastReceive gives up on a message on its last receive: when m.ReceiveCount has reached
+// maxReceiveCount (the queue's redrive setting), SQS would move the message to its DLQ at the
+// next receive anyway, without saying why; a transient error is then marked permanent, so
+// that Park, outside this middleware, dead-letters the message now with the last error as
+// the reason. Messages without a receive count (Kinesis) and maxReceiveCount <= 0 are left alone.
+func LastReceive(maxReceiveCount int) Middleware {
+	return func(next Handler) Handler {
+		return func(ctx context.Context, m Message) error {
+			err := next(ctx, m)
+			if err == nil || IsPermanent(err) || maxReceiveCount <= 0 || m.ReceiveCount < maxReceiveCount {
+				return err
+			}
+			return Permanentf("gave up after %d receives (maxReceiveCount %d): %w", m.ReceiveCount, maxReceiveCount, err)
 		}
 	}
 }

@@ -109,3 +109,59 @@ func TestPermanent(t *testing.T) {
 		t.Error("plain error taken as permanent")
 	}
 }
+
+// On its last receive a message that keeps failing transiently is parked with the last error
+// as its reason; before that it is failed (retried by SQS); Kinesis records (no receive count)
+// and a disabled limit are never given up on; permanent errors keep their own reason.
+func TestLastReceive(t *testing.T) {
+	handler := func(_ context.Context, m Message) error {
+		switch string(m.Body) {
+		case "ok":
+			return nil
+		case "poison":
+			return Permanentf("bad body")
+		case "panic":
+			panic("boom")
+		default:
+			return errors.New("payment provider timed out")
+		}
+	}
+	tests := []struct {
+		name       string
+		max        int
+		msg        Message
+		parkErr    error
+		wantFailed bool
+		wantReason string // "" = not parked
+	}{
+		{name: "first receive: retried", max: 3, msg: Message{ID: "m", Body: []byte("flaky"), ReceiveCount: 1}, wantFailed: true},
+		{name: "second receive: retried", max: 3, msg: Message{ID: "m", Body: []byte("flaky"), ReceiveCount: 2}, wantFailed: true},
+		{name: "last receive: parked with the last error", max: 3, msg: Message{ID: "m", Body: []byte("flaky"), ReceiveCount: 3},
+			wantReason: "gave up after 3 receives (maxReceiveCount 3): payment provider timed out"},
+		{name: "past the last receive (maxReceiveCount lowered since): parked", max: 3, msg: Message{ID: "m", Body: []byte("flaky"), ReceiveCount: 5},
+			wantReason: "gave up after 5 receives"},
+		{name: "panic on the last receive: parked", max: 3, msg: Message{ID: "m", Body: []byte("panic"), ReceiveCount: 3}, wantReason: "handler panicked: boom"},
+		{name: "last receive but parking fails: failed, SQS redrives it", max: 3, msg: Message{ID: "m", Body: []byte("flaky"), ReceiveCount: 3},
+			parkErr: errors.New("sqs down"), wantFailed: true, wantReason: "gave up after 3 receives"},
+		{name: "success on the last receive", max: 3, msg: Message{ID: "m", Body: []byte("ok"), ReceiveCount: 3}},
+		{name: "permanent error keeps its reason", max: 3, msg: Message{ID: "m", Body: []byte("poison"), ReceiveCount: 1}, wantReason: "bad body"},
+		{name: "no receive count (Kinesis): retried", max: 3, msg: Message{ID: "m", Body: []byte("flaky")}, wantFailed: true},
+		{name: "limit disabled: retried", max: 0, msg: Message{ID: "m", Body: []byte("flaky"), ReceiveCount: 9}, wantFailed: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &recordingParker{err: tc.parkErr}
+			h := Chain(handler, Park(p.park), LastReceive(tc.max), Recover())
+			failed := Process(context.Background(), []Message{tc.msg}, h)
+			if got := len(failed) == 1; got != tc.wantFailed {
+				t.Errorf("failed = %v, want failed %v", failed, tc.wantFailed)
+			}
+			switch {
+			case tc.wantReason == "" && len(p.calls) != 0:
+				t.Errorf("parked %+v, want nothing parked", p.calls)
+			case tc.wantReason != "" && (len(p.calls) != 1 || !strings.Contains(p.calls[0].reason, tc.wantReason)):
+				t.Errorf("parked %+v, want one with a reason containing %q", p.calls, tc.wantReason)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package record
 
 import (
 	"context"
+	"strconv"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 )
@@ -10,7 +11,8 @@ import (
 func SQS(ctx context.Context, ev lambdaevents.SQSEvent, h Handler) lambdaevents.SQSEventResponse {
 	msgs := make([]Message, 0, len(ev.Records))
 	for _, r := range ev.Records {
-		msgs = append(msgs, Message{ID: r.MessageId, Body: []byte(r.Body), SourceARN: r.EventSourceARN})
+		count, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"]) // absent or garbled: 0, never given up on
+		msgs = append(msgs, Message{ID: r.MessageId, Body: []byte(r.Body), SourceARN: r.EventSourceARN, ReceiveCount: count})
 	}
 	resp := lambdaevents.SQSEventResponse{BatchItemFailures: []lambdaevents.SQSBatchItemFailure{}}
 	for _, id := range Process(ctx, msgs, h) {

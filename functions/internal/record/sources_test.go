@@ -55,6 +55,22 @@ func TestSQS(t *testing.T) {
 	}
 }
 
+// The receive count comes from the record's ApproximateReceiveCount attribute; without a
+// usable one it is 0, which never counts as a last receive.
+func TestSQSReceiveCount(t *testing.T) {
+	for attr, want := range map[string]int{"1": 1, "3": 3, "": 0, "three": 0} {
+		ev := lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{{MessageId: "m", Body: "ok", EventSourceARN: "arn:q"}}}
+		if attr != "" {
+			ev.Records[0].Attributes = map[string]string{"ApproximateReceiveCount": attr, "SentTimestamp": "1767225600000"}
+		}
+		f := &failOn{}
+		SQS(context.Background(), ev, f.handle)
+		if len(f.seen) != 1 || f.seen[0].ReceiveCount != want {
+			t.Errorf("ApproximateReceiveCount %q: messages %+v, want ReceiveCount %d", attr, f.seen, want)
+		}
+	}
+}
+
 func TestKinesis(t *testing.T) {
 	arrived := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	record := func(seq, data string) lambdaevents.KinesisEventRecord {
