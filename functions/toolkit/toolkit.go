@@ -1,0 +1,90 @@
+// Package toolkit lends the operator tools under scripts/ (replay, redrive, inject) the pieces
+// of the functions they must share rather than copy: the event store and analytics adapters,
+// the projection of one event, the order fold, the catalogue, the bus publisher, the stream
+// writer and the dead-letter attributes. Go's internal rule keeps functions/internal/ out of scripts/' reach;
+// this package is the one door, and it only renames: every name here is an alias or a thin
+// wrapper of the code the Lambda functions run.
+package toolkit
+
+import (
+	"github.com/orderflow-dev/orderflow/functions/internal/bus"
+	"github.com/orderflow-dev/orderflow/functions/internal/catalogue"
+	"github.com/orderflow-dev/orderflow/functions/internal/deadletter"
+	"github.com/orderflow-dev/orderflow/functions/internal/dynamo"
+	"github.com/orderflow-dev/orderflow/functions/internal/order"
+	"github.com/orderflow-dev/orderflow/functions/internal/projection"
+	"github.com/orderflow-dev/orderflow/functions/internal/store"
+	"github.com/orderflow-dev/orderflow/functions/internal/stream"
+)
+
+// The event store and the sales totals, as the projector and analytics functions write them.
+type (
+	EventStore    = dynamo.EventStore
+	EventStoreAPI = dynamo.EventStoreAPI
+	Analytics     = dynamo.Analytics
+	AnalyticsAPI  = dynamo.AnalyticsAPI
+	Totals        = store.Totals
+)
+
+var (
+	NewEventStore = dynamo.NewEventStore
+	NewAnalytics  = dynamo.NewAnalytics
+	ErrConflict   = store.ErrConflict
+	ErrDuplicate  = store.ErrDuplicate
+)
+
+// What the stream's consumers make of one event (package projection).
+type (
+	Outcome       = projection.Outcome
+	EventAppender = projection.EventAppender
+	TotalsAdder   = projection.TotalsAdder
+)
+
+const (
+	Applied         = projection.Applied
+	AlreadyPresent  = projection.AlreadyPresent
+	NotCounted      = projection.NotCounted
+	MarkerRetention = projection.MarkerRetention
+)
+
+var (
+	EventRecord       = projection.EventRecord
+	Append            = projection.Append
+	Count             = projection.Count
+	TotalsOf          = projection.Totals
+	SumTotals         = projection.Sum
+	ReasonAttribute   = deadletter.ReasonAttribute
+	EncodingAttribute = deadletter.EncodingAttribute
+)
+
+// An order's state, the fold of its events (GET /orders/{id} shows it).
+type Order = order.Order
+
+var (
+	Fold            = order.Fold
+	NewOrderID      = order.NewID
+	ErrNotFound     = order.ErrNotFound
+	ErrFoldConflict = order.ErrConflict
+	ErrCorrupt      = order.ErrCorrupt
+)
+
+// The demo catalogue.
+type Product = catalogue.Product
+
+var LookupProduct = catalogue.Lookup
+
+// Publishing to the bus (PutEvents; a rejected entry is an error).
+type (
+	Publisher    = bus.Publisher
+	PutEventsAPI = bus.PutEventsAPI
+)
+
+var NewPublisher = bus.NewPublisher
+
+// Writing to the order-events stream, as the streamer does (partition key: the order id).
+type (
+	StreamWriter = stream.Writer
+	PutRecordAPI = stream.PutRecordAPI
+)
+
+var NewStreamWriter = stream.NewWriter

@@ -1,0 +1,152 @@
+package streamlog
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+)
+
+// fakeKinesis serves shards of records two per page, lists one shard per ListShards page, and
+// answers one empty page "behind the tip" before each shard's first record, as Kinesis does
+// over an empty stretch of a shard.
+type fakeKinesis struct {
+	order  []string            // shard ids
+	shards map[string][]string // shard id -> record sequence numbers
+	closed map[string]bool
+	calls  int
+}
+
+func (f *fakeKinesis) ListShards(_ context.Context, in *kinesis.ListShardsInput, _ ...func(*kinesis.Options)) (*kinesis.ListShardsOutput, error) {
+	if in.NextToken != nil && in.StreamName != nil {
+		return nil, fmt.Errorf("NextToken and StreamName together")
+	}
+	i := 0
+	if in.NextToken != nil {
+		i, _ = strconv.Atoi(*in.NextToken)
+	}
+	out := &kinesis.ListShardsOutput{Shards: []types.Shard{{ShardId: aws.String(f.order[i])}}}
+	if i+1 < len(f.order) {
+		out.NextToken = aws.String(strconv.Itoa(i + 1))
+	}
+	return out, nil
+}
+
+// iterators are "shard/index/primed".
+func (f *fakeKinesis) GetShardIterator(_ context.Context, in *kinesis.GetShardIteratorInput, _ ...func(*kinesis.Options)) (*kinesis.GetShardIteratorOutput, error) {
+	id, recs := *in.ShardId, f.shards[*in.ShardId]
+	start := 0
+	switch in.ShardIteratorType {
+	case types.ShardIteratorTypeTrimHorizon:
+	case types.ShardIteratorTypeAtSequenceNumber, types.ShardIteratorTypeAfterSequenceNumber:
+		start = -1
+		for i, s := range recs {
+			if s == *in.StartingSequenceNumber {
+				start = i
+			}
+		}
+		if start < 0 {
+			return nil, fmt.Errorf("no record %s", *in.StartingSequenceNumber)
+		}
+		if in.ShardIteratorType == types.ShardIteratorTypeAfterSequenceNumber {
+			start++
+		}
+	default:
+		return nil, fmt.Errorf("unexpected iterator type %s", in.ShardIteratorType)
+	}
+	return &kinesis.GetShardIteratorOutput{ShardIterator: aws.String(fmt.Sprintf("%s/%d/no", id, start))}, nil
+}
+
+func (f *fakeKinesis) GetRecords(_ context.Context, in *kinesis.GetRecordsInput, _ ...func(*kinesis.Options)) (*kinesis.GetRecordsOutput, error) {
+	f.calls++
+	parts := strings.Split(*in.ShardIterator, "/")
+	id, primed := parts[0], parts[2] == "yes"
+	i, _ := strconv.Atoi(parts[1])
+	recs := f.shards[id]
+	if !primed && i < len(recs) {
+		return &kinesis.GetRecordsOutput{MillisBehindLatest: aws.Int64(1000), NextShardIterator: aws.String(fmt.Sprintf("%s/%d/yes", id, i))}, nil
+	}
+	out := &kinesis.GetRecordsOutput{MillisBehindLatest: aws.Int64(0)}
+	for ; i < len(recs) && len(out.Records) < 2; i++ {
+		out.Records = append(out.Records, types.Record{SequenceNumber: aws.String(recs[i]), PartitionKey: aws.String("pk-" + recs[i]), Data: []byte("d" + recs[i])})
+	}
+	if i < len(recs) {
+		out.MillisBehindLatest = aws.Int64(500)
+	}
+	if i < len(recs) || !f.closed[id] {
+		out.NextShardIterator = aws.String(fmt.Sprintf("%s/%d/yes", id, i))
+	}
+	return out, nil
+}
+
+func newFake() *fakeKinesis {
+	return &fakeKinesis{
+		order:  []string{"shard-0", "shard-1", "shard-2"},
+		shards: map[string][]string{"shard-0": {"10", "11", "12", "13", "14"}, "shard-1": {"20", "21", "22"}, "shard-2": {}},
+		closed: map[string]bool{"shard-0": true},
+	}
+}
+
+func collect(t *testing.T, f *fakeKinesis, from Positions) ([]string, Positions) {
+	t.Helper()
+	r := &Reader{Client: f, Stream: "s", EmptyPause: 1}
+	var got []string
+	pos, err := r.ReadFrom(context.Background(), from, func(rec Record) error {
+		if rec.PartitionKey != "pk-"+rec.SequenceNumber || string(rec.Data) != "d"+rec.SequenceNumber {
+			t.Errorf("record %+v", rec)
+		}
+		got = append(got, rec.ShardID+":"+rec.SequenceNumber)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got, pos
+}
+
+func TestReadFromTheStartEveryShardEveryPage(t *testing.T) {
+	f := newFake()
+	got, pos := collect(t, f, nil)
+	want := []string{"shard-0:10", "shard-0:11", "shard-0:12", "shard-0:13", "shard-0:14", "shard-1:20", "shard-1:21", "shard-1:22"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("read %v, want %v", got, want)
+	}
+	if want := (Positions{"shard-0": "14", "shard-1": "22"}); !reflect.DeepEqual(pos, want) {
+		t.Errorf("positions %v, want %v", pos, want)
+	}
+
+	// Catching up reads only what arrived since.
+	f.shards["shard-1"] = append(f.shards["shard-1"], "23")
+	f.shards["shard-2"] = append(f.shards["shard-2"], "30")
+	got, pos = collect(t, f, pos)
+	if want := []string{"shard-1:23", "shard-2:30"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("caught up with %v, want %v", got, want)
+	}
+	if got, _ := collect(t, f, pos); len(got) != 0 {
+		t.Errorf("nothing new, yet read %v", got)
+	}
+}
+
+func TestReadRange(t *testing.T) {
+	f := newFake()
+	r := &Reader{Client: f, Stream: "s", EmptyPause: 1}
+	var got []string
+	if err := r.ReadRange(context.Background(), "shard-0", "11", "13", func(rec Record) error {
+		got = append(got, rec.SequenceNumber)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"11", "12", "13"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("range read %v, want %v", got, want)
+	}
+	if err := r.ReadRange(context.Background(), "shard-0", "11", "x", func(Record) error { return nil }); err == nil {
+		t.Error("a range ending at a non-number was accepted")
+	}
+}
