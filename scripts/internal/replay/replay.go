@@ -1,0 +1,463 @@
+// Package replay rebuilds the projections of the order events (the event store and the sales
+// totals) by re-reading every event, from the Kinesis stream (TRIM_HORIZON, every shard) or
+// from the event store itself, and checks that they reach the same state. Each event is
+// validated with the events package and projected through the code the consumers run
+// (functions/internal/projection over the dynamo adapters, through functions/toolkit), so a replay is exactly a second
+// delivery of every event: idempotent, and a repair where a write was lost.
+//
+// The check: every order's fold (toolkit.Fold) over the event store equals its fold over the
+// events read, and the totals recomputed from the events read equal the analytics table's.
+// While the stack takes traffic, events keep arriving: the check catches up with the stream
+// (or re-reads the event store) a few times before it reports a difference.
+package replay
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+
+	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/toolkit"
+	"github.com/orderflow-dev/orderflow/scripts/internal/deployed"
+	"github.com/orderflow-dev/orderflow/scripts/internal/streamlog"
+)
+
+// Where a replay reads the events from.
+const (
+	FromStream     = "stream"
+	FromEventStore = "eventstore"
+)
+
+// totalsKey is the analytics item holding the totals; markerPrefix+eventID marks a counted event.
+const (
+	totalsKey    = "TOTALS"
+	markerPrefix = "EVT#"
+)
+
+// DB is the part of the DynamoDB client a replay uses: the adapters' calls, and Scan to read
+// the whole event store.
+type DB interface {
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+// Deps are the stream and tables a replay works on.
+type Deps struct {
+	Stream          streamlog.API
+	StreamName      string
+	DB              DB
+	EventStoreTable string
+	AnalyticsTable  string
+}
+
+// FromStack returns the deployed stack's stream and tables.
+func FromStack(s *deployed.Stack) Deps {
+	return Deps{
+		Stream: kinesis.NewFromConfig(s.AWS), StreamName: s.Output("StreamName"), DB: dynamodb.NewFromConfig(s.AWS),
+		EventStoreTable: s.Output("EventStoreTable"), AnalyticsTable: s.Output("AnalyticsTable"),
+	}
+}
+
+// Options choose what to replay.
+type Options struct {
+	From    string           // FromStream (default) or FromEventStore
+	OrderID string           // only this order; "" for every order
+	DryRun  bool             // work out what a replay would do, write nothing
+	Now     func() time.Time // the clock (recordedAt, marker expiry); nil is time.Now
+	Rounds  int              // catch-up rounds before a difference is reported; 0 is 5
+	Pause   time.Duration    // between catch-up rounds; 0 is 1 s
+}
+
+// Tally counts what a projection did with the events.
+type Tally struct {
+	Applied        int // written now (or, in a dry run, would be)
+	AlreadyPresent int // there before: nothing to do
+	Conflicts      int // a different event holds the slot (event store only)
+	NotCounted     int // events the projection has no use for (analytics only)
+}
+
+// Report is what a replay did and found.
+type Report struct {
+	From, OrderID string
+	DryRun        bool
+	Records       int      // stream records or event-store items read
+	Events        int      // valid events of the orders replayed
+	Invalid       []string // records that are not valid events, and why
+	EventStore    Tally
+	Analytics     Tally
+	Conflicts     []string // the event-store conflicts, one line each
+	Orders        int      // orders whose fold was compared
+	Unfoldable    []string // orders whose events do not fold, alike on both sides (e.g. no OrderPlaced)
+	Mismatches    []string // differences that remained after catching up
+	TotalsChecked bool     // Recomputed and Table were compared (every order replayed)
+	Recomputed    toolkit.Totals
+	Table         toolkit.Totals
+	CountedMarked int // countable events of the order found marked as counted (one order replayed)
+}
+
+// OK reports whether the projections reached the state of the events: no mismatch, no conflict.
+func (r *Report) OK() bool { return len(r.Mismatches) == 0 && r.EventStore.Conflicts == 0 }
+
+// Run replays and checks, as o says.
+func Run(ctx context.Context, d Deps, o Options) (*Report, error) {
+	if o.From == "" {
+		o.From = FromStream
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Rounds == 0 {
+		o.Rounds = 5
+	}
+	if o.Pause == 0 {
+		o.Pause = time.Second
+	}
+	r := &run{
+		o: o, d: d, db: d.DB,
+		report: &Report{From: o.From, OrderID: o.OrderID, DryRun: o.DryRun},
+		events: map[string][]events.Envelope{}, applied: map[string][]events.Envelope{}, seen: map[string]bool{},
+	}
+	if o.DryRun {
+		r.dry = newDryRun(d.DB, map[string][]string{d.EventStoreTable: {"orderId", "sequence"}, d.AnalyticsTable: {"pk"}})
+		r.db = r.dry
+	}
+	r.es = toolkit.NewEventStore(r.db, d.EventStoreTable)
+	r.an = toolkit.NewAnalytics(r.db, d.AnalyticsTable)
+	var err error
+	switch o.From {
+	case FromStream:
+		err = r.fromStream(ctx)
+	case FromEventStore:
+		err = r.fromEventStore(ctx)
+	default:
+		err = fmt.Errorf("replay from %q: want %q or %q", o.From, FromStream, FromEventStore)
+	}
+	if err != nil {
+		return r.report, err
+	}
+	if r.report.Events == 0 && o.OrderID != "" {
+		r.report.Mismatches = append(r.report.Mismatches, fmt.Sprintf("no event of %s found in the %s", o.OrderID, o.From))
+	}
+	return r.report, nil
+}
+
+type run struct {
+	o      Options
+	d      Deps
+	db     DB
+	dry    *dryRun
+	es     *toolkit.EventStore
+	an     *toolkit.Analytics
+	report *Report
+
+	events     map[string][]events.Envelope // order -> its events as read
+	applied    map[string][]events.Envelope // order -> events appended by this run (a dry run's are not in the table)
+	seen       map[string]bool              // event ids counted into recomputed
+	recomputed toolkit.Totals
+}
+
+// project sends one event through both projections and recomputes the totals.
+func (r *run) project(ctx context.Context, e events.Envelope, kinesisSeq string, arrived time.Time, toEventStore bool) error {
+	r.report.Events++
+	r.events[e.OrderID] = append(r.events[e.OrderID], e)
+	if toEventStore {
+		rec, err := toolkit.EventRecord(e, kinesisSeq, arrived, r.o.Now())
+		if err != nil {
+			return err
+		}
+		outcome, err := toolkit.Append(ctx, r.es, rec)
+		switch {
+		case errors.Is(err, toolkit.ErrConflict):
+			r.report.EventStore.Conflicts++
+			r.report.Conflicts = append(r.report.Conflicts, err.Error())
+		case err != nil:
+			return err
+		case outcome == toolkit.Applied:
+			r.report.EventStore.Applied++
+			r.applied[e.OrderID] = append(r.applied[e.OrderID], e)
+		default:
+			r.report.EventStore.AlreadyPresent++
+		}
+	} else {
+		r.report.EventStore.AlreadyPresent++ // read from the event store: it is the source
+	}
+	outcome, add, err := toolkit.Count(ctx, r.an, e, r.o.Now())
+	if err != nil {
+		return fmt.Errorf("analytics, event %s: %w", e.ID, err)
+	}
+	switch outcome {
+	case toolkit.Applied:
+		r.report.Analytics.Applied++
+	case toolkit.AlreadyPresent:
+		r.report.Analytics.AlreadyPresent++
+	default:
+		r.report.Analytics.NotCounted++
+	}
+	if !r.seen[e.ID] {
+		r.seen[e.ID] = true
+		r.recomputed = toolkit.SumTotals(r.recomputed, add)
+	}
+	return nil
+}
+
+func (r *run) fromStream(ctx context.Context) error {
+	reader := &streamlog.Reader{Client: r.d.Stream, Stream: r.d.StreamName}
+	handle := func(rec streamlog.Record) error {
+		r.report.Records++
+		e, err := events.FromEventBridge(rec.Data)
+		if err != nil {
+			r.report.Invalid = append(r.report.Invalid, fmt.Sprintf("shard %s record %s: %v", rec.ShardID, rec.SequenceNumber, err))
+			return nil
+		}
+		if r.o.OrderID != "" && e.OrderID != r.o.OrderID {
+			return nil
+		}
+		return r.project(ctx, e, rec.SequenceNumber, rec.Arrived, true)
+	}
+	pos, err := reader.ReadFrom(ctx, nil, handle)
+	if err != nil {
+		return err
+	}
+	for round := 1; ; round++ {
+		if err := r.verify(ctx); err != nil {
+			return err
+		}
+		// Anything that reached the stream while we checked may already be in the tables:
+		// project it too and check again.
+		before := r.report.Records
+		if pos, err = reader.ReadFrom(ctx, pos, handle); err != nil {
+			return err
+		}
+		if r.report.Records == before || round >= r.o.Rounds {
+			return nil
+		}
+	}
+}
+
+func (r *run) fromEventStore(ctx context.Context) error {
+	for round := 1; ; round++ {
+		evs, err := r.readEventStore(ctx)
+		if err != nil {
+			return err
+		}
+		for _, e := range evs {
+			if err := r.project(ctx, e, "", time.Time{}, false); err != nil {
+				return err
+			}
+		}
+		if err := r.verify(ctx); err != nil {
+			return err
+		}
+		if len(r.report.Mismatches) == 0 || round >= r.o.Rounds {
+			return nil
+		}
+		// Events were appended while we read: read again, from a clean slate.
+		*r.report = Report{From: r.o.From, OrderID: r.o.OrderID, DryRun: r.o.DryRun}
+		r.events, r.seen, r.recomputed = map[string][]events.Envelope{}, map[string]bool{}, toolkit.Totals{}
+		if err := sleep(ctx, r.o.Pause); err != nil {
+			return err
+		}
+	}
+}
+
+// readEventStore returns the events of the order, or of every order, in order and sequence.
+func (r *run) readEventStore(ctx context.Context) ([]events.Envelope, error) {
+	if r.o.OrderID != "" {
+		evs, err := r.es.Load(ctx, r.o.OrderID)
+		r.report.Records = len(evs)
+		return evs, err
+	}
+	var evs []events.Envelope
+	p := dynamodb.NewScanPaginator(r.db, &dynamodb.ScanInput{
+		TableName: aws.String(r.d.EventStoreTable), ConsistentRead: aws.Bool(true),
+		ProjectionExpression: aws.String("orderId, #seq, envelope"), ExpressionAttributeNames: map[string]string{"#seq": "sequence"},
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("scan the event store: %w", err)
+		}
+		for _, it := range page.Items {
+			r.report.Records++
+			e, err := events.Parse([]byte(attrS(it, "envelope")))
+			if err != nil {
+				r.report.Invalid = append(r.report.Invalid, fmt.Sprintf("event store %s #%s: %v", attrS(it, "orderId"), attrN(it, "sequence"), err))
+				continue
+			}
+			evs = append(evs, e)
+		}
+	}
+	sort.SliceStable(evs, func(i, j int) bool {
+		if evs[i].OrderID != evs[j].OrderID {
+			return evs[i].OrderID < evs[j].OrderID
+		}
+		return evs[i].Sequence < evs[j].Sequence
+	})
+	return evs, nil
+}
+
+// verify compares every order's fold and the totals, replacing the last verdict.
+func (r *run) verify(ctx context.Context) error {
+	r.report.Mismatches, r.report.Unfoldable = nil, nil
+	ids := make([]string, 0, len(r.events))
+	for id := range r.events {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	r.report.Orders = len(ids)
+	for _, id := range ids {
+		if err := r.verifyOrder(ctx, id); err != nil {
+			return err
+		}
+	}
+	if r.o.OrderID != "" {
+		return r.verifyMarkers(ctx)
+	}
+	table, err := r.tableTotals(ctx)
+	if err != nil {
+		return err
+	}
+	r.report.TotalsChecked, r.report.Recomputed, r.report.Table = true, r.recomputed, table
+	if table != r.recomputed {
+		r.report.Mismatches = append(r.report.Mismatches, fmt.Sprintf(
+			"analytics totals: table %s, recomputed from the %s %s (a table older than the stream's retention also counts events no longer on it)",
+			FormatTotals(table), r.o.From, FormatTotals(r.recomputed)))
+	}
+	return nil
+}
+
+func (r *run) verifyOrder(ctx context.Context, id string) error {
+	want, wantErr := toolkit.Fold(r.events[id])
+	stored, err := r.es.Load(ctx, id)
+	if err != nil {
+		r.report.Mismatches = append(r.report.Mismatches, fmt.Sprintf("%s: event store: %v", id, err))
+		return nil
+	}
+	if r.o.From == FromStream {
+		stored = append(stored, r.applied[id]...) // in a dry run, what would have been appended
+	}
+	got, gotErr := toolkit.Fold(stored)
+	switch {
+	case wantErr == nil && gotErr == nil:
+		if !sameOrder(want, got) {
+			r.report.Mismatches = append(r.report.Mismatches, fmt.Sprintf("%s: %s %s, event store %s", id, r.o.From, describe(want), describe(got)))
+		}
+	case wantErr != nil && gotErr != nil && foldClass(wantErr) == foldClass(gotErr):
+		r.report.Unfoldable = append(r.report.Unfoldable, fmt.Sprintf("%s: %v", id, gotErr))
+	default:
+		r.report.Mismatches = append(r.report.Mismatches, fmt.Sprintf("%s: %s %s, event store %s", id, r.o.From, describeFold(want, wantErr), describeFold(got, gotErr)))
+	}
+	_ = ctx
+	return nil
+}
+
+// verifyMarkers checks, for one order, that each event that counts is marked as counted.
+func (r *run) verifyMarkers(ctx context.Context) error {
+	r.report.CountedMarked = 0
+	for _, e := range r.events[r.o.OrderID] {
+		if _, ok, _ := toolkit.TotalsOf(e); !ok {
+			continue
+		}
+		out, err := r.db.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName: aws.String(r.d.AnalyticsTable), ConsistentRead: aws.Bool(true),
+			Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: markerPrefix + e.ID}},
+		})
+		if err != nil {
+			return fmt.Errorf("read analytics marker of %s: %w", e.ID, err)
+		}
+		if len(out.Item) == 0 {
+			r.report.Mismatches = append(r.report.Mismatches, fmt.Sprintf("analytics: %s %s #%d is not counted", e.OrderID, e.Type, e.Sequence))
+			continue
+		}
+		r.report.CountedMarked++
+	}
+	return nil
+}
+
+// tableTotals reads the analytics totals (plus, in a dry run, what the run would have added).
+func (r *run) tableTotals(ctx context.Context) (toolkit.Totals, error) {
+	key := map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: totalsKey}}
+	out, err := r.d.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(r.d.AnalyticsTable), Key: key, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return toolkit.Totals{}, fmt.Errorf("read analytics totals: %w", err)
+	}
+	n := func(name string) int64 {
+		v, _ := strconv.ParseInt(attrN(out.Item, name), 10, 64)
+		if r.dry != nil {
+			v += r.dry.increments(r.d.AnalyticsTable, key)[name]
+		}
+		return v
+	}
+	return toolkit.Totals{Orders: n("orders"), RevenueCents: n("revenueCents"), Cancelled: n("cancelled")}, nil
+}
+
+// sameOrder compares two folds as GET /orders/{id} would show them, and their versions.
+func sameOrder(a, b toolkit.Order) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && string(ja) == string(jb) && a.Version == b.Version
+}
+
+func describe(o toolkit.Order) string {
+	last := ""
+	if n := len(o.Events); n > 0 {
+		last = fmt.Sprintf(", last #%d %s", o.Events[n-1].Sequence, o.Events[n-1].Type)
+	}
+	return fmt.Sprintf("%s after %d events%s", o.Status, len(o.Events), last)
+}
+
+func describeFold(o toolkit.Order, err error) string {
+	if err != nil {
+		return "does not fold (" + err.Error() + ")"
+	}
+	return describe(o)
+}
+
+func foldClass(err error) string {
+	for _, c := range []error{toolkit.ErrNotFound, toolkit.ErrFoldConflict, toolkit.ErrCorrupt} {
+		if errors.Is(err, c) {
+			return c.Error()
+		}
+	}
+	return err.Error()
+}
+
+// FormatTotals renders totals for people.
+func FormatTotals(t toolkit.Totals) string {
+	return fmt.Sprintf("{orders %d, revenue %d cents, cancelled %d}", t.Orders, t.RevenueCents, t.Cancelled)
+}
+
+func attrS(it map[string]types.AttributeValue, k string) string {
+	if v, ok := it[k].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}
+
+func attrN(it map[string]types.AttributeValue, k string) string {
+	if v, ok := it[k].(*types.AttributeValueMemberN); ok {
+		return v.Value
+	}
+	return ""
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
