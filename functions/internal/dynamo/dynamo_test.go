@@ -26,6 +26,7 @@ type fakeDB struct {
 	queries   []*dynamodb.QueryInput
 	transacts []*dynamodb.TransactWriteItemsInput
 	batchGets []*dynamodb.BatchGetItemInput
+	updates   []*dynamodb.UpdateItemInput
 
 	putAnswers      []error
 	getAnswers      []map[string]types.AttributeValue
@@ -33,6 +34,13 @@ type fakeDB struct {
 	queryAnswers    []*dynamodb.QueryOutput
 	transactAnswers []error
 	batchGetAnswers []*dynamodb.BatchGetItemOutput
+	updateAnswers   []updateAnswer
+}
+
+// updateAnswer is one scripted UpdateItem answer: the item after the update, or an error.
+type updateAnswer struct {
+	item map[string]types.AttributeValue
+	err  error
 }
 
 func next[T any](answers *[]T) T {
@@ -59,6 +67,15 @@ func (f *fakeDB) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func
 		return nil, f.getErr
 	}
 	return &dynamodb.GetItemOutput{Item: next(&f.getAnswers)}, nil
+}
+
+func (f *fakeDB) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	f.updates = append(f.updates, in)
+	a := next(&f.updateAnswers)
+	if a.err != nil {
+		return nil, a.err
+	}
+	return &dynamodb.UpdateItemOutput{Attributes: a.item}, nil
 }
 
 func (f *fakeDB) Query(_ context.Context, in *dynamodb.QueryInput, _ ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
@@ -338,37 +355,143 @@ func TestInventoryStock(t *testing.T) {
 
 // --- write-once tables
 
+// payment is a payments item as DynamoDB returns it.
+func payment(status string, attempts int) map[string]types.AttributeValue {
+	item := map[string]types.AttributeValue{"orderId": str("o"), "attempts": num(attempts)}
+	if status != "" && status != store.PaymentVoided {
+		item["paymentId"], item["amountCents"], item["createdAt"] = str("p"), num(4999), str("2026-02-01T00:00:00Z")
+	}
+	if status != "" {
+		item["status"] = str(status)
+	}
+	if status == store.PaymentDeclined {
+		item["reason"] = str("card-declined")
+	}
+	if status == store.PaymentRefunded || status == store.PaymentVoided {
+		item["refundedAt"] = str("2026-02-02T00:00:00Z")
+	}
+	return item
+}
+
+func updateFailed(old map[string]types.AttributeValue) error {
+	return sdkErr("UpdateItem", &types.ConditionalCheckFailedException{Message: aws.String("The conditional request failed"), Item: old})
+}
+
+func TestPaymentsAttempt(t *testing.T) {
+	tests := []struct {
+		name         string
+		answer       updateAnswer
+		got          map[string]types.AttributeValue
+		wantStatus   string
+		wantAttempts int
+		wantGets     int
+		wantErr      bool
+	}{
+		{name: "first attempt counted", answer: updateAnswer{item: payment("", 1)}, wantAttempts: 1},
+		{name: "second attempt counted", answer: updateAnswer{item: payment("", 2)}, wantAttempts: 2},
+		{name: "decided: the decision is returned, nothing counted", answer: updateAnswer{err: updateFailed(payment(store.PaymentApproved, 2))}, wantStatus: store.PaymentApproved, wantAttempts: 2},
+		{name: "decided, read back", answer: updateAnswer{err: updateFailed(nil)}, got: payment(store.PaymentDeclined, 1), wantStatus: store.PaymentDeclined, wantAttempts: 1, wantGets: 1},
+		{name: "throttled", answer: updateAnswer{err: throttled}, wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			db := &fakeDB{updateAnswers: []updateAnswer{tc.answer}, getAnswers: []map[string]types.AttributeValue{tc.got}}
+			got, err := NewPayments(db, "payments").Attempt(context.Background(), "o")
+			if (err != nil) != tc.wantErr || got.Status != tc.wantStatus || got.Attempts != tc.wantAttempts || len(db.gets) != tc.wantGets {
+				t.Fatalf("got %+v, %v (gets %d)", got, err, len(db.gets))
+			}
+			u := db.updates[0]
+			if aws.ToString(u.UpdateExpression) != "ADD attempts :one" || aws.ToString(u.ConditionExpression) != "attribute_not_exists(#status)" ||
+				u.ExpressionAttributeNames["#status"] != "status" || getS(u.Key, "orderId") != "o" || u.ReturnValues != types.ReturnValueAllNew {
+				t.Errorf("update = %+v", u)
+			}
+		})
+	}
+}
+
 func TestPaymentsRecord(t *testing.T) {
 	p := store.Payment{OrderID: "o", PaymentID: "p", Status: store.PaymentApproved, AmountCents: 4999, CreatedAt: fixture.Now}
-	first := map[string]types.AttributeValue{
-		"orderId": str("o"), "paymentId": str("p"), "status": str(store.PaymentDeclined), "reason": str("card-declined"),
-		"amountCents": num(4999), "createdAt": str("2026-02-01T00:00:00Z"),
-	}
+	decided := payment(store.PaymentApproved, 2)
 	tests := []struct {
 		name       string
-		putErr     error
+		answer     updateAnswer
 		got        map[string]types.AttributeValue
 		wantStatus string
 		wantGets   int
 		wantErr    bool
 	}{
-		{name: "first decision stored", wantStatus: store.PaymentApproved},
-		{name: "earlier decision returned with the failed condition", putErr: conditionFailed(first), wantStatus: store.PaymentDeclined},
-		{name: "earlier decision read back", putErr: conditionFailed(nil), got: first, wantStatus: store.PaymentDeclined, wantGets: 1},
-		{name: "throttled", putErr: throttled, wantErr: true},
+		{name: "first decision stored", answer: updateAnswer{item: decided}, wantStatus: store.PaymentApproved},
+		{name: "earlier decision returned with the failed condition", answer: updateAnswer{err: updateFailed(payment(store.PaymentDeclined, 1))}, wantStatus: store.PaymentDeclined},
+		{name: "earlier decision read back", answer: updateAnswer{err: updateFailed(nil)}, got: payment(store.PaymentDeclined, 1), wantStatus: store.PaymentDeclined, wantGets: 1},
+		{name: "voided before the decision", answer: updateAnswer{err: updateFailed(payment(store.PaymentVoided, 1))}, wantStatus: store.PaymentVoided},
+		{name: "throttled", answer: updateAnswer{err: throttled}, wantErr: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			db := &fakeDB{putAnswers: []error{tc.putErr}, getAnswers: []map[string]types.AttributeValue{tc.got}}
+			db := &fakeDB{updateAnswers: []updateAnswer{tc.answer}, getAnswers: []map[string]types.AttributeValue{tc.got}}
 			got, err := NewPayments(db, "payments").Record(context.Background(), p)
 			if (err != nil) != tc.wantErr || got.Status != tc.wantStatus || len(db.gets) != tc.wantGets {
 				t.Fatalf("got %+v, %v (gets %d)", got, err, len(db.gets))
 			}
-			if !tc.wantErr && (got.AmountCents != 4999 || got.OrderID != "o") {
+			if !tc.wantErr && tc.wantStatus != store.PaymentVoided && (got.AmountCents != 4999 || got.OrderID != "o" || got.PaymentID != "p" || got.CreatedAt.IsZero()) {
 				t.Errorf("payment = %+v", got)
 			}
-			if c := aws.ToString(db.puts[0].ConditionExpression); c != "attribute_not_exists(#pk)" || db.puts[0].ExpressionAttributeNames["#pk"] != "orderId" {
-				t.Errorf("condition = %q %v", c, db.puts[0].ExpressionAttributeNames)
+			u := db.updates[0]
+			if c := aws.ToString(u.ConditionExpression); c != "attribute_not_exists(#status)" || u.ExpressionAttributeNames["#status"] != "status" ||
+				fmt.Sprint(u.ExpressionAttributeValues[":status"]) != fmt.Sprint(str(store.PaymentApproved)) {
+				t.Errorf("update = %+v", u)
+			}
+			if _, ok := u.ExpressionAttributeValues[":reason"]; ok {
+				t.Error("an approval carries a reason")
+			}
+		})
+	}
+}
+
+func TestPaymentsRefund(t *testing.T) {
+	tests := []struct {
+		name         string
+		answers      []updateAnswer
+		got          []map[string]types.AttributeValue
+		wantStatus   string
+		wantRefunded bool
+		wantUpdates  []string // the conditions, in order
+		wantErr      bool
+	}{
+		{name: "approved: refunded", answers: []updateAnswer{{item: payment(store.PaymentRefunded, 1)}},
+			wantStatus: store.PaymentRefunded, wantRefunded: true, wantUpdates: []string{"#status = :approved"}},
+		{name: "already refunded: nothing more", answers: []updateAnswer{{err: updateFailed(payment(store.PaymentRefunded, 1))}},
+			wantStatus: store.PaymentRefunded, wantUpdates: []string{"#status = :approved"}},
+		{name: "declined: nothing to refund", answers: []updateAnswer{{err: updateFailed(payment(store.PaymentDeclined, 1))}},
+			wantStatus: store.PaymentDeclined, wantUpdates: []string{"#status = :approved"}},
+		{name: "no payment: voided", answers: []updateAnswer{{err: updateFailed(nil)}, {item: payment(store.PaymentVoided, 0)}}, got: []map[string]types.AttributeValue{nil},
+			wantStatus: store.PaymentVoided, wantUpdates: []string{"#status = :approved", "attribute_not_exists(#status)"}},
+		{name: "attempted, undecided: voided", answers: []updateAnswer{{err: updateFailed(payment("", 1))}, {item: payment(store.PaymentVoided, 1)}},
+			wantStatus: store.PaymentVoided, wantUpdates: []string{"#status = :approved", "attribute_not_exists(#status)"}},
+		{name: "approved while voiding: refunded on the second round", answers: []updateAnswer{
+			{err: updateFailed(payment("", 1))}, {err: updateFailed(payment(store.PaymentApproved, 1))}, {item: payment(store.PaymentRefunded, 1)}},
+			wantStatus: store.PaymentRefunded, wantRefunded: true, wantUpdates: []string{"#status = :approved", "attribute_not_exists(#status)", "#status = :approved"}},
+		{name: "throttled", answers: []updateAnswer{{err: throttled}}, wantErr: true, wantUpdates: []string{"#status = :approved"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			db := &fakeDB{updateAnswers: tc.answers, getAnswers: tc.got}
+			got, refunded, err := NewPayments(db, "payments").Refund(context.Background(), "o", fixture.Now)
+			if (err != nil) != tc.wantErr || got.Status != tc.wantStatus || refunded != tc.wantRefunded {
+				t.Fatalf("got %+v, refunded %v, %v", got, refunded, err)
+			}
+			var conds []string
+			for _, u := range db.updates {
+				conds = append(conds, aws.ToString(u.ConditionExpression))
+				if getS(u.Key, "orderId") != "o" || u.ExpressionAttributeNames["#status"] != "status" || u.ExpressionAttributeValues[":at"] == nil {
+					t.Errorf("update = %+v", u)
+				}
+			}
+			if !reflect.DeepEqual(conds, tc.wantUpdates) {
+				t.Errorf("conditions %v, want %v", conds, tc.wantUpdates)
+			}
+			if tc.wantStatus == store.PaymentRefunded && (got.PaymentID != "p" || got.AmountCents != 4999 || got.RefundedAt.IsZero()) {
+				t.Errorf("refunded payment = %+v", got)
 			}
 		})
 	}

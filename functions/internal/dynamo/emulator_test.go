@@ -164,6 +164,9 @@ func TestEmulatorRecords(t *testing.T) {
 	if err != nil || again != first {
 		t.Errorf("second record = %+v, %v; want the first %+v", again, err, first)
 	}
+	if p, refunded, err := payments.Refund(ctx, "o", fixture.Now); err != nil || refunded || p != first {
+		t.Errorf("refund of a decline = %+v, %v, %v; want nothing refunded", p, refunded, err)
+	}
 
 	shipments := NewShipments(db, table(t, db, "orderId"))
 	sh := store.Shipment{OrderID: "o", ShipmentID: "s1", Carrier: "ACME Parcel", CreatedAt: fixture.Now}
@@ -215,4 +218,53 @@ func TestEmulatorRecords(t *testing.T) {
 	if fmt.Sprint(got) != "[2 5000 1]" {
 		t.Errorf("totals = %v, want [2 5000 1]", got)
 	}
+}
+
+// The payments ledger through a charge that fails once, its approval, a refund and a
+// redelivered refund; and an order voided before any decision.
+func TestEmulatorPaymentsLedger(t *testing.T) {
+	db := emulator(t)
+	ctx := context.Background()
+	payments := NewPayments(db, table(t, db, "orderId"))
+	type want struct {
+		status   string
+		attempts int
+		refunded bool
+	}
+	check := func(step string, p store.Payment, refunded bool, err error, w want) {
+		t.Helper()
+		if err != nil || p.Status != w.status || p.Attempts != w.attempts || refunded != w.refunded || p.OrderID == "" {
+			t.Fatalf("%s: %+v refunded %v, %v; want %+v", step, p, refunded, err, w)
+		}
+	}
+	p, err := payments.Attempt(ctx, "o1")
+	check("first attempt", p, false, err, want{"", 1, false})
+	p, err = payments.Attempt(ctx, "o1")
+	check("second attempt", p, false, err, want{"", 2, false})
+	approved := store.Payment{OrderID: "o1", PaymentID: "p1", Status: store.PaymentApproved, AmountCents: 899, CreatedAt: fixture.Now}
+	p, err = payments.Record(ctx, approved)
+	check("approve", p, false, err, want{store.PaymentApproved, 2, false})
+	if p.PaymentID != "p1" || p.AmountCents != 899 || !p.CreatedAt.Equal(fixture.Now) {
+		t.Errorf("approved payment = %+v", p)
+	}
+	p, err = payments.Attempt(ctx, "o1")
+	check("attempt after the decision", p, false, err, want{store.PaymentApproved, 2, false})
+	p, refunded, err := payments.Refund(ctx, "o1", fixture.Now.Add(time.Minute))
+	check("refund", p, refunded, err, want{store.PaymentRefunded, 2, true})
+	if p.AmountCents != 899 || !p.RefundedAt.Equal(fixture.Now.Add(time.Minute)) {
+		t.Errorf("refunded payment = %+v", p)
+	}
+	p, refunded, err = payments.Refund(ctx, "o1", fixture.Now.Add(time.Hour))
+	check("refund again", p, refunded, err, want{store.PaymentRefunded, 2, false})
+	if !p.RefundedAt.Equal(fixture.Now.Add(time.Minute)) {
+		t.Errorf("a second refund changed the record: %+v", p)
+	}
+
+	p, refunded, err = payments.Refund(ctx, "o2", fixture.Now)
+	check("refund before any charge", p, refunded, err, want{store.PaymentVoided, 0, false})
+	p, err = payments.Attempt(ctx, "o2")
+	check("late charge attempt", p, false, err, want{store.PaymentVoided, 0, false})
+	approved.OrderID = "o2"
+	p, err = payments.Record(ctx, approved)
+	check("late approval", p, false, err, want{store.PaymentVoided, 0, false})
 }

@@ -52,45 +52,6 @@ func putOnce(ctx context.Context, client RecordsAPI, table, pk string, item map[
 	return out.Item, nil
 }
 
-// Payments keeps the one payment decision per order: partition key "orderId".
-type Payments struct {
-	client RecordsAPI
-	table  string
-}
-
-// NewPayments returns the payments kept in table.
-func NewPayments(client RecordsAPI, table string) *Payments {
-	return &Payments{client: client, table: table}
-}
-
-// Record stores p unless the order already has a payment, and returns the payment in force:
-// a redelivered request reuses the decision taken the first time.
-func (ps *Payments) Record(ctx context.Context, p store.Payment) (store.Payment, error) {
-	item := map[string]types.AttributeValue{
-		"orderId": str(p.OrderID), "paymentId": str(p.PaymentID), "status": str(p.Status),
-		"amountCents": num(p.AmountCents), "createdAt": ts(p.CreatedAt),
-	}
-	if p.Reason != "" {
-		item["reason"] = str(p.Reason)
-	}
-	got, err := putOnce(ctx, ps.client, ps.table, "orderId", item)
-	if err != nil {
-		return store.Payment{}, fmt.Errorf("record payment %s: %w", p.OrderID, err)
-	}
-	amount, err := getN(got, "amountCents")
-	if err != nil {
-		return store.Payment{}, fmt.Errorf("record payment %s: %w", p.OrderID, err)
-	}
-	created, err := getTime(got, "createdAt")
-	if err != nil {
-		return store.Payment{}, fmt.Errorf("record payment %s: %w", p.OrderID, err)
-	}
-	return store.Payment{
-		OrderID: getS(got, "orderId"), PaymentID: getS(got, "paymentId"), Status: getS(got, "status"),
-		AmountCents: amount, Reason: getS(got, "reason"), CreatedAt: created,
-	}, nil
-}
-
 // Shipments keeps the one shipment per order: partition key "orderId".
 type Shipments struct {
 	client RecordsAPI

@@ -51,20 +51,26 @@ const (
 	NoReservation ReservationStatus = ""
 )
 
-// Payment statuses.
+// Payment statuses. A decision is APPROVED or DECLINED; compensation turns APPROVED into
+// REFUNDED, or, when no decision was taken yet, records VOIDED so that a charge request
+// still in flight can no longer charge. "" means undecided (only attempts were counted).
 const (
 	PaymentApproved = "APPROVED"
 	PaymentDeclined = "DECLINED"
+	PaymentRefunded = "REFUNDED"
+	PaymentVoided   = "VOIDED"
 )
 
-// Payment is the one decision taken for an order (payments table, pk orderId).
+// Payment is the one payment of an order (payments table, pk orderId).
 type Payment struct {
 	OrderID     string
 	PaymentID   string
-	Status      string // PaymentApproved or PaymentDeclined
+	Status      string // one of the Payment* statuses, "" while undecided
 	AmountCents int64
 	Reason      string // why it was declined
+	Attempts    int    // charge attempts made with the provider while undecided
 	CreatedAt   time.Time
+	RefundedAt  time.Time // when it was refunded or voided
 }
 
 // Shipment is the one shipment of an order (shipments table, pk orderId).
