@@ -16,7 +16,7 @@ import (
 var (
 	orderSources = []string{"orderflow.orders", "orderflow.inventory", "orderflow.payments", "orderflow.shipping", "orderflow.fulfilment"}
 	// customerFacing are the events a customer hears about.
-	customerFacing = []string{"OrderPlaced", "OrderConfirmed", "OrderShipped", "OrderCancelled"}
+	customerFacing = []string{"OrderPlaced", "OrderConfirmed", "PaymentRefunded", "OrderShipped", "OrderCancelled"}
 )
 
 // Bus is the router: a custom event bus and the rules that send each event where it is needed.

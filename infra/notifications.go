@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strconv"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
@@ -52,6 +54,7 @@ func NewNotifications(scope constructs.Construct, d FunctionDefaults, key awskms
 			"NOTIFICATIONS_TABLE": table.TableName(),
 			"QUEUE_CHANNELS":      joinPairs(email.Queue.QueueArn(), jsii.String("email"), sms.Queue.QueueArn(), jsii.String("sms")),
 			"DLQ_URLS":            joinPairs(email.Queue.QueueArn(), email.DLQ.QueueUrl(), sms.Queue.QueueArn(), sms.DLQ.QueueUrl()),
+			"MAX_RECEIVE_COUNT":   jsii.String(strconv.Itoa(maxReceiveCount)), // the last receive parks with the reason
 		},
 	})
 	for _, q := range []QueueWithDLQ{email, sms} {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strconv"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -9,35 +11,47 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-// Payments is point-to-point messaging: the workflow puts one payment request on the queue, one
-// consumer takes it, charges once, and answers the workflow with the task token.
+// Payments is point-to-point messaging: the workflow puts one payment command on the queue (charge,
+// or refund in compensation), one consumer takes it, acts once, and answers the workflow with the
+// task token.
 type Payments struct {
 	QueueWithDLQ
 	Function awslambda.Function
 }
 
-// NewPayments defines the payments queue (DLQ after 3 receives) and the payment function that
-// consumes it in batches, reporting failed messages one by one.
+// Payment function timeout and payments queue visibility. AWS asks for a visibility of at least
+// 6x the function timeout (a message must not reappear while a batch is still being processed
+// or retried); the visibility is also how long a transient failure waits for its retry, so it
+// is kept short: a provider's processing error is retried 30 s later.
+const (
+	paymentTimeoutSeconds    = 5
+	paymentVisibilitySeconds = 30
+)
+
+// NewPayments defines the payments queue (DLQ after maxReceiveCount receives) and the payment
+// function that consumes it in batches, reporting failed messages one by one and parking a
+// message itself, with its reason, on its last receive.
 func NewPayments(scope constructs.Construct, d FunctionDefaults, table awsdynamodb.ITable, busName *string) *Payments {
 	s := constructs.NewConstruct(scope, jsii.String("Payments"))
-	timeout := awscdk.Duration_Seconds(jsii.Number(15))
-	// Visibility must exceed the function timeout, or a message reappears while it is processed.
-	q := NewQueueWithDLQ(s, "Queue", awscdk.Duration_Seconds(jsii.Number(90)))
+	timeout := awscdk.Duration_Seconds(jsii.Number(paymentTimeoutSeconds))
+	q := NewQueueWithDLQ(s, "Queue", awscdk.Duration_Seconds(jsii.Number(paymentVisibilitySeconds)))
 	fn := NewGoFunction(s, "Function", d, GoFunctionProps{
 		Name:        "payment",
 		Description: "Charges each order once and answers the fulfilment workflow (SendTaskSuccess/Failure)",
 		Timeout:     timeout,
 		Environment: map[string]*string{
-			"PAYMENTS_TABLE": table.TableName(),
-			"EVENT_BUS_NAME": busName,
-			"DLQ_URL":        q.DLQ.QueueUrl(),
+			"PAYMENTS_TABLE":    table.TableName(),
+			"EVENT_BUS_NAME":    busName,
+			"DLQ_URL":           q.DLQ.QueueUrl(),
+			"MAX_RECEIVE_COUNT": jsii.String(strconv.Itoa(maxReceiveCount)),
 		},
 	})
 	fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(q.Queue, &awslambdaeventsources.SqsEventSourceProps{
 		BatchSize:               jsii.Number(10),
 		ReportBatchItemFailures: jsii.Bool(true),
 	}))
-	table.Grant(fn, jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:PutItem"))
+	// Conditional updates only: count an attempt, record the decision, refund it once.
+	table.Grant(fn, jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:UpdateItem"))
 	q.DLQ.GrantSendMessages(fn)
 	suppressFunctionRoleFindings(fn)
 	return &Payments{QueueWithDLQ: q, Function: fn}

@@ -193,7 +193,7 @@ func TestRules(t *testing.T) {
 		"EventPattern": map[string]any{"source": orderSourcesAny()},
 	})
 	hasProps(t, "AWS::Events::Rule", map[string]any{
-		"EventPattern": map[string]any{"source": orderSourcesAny(), "detail-type": []any{"OrderPlaced", "OrderConfirmed", "OrderShipped", "OrderCancelled"}},
+		"EventPattern": map[string]any{"source": orderSourcesAny(), "detail-type": []any{"OrderPlaced", "OrderConfirmed", "PaymentRefunded", "OrderShipped", "OrderCancelled"}},
 	})
 }
 
@@ -333,4 +333,41 @@ func TestParseArchitecture(t *testing.T) {
 			t.Errorf("ParseArchitecture(%v) = %q, %v; want %q, error %v", tc.in, got, err, tc.want, tc.wantErr)
 		}
 	}
+}
+
+// Every SQS consumer: the queue's visibility timeout is at least 6x the function's timeout (AWS's
+// guidance for Lambda event sources), and the function knows the queue's maxReceiveCount
+// (MAX_RECEIVE_COUNT) so that it parks a message with its reason on the last receive.
+func TestSQSConsumersKnowTheirQueues(t *testing.T) {
+	queues := resources(t, "AWS::SQS::Queue")
+	functions := resources(t, "AWS::Lambda::Function")
+	sqsSources := 0
+	for id, esm := range resources(t, "AWS::Lambda::EventSourceMapping") {
+		if esm["StartingPosition"] != nil {
+			continue // Kinesis
+		}
+		sqsSources++
+		queueID := fmt.Sprint(get(esm, "EventSourceArn", "Fn::GetAtt").([]any)[0])
+		fnID := fmt.Sprint(get(esm, "FunctionName", "Ref"))
+		q, fn := queues[queueID], functions[fnID]
+		if q == nil || fn == nil {
+			t.Fatalf("%s: queue %q or function %q not found", id, queueID, fnID)
+		}
+		visibility, _ := q["VisibilityTimeout"].(float64)
+		timeout, _ := fn["Timeout"].(float64)
+		if timeout == 0 || visibility < 6*timeout {
+			t.Errorf("%s: visibility %vs, function %s timeout %vs; want visibility >= 6x the timeout", queueID, visibility, fnID, timeout)
+		}
+		if got := get(fn, "Environment", "Variables", "MAX_RECEIVE_COUNT"); got != fmt.Sprint(maxReceiveCount) {
+			t.Errorf("%s: MAX_RECEIVE_COUNT %v, want %d (its queue's maxReceiveCount)", fnID, got, maxReceiveCount)
+		}
+	}
+	if sqsSources != 3 {
+		t.Errorf("%d SQS sources, want 3 (payments, email, sms)", sqsSources)
+	}
+	hasProps(t, "AWS::Lambda::Function", map[string]any{
+		"Timeout":     paymentTimeoutSeconds,
+		"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{"PAYMENTS_TABLE": assertions.Match_AnyValue()})},
+	})
+	hasProps(t, "AWS::SQS::Queue", map[string]any{"VisibilityTimeout": paymentVisibilitySeconds})
 }

@@ -38,9 +38,12 @@ type Handler struct {
 	now           func() time.Time
 }
 
-func newHandler(channels map[string]string, dlqs map[string]parker, notifications notificationStore, logger *slog.Logger) *Handler {
+// newHandler wires the middleware: a message that fails permanently, or still fails
+// transiently on its last receive (maxReceiveCount, the queues' redrive setting), is parked
+// in its queue's DLQ with the reason.
+func newHandler(channels map[string]string, dlqs map[string]parker, notifications notificationStore, maxReceiveCount int, logger *slog.Logger) *Handler {
 	h := &Handler{channels: channels, dlqs: dlqs, notifications: notifications, now: time.Now}
-	h.handle = record.Chain(h.message, record.Log(logger), record.Recover(), record.Park(h.park))
+	h.handle = record.Chain(h.message, record.Log(logger), record.Park(h.park), record.LastReceive(maxReceiveCount), record.Recover())
 	return h
 }
 
@@ -124,6 +127,12 @@ func message(e events.Envelope) (string, error) {
 			return "", err
 		}
 		return fmt.Sprintf("Your order %s is confirmed: %s paid.", e.OrderID, money(p.TotalCents, "USD")), nil
+	case events.TypePaymentRefunded:
+		p, err := events.DecodePayload[events.PaymentRefunded](e)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("We refunded %s for your order %s (payment %s).", money(p.AmountCents, "USD"), e.OrderID, p.PaymentID), nil
 	case events.TypeOrderShipped:
 		p, err := events.DecodePayload[events.OrderShipped](e)
 		if err != nil {

@@ -58,6 +58,9 @@ func (f *fakeDLQ) Park(_ context.Context, body []byte, reason string) error {
 	return nil
 }
 
+// maxReceiveCount is the queues' redrive setting in these tests.
+const maxReceiveCount = 3
+
 type fakes struct {
 	h          *Handler
 	store      *fakeNotifications
@@ -69,7 +72,7 @@ func newFakes() fakes {
 	f.h = newHandler(
 		map[string]string{emailQueue: "email", smsQueue: "sms"},
 		map[string]parker{emailQueue: f.email, smsQueue: f.sms},
-		f.store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		f.store, maxReceiveCount, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	f.h.now = func() time.Time { return fixture.Now }
 	return f
 }
@@ -99,6 +102,7 @@ func TestEveryEventOncePerChannel(t *testing.T) {
 		fixture.Event(t, events.TypeOrderConfirmed, id, 4, events.OrderConfirmed{OrderID: id, TotalCents: 4999}),
 		fixture.Event(t, events.TypeOrderShipped, id, 5, events.OrderShipped{OrderID: id, ShipmentID: "9a4e7c21-6d3b-4f58-8b0e-1c7d5a2f4e69", Carrier: "ACME Parcel"}),
 		fixture.Event(t, events.TypeOrderCancelled, fixture.OrderID(2), 2, events.OrderCancelled{OrderID: fixture.OrderID(2), Reason: events.ReasonOutOfStock}),
+		fixture.Event(t, events.TypePaymentRefunded, fixture.OrderID(6), 5, events.PaymentRefunded{OrderID: fixture.OrderID(6), PaymentID: "9a4e7c21-6d3b-4f58-8b0e-1c7d5a2f4e69", AmountCents: 899, Reason: events.ReasonFulfilmentFailed}),
 	}
 	var batch []lambdaevents.SQSMessage
 	for i, e := range evs {
@@ -123,10 +127,11 @@ func TestEveryEventOncePerChannel(t *testing.T) {
 		t.Fatalf("%d notifications, want %d", len(f.store.stored), 2*len(evs))
 	}
 	wantText := map[events.Type]string{
-		events.TypeOrderPlaced:    "49.99 USD",
-		events.TypeOrderConfirmed: "is confirmed",
-		events.TypeOrderShipped:   "ACME Parcel",
-		events.TypeOrderCancelled: "out of stock",
+		events.TypeOrderPlaced:     "49.99 USD",
+		events.TypeOrderConfirmed:  "is confirmed",
+		events.TypeOrderShipped:    "ACME Parcel",
+		events.TypeOrderCancelled:  "out of stock",
+		events.TypePaymentRefunded: "We refunded 8.99 USD",
 	}
 	for _, e := range evs {
 		for _, ch := range []string{"email", "sms"} {
@@ -204,6 +209,37 @@ func TestFailuresAreRetried(t *testing.T) {
 			resp, _ := f.h.Handle(context.Background(), lambdaevents.SQSEvent{Records: tc.msgs})
 			if got := failedIDs(resp); !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("failed = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// A message that still fails on its last receive is parked in its own queue's DLQ with the
+// last error as the reason (not left to SQS's redrive, which gives no reason); earlier
+// receives are retried.
+func TestLastReceiveParksWithTheReason(t *testing.T) {
+	id := fixture.OrderID(5)
+	good := string(fixture.EventBridge(t, fixture.Event(t, events.TypeOrderConfirmed, id, 4, events.OrderConfirmed{OrderID: id, TotalCents: 1})))
+	for receive := 1; receive <= maxReceiveCount; receive++ {
+		t.Run(fmt.Sprintf("receive %d", receive), func(t *testing.T) {
+			f := newFakes()
+			f.store.err = errors.New("ProvisionedThroughputExceededException")
+			m := lambdaevents.SQSMessage{MessageId: "a", Body: good, EventSourceARN: smsQueue,
+				Attributes: map[string]string{"ApproximateReceiveCount": fmt.Sprint(receive)}}
+			resp, _ := f.h.Handle(context.Background(), lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{m}})
+			last := receive == maxReceiveCount
+			if got := failedIDs(resp); reflect.DeepEqual(got, []string{"a"}) == last {
+				t.Errorf("failed = %v on receive %d of %d", got, receive, maxReceiveCount)
+			}
+			if !last {
+				if len(f.sms.parked)+len(f.email.parked) != 0 {
+					t.Errorf("parked %v %v before the last receive", f.sms.parked, f.email.parked)
+				}
+				return
+			}
+			if len(f.sms.parked) != 1 || len(f.email.parked) != 0 || f.sms.bodies[0] != good ||
+				!strings.Contains(f.sms.parked[0], "gave up after 3 receives") || !strings.Contains(f.sms.parked[0], "ProvisionedThroughputExceededException") {
+				t.Errorf("sms DLQ %v, email DLQ %v: want the message in the sms DLQ with the last error", f.sms.parked, f.email.parked)
 			}
 		})
 	}

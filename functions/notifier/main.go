@@ -22,8 +22,9 @@ import (
 // Config is the function's environment, set by the CDK app.
 type Config struct {
 	NotificationsTable string `env:"NOTIFICATIONS_TABLE"`
-	QueueChannels      string `env:"QUEUE_CHANNELS"` // "<queueArn>=email,<queueArn>=sms"
-	DLQURLs            string `env:"DLQ_URLS"`       // "<queueArn>=<dlqUrl>,..."
+	QueueChannels      string `env:"QUEUE_CHANNELS"`    // "<queueArn>=email,<queueArn>=sms"
+	DLQURLs            string `env:"DLQ_URLS"`          // "<queueArn>=<dlqUrl>,..."
+	MaxReceiveCount    string `env:"MAX_RECEIVE_COUNT"` // the queues' redrive maxReceiveCount: the last receive parks
 }
 
 var (
@@ -55,6 +56,10 @@ func setup(ctx context.Context, logger *slog.Logger) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("DLQ_URLS: %w", err)
 	}
+	maxReceives, err := envconfig.PositiveInt(cfg.MaxReceiveCount)
+	if err != nil {
+		return nil, fmt.Errorf("MAX_RECEIVE_COUNT: %w", err)
+	}
 	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
@@ -68,5 +73,5 @@ func setup(ctx context.Context, logger *slog.Logger) (*Handler, error) {
 		}
 		dlqs[queue] = deadletter.New(sqsClient, url)
 	}
-	return newHandler(channels, dlqs, dynamo.NewNotifications(dynamodb.NewFromConfig(awsCfg), cfg.NotificationsTable), logger), nil
+	return newHandler(channels, dlqs, dynamo.NewNotifications(dynamodb.NewFromConfig(awsCfg), cfg.NotificationsTable), maxReceives, logger), nil
 }

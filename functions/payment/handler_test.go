@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -24,27 +25,67 @@ import (
 
 // --- recording fakes
 
-// fakePayments keeps the first payment per order, as the conditional put does.
+// fakePayments is the ledger as the conditional updates keep it: attempts counted while
+// undecided, the first decision kept, APPROVED refunded once, an undecided order voided.
 type fakePayments struct {
-	stored map[string]store.Payment
-	puts   int
-	err    map[string]error // per order id
-	panics bool
+	stored  map[string]store.Payment
+	puts    int              // Record calls
+	refunds int              // payments actually refunded
+	err     map[string]error // per order id, for every call
+	panics  bool
 }
 
-func (f *fakePayments) Record(_ context.Context, p store.Payment) (store.Payment, error) {
+func (f *fakePayments) Attempt(_ context.Context, orderID string) (store.Payment, error) {
 	if f.panics {
 		panic("boom")
 	}
+	if err := f.err[orderID]; err != nil {
+		return store.Payment{}, err
+	}
+	p, ok := f.stored[orderID]
+	if !ok {
+		p = store.Payment{OrderID: orderID}
+	}
+	if p.Status == "" {
+		p.Attempts++
+		f.stored[orderID] = p
+	}
+	return p, nil
+}
+
+func (f *fakePayments) Record(_ context.Context, p store.Payment) (store.Payment, error) {
 	if err := f.err[p.OrderID]; err != nil {
 		return store.Payment{}, err
 	}
 	f.puts++
-	if old, ok := f.stored[p.OrderID]; ok {
+	old := f.stored[p.OrderID]
+	if old.Status != "" {
 		return old, nil
 	}
+	p.Attempts = old.Attempts
 	f.stored[p.OrderID] = p
 	return p, nil
+}
+
+func (f *fakePayments) Refund(_ context.Context, orderID string, at time.Time) (store.Payment, bool, error) {
+	if err := f.err[orderID]; err != nil {
+		return store.Payment{}, false, err
+	}
+	p, ok := f.stored[orderID]
+	if !ok {
+		p = store.Payment{OrderID: orderID}
+	}
+	switch p.Status {
+	case store.PaymentApproved:
+		p.Status, p.RefundedAt = store.PaymentRefunded, at
+		f.stored[orderID] = p
+		f.refunds++
+		return p, true, nil
+	case "":
+		p.Status, p.RefundedAt = store.PaymentVoided, at
+		f.stored[orderID] = p
+	}
+	return p, false, nil
 }
 
 type failure struct{ token, name, cause string }
@@ -99,6 +140,9 @@ func (f *fakeDLQ) Park(_ context.Context, body []byte, reason string) error {
 	return nil
 }
 
+// maxReceiveCount is the payments queue's redrive setting in these tests.
+const maxReceiveCount = 3
+
 type fakes struct {
 	h        *Handler
 	payments *fakePayments
@@ -112,7 +156,7 @@ func newFakes() fakes {
 		tasks:    &fakeTasks{succeeded: map[string]string{}, closed: map[string]bool{}},
 		dlq:      &fakeDLQ{},
 	}
-	f.h = newHandler("orders", f.payments, f.tasks, f.dlq, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f.h = newHandler("orders", f.payments, f.tasks, f.dlq, maxReceiveCount, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	f.h.now = func() time.Time { return fixture.Now }
 	return f
 }
@@ -314,5 +358,270 @@ func TestBatchReportsOnlyFailures(t *testing.T) {
 	}
 	if len(f.tasks.succeeded) != 3 || len(f.dlq.parked) != 1 {
 		t.Errorf("answered %d, parked %d", len(f.tasks.succeeded), len(f.dlq.parked))
+	}
+}
+
+// receive is the nth delivery of a message, as SQS counts it.
+func receive(m lambdaevents.SQSMessage, n int) lambdaevents.SQSMessage {
+	m.Attributes = map[string]string{"ApproximateReceiveCount": fmt.Sprint(n)}
+	return m
+}
+
+// entryTypes parses the entries of a task output and checks their sequence chain from first.
+func entryTypes(t *testing.T, orderID string, st *workflow.State, first int) []events.Type {
+	t.Helper()
+	var out []events.Type
+	for i, en := range st.Entries {
+		e, err := events.Parse([]byte(en.Detail))
+		if err != nil {
+			t.Fatalf("entry breaks its schema: %v", err)
+		}
+		if seq := first + i; e.Sequence != seq || e.ID != events.ID(orderID, seq) || e.CausationID != events.ID(orderID, seq-1) {
+			t.Errorf("entry %d = %s #%d, want #%d", i, e.Type, e.Sequence, seq)
+		}
+		out = append(out, e.Type)
+	}
+	return out
+}
+
+func output(t *testing.T, f fakes, token string) workflow.Doc {
+	t.Helper()
+	out, ok := f.tasks.succeeded[token]
+	if !ok {
+		t.Fatalf("task %s not answered (failures %+v)", token, f.tasks.failed)
+	}
+	var doc workflow.Doc
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+// tok_processing_error: the provider fails the first attempt transiently; the message is
+// failed (SQS redelivers it after the visibility timeout), the attempt is counted in the
+// ledger, and the redelivery is approved: one charge, attempts 2, one task answer.
+func TestTransientProviderErrorIsRetriedBySQS(t *testing.T) {
+	id := fixture.OrderID(40)
+	placed := fixture.Placed(t, id, "tok_processing_error")
+	m := msg("m-1", taskBody(t, "tk", placed, reservedState(t, placed)))
+	f := newFakes()
+
+	resp, _ := f.h.Handle(context.Background(), sqsEvent(receive(m, 1)))
+	if got := failedIDs(resp); !reflect.DeepEqual(got, []string{"m-1"}) {
+		t.Fatalf("first attempt: failed = %v, want the message retried", got)
+	}
+	if p := f.payments.stored[id]; p.Status != "" || p.Attempts != 1 || len(f.tasks.succeeded)+len(f.tasks.failed)+len(f.dlq.parked) != 0 {
+		t.Fatalf("after the processing error: payment %+v, answers %v, failures %v, parked %v", p, f.tasks.succeeded, f.tasks.failed, f.dlq.parked)
+	}
+
+	resp, _ = f.h.Handle(context.Background(), sqsEvent(receive(m, 2)))
+	if got := failedIDs(resp); len(got) != 0 {
+		t.Fatalf("second attempt: failed = %v", got)
+	}
+	p := f.payments.stored[id]
+	if p.Status != store.PaymentApproved || p.Attempts != 2 || f.payments.puts != 1 {
+		t.Errorf("payment = %+v after %d records, want APPROVED after 2 attempts, recorded once", p, f.payments.puts)
+	}
+	doc := output(t, f, "tk")
+	if doc.State.Outcome != workflow.OutcomeApproved || !slices.Equal(entryTypes(t, id, doc.State, 3), []events.Type{events.TypePaymentApproved, events.TypeOrderConfirmed}) {
+		t.Errorf("output state = %+v", doc.State)
+	}
+
+	// A late duplicate charges nothing and counts no attempt.
+	resp, _ = f.h.Handle(context.Background(), sqsEvent(receive(m, 3)))
+	if got := failedIDs(resp); len(got) != 0 || f.payments.stored[id].Attempts != 2 || f.payments.puts != 1 {
+		t.Errorf("duplicate: failed %v, payment %+v, records %d", got, f.payments.stored[id], f.payments.puts)
+	}
+}
+
+func TestDecide(t *testing.T) {
+	for _, tc := range []struct {
+		token      string
+		attempt    int
+		wantStatus string
+		wantErr    bool
+	}{
+		{"tok_visa", 1, store.PaymentApproved, false},
+		{"tok_declined", 1, store.PaymentDeclined, false},
+		{"tok_processing_error", 1, "", true},
+		{"tok_processing_error", 2, store.PaymentApproved, false},
+		{"tok_processing_error", 3, store.PaymentApproved, false},
+		{"tok_mystery", 1, store.PaymentDeclined, false},
+	} {
+		status, _, err := decide(tc.token, tc.attempt)
+		if status != tc.wantStatus || (err != nil) != tc.wantErr || (err != nil && !errors.Is(err, errProcessing)) {
+			t.Errorf("decide(%s, %d) = %q, %v; want %q, error %v", tc.token, tc.attempt, status, err, tc.wantStatus, tc.wantErr)
+		}
+	}
+}
+
+// approvedState is the state after the charge: PaymentApproved #3, OrderConfirmed #4.
+func approvedState(t *testing.T, placed events.Envelope) *workflow.State {
+	t.Helper()
+	st := reservedState(t, placed)
+	id := placed.OrderID
+	if err := st.Emit("orders", events.TypePaymentApproved, events.SourcePayments, events.PaymentApproved{OrderID: id, PaymentID: PaymentID(id), AmountCents: 4999}, fixture.Now); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Emit("orders", events.TypeOrderConfirmed, events.SourceFulfilment, events.OrderConfirmed{OrderID: id, TotalCents: 4999}, fixture.Now); err != nil {
+		t.Fatal(err)
+	}
+	st.Outcome, st.PaymentID = workflow.OutcomeApproved, PaymentID(id)
+	return st
+}
+
+func refundBody(t *testing.T, token string, placed events.Envelope, st *workflow.State) string {
+	t.Helper()
+	b, err := json.Marshal(taskMessage{Action: actionRefund, TaskToken: token, Event: fixture.JSON(t, placed), State: st,
+		Error: &workflow.TaskError{Error: "ShipmentRefusedError", Cause: "dangerous goods"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// The refund, delivered twice and shuffled with other orders' refunds: an approved payment is
+// refunded once (REFUNDED) and PaymentRefunded follows the last event; a charge the workflow
+// never heard of (its request timed out) is refunded with PaymentApproved told first; an order
+// never charged is voided and emits nothing; a declined one is left alone. The error being
+// compensated stays in the output.
+func TestRefund(t *testing.T) {
+	type order struct {
+		name        string
+		stored      string // the ledger's status before the refund
+		state       func(placed events.Envelope) *workflow.State
+		wantStatus  string
+		wantOutcome string
+		wantFirst   int
+		wantTypes   []events.Type
+	}
+	orders := []order{
+		{"approved", store.PaymentApproved, func(p events.Envelope) *workflow.State { return approvedState(t, p) },
+			store.PaymentRefunded, workflow.OutcomeRefunded, 5, []events.Type{events.TypePaymentRefunded}},
+		{"charged but the workflow timed out", store.PaymentApproved, func(p events.Envelope) *workflow.State { return reservedState(t, p) },
+			store.PaymentRefunded, workflow.OutcomeRefunded, 3, []events.Type{events.TypePaymentApproved, events.TypePaymentRefunded}},
+		{"never charged", "", func(p events.Envelope) *workflow.State { return reservedState(t, p) },
+			store.PaymentVoided, workflow.OutcomeReserved, 3, nil},
+		{"declined", store.PaymentDeclined, func(p events.Envelope) *workflow.State { return reservedState(t, p) },
+			store.PaymentDeclined, workflow.OutcomeReserved, 3, nil},
+	}
+	f := newFakes()
+	var batch []lambdaevents.SQSMessage
+	for i, o := range orders {
+		id := fixture.OrderID(50 + i)
+		placed := fixture.Placed(t, id, "tok_visa")
+		if o.stored != "" {
+			f.payments.stored[id] = store.Payment{OrderID: id, PaymentID: PaymentID(id), Status: o.stored, AmountCents: 4999, Attempts: 1}
+		}
+		batch = append(batch, msg(fmt.Sprintf("m-%d", i), refundBody(t, fmt.Sprintf("tk-%d", i), placed, o.state(placed))))
+	}
+	resp, err := f.h.Handle(context.Background(), sqsEvent(fixture.TwiceShuffled(11, batch)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids := failedIDs(resp); len(ids) != 0 || len(f.tasks.failed) != 0 || len(f.dlq.parked) != 0 {
+		t.Fatalf("failed %v, task failures %+v, parked %v", ids, f.tasks.failed, f.dlq.parked)
+	}
+	if f.payments.refunds != 2 {
+		t.Errorf("%d refunds, want 2 (one per charged order, whatever the deliveries)", f.payments.refunds)
+	}
+	for i, o := range orders {
+		t.Run(o.name, func(t *testing.T) {
+			id := fixture.OrderID(50 + i)
+			if got := f.payments.stored[id].Status; got != o.wantStatus {
+				t.Errorf("ledger status %q, want %q", got, o.wantStatus)
+			}
+			doc := output(t, f, fmt.Sprintf("tk-%d", i))
+			if doc.State.Outcome != o.wantOutcome || doc.Error == nil || doc.Error.Error != "ShipmentRefusedError" || len(doc.Event) == 0 {
+				t.Errorf("output = outcome %q error %+v", doc.State.Outcome, doc.Error)
+			}
+			if got := entryTypes(t, id, doc.State, o.wantFirst); !slices.Equal(got, o.wantTypes) {
+				t.Errorf("entries %v, want %v", got, o.wantTypes)
+			}
+			for _, en := range doc.State.Entries {
+				e, _ := events.Parse([]byte(en.Detail))
+				if e.Type != events.TypePaymentRefunded {
+					continue
+				}
+				p, err := events.DecodePayload[events.PaymentRefunded](e)
+				if err != nil || p.PaymentID != PaymentID(id) || p.AmountCents != 4999 || p.Reason != events.ReasonFulfilmentFailed {
+					t.Errorf("PaymentRefunded = %+v (%v)", p, err)
+				}
+			}
+		})
+	}
+}
+
+// A charge request that arrives after the order was voided (the workflow gave up waiting and
+// compensated) charges nothing: its task is failed, which Step Functions answers as closed.
+func TestLateChargeAfterVoid(t *testing.T) {
+	id := fixture.OrderID(60)
+	placed := fixture.Placed(t, id, "tok_visa")
+	f := newFakes()
+	resp, _ := f.h.Handle(context.Background(), sqsEvent(msg("m-refund", refundBody(t, "tk-refund", placed, reservedState(t, placed)))))
+	if len(failedIDs(resp)) != 0 || f.payments.stored[id].Status != store.PaymentVoided {
+		t.Fatalf("refund of an uncharged order: failed %v, payment %+v", failedIDs(resp), f.payments.stored[id])
+	}
+	resp, _ = f.h.Handle(context.Background(), sqsEvent(msg("m-charge", taskBody(t, "tk-charge", placed, reservedState(t, placed)))))
+	if len(failedIDs(resp)) != 0 || f.payments.puts != 0 || f.payments.stored[id].Status != store.PaymentVoided {
+		t.Errorf("late charge: failed %v, records %d, payment %+v; want nothing charged", failedIDs(resp), f.payments.puts, f.payments.stored[id])
+	}
+	if len(f.tasks.failed) != 1 || f.tasks.failed[0].token != "tk-charge" || !strings.Contains(f.tasks.failed[0].cause, "VOIDED") {
+		t.Errorf("task failures = %+v, want the late charge's task failed", f.tasks.failed)
+	}
+}
+
+// A message still failing transiently on its last receive is parked with the last error as
+// its reason, and its waiting task is failed so that the workflow compensates now; before the
+// last receive it is retried. A message without a token is parked and nothing is answered.
+func TestLastReceive(t *testing.T) {
+	id := fixture.OrderID(70)
+	placed := fixture.Placed(t, id, "tok_visa")
+	charge := msg("m-1", taskBody(t, "tk", placed, reservedState(t, placed)))
+	tests := []struct {
+		name         string
+		m            lambdaevents.SQSMessage
+		setup        func(f fakes)
+		wantFailed   bool
+		wantReason   string // "" = not parked
+		wantTaskFail bool
+	}{
+		{name: "receive 1: retried", m: receive(charge, 1), setup: func(f fakes) { f.payments.err[id] = errors.New("ThrottlingException") }, wantFailed: true},
+		{name: "receive 2: retried", m: receive(charge, 2), setup: func(f fakes) { f.payments.err[id] = errors.New("ThrottlingException") }, wantFailed: true},
+		{name: "receive 3 of 3: parked, task failed", m: receive(charge, 3), setup: func(f fakes) { f.payments.err[id] = errors.New("ThrottlingException") },
+			wantReason: "gave up after 3 receives (maxReceiveCount 3): ThrottlingException", wantTaskFail: true},
+		{name: "refund on its last receive: parked, task failed", m: receive(msg("m-1", refundBody(t, "tk", placed, approvedState(t, placed))), 3),
+			setup: func(f fakes) { f.payments.err[id] = errors.New("ThrottlingException") }, wantReason: "ThrottlingException", wantTaskFail: true},
+		{name: "task answer keeps failing: parked, task failed (best effort)", m: receive(charge, 3), setup: func(f fakes) { f.tasks.err = errors.New("sfn down") },
+			wantReason: "sfn down"},
+		{name: "last receive succeeds", m: receive(charge, 3)},
+		{name: "parking fails on the last receive: failed, SQS redrives it", m: receive(charge, 3),
+			setup: func(f fakes) {
+				f.payments.err[id] = errors.New("ThrottlingException")
+				f.dlq.err = errors.New("sqs down")
+			}, wantFailed: true},
+		{name: "no token on its first receive: parked, nothing answered", m: receive(msg("m-1", `{"event":{}}`), 1), wantReason: "no taskToken"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakes()
+			if tc.setup != nil {
+				tc.setup(f)
+			}
+			resp, _ := f.h.Handle(context.Background(), sqsEvent(tc.m))
+			if got := len(failedIDs(resp)) == 1; got != tc.wantFailed {
+				t.Errorf("failed = %v, want failed %v", failedIDs(resp), tc.wantFailed)
+			}
+			switch {
+			case tc.wantReason == "" && len(f.dlq.parked) != 0:
+				t.Errorf("parked %+v", f.dlq.parked)
+			case tc.wantReason != "" && (len(f.dlq.parked) != 1 || !strings.Contains(f.dlq.parked[0].reason, tc.wantReason) || f.dlq.parked[0].body != tc.m.Body):
+				t.Errorf("parked %+v, want the message with a reason containing %q", f.dlq.parked, tc.wantReason)
+			}
+			gotFail := len(f.tasks.failed) == 1 && f.tasks.failed[0].name == errorDeadLettered && f.tasks.failed[0].token == "tk" && strings.Contains(f.tasks.failed[0].cause, tc.wantReason)
+			if gotFail != tc.wantTaskFail {
+				t.Errorf("task failures %+v, want the task failed with %s: %v", f.tasks.failed, errorDeadLettered, tc.wantTaskFail)
+			}
+		})
 	}
 }

@@ -26,6 +26,8 @@ type Config struct {
 	PaymentsTable string `env:"PAYMENTS_TABLE"`
 	EventBusName  string `env:"EVENT_BUS_NAME"` // named in the entries the state machine publishes
 	DLQURL        string `env:"DLQ_URL"`
+	// The payments queue's redrive maxReceiveCount: a message still failing on that receive is parked with its reason.
+	MaxReceiveCount string `env:"MAX_RECEIVE_COUNT"`
 }
 
 // The adapters fit the handler's ports.
@@ -51,6 +53,10 @@ func setup(ctx context.Context, logger *slog.Logger) (*Handler, error) {
 	if err := envconfig.Load(os.LookupEnv, &cfg); err != nil {
 		return nil, err
 	}
+	maxReceives, err := envconfig.PositiveInt(cfg.MaxReceiveCount)
+	if err != nil {
+		return nil, fmt.Errorf("MAX_RECEIVE_COUNT: %w", err)
+	}
 	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
@@ -59,5 +65,5 @@ func setup(ctx context.Context, logger *slog.Logger) (*Handler, error) {
 		dynamo.NewPayments(dynamodb.NewFromConfig(awsCfg), cfg.PaymentsTable),
 		tasks.New(sfn.NewFromConfig(awsCfg)),
 		deadletter.New(sqs.NewFromConfig(awsCfg), cfg.DLQURL),
-		logger), nil
+		maxReceives, logger), nil
 }
