@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -127,4 +128,151 @@ func choiceNexts(s aslState) []string {
 		out = append(out, c.Next)
 	}
 	return out
+}
+
+// rawStates is the definition as plain JSON, for the checks that read Choice rules and paths.
+func rawStates(t *testing.T) map[string]map[string]any {
+	t.Helper()
+	var def struct{ States map[string]map[string]any }
+	if err := json.Unmarshal([]byte(fulfilmentASL), &def); err != nil {
+		t.Fatal(err)
+	}
+	return def.States
+}
+
+// lookup resolves a simple JSONPath ("$.a.b") in doc; ok is false when a step is missing or null.
+func lookup(doc map[string]any, path string) (any, bool) {
+	var cur any = doc
+	for _, k := range strings.Split(strings.TrimPrefix(path, "$."), ".") {
+		m, ok := cur.(map[string]any)
+		if !ok || m[k] == nil {
+			return nil, false
+		}
+		cur = m[k]
+	}
+	return cur, true
+}
+
+// choose evaluates a Choice state on doc as Step Functions does: the first matching rule wins.
+// Only the comparisons the definition uses are supported; anything else fails the test.
+func choose(t *testing.T, state map[string]any, doc map[string]any) string {
+	t.Helper()
+	for _, c := range state["Choices"].([]any) {
+		rule := c.(map[string]any)
+		v, present := lookup(doc, rule["Variable"].(string))
+		var match bool
+		switch {
+		case rule["IsPresent"] != nil:
+			match = present == rule["IsPresent"].(bool)
+		case rule["StringEquals"] != nil:
+			if !present {
+				t.Fatalf("%v reads a missing %s: States.Runtime on AWS", rule, rule["Variable"])
+			}
+			match = v == rule["StringEquals"]
+		default:
+			t.Fatalf("unsupported rule %v", rule)
+		}
+		if match {
+			return rule["Next"].(string)
+		}
+	}
+	return state["Default"].(string)
+}
+
+// Compensation after a failure: the refund runs only when the payment was approved (or its
+// outcome is unknown), its events are published only when something was refunded, and a
+// failed refund still releases the stock and cancels, but ends in RefundFailed for an operator.
+func TestWorkflowCompensationRoutes(t *testing.T) {
+	states := rawStates(t)
+	catchOf := func(name string) (next, resultPath string) {
+		c := states[name]["Catch"].([]any)
+		last := c[len(c)-1].(map[string]any)
+		return last["Next"].(string), last["ResultPath"].(string)
+	}
+	for task, want := range map[string]string{
+		"ReserveInventory":      "Compensate", // nothing charged yet; the state may be null
+		"PublishReservation":    "Compensate",
+		"ReleaseInventory":      "Compensate",    // the payment was declined
+		"RequestPayment":        "RefundPayment", // failed or timed out: was money taken? the refund finds out
+		"PublishPaymentOutcome": "Charged?",
+		"ShipOrder":             "Charged?",
+		"PublishShipment":       "Charged?",
+		"RefundPayment":         "Compensate",
+		"PublishRefund":         "Compensate",
+		"Compensate":            "CompensationFailed",
+		"PublishCompensation":   "CompensationFailed",
+	} {
+		if next, _ := catchOf(task); next != want {
+			t.Errorf("%s catches into %s, want %s", task, next, want)
+		}
+	}
+	for _, task := range []string{"RefundPayment", "PublishRefund"} {
+		if _, rp := catchOf(task); rp != "$.refundError" {
+			t.Errorf("%s catches into %s, want $.refundError (RefundFailed? reads it)", task, rp)
+		}
+	}
+
+	for _, tc := range []struct {
+		choice string
+		doc    string
+		want   string
+	}{
+		{"Charged?", `{"error":{},"state":null}`, "Compensate"},
+		{"Charged?", `{"error":{},"state":{"outcome":"reserved"}}`, "Compensate"},
+		{"Charged?", `{"error":{},"state":{"outcome":"declined"}}`, "Compensate"},
+		{"Charged?", `{"error":{},"state":{"outcome":"approved"}}`, "RefundPayment"},
+		{"Charged?", `{"error":{},"state":{"outcome":"shipped"}}`, "Compensate"}, // the goods left: nothing to refund
+		{"Refunded?", `{"error":{},"state":{"outcome":"refunded","entries":[{}]}}`, "PublishRefund"},
+		{"Refunded?", `{"error":{},"state":{"outcome":"reserved","entries":[]}}`, "Compensate"}, // voided: no events
+		{"RefundFailed?", `{"error":{},"compensation":{}}`, "FulfilmentFailed"},
+		{"RefundFailed?", `{"error":{},"refundError":{"Error":"States.Timeout"},"compensation":{}}`, "RefundFailed"},
+	} {
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(tc.doc), &doc); err != nil {
+			t.Fatal(err)
+		}
+		if got := choose(t, states[tc.choice], doc); got != tc.want {
+			t.Errorf("%s on %s → %s, want %s", tc.choice, tc.doc, got, tc.want)
+		}
+	}
+	for name, want := range map[string]string{"RefundFailed": "Fail", "FulfilmentFailed": "Fail"} {
+		if states[name]["Type"] != want {
+			t.Errorf("%s is a %v, want %s", name, states[name]["Type"], want)
+		}
+	}
+}
+
+// The two payment commands share the queue and say what they ask for; the refund carries the
+// error it compensates, which its answer hands on to Compensate; Compensate keeps the input
+// (its result goes under $.compensation) so that RefundFailed? can still read $.refundError.
+func TestWorkflowPaymentCommands(t *testing.T) {
+	states := rawStates(t)
+	for name, want := range map[string][]string{
+		"RequestPayment": {"action", "taskToken.$", "event.$", "state.$"},
+		"RefundPayment":  {"action", "taskToken.$", "event.$", "state.$", "error.$"},
+	} {
+		s := states[name]
+		body, _ := lookup(s, "$.Parameters.MessageBody")
+		m, _ := body.(map[string]any)
+		for _, k := range want {
+			if _, ok := m[k]; !ok {
+				t.Errorf("%s: message body %v lacks %s", name, m, k)
+			}
+		}
+		if s["Resource"] != "arn:aws:states:::sqs:sendMessage.waitForTaskToken" || fmt.Sprint(get(s, "Parameters", "QueueUrl")) != "${PaymentsQueueUrl}" {
+			t.Errorf("%s: %v on %v, want a callback message on the payments queue", name, s["Resource"], get(s, "Parameters", "QueueUrl"))
+		}
+	}
+	if a := get(states["RequestPayment"], "Parameters", "MessageBody", "action"); a != "charge" {
+		t.Errorf("RequestPayment action %v, want charge", a)
+	}
+	if a := get(states["RefundPayment"], "Parameters", "MessageBody", "action"); a != "refund" {
+		t.Errorf("RefundPayment action %v, want refund", a)
+	}
+	if c := states["Compensate"]; c["ResultPath"] != "$.compensation" || c["OutputPath"] != nil {
+		t.Errorf("Compensate: ResultPath %v OutputPath %v, want its result under $.compensation", c["ResultPath"], c["OutputPath"])
+	}
+	if e := get(states["PublishCompensation"], "Parameters", "Entries.$"); e != "$.compensation.state.entries" {
+		t.Errorf("PublishCompensation publishes %v", e)
+	}
 }

@@ -161,6 +161,13 @@ func stateAfter(t *testing.T, placed events.Envelope, outcome string) *workflow.
 		emit(events.TypePaymentApproved, events.PaymentApproved{OrderID: id, PaymentID: "6f1c5a0e-3b7d-4f2a-9c1e-8d4b2a7e5f10", AmountCents: 4999})
 		emit(events.TypeOrderConfirmed, events.OrderConfirmed{OrderID: id, TotalCents: 4999})
 		st.Outcome = outcome
+	case workflow.OutcomeRefunded:
+		st.ClearEntries()
+		emit(events.TypePaymentApproved, events.PaymentApproved{OrderID: id, PaymentID: "6f1c5a0e-3b7d-4f2a-9c1e-8d4b2a7e5f10", AmountCents: 4999})
+		emit(events.TypeOrderConfirmed, events.OrderConfirmed{OrderID: id, TotalCents: 4999})
+		st.ClearEntries()
+		emit(events.TypePaymentRefunded, events.PaymentRefunded{OrderID: id, PaymentID: "6f1c5a0e-3b7d-4f2a-9c1e-8d4b2a7e5f10", AmountCents: 4999, Reason: events.ReasonFulfilmentFailed})
+		st.Outcome = outcome
 	}
 	return st
 }
@@ -250,6 +257,11 @@ func TestReleaseAndCompensate(t *testing.T) {
 				return Request{Action: "compensate", Doc: workflow.Doc{State: stateAfter(t, placed, workflow.OutcomeApproved), Error: &workflow.TaskError{Error: "TransientError", Cause: "x"}}}
 			},
 			wantEvents: []want{{5, events.TypeInventoryReleased, events.ReasonFulfilmentFailed}, {6, events.TypeOrderCancelled, events.ReasonFulfilmentFailed}}, wantReason: events.ReasonFulfilmentFailed},
+		{name: "compensate after the refund (the carrier refused the order)", reserved: true,
+			req: func() Request {
+				return Request{Action: "compensate", Doc: workflow.Doc{State: stateAfter(t, placed, workflow.OutcomeRefunded), Error: &workflow.TaskError{Error: "ShipmentRefusedError", Cause: "x"}}}
+			},
+			wantEvents: []want{{6, events.TypeInventoryReleased, events.ReasonFulfilmentFailed}, {7, events.TypeOrderCancelled, events.ReasonFulfilmentFailed}}, wantReason: events.ReasonFulfilmentFailed},
 		{name: "compensate without state, reserve had succeeded before timing out", reserved: true,
 			req: func() Request {
 				return Request{Action: "compensate", Doc: workflow.Doc{Event: fixture.JSON(t, placed)}}
