@@ -1,0 +1,243 @@
+package redrive
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/orderflow-dev/orderflow/events"
+)
+
+func attr(v string) types.MessageAttributeValue {
+	return types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+}
+
+func TestParse(t *testing.T) {
+	kinesisFailure := `{"requestContext":{"requestId":"r","functionArn":"arn:aws:lambda:us-east-1:1:function:projector","condition":"RetryAttemptsExhausted","approximateInvokeCount":6},
+	  "responseContext":{"statusCode":200,"executedVersion":"$LATEST","functionError":"Unhandled"},"version":"1.0","timestamp":"2026-01-01T00:00:00Z",
+	  "KinesisBatchInfo":{"shardId":"shardId-000000000000","startSequenceNumber":"100","endSequenceNumber":"105","batchSize":3,"streamArn":"arn:aws:kinesis:us-east-1:1:stream/s"}}`
+	asyncFailure := `{"version":"1.0","requestContext":{"requestId":"r","functionArn":"arn:streamer","condition":"RetriesExhausted","approximateInvokeCount":3},
+	  "requestPayload":{"detail-type":"OrderPlaced","detail":{}},"responseContext":{"statusCode":200,"functionError":"Unhandled"},
+	  "responsePayload":{"errorMessage":"put record: throttled","errorType":"wrapError"}}`
+	for _, tc := range []struct {
+		name        string
+		body        string
+		attrs       map[string]types.MessageAttributeValue
+		kind        Kind
+		reason      string
+		payload     string
+		keptAttrs   []string
+		wantErr     bool
+		wantBatchTo string
+	}{
+		{name: "parked by a handler", body: `{"x":1}`, attrs: map[string]types.MessageAttributeValue{"errorReason": attr("not a payment task: no taskToken"), "origin": attr("kept")},
+			kind: Parked, reason: "not a payment task: no taskToken", payload: `{"x":1}`, keptAttrs: []string{"origin"}},
+		{name: "parked binary body", body: base64.StdEncoding.EncodeToString([]byte{0xff, 0x00}), attrs: map[string]types.MessageAttributeValue{"errorReason": attr("bad"), "bodyEncoding": attr("base64")},
+			kind: Parked, reason: "bad", payload: "\xff\x00"},
+		{name: "parked, base64 marked but broken", body: "%%%", attrs: map[string]types.MessageAttributeValue{"errorReason": attr("bad"), "bodyEncoding": attr("base64")}, wantErr: true},
+		{name: "Lambda async failure: the request payload goes back", body: asyncFailure,
+			kind: AsyncFailure, reason: "RetriesExhausted: wrapError: put record: throttled", payload: `{"detail-type":"OrderPlaced","detail":{}}`},
+		{name: "Kinesis batch failure: where the records are", body: kinesisFailure,
+			kind: KinesisBatch, reason: "RetryAttemptsExhausted after 6 invokes (Unhandled)", wantBatchTo: "shardId-000000000000:100..105"},
+		{name: "Kinesis batch failure without sequence numbers", body: `{"requestContext":{"condition":"x"},"KinesisBatchInfo":{"shardId":"s"}}`, wantErr: true},
+		{name: "EventBridge rule DLQ", body: `{"detail-type":"OrderPlaced"}`, attrs: map[string]types.MessageAttributeValue{"ERROR_CODE": attr("SDK_CLIENT_ERROR"), "ERROR_MESSAGE": attr("Unable to invoke"), "RULE_ARN": attr("arn:rule")},
+			kind: RuleFailure, reason: "SDK_CLIENT_ERROR: Unable to invoke", payload: `{"detail-type":"OrderPlaced"}`},
+		{name: "moved by SQS after maxReceiveCount", body: `{"Records":[]}`, kind: Exhausted, reason: "maxReceiveCount", payload: `{"Records":[]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := Parse("m-1", tc.body, tc.attrs)
+			if tc.wantErr {
+				if err == nil {
+					t.Fatalf("Parse = %+v, want an error", m)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Kind != tc.kind || !strings.Contains(m.Reason, tc.reason) || string(m.Payload) != tc.payload {
+				t.Errorf("Parse = kind %s, reason %q, payload %q; want %s, %q, %q", m.Kind, m.Reason, m.Payload, tc.kind, tc.reason, tc.payload)
+			}
+			if len(m.Attrs) != len(tc.keptAttrs) {
+				t.Errorf("attributes kept %v, want only %v (never the DLQ's own)", m.Attrs, tc.keptAttrs)
+			}
+			if tc.wantBatchTo != "" && (m.Batch == nil || m.Batch.ShardID+":"+m.Batch.StartSequenceNumber+".."+m.Batch.EndSequenceNumber != tc.wantBatchTo) {
+				t.Errorf("batch %+v, want %s", m.Batch, tc.wantBatchTo)
+			}
+		})
+	}
+}
+
+// fakeSQS is a queue per URL; received messages are invisible until deleted or made visible.
+type fakeSQS struct {
+	queues  map[string][]*fakeMsg
+	sendErr error
+	next    int
+}
+
+type fakeMsg struct {
+	id, body, reason string
+	sent             time.Time
+	hidden           bool
+}
+
+func (f *fakeSQS) add(url, body, reason string, sent time.Time) {
+	f.next++
+	f.queues[url] = append(f.queues[url], &fakeMsg{id: "m" + strconv.Itoa(f.next), body: body, reason: reason, sent: sent})
+}
+
+func (f *fakeSQS) ReceiveMessage(_ context.Context, in *sqs.ReceiveMessageInput, _ ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+	out := &sqs.ReceiveMessageOutput{}
+	for _, m := range f.queues[*in.QueueUrl] {
+		if m.hidden || len(out.Messages) == int(in.MaxNumberOfMessages) {
+			continue
+		}
+		m.hidden = in.VisibilityTimeout > 0
+		sm := types.Message{MessageId: aws.String(m.id), ReceiptHandle: aws.String(m.id), Body: aws.String(m.body),
+			Attributes: map[string]string{"SentTimestamp": strconv.FormatInt(m.sent.UnixMilli(), 10)}}
+		if m.reason != "" {
+			sm.MessageAttributes = map[string]types.MessageAttributeValue{"errorReason": attr(m.reason)}
+		}
+		out.Messages = append(out.Messages, sm)
+	}
+	return out, nil
+}
+
+func (f *fakeSQS) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
+	if f.sendErr != nil {
+		return nil, f.sendErr
+	}
+	f.add(*in.QueueUrl, *in.MessageBody, "", time.Now())
+	return &sqs.SendMessageOutput{}, nil
+}
+
+func (f *fakeSQS) DeleteMessage(_ context.Context, in *sqs.DeleteMessageInput, _ ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error) {
+	for url, q := range f.queues {
+		for i, m := range q {
+			if m.id == *in.ReceiptHandle && url == *in.QueueUrl {
+				f.queues[url] = append(q[:i], q[i+1:]...)
+				return &sqs.DeleteMessageOutput{}, nil
+			}
+		}
+	}
+	return nil, errors.New("no such receipt")
+}
+
+func (f *fakeSQS) ChangeMessageVisibility(_ context.Context, in *sqs.ChangeMessageVisibilityInput, _ ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
+	for _, m := range f.queues[*in.QueueUrl] {
+		if m.id == *in.ReceiptHandle {
+			m.hidden = in.VisibilityTimeout > 0
+		}
+	}
+	return &sqs.ChangeMessageVisibilityOutput{}, nil
+}
+
+func (f *fakeSQS) GetQueueAttributes(context.Context, *sqs.GetQueueAttributesInput, ...func(*sqs.Options)) (*sqs.GetQueueAttributesOutput, error) {
+	return nil, errors.New("not used")
+}
+
+func (f *fakeSQS) GetQueueUrl(context.Context, *sqs.GetQueueUrlInput, ...func(*sqs.Options)) (*sqs.GetQueueUrlOutput, error) {
+	return nil, errors.New("not used")
+}
+
+type fakeStream struct {
+	puts []string
+	err  error
+}
+
+func (f *fakeStream) Put(_ context.Context, pk string, _ []byte) (string, error) {
+	if f.err != nil {
+		return "", f.err
+	}
+	f.puts = append(f.puts, pk)
+	return fmt.Sprint(len(f.puts)), nil
+}
+
+func bodies(q []*fakeMsg) []string {
+	var out []string
+	for _, m := range q {
+		out = append(out, m.body)
+	}
+	return out
+}
+
+func TestRedriveToTheSourceQueue(t *testing.T) {
+	old := time.Now().Add(-time.Hour)
+	src := Source{Name: "payments", DLQURL: "dlq", Target: ToQueue, Destination: "queue"}
+	for _, tc := range []struct {
+		name      string
+		o         Options
+		sendErr   error
+		wantQueue int // messages that reached the source queue
+		wantDLQ   int // messages left in the DLQ, all visible again
+		wantMoved int
+		wantFail  int
+	}{
+		{name: "everything moves, send then delete", wantQueue: 3, wantDLQ: 0, wantMoved: 3},
+		{name: "dry run moves nothing", o: Options{DryRun: true}, wantQueue: 0, wantDLQ: 3},
+		{name: "at most N", o: Options{Max: 2}, wantQueue: 2, wantDLQ: 1, wantMoved: 2},
+		{name: "only matching bodies", o: Options{Match: "ORD-2"}, wantQueue: 1, wantDLQ: 2, wantMoved: 1},
+		{name: "a failed send keeps the message", sendErr: errors.New("throttled"), wantQueue: 0, wantDLQ: 3, wantFail: 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeSQS{queues: map[string][]*fakeMsg{}, sendErr: tc.sendErr}
+			for i := 1; i <= 3; i++ {
+				f.add("dlq", fmt.Sprintf(`{"order":"ORD-%d"}`, i), "reason "+strconv.Itoa(i), old)
+			}
+			rep, err := Redrive(context.Background(), Clients{SQS: f}, []Source{src}, tc.o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(f.queues["queue"]) != tc.wantQueue || len(f.queues["dlq"]) != tc.wantDLQ || rep.Moved != tc.wantMoved || rep.Failed != tc.wantFail {
+				t.Errorf("queue %v, DLQ %v, moved %d, failed %d; want %d in the queue, %d in the DLQ, %d moved, %d failed",
+					bodies(f.queues["queue"]), bodies(f.queues["dlq"]), rep.Moved, rep.Failed, tc.wantQueue, tc.wantDLQ, tc.wantMoved, tc.wantFail)
+			}
+			for _, m := range f.queues["dlq"] {
+				if m.hidden {
+					t.Errorf("message %s left invisible: the next run would miss it", m.id)
+				}
+			}
+		})
+	}
+}
+
+func TestRedriveThroughTheStreamPath(t *testing.T) {
+	old := time.Now().Add(-time.Hour)
+	id := "ORD-2b1e28ba-2fa1-41d2-883f-0016d3cca427"
+	e, err := events.New(events.TypeOrderCancelled, 1, events.SourceOf(events.TypeOrderCancelled), id, 2, events.ID(id, 1), events.ID(id, 1),
+		events.OrderCancelled{OrderID: id, Reason: events.ReasonOutOfStock}, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	detail, _ := e.Entry("bus")
+	valid := `{"detail-type":"OrderCancelled","source":"orderflow.fulfilment","detail":` + detail.Detail + `}`
+	f := &fakeSQS{queues: map[string][]*fakeMsg{}}
+	f.add("dlq", valid, "sequence conflict: ...", old)
+	f.add("dlq", `{"detail-type":"OrderCancelled","detail":{"id":"x"}}`, "schema: ...", old)
+	f.add("dlq", valid, "parked by this run's own delivery", time.Now().Add(time.Hour)) // re-parked during the run: left for the next
+	stream := &fakeStream{}
+	rep, err := Redrive(context.Background(), Clients{SQS: f, Streamer: stream}, []Source{{Name: "projector", DLQURL: "dlq", Target: ToProjector}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stream.puts) != 1 || stream.puts[0] != id {
+		t.Errorf("put on the stream: %v, want the valid event once, keyed by its order", stream.puts)
+	}
+	if rep.Moved != 1 || rep.Failed != 1 || len(f.queues["dlq"]) != 2 {
+		t.Errorf("moved %d, failed %d, DLQ %v: want the invalid event and the newer message kept", rep.Moved, rep.Failed, bodies(f.queues["dlq"]))
+	}
+	for _, r := range rep.Results {
+		if r.Err != nil && !strings.Contains(r.Err.Error(), "still invalid") {
+			t.Errorf("failure %v, want it to say the event is still invalid", r.Err)
+		}
+	}
+}
