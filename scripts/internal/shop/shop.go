@@ -34,7 +34,20 @@ type OrderRequest struct {
 	} `json:"payment"`
 }
 
-// NewOrder builds a request; token tok_visa approves, tok_declined declines.
+// The payment provider's test tokens (see README, "The API").
+const (
+	TokenApprove         = "tok_visa"             // approved
+	TokenDecline         = "tok_declined"         // declined: the order is cancelled (payment-declined)
+	TokenProcessingError = "tok_processing_error" // a transient processing error on the first attempt, approved on the retry
+)
+
+// Demo catalogue items with a story.
+const (
+	SKUSoldOut        = "SKU-404" // never in stock: the order is cancelled (out-of-stock)
+	SKUDangerousGoods = "SKU-451" // the carrier refuses it: charged, then refunded and cancelled (fulfilment-failed)
+)
+
+// NewOrder builds a request; token tok_visa approves, tok_declined declines (see the Token constants).
 func NewOrder(customer, token string, lines ...Line) OrderRequest {
 	r := OrderRequest{CustomerID: customer, Items: lines}
 	r.Payment.Token = token

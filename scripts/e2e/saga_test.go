@@ -1,0 +1,148 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/orderflow-dev/orderflow/scripts/internal/shop"
+)
+
+// The saga's harder paths: a failure after the payment was taken is compensated by a refund
+// before the stock goes back, and a transient payment failure is retried by the platform (SQS
+// redelivery) until it succeeds, charging once.
+
+func n(it map[string]dbtypes.AttributeValue, k string) int64 {
+	if v, ok := it[k].(*dbtypes.AttributeValueMemberN); ok {
+		i, _ := strconv.ParseInt(v.Value, 10, 64)
+		return i
+	}
+	return -1
+}
+
+// executionError is the error a finished execution failed with ("" if it succeeded).
+func executionError(t *testing.T, arn string) (status, errName string) {
+	t.Helper()
+	out, err := sfn.NewFromConfig(stack.AWS).DescribeExecution(context.Background(), &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out.Status), aws.ToString(out.Error)
+}
+
+// SKU-451 (a camping gas canister) is dangerous goods: the order is reserved, charged and
+// confirmed, then the carrier refuses it. The saga refunds the payment (once), releases the
+// stock and cancels the order: fulfilment-failed, with every step in the order's history.
+func TestRefusedShipmentIsRefunded(t *testing.T) {
+	t.Parallel()
+	beforeGas, beforeSocks := stock(t, shop.SKUDangerousGoods), stock(t, "SKU-002")
+	p := place(t, shop.NewOrder("CUST-789", shop.TokenApprove, shop.Line{SKU: shop.SKUDangerousGoods, Quantity: 2}, shop.Line{SKU: "SKU-002", Quantity: 1}))
+	if p.TotalCents != 2*899+1299 {
+		t.Errorf("total %d cents, want the catalogue prices 2 x 899 + 1299", p.TotalCents)
+	}
+	o := waitTerminal(t, p.OrderID)
+	want := []string{"OrderPlaced", "InventoryReserved", "PaymentApproved", "OrderConfirmed", "PaymentRefunded", "InventoryReleased", "OrderCancelled"}
+	if o.Status != "CANCELLED" || o.Reason != "fulfilment-failed" || !slices.Equal(eventTypes(o), want) {
+		t.Fatalf("order %s %s (%s) with %v, want CANCELLED (fulfilment-failed) with %v", o.OrderID, o.Status, o.Reason, eventTypes(o), want)
+	}
+	if gas, socks := stock(t, shop.SKUDangerousGoods), stock(t, "SKU-002"); gas != beforeGas || socks != beforeSocks {
+		t.Errorf("stock SKU-451 %d → %d, SKU-002 %d → %d: want the reservation released", beforeGas, gas, beforeSocks, socks)
+	}
+
+	// DynamoDB: the one payment was refunded, in full; nothing was shipped.
+	pay := item(t, "PaymentsTable", map[string]string{"orderId": p.OrderID})
+	if s(pay, "status") != "REFUNDED" || n(pay, "amountCents") != p.TotalCents || s(pay, "refundedAt") == "" || s(pay, "paymentId") == "" {
+		t.Errorf("payment record %v, want REFUNDED of %d cents", pay, p.TotalCents)
+	}
+	if sh := item(t, "ShipmentsTable", map[string]string{"orderId": p.OrderID}); sh != nil {
+		t.Errorf("shipment recorded for a refused order: %v", sh)
+	}
+
+	// Step Functions: the execution ended, as a failure that was compensated.
+	j := executionFor(t, p.OrderID)
+	if status, errName := executionError(t, j.ExecutionArn); status != "FAILED" || errName != "FulfilmentFailed" {
+		t.Errorf("execution %s (%s), want FAILED with FulfilmentFailed (compensated, refund made)", status, errName)
+	}
+
+	// SNS → SQS → notifier: the customer hears about the refund and the cancellation.
+	ids := map[string]string{}
+	for _, e := range o.Events {
+		ids[e.Type] = e.ID
+	}
+	eventually(t, time.Minute, "refund and cancellation e-mails", func(context.Context) error {
+		for _, typ := range []string{"PaymentRefunded", "OrderCancelled"} {
+			if item(t, "NotificationsTable", map[string]string{"eventId": ids[typ], "channel": "email"}) == nil {
+				return fmt.Errorf("no email for %s", typ)
+			}
+		}
+		return nil
+	})
+}
+
+// tok_processing_error: the provider fails the first attempt with a processing error (counted
+// in the payments table). The payment function reports the message as a batch item failure,
+// SQS redelivers it after the visibility timeout, the second attempt is approved, and the
+// order ships with exactly one charge.
+func TestTransientPaymentFailureIsRetried(t *testing.T) {
+	t.Parallel()
+	p := place(t, shop.NewOrder("CUST-789", shop.TokenProcessingError, shop.Line{SKU: "SKU-001", Quantity: 1}))
+	o := waitTerminal(t, p.OrderID)
+	want := []string{"OrderPlaced", "InventoryReserved", "PaymentApproved", "OrderConfirmed", "OrderShipped"}
+	if o.Status != "SHIPPED" || !slices.Equal(eventTypes(o), want) {
+		t.Fatalf("order %s %s (%s) with %v, want SHIPPED with %v", o.OrderID, o.Status, o.Reason, eventTypes(o), want)
+	}
+	pay := item(t, "PaymentsTable", map[string]string{"orderId": p.OrderID})
+	if s(pay, "status") != "APPROVED" || n(pay, "attempts") < 2 || n(pay, "amountCents") != p.TotalCents {
+		t.Errorf("payment record %v, want one APPROVED charge of %d cents after at least 2 attempts", pay, p.TotalCents)
+	}
+	j := executionFor(t, p.OrderID)
+	if status, errName := executionError(t, j.ExecutionArn); status != "SUCCEEDED" {
+		t.Errorf("execution %s (%s), want SUCCEEDED: the retry is the platform's, invisible to the saga", status, errName)
+	}
+	// The message was retried, not dead-lettered.
+	if err := notInDLQ(p.OrderID); err != nil {
+		t.Error(err)
+	}
+}
+
+// notInDLQ reports an error if a message about orderID sits in the payments DLQ (peeked with a
+// zero visibility timeout, so other readers still see it).
+func notInDLQ(orderID string) error {
+	bodies, err := peek(context.Background(), stack.Output("PaymentsDlqUrl"))
+	if err != nil {
+		return err
+	}
+	for _, b := range bodies {
+		if strings.Contains(b, orderID) {
+			return errors.New("the payment message of " + orderID + " is in the payments DLQ")
+		}
+	}
+	return nil
+}
+
+// peek reads up to 10 messages of a queue without hiding them from other readers.
+func peek(ctx context.Context, url string) ([]string, error) {
+	out, err := sqs.NewFromConfig(stack.AWS).ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 0,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("peek %s: %w", url, err)
+	}
+	bodies := make([]string, 0, len(out.Messages))
+	for _, m := range out.Messages {
+		bodies = append(bodies, aws.ToString(m.Body))
+	}
+	return bodies, nil
+}
