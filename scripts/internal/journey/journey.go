@@ -1,29 +1,24 @@
 // Package journey reconstructs the path of one order through the deployed services, from their
-// own APIs (DynamoDB, Step Functions, Kinesis), never from log text.
+// own APIs (DynamoDB, Step Functions, Kinesis, EventBridge), never from log text.
+//
+// It works in three steps, so that most of it can be tested without AWS:
+//
+//	Collect   reads the evidence (Evidence) from whatever endpoint the SDK is configured for;
+//	Build     turns the evidence into hops, each linked to the hop that caused it (pure);
+//	Order     sorts hops by time without ever putting an effect before its cause (pure).
 package journey
 
 import (
-	"context"
-	"encoding/json"
+	"container/heap"
 	"errors"
-	"fmt"
 	"sort"
-	"strings"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	kintypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
-
-	"github.com/orderflow-dev/orderflow/scripts/internal/deployed"
 )
 
-// Services an order crosses, as hops name them.
+// Services an order crosses, as hops name them. Client is not a service: it is where the API
+// call comes from.
 const (
+	Client        = "Client"
 	APIGateway    = "API Gateway"
 	EventBridge   = "EventBridge"
 	StepFunctions = "Step Functions"
@@ -34,253 +29,230 @@ const (
 	DynamoDB      = "DynamoDB"
 )
 
-// Hop is one thing that happened to the order in one service.
+// Lanes is the order in which a sequence diagram lays the services out, left to right: the entry
+// point first, then the router and what it routes to, Lambda next to the stream and the tables it
+// writes.
+var Lanes = []string{Client, APIGateway, EventBridge, StepFunctions, SQS, SNS, Kinesis, Lambda, DynamoDB}
+
+// Hop is one thing that happened to the order in one service: one arrow of the sequence diagram,
+// from the service the order came from to the one it reached.
 type Hop struct {
-	Time        time.Time
-	Service     string
-	Resource    string
-	What        string
-	EventType   string // the order event this hop carried or produced, if any
+	Key      string    // stable identity across polls, e.g. "bus/<eventId>"; unique within a journey
+	Cause    string    // Key of the hop this one follows from; "" for the first
+	Time     time.Time // when it happened, as the evidence records it
+	Approx   bool      // no API records this instant: Time is that of its nearest recorded effect
+	From     string    // the service the order came from (one of the constants above)
+	Service  string    // the service it reached
+	Resource string    // friendly name of the resource: "orders bus", "payments queue", ...
+	Actor    string    // the Lambda function or state acting, if any: "projector", "ReserveInventory"
+	Action   string    // a few words for the diagram's arrow: "PutEvents", "PutRecord", ...
+	What     string    // one sentence for people
+	Evidence string    // where the trace read it: "event store", "execution history", ...
+
+	// The order event the hop carried or produced, if any.
+	EventType   string
 	EventID     string
+	Sequence    int
 	CausationID string
+	Rules       []string // for a hop onto the bus: the rules whose pattern the event matched
+	Duplicate   bool     // a second delivery of an event already seen (consumers must ignore it)
 }
 
-// Journey is an order's hops in time order.
+// Event is one fact of the order as the event store holds it: the envelope's identity fields.
+type Event struct {
+	ID            string
+	Type          string
+	Version       int
+	Source        string
+	Sequence      int
+	CorrelationID string
+	CausationID   string
+	Time          time.Time // when the producer created it
+	RecordedAt    time.Time // when the projector appended it
+	KinesisSeq    string    // the stream record the projector appended it from
+	Detail        string    // the envelope JSON (the EventBridge detail)
+}
+
+// Rule is one rule of the orders bus and where it routes.
+type Rule struct {
+	Name        string // as deployed
+	Short       string // without the stack's prefix and CDK's hash: "OrderPlacedToWorkflow"
+	Description string
+	Pattern     string
+	Targets     []string // target ARNs
+}
+
+// Journey is an order's hops, causally and then chronologically ordered (see Order).
 type Journey struct {
 	OrderID       string
 	CorrelationID string
-	Status        string // from the execution: RUNNING, SUCCEEDED, FAILED...
+	Status        string // of the workflow execution: RUNNING, SUCCEEDED, FAILED... ("" before it starts)
 	ExecutionArn  string
+	Events        []Event           // by sequence
+	Rules         []Rule            // of the orders bus
+	RuleCheck     string            // how rules were evaluated: TestEventPattern, or the fallback and why
+	Resources     map[string]string // friendly name → physical name (ARN, table name, URL)
+	Notes         []string          // what the trace could not see, said plainly
 	Hops          []Hop
 }
 
 // ErrUnknownOrder means the event store holds no event for the order.
 var ErrUnknownOrder = errors.New("unknown order")
 
-// Services lists the distinct services the journey crossed, in first-crossed order.
+// Services lists the distinct services the journey reached, in first-reached order (the client
+// is not a service).
 func (j Journey) Services() []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, h := range j.Hops {
-		if !seen[h.Service] {
-			seen[h.Service] = true
-			out = append(out, h.Service)
+		for _, s := range []string{h.From, h.Service} {
+			if s != "" && s != Client && !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
 		}
 	}
 	return out
 }
 
-// Collect gathers the order's hops from the event store, the workflow's execution history, the
-// stream and the consumers' tables.
-func Collect(ctx context.Context, s *deployed.Stack, orderID string) (Journey, error) {
-	j := Journey{OrderID: orderID}
-	db := dynamodb.NewFromConfig(s.AWS)
-	stored, err := eventStore(ctx, db, s, orderID)
-	if err != nil {
-		return j, err
-	}
-	if len(stored) == 0 {
-		return j, fmt.Errorf("%s: %w (no event in table %s)", orderID, ErrUnknownOrder, s.Output("EventStoreTable"))
-	}
-	bus := s.Output("EventBusName")
-	for _, e := range stored {
-		j.CorrelationID = e.CorrelationID
-		if e.Type == "OrderPlaced" {
-			j.add(Hop{Time: e.Time, Service: APIGateway, Resource: "POST /orders", What: "order-api (Lambda) validated and priced the order", EventType: e.Type, EventID: e.ID})
-		}
-		j.add(Hop{Time: e.Time, Service: EventBridge, Resource: bus, What: "PutEvents from " + e.Source, EventType: e.Type, EventID: e.ID, CausationID: e.CausationID})
-		if !e.RecordedAt.IsZero() {
-			j.add(Hop{Time: e.RecordedAt, Service: DynamoDB, Resource: s.Output("EventStoreTable"),
-				What: fmt.Sprintf("projector (Lambda) appended event #%d to the event store", e.Sequence), EventType: e.Type, EventID: e.ID})
+// Terminal reports whether the order has reached a final event (OrderShipped or OrderCancelled).
+func (j Journey) Terminal() bool {
+	for _, e := range j.Events {
+		if e.Type == "OrderShipped" || e.Type == "OrderCancelled" {
+			return true
 		}
 	}
-	if err := j.workflow(ctx, sfn.NewFromConfig(s.AWS), s.Output("StateMachineArn")); err != nil {
-		return j, err
-	}
-	if err := j.stream(ctx, kinesis.NewFromConfig(s.AWS), s.Output("StreamName")); err != nil {
-		return j, err
-	}
-	if err := j.consumers(ctx, db, s, stored); err != nil {
-		return j, err
-	}
-	sort.SliceStable(j.Hops, func(a, b int) bool { return j.Hops[a].Time.Before(j.Hops[b].Time) })
-	return j, nil
+	return false
 }
 
-func (j *Journey) add(h Hop) { j.Hops = append(j.Hops, h) }
-
-type storedEvent struct {
-	ID, Type, Source, CorrelationID, CausationID string
-	Sequence                                     int
-	Time, RecordedAt                             time.Time
-}
-
-func eventStore(ctx context.Context, db *dynamodb.Client, s *deployed.Stack, orderID string) ([]storedEvent, error) {
-	out, err := db.Query(ctx, &dynamodb.QueryInput{
-		TableName:                 aws.String(s.Output("EventStoreTable")),
-		KeyConditionExpression:    aws.String("orderId = :id"),
-		ExpressionAttributeValues: map[string]dbtypes.AttributeValue{":id": &dbtypes.AttributeValueMemberS{Value: orderID}},
-		ConsistentRead:            aws.Bool(true),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("query event store: %w", err)
-	}
-	evs := make([]storedEvent, 0, len(out.Items))
-	for _, it := range out.Items {
-		evs = append(evs, storedEvent{
-			ID: str(it, "eventId"), Type: str(it, "type"), Source: str(it, "source"),
-			CorrelationID: str(it, "correlationId"), CausationID: str(it, "causationId"),
-			Sequence: num(it, "sequence"), Time: when(it, "time"), RecordedAt: when(it, "recordedAt"),
-		})
-	}
-	return evs, nil
-}
-
-// workflow finds the execution that handled the order (its input is the OrderPlaced event) and
-// adds one hop per state entered, plus the payment message it sent to SQS.
-func (j *Journey) workflow(ctx context.Context, c *sfn.Client, machine string) error {
-	p := sfn.NewListExecutionsPaginator(c, &sfn.ListExecutionsInput{StateMachineArn: aws.String(machine)})
-	for pages := 0; p.HasMorePages() && pages < 20 && j.ExecutionArn == ""; pages++ {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("list executions: %w", err)
+// Event returns the stored event with the given id.
+func (j Journey) Event(id string) (Event, bool) {
+	for _, e := range j.Events {
+		if e.ID == id {
+			return e, true
 		}
-		for _, ex := range page.Executions {
-			d, err := c.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: ex.ExecutionArn})
-			if err != nil {
-				return fmt.Errorf("describe execution: %w", err)
+	}
+	return Event{}, false
+}
+
+// Step is a hop placed on the timeline.
+type Step struct {
+	Hop
+	N          int           // 1-based position
+	SincePrev  time.Duration // since the previous hop of the timeline (0 for the first)
+	SinceCause time.Duration // since the hop that caused it (0 without a cause)
+	Elapsed    time.Duration // since the first hop
+	CauseN     int           // position of the cause, 0 without one
+}
+
+// Timeline returns the hops with their latencies: from the previous hop, from their cause and
+// from the start. Negative latencies are left as they are: they mean two clocks disagree.
+func (j Journey) Timeline() []Step {
+	steps := make([]Step, len(j.Hops))
+	pos := map[string]int{}
+	for i, h := range j.Hops {
+		s := Step{Hop: h, N: i + 1}
+		if i > 0 {
+			s.SincePrev = h.Time.Sub(j.Hops[i-1].Time)
+			s.Elapsed = h.Time.Sub(j.Hops[0].Time)
+		}
+		if p, ok := pos[h.Cause]; ok && h.Cause != "" {
+			s.CauseN = p + 1
+			s.SinceCause = h.Time.Sub(j.Hops[p].Time)
+		}
+		pos[h.Key] = i
+		steps[i] = s
+	}
+	return steps
+}
+
+// Duration is the time from the first hop to the last.
+func (j Journey) Duration() time.Duration {
+	if len(j.Hops) < 2 {
+		return 0
+	}
+	return j.Hops[len(j.Hops)-1].Time.Sub(j.Hops[0].Time)
+}
+
+// Order sorts hops by time, except that a hop never comes before the hop that caused it: of the
+// hops whose cause is already placed, the earliest goes next (ties keep their given order). An
+// approximate time earlier than its cause's is raised to the cause's time, since it can only have
+// happened after it. A cause missing from hops is no constraint.
+func Order(hops []Hop) []Hop {
+	in := make([]Hop, len(hops))
+	copy(in, hops)
+	keys := map[string]bool{}
+	for _, h := range in {
+		keys[h.Key] = true
+	}
+	children := map[string][]int{}
+	q := &hopQueue{hops: in}
+	for i, h := range in {
+		if h.Cause != "" && h.Cause != h.Key && keys[h.Cause] {
+			children[h.Cause] = append(children[h.Cause], i)
+		} else {
+			q.idx = append(q.idx, i)
+		}
+	}
+	heap.Init(q)
+	out := make([]Hop, 0, len(in))
+	placed := make([]bool, len(in))
+	for q.Len() > 0 {
+		i := heap.Pop(q).(int)
+		placed[i] = true
+		h := in[i]
+		out = append(out, h)
+		for _, c := range children[h.Key] {
+			if in[c].Approx && in[c].Time.Before(h.Time) {
+				in[c].Time = h.Time
 			}
-			if strings.Contains(aws.ToString(d.Input), `"`+j.OrderID+`"`) {
-				j.ExecutionArn, j.Status = aws.ToString(ex.ExecutionArn), string(d.Status)
-				break
-			}
+			heap.Push(q, c)
+		}
+		delete(children, h.Key) // a repeated key releases its children once
+	}
+	// Hops caught in a cycle of causes (a bug in Build) still show, by time, at the end.
+	var rest []Hop
+	for i, h := range in {
+		if !placed[i] {
+			rest = append(rest, h)
 		}
 	}
-	if j.ExecutionArn == "" {
-		return nil // not started yet: eventual consistency
-	}
-	h := sfn.NewGetExecutionHistoryPaginator(c, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(j.ExecutionArn)})
-	name := machine[strings.LastIndex(machine, ":")+1:]
-	for h.HasMorePages() {
-		page, err := h.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("execution history: %w", err)
-		}
-		for _, ev := range page.Events {
-			switch ev.Type {
-			case sfntypes.HistoryEventTypeExecutionStarted:
-				j.add(Hop{Time: aws.ToTime(ev.Timestamp), Service: StepFunctions, Resource: name, What: "execution started by the OrderPlaced rule", EventType: "OrderPlaced"})
-			case sfntypes.HistoryEventTypeTaskScheduled:
-				// AWS reports resourceType "sqs"; some emulators report the whole integration ARN.
-				if d := ev.TaskScheduledEventDetails; d != nil && (aws.ToString(d.ResourceType) == "sqs" || strings.Contains(aws.ToString(d.Resource), "sqs:sendMessage")) {
-					j.add(Hop{Time: aws.ToTime(ev.Timestamp), Service: SQS, Resource: "payments", What: "payment request sent with a task token (sqs:sendMessage.waitForTaskToken)"})
-				}
-			case sfntypes.HistoryEventTypeTaskSucceeded, sfntypes.HistoryEventTypeTaskFailed, sfntypes.HistoryEventTypeTaskTimedOut:
-				// the state-entered hops below carry the story
-			case sfntypes.HistoryEventTypeExecutionSucceeded, sfntypes.HistoryEventTypeExecutionFailed, sfntypes.HistoryEventTypeExecutionTimedOut, sfntypes.HistoryEventTypeExecutionAborted:
-				j.add(Hop{Time: aws.ToTime(ev.Timestamp), Service: StepFunctions, Resource: name, What: "execution " + strings.TrimPrefix(string(ev.Type), "Execution")})
-			}
-			if d := ev.StateEnteredEventDetails; d != nil {
-				j.add(Hop{Time: aws.ToTime(ev.Timestamp), Service: StepFunctions, Resource: name, What: "state " + aws.ToString(d.Name)})
-			}
-		}
-	}
-	return nil
+	sort.SliceStable(rest, func(a, b int) bool { return rest[a].Time.Before(rest[b].Time) })
+	return append(out, rest...)
 }
 
-// stream reads the order's records from every shard of the stream, from the start.
-func (j *Journey) stream(ctx context.Context, c *kinesis.Client, stream string) error {
-	shards, err := c.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(stream)})
-	if err != nil {
-		return fmt.Errorf("list shards: %w", err)
-	}
-	for _, sh := range shards.Shards {
-		it, err := c.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{
-			StreamName: aws.String(stream), ShardId: sh.ShardId, ShardIteratorType: kintypes.ShardIteratorTypeTrimHorizon,
-		})
-		if err != nil {
-			return fmt.Errorf("shard iterator: %w", err)
-		}
-		iter := it.ShardIterator
-		for i := 0; iter != nil && i < 1000; i++ {
-			out, err := c.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(1000)})
-			if err != nil {
-				return fmt.Errorf("get records: %w", err)
-			}
-			for _, r := range out.Records {
-				if aws.ToString(r.PartitionKey) != j.OrderID {
-					continue
-				}
-				var ev struct {
-					DetailType string `json:"detail-type"`
-					Detail     struct {
-						ID string `json:"id"`
-					} `json:"detail"`
-				}
-				_ = json.Unmarshal(r.Data, &ev) // a record that is not an event still shows as a hop
-				j.add(Hop{Time: aws.ToTime(r.ApproximateArrivalTimestamp), Service: Kinesis, Resource: stream,
-					What: "streamer (Lambda) appended record " + aws.ToString(r.SequenceNumber), EventType: ev.DetailType, EventID: ev.Detail.ID})
-			}
-			if len(out.Records) == 0 || aws.ToInt64(out.MillisBehindLatest) == 0 {
-				break
-			}
-			iter = out.NextShardIterator
-		}
-	}
-	return nil
+// hopQueue is a min-heap of indexes into hops, by time and then by index.
+type hopQueue struct {
+	hops []Hop
+	idx  []int
 }
 
-// consumers adds what the payment, shipping and notifier functions recorded for the order.
-func (j *Journey) consumers(ctx context.Context, db *dynamodb.Client, s *deployed.Stack, stored []storedEvent) error {
-	key := map[string]dbtypes.AttributeValue{"orderId": &dbtypes.AttributeValueMemberS{Value: j.OrderID}}
-	for _, c := range []struct{ table, what string }{
-		{"PaymentsTable", "payment (Lambda) took the message from the payments queue and decided: "},
-		{"ShipmentsTable", "shipping (Lambda) created shipment "},
-	} {
-		out, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.Output(c.table)), Key: key, ConsistentRead: aws.Bool(true)})
-		if err != nil {
-			return fmt.Errorf("read %s: %w", c.table, err)
-		}
-		if out.Item != nil {
-			j.add(Hop{Time: when(out.Item, "createdAt"), Service: Lambda, Resource: s.Output(c.table),
-				What: c.what + str(out.Item, "status") + str(out.Item, "shipmentId")})
-		}
+func (q *hopQueue) Len() int { return len(q.idx) }
+func (q *hopQueue) Less(a, b int) bool {
+	ha, hb := q.hops[q.idx[a]], q.hops[q.idx[b]]
+	if !ha.Time.Equal(hb.Time) {
+		return ha.Time.Before(hb.Time)
 	}
-	for _, e := range stored {
-		out, err := db.Query(ctx, &dynamodb.QueryInput{
-			TableName:                 aws.String(s.Output("NotificationsTable")),
-			KeyConditionExpression:    aws.String("eventId = :id"),
-			ExpressionAttributeValues: map[string]dbtypes.AttributeValue{":id": &dbtypes.AttributeValueMemberS{Value: e.ID}},
-			ConsistentRead:            aws.Bool(true),
-		})
-		if err != nil {
-			return fmt.Errorf("read notifications: %w", err)
-		}
-		for _, it := range out.Items {
-			channel := str(it, "channel")
-			j.add(Hop{Time: when(it, "sentAt"), Service: SNS, Resource: "order-notifications → " + channel + " queue",
-				What: "notifier (Lambda) sent the " + channel + " notification", EventType: e.Type, EventID: e.ID})
-		}
-	}
-	return nil
+	return q.idx[a] < q.idx[b]
+}
+func (q *hopQueue) Swap(a, b int) { q.idx[a], q.idx[b] = q.idx[b], q.idx[a] }
+func (q *hopQueue) Push(x any)    { q.idx = append(q.idx, x.(int)) }
+func (q *hopQueue) Pop() any {
+	n := len(q.idx) - 1
+	x := q.idx[n]
+	q.idx = q.idx[:n]
+	return x
 }
 
-func str(it map[string]dbtypes.AttributeValue, k string) string {
-	if v, ok := it[k].(*dbtypes.AttributeValueMemberS); ok {
-		return v.Value
+// NewHops returns the hops whose keys are not in seen, in journey order, and adds their keys to
+// seen: what --follow prints on each poll.
+func NewHops(seen map[string]bool, j Journey) []Step {
+	var out []Step
+	for _, s := range j.Timeline() {
+		if !seen[s.Key] {
+			seen[s.Key] = true
+			out = append(out, s)
+		}
 	}
-	return ""
-}
-
-func num(it map[string]dbtypes.AttributeValue, k string) int {
-	var n int
-	if v, ok := it[k].(*dbtypes.AttributeValueMemberN); ok {
-		_, _ = fmt.Sscan(v.Value, &n)
-	}
-	return n
-}
-
-func when(it map[string]dbtypes.AttributeValue, k string) time.Time {
-	t, _ := time.Parse(time.RFC3339Nano, str(it, k))
-	return t
+	return out
 }

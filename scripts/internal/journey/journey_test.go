@@ -1,0 +1,363 @@
+package journey
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC)
+
+func at(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+
+func keys(hops []Hop) []string {
+	out := make([]string, len(hops))
+	for i, h := range hops {
+		out[i] = h.Key
+	}
+	return out
+}
+
+func TestOrder(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		hops  []Hop
+		want  []string
+		times map[string]time.Time // expected times after ordering, where they change
+	}{
+		{
+			name: "by time when causes allow",
+			hops: []Hop{{Key: "c", Cause: "a", Time: at(30)}, {Key: "a", Time: at(10)}, {Key: "b", Cause: "a", Time: at(20)}},
+			want: []string{"a", "b", "c"},
+		},
+		{
+			name: "ties keep the given order",
+			hops: []Hop{{Key: "a", Time: at(10)}, {Key: "b", Time: at(10)}, {Key: "c", Time: at(10)}},
+			want: []string{"a", "b", "c"},
+		},
+		{
+			name: "an effect stamped before its cause by another clock still comes after it, with its own time",
+			hops: []Hop{{Key: "effect", Cause: "cause", Time: at(5)}, {Key: "cause", Time: at(10)}, {Key: "other", Time: at(7)}},
+			want: []string{"other", "cause", "effect"},
+		},
+		{
+			name:  "an approximate time before its cause is raised to the cause's",
+			hops:  []Hop{{Key: "cause", Time: at(10)}, {Key: "effect", Cause: "cause", Time: at(3), Approx: true}},
+			want:  []string{"cause", "effect"},
+			times: map[string]time.Time{"effect": at(10)},
+		},
+		{
+			name: "a chain is followed to the end",
+			hops: []Hop{{Key: "d", Cause: "c", Time: at(1)}, {Key: "c", Cause: "b", Time: at(2)}, {Key: "b", Cause: "a", Time: at(3)}, {Key: "a", Time: at(4)}},
+			want: []string{"a", "b", "c", "d"},
+		},
+		{
+			name: "a cause that is not in the journey is no constraint",
+			hops: []Hop{{Key: "b", Cause: "missing", Time: at(5)}, {Key: "a", Time: at(10)}},
+			want: []string{"b", "a"},
+		},
+		{
+			name: "a cycle of causes still shows every hop, at the end",
+			hops: []Hop{{Key: "x", Cause: "y", Time: at(1)}, {Key: "y", Cause: "x", Time: at(2)}, {Key: "a", Time: at(10)}},
+			want: []string{"a", "x", "y"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Order(tc.hops)
+			if !slices.Equal(keys(got), tc.want) {
+				t.Fatalf("Order = %v, want %v", keys(got), tc.want)
+			}
+			for _, h := range got {
+				if want, ok := tc.times[h.Key]; ok && !h.Time.Equal(want) {
+					t.Errorf("%s at %v, want %v", h.Key, h.Time, want)
+				}
+			}
+			if len(tc.hops) > 0 && &tc.hops[0] == &got[0] {
+				t.Error("Order must not sort its argument in place")
+			}
+		})
+	}
+}
+
+func TestTimeline(t *testing.T) {
+	j := Journey{Hops: []Hop{
+		{Key: "a", Time: at(100)},
+		{Key: "b", Cause: "a", Time: at(130)},
+		{Key: "c", Time: at(135)},
+		{Key: "d", Cause: "a", Time: at(180)},
+		{Key: "e", Cause: "d", Time: at(170)}, // another clock: a negative latency is shown as it is
+	}}
+	got := j.Timeline()
+	want := []struct {
+		n                            int
+		prev, cause, elapsed, cause2 time.Duration
+		causeN                       int
+	}{
+		{1, 0, 0, 0, 0, 0},
+		{2, 30 * time.Millisecond, 30 * time.Millisecond, 30 * time.Millisecond, 0, 1},
+		{3, 5 * time.Millisecond, 0, 35 * time.Millisecond, 0, 0},
+		{4, 45 * time.Millisecond, 80 * time.Millisecond, 80 * time.Millisecond, 0, 1},
+		{5, -10 * time.Millisecond, -10 * time.Millisecond, 70 * time.Millisecond, 0, 4},
+	}
+	for i, w := range want {
+		s := got[i]
+		if s.N != w.n || s.SincePrev != w.prev || s.SinceCause != w.cause || s.Elapsed != w.elapsed || s.CauseN != w.causeN {
+			t.Errorf("step %d = N %d prev %v cause %v (#%d) elapsed %v; want N %d prev %v cause %v (#%d) elapsed %v",
+				i, s.N, s.SincePrev, s.SinceCause, s.CauseN, s.Elapsed, w.n, w.prev, w.cause, w.causeN, w.elapsed)
+		}
+	}
+	if d := j.Duration(); d != 70*time.Millisecond {
+		t.Errorf("Duration = %v, want first to last hop = 70ms", d)
+	}
+}
+
+func TestNewHopsPrintsEachHopOnce(t *testing.T) {
+	seen := map[string]bool{}
+	j := Journey{Hops: []Hop{{Key: "a", Time: at(1)}, {Key: "b", Time: at(2)}}}
+	if got := NewHops(seen, j); len(got) != 2 {
+		t.Fatalf("first poll: %d new hops, want 2", len(got))
+	}
+	j.Hops = append(j.Hops, Hop{Key: "c", Time: at(3)})
+	got := NewHops(seen, j)
+	if len(got) != 1 || got[0].Key != "c" || got[0].N != 3 || got[0].SincePrev != time.Millisecond {
+		t.Fatalf("second poll: %+v, want only c (#3, +1ms)", got)
+	}
+	if got := NewHops(seen, j); len(got) != 0 {
+		t.Fatalf("third poll: %d new hops, want none", len(got))
+	}
+}
+
+// An approved order as the APIs of a local stack report it (times in ms after t0), with one
+// duplicate of OrderShipped put on the bus afterwards.
+func approved() Evidence {
+	ev := Evidence{OrderID: "ORD-1", Resources: map[string]string{
+		ResWorkflow: "arn:sm:fulfilment", ResTopic: "arn:sns:topic", "streamer": "fn-streamer",
+	}}
+	types := []string{"OrderPlaced", "InventoryReserved", "PaymentApproved", "OrderConfirmed", "OrderShipped"}
+	sources := []string{"orderflow.orders", "orderflow.inventory", "orderflow.payments", "orderflow.fulfilment", "orderflow.shipping"}
+	created := []int{0, 300, 460, 460, 560}
+	recorded := []int{380, 490, 630, 625, 740} // #4 is stored before #3
+	arrival := []int{160, 360, 575, 530, 635}  // #4 reaches the stream before #3
+	for i, typ := range types {
+		e := Event{ID: fmt.Sprintf("e%d", i+1), Type: typ, Version: 1, Source: sources[i], Sequence: i + 1, CorrelationID: "e1",
+			Time: at(created[i]), RecordedAt: at(recorded[i]), KinesisSeq: fmt.Sprintf("k%d", i+1)}
+		if i > 0 {
+			e.CausationID = fmt.Sprintf("e%d", i)
+		}
+		ev.Events = append(ev.Events, e)
+		ev.Records = append(ev.Records, Record{Shard: "shard-0", Seq: e.KinesisSeq, PartitionKey: "ORD-1", Arrival: at(arrival[i]),
+			BusID: fmt.Sprintf("b%d", i+1), EventID: e.ID, Type: typ})
+	}
+	ev.Records = append(ev.Records, Record{Shard: "shard-0", Seq: "k9", PartitionKey: "ORD-1", Arrival: at(5000), BusID: "b9", EventID: "e5", Type: "OrderShipped"})
+	ev.Rules = []Rule{
+		{Short: "OrderPlacedToWorkflow", Targets: []string{"arn:sm:fulfilment"}},
+		{Short: "OrderEventsToStream", Targets: []string{"arn:lambda:function:fn-streamer"}},
+		{Short: "CustomerFacingToNotifications", Targets: []string{"arn:sns:topic"}},
+	}
+	ev.RuleCheck = RuleCheckAPI
+	ev.Matches = map[string][]string{"e1": {"OrderPlacedToWorkflow", "OrderEventsToStream", "CustomerFacingToNotifications"},
+		"e2": {"OrderEventsToStream"}, "e3": {"OrderEventsToStream"}, "e4": {"OrderEventsToStream", "CustomerFacingToNotifications"},
+		"e5": {"OrderEventsToStream", "CustomerFacingToNotifications"}}
+	task := func(name string, entered int, a ...Attempt) State {
+		return State{Name: name, Type: "Task", Entered: at(entered), Attempts: a}
+	}
+	ev.Executions = []Execution{{Arn: "arn:exec:x1", Name: "x1", Status: "SUCCEEDED", Started: at(10), Stopped: at(600), EventID: "e1", BusID: "b1",
+		States: []State{
+			{Name: "ReadOrderPlaced", Type: "Pass", Entered: at(170)},
+			task("ReserveInventory", 170, Attempt{Resource: "lambda:invoke", Target: "inventory", Scheduled: at(170), Ended: at(180), Outcome: "Failed", Error: "TransientError"},
+				Attempt{Resource: "lambda:invoke", Target: "inventory", Scheduled: at(200), Ended: at(305), Outcome: "Succeeded"}),
+			task("PublishReservation", 305, Attempt{Resource: "events:putEvents", Scheduled: at(305), Ended: at(306), Outcome: "Succeeded",
+				Published: []Published{{EventID: "e2", Type: "InventoryReserved", BusID: "b2"}}}),
+			{Name: "InStock?", Type: "Choice", Entered: at(306)},
+			task("RequestPayment", 306, Attempt{Resource: "sqs:sendMessage.waitForTaskToken", Target: ResPaymentsQueue, Scheduled: at(306), Ended: at(470), Outcome: "Succeeded"}),
+			task("PublishPaymentOutcome", 470, Attempt{Resource: "events:putEvents", Scheduled: at(470), Ended: at(471), Outcome: "Succeeded",
+				Published: []Published{{EventID: "e3", Type: "PaymentApproved", BusID: "b3"}, {EventID: "e4", Type: "OrderConfirmed", BusID: "b4"}}}),
+			task("ShipOrder", 471, Attempt{Resource: "lambda:invoke", Target: "shipping", Scheduled: at(471), Ended: at(570), Outcome: "Succeeded"}),
+			task("PublishShipment", 570, Attempt{Resource: "events:putEvents", Scheduled: at(570), Ended: at(571), Outcome: "Succeeded",
+				Published: []Published{{EventID: "e5", Type: "OrderShipped", BusID: "b5"}}}),
+			{Name: "Shipped", Type: "Succeed", Entered: at(600)},
+		}}}
+	ev.Reservation = &Write{Item: "RES#ORD-1", Status: "RESERVED", At: at(290)}
+	ev.Payment = &Write{Item: "payment p1", Status: "APPROVED", At: at(455)}
+	ev.Shipment = &Write{Item: "shipment s1", Status: "ACME Parcel", At: at(550)}
+	ev.Notifications = []Notification{{EventID: "e1", Channel: "email", SentAt: at(165)}, {EventID: "e4", Channel: "email", SentAt: at(540)},
+		{EventID: "e5", Channel: "sms", SentAt: at(650)}, {EventID: "e5", Channel: "email", SentAt: at(660)}}
+	ev.Counted = []Counted{{EventID: "e4", At: at(0)}} // the marker's second: earlier than the record it counts
+	return ev
+}
+
+func index(t *testing.T, j Journey, what string, match func(Hop) bool) int {
+	t.Helper()
+	for i, h := range j.Hops {
+		if match(h) {
+			return i
+		}
+	}
+	t.Fatalf("no hop %s in %v", what, keys(j.Hops))
+	return -1
+}
+
+func TestBuildApprovedOrder(t *testing.T) {
+	j := Build(approved())
+	if j.CorrelationID != "e1" || j.Status != "SUCCEEDED" || j.ExecutionArn != "arn:exec:x1" {
+		t.Errorf("journey %q %q %q", j.CorrelationID, j.Status, j.ExecutionArn)
+	}
+	want := []string{APIGateway, Lambda, EventBridge, StepFunctions, SQS, SNS, Kinesis, DynamoDB}
+	for _, s := range want {
+		if !slices.Contains(j.Services(), s) {
+			t.Errorf("services %v lack %s", j.Services(), s)
+		}
+	}
+	seen := map[string]bool{}
+	for _, h := range j.Hops {
+		if seen[h.Key] {
+			t.Errorf("key %s twice", h.Key)
+		}
+		seen[h.Key] = true
+	}
+	for i := 1; i < len(j.Hops); i++ { // time order, except where a cause had to come first
+		h, prev := j.Hops[i], j.Hops[i-1]
+		if h.Time.Before(prev.Time) && !(h.Cause != "" && seen[h.Cause]) {
+			t.Errorf("hop %d %s at %v before hop %d %s at %v", i, h.Key, h.Time, i-1, prev.Key, prev.Time)
+		}
+	}
+	pos := map[string]int{}
+	for i, h := range j.Hops {
+		pos[h.Key] = i
+	}
+	for _, h := range j.Hops {
+		if p, ok := pos[h.Cause]; ok && p >= pos[h.Key] {
+			t.Errorf("%s comes before its cause %s", h.Key, h.Cause)
+		}
+	}
+	// Causal order, as a learner would check it.
+	for _, e := range j.Events {
+		bus := index(t, j, "bus of "+e.Type, func(h Hop) bool { return h.Service == EventBridge && h.EventID == e.ID && !h.Duplicate })
+		rec := index(t, j, "record of "+e.Type, func(h Hop) bool { return h.Service == Kinesis && h.EventID == e.ID })
+		store := index(t, j, "store of "+e.Type, func(h Hop) bool { return h.Resource == ResEventStore && h.EventID == e.ID })
+		if !(bus < rec && rec < store) {
+			t.Errorf("%s: bus %d, record %d, store %d: want bus < record < store", e.Type, bus, rec, store)
+		}
+		if e.CausationID != "" {
+			cause := index(t, j, "bus of the cause", func(h Hop) bool { return h.Service == EventBridge && h.EventID == e.CausationID })
+			if cause >= bus {
+				t.Errorf("%s on the bus (%d) before its cause (%d)", e.Type, bus, cause)
+			}
+		}
+	}
+	start := index(t, j, "execution start", func(h Hop) bool { return h.Action == "StartExecution" })
+	placed := index(t, j, "OrderPlaced on the bus", func(h Hop) bool { return h.Service == EventBridge && h.EventID == "e1" })
+	if start < placed {
+		t.Errorf("execution started (%d) before OrderPlaced was on the bus (%d)", start, placed)
+	}
+	if h := j.Hops[start]; !strings.Contains(h.What, "rule OrderPlacedToWorkflow") {
+		t.Errorf("execution start %q does not name the rule that started it", h.What)
+	}
+	if h := j.Hops[placed]; !slices.Equal(h.Rules, []string{"OrderPlacedToWorkflow", "OrderEventsToStream", "CustomerFacingToNotifications"}) {
+		t.Errorf("OrderPlaced matched %v", h.Rules)
+	}
+	// The retried inventory call shows both tries; the write sits under the try that made it.
+	invokes := 0
+	for _, h := range j.Hops {
+		if h.Service == Lambda && h.Actor == "inventory" {
+			invokes++
+		}
+	}
+	if invokes != 2 {
+		t.Errorf("%d inventory invocations, want 2 (one retry)", invokes)
+	}
+	write := j.Hops[index(t, j, "reservation write", func(h Hop) bool { return h.Resource == ResInventory })]
+	if !strings.HasSuffix(write.Cause, "/1/invoke") {
+		t.Errorf("reservation write caused by %s, want the second try", write.Cause)
+	}
+	// Point-to-point: message, consumer, its write, its answer.
+	send := index(t, j, "payments message", func(h Hop) bool { return h.Service == SQS && h.Resource == ResPaymentsQueue })
+	pay := index(t, j, "payment write", func(h Hop) bool { return h.Resource == ResPayments })
+	answer := index(t, j, "SendTaskSuccess", func(h Hop) bool { return h.Action == "SendTaskSuccess" })
+	if !(send < pay && pay < answer) {
+		t.Errorf("payments: send %d, write %d, answer %d", send, pay, answer)
+	}
+	// Pub/sub: OrderShipped reached both channels, each through its own queue.
+	for _, ch := range []string{"sms", "email"} {
+		index(t, j, ch+" write for OrderShipped", func(h Hop) bool {
+			return h.Resource == ResNotifications && h.EventID == "e5" && strings.Contains(h.Action, ch)
+		})
+	}
+	// Ordering: #4 reached the stream and the store before #3, and the trace says so.
+	rec3 := j.Hops[index(t, j, "record of #3", func(h Hop) bool { return h.Service == Kinesis && h.EventID == "e3" })]
+	if !strings.Contains(rec3.What, "AFTER event #4") {
+		t.Errorf("record of #3 says %q, want it to point out that it arrived after #4", rec3.What)
+	}
+	store4 := j.Hops[index(t, j, "store of #4", func(h Hop) bool { return h.Resource == ResEventStore && h.EventID == "e4" })]
+	if !strings.Contains(store4.What, "before #3") {
+		t.Errorf("store of #4 says %q, want it to point out the gap", store4.What)
+	}
+	// Analytics' second-precision time is raised to the record it counted.
+	counted := j.Hops[index(t, j, "analytics write", func(h Hop) bool { return h.Resource == ResAnalytics })]
+	if !counted.Approx || counted.Time.Before(at(530)) {
+		t.Errorf("analytics hop approx=%v at %v, want approximate and not before the record (530ms)", counted.Approx, counted.Time)
+	}
+	// Idempotency: the duplicate OrderShipped is on the bus and the stream again, and ignored.
+	var dups []string
+	for _, h := range j.Hops {
+		if h.Duplicate {
+			dups = append(dups, h.Service+" "+h.Action)
+		}
+	}
+	wantDups := []string{"EventBridge PutEvents OrderShipped again", "Lambda → streamer", "Kinesis PutRecord", "Lambda → projector (duplicate ignored)"}
+	if !slices.Equal(dups, wantDups) {
+		t.Errorf("duplicate hops %v, want %v", dups, wantDups)
+	}
+	stores := 0
+	for _, h := range j.Hops {
+		if h.Resource == ResEventStore && h.EventID == "e5" {
+			stores++
+		}
+	}
+	if stores != 1 {
+		t.Errorf("OrderShipped written %d times to the event store, want once", stores)
+	}
+}
+
+func TestBuildWithoutExecutionHistory(t *testing.T) {
+	ev := approved()
+	ev.Executions, ev.Records, ev.Notifications, ev.Counted = nil, nil, nil, nil
+	ev.Reservation, ev.Payment, ev.Shipment = nil, nil, nil
+	j := Build(ev)
+	var bus []string
+	for _, h := range j.Hops {
+		if h.Service == EventBridge {
+			bus = append(bus, h.EventID)
+			if h.From == "" || h.Cause == "" {
+				t.Errorf("bus hop %s has no producer or cause", h.Key)
+			}
+		}
+	}
+	if !slices.Equal(bus, []string{"e1", "e2", "e3", "e4", "e5"}) {
+		t.Errorf("events on the bus %v, want all five in causal order", bus)
+	}
+	if j.Status != "" || j.ExecutionArn != "" {
+		t.Errorf("no execution, got %q %q", j.Status, j.ExecutionArn)
+	}
+}
+
+func TestTerminal(t *testing.T) {
+	for _, tc := range []struct {
+		types []string
+		want  bool
+	}{
+		{[]string{"OrderPlaced"}, false},
+		{[]string{"OrderPlaced", "InventoryReserved", "PaymentApproved", "OrderConfirmed", "OrderShipped"}, true},
+		{[]string{"OrderPlaced", "OrderCancelled"}, true},
+	} {
+		var j Journey
+		for _, typ := range tc.types {
+			j.Events = append(j.Events, Event{Type: typ})
+		}
+		if got := j.Terminal(); got != tc.want {
+			t.Errorf("Terminal(%v) = %v, want %v", tc.types, got, tc.want)
+		}
+	}
+}
