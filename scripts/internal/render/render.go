@@ -1,48 +1,165 @@
-// Package render prints a journey for people.
+// Package render shows a journey to people: as a text table (Text, Live) or as a self-contained
+// HTML page with a sequence diagram (HTML).
 package render
 
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/orderflow-dev/orderflow/scripts/internal/journey"
 )
 
-// Text writes one line per hop: time, latency since the previous hop, service, resource, event and
+// Text writes the whole journey: a summary, the order's events with their ids, then one line per
+// hop in order with its time, the latency since the previous hop, service, resource, event and
 // what happened.
 func Text(w io.Writer, j journey.Journey) error {
-	fmt.Fprintf(w, "Journey of %s (correlationId %s, execution %s)\n\n", j.OrderID, j.CorrelationID, orDash(j.Status))
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME (UTC)\t+LATENCY\tSERVICE\tRESOURCE\tEVENT\tWHAT HAPPENED")
-	var prev time.Time
-	for _, h := range j.Hops {
-		latency := "-"
-		if !prev.IsZero() {
-			latency = "+" + h.Time.Sub(prev).Round(time.Millisecond).String()
-		}
-		prev = h.Time
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", h.Time.UTC().Format("15:04:05.000"), latency, h.Service,
-			short(h.Resource), orDash(h.EventType), h.What)
+	ew := &errWriter{w: w}
+	Summary(ew, j)
+	Events(ew, j)
+	ew.printf("\nHops, in the order they happened (≈: no API records this instant; the time shown is that of its recorded effect)\n")
+	ew.printf("%s\n", HopHeader)
+	for _, s := range j.Timeline() {
+		ew.printf("%s\n", HopLine(s))
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	_, err := fmt.Fprintf(w, "\nServices crossed: %s\n", strings.Join(j.Services(), " → "))
-	return err
+	Footer(ew, j)
+	return ew.err
 }
 
-// short keeps the last path segment of long ARNs and URLs.
-func short(s string) string {
-	if len(s) <= 48 {
-		return s
+// Summary writes what the trace is about: order, correlation id, execution, outcome, how rules
+// were checked.
+func Summary(w io.Writer, j journey.Journey) {
+	ew := asErrWriter(w)
+	ew.printf("Trace of %s\n", j.OrderID)
+	ew.printf("  correlationId  %s  (the id of OrderPlaced, carried by every event of the order)\n", orDash(j.CorrelationID))
+	exec := "not started yet"
+	if j.ExecutionArn != "" {
+		exec = j.ExecutionArn[strings.LastIndex(j.ExecutionArn, ":")+1:] + " " + j.Status
 	}
-	if i := strings.LastIndexAny(s, ":/"); i >= 0 && len(s)-i > 8 {
-		return "…" + s[i+1:]
+	ew.printf("  execution      %s\n", exec)
+	ew.printf("  outcome        %s\n", Outcome(j))
+	if j.RuleCheck != "" {
+		ew.printf("  rules          matched with %s on the %s\n", j.RuleCheck, journey.ResBus)
 	}
-	return s[:47] + "…"
+}
+
+// Outcome says where the order stands, from its events.
+func Outcome(j journey.Journey) string {
+	if len(j.Events) == 0 {
+		return "no event yet"
+	}
+	last := j.Events[len(j.Events)-1]
+	s := fmt.Sprintf("%s after %d events", last.Type, len(j.Events))
+	if d := j.Duration(); d > 0 {
+		s += fmt.Sprintf(", %s from the API call to the last hop", Latency(d))
+	}
+	return s
+}
+
+// Events writes the order's events: the facts, with the ids that tie the hops together.
+func Events(w io.Writer, j journey.Journey) {
+	ew := asErrWriter(w)
+	ew.printf("\nEvents (immutable facts, as the event store holds them; each names the event that caused it)\n")
+	ew.printf("  %-3s %-19s %-4s %-10s %-20s %-21s %s\n", "#", "TYPE", "VER", "ID", "CAUSED BY (causationId)", "SOURCE", "CREATED (UTC)")
+	seq := map[string]journey.Event{}
+	for _, e := range j.Events {
+		seq[e.ID] = e
+	}
+	for _, e := range j.Events {
+		cause := "- (the first fact)"
+		if e.CausationID != "" {
+			cause = journey.Short(e.CausationID)
+			if c, ok := seq[e.CausationID]; ok {
+				cause += fmt.Sprintf(" (#%d)", c.Sequence)
+			}
+		}
+		ew.printf("  %-3d %-19s v%-3d %-10s %-20s %-21s %s\n", e.Sequence, e.Type, e.Version, journey.Short(e.ID), cause, e.Source,
+			e.Time.UTC().Format("15:04:05.000"))
+	}
+}
+
+// HopHeader is the header of the hop lines.
+var HopHeader = fmt.Sprintf("%3s  %-13s %8s  %-14s %-25s %-22s %s", "N", "TIME (UTC)", "+LATENCY", "SERVICE", "RESOURCE", "EVENT", "WHAT HAPPENED")
+
+// HopLine is one hop as a line of text.
+func HopLine(s journey.Step) string {
+	t := s.Time.UTC().Format("15:04:05.000")
+	if s.Approx {
+		t += "≈"
+	}
+	lat := "-"
+	if s.N > 1 {
+		lat = "+" + Latency(s.SincePrev)
+		if s.SincePrev < 0 {
+			lat = Latency(s.SincePrev)
+		}
+	}
+	what := s.What
+	if s.Duplicate {
+		what = "DUPLICATE: " + what
+	}
+	return fmt.Sprintf("%3d  %-13s %8s  %-14s %-25s %-22s %s", s.N, t, lat, s.Service, clip(s.Resource, 25), clip(EventLabel(s.Hop), 22), what)
+}
+
+// EventLabel names the hop's event: "#2 InventoryReserved", "-" without one.
+func EventLabel(h journey.Hop) string {
+	switch {
+	case h.EventType == "":
+		return "-"
+	case h.Sequence > 0:
+		return fmt.Sprintf("#%d %s", h.Sequence, h.EventType)
+	}
+	return h.EventType
+}
+
+// Footer writes the services crossed, the resources' physical names and what the trace could not see.
+func Footer(w io.Writer, j journey.Journey) {
+	ew := asErrWriter(w)
+	ew.printf("\nServices crossed: %s\n", strings.Join(j.Services(), " → "))
+	if len(j.Resources) > 0 {
+		ew.printf("\nResources (friendly name → deployed name):\n")
+		names := make([]string, 0, len(j.Resources))
+		for n := range j.Resources {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			ew.printf("  %-26s %s\n", n, j.Resources[n])
+		}
+	}
+	for _, n := range j.Notes {
+		ew.printf("\nNote: %s\n", n)
+	}
+}
+
+// Latency renders a duration for people: milliseconds below a second, seconds above.
+func Latency(d time.Duration) string {
+	neg := d < 0
+	if neg {
+		d = -d
+	}
+	var s string
+	switch {
+	case d < time.Second:
+		s = fmt.Sprintf("%dms", d.Round(time.Millisecond)/time.Millisecond)
+	case d < time.Minute:
+		s = fmt.Sprintf("%.3fs", d.Seconds())
+	default:
+		s = d.Round(time.Second).String()
+	}
+	if neg {
+		return "-" + s
+	}
+	return s
+}
+
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
 }
 
 func orDash(s string) string {
@@ -50,4 +167,28 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// errWriter keeps the first write error, so that a page of printf calls checks it once.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+func (e *errWriter) printf(format string, args ...any) { _, _ = fmt.Fprintf(e, format, args...) }
+
+func asErrWriter(w io.Writer) *errWriter {
+	if ew, ok := w.(*errWriter); ok {
+		return ew
+	}
+	return &errWriter{w: w}
 }
