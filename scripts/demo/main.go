@@ -58,8 +58,9 @@ func run(token, sku string, qty int, timeout time.Duration) error {
 	// The order's status comes from the event store; the consumers (notifier, analytics) and the
 	// execution's end may still be catching up: wait until the journey stops growing.
 	var j journey.Journey
+	c := journey.NewCollector(stack)
 	for prev := -1; ; prev = len(j.Hops) {
-		if j, err = journey.Collect(ctx, stack, placed.OrderID); err != nil {
+		if j, err = c.Collect(ctx, placed.OrderID); err != nil {
 			return err
 		}
 		if len(j.Hops) == prev && j.Status != "RUNNING" {
@@ -71,7 +72,11 @@ func run(token, sku string, qty int, timeout time.Duration) error {
 		case <-time.After(time.Second):
 		}
 	}
-	return render.Text(os.Stdout, j)
+	if err := render.Text(os.Stdout, j); err != nil {
+		return err
+	}
+	fmt.Printf("\nSee it as a sequence diagram: make trace ORDER=%s ARGS=\"-html trace.html\"\n", placed.OrderID)
+	return nil
 }
 
 func reason(r string) string {

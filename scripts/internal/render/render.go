@@ -28,21 +28,27 @@ func Text(w io.Writer, j journey.Journey) error {
 	return ew.err
 }
 
-// Summary writes what the trace is about: order, correlation id, execution, outcome, how rules
-// were checked.
-func Summary(w io.Writer, j journey.Journey) {
+// Heading writes which order the trace is about and the id that ties its events together.
+func Heading(w io.Writer, j journey.Journey) {
 	ew := asErrWriter(w)
 	ew.printf("Trace of %s\n", j.OrderID)
 	ew.printf("  correlationId  %s  (the id of OrderPlaced, carried by every event of the order)\n", orDash(j.CorrelationID))
+	if j.RuleCheck != "" {
+		ew.printf("  rules          matched with %s on the %s\n", j.RuleCheck, journey.ResBus)
+	}
+}
+
+// Summary writes what the trace is about: order, correlation id, how rules were checked,
+// execution and outcome.
+func Summary(w io.Writer, j journey.Journey) {
+	ew := asErrWriter(w)
+	Heading(ew, j)
 	exec := "not started yet"
 	if j.ExecutionArn != "" {
 		exec = j.ExecutionArn[strings.LastIndex(j.ExecutionArn, ":")+1:] + " " + j.Status
 	}
 	ew.printf("  execution      %s\n", exec)
 	ew.printf("  outcome        %s\n", Outcome(j))
-	if j.RuleCheck != "" {
-		ew.printf("  rules          matched with %s on the %s\n", j.RuleCheck, journey.ResBus)
-	}
 }
 
 // Outcome says where the order stands, from its events.

@@ -1,0 +1,208 @@
+// Command trace shows the journey of one order through every service of the deployed stack, read
+// from the services' own APIs: the API call, each event on the bus and the rules it matched, the
+// workflow execution and its states, the messages through SQS and SNS, the records in Kinesis,
+// each Lambda function that handled it and what it wrote to DynamoDB.
+//
+//	go run ./scripts/trace ORD-…                    # the journey so far, in time order
+//	go run ./scripts/trace -html trace.html ORD-…   # also a page with a sequence diagram
+//	go run ./scripts/trace -follow ORD-…            # print hops as they happen, until the order ends
+//
+// It talks to whatever endpoint the AWS SDK is configured for (AWS_ENDPOINT_URL for an emulator).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"regexp"
+	"time"
+
+	"github.com/orderflow-dev/orderflow/scripts/internal/deployed"
+	"github.com/orderflow-dev/orderflow/scripts/internal/journey"
+	"github.com/orderflow-dev/orderflow/scripts/internal/render"
+)
+
+var orderID = regexp.MustCompile(`^ORD-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+type options struct {
+	order    string
+	html     string
+	follow   bool
+	timeout  time.Duration
+	interval time.Duration
+	settle   int
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Exit codes: 0 traced, 1 failed (unknown order, unreachable stack, --follow gave up), 2 usage.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	opt, err := parse(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, "trace:", err)
+		return 2
+	}
+	loadCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	stack, err := deployed.Load(loadCtx)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(stderr, "trace:", err)
+		return 1
+	}
+	c := journey.NewCollector(stack)
+	var j journey.Journey
+	if opt.follow {
+		j, err = follow(ctx, c, opt, stdout, stderr)
+	} else {
+		j, err = once(ctx, c, opt.order, stdout)
+	}
+	if errors.Is(err, journey.ErrUnknownOrder) {
+		fmt.Fprintf(stderr, "trace: no order %s on this stack: the event store holds no event for it.\n"+
+			"Check the id (POST /orders returns it). Right after a POST the event store may not have it yet\n"+
+			"(it fills asynchronously from the stream): try again, or use -follow, which waits for it.\n", opt.order)
+		return 1
+	}
+	if opt.html != "" && len(j.Hops) > 0 {
+		if werr := writeHTML(opt.html, j); werr != nil {
+			fmt.Fprintln(stderr, "trace:", werr)
+			return 1
+		}
+		fmt.Fprintf(stdout, "\nWrote %s: a sequence diagram of the %d hops (self-contained: open it in any browser).\n", opt.html, len(j.Hops))
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "trace:", err)
+		return 1
+	}
+	return 0
+}
+
+func parse(args []string, stderr io.Writer) (options, error) {
+	var opt options
+	fs := flag.NewFlagSet("trace", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&opt.html, "html", "", "also write a self-contained HTML page with a sequence diagram to `FILE`")
+	fs.BoolVar(&opt.follow, "follow", false, "print hops as they happen until the order is shipped or cancelled")
+	fs.DurationVar(&opt.timeout, "timeout", 3*time.Minute, "with -follow: give up after this long")
+	fs.DurationVar(&opt.interval, "interval", 500*time.Millisecond, "with -follow: how often to poll")
+	fs.IntVar(&opt.settle, "settle", 6, "with -follow: polls without a new hop, once the order has ended, before stopping")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: go run ./scripts/trace [-html FILE] [-follow [-timeout 3m]] ORD-<uuid>")
+		fs.PrintDefaults()
+	}
+	// Flags may come before or after the order id.
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return opt, err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		rest = append(rest, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	switch {
+	case len(rest) != 1:
+		fs.Usage()
+		return opt, fmt.Errorf("want exactly one order id, got %d", len(rest))
+	case !orderID.MatchString(rest[0]):
+		return opt, fmt.Errorf("%q is not an order id: want ORD-<uuid>, as POST /orders returns it", rest[0])
+	case opt.follow && (opt.timeout <= 0 || opt.interval <= 0):
+		return opt, errors.New("-timeout and -interval must be positive")
+	}
+	opt.order = rest[0]
+	return opt, nil
+}
+
+// once prints the journey as it stands now.
+func once(ctx context.Context, c *journey.Collector, id string, stdout io.Writer) (journey.Journey, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	j, err := c.Collect(ctx, id)
+	if err != nil {
+		return j, err
+	}
+	return j, render.Text(stdout, j)
+}
+
+// follow polls until the order has ended and no new hop has shown for opt.settle polls (the
+// consumers may still be catching up when the workflow ends), printing only new hops.
+func follow(ctx context.Context, c *journey.Collector, opt options, stdout, stderr io.Writer) (journey.Journey, error) {
+	ctx, cancel := context.WithTimeout(ctx, opt.timeout)
+	defer cancel()
+	seen := map[string]bool{}
+	var j journey.Journey
+	started, waiting, quiet := false, false, 0
+	for {
+		got, err := c.Collect(ctx, opt.order)
+		switch {
+		case errors.Is(err, journey.ErrUnknownOrder):
+			if !waiting {
+				fmt.Fprintf(stdout, "waiting for %s to reach the event store (it is filled asynchronously, from the stream)…\n", opt.order)
+				waiting = true
+			}
+		case err != nil && ctx.Err() == nil:
+			return j, err
+		case err == nil:
+			j = got
+			if !started {
+				render.Heading(stdout, j)
+				fmt.Fprintf(stdout, "\nFollowing %s until it is shipped or cancelled (≈: time of the hop's recorded effect)\n%s\n", opt.order, render.HopHeader)
+				started = true
+			}
+			fresh := journey.NewHops(seen, j)
+			for _, s := range fresh {
+				fmt.Fprintln(stdout, render.HopLine(s))
+			}
+			if len(fresh) > 0 {
+				quiet = 0
+			} else if j.Terminal() && j.Status != "RUNNING" {
+				quiet++
+			}
+			if quiet >= opt.settle {
+				render.Events(stdout, j)
+				fmt.Fprintf(stdout, "\nDone: %s; execution %s.\n", render.Outcome(j), orDash(j.Status))
+				render.Footer(stdout, j)
+				return j, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			if !started {
+				return j, fmt.Errorf("%s: %w (gave up after %s)", opt.order, journey.ErrUnknownOrder, opt.timeout)
+			}
+			return j, fmt.Errorf("gave up after %s: %s, execution %s", opt.timeout, render.Outcome(j), orDash(j.Status))
+		case <-time.After(opt.interval):
+		}
+	}
+}
+
+func writeHTML(path string, j journey.Journey) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := render.HTML(f, j); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "not started"
+	}
+	return s
+}
