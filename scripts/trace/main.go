@@ -143,7 +143,7 @@ func follow(ctx context.Context, c *journey.Collector, opt options, stdout, stde
 	defer cancel()
 	seen := map[string]bool{}
 	var j journey.Journey
-	started, waiting, quiet := false, false, 0
+	started, waiting, quiet, printed := false, false, 0, 0
 	for {
 		got, err := c.Collect(ctx, opt.order)
 		switch {
@@ -158,11 +158,14 @@ func follow(ctx context.Context, c *journey.Collector, opt options, stdout, stde
 			j = got
 			if !started {
 				render.Heading(stdout, j)
-				fmt.Fprintf(stdout, "\nFollowing %s until it is shipped or cancelled (≈: time of the hop's recorded effect)\n%s\n", opt.order, render.HopHeader)
+				fmt.Fprintf(stdout, "\nFollowing %s until it is shipped or cancelled, hops numbered as they are found"+
+					" (≈: time of the hop's recorded effect)\n%s\n", opt.order, render.HopHeader)
 				started = true
 			}
 			fresh := journey.NewHops(seen, j)
 			for _, s := range fresh {
+				printed++
+				s.N = printed // a hop found late may belong earlier in time: number lines as printed
 				fmt.Fprintln(stdout, render.HopLine(s))
 			}
 			if len(fresh) > 0 {
