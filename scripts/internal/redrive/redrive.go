@@ -232,6 +232,7 @@ func redriveSource(ctx context.Context, c Clients, src Source, o Options, rep *R
 		}
 	}()
 	handled := 0
+	defer func() { fmt.Fprintf(o.Log, "%-13s %d messages handled (%s)\n", src.Name+":", handled, src.DLQURL) }()
 	for o.Max == 0 || handled < o.Max {
 		out, err := c.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(src.DLQURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: visibility,

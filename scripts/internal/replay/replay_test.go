@@ -1,0 +1,290 @@
+package replay
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/toolkit"
+)
+
+// memDB is an in-memory DynamoDB for the calls the adapters and a replay make.
+type memDB struct {
+	keys  map[string][]string
+	items map[string]map[string]map[string]types.AttributeValue // table -> key -> item
+	puts  int
+}
+
+func newMemDB() *memDB {
+	return &memDB{keys: map[string][]string{"es": {"orderId", "sequence"}, "an": {"pk"}}, items: map[string]map[string]map[string]types.AttributeValue{"es": {}, "an": {}}}
+}
+
+func (m *memDB) key(table string, item map[string]types.AttributeValue) string {
+	var parts []string
+	for _, k := range m.keys[table] {
+		switch v := item[k].(type) {
+		case *types.AttributeValueMemberS:
+			parts = append(parts, v.Value)
+		case *types.AttributeValueMemberN:
+			parts = append(parts, v.Value)
+		}
+	}
+	return strings.Join(parts, "|")
+}
+
+func (m *memDB) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	t, k := *in.TableName, m.key(*in.TableName, in.Item)
+	if _, ok := m.items[t][k]; ok && in.ConditionExpression != nil {
+		return nil, &types.ConditionalCheckFailedException{Message: aws.String("exists")} // no item: the adapter reads it
+	}
+	m.puts++
+	m.items[t][k] = in.Item
+	return &dynamodb.PutItemOutput{}, nil
+}
+
+func (m *memDB) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	return &dynamodb.GetItemOutput{Item: m.items[*in.TableName][m.key(*in.TableName, in.Key)]}, nil
+}
+
+func (m *memDB) sorted(table string, keep func(map[string]types.AttributeValue) bool) []map[string]types.AttributeValue {
+	var out []map[string]types.AttributeValue
+	for _, it := range m.items[table] {
+		if keep(it) {
+			out = append(out, it)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return m.key(table, out[i]) < m.key(table, out[j]) })
+	return out
+}
+
+func (m *memDB) Query(_ context.Context, in *dynamodb.QueryInput, _ ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	id := in.ExpressionAttributeValues[":id"].(*types.AttributeValueMemberS).Value
+	return &dynamodb.QueryOutput{Items: m.sorted(*in.TableName, func(it map[string]types.AttributeValue) bool { return attrS(it, "orderId") == id })}, nil
+}
+
+func (m *memDB) Scan(_ context.Context, in *dynamodb.ScanInput, _ ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	return &dynamodb.ScanOutput{Items: m.sorted(*in.TableName, func(map[string]types.AttributeValue) bool { return true })}, nil
+}
+
+func (m *memDB) TransactWriteItems(_ context.Context, in *dynamodb.TransactWriteItemsInput, _ ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	for _, it := range in.TransactItems {
+		if p := it.Put; p != nil && m.items[*p.TableName][m.key(*p.TableName, p.Item)] != nil {
+			return nil, &types.TransactionCanceledException{CancellationReasons: []types.CancellationReason{{Code: aws.String("ConditionalCheckFailed")}, {Code: aws.String("None")}}}
+		}
+	}
+	for _, it := range in.TransactItems {
+		if p := it.Put; p != nil {
+			m.items[*p.TableName][m.key(*p.TableName, p.Item)] = p.Item
+			continue
+		}
+		adds, err := addExpression(it.Update)
+		if err != nil {
+			return nil, err
+		}
+		t, k := *it.Update.TableName, m.key(*it.Update.TableName, it.Update.Key)
+		item := m.items[t][k]
+		if item == nil {
+			item = map[string]types.AttributeValue{"pk": it.Update.Key["pk"]}
+		}
+		for attr, v := range adds {
+			var cur int64
+			fmt.Sscan(attrN(item, attr), &cur)
+			item[attr] = &types.AttributeValueMemberN{Value: fmt.Sprint(cur + v)}
+		}
+		m.items[t][k] = item
+	}
+	return &dynamodb.TransactWriteItemsOutput{}, nil
+}
+
+// oneShard is a stream of one shard, served in one page.
+type oneShard struct{ data [][]byte }
+
+func (s *oneShard) ListShards(context.Context, *kinesis.ListShardsInput, ...func(*kinesis.Options)) (*kinesis.ListShardsOutput, error) {
+	return &kinesis.ListShardsOutput{Shards: []ktypes.Shard{{ShardId: aws.String("shard-0")}}}, nil
+}
+
+func (s *oneShard) GetShardIterator(_ context.Context, in *kinesis.GetShardIteratorInput, _ ...func(*kinesis.Options)) (*kinesis.GetShardIteratorOutput, error) {
+	from := 0
+	if in.ShardIteratorType == ktypes.ShardIteratorTypeAfterSequenceNumber {
+		fmt.Sscan(*in.StartingSequenceNumber, &from)
+		from++
+	}
+	return &kinesis.GetShardIteratorOutput{ShardIterator: aws.String(fmt.Sprint(from))}, nil
+}
+
+func (s *oneShard) GetRecords(_ context.Context, in *kinesis.GetRecordsInput, _ ...func(*kinesis.Options)) (*kinesis.GetRecordsOutput, error) {
+	var from int
+	fmt.Sscan(*in.ShardIterator, &from)
+	out := &kinesis.GetRecordsOutput{MillisBehindLatest: aws.Int64(0), NextShardIterator: aws.String(fmt.Sprint(len(s.data)))}
+	for i := from; i < len(s.data); i++ {
+		out.Records = append(out.Records, ktypes.Record{SequenceNumber: aws.String(fmt.Sprint(i)), PartitionKey: aws.String("pk"), Data: s.data[i], ApproximateArrivalTimestamp: aws.Time(now)})
+	}
+	return out, nil
+}
+
+var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+const (
+	orderA = "ORD-1b4e28ba-2fa1-41d2-883f-0016d3cca427"
+	orderB = "ORD-2c5f39cb-3fb2-42e3-994f-1127e4ddb538"
+)
+
+func event(t *testing.T, typ events.Type, orderID string, seq int, payload any) events.Envelope {
+	t.Helper()
+	cause := ""
+	if seq > 1 {
+		cause = events.ID(orderID, seq-1)
+	}
+	e, err := events.New(typ, events.LatestVersion(typ), events.SourceOf(typ), orderID, seq, events.ID(orderID, 1), cause, payload, now.Add(time.Duration(seq)*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func placed(t *testing.T, orderID string) events.Envelope {
+	return event(t, events.TypeOrderPlaced, orderID, 1, events.OrderPlacedV2{
+		OrderID: orderID, CustomerID: "cust-1", Currency: "USD", PaymentToken: "tok_visa", TotalCents: 4999,
+		Items: []events.Item{{SKU: "SKU-001", Name: "Trail running shoes", Quantity: 1, UnitPriceCents: 4999}},
+	})
+}
+
+func record(t *testing.T, e events.Envelope) []byte {
+	t.Helper()
+	entry, err := e.Entry("bus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(map[string]any{"detail-type": entry.DetailType, "source": entry.Source, "detail": json.RawMessage(entry.Detail)})
+	return b
+}
+
+// A stream of two orders: A confirmed (its confirmation delivered twice), B cancelled; plus a
+// record that is not an event.
+func stream(t *testing.T) (*oneShard, []events.Envelope) {
+	a := []events.Envelope{
+		placed(t, orderA),
+		event(t, events.TypeOrderConfirmed, orderA, 2, events.OrderConfirmed{OrderID: orderA, TotalCents: 4999}),
+		placed(t, orderB),
+		event(t, events.TypeOrderCancelled, orderB, 2, events.OrderCancelled{OrderID: orderB, Reason: events.ReasonOutOfStock}),
+	}
+	s := &oneShard{}
+	for _, e := range a {
+		s.data = append(s.data, record(t, e))
+	}
+	s.data = append(s.data, record(t, a[1]), []byte("not an event"))
+	return s, a
+}
+
+func deps(s *oneShard, db *memDB) Deps {
+	return Deps{Stream: s, StreamName: "s", DB: db, EventStoreTable: "es", AnalyticsTable: "an"}
+}
+
+func opts(o Options) Options {
+	o.Now, o.Rounds, o.Pause = func() time.Time { return now }, 1, time.Millisecond
+	return o
+}
+
+func TestReplayRebuildsAndIsIdempotent(t *testing.T) {
+	s, _ := stream(t)
+	db := newMemDB()
+	r, err := Run(context.Background(), deps(s, db), opts(Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.OK() || r.Records != 6 || r.Events != 5 || len(r.Invalid) != 1 || r.Orders != 2 {
+		t.Fatalf("report %+v, want OK: 6 records, 5 events of 2 orders, 1 invalid", r)
+	}
+	if want := (Tally{Applied: 4, AlreadyPresent: 1}); r.EventStore != want {
+		t.Errorf("event store %+v, want %+v", r.EventStore, want)
+	}
+	if want := (Tally{Applied: 2, AlreadyPresent: 1, NotCounted: 2}); r.Analytics != want {
+		t.Errorf("analytics %+v, want %+v", r.Analytics, want)
+	}
+	if want := (toolkit.Totals{Orders: 1, RevenueCents: 4999, Cancelled: 1}); !r.TotalsChecked || r.Recomputed != want || r.Table != want {
+		t.Errorf("totals recomputed %+v, table %+v, want both %+v", r.Recomputed, r.Table, want)
+	}
+	again, err := Run(context.Background(), deps(s, db), opts(Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.OK() || again.EventStore.Applied != 0 || again.EventStore.AlreadyPresent != 5 || again.Analytics.Applied != 0 || again.Table != r.Table {
+		t.Errorf("second replay %+v, want nothing new", again)
+	}
+	one, err := Run(context.Background(), deps(s, db), opts(Options{OrderID: orderA, From: FromEventStore}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !one.OK() || one.Events != 2 || one.CountedMarked != 1 || one.TotalsChecked {
+		t.Errorf("replay of %s from the event store %+v, want its 2 events, its confirmation counted", orderA, one)
+	}
+}
+
+func TestDryRunWritesNothingAndSaysWhat(t *testing.T) {
+	s, _ := stream(t)
+	db := newMemDB()
+	r, err := Run(context.Background(), deps(s, db), opts(Options{DryRun: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.OK() || r.EventStore.Applied != 4 || r.EventStore.AlreadyPresent != 1 || r.Analytics.Applied != 2 || r.Table != r.Recomputed {
+		t.Errorf("dry run %+v, want what a replay would do, and its check passing", r)
+	}
+	if db.puts != 0 || len(db.items["es"]) != 0 || len(db.items["an"]) != 0 {
+		t.Errorf("a dry run wrote %d items: %v", db.puts, db.items)
+	}
+}
+
+func TestReplayReportsWhatDiffers(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		prepare func(t *testing.T, db *memDB, evs []events.Envelope)
+		want    string
+	}{
+		{"a different event holds a slot", func(t *testing.T, db *memDB, evs []events.Envelope) {
+			other := event(t, events.TypeOrderCancelled, orderA, 2, events.OrderCancelled{OrderID: orderA, Reason: events.ReasonFulfilmentFailed})
+			put(t, db, other)
+		}, "CANCELLED"},
+		{"the event store is ahead of the stream", func(t *testing.T, db *memDB, evs []events.Envelope) {
+			put(t, db, event(t, events.TypeOrderShipped, orderA, 3, events.OrderShipped{OrderID: orderA, ShipmentID: "9a4e7c21-6d3b-4f58-8b0e-1c7d5a2f4e69", Carrier: "ACME"}))
+		}, "SHIPPED after 3 events"},
+		{"the totals were counted elsewhere", func(t *testing.T, db *memDB, evs []events.Envelope) {
+			db.items["an"]["TOTALS"] = map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "TOTALS"}, "orders": &types.AttributeValueMemberN{Value: "7"}}
+		}, "analytics totals"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, evs := stream(t)
+			db := newMemDB()
+			tc.prepare(t, db, evs)
+			r, err := Run(context.Background(), deps(s, db), opts(Options{}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.OK() || !strings.Contains(strings.Join(append(r.Mismatches, r.Conflicts...), "\n"), tc.want) {
+				t.Errorf("report %+v: want a failure mentioning %q", r, tc.want)
+			}
+		})
+	}
+}
+
+func put(t *testing.T, db *memDB, e events.Envelope) {
+	t.Helper()
+	rec, err := toolkit.EventRecord(e, "x", now, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := toolkit.NewEventStore(db, "es").Append(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+}
