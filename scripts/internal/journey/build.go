@@ -13,7 +13,7 @@ import (
 func Build(ev Evidence) Journey {
 	j := Journey{OrderID: ev.OrderID, Events: ev.Events, Rules: ev.Rules, RuleCheck: ev.RuleCheck,
 		Resources: ev.Resources, Notes: ev.Notes}
-	b := &builder{ev: ev, byID: map[string]Event{}, busKey: map[string]string{}, busByBusID: map[string]string{},
+	b := &builder{ev: ev, byID: map[string]Event{}, busKey: map[string]string{}, busByBusID: map[string]string{}, busIDOf: map[string]string{},
 		keys: map[string]bool{}, owned: map[string][]*Write{}, placed: map[*Write]bool{}}
 	for _, e := range ev.Events {
 		b.byID[e.ID] = e
@@ -45,6 +45,7 @@ type builder struct {
 	keys       map[string]bool
 	busKey     map[string]string   // event id → key of its (first) hop onto the bus
 	busByBusID map[string]string   // EventBridge id → key of that hop onto the bus
+	busIDOf    map[string]string   // key of a hop onto the bus → the id EventBridge gave it
 	owned      map[string][]*Write // attempt key → the table writes it made
 	placed     map[*Write]bool
 }
@@ -136,7 +137,7 @@ func (b *builder) bus(h Hop, busID string) string {
 		b.busKey[h.EventID] = k
 	}
 	if busID != "" {
-		b.busByBusID[busID] = k
+		b.busByBusID[busID], b.busIDOf[k] = k, busID
 	}
 	return k
 }
@@ -147,8 +148,15 @@ func (b *builder) execution(x Execution, duplicate bool) {
 	name := x.Name
 	cause := b.busKey[x.EventID]
 	if x.BusID != "" && cause != "" {
-		if _, ok := b.busByBusID[x.BusID]; !ok {
-			b.busByBusID[x.BusID] = cause
+		switch k, known := b.busByBusID[x.BusID]; {
+		case known:
+			cause = k
+		case b.busIDOf[cause] == "":
+			b.busByBusID[x.BusID], b.busIDOf[cause] = cause, x.BusID
+		default: // EventBridge gave this delivery another id: the same event was put on the bus again
+			cause = b.bus(b.withEvent(Hop{Key: "bus/" + x.EventID + "/" + x.BusID, Cause: cause, Time: x.Started, Approx: true,
+				From: Client, Service: EventBridge, Resource: ResBus, Action: "PutEvents again", Evidence: "execution input",
+				What: "the same event put on the bus again, same event id (a retry, or `make inject -duplicate`)"}, x.EventID), x.BusID)
 		}
 	}
 	rule := ruleLabel(b.rule(x.EventID, b.ev.Resources[ResWorkflow]), "the bus")
@@ -364,8 +372,8 @@ func (b *builder) stream() map[string]string {
 			// The same event put on the bus again by someone outside the saga (a retry, or
 			// `make inject -duplicate`): EventBridge gave it a new id, the envelope kept its own.
 			cause = b.bus(b.withEvent(Hop{Key: "bus/" + r.EventID + "/" + r.BusID, Cause: cause, Time: r.Arrival, Approx: true,
-				From: Client, Service: EventBridge, Resource: ResBus, Action: "PutEvents " + r.Type + " again",
-				Evidence: "Kinesis record", What: r.Type + " put on the bus again with the same event id (a duplicate)"}, r.EventID), r.BusID)
+				From: Client, Service: EventBridge, Resource: ResBus, Action: "PutEvents again", Evidence: "Kinesis record",
+				What: "the same event put on the bus again, same event id (a retry, or `make inject -duplicate`)"}, r.EventID), r.BusID)
 		}
 		fn := b.add(b.withEvent(Hop{Key: "fn/streamer/" + r.Seq, Cause: cause, Time: r.Arrival, Approx: true, From: EventBridge,
 			Service: Lambda, Resource: "streamer", Actor: "streamer", Action: "→ streamer", Evidence: "Kinesis record",

@@ -306,7 +306,7 @@ func TestBuildApprovedOrder(t *testing.T) {
 			dups = append(dups, h.Service+" "+h.Action)
 		}
 	}
-	wantDups := []string{"EventBridge PutEvents OrderShipped again", "Lambda → streamer", "Kinesis PutRecord", "Lambda → projector (duplicate ignored)"}
+	wantDups := []string{"EventBridge PutEvents again", "Lambda → streamer", "Kinesis PutRecord", "Lambda → projector (duplicate ignored)"}
 	if !slices.Equal(dups, wantDups) {
 		t.Errorf("duplicate hops %v, want %v", dups, wantDups)
 	}
@@ -318,6 +318,39 @@ func TestBuildApprovedOrder(t *testing.T) {
 	}
 	if stores != 1 {
 		t.Errorf("OrderShipped written %d times to the event store, want once", stores)
+	}
+}
+
+func TestBuildDuplicateOrderPlaced(t *testing.T) {
+	ev := approved()
+	again := Execution{Arn: "arn:exec:x2", Name: "x2", Status: "SUCCEEDED", Started: at(9000), Stopped: at(9500), EventID: "e1", BusID: "b1-again",
+		States: []State{{Name: "ReserveInventory", Type: "Task", Entered: at(9100),
+			Attempts: []Attempt{{Resource: "lambda:invoke", Target: "inventory", Scheduled: at(9100), Ended: at(9200), Outcome: "Succeeded"}}}}}
+	ev.Executions = append(ev.Executions, again)
+	ev.Records = append(ev.Records, Record{Shard: "shard-0", Seq: "k10", PartitionKey: "ORD-1", Arrival: at(9050), BusID: "b1-again", EventID: "e1", Type: "OrderPlaced"})
+	j := Build(ev)
+	if j.ExecutionArn != "arn:exec:x1" {
+		t.Errorf("the journey's execution is %s, want the first one", j.ExecutionArn)
+	}
+	dup := j.Hops[index(t, j, "OrderPlaced put on the bus again", func(h Hop) bool { return h.Key == "bus/e1/b1-again" })]
+	if !dup.Duplicate || dup.From != Client || dup.Cause != "bus/e1" {
+		t.Errorf("the second OrderPlaced on the bus: %+v", dup)
+	}
+	start := j.Hops[index(t, j, "second execution", func(h Hop) bool { return h.Key == "sfn/x2/start" })]
+	if !start.Duplicate || start.Cause != dup.Key {
+		t.Errorf("second execution: duplicate %v, caused by %s; want a duplicate caused by %s", start.Duplicate, start.Cause, dup.Key)
+	}
+	rec := j.Hops[index(t, j, "its record", func(h Hop) bool { return h.Key == "kinesis/k10" })]
+	if !rec.Duplicate {
+		t.Error("the second record of OrderPlaced is not marked as a duplicate")
+	}
+	for _, h := range j.Hops {
+		if strings.HasPrefix(h.Key, "sfn/x2/") && h.Service == DynamoDB {
+			t.Errorf("the second execution is drawn writing %s: the write belongs to the first", h.Resource)
+		}
+	}
+	if n := strings.Count(strings.Join(keys(j.Hops), " "), "bus/e1/"); n != 1 {
+		t.Errorf("%d extra bus hops for OrderPlaced, want 1 (the execution and the record share it)", n)
 	}
 }
 
