@@ -20,12 +20,12 @@ var page = template.Must(template.New("page").Parse(pageTemplate))
 
 // Geometry of the sequence diagram, in pixels.
 const (
-	gutter    = 178 // left: hop number, time, latency
+	gutter    = 188 // left: hop number, time, latency
 	laneW     = 106
 	rowH      = 27
 	headH     = 58
-	whatW     = 480
-	whatChars = 80
+	whatW     = 545
+	whatChars = 78
 )
 
 // Colours of the services (lane headers) and of the events (arrows), so that one event's path
@@ -41,7 +41,7 @@ var (
 		journey.StepFunctions: "orchestrator", journey.SQS: "point-to-point", journey.SNS: "pub/sub",
 		journey.Kinesis: "stream", journey.Lambda: "functions", journey.DynamoDB: "tables",
 	}
-	eventColours = []string{"#1c7ed6", "#2b8a3e", "#d9480f", "#ae3ec9", "#c92a2a", "#0c8599", "#e67700", "#5c940d", "#862e9c"}
+	eventColours = []string{"#1c7ed6", "#2b8a3e", "#d9480f", "#ae3ec9", "#0b7285", "#e67700", "#5c940d", "#364fc7", "#a61e4d"}
 	noEvent      = "#6c757d"
 )
 
@@ -181,7 +181,7 @@ func HTML(w io.Writer, j journey.Journey) error {
 		if s.Duplicate {
 			what = "DUPLICATE: " + what
 		}
-		hv.WhatShort = clip(what, whatChars)
+		hv.WhatShort = clip(what, whatChars-len([]rune(hv.Event)))
 		hv.Title = fmt.Sprintf("#%d %s → %s · %s · %s\n%s\n(evidence: %s)", s.N, orDash(s.From), s.Service, s.Resource, hv.Event, what, s.Evidence)
 		v.Hops = append(v.Hops, hv)
 	}
