@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -44,8 +45,26 @@ func run(token, sku string, qty int, timeout time.Duration) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("→ 201 %s %s (total %d cents)\n\nwaiting for the order to be shipped or cancelled", placed.OrderID, placed.Status, placed.TotalCents)
-	order, err := api.WaitUntil(ctx, placed.OrderID, 500*time.Millisecond, func(o shop.Order) bool {
+	postedAt := time.Now()
+	fmt.Printf("→ 201 %s %s (total %d cents)\n", placed.OrderID, placed.Status, placed.TotalCents)
+
+	// Eventual consistency, made visible: the read side (GET folds the event store, which the
+	// projector fills from the stream) does not know the order the write side just accepted.
+	switch _, err := api.GetOrder(ctx, placed.OrderID); {
+	case errors.Is(err, shop.ErrNotFound):
+		fmt.Printf("GET /orders/%s at once → 404: the event store has not caught up yet (eventual consistency)\n", placed.OrderID)
+	case err == nil:
+		fmt.Println("GET at once → 200: this time the projector was quicker than the GET")
+	default:
+		return err
+	}
+	fmt.Print("\nwaiting for the order to be shipped or cancelled")
+	readable := false
+	order, err := api.WaitUntil(ctx, placed.OrderID, 100*time.Millisecond, func(o shop.Order) bool {
+		if !readable {
+			readable = true
+			fmt.Printf("\n→ GET answers 200 %s %s after the 201: the two views agree again\n", o.Status, time.Since(postedAt).Round(time.Millisecond))
+		}
 		fmt.Print(".")
 		return shop.Terminal(o.Status)
 	})
