@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/orderflow-dev/orderflow/events"
 )
 
 // Build turns the evidence into a journey: one hop per arrow of the sequence diagram, each linked
@@ -108,6 +110,14 @@ func (b *builder) api() {
 		}
 	}
 	if placed.ID == "" {
+		return
+	}
+	if latest := events.LatestVersion(events.TypeOrderPlaced); placed.Version < latest {
+		// order-api emits the latest version: an older one was put on the bus by someone else.
+		b.bus(b.withEvent(Hop{Key: "bus/" + placed.ID, Time: placed.Time, Approx: true, From: Client, Service: EventBridge,
+			Resource: ResBus, Action: fmt.Sprintf("PutEvents OrderPlaced v%d", placed.Version), Evidence: "event store",
+			What: fmt.Sprintf("OrderPlaced v%d put straight on the bus, not by the API (it emits v%d; e.g. `make inject ARGS=-v1`): "+
+				"every consumer upcasts it to v%d", placed.Version, latest, latest)}, placed.ID), "")
 		return
 	}
 	api := b.add(b.withEvent(Hop{Key: "api", Time: placed.Time, Approx: true, From: Client, Service: APIGateway, Resource: ResAPI,

@@ -141,7 +141,11 @@ func approved() Evidence {
 	recorded := []int{380, 490, 630, 625, 740} // #4 is stored before #3
 	arrival := []int{160, 360, 575, 530, 635}  // #4 reaches the stream before #3
 	for i, typ := range types {
-		e := Event{ID: fmt.Sprintf("e%d", i+1), Type: typ, Version: 1, Source: sources[i], Sequence: i + 1, CorrelationID: "e1",
+		version := 1
+		if typ == "OrderPlaced" {
+			version = 2 // as order-api emits it
+		}
+		e := Event{ID: fmt.Sprintf("e%d", i+1), Type: typ, Version: version, Source: sources[i], Sequence: i + 1, CorrelationID: "e1",
 			Time: at(created[i]), RecordedAt: at(recorded[i]), KinesisSeq: fmt.Sprintf("k%d", i+1)}
 		if i > 0 {
 			e.CausationID = fmt.Sprintf("e%d", i)
@@ -351,6 +355,22 @@ func TestBuildDuplicateOrderPlaced(t *testing.T) {
 	}
 	if n := strings.Count(strings.Join(keys(j.Hops), " "), "bus/e1/"); n != 1 {
 		t.Errorf("%d extra bus hops for OrderPlaced, want 1 (the execution and the record share it)", n)
+	}
+}
+
+func TestBuildOrderPlacedV1ComesFromOutsideTheAPI(t *testing.T) {
+	ev := approved()
+	ev.Events[0].Version = 1
+	j := Build(ev)
+	if slices.ContainsFunc(j.Hops, func(h Hop) bool { return h.Service == APIGateway || h.Actor == "order-api" }) {
+		t.Error("a v1 OrderPlaced is drawn as coming through the API, which only emits v2")
+	}
+	h := j.Hops[index(t, j, "OrderPlaced v1 on the bus", func(h Hop) bool { return h.Key == "bus/e1" })]
+	if h.From != Client || !strings.Contains(h.What, "upcasts it to v2") {
+		t.Errorf("OrderPlaced v1: from %q, %q", h.From, h.What)
+	}
+	if i := slices.IndexFunc(j.Hops, func(h Hop) bool { return h.Key == "bus/e1" }); i != 0 {
+		t.Errorf("the journey starts with %s, want OrderPlaced v1 on the bus", j.Hops[0].Key)
 	}
 }
 
