@@ -67,7 +67,7 @@ func (h *Handler) handle(ctx context.Context, req Request) (*workflow.State, err
 		if req.State == nil {
 			return nil, invalid("release: no state")
 		}
-		return h.cancel(ctx, req.State, events.ReasonPaymentDeclined)
+		return h.cancel(ctx, req.State, events.ReasonPaymentDeclined, false)
 	case actionCompensate:
 		st := req.State
 		if st == nil { // the first task failed: start over from the event
@@ -76,7 +76,9 @@ func (h *Handler) handle(ctx context.Context, req Request) (*workflow.State, err
 				return nil, err
 			}
 		}
-		return h.cancel(ctx, st, events.ReasonFulfilmentFailed)
+		// Reached from a Catch: the state's entries may never have been published (the
+		// failed step may be their Publish), so they go out again ahead of the compensation.
+		return h.cancel(ctx, st, events.ReasonFulfilmentFailed, true)
 	default:
 		return nil, invalid("unknown action %q (want %s, %s or %s)", req.Action, actionReserve, actionRelease, actionCompensate)
 	}
@@ -114,8 +116,11 @@ func (h *Handler) reserve(ctx context.Context, doc workflow.Doc) (*workflow.Stat
 }
 
 // cancel releases what was reserved (InventoryReleased, if anything was) and cancels the
-// order (OrderCancelled with reason).
-func (h *Handler) cancel(ctx context.Context, st *workflow.State, reason string) (*workflow.State, error) {
+// order (OrderCancelled with reason). With carry, the entries already in the state are kept in
+// front of the new ones: a failure path cannot tell whether they were published, and publishing
+// an event twice is harmless (same id; every consumer drops the duplicate) where a missing one
+// would leave a gap in the order's history that no later event can fill.
+func (h *Handler) cancel(ctx context.Context, st *workflow.State, reason string, carry bool) (*workflow.State, error) {
 	switch st.Outcome {
 	case workflow.OutcomeCancelled, workflow.OutcomeOutOfStock, workflow.OutcomeShipped:
 		// The order's last events are already decided (they sit in Entries, maybe unpublished
@@ -128,7 +133,9 @@ func (h *Handler) cancel(ctx context.Context, st *workflow.State, reason string)
 	if err != nil {
 		return nil, err
 	}
-	st.ClearEntries()
+	if !carry {
+		st.ClearEntries()
+	}
 	if status == store.Released {
 		if err := h.emit(st, events.TypeInventoryReleased, events.InventoryReleased{OrderID: orderID, Items: stockLines(st.Order), Reason: reason}); err != nil {
 			return nil, err

@@ -459,6 +459,7 @@ func TestDecide(t *testing.T) {
 func approvedState(t *testing.T, placed events.Envelope) *workflow.State {
 	t.Helper()
 	st := reservedState(t, placed)
+	st.ClearEntries() // as the payment task does: its entries replace the reservation's
 	id := placed.OrderID
 	if err := st.Emit("orders", events.TypePaymentApproved, events.SourcePayments, events.PaymentApproved{OrderID: id, PaymentID: PaymentID(id), AmountCents: 4999}, fixture.Now); err != nil {
 		t.Fatal(err)
@@ -497,13 +498,14 @@ func TestRefund(t *testing.T) {
 	}
 	orders := []order{
 		{"approved", store.PaymentApproved, func(p events.Envelope) *workflow.State { return approvedState(t, p) },
-			store.PaymentRefunded, workflow.OutcomeRefunded, 5, []events.Type{events.TypePaymentRefunded}},
+			// The entries the failed step may not have published go out again, then the refund.
+			store.PaymentRefunded, workflow.OutcomeRefunded, 3, []events.Type{events.TypePaymentApproved, events.TypeOrderConfirmed, events.TypePaymentRefunded}},
 		{"charged but the workflow timed out", store.PaymentApproved, func(p events.Envelope) *workflow.State { return reservedState(t, p) },
-			store.PaymentRefunded, workflow.OutcomeRefunded, 3, []events.Type{events.TypePaymentApproved, events.TypePaymentRefunded}},
+			store.PaymentRefunded, workflow.OutcomeRefunded, 2, []events.Type{events.TypeInventoryReserved, events.TypePaymentApproved, events.TypePaymentRefunded}},
 		{"never charged", "", func(p events.Envelope) *workflow.State { return reservedState(t, p) },
-			store.PaymentVoided, workflow.OutcomeReserved, 3, nil},
+			store.PaymentVoided, workflow.OutcomeReserved, 2, []events.Type{events.TypeInventoryReserved}},
 		{"declined", store.PaymentDeclined, func(p events.Envelope) *workflow.State { return reservedState(t, p) },
-			store.PaymentDeclined, workflow.OutcomeReserved, 3, nil},
+			store.PaymentDeclined, workflow.OutcomeReserved, 2, []events.Type{events.TypeInventoryReserved}},
 	}
 	f := newFakes()
 	var batch []lambdaevents.SQSMessage
