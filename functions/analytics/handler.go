@@ -57,6 +57,6 @@ func (h *Handler) record(ctx context.Context, m record.Message) error {
 		record.Logger(ctx).InfoContext(ctx, "already counted: duplicate ignored")
 		return nil
 	}
-	record.Logger(ctx).InfoContext(ctx, "totals updated", "orders", add.Orders, "revenueCents", add.RevenueCents, "cancelled", add.Cancelled)
+	record.Logger(ctx).InfoContext(ctx, "totals updated", "orders", add.Orders, "revenueCents", add.RevenueCents, "cancelled", add.Cancelled, "refundedCents", add.RefundedCents)
 	return nil
 }

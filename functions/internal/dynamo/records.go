@@ -137,7 +137,7 @@ func (a *Analytics) Add(ctx context.Context, eventID string, t store.Totals, exp
 	for _, c := range []struct {
 		attr string
 		v    int64
-	}{{"orders", t.Orders}, {"revenueCents", t.RevenueCents}, {"cancelled", t.Cancelled}} {
+	}{{"orders", t.Orders}, {"revenueCents", t.RevenueCents}, {"cancelled", t.Cancelled}, {"refunds", t.Refunds}, {"refundedCents", t.RefundedCents}} {
 		if c.v == 0 {
 			continue
 		}

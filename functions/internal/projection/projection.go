@@ -82,6 +82,12 @@ func Totals(e events.Envelope) (t store.Totals, ok bool, err error) {
 		return store.Totals{Orders: 1, RevenueCents: p.TotalCents}, true, nil
 	case events.TypeOrderCancelled:
 		return store.Totals{Cancelled: 1}, true, nil
+	case events.TypePaymentRefunded:
+		p, err := events.DecodePayload[events.PaymentRefunded](e)
+		if err != nil {
+			return store.Totals{}, false, err
+		}
+		return store.Totals{Refunds: 1, RefundedCents: p.AmountCents}, true, nil
 	default:
 		return store.Totals{}, false, nil
 	}
@@ -110,5 +116,8 @@ func Count(ctx context.Context, a TotalsAdder, e events.Envelope, now time.Time)
 
 // Sum adds b to a.
 func Sum(a, b store.Totals) store.Totals {
-	return store.Totals{Orders: a.Orders + b.Orders, RevenueCents: a.RevenueCents + b.RevenueCents, Cancelled: a.Cancelled + b.Cancelled}
+	return store.Totals{
+		Orders: a.Orders + b.Orders, RevenueCents: a.RevenueCents + b.RevenueCents, Cancelled: a.Cancelled + b.Cancelled,
+		Refunds: a.Refunds + b.Refunds, RefundedCents: a.RefundedCents + b.RefundedCents,
+	}
 }

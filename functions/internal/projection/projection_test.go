@@ -75,6 +75,7 @@ func TestCount(t *testing.T) {
 	id := fixture.OrderID(2)
 	confirmed := fixture.Event(t, events.TypeOrderConfirmed, id, 4, events.OrderConfirmed{OrderID: id, TotalCents: 4999})
 	cancelled := fixture.Event(t, events.TypeOrderCancelled, id, 2, events.OrderCancelled{OrderID: id, Reason: events.ReasonOutOfStock})
+	refunded := fixture.Event(t, events.TypePaymentRefunded, id, 5, events.PaymentRefunded{OrderID: id, PaymentID: "6f1c5a0e-3b7d-4f2a-9c1e-8d4b2a7e5f10", AmountCents: 4999, Reason: events.ReasonFulfilmentFailed})
 	shipped := fixture.Event(t, events.TypeOrderShipped, id, 5, events.OrderShipped{OrderID: id, ShipmentID: "9a4e7c21-6d3b-4f58-8b0e-1c7d5a2f4e69", Carrier: "ACME Parcel"})
 	for _, tc := range []struct {
 		name     string
@@ -88,6 +89,7 @@ func TestCount(t *testing.T) {
 		{"confirmed counts the order and its revenue", confirmed, nil, Applied, store.Totals{Orders: 1, RevenueCents: 4999}, true, false},
 		{"cancelled counts a cancellation", cancelled, nil, Applied, store.Totals{Cancelled: 1}, true, false},
 		{"counted before", confirmed, fmt.Errorf("count: %w", store.ErrDuplicate), AlreadyPresent, store.Totals{Orders: 1, RevenueCents: 4999}, true, false},
+		{"refunded counts the refund", refunded, nil, Applied, store.Totals{Refunds: 1, RefundedCents: 4999}, true, false},
 		{"shipped does not count", shipped, nil, NotCounted, store.Totals{}, false, false},
 		{"table down", cancelled, errors.New("down"), "", store.Totals{Cancelled: 1}, true, true},
 	} {

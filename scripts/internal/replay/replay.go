@@ -400,7 +400,8 @@ func (r *run) tableTotals(ctx context.Context) (toolkit.Totals, error) {
 		}
 		return v
 	}
-	return toolkit.Totals{Orders: n("orders"), RevenueCents: n("revenueCents"), Cancelled: n("cancelled")}, nil
+	return toolkit.Totals{Orders: n("orders"), RevenueCents: n("revenueCents"), Cancelled: n("cancelled"),
+		Refunds: n("refunds"), RefundedCents: n("refundedCents")}, nil
 }
 
 // sameOrder compares two folds as GET /orders/{id} would show them, and their versions.
@@ -436,7 +437,7 @@ func foldClass(err error) string {
 
 // FormatTotals renders totals for people.
 func FormatTotals(t toolkit.Totals) string {
-	return fmt.Sprintf("{orders %d, revenue %d cents, cancelled %d}", t.Orders, t.RevenueCents, t.Cancelled)
+	return fmt.Sprintf("{orders %d, revenue %d cents, cancelled %d, refunds %d (%d cents)}", t.Orders, t.RevenueCents, t.Cancelled, t.Refunds, t.RefundedCents)
 }
 
 func attrS(it map[string]types.AttributeValue, k string) string {
