@@ -104,13 +104,14 @@ func (c *Collector) Gather(ctx context.Context, orderID string) (Evidence, error
 		return ev, fmt.Errorf("%s: %w: the event store (table %s) holds no event for it", orderID, ErrUnknownOrder, c.res[ResEventStore])
 	}
 	since := ev.Events[0].Time.Add(-window)
+	until := ev.Events[len(ev.Events)-1].Time.Add(time.Hour)
 	note := func(what string, err error) {
 		if err != nil && ctx.Err() == nil {
 			ev.Notes = append(ev.Notes, fmt.Sprintf("%s: %v", what, err))
 		}
 	}
 	var e error
-	ev.Executions, e = c.executions(ctx, orderID, since)
+	ev.Executions, e = c.executions(ctx, orderID, since, until)
 	note("Step Functions", e)
 	if len(ev.Executions) == 0 && e == nil {
 		ev.Notes = append(ev.Notes, "no workflow execution for this order yet")
@@ -155,8 +156,10 @@ func (c *Collector) eventStore(ctx context.Context, orderID string) ([]Event, er
 }
 
 // executions finds the workflow executions started by one of the order's events (their input is
-// the EventBridge event) and reads their histories.
-func (c *Collector) executions(ctx context.Context, orderID string, since time.Time) ([]Execution, error) {
+// the EventBridge event) and reads their histories. It looks only at executions started between
+// since and until (from just before the order's first event to an hour after its last), so that
+// tracing an old order on a busy account does not describe every execution since.
+func (c *Collector) executions(ctx context.Context, orderID string, since, until time.Time) ([]Execution, error) {
 	machine := c.res[ResWorkflow]
 	if machine == "" {
 		return nil, errors.New("the stack has no StateMachineArn output")
@@ -177,7 +180,7 @@ func (c *Collector) executions(ctx context.Context, orderID string, since time.T
 		}
 		for _, ex := range page.Executions {
 			arn := aws.ToString(ex.ExecutionArn)
-			if ex.StartDate != nil && ex.StartDate.Before(since) {
+			if ex.StartDate != nil && (ex.StartDate.Before(since) || ex.StartDate.After(until)) {
 				continue
 			}
 			in, ok := c.inputs[arn]
