@@ -1,9 +1,17 @@
 package journey
 
 import (
+	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 )
 
 func TestMatchPattern(t *testing.T) {
@@ -66,5 +74,83 @@ func TestBusEventRebuildsTheEnvelope(t *testing.T) {
 	}
 	if ok, err := MatchPattern([]byte(`{"detail":{"orderId":["ORD-1"]}}`), raw); !ok || err != nil {
 		t.Errorf("the rebuilt event does not carry its detail: %v %v", ok, err)
+	}
+}
+
+// fakeEventBridge answers TestEventPattern as an endpoint would: with the result, or with the
+// error of an endpoint that does not implement it.
+func fakeEventBridge(t *testing.T, implemented bool) (*eventbridge.Client, *int) {
+	t.Helper()
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		if target := r.Header.Get("X-Amz-Target"); target != "AWSEvents.TestEventPattern" {
+			t.Errorf("unexpected call %s", target)
+		}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		if !implemented {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"__type":"UnknownOperationException","message":"TestEventPattern is not supported"}`))
+			return
+		}
+		var in struct{ EventPattern, Event string }
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			t.Error(err)
+		}
+		ok, err := MatchPattern([]byte(in.EventPattern), []byte(in.Event))
+		if err != nil {
+			t.Error(err)
+		}
+		_ = json.NewEncoder(w).Encode(map[string]bool{"Result": ok})
+	}))
+	t.Cleanup(srv.Close)
+	return eventbridge.New(eventbridge.Options{
+		BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+	}), &calls
+}
+
+func TestMatchUsesTestEventPatternOrFallsBackClearly(t *testing.T) {
+	rules := []Rule{
+		{Short: "OrderPlacedToWorkflow", Pattern: `{"detail-type":["OrderPlaced"],"source":["orderflow.orders"]}`},
+		{Short: "OrderEventsToStream", Pattern: `{"source":[{"prefix":"orderflow."}]}`},
+	}
+	evs := []Event{
+		{ID: "e1", Type: "OrderPlaced", Source: "orderflow.orders", Time: t0, Detail: `{"id":"e1"}`},
+		{ID: "e2", Type: "InventoryReserved", Source: "orderflow.inventory", Time: t0, Detail: `{"id":"e2"}`},
+	}
+	want := map[string][]string{"e1": {"OrderPlacedToWorkflow", "OrderEventsToStream"}, "e2": {"OrderEventsToStream"}}
+	for _, tc := range []struct {
+		name        string
+		implemented bool
+		check       string
+		calls       int
+	}{
+		{"the endpoint evaluates every pattern", true, RuleCheckAPI, 4},
+		{"the endpoint lacks TestEventPattern", false, "local pattern matcher (this endpoint's TestEventPattern failed", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eb, calls := fakeEventBridge(t, tc.implemented)
+			c := &Collector{eb: eb, matches: map[string][]string{}}
+			got := c.match(context.Background(), evs, nil, rules)
+			for id, w := range want {
+				if !slices.Equal(got[id], w) {
+					t.Errorf("%s matched %v, want %v", id, got[id], w)
+				}
+			}
+			saysWhy := strings.Contains(c.ruleCheck, "UnknownOperationException") // the endpoint's own words
+			if !strings.HasPrefix(c.ruleCheck, tc.check) || saysWhy == tc.implemented {
+				t.Errorf("rule check %q, want it to start with %q and to give the endpoint's error only when it failed", c.ruleCheck, tc.check)
+			}
+			if *calls != tc.calls {
+				t.Errorf("%d calls to TestEventPattern, want %d (after one failure the endpoint is not asked again)", *calls, tc.calls)
+			}
+			// Matches are cached: a second poll asks nothing.
+			before := *calls
+			c.match(context.Background(), evs, nil, rules)
+			if *calls != before {
+				t.Errorf("a second match asked the endpoint %d more times", *calls-before)
+			}
+		})
 	}
 }
