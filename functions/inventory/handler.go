@@ -76,8 +76,6 @@ func (h *Handler) handle(ctx context.Context, req Request) (*workflow.State, err
 				return nil, err
 			}
 		}
-		// Reached from a Catch: the state's entries may never have been published (the
-		// failed step may be their Publish), so they go out again ahead of the compensation.
 		return h.cancel(ctx, st, events.ReasonFulfilmentFailed, true)
 	default:
 		return nil, invalid("unknown action %q (want %s, %s or %s)", req.Action, actionReserve, actionRelease, actionCompensate)
@@ -116,10 +114,8 @@ func (h *Handler) reserve(ctx context.Context, doc workflow.Doc) (*workflow.Stat
 }
 
 // cancel releases what was reserved (InventoryReleased, if anything was) and cancels the
-// order (OrderCancelled with reason). With carry, the entries already in the state are kept in
-// front of the new ones: a failure path cannot tell whether they were published, and publishing
-// an event twice is harmless (same id; every consumer drops the duplicate) where a missing one
-// would leave a gap in the order's history that no later event can fill.
+// order (OrderCancelled with reason). With carry (a compensation, reached from a Catch), entries
+// no Publish state has sent yet stay in front of the new ones (State.KeepUnpublished).
 func (h *Handler) cancel(ctx context.Context, st *workflow.State, reason string, carry bool) (*workflow.State, error) {
 	switch st.Outcome {
 	case workflow.OutcomeCancelled, workflow.OutcomeOutOfStock, workflow.OutcomeShipped:
@@ -133,7 +129,9 @@ func (h *Handler) cancel(ctx context.Context, st *workflow.State, reason string,
 	if err != nil {
 		return nil, err
 	}
-	if !carry {
+	if carry {
+		st.KeepUnpublished()
+	} else {
 		st.ClearEntries()
 	}
 	if status == store.Released {

@@ -183,9 +183,7 @@ func (h *Handler) refund(ctx context.Context, msg taskMessage) error {
 	if err != nil {
 		return err // transient: the message is retried
 	}
-	// No ClearEntries: a refund is reached from a Catch, so the state's entries may never have
-	// been published; they go out again ahead of the refund (a duplicate is dropped by id, a
-	// missing event would leave a gap in the order's history).
+	st.KeepUnpublished() // reached from a Catch: events the failed step never published go out first
 	if p.Status == store.PaymentRefunded {
 		now := h.now()
 		if st.Outcome != workflow.OutcomeApproved {

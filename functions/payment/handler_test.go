@@ -497,8 +497,13 @@ func TestRefund(t *testing.T) {
 		wantTypes   []events.Type
 	}
 	orders := []order{
-		{"approved", store.PaymentApproved, func(p events.Envelope) *workflow.State { return approvedState(t, p) },
-			// The entries the failed step may not have published go out again, then the refund.
+		{"approved, shipping failed", store.PaymentApproved, func(p events.Envelope) *workflow.State {
+			st := approvedState(t, p)
+			st.Published = &workflow.PublishResult{} // PublishPaymentOutcome had sent them
+			return st
+		}, store.PaymentRefunded, workflow.OutcomeRefunded, 5, []events.Type{events.TypePaymentRefunded}},
+		{"approved, publishing the outcome failed", store.PaymentApproved, func(p events.Envelope) *workflow.State { return approvedState(t, p) },
+			// Never published: PaymentApproved and OrderConfirmed go out first, then the refund.
 			store.PaymentRefunded, workflow.OutcomeRefunded, 3, []events.Type{events.TypePaymentApproved, events.TypeOrderConfirmed, events.TypePaymentRefunded}},
 		{"charged but the workflow timed out", store.PaymentApproved, func(p events.Envelope) *workflow.State { return reservedState(t, p) },
 			store.PaymentRefunded, workflow.OutcomeRefunded, 2, []events.Type{events.TypeInventoryReserved, events.TypePaymentApproved, events.TypePaymentRefunded}},
@@ -524,8 +529,8 @@ func TestRefund(t *testing.T) {
 	if ids := failedIDs(resp); len(ids) != 0 || len(f.tasks.failed) != 0 || len(f.dlq.parked) != 0 {
 		t.Fatalf("failed %v, task failures %+v, parked %v", ids, f.tasks.failed, f.dlq.parked)
 	}
-	if f.payments.refunds != 2 {
-		t.Errorf("%d refunds, want 2 (one per charged order, whatever the deliveries)", f.payments.refunds)
+	if f.payments.refunds != 3 {
+		t.Errorf("%d refunds, want 3 (one per charged order, whatever the deliveries)", f.payments.refunds)
 	}
 	for i, o := range orders {
 		t.Run(o.name, func(t *testing.T) {

@@ -53,6 +53,14 @@ type State struct {
 	PaymentID     string               `json:"paymentId,omitempty"`
 	ShipmentID    string               `json:"shipmentId,omitempty"`
 	Entries       []events.Entry       `json:"entries"` // what the next Publish state puts on the bus
+	// Published is set by a Publish state once it has put Entries on the bus (its ResultSelector
+	// writes the PutEvents result here); a task that replaces Entries clears it.
+	Published *PublishResult `json:"published,omitempty"`
+}
+
+// PublishResult is what a Publish state records of its PutEvents call.
+type PublishResult struct {
+	FailedEntryCount int `json:"failedEntryCount"`
 }
 
 // Start builds the state from the order's OrderPlaced event (any version: it is upcast):
@@ -100,6 +108,17 @@ func (s *State) Emit(busName string, t events.Type, source string, payload any, 
 // ClearEntries empties Entries; a task calls it first, since each task replaces them.
 func (s *State) ClearEntries() {
 	s.Entries = []events.Entry{}
+	s.Published = nil
+}
+
+// KeepUnpublished is ClearEntries for a task reached from a Catch: entries a Publish state has
+// put on the bus go, entries it has not (the failed step may be their Publish) stay, to go out
+// again ahead of the task's own. Sending an event twice is harmless (same id: every consumer
+// drops the duplicate); losing one would leave a gap in the order's history.
+func (s *State) KeepUnpublished() {
+	if s.Published != nil {
+		s.ClearEntries()
+	}
 }
 
 // TransientError is a failure worth retrying (throttling, a timeout, a 5xx). A Lambda that

@@ -325,3 +325,26 @@ func TestLambdaError(t *testing.T) {
 		t.Error("LambdaError(nil) != nil")
 	}
 }
+
+// KeepUnpublished drops entries a Publish state has sent and keeps the others.
+func TestKeepUnpublished(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		published bool
+		want      int
+	}{{"published: a fresh start", true, 0}, {"not published: carried", false, 1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := &workflow.State{Entries: []events.Entry{{Source: events.SourceInventory, DetailType: "InventoryReserved", Detail: "{}"}}}
+			if tc.published {
+				st.Published = &workflow.PublishResult{}
+			}
+			st.KeepUnpublished()
+			if len(st.Entries) != tc.want || st.Published != nil && !tc.published {
+				t.Errorf("entries %d (published %v), want %d", len(st.Entries), st.Published, tc.want)
+			}
+			if tc.published && st.Published != nil {
+				t.Error("Published survived the clear")
+			}
+		})
+	}
+}
