@@ -19,22 +19,22 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: help demo test test-unit test-e2e e2e deps up down deploy-local synth deploy destroy lint trace replay redrive inject
+.PHONY: help demo test test-unit test-e2e e2e deps chromium up down deploy-local synth deploy destroy lint trace replay redrive inject
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-demo: deps ## bring up the emulator, deploy, place an order and print its journey
+demo: deps ## bring up the emulator, deploy, place an order and print its journey [ARGS="-token tok_declined"]
 	go run ./scripts/emulator up
 	$(MAKE) --no-print-directory deploy-local
-	$(LOCAL_ENV) go run ./scripts/demo
+	$(LOCAL_ENV) go run ./scripts/demo $(ARGS)
 
 test: lint test-unit test-e2e ## all tests: unit, infra (template + cdk-nag), end to end on the emulator
 
-test-unit: deps ## unit tests and infra template tests (no emulator)
+test-unit: deps chromium ## unit tests and infra template tests (no emulator)
 	go test -count=1 ./...
 
-test-e2e: deps ## deploy to a local emulator (started and stopped here) and run the end-to-end tests
+test-e2e: deps chromium ## deploy to a local emulator (started and stopped here) and run the end-to-end tests
 	go run ./scripts/emulator run -- $(MAKE) --no-print-directory deploy-local e2e
 
 e2e: ## run the adapter contract tests and the end-to-end tests against an already deployed local stack
@@ -43,6 +43,14 @@ e2e: ## run the adapter contract tests and the end-to-end tests against an alrea
 
 deps: node_modules/.package-lock.json ## install Go modules and the pinned CDK CLI
 	go mod download
+
+chromium: ## headless Chromium for the trace page tests (Debian package; installed when running as root)
+	@command -v chromium >/dev/null && exit 0; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+	else \
+		echo "chromium not found: the trace page tests will skip (install it: sudo apt-get install chromium)"; \
+	fi
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
