@@ -3,18 +3,13 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
-	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/orderflow-dev/orderflow/functions/internal/boot"
 	"github.com/orderflow-dev/orderflow/functions/internal/dynamo"
-	"github.com/orderflow-dev/orderflow/functions/internal/envconfig"
 )
 
 // Config is the function's environment, set by the CDK app.
@@ -25,25 +20,9 @@ type Config struct {
 
 var _ ledger = (*dynamo.Inventory)(nil)
 
-func main() {
-	logger := lambdacontext.NewLogger()
-	slog.SetDefault(logger)
-	h, err := setup(context.Background(), logger)
-	if err != nil {
-		logger.Error("start-up failed", "error", err.Error())
-		os.Exit(1)
-	}
-	lambda.Start(h.Handle)
-}
+func main() { boot.Main(build) }
 
-func setup(ctx context.Context, logger *slog.Logger) (*Handler, error) {
-	var cfg Config
-	if err := envconfig.Load(os.LookupEnv, &cfg); err != nil {
-		return nil, err
-	}
-	awsCfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
-	}
-	return newHandler(cfg.EventBusName, dynamo.NewInventory(dynamodb.NewFromConfig(awsCfg), cfg.InventoryTable), logger), nil
+// build wires the adapters to the handler, once per cold start.
+func build(cfg Config, awsCfg aws.Config, logger *slog.Logger) (any, error) {
+	return newHandler(cfg.EventBusName, dynamo.NewInventory(dynamodb.NewFromConfig(awsCfg), cfg.InventoryTable), logger).Handle, nil
 }

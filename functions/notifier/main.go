@@ -3,17 +3,14 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
-	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/orderflow-dev/orderflow/functions/internal/boot"
 	"github.com/orderflow-dev/orderflow/functions/internal/deadletter"
 	"github.com/orderflow-dev/orderflow/functions/internal/dynamo"
 	"github.com/orderflow-dev/orderflow/functions/internal/envconfig"
@@ -32,22 +29,10 @@ var (
 	_ parker            = (*deadletter.Queue)(nil)
 )
 
-func main() {
-	logger := lambdacontext.NewLogger()
-	slog.SetDefault(logger)
-	h, err := setup(context.Background(), logger)
-	if err != nil {
-		logger.Error("start-up failed", "error", err.Error())
-		os.Exit(1)
-	}
-	lambda.Start(h.Handle)
-}
+func main() { boot.Main(build) }
 
-func setup(ctx context.Context, logger *slog.Logger) (*Handler, error) {
-	var cfg Config
-	if err := envconfig.Load(os.LookupEnv, &cfg); err != nil {
-		return nil, err
-	}
+// build wires the adapters to the handler, once per cold start.
+func build(cfg Config, awsCfg aws.Config, logger *slog.Logger) (any, error) {
 	channels, err := envconfig.Pairs(cfg.QueueChannels)
 	if err != nil {
 		return nil, fmt.Errorf("QUEUE_CHANNELS: %w", err)
@@ -60,10 +45,6 @@ func setup(ctx context.Context, logger *slog.Logger) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("MAX_RECEIVE_COUNT: %w", err)
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
-	}
 	sqsClient := sqs.NewFromConfig(awsCfg)
 	dlqs := map[string]parker{}
 	for _, queue := range envconfig.Keys(channels) {
@@ -73,5 +54,5 @@ func setup(ctx context.Context, logger *slog.Logger) (*Handler, error) {
 		}
 		dlqs[queue] = deadletter.New(sqsClient, url)
 	}
-	return newHandler(channels, dlqs, dynamo.NewNotifications(dynamodb.NewFromConfig(awsCfg), cfg.NotificationsTable), maxReceives, logger), nil
+	return newHandler(channels, dlqs, dynamo.NewNotifications(dynamodb.NewFromConfig(awsCfg), cfg.NotificationsTable), maxReceives, logger).Handle, nil
 }

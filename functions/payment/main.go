@@ -3,18 +3,15 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
-	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/orderflow-dev/orderflow/functions/internal/boot"
 	"github.com/orderflow-dev/orderflow/functions/internal/deadletter"
 	"github.com/orderflow-dev/orderflow/functions/internal/dynamo"
 	"github.com/orderflow-dev/orderflow/functions/internal/envconfig"
@@ -37,33 +34,17 @@ var (
 	_ parker       = (*deadletter.Queue)(nil)
 )
 
-func main() {
-	logger := lambdacontext.NewLogger()
-	slog.SetDefault(logger)
-	h, err := setup(context.Background(), logger)
-	if err != nil {
-		logger.Error("start-up failed", "error", err.Error())
-		os.Exit(1)
-	}
-	lambda.Start(h.Handle)
-}
+func main() { boot.Main(build) }
 
-func setup(ctx context.Context, logger *slog.Logger) (*Handler, error) {
-	var cfg Config
-	if err := envconfig.Load(os.LookupEnv, &cfg); err != nil {
-		return nil, err
-	}
+// build wires the adapters to the handler, once per cold start.
+func build(cfg Config, awsCfg aws.Config, logger *slog.Logger) (any, error) {
 	maxReceives, err := envconfig.PositiveInt(cfg.MaxReceiveCount)
 	if err != nil {
 		return nil, fmt.Errorf("MAX_RECEIVE_COUNT: %w", err)
-	}
-	awsCfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
 	return newHandler(cfg.EventBusName,
 		dynamo.NewPayments(dynamodb.NewFromConfig(awsCfg), cfg.PaymentsTable),
 		tasks.New(sfn.NewFromConfig(awsCfg)),
 		deadletter.New(sqs.NewFromConfig(awsCfg), cfg.DLQURL),
-		maxReceives, logger), nil
+		maxReceives, logger).Handle, nil
 }
