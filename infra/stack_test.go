@@ -371,3 +371,31 @@ func TestSQSConsumersKnowTheirQueues(t *testing.T) {
 	})
 	hasProps(t, "AWS::SQS::Queue", map[string]any{"VisibilityTimeout": paymentVisibilitySeconds})
 }
+
+// The streamer is invoked asynchronously by EventBridge: after Lambda's own retries a failed event
+// must land in its DLQ, and the stream keeps a week to replay from.
+func TestStreamPath(t *testing.T) {
+	hasProps(t, "AWS::Lambda::EventInvokeConfig", map[string]any{
+		"MaximumRetryAttempts": 2,
+		"DestinationConfig":    map[string]any{"OnFailure": map[string]any{"Destination": assertions.Match_AnyValue()}},
+	})
+	hasProps(t, "AWS::Kinesis::Stream", map[string]any{"RetentionPeriodHours": 168, "ShardCount": 1})
+	hasProps(t, "AWS::Events::Rule", map[string]any{
+		"EventPattern": map[string]any{"source": orderSourcesAny()},
+		"Targets": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
+			"Arn": map[string]any{"Fn::GetAtt": assertions.Match_ArrayWith(&[]any{assertions.Match_StringLikeRegexp(jsii.String("Streamer"))})},
+		})}),
+	})
+}
+
+// EventBridge publishes to the KMS-encrypted topic, so the key policy lets it use the key, with
+// named actions only.
+func TestKeyPolicyLetsEventBridgeUseTheKey(t *testing.T) {
+	hasProps(t, "AWS::KMS::Key", map[string]any{
+		"KeyPolicy": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
+			"Principal": map[string]any{"Service": "events.amazonaws.com"},
+			"Action":    []any{"kms:Decrypt", "kms:GenerateDataKey"},
+			"Effect":    "Allow",
+		})})},
+	})
+}
