@@ -47,7 +47,8 @@ deps: node_modules/.package-lock.json ## install Go modules and the pinned CDK C
 chromium: ## headless Chromium for the trace page tests (Debian package; installed when running as root)
 	@command -v chromium >/dev/null && exit 0; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } \
+			|| echo "WARNING: could not install chromium: the trace page tests will skip"; \
 	else \
 		echo "chromium not found: the trace page tests will skip (install it: sudo apt-get install chromium)"; \
 	fi
