@@ -4,31 +4,20 @@ package bus
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/google/uuid"
 
 	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
 )
 
 func TestEmulatorPublish(t *testing.T) {
-	endpoint := os.Getenv("ORDERFLOW_TEST_ENDPOINT")
-	if endpoint == "" {
-		t.Skip("ORDERFLOW_TEST_ENDPOINT not set")
-	}
 	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("us-east-1"),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	client := eventbridge.NewFromConfig(fixture.Emulator(t))
 	name := "test-bus-" + uuid.NewString()[:8]
 	if _, err := client.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(name)}); err != nil {
 		t.Fatal(err)

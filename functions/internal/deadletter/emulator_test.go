@@ -4,28 +4,18 @@ package deadletter
 
 import (
 	"context"
-	"os"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/google/uuid"
+
+	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
 )
 
 func TestEmulatorPark(t *testing.T) {
-	endpoint := os.Getenv("ORDERFLOW_TEST_ENDPOINT")
-	if endpoint == "" {
-		t.Skip("ORDERFLOW_TEST_ENDPOINT not set")
-	}
 	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("us-east-1"),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	client := sqs.NewFromConfig(fixture.Emulator(t))
 	q, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("test-dlq-" + uuid.NewString()[:8])})
 	if err != nil {
 		t.Fatal(err)

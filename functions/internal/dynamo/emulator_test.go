@@ -11,13 +11,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/uuid"
@@ -29,16 +26,7 @@ import (
 
 func emulator(t *testing.T) *dynamodb.Client {
 	t.Helper()
-	endpoint := os.Getenv("ORDERFLOW_TEST_ENDPOINT")
-	if endpoint == "" {
-		t.Skip("ORDERFLOW_TEST_ENDPOINT not set")
-	}
-	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion("us-east-1"),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")), config.WithClientLogMode(aws.LogRetries))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	return dynamodb.NewFromConfig(fixture.Emulator(t))
 }
 
 // table creates a table with a string hash key and an optional sort key ("name:S" / "name:N").

@@ -4,30 +4,20 @@ package stream
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/google/uuid"
+
+	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
 )
 
 func TestEmulatorPut(t *testing.T) {
-	endpoint := os.Getenv("ORDERFLOW_TEST_ENDPOINT")
-	if endpoint == "" {
-		t.Skip("ORDERFLOW_TEST_ENDPOINT not set")
-	}
 	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("us-east-1"),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	client := kinesis.NewFromConfig(fixture.Emulator(t))
 	name := "test-stream-" + uuid.NewString()[:8]
 	if _, err := client.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(1)}); err != nil {
 		t.Fatal(err)

@@ -6,26 +6,15 @@ package tasks
 import (
 	"context"
 	"errors"
-	"os"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
 )
 
 func TestEmulatorClosedTask(t *testing.T) {
-	endpoint := os.Getenv("ORDERFLOW_TEST_ENDPOINT")
-	if endpoint == "" {
-		t.Skip("ORDERFLOW_TEST_ENDPOINT not set")
-	}
-	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion("us-east-1"),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := New(sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = aws.String(endpoint) }))
+	c := New(sfn.NewFromConfig(fixture.Emulator(t)))
 	if err := c.Succeed(context.Background(), "no-such-token", `{}`); !errors.Is(err, ErrTaskClosed) {
 		t.Errorf("Succeed: err = %v, want ErrTaskClosed", err)
 	}
