@@ -16,9 +16,7 @@ import (
 type totals = projection.TotalsAdder
 
 // parker sends a poison record to the dead-letter queue (deadletter.Queue).
-type parker interface {
-	Park(ctx context.Context, body []byte, reason string) error
-}
+type parker = record.BodyParker
 
 // Handler is a second, independent reader of the order-events stream: it keeps sales
 // totals (confirmed orders, revenue, cancellations) and can re-read the stream from the start.
@@ -30,9 +28,7 @@ type Handler struct {
 
 func newHandler(t totals, dlq parker, logger *slog.Logger) *Handler {
 	h := &Handler{totals: t, now: time.Now}
-	h.handle = record.Chain(h.record, record.Log(logger), record.Recover(), record.Park(func(ctx context.Context, m record.Message, reason string) error {
-		return dlq.Park(ctx, m.Body, reason)
-	}))
+	h.handle = record.Chain(h.record, record.Log(logger), record.Recover(), record.Park(record.ParkBody(dlq)))
 	return h
 }
 

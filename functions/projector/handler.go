@@ -19,9 +19,7 @@ import (
 type eventAppender = projection.EventAppender
 
 // parker sends a poison record to the dead-letter queue (deadletter.Queue).
-type parker interface {
-	Park(ctx context.Context, body []byte, reason string) error
-}
+type parker = record.BodyParker
 
 // Handler is the event-sourcing projector: it reads the order-events stream and appends each
 // event to the event store, where an order's state is the fold of its events (order.Fold).
@@ -35,9 +33,7 @@ type Handler struct {
 
 func newHandler(s eventAppender, dlq parker, logger *slog.Logger) *Handler {
 	h := &Handler{store: s, now: time.Now}
-	h.handle = record.Chain(h.record, record.Log(logger), record.Recover(), record.Park(func(ctx context.Context, m record.Message, reason string) error {
-		return dlq.Park(ctx, m.Body, reason)
-	}))
+	h.handle = record.Chain(h.record, record.Log(logger), record.Recover(), record.Park(record.ParkBody(dlq)))
 	return h
 }
 

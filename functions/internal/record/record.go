@@ -97,6 +97,16 @@ func IsPermanent(err error) bool {
 // Parker sends a message to a dead-letter queue with the reason it was parked.
 type Parker func(ctx context.Context, m Message, reason string) error
 
+// BodyParker is a dead-letter queue that keeps a message's body and the reason (deadletter.Queue).
+type BodyParker interface {
+	Park(ctx context.Context, body []byte, reason string) error
+}
+
+// ParkBody is the Parker of a consumer with one dead-letter queue: the message body goes there.
+func ParkBody(dlq BodyParker) Parker {
+	return func(ctx context.Context, m Message, reason string) error { return dlq.Park(ctx, m.Body, reason) }
+}
+
 // Park parks messages that fail permanently and acknowledges them; if parking fails the
 // message fails too (and is retried, then dead-lettered by the platform).
 func Park(park Parker) Middleware {
