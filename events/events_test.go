@@ -207,8 +207,14 @@ func TestParseRejects(t *testing.T) {
 			return mutate(t, placed, 2, func(m map[string]any) { delete(m, "type") })
 		}, "/type", "missing"},
 		{"unknown version", func(t *testing.T) []byte {
-			return mutate(t, placed, 2, func(m map[string]any) { m["version"] = 3 })
-		}, "/version", "unknown version 3 of OrderPlaced"},
+			return mutate(t, placed, 3, func(m map[string]any) { m["version"] = 4 })
+		}, "/version", "unknown version 4 of OrderPlaced"},
+		{"payment token in a v3 OrderPlaced", func(t *testing.T) []byte {
+			return mutate(t, placed, 3, func(m map[string]any) { payload(m)["paymentToken"] = "tok_visa" })
+		}, "/payload/paymentToken", "not allowed"},
+		{"malformed payment intent", func(t *testing.T) []byte {
+			return mutate(t, placed, 3, func(m map[string]any) { payload(m)["paymentIntentId"] = "tok_visa" })
+		}, "/payload/paymentIntentId", "does not match pattern"},
 		{"version zero", func(t *testing.T) []byte {
 			return mutate(t, reserved, 1, func(m map[string]any) { m["version"] = 0 })
 		}, "/version", "unknown version 0"},
@@ -412,41 +418,61 @@ func TestFromEventBridge(t *testing.T) {
 }
 
 func TestUpcast(t *testing.T) {
-	v1, err := events.Parse(events.Sample(events.TypeOrderPlaced, 1))
-	if err != nil {
-		t.Fatal(err)
+	cases := []struct {
+		version int
+		want    events.OrderPlacedV3
+	}{
+		{1, events.OrderPlacedV3{ // v1 -> v2 -> v3: currency USD, the token dropped
+			OrderID: orderB, CustomerID: "cust-2002", TotalCents: 3499, Currency: "USD",
+			Items: []events.Item{{SKU: "SKU-003", Quantity: 1, UnitPriceCents: 3499}},
+		}},
+		{2, events.OrderPlacedV3{ // v2 -> v3: the token dropped, names kept
+			OrderID: orderC, CustomerID: "cust-3003", TotalCents: 899, Currency: "USD",
+			Items: []events.Item{{SKU: "SKU-451", Name: "Camping gas canister", Quantity: 1, UnitPriceCents: 899}},
+		}},
 	}
-	up, err := v1.Upcast()
-	if err != nil {
-		t.Fatalf("Upcast: %v", err)
-	}
-	if up.Version != 2 || up.ID != v1.ID || up.Sequence != 1 || !up.Time.Equal(v1.Time) || up.CorrelationID != v1.CorrelationID {
-		t.Errorf("upcast envelope = %+v", up)
-	}
-	got, err := events.DecodePayload[events.OrderPlacedV2](up)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := events.OrderPlacedV2{
-		OrderID: orderB, CustomerID: "cust-2002", PaymentToken: "tok_declined", TotalCents: 3499, Currency: "USD",
-		Items: []events.Item{{SKU: "SKU-003", Quantity: 1, UnitPriceCents: 3499}},
-	}
-	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
-		t.Errorf("upcast payload = %+v\nwant %+v", got, want)
-	}
-	b, err := json.Marshal(up)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := events.Parse(b); err != nil {
-		t.Errorf("upcast event is not a valid v2: %v", err)
-	}
-	if string(events.Sample(events.TypeOrderPlaced, 1)) == string(b) {
-		t.Error("upcast changed nothing")
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("v%d", tc.version), func(t *testing.T) {
+			sample := events.Sample(events.TypeOrderPlaced, tc.version)
+			old, err := events.Parse(sample)
+			if err != nil {
+				t.Fatal(err)
+			}
+			up, err := old.Upcast()
+			if err != nil {
+				t.Fatalf("Upcast: %v", err)
+			}
+			if up.Version != 3 || up.ID != old.ID || up.Sequence != 1 || !up.Time.Equal(old.Time) || up.CorrelationID != old.CorrelationID {
+				t.Errorf("upcast envelope = %+v", up)
+			}
+			got, err := events.DecodePayload[events.OrderPlaced](up)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", tc.want) {
+				t.Errorf("upcast payload = %+v\nwant %+v", got, tc.want)
+			}
+			b, err := json.Marshal(up)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := events.Parse(b); err != nil {
+				t.Errorf("upcast event is not a valid v3: %v", err)
+			}
+			if strings.Contains(string(b), "tok_") {
+				t.Errorf("upcast event still carries the payment token: %s", b)
+			}
+			if token, ok := events.LegacyPaymentToken(old); !ok || !strings.HasPrefix(token, "tok_") {
+				t.Errorf("LegacyPaymentToken(v%d) = %q, %v; want the token the event carried", tc.version, token, ok)
+			}
+			if _, ok := events.LegacyPaymentToken(up); ok {
+				t.Error("LegacyPaymentToken(v3) found a token")
+			}
+		})
 	}
 
 	for key, sample := range events.Samples() {
-		if key == "OrderPlaced.v1" {
+		if strings.HasPrefix(key, "OrderPlaced.v1") || strings.HasPrefix(key, "OrderPlaced.v2") {
 			continue
 		}
 		e, err := events.Parse(sample)
@@ -459,6 +485,10 @@ func TestUpcast(t *testing.T) {
 		}
 	}
 
+	v1, err := events.Parse(events.Sample(events.TypeOrderPlaced, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
 	future := v1
 	future.Version = 7
 	var ve *events.ValidationError

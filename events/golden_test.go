@@ -20,7 +20,7 @@ var update = flag.Bool("update", false, "rewrite events/samples/*.json from the 
 const (
 	orderA = "ORD-7c9e6679-7425-40de-944b-e07fc1f90ae7" // approved and shipped
 	orderB = "ORD-1b4e28ba-2fa1-41d2-883f-0016d3cca427" // v1 OrderPlaced, payment declined
-	orderC = "ORD-3d9a0c1e-8b2f-4e6d-a5c7-9f1e2d3b4a56" // approved, then the carrier refused it: refunded
+	orderC = "ORD-3d9a0c1e-8b2f-4e6d-a5c7-9f1e2d3b4a56" // v2 OrderPlaced, approved, then the carrier refused it: refunded
 )
 
 var t0 = time.Date(2026, 3, 14, 9, 26, 53, 589_000_000, time.UTC)
@@ -36,17 +36,19 @@ type golden struct {
 	at          time.Time
 }
 
-// goldenEvents are the samples, one per type and version: order A on the happy path,
-// order B (placed with v1) declined, order C refunded after its shipment failed.
+// goldenEvents are the samples, one per type and version: order A (placed with v3, the
+// version the API emits) on the happy path, order B (placed with v1) declined, order C
+// (placed with v2) refunded after its shipment failed.
 func goldenEvents() []golden {
 	idA := events.ID(orderA, 1)
 	return []golden{
-		{events.TypeOrderPlaced, 2, orderA, 1, "", events.OrderPlacedV2{
-			OrderID: orderA, CustomerID: "cust-1001", Currency: "USD", PaymentToken: "tok_visa", TotalCents: 2*4999 + 1299,
+		{events.TypeOrderPlaced, 3, orderA, 1, "", events.OrderPlacedV3{
+			OrderID: orderA, CustomerID: "5b3c1f2e-8d4a-4c6b-9e7f-1a2b3c4d5e6f", Currency: "USD", TotalCents: 2*4999 + 1299,
 			Items: []events.Item{
 				{SKU: "SKU-001", Name: "Trail running shoes", Quantity: 2, UnitPriceCents: 4999},
 				{SKU: "SKU-002", Name: "Merino socks", Quantity: 1, UnitPriceCents: 1299},
 			},
+			PaymentIntentID: "pi_8f14e45fceea167a5a36dedd4bea2543",
 		}, t0},
 		{events.TypeInventoryReserved, 1, orderA, 2, idA, events.InventoryReserved{
 			OrderID: orderA, Items: []events.StockLine{{SKU: "SKU-001", Quantity: 2}, {SKU: "SKU-002", Quantity: 1}},
@@ -73,6 +75,10 @@ func goldenEvents() []golden {
 		{events.TypeOrderCancelled, 1, orderB, 5, events.ID(orderB, 4), events.OrderCancelled{
 			OrderID: orderB, Reason: events.ReasonPaymentDeclined,
 		}, t0.Add(time.Hour + 1650*time.Millisecond)},
+		{events.TypeOrderPlaced, 2, orderC, 1, "", events.OrderPlacedV2{
+			OrderID: orderC, CustomerID: "cust-3003", Currency: "USD", PaymentToken: "tok_visa", TotalCents: 899,
+			Items: []events.Item{{SKU: "SKU-451", Name: "Camping gas canister", Quantity: 1, UnitPriceCents: 899}},
+		}, t0.Add(2 * time.Hour)},
 		{events.TypePaymentRefunded, 1, orderC, 5, events.ID(orderC, 4), events.PaymentRefunded{
 			OrderID: orderC, PaymentID: "5e0b7c2a-1d4f-5a9e-b3c8-7f6a2e1d0c94", AmountCents: 899, Reason: events.ReasonFulfilmentFailed,
 		}, t0.Add(2*time.Hour + 2750*time.Millisecond)},
@@ -174,6 +180,8 @@ func decodeAs(t *testing.T, e events.Envelope, like any) any {
 		v, err = events.DecodePayload[events.OrderPlacedV1](e)
 	case events.OrderPlacedV2:
 		v, err = events.DecodePayload[events.OrderPlacedV2](e)
+	case events.OrderPlacedV3:
+		v, err = events.DecodePayload[events.OrderPlacedV3](e)
 	case events.InventoryReserved:
 		v, err = events.DecodePayload[events.InventoryReserved](e)
 	case events.InventoryReleased:

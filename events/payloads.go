@@ -26,8 +26,8 @@ type Item struct {
 	UnitPriceCents int64  `json:"unitPriceCents"`
 }
 
-// OrderPlacedV2 is the payload of OrderPlaced version 2, the version the API emits:
-// v1 plus an optional ISO 4217 currency (the upcaster sets "USD") and item names.
+// OrderPlacedV2 is the payload of OrderPlaced version 2 (still accepted, upcast to v3):
+// v1 plus an optional ISO 4217 currency and item names.
 type OrderPlacedV2 struct {
 	OrderID      string `json:"orderId"`
 	CustomerID   string `json:"customerId"`
@@ -36,6 +36,24 @@ type OrderPlacedV2 struct {
 	Currency     string `json:"currency,omitempty"`
 	PaymentToken string `json:"paymentToken"`
 }
+
+// OrderPlacedV3 is the payload of OrderPlaced version 3, the version the API emits: v2
+// without the payment token, which is payment data and stays with the payments service.
+// order-api stores it in a payment intent and the event names only the intent.
+type OrderPlacedV3 struct {
+	OrderID    string `json:"orderId"`
+	CustomerID string `json:"customerId"` // the signed-in customer (the access token's sub)
+	Items      []Item `json:"items"`
+	TotalCents int64  `json:"totalCents"`
+	Currency   string `json:"currency,omitempty"` // always set: by the API, or "USD" by the upcaster
+	// PaymentIntentID names the payment intent that holds the token; "" only on an event
+	// upcast from v1 or v2, whose token travelled in the event itself (see LegacyPaymentToken).
+	PaymentIntentID string `json:"paymentIntentId,omitempty"`
+}
+
+// OrderPlaced is the OrderPlaced payload consumers read: the latest version, as Upcast
+// returns it. Code against it rather than a numbered version.
+type OrderPlaced = OrderPlacedV3
 
 // StockLine is a quantity of one SKU, as reserved or released.
 type StockLine struct {

@@ -40,7 +40,7 @@ var typeInfo = map[Type]struct {
 	source string
 	latest int
 }{
-	TypeOrderPlaced:       {SourceOrders, 2},
+	TypeOrderPlaced:       {SourceOrders, 3},
 	TypeInventoryReserved: {SourceInventory, 1},
 	TypeInventoryReleased: {SourceInventory, 1},
 	TypePaymentApproved:   {SourcePayments, 1},

@@ -116,7 +116,7 @@ func message(e events.Envelope) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		p, err := events.DecodePayload[events.OrderPlacedV2](up)
+		p, err := events.DecodePayload[events.OrderPlaced](up)
 		if err != nil {
 			return "", err
 		}

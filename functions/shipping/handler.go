@@ -101,7 +101,7 @@ func (h *Handler) ship(ctx context.Context, req Request) (*workflow.State, error
 }
 
 // acceptable checks the order against the carrier's rules: no dangerous goods.
-func acceptable(o events.OrderPlacedV2) error {
+func acceptable(o events.OrderPlaced) error {
 	for _, it := range o.Items {
 		if p, ok := catalogue.Lookup(it.SKU); ok && p.DangerousGoods {
 			return &ShipmentRefusedError{Err: fmt.Errorf("ship %s: %s does not carry %s (%s): dangerous goods", o.OrderID, carrier, it.SKU, p.Name)}

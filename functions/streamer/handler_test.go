@@ -54,7 +54,8 @@ func TestStream(t *testing.T) {
 	}{
 		{name: "valid event streamed whole, keyed by order", raw: string(good), wantPut: true},
 		{name: "not json parked", raw: `"x"`, wantParked: "not an EventBridge event"},
-		{name: "schema break parked", raw: strings.Replace(string(good), `"tok_visa"`, `"tok visa"`, 1), wantParked: "paymentToken"},
+		{name: "schema break parked", raw: strings.Replace(string(good), `"paymentIntentId":"pi_`, `"paymentIntentId":"pix_`, 1), wantParked: "paymentIntentId"},
+		{name: "payment token in an OrderPlaced v3 parked", raw: strings.Replace(string(good), `"paymentIntentId":`, `"paymentToken":"tok_visa","paymentIntentId":`, 1), wantParked: "paymentToken"},
 		{name: "source lies parked", raw: strings.Replace(string(good), `"source":"orderflow.orders","time"`, `"source":"orderflow.payments","time"`, 1), wantParked: "/source"},
 		{name: "stream throttled: retried", raw: string(good), streamErr: errors.New("ProvisionedThroughputExceededException"), wantErr: true},
 		{name: "dead-letter queue down: retried", raw: "{", dlqErr: errors.New("down"), wantErr: true},

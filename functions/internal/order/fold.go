@@ -117,7 +117,7 @@ func (o *Order) apply(e events.Envelope) error {
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrCorrupt, err)
 		}
-		p, err := events.DecodePayload[events.OrderPlacedV2](up)
+		p, err := events.DecodePayload[events.OrderPlaced](up)
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrCorrupt, err)
 		}

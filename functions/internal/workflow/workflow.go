@@ -44,15 +44,15 @@ type TaskError struct {
 
 // State is the order as the workflow knows it.
 type State struct {
-	Order         events.OrderPlacedV2 `json:"order"` // the upcast OrderPlaced payload
-	CorrelationID string               `json:"correlationId"`
-	LastEventID   string               `json:"lastEventId"`       // causation of the next event
-	Sequence      int                  `json:"sequence"`          // the last sequence used
-	Outcome       string               `json:"outcome,omitempty"` // the last task's Outcome*; the state machine's Choices read it
-	Reason        string               `json:"reason,omitempty"`
-	PaymentID     string               `json:"paymentId,omitempty"`
-	ShipmentID    string               `json:"shipmentId,omitempty"`
-	Entries       []events.Entry       `json:"entries"` // what the next Publish state puts on the bus
+	Order         events.OrderPlaced `json:"order"` // the upcast OrderPlaced payload (no payment token: see PaymentIntentID)
+	CorrelationID string             `json:"correlationId"`
+	LastEventID   string             `json:"lastEventId"`       // causation of the next event
+	Sequence      int                `json:"sequence"`          // the last sequence used
+	Outcome       string             `json:"outcome,omitempty"` // the last task's Outcome*; the state machine's Choices read it
+	Reason        string             `json:"reason,omitempty"`
+	PaymentID     string             `json:"paymentId,omitempty"`
+	ShipmentID    string             `json:"shipmentId,omitempty"`
+	Entries       []events.Entry     `json:"entries"` // what the next Publish state puts on the bus
 	// Published is set by a Publish state once it has put Entries on the bus (its ResultSelector
 	// writes the PutEvents result here); a task that replaces Entries clears it.
 	Published *PublishResult `json:"published,omitempty"`
@@ -73,7 +73,7 @@ func Start(orderPlaced events.Envelope) (*State, error) {
 	if err != nil {
 		return nil, &InvalidInputError{Err: fmt.Errorf("start: %w", err)}
 	}
-	p, err := events.DecodePayload[events.OrderPlacedV2](up)
+	p, err := events.DecodePayload[events.OrderPlaced](up)
 	if err != nil {
 		return nil, &InvalidInputError{Err: fmt.Errorf("start: %w", err)}
 	}

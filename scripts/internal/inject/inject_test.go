@@ -114,7 +114,7 @@ func TestPlaceV1(t *testing.T) {
 	if bp.CustomerID != sp.CustomerID || bp.PaymentToken != sp.PaymentToken || bp.TotalCents != sp.TotalCents || b.OrderID == sample.OrderID {
 		t.Errorf("unchanged v1 order %+v, want the sample's %+v with a fresh id", bp, sp)
 	}
-	if up, err := b.Upcast(); err != nil || up.Version != 2 {
+	if up, err := b.Upcast(); err != nil || up.Version != events.LatestVersion(events.TypeOrderPlaced) {
 		t.Errorf("the injected v1 does not upcast: %v", err)
 	}
 	if _, err := PlaceV1(context.Background(), d, V1Order{SKU: "SKU-999"}); err == nil {

@@ -154,8 +154,8 @@ func event(t *testing.T, typ events.Type, orderID string, seq int, payload any) 
 }
 
 func placed(t *testing.T, orderID string) events.Envelope {
-	return event(t, events.TypeOrderPlaced, orderID, 1, events.OrderPlacedV2{
-		OrderID: orderID, CustomerID: "cust-1", Currency: "USD", PaymentToken: "tok_visa", TotalCents: 4999,
+	return event(t, events.TypeOrderPlaced, orderID, 1, events.OrderPlaced{
+		OrderID: orderID, CustomerID: "cust-1", Currency: "USD", PaymentIntentID: "pi_0123456789abcdef0123456789abcdef", TotalCents: 4999,
 		Items: []events.Item{{SKU: "SKU-001", Name: "Trail running shoes", Quantity: 1, UnitPriceCents: 4999}},
 	})
 }
