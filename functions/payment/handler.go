@@ -12,18 +12,39 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/internal/provider"
 	"github.com/orderflow-dev/orderflow/functions/internal/record"
 	"github.com/orderflow-dev/orderflow/functions/internal/store"
 	"github.com/orderflow-dev/orderflow/functions/internal/tasks"
 	"github.com/orderflow-dev/orderflow/functions/internal/workflow"
 )
 
-// paymentStore is the payments ledger, one record per order (dynamo.Payments): attempts are
-// counted, one decision is kept, and an approved payment is refunded at most once.
-type paymentStore interface {
-	Attempt(ctx context.Context, orderID string) (store.Payment, error)
+// paymentLedger is the payments ledger, one record per order (dynamo.Payments). Each
+// method is one conditional update and returns the record as it then stands:
+//
+//	Claim:  (none) or PENDING -> PENDING, counting the attempt; a decided or closed record is returned as it is
+//	Record: PENDING -> APPROVED or DECLINED; otherwise the record in force is returned
+//	Void:   (none) or PENDING -> VOIDED
+//	Refund: APPROVED -> REFUNDED
+//	LateChargeRefunded: notes, on a closed record, that a late charge was given back
+type paymentLedger interface {
+	Claim(ctx context.Context, orderID, paymentID string, amountCents int64) (store.Payment, error)
 	Record(ctx context.Context, p store.Payment) (store.Payment, error)
+	Void(ctx context.Context, orderID string, at time.Time) (p store.Payment, voided bool, err error)
 	Refund(ctx context.Context, orderID string, at time.Time) (p store.Payment, refunded bool, err error)
+	LateChargeRefunded(ctx context.Context, orderID string, at time.Time) (p store.Payment, marked bool, err error)
+}
+
+// intentReader reads the payment intent that holds an order's payment token (dynamo.PaymentIntents).
+type intentReader interface {
+	Get(ctx context.Context, intentID string) (store.PaymentIntent, error)
+}
+
+// paymentProvider takes and gives back money, deduplicating both by idempotency key (the
+// payment id): see package provider for the contract, provider.Sandbox for the deployed one.
+type paymentProvider interface {
+	Charge(ctx context.Context, req provider.ChargeRequest) (provider.Result, error)
+	Refund(ctx context.Context, idempotencyKey string) error
 }
 
 // callback answers the waiting Step Functions task (tasks.Callback).
@@ -37,13 +58,6 @@ type parker interface {
 	Park(ctx context.Context, body []byte, reason string) error
 }
 
-// Test tokens decide the outcome, as payment providers' sandboxes do.
-const (
-	tokenApprove         = "tok_visa"
-	tokenDecline         = "tok_declined"
-	tokenProcessingError = "tok_processing_error" // a transient provider error on the first attempt, approved on the next
-)
-
 // Actions the state machine asks for (the "action" of the message; none means charge).
 const (
 	actionCharge = "charge" // RequestPayment: decide the order's payment once
@@ -54,9 +68,6 @@ const (
 // (it kept failing until its last receive): the state machine compensates at once instead of
 // waiting for the task's timeout.
 const errorDeadLettered = "PaymentDeadLettered"
-
-// errProcessing is the provider's "processing error": transient, worth another attempt.
-var errProcessing = errors.New("payment provider: processing error, try again")
 
 // paymentIDNamespace makes payment ids deterministic per order. Never change it: ids are stored.
 var paymentIDNamespace = uuid.MustParse("3d0f6a2c-5b1e-4c8d-9a7f-2e6b4c1d8f93")
@@ -71,22 +82,29 @@ type taskMessage struct {
 	Error     *workflow.TaskError `json:"error,omitempty"` // refund: the failure being compensated
 }
 
+// ports are the adapters the handler works through.
+type ports struct {
+	payments paymentLedger
+	intents  intentReader
+	provider paymentProvider
+	tasks    callback
+	dlq      parker
+}
+
 // Handler is the payment service: a point-to-point consumer of the payments queue that
 // answers the workflow's waiting task.
 type Handler struct {
-	busName  string
-	payments paymentStore
-	tasks    callback
-	dlq      parker
-	handle   record.Handler
-	now      func() time.Time
+	ports
+	busName string
+	handle  record.Handler
+	now     func() time.Time
 }
 
 // newHandler wires the middleware: a message that fails permanently, or still fails
 // transiently on its last receive (maxReceiveCount, the queue's redrive setting), is parked
 // with its reason (and its task failed, see park); earlier transient failures are retried by SQS.
-func newHandler(busName string, payments paymentStore, tasks callback, dlq parker, maxReceiveCount int, logger *slog.Logger) *Handler {
-	h := &Handler{busName: busName, payments: payments, tasks: tasks, dlq: dlq, now: time.Now}
+func newHandler(busName string, p ports, maxReceiveCount int, logger *slog.Logger) *Handler {
+	h := &Handler{ports: p, busName: busName, now: time.Now}
 	h.handle = record.Chain(h.message, record.Log(logger), record.Park(h.park), record.LastReceive(maxReceiveCount), record.Recover())
 	return h
 }
@@ -138,25 +156,36 @@ func (h *Handler) message(ctx context.Context, m record.Message) error {
 }
 
 // charge takes (or reuses) the order's payment decision: PaymentApproved + OrderConfirmed, or
-// PaymentDeclined. A transient provider error fails the message, which SQS redelivers.
+// PaymentDeclined. It claims the payment (PENDING) before it asks the provider, names the
+// payment id as the provider's idempotency key, and records the answer only over its claim:
+//
+//   - a payment already decided is reused, with no provider call (a redelivered request);
+//   - a payment voided by compensation is refunded at the provider, since an earlier
+//     delivery may have charged it and stopped before recording, and the task is failed;
+//   - a payment refunded already fails the task: any charge under its id was that one;
+//   - an approval that finds the payment closed when it is recorded (voided meanwhile) is
+//     refunded at once: compensation has run or is running, and must not be outlived by a charge.
+//
+// A transient provider or ledger error fails the message, which SQS redelivers.
 func (h *Handler) charge(ctx context.Context, msg taskMessage) error {
 	st := msg.State
-	orderID := st.Order.OrderID
-	p, err := h.payments.Attempt(ctx, orderID)
+	orderID, paymentID := st.Order.OrderID, PaymentID(st.Order.OrderID)
+	p, err := h.payments.Claim(ctx, orderID, paymentID, st.Order.TotalCents)
 	if err != nil {
 		return err // transient: the message is retried
 	}
-	if p.Status == "" { // undecided: ask the provider
-		status, reason, err := decide(st.Order.PaymentToken, p.Attempts)
-		if err != nil {
-			return fmt.Errorf("charge %s, attempt %d: %w", orderID, p.Attempts, err) // transient: SQS redelivers it
-		}
-		p, err = h.payments.Record(ctx, store.Payment{
-			OrderID: orderID, PaymentID: PaymentID(orderID), Status: status,
-			AmountCents: st.Order.TotalCents, Reason: reason, CreatedAt: h.now(),
-		})
-		if err != nil {
+	switch p.Status {
+	case store.PaymentPending:
+		if p, err = h.decide(ctx, msg, p); err != nil {
+			var invalid *workflow.InvalidInputError
+			if errors.As(err, &invalid) {
+				return h.fail(ctx, msg.TaskToken, err) // the claim stays PENDING: compensation voids it
+			}
 			return err
+		}
+	case store.PaymentVoided:
+		if err := h.provider.Refund(ctx, paymentID); err != nil {
+			return fmt.Errorf("refund voided payment %s at the provider: %w", orderID, err)
 		}
 	}
 	st.ClearEntries()
@@ -171,21 +200,131 @@ func (h *Handler) charge(ctx context.Context, msg taskMessage) error {
 	return nil
 }
 
-// refund gives the order's approved payment back (once: a redelivery finds it REFUNDED and
-// refunds nothing more, but re-emits the same events) and emits PaymentRefunded; an order
-// never charged is voided and emits nothing. If the workflow never heard of the charge (the
-// payment request timed out after the money was taken), PaymentApproved is emitted first, so
-// that the order's history tells what happened to the money.
-func (h *Handler) refund(ctx context.Context, msg taskMessage) error {
+// decide asks the provider to charge the claimed payment (attempt p.Attempts) and records
+// its answer. It returns the record in force: the answer, another delivery's decision, or a
+// closed payment, in which case an approval of ours has been given back.
+func (h *Handler) decide(ctx context.Context, msg taskMessage, p store.Payment) (store.Payment, error) {
 	st := msg.State
 	orderID := st.Order.OrderID
-	p, refundedNow, err := h.payments.Refund(ctx, orderID, h.now())
+	token, err := h.token(ctx, msg)
+	if err != nil {
+		return store.Payment{}, err
+	}
+	res, err := h.provider.Charge(ctx, provider.ChargeRequest{
+		IdempotencyKey: p.PaymentID, Token: token, AmountCents: st.Order.TotalCents, Currency: st.Order.Currency, Attempt: p.Attempts,
+	})
+	if err != nil {
+		return store.Payment{}, fmt.Errorf("charge %s, attempt %d: %w", orderID, p.Attempts, err) // transient: SQS redelivers it
+	}
+	decision := store.Payment{OrderID: orderID, PaymentID: p.PaymentID, Status: store.PaymentDeclined, AmountCents: st.Order.TotalCents, Reason: res.Reason, CreatedAt: h.now()}
+	if res.Approved {
+		decision.Status, decision.Reason = store.PaymentApproved, ""
+	}
+	got, err := h.payments.Record(ctx, decision)
+	if err != nil {
+		return store.Payment{}, err
+	}
+	if res.Approved && got.Status != store.PaymentApproved {
+		// Closed while we charged: the money must not stay. The same key gives back what
+		// the provider took for it (nothing, if it deduplicated our charge into a refunded one).
+		if err := h.provider.Refund(ctx, p.PaymentID); err != nil {
+			return store.Payment{}, fmt.Errorf("refund late charge of %s at the provider: %w", orderID, err)
+		}
+		record.Logger(ctx).WarnContext(ctx, "late charge refunded: the payment was closed while the provider charged it",
+			"paymentId", p.PaymentID, "status", got.Status, "amountCents", decision.AmountCents)
+		if got, _, err = h.payments.LateChargeRefunded(ctx, orderID, h.now()); err != nil {
+			return store.Payment{}, err
+		}
+	}
+	return got, nil
+}
+
+// token finds the order's payment token: in its payment intent, or, for an order placed as
+// OrderPlaced v1 or v2 (no intent id), in that event, which the message carries. A missing
+// intent, one of another order or amount, or a legacy event without a token is an
+// *InvalidInputError: the task fails and the workflow compensates. The token itself is never
+// part of an error.
+func (h *Handler) token(ctx context.Context, msg taskMessage) (provider.Token, error) {
+	order := msg.State.Order
+	if order.PaymentIntentID == "" {
+		return legacyToken(order.OrderID, msg.Event)
+	}
+	in, err := h.intents.Get(ctx, order.PaymentIntentID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "", &workflow.InvalidInputError{Err: fmt.Errorf("order %s: %w", order.OrderID, err)}
+	case err != nil:
+		return "", err // transient
+	case in.OrderID != order.OrderID:
+		return "", &workflow.InvalidInputError{Err: fmt.Errorf("payment intent %s is order %s's, not %s's", in.IntentID, in.OrderID, order.OrderID)}
+	case in.AmountCents != order.TotalCents || (in.Currency != "" && order.Currency != "" && in.Currency != order.Currency):
+		return "", &workflow.InvalidInputError{Err: fmt.Errorf("payment intent %s is for %d %s, order %s totals %d %s",
+			in.IntentID, in.AmountCents, in.Currency, order.OrderID, order.TotalCents, order.Currency)}
+	case in.Token == "":
+		return "", &workflow.InvalidInputError{Err: fmt.Errorf("payment intent %s holds no payment token", in.IntentID)}
+	}
+	return provider.Token(in.Token), nil
+}
+
+// legacyToken reads the token an OrderPlaced v1 or v2 event carried. Its validation errors
+// are summed up by path only: their messages may quote the token.
+func legacyToken(orderID string, event json.RawMessage) (provider.Token, error) {
+	e, err := events.Parse(event)
+	if err != nil {
+		var ve *events.ValidationError
+		paths := []string{}
+		if errors.As(err, &ve) {
+			for _, pr := range ve.Problems {
+				paths = append(paths, pr.Path)
+			}
+		}
+		return "", &workflow.InvalidInputError{Err: fmt.Errorf("order %s has no payment intent and its OrderPlaced event is not valid (at %v)", orderID, paths)}
+	}
+	tok, ok := events.LegacyPaymentToken(e)
+	if !ok || e.OrderID != orderID {
+		return "", &workflow.InvalidInputError{Err: fmt.Errorf("order %s has no payment intent, and its event (%s v%d of %s) carries no payment token", orderID, e.Type, e.Version, e.OrderID)}
+	}
+	return provider.Token(tok), nil
+}
+
+// refund is compensation: it makes sure no money stays with the order, whatever happened to
+// its charge request, and tells what happened to the money.
+//
+//   - Nothing decided yet (no record, or PENDING): the payment is VOIDED first, so that a charge
+//     in flight cannot be recorded (it refunds itself instead), then refunded at the provider
+//     in case a charge was taken by a delivery that stopped before recording it. No events.
+//   - APPROVED: refunded at the provider, then REFUNDED on the ledger; a redelivery after a
+//     stop between the two refunds again (the provider deduplicates) and records once.
+//     PaymentRefunded is emitted, after PaymentApproved if the workflow never heard of the
+//     charge (the payment request timed out after the money was taken).
+//   - REFUNDED: done already; the events are emitted again (same ids: consumers drop them).
+//   - DECLINED: nothing was charged.
+//   - VOIDED: refunded at the provider again, which costs nothing and covers a charge whose
+//     delivery stopped after the void was recorded but before it refunded.
+func (h *Handler) refund(ctx context.Context, msg taskMessage) error {
+	st := msg.State
+	orderID, paymentID := st.Order.OrderID, PaymentID(st.Order.OrderID)
+	now := h.now()
+	p, voidedNow, err := h.payments.Void(ctx, orderID, now)
 	if err != nil {
 		return err // transient: the message is retried
 	}
+	refundedNow := false
+	switch p.Status {
+	case store.PaymentVoided:
+		if err := h.provider.Refund(ctx, paymentID); err != nil {
+			return fmt.Errorf("refund voided payment %s at the provider: %w", orderID, err)
+		}
+	case store.PaymentApproved:
+		if err := h.provider.Refund(ctx, p.PaymentID); err != nil {
+			return fmt.Errorf("refund payment %s at the provider: %w", orderID, err)
+		}
+		if p, refundedNow, err = h.payments.Refund(ctx, orderID, now); err != nil {
+			return err
+		}
+	}
 	st.KeepUnpublished() // reached from a Catch: events the failed step never published go out first
 	if p.Status == store.PaymentRefunded {
-		now := h.now()
 		if st.Outcome != workflow.OutcomeApproved {
 			if err := st.Emit(h.busName, events.TypePaymentApproved, events.SourceOf(events.TypePaymentApproved),
 				events.PaymentApproved{OrderID: orderID, PaymentID: p.PaymentID, AmountCents: p.AmountCents}, now); err != nil {
@@ -202,7 +341,8 @@ func (h *Handler) refund(ctx context.Context, msg taskMessage) error {
 	if err := h.succeed(ctx, msg.TaskToken, workflow.Doc{Event: msg.Event, State: st, Error: msg.Error}); err != nil {
 		return err
 	}
-	record.Logger(ctx).InfoContext(ctx, "refund done", "status", p.Status, "refundedNow", refundedNow, "paymentId", p.PaymentID, "amountCents", p.AmountCents)
+	record.Logger(ctx).InfoContext(ctx, "refund done", "status", p.Status, "voidedNow", voidedNow, "refundedNow", refundedNow,
+		"paymentId", p.PaymentID, "amountCents", p.AmountCents)
 	return nil
 }
 
@@ -271,26 +411,6 @@ func check(st *workflow.State) error {
 		return fmt.Errorf("payment task state: ids do not match order %s at sequence %d", st.Order.OrderID, st.Sequence)
 	}
 	return nil
-}
-
-// decide is the sandbox provider's answer to charge attempt number attempt (1-based, counted
-// in the payments table, so it survives redeliveries to other instances): tok_visa approves,
-// tok_declined declines, tok_processing_error fails with a transient processing error on the
-// first attempt and approves on the next, anything else is an unknown token, declined.
-func decide(token string, attempt int) (status, reason string, err error) {
-	switch token {
-	case tokenApprove:
-		return store.PaymentApproved, "", nil
-	case tokenDecline:
-		return store.PaymentDeclined, "card-declined", nil
-	case tokenProcessingError:
-		if attempt < 2 {
-			return "", "", errProcessing
-		}
-		return store.PaymentApproved, "", nil
-	default:
-		return store.PaymentDeclined, "unknown-token", nil
-	}
 }
 
 // PaymentID is the order's payment id: a UUID v5 of the order id, so a retry names the same payment.

@@ -1,16 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"reflect"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,146 +20,61 @@ import (
 	"github.com/orderflow-dev/orderflow/events"
 	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
 	"github.com/orderflow-dev/orderflow/functions/internal/store"
-	"github.com/orderflow-dev/orderflow/functions/internal/tasks"
 	"github.com/orderflow-dev/orderflow/functions/internal/workflow"
 )
-
-// --- recording fakes
-
-// fakePayments is the ledger as the conditional updates keep it: attempts counted while
-// undecided, the first decision kept, APPROVED refunded once, an undecided order voided.
-type fakePayments struct {
-	stored  map[string]store.Payment
-	puts    int              // Record calls
-	refunds int              // payments actually refunded
-	err     map[string]error // per order id, for every call
-	panics  bool
-}
-
-func (f *fakePayments) Attempt(_ context.Context, orderID string) (store.Payment, error) {
-	if f.panics {
-		panic("boom")
-	}
-	if err := f.err[orderID]; err != nil {
-		return store.Payment{}, err
-	}
-	p, ok := f.stored[orderID]
-	if !ok {
-		p = store.Payment{OrderID: orderID}
-	}
-	if p.Status == "" {
-		p.Attempts++
-		f.stored[orderID] = p
-	}
-	return p, nil
-}
-
-func (f *fakePayments) Record(_ context.Context, p store.Payment) (store.Payment, error) {
-	if err := f.err[p.OrderID]; err != nil {
-		return store.Payment{}, err
-	}
-	f.puts++
-	old := f.stored[p.OrderID]
-	if old.Status != "" {
-		return old, nil
-	}
-	p.Attempts = old.Attempts
-	f.stored[p.OrderID] = p
-	return p, nil
-}
-
-func (f *fakePayments) Refund(_ context.Context, orderID string, at time.Time) (store.Payment, bool, error) {
-	if err := f.err[orderID]; err != nil {
-		return store.Payment{}, false, err
-	}
-	p, ok := f.stored[orderID]
-	if !ok {
-		p = store.Payment{OrderID: orderID}
-	}
-	switch p.Status {
-	case store.PaymentApproved:
-		p.Status, p.RefundedAt = store.PaymentRefunded, at
-		f.stored[orderID] = p
-		f.refunds++
-		return p, true, nil
-	case "":
-		p.Status, p.RefundedAt = store.PaymentVoided, at
-		f.stored[orderID] = p
-	}
-	return p, false, nil
-}
-
-type failure struct{ token, name, cause string }
-
-// fakeTasks answers a token once; later answers get ErrTaskClosed, as Step Functions does.
-type fakeTasks struct {
-	succeeded map[string]string // token -> output
-	failed    []failure
-	closed    map[string]bool
-	err       error
-}
-
-func (f *fakeTasks) answer(token string) error {
-	if f.err != nil {
-		return f.err
-	}
-	if f.closed[token] {
-		return fmt.Errorf("send task success: %w", tasks.ErrTaskClosed)
-	}
-	f.closed[token] = true
-	return nil
-}
-
-func (f *fakeTasks) Succeed(_ context.Context, token, output string) error {
-	if err := f.answer(token); err != nil {
-		return err
-	}
-	f.succeeded[token] = output
-	return nil
-}
-
-func (f *fakeTasks) Fail(_ context.Context, token, name, cause string) error {
-	if err := f.answer(token); err != nil {
-		return err
-	}
-	f.failed = append(f.failed, failure{token, name, cause})
-	return nil
-}
-
-type parked struct{ body, reason string }
-
-type fakeDLQ struct {
-	parked []parked
-	err    error
-}
-
-func (f *fakeDLQ) Park(_ context.Context, body []byte, reason string) error {
-	if f.err != nil {
-		return f.err
-	}
-	f.parked = append(f.parked, parked{string(body), reason})
-	return nil
-}
 
 // maxReceiveCount is the payments queue's redrive setting in these tests.
 const maxReceiveCount = 3
 
 type fakes struct {
 	h        *Handler
-	payments *fakePayments
+	payments *memLedger
+	intents  *fakeIntents
+	provider *fakeProvider
 	tasks    *fakeTasks
 	dlq      *fakeDLQ
+	logs     *syncBuffer
 }
 
 func newFakes() fakes {
 	f := fakes{
-		payments: &fakePayments{stored: map[string]store.Payment{}, err: map[string]error{}},
+		payments: newMemLedger(),
+		intents:  &fakeIntents{intents: map[string]store.PaymentIntent{}},
+		provider: newFakeProvider(),
 		tasks:    &fakeTasks{succeeded: map[string]string{}, closed: map[string]bool{}},
 		dlq:      &fakeDLQ{},
+		logs:     &syncBuffer{},
 	}
-	f.h = newHandler("orders", f.payments, f.tasks, f.dlq, maxReceiveCount, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f.h = newHandler("orders", ports{payments: f.payments, intents: f.intents, provider: f.provider, tasks: f.tasks, dlq: f.dlq},
+		maxReceiveCount, slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	f.h.now = func() time.Time { return fixture.Now }
 	return f
+}
+
+// placed is the OrderPlaced event of order n paid with token, whose intent order-api stored.
+func (f fakes) placed(t *testing.T, n int, token string) events.Envelope {
+	t.Helper()
+	placed := fixture.Placed(t, fixture.OrderID(n), token)
+	f.intents.add(placed, token)
+	return placed
+}
+
+// syncBuffer collects log lines from concurrent deliveries.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // reservedState is the state after the inventory task reserved the order's stock.
@@ -213,12 +129,12 @@ func TestDecisions(t *testing.T) {
 		{token: "tok_declined", wantOutcome: workflow.OutcomeDeclined, wantReason: "card-declined", wantTypes: []events.Type{events.TypePaymentDeclined}},
 		{token: "tok_mystery", wantOutcome: workflow.OutcomeDeclined, wantReason: "unknown-token", wantTypes: []events.Type{events.TypePaymentDeclined}},
 	}
+	f := newFakes()
 	var batch []lambdaevents.SQSMessage
 	for i, o := range orders {
-		placed := fixture.Placed(t, fixture.OrderID(i), o.token)
+		placed := f.placed(t, i, o.token)
 		batch = append(batch, msg(fmt.Sprintf("m-%d", i), taskBody(t, "token-"+o.token, placed, reservedState(t, placed))))
 	}
-	f := newFakes()
 	resp, err := f.h.Handle(context.Background(), sqsEvent(fixture.TwiceShuffled(7, batch)...))
 	if err != nil {
 		t.Fatal(err)
@@ -236,8 +152,15 @@ func TestDecisions(t *testing.T) {
 		t.Run(o.token, func(t *testing.T) {
 			id := fixture.OrderID(i)
 			p := f.payments.stored[id]
-			if p.PaymentID != PaymentID(id) || p.AmountCents != 4999 || p.Reason != o.wantReason {
+			if p.PaymentID != PaymentID(id) || p.AmountCents != 4999 || p.Reason != o.wantReason || p.Attempts != 1 {
 				t.Errorf("payment = %+v", p)
+			}
+			wantCharged := int64(0)
+			if o.wantOutcome == workflow.OutcomeApproved {
+				wantCharged = 4999
+			}
+			if got := f.provider.charged[PaymentID(id)]; got != wantCharged || f.provider.answers[PaymentID(id)].Reason != o.wantReason {
+				t.Errorf("provider charged %d (%+v), want %d", got, f.provider.answers[PaymentID(id)], wantCharged)
 			}
 			var doc workflow.Doc
 			if err := json.Unmarshal([]byte(f.tasks.succeeded["token-"+o.token]), &doc); err != nil {
@@ -265,14 +188,14 @@ func TestDecisions(t *testing.T) {
 // A redelivered request reuses the decision taken the first time, even if it would differ now.
 func TestStoredDecisionWins(t *testing.T) {
 	id := fixture.OrderID(10)
-	placed := fixture.Placed(t, id, "tok_visa")
 	f := newFakes()
+	placed := f.placed(t, 10, "tok_visa")
 	f.payments.stored[id] = store.Payment{OrderID: id, PaymentID: PaymentID(id), Status: store.PaymentDeclined, Reason: "card-declined", AmountCents: 4999}
 	if _, err := f.h.Handle(context.Background(), sqsEvent(msg("m-1", taskBody(t, "tk", placed, reservedState(t, placed))))); err != nil {
 		t.Fatal(err)
 	}
-	if out := f.tasks.succeeded["tk"]; !strings.Contains(out, `"outcome":"declined"`) {
-		t.Errorf("output = %s", out)
+	if out := f.tasks.succeeded["tk"]; !strings.Contains(out, `"outcome":"declined"`) || len(f.provider.calls) != 0 {
+		t.Errorf("output = %s, provider calls %v", out, f.provider.calls)
 	}
 }
 
@@ -296,8 +219,14 @@ func TestPoisonAndFailures(t *testing.T) {
 			st := reservedState(t, placed)
 			st.Order.TotalCents = -1 // the schemas want cents >= 0: the event cannot be emitted
 			return taskBody(t, "tk-bad", placed, st)
-		}(), wantTaskFail: true},
+		}(), setup: func(f fakes) {
+			in := f.intents.intents[fixture.IntentID(placed.OrderID, "tok_visa")]
+			in.AmountCents = -1
+			f.intents.intents[in.IntentID] = in
+		}, wantTaskFail: true},
 		{name: "store throttled: retried", body: good, setup: func(f fakes) { f.payments.err[fixture.OrderID(20)] = errors.New("throttled") }, wantFailed: []string{"m-1"}},
+		{name: "intents throttled: retried", body: good, setup: func(f fakes) { f.intents.err = errors.New("throttled") }, wantFailed: []string{"m-1"}},
+		{name: "provider down: retried", body: good, setup: func(f fakes) { f.provider.err = errors.New("502 bad gateway") }, wantFailed: []string{"m-1"}},
 		{name: "task answer throttled: retried", body: good, setup: func(f fakes) { f.tasks.err = errors.New("throttled") }, wantFailed: []string{"m-1"}},
 		{name: "task already answered: done", body: good, setup: func(f fakes) { f.tasks.closed["tk-good"] = true }},
 		{name: "dead-letter queue down: retried", body: "{", setup: func(f fakes) { f.dlq.err = errors.New("down") }, wantFailed: []string{"m-1"}},
@@ -307,6 +236,7 @@ func TestPoisonAndFailures(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakes()
+			f.intents.add(placed, "tok_visa")
 			if tc.setup != nil {
 				tc.setup(f)
 			}
@@ -332,8 +262,8 @@ func TestPoisonAndFailures(t *testing.T) {
 			if got := len(f.tasks.failed) == 1 && f.tasks.failed[0].name == "InvalidInputError" && f.tasks.failed[0].cause != ""; got != tc.wantTaskFail {
 				t.Errorf("task failures = %+v", f.tasks.failed)
 			}
-			if tc.wantTaskFail && f.payments.puts != 0 && strings.Contains(tc.body, "nope") {
-				t.Errorf("a payment was recorded for a broken state")
+			if tc.wantTaskFail && strings.Contains(tc.body, "nope") && (f.payments.records != 0 || len(f.provider.calls) != 0) {
+				t.Errorf("a broken state reached the provider (%v) or the ledger (%d records)", f.provider.calls, f.payments.records)
 			}
 			if got := len(f.tasks.succeeded) == 1; got != tc.wantAnswered {
 				t.Errorf("answered = %v", f.tasks.succeeded)
@@ -344,13 +274,13 @@ func TestPoisonAndFailures(t *testing.T) {
 
 // Only the failing message of a batch is reported, by its MessageId.
 func TestBatchReportsOnlyFailures(t *testing.T) {
+	f := newFakes()
 	var batch []lambdaevents.SQSMessage
 	for i := range 4 {
-		placed := fixture.Placed(t, fixture.OrderID(30+i), "tok_visa")
+		placed := f.placed(t, 30+i, "tok_visa")
 		batch = append(batch, msg(fmt.Sprintf("m-%d", i), taskBody(t, fmt.Sprintf("tk-%d", i), placed, reservedState(t, placed))))
 	}
 	batch = append(batch, msg("m-poison", "{"))
-	f := newFakes()
 	f.payments.err[fixture.OrderID(32)] = errors.New("throttled")
 	resp, _ := f.h.Handle(context.Background(), sqsEvent(batch...))
 	if got := failedIDs(resp); !reflect.DeepEqual(got, []string{"m-2"}) {
@@ -402,15 +332,15 @@ func output(t *testing.T, f fakes, token string) workflow.Doc {
 // ledger, and the redelivery is approved: one charge, attempts 2, one task answer.
 func TestTransientProviderErrorIsRetriedBySQS(t *testing.T) {
 	id := fixture.OrderID(40)
-	placed := fixture.Placed(t, id, "tok_processing_error")
-	m := msg("m-1", taskBody(t, "tk", placed, reservedState(t, placed)))
 	f := newFakes()
+	placed := f.placed(t, 40, "tok_processing_error")
+	m := msg("m-1", taskBody(t, "tk", placed, reservedState(t, placed)))
 
 	resp, _ := f.h.Handle(context.Background(), sqsEvent(receive(m, 1)))
 	if got := failedIDs(resp); !reflect.DeepEqual(got, []string{"m-1"}) {
 		t.Fatalf("first attempt: failed = %v, want the message retried", got)
 	}
-	if p := f.payments.stored[id]; p.Status != "" || p.Attempts != 1 || len(f.tasks.succeeded)+len(f.tasks.failed)+len(f.dlq.parked) != 0 {
+	if p := f.payments.stored[id]; p.Status != store.PaymentPending || p.Attempts != 1 || len(f.tasks.succeeded)+len(f.tasks.failed)+len(f.dlq.parked) != 0 {
 		t.Fatalf("after the processing error: payment %+v, answers %v, failures %v, parked %v", p, f.tasks.succeeded, f.tasks.failed, f.dlq.parked)
 	}
 
@@ -419,8 +349,8 @@ func TestTransientProviderErrorIsRetriedBySQS(t *testing.T) {
 		t.Fatalf("second attempt: failed = %v", got)
 	}
 	p := f.payments.stored[id]
-	if p.Status != store.PaymentApproved || p.Attempts != 2 || f.payments.puts != 1 {
-		t.Errorf("payment = %+v after %d records, want APPROVED after 2 attempts, recorded once", p, f.payments.puts)
+	if p.Status != store.PaymentApproved || p.Attempts != 2 || f.payments.records != 1 || f.provider.net() != 4999 {
+		t.Errorf("payment = %+v after %d records, provider holds %d; want APPROVED after 2 attempts, recorded once", p, f.payments.records, f.provider.net())
 	}
 	doc := output(t, f, "tk")
 	if doc.State.Outcome != workflow.OutcomeApproved || !slices.Equal(entryTypes(t, id, doc.State, 3), []events.Type{events.TypePaymentApproved, events.TypeOrderConfirmed}) {
@@ -429,29 +359,8 @@ func TestTransientProviderErrorIsRetriedBySQS(t *testing.T) {
 
 	// A late duplicate charges nothing and counts no attempt.
 	resp, _ = f.h.Handle(context.Background(), sqsEvent(receive(m, 3)))
-	if got := failedIDs(resp); len(got) != 0 || f.payments.stored[id].Attempts != 2 || f.payments.puts != 1 {
-		t.Errorf("duplicate: failed %v, payment %+v, records %d", got, f.payments.stored[id], f.payments.puts)
-	}
-}
-
-func TestDecide(t *testing.T) {
-	for _, tc := range []struct {
-		token      string
-		attempt    int
-		wantStatus string
-		wantErr    bool
-	}{
-		{"tok_visa", 1, store.PaymentApproved, false},
-		{"tok_declined", 1, store.PaymentDeclined, false},
-		{"tok_processing_error", 1, "", true},
-		{"tok_processing_error", 2, store.PaymentApproved, false},
-		{"tok_processing_error", 3, store.PaymentApproved, false},
-		{"tok_mystery", 1, store.PaymentDeclined, false},
-	} {
-		status, _, err := decide(tc.token, tc.attempt)
-		if status != tc.wantStatus || (err != nil) != tc.wantErr || (err != nil && !errors.Is(err, errProcessing)) {
-			t.Errorf("decide(%s, %d) = %q, %v; want %q, error %v", tc.token, tc.attempt, status, err, tc.wantStatus, tc.wantErr)
-		}
+	if got := failedIDs(resp); len(got) != 0 || f.payments.stored[id].Attempts != 2 || f.payments.records != 1 || len(f.provider.calls) != 2 {
+		t.Errorf("duplicate: failed %v, payment %+v, records %d, provider calls %v", got, f.payments.stored[id], f.payments.records, f.provider.calls)
 	}
 }
 
@@ -516,9 +425,12 @@ func TestRefund(t *testing.T) {
 	var batch []lambdaevents.SQSMessage
 	for i, o := range orders {
 		id := fixture.OrderID(50 + i)
-		placed := fixture.Placed(t, id, "tok_visa")
+		placed := f.placed(t, 50+i, "tok_visa")
 		if o.stored != "" {
 			f.payments.stored[id] = store.Payment{OrderID: id, PaymentID: PaymentID(id), Status: o.stored, AmountCents: 4999, Attempts: 1}
+		}
+		if o.stored == store.PaymentApproved {
+			f.provider.charged[PaymentID(id)] = 4999
 		}
 		batch = append(batch, msg(fmt.Sprintf("m-%d", i), refundBody(t, fmt.Sprintf("tk-%d", i), placed, o.state(placed))))
 	}
@@ -529,8 +441,8 @@ func TestRefund(t *testing.T) {
 	if ids := failedIDs(resp); len(ids) != 0 || len(f.tasks.failed) != 0 || len(f.dlq.parked) != 0 {
 		t.Fatalf("failed %v, task failures %+v, parked %v", ids, f.tasks.failed, f.dlq.parked)
 	}
-	if f.payments.refunds != 3 {
-		t.Errorf("%d refunds, want 3 (one per charged order, whatever the deliveries)", f.payments.refunds)
+	if f.payments.refunds != 3 || f.provider.net() != 0 {
+		t.Errorf("%d refunds, provider holds %d; want 3 (one per charged order, whatever the deliveries), all given back", f.payments.refunds, f.provider.net())
 	}
 	for i, o := range orders {
 		t.Run(o.name, func(t *testing.T) {
@@ -560,18 +472,24 @@ func TestRefund(t *testing.T) {
 }
 
 // A charge request that arrives after the order was voided (the workflow gave up waiting and
-// compensated) charges nothing: its task is failed, which Step Functions answers as closed.
+// compensated) charges nothing: it refunds the payment id at the provider (an earlier delivery
+// may have charged it before it stopped) and its task is failed, which Step Functions answers
+// as closed.
 func TestLateChargeAfterVoid(t *testing.T) {
 	id := fixture.OrderID(60)
-	placed := fixture.Placed(t, id, "tok_visa")
 	f := newFakes()
+	placed := f.placed(t, 60, "tok_visa")
 	resp, _ := f.h.Handle(context.Background(), sqsEvent(msg("m-refund", refundBody(t, "tk-refund", placed, reservedState(t, placed)))))
 	if len(failedIDs(resp)) != 0 || f.payments.stored[id].Status != store.PaymentVoided {
 		t.Fatalf("refund of an uncharged order: failed %v, payment %+v", failedIDs(resp), f.payments.stored[id])
 	}
 	resp, _ = f.h.Handle(context.Background(), sqsEvent(msg("m-charge", taskBody(t, "tk-charge", placed, reservedState(t, placed)))))
-	if len(failedIDs(resp)) != 0 || f.payments.puts != 0 || f.payments.stored[id].Status != store.PaymentVoided {
-		t.Errorf("late charge: failed %v, records %d, payment %+v; want nothing charged", failedIDs(resp), f.payments.puts, f.payments.stored[id])
+	if len(failedIDs(resp)) != 0 || f.payments.records != 0 || f.payments.stored[id].Status != store.PaymentVoided {
+		t.Errorf("late charge: failed %v, records %d, payment %+v; want nothing charged", failedIDs(resp), f.payments.records, f.payments.stored[id])
+	}
+	key := PaymentID(id)
+	if want := []string{"refund " + key, "refund " + key}; !slices.Equal(f.provider.calls, want) || f.provider.net() != 0 {
+		t.Errorf("provider calls %v, want %v (the void's, the late charge's)", f.provider.calls, want)
 	}
 	if len(f.tasks.failed) != 1 || f.tasks.failed[0].token != "tk-charge" || !strings.Contains(f.tasks.failed[0].cause, "VOIDED") {
 		t.Errorf("task failures = %+v, want the late charge's task failed", f.tasks.failed)
@@ -612,6 +530,7 @@ func TestLastReceive(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakes()
+			f.intents.add(placed, "tok_visa")
 			if tc.setup != nil {
 				tc.setup(f)
 			}

@@ -1,5 +1,6 @@
 // Command payment is the payment service: it consumes the payments queue (point-to-point),
-// decides each order's payment once, and answers the workflow's waiting task.
+// charges each order once through the payment provider, refunds it in compensation, and
+// answers the workflow's waiting task.
 package main
 
 import (
@@ -15,23 +16,27 @@ import (
 	"github.com/orderflow-dev/orderflow/functions/internal/deadletter"
 	"github.com/orderflow-dev/orderflow/functions/internal/dynamo"
 	"github.com/orderflow-dev/orderflow/functions/internal/envconfig"
+	"github.com/orderflow-dev/orderflow/functions/internal/provider"
 	"github.com/orderflow-dev/orderflow/functions/internal/tasks"
 )
 
 // Config is the function's environment, set by the CDK app.
 type Config struct {
-	PaymentsTable string `env:"PAYMENTS_TABLE"`
-	EventBusName  string `env:"EVENT_BUS_NAME"` // named in the entries the state machine publishes
-	DLQURL        string `env:"DLQ_URL"`
+	PaymentsTable       string `env:"PAYMENTS_TABLE"`
+	PaymentIntentsTable string `env:"PAYMENT_INTENTS_TABLE"` // read only: the tokens order-api stored
+	EventBusName        string `env:"EVENT_BUS_NAME"`        // named in the entries the state machine publishes
+	DLQURL              string `env:"DLQ_URL"`
 	// The payments queue's redrive maxReceiveCount: a message still failing on that receive is parked with its reason.
 	MaxReceiveCount string `env:"MAX_RECEIVE_COUNT"`
 }
 
 // The adapters fit the handler's ports.
 var (
-	_ paymentStore = (*dynamo.Payments)(nil)
-	_ callback     = (*tasks.Callback)(nil)
-	_ parker       = (*deadletter.Queue)(nil)
+	_ paymentLedger   = (*dynamo.Payments)(nil)
+	_ intentReader    = (*dynamo.PaymentIntents)(nil)
+	_ paymentProvider = provider.Sandbox{}
+	_ callback        = (*tasks.Callback)(nil)
+	_ parker          = (*deadletter.Queue)(nil)
 )
 
 func main() { boot.Main(build) }
@@ -42,9 +47,12 @@ func build(cfg Config, awsCfg aws.Config, logger *slog.Logger) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("MAX_RECEIVE_COUNT: %w", err)
 	}
-	return newHandler(cfg.EventBusName,
-		dynamo.NewPayments(dynamodb.NewFromConfig(awsCfg), cfg.PaymentsTable),
-		tasks.New(sfn.NewFromConfig(awsCfg)),
-		deadletter.New(sqs.NewFromConfig(awsCfg), cfg.DLQURL),
-		maxReceives, logger).Handle, nil
+	db := dynamodb.NewFromConfig(awsCfg)
+	return newHandler(cfg.EventBusName, ports{
+		payments: dynamo.NewPayments(db, cfg.PaymentsTable),
+		intents:  dynamo.NewPaymentIntents(db, cfg.PaymentIntentsTable),
+		provider: provider.Sandbox{},
+		tasks:    tasks.New(sfn.NewFromConfig(awsCfg)),
+		dlq:      deadletter.New(sqs.NewFromConfig(awsCfg), cfg.DLQURL),
+	}, maxReceives, logger).Handle, nil
 }

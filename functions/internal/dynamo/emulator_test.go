@@ -102,69 +102,9 @@ func TestEmulatorEventStore(t *testing.T) {
 	}
 }
 
-func TestEmulatorInventory(t *testing.T) {
-	db := emulator(t)
-	inv := NewInventory(db, table(t, db, "pk"))
-	ctx := context.Background()
-	headlamps := func(n int) []store.Line { return []store.Line{{SKU: "SKU-003", Quantity: n, InitialStock: 5}} }
-	stockOf := func() map[string]int {
-		t.Helper()
-		s, err := inv.Stock(ctx, []string{"SKU-003", "SKU-404"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	if s := stockOf(); len(s) != 0 {
-		t.Fatalf("fresh table has stock %v", s)
-	}
-	steps := []struct {
-		name      string
-		do        func() (store.ReservationStatus, error)
-		want      store.ReservationStatus
-		wantErr   error
-		wantStock int
-	}{
-		{"reserve 3 of 5", func() (store.ReservationStatus, error) { return inv.Reserve(ctx, "o1", headlamps(3)) }, store.Reserved, nil, 2},
-		{"retry reserve", func() (store.ReservationStatus, error) { return inv.Reserve(ctx, "o1", headlamps(3)) }, store.Reserved, nil, 2},
-		{"reserve 3 of 2", func() (store.ReservationStatus, error) { return inv.Reserve(ctx, "o2", headlamps(3)) }, store.OutOfStock, nil, 2},
-		{"retry out of stock", func() (store.ReservationStatus, error) { return inv.Reserve(ctx, "o2", headlamps(1)) }, store.OutOfStock, nil, 2},
-		{"never stocked", func() (store.ReservationStatus, error) {
-			return inv.Reserve(ctx, "o3", []store.Line{{SKU: "SKU-404", Quantity: 1}, {SKU: "SKU-003", Quantity: 1, InitialStock: 5}})
-		}, store.OutOfStock, nil, 2},
-		{"release", func() (store.ReservationStatus, error) { return inv.Release(ctx, "o1", headlamps(3)) }, store.Released, nil, 5},
-		{"retry release", func() (store.ReservationStatus, error) { return inv.Release(ctx, "o1", headlamps(3)) }, store.Released, nil, 5},
-		{"release out of stock", func() (store.ReservationStatus, error) { return inv.Release(ctx, "o2", headlamps(3)) }, store.OutOfStock, nil, 5},
-		{"release unknown", func() (store.ReservationStatus, error) { return inv.Release(ctx, "o9", headlamps(3)) }, store.NoReservation, nil, 5},
-		{"reserve after release", func() (store.ReservationStatus, error) { return inv.Reserve(ctx, "o1", headlamps(3)) }, "", store.ErrConflict, 5},
-	}
-	for _, s := range steps {
-		got, err := s.do()
-		if got != s.want || !errors.Is(err, s.wantErr) || (s.wantErr == nil && err != nil) {
-			t.Fatalf("%s: got %q, %v; want %q, %v", s.name, got, err, s.want, s.wantErr)
-		}
-		if left := stockOf()["SKU-003"]; left != s.wantStock {
-			t.Fatalf("%s: stock %d, want %d", s.name, left, s.wantStock)
-		}
-	}
-}
-
 func TestEmulatorRecords(t *testing.T) {
 	db := emulator(t)
 	ctx := context.Background()
-
-	payments := NewPayments(db, table(t, db, "orderId"))
-	first, err := payments.Record(ctx, store.Payment{OrderID: "o", PaymentID: "p1", Status: store.PaymentDeclined, Reason: "card-declined", AmountCents: 10, CreatedAt: fixture.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	again, err := payments.Record(ctx, store.Payment{OrderID: "o", PaymentID: "p2", Status: store.PaymentApproved, AmountCents: 10, CreatedAt: fixture.Now.Add(time.Hour)})
-	if err != nil || again != first {
-		t.Errorf("second record = %+v, %v; want the first %+v", again, err, first)
-	}
-	if p, refunded, err := payments.Refund(ctx, "o", fixture.Now); err != nil || refunded || p != first {
-		t.Errorf("refund of a decline = %+v, %v, %v; want nothing refunded", p, refunded, err)
-	}
 
 	shipments := NewShipments(db, table(t, db, "orderId"))
 	sh := store.Shipment{OrderID: "o", ShipmentID: "s1", Carrier: "ACME Parcel", CreatedAt: fixture.Now}
@@ -220,49 +160,3 @@ func TestEmulatorRecords(t *testing.T) {
 
 // The payments ledger through a charge that fails once, its approval, a refund and a
 // redelivered refund; and an order voided before any decision.
-func TestEmulatorPaymentsLedger(t *testing.T) {
-	db := emulator(t)
-	ctx := context.Background()
-	payments := NewPayments(db, table(t, db, "orderId"))
-	type want struct {
-		status   string
-		attempts int
-		refunded bool
-	}
-	check := func(step string, p store.Payment, refunded bool, err error, w want) {
-		t.Helper()
-		if err != nil || p.Status != w.status || p.Attempts != w.attempts || refunded != w.refunded || p.OrderID == "" {
-			t.Fatalf("%s: %+v refunded %v, %v; want %+v", step, p, refunded, err, w)
-		}
-	}
-	p, err := payments.Attempt(ctx, "o1")
-	check("first attempt", p, false, err, want{"", 1, false})
-	p, err = payments.Attempt(ctx, "o1")
-	check("second attempt", p, false, err, want{"", 2, false})
-	approved := store.Payment{OrderID: "o1", PaymentID: "p1", Status: store.PaymentApproved, AmountCents: 899, CreatedAt: fixture.Now}
-	p, err = payments.Record(ctx, approved)
-	check("approve", p, false, err, want{store.PaymentApproved, 2, false})
-	if p.PaymentID != "p1" || p.AmountCents != 899 || !p.CreatedAt.Equal(fixture.Now) {
-		t.Errorf("approved payment = %+v", p)
-	}
-	p, err = payments.Attempt(ctx, "o1")
-	check("attempt after the decision", p, false, err, want{store.PaymentApproved, 2, false})
-	p, refunded, err := payments.Refund(ctx, "o1", fixture.Now.Add(time.Minute))
-	check("refund", p, refunded, err, want{store.PaymentRefunded, 2, true})
-	if p.AmountCents != 899 || !p.RefundedAt.Equal(fixture.Now.Add(time.Minute)) {
-		t.Errorf("refunded payment = %+v", p)
-	}
-	p, refunded, err = payments.Refund(ctx, "o1", fixture.Now.Add(time.Hour))
-	check("refund again", p, refunded, err, want{store.PaymentRefunded, 2, false})
-	if !p.RefundedAt.Equal(fixture.Now.Add(time.Minute)) {
-		t.Errorf("a second refund changed the record: %+v", p)
-	}
-
-	p, refunded, err = payments.Refund(ctx, "o2", fixture.Now)
-	check("refund before any charge", p, refunded, err, want{store.PaymentVoided, 0, false})
-	p, err = payments.Attempt(ctx, "o2")
-	check("late charge attempt", p, false, err, want{store.PaymentVoided, 0, false})
-	approved.OrderID = "o2"
-	p, err = payments.Record(ctx, approved)
-	check("late approval", p, false, err, want{store.PaymentVoided, 0, false})
-}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -18,10 +19,20 @@ type PaymentsAPI interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 }
 
-// Payments is the payments ledger: one item per order (partition key "orderId") that counts
-// the charge attempts, then holds the one decision (status APPROVED or DECLINED), and
-// finally, if the order is compensated, REFUNDED (or VOIDED when nothing was decided). Every
-// change is a conditional update, so a redelivered request never charges or refunds twice.
+// Payments is the payments ledger: one item per order (partition key "orderId") that the
+// payment function moves through the statuses of store.Payment, each move a conditional
+// update, so that no interleaving of deliveries charges twice or loses a refund:
+//
+//   - Claim marks the payment PENDING (counting the attempt) before the provider is asked,
+//     unless it is decided or closed;
+//   - Record stores the provider's answer, APPROVED or DECLINED, only over PENDING;
+//   - Void closes an undecided payment (VOIDED), so that a charge in flight cannot stick;
+//   - Refund moves APPROVED to REFUNDED, after the provider has given the money back;
+//   - LateChargeRefunded notes that a charge approved after the payment was closed was
+//     given back at the provider.
+//
+// Each method returns the record as it stands after the call: the one it wrote, or, when
+// its condition failed, the one another delivery wrote.
 type Payments struct {
 	client PaymentsAPI
 	table  string
@@ -32,79 +43,113 @@ func NewPayments(client PaymentsAPI, table string) *Payments {
 	return &Payments{client: client, table: table}
 }
 
+// paymentItem is a payments item as stored; a stage not reached yet leaves its attributes out.
+type paymentItem struct {
+	OrderID              string    `dynamodbav:"orderId"`
+	PaymentID            string    `dynamodbav:"paymentId"`
+	Status               string    `dynamodbav:"status"`
+	AmountCents          int64     `dynamodbav:"amountCents"`
+	Reason               string    `dynamodbav:"reason"`
+	Attempts             int       `dynamodbav:"attempts"`
+	CreatedAt            time.Time `dynamodbav:"createdAt"`
+	RefundedAt           time.Time `dynamodbav:"refundedAt"`
+	LateChargeRefundedAt time.Time `dynamodbav:"lateChargeRefundedAt"`
+}
+
 // The status attribute: "status" is a DynamoDB reserved word.
 var statusName = map[string]string{"#status": "status"}
 
-// Attempt counts one charge attempt for an order that has no decision yet and returns the
-// record with the count (Status ""). If the order already has a decision it returns that
-// decision and counts nothing: a redelivered request reuses it.
-func (ps *Payments) Attempt(ctx context.Context, orderID string) (store.Payment, error) {
-	item, _, err := ps.update(ctx, orderID, "ADD attempts :one", "attribute_not_exists(#status)",
-		statusName, map[string]types.AttributeValue{":one": num(1)})
+// undecided is the condition of the moves allowed before a decision: no status yet (no
+// record, or one from before PENDING existed) or PENDING.
+const undecided = "attribute_not_exists(#status) OR #status = :pending"
+
+// Claim marks the order's payment PENDING under paymentID for amountCents and counts one
+// attempt, unless it is decided or closed: then it returns the record as it stands and
+// counts nothing (a redelivered request reuses the decision, or learns it was voided).
+// The record is PENDING if and only if the claim was made.
+func (ps *Payments) Claim(ctx context.Context, orderID, paymentID string, amountCents int64) (store.Payment, error) {
+	item, _, err := ps.update(ctx, orderID, "SET #status = :pending, paymentId = :paymentId, amountCents = :amount ADD attempts :one", undecided,
+		map[string]types.AttributeValue{":pending": str(store.PaymentPending), ":paymentId": str(paymentID), ":amount": num(amountCents), ":one": num(1)})
 	if err != nil {
-		return store.Payment{}, fmt.Errorf("count payment attempt %s: %w", orderID, err)
+		return store.Payment{}, fmt.Errorf("claim payment %s: %w", orderID, err)
 	}
 	return decodePayment(orderID, item)
 }
 
-// Record stores p as the order's decision unless it has one, and returns the decision in
-// force: p, or the one an earlier delivery stored.
+// Record stores p (APPROVED or DECLINED, with its reason) as the order's decision if the
+// payment is still PENDING, and returns the record in force: p, or the decision another
+// delivery stored, or VOIDED if compensation closed it first.
 func (ps *Payments) Record(ctx context.Context, p store.Payment) (store.Payment, error) {
 	expr := "SET paymentId = :paymentId, #status = :status, amountCents = :amount, createdAt = :createdAt"
 	values := map[string]types.AttributeValue{
 		":paymentId": str(p.PaymentID), ":status": str(p.Status), ":amount": num(p.AmountCents), ":createdAt": ts(p.CreatedAt),
+		":pending": str(store.PaymentPending),
 	}
 	if p.Reason != "" {
 		expr += ", reason = :reason"
 		values[":reason"] = str(p.Reason)
 	}
-	item, _, err := ps.update(ctx, p.OrderID, expr, "attribute_not_exists(#status)", statusName, values)
+	item, _, err := ps.update(ctx, p.OrderID, expr, "#status = :pending", values)
 	if err != nil {
 		return store.Payment{}, fmt.Errorf("record payment %s: %w", p.OrderID, err)
 	}
 	return decodePayment(p.OrderID, item)
 }
 
-// Refund gives the order's approved payment back, once: APPROVED becomes REFUNDED under a
-// condition, and refunded reports whether this call did it. A payment already refunded,
-// declined or voided is returned as it is: nothing more is refunded. An order without a
-// decision is VOIDED, so that a charge request still in flight (a payment that timed out)
-// finds the void and charges nothing.
-func (ps *Payments) Refund(ctx context.Context, orderID string, at time.Time) (p store.Payment, refunded bool, err error) {
-	for range 3 { // a decision taken between the two conditions sends us round once more
-		item, ok, err := ps.update(ctx, orderID, "SET #status = :refunded, refundedAt = :at", "#status = :approved", statusName,
-			map[string]types.AttributeValue{":refunded": str(store.PaymentRefunded), ":approved": str(store.PaymentApproved), ":at": ts(at)})
-		if err != nil {
-			return store.Payment{}, false, fmt.Errorf("refund payment %s: %w", orderID, err)
-		}
-		if ok || getS(item, "status") != "" {
-			p, err := decodePayment(orderID, item)
-			return p, ok, err
-		}
-		item, ok, err = ps.update(ctx, orderID, "SET #status = :voided, refundedAt = :at", "attribute_not_exists(#status)", statusName,
-			map[string]types.AttributeValue{":voided": str(store.PaymentVoided), ":at": ts(at)})
-		if err != nil {
-			return store.Payment{}, false, fmt.Errorf("void payment %s: %w", orderID, err)
-		}
-		if ok {
-			p, err := decodePayment(orderID, item)
-			return p, false, err
-		}
+// Void closes the order's payment before any decision (VOIDED at at), so that a charge in
+// flight can no longer be recorded; voided reports whether this call did it. A payment
+// already decided or closed is returned as it is.
+func (ps *Payments) Void(ctx context.Context, orderID string, at time.Time) (p store.Payment, voided bool, err error) {
+	item, ok, err := ps.update(ctx, orderID, "SET #status = :voided, refundedAt = :at", undecided,
+		map[string]types.AttributeValue{":voided": str(store.PaymentVoided), ":pending": str(store.PaymentPending), ":at": ts(at)})
+	if err != nil {
+		return store.Payment{}, false, fmt.Errorf("void payment %s: %w", orderID, err)
 	}
-	return store.Payment{}, false, fmt.Errorf("refund payment %s: its status kept changing", orderID)
+	p, err = decodePayment(orderID, item)
+	return p, ok, err
+}
+
+// Refund records that the order's approved payment was given back: APPROVED becomes
+// REFUNDED at at, once; refunded reports whether this call did it. Any other payment is
+// returned as it is. The caller refunds at the provider first.
+func (ps *Payments) Refund(ctx context.Context, orderID string, at time.Time) (p store.Payment, refunded bool, err error) {
+	item, ok, err := ps.update(ctx, orderID, "SET #status = :refunded, refundedAt = :at", "#status = :approved",
+		map[string]types.AttributeValue{":refunded": str(store.PaymentRefunded), ":approved": str(store.PaymentApproved), ":at": ts(at)})
+	if err != nil {
+		return store.Payment{}, false, fmt.Errorf("refund payment %s: %w", orderID, err)
+	}
+	p, err = decodePayment(orderID, item)
+	return p, ok, err
+}
+
+// LateChargeRefunded notes (once: the first time is kept) that a charge the provider
+// approved after the order's payment was closed (VOIDED, REFUNDED, or DECLINED by another
+// delivery) was given back at the provider at at; marked reports whether the payment is
+// closed so. An APPROVED or undecided payment is returned as it is: that charge is the
+// order's payment, not a late one.
+func (ps *Payments) LateChargeRefunded(ctx context.Context, orderID string, at time.Time) (p store.Payment, marked bool, err error) {
+	item, ok, err := ps.update(ctx, orderID, "SET lateChargeRefundedAt = if_not_exists(lateChargeRefundedAt, :at)", "#status IN (:voided, :refunded, :declined)",
+		map[string]types.AttributeValue{
+			":voided": str(store.PaymentVoided), ":refunded": str(store.PaymentRefunded), ":declined": str(store.PaymentDeclined), ":at": ts(at),
+		})
+	if err != nil {
+		return store.Payment{}, false, fmt.Errorf("note late charge refund %s: %w", orderID, err)
+	}
+	p, err = decodePayment(orderID, item)
+	return p, ok, err
 }
 
 // update applies expr to the order's item under cond. It returns the item after the update
 // and true, or, when the condition failed, the item as it stands (nil if there is none) and
 // false, read consistently when the endpoint does not return it with the failed condition.
-func (ps *Payments) update(ctx context.Context, orderID, expr, cond string, names map[string]string, values map[string]types.AttributeValue) (map[string]types.AttributeValue, bool, error) {
+func (ps *Payments) update(ctx context.Context, orderID, expr, cond string, values map[string]types.AttributeValue) (map[string]types.AttributeValue, bool, error) {
 	key := map[string]types.AttributeValue{"orderId": str(orderID)}
 	out, err := ps.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(ps.table),
 		Key:                                 key,
 		UpdateExpression:                    aws.String(expr),
 		ConditionExpression:                 aws.String(cond),
-		ExpressionAttributeNames:            names,
+		ExpressionAttributeNames:            statusName,
 		ExpressionAttributeValues:           values,
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
@@ -125,27 +170,15 @@ func (ps *Payments) update(ctx context.Context, orderID, expr, cond string, name
 	return got.Item, false, nil
 }
 
-// decodePayment reads a payments item; attributes a stage has not written yet are zero.
+// decodePayment reads a payments item; attributes a stage has not written yet are zero, and
+// no item at all is a payment with no status.
 func decodePayment(orderID string, item map[string]types.AttributeValue) (store.Payment, error) {
-	p := store.Payment{OrderID: orderID, PaymentID: getS(item, "paymentId"), Status: getS(item, "status"), Reason: getS(item, "reason")}
-	var err error
-	if _, ok := item["amountCents"]; ok {
-		if p.AmountCents, err = getN(item, "amountCents"); err != nil {
-			return store.Payment{}, fmt.Errorf("payment %s: %w", orderID, err)
-		}
-	}
-	if _, ok := item["attempts"]; ok {
-		n, err := getN(item, "attempts")
-		if err != nil {
-			return store.Payment{}, fmt.Errorf("payment %s: %w", orderID, err)
-		}
-		p.Attempts = int(n)
-	}
-	if p.CreatedAt, err = getTime(item, "createdAt"); err != nil {
+	var it paymentItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 		return store.Payment{}, fmt.Errorf("payment %s: %w", orderID, err)
 	}
-	if p.RefundedAt, err = getTime(item, "refundedAt"); err != nil {
-		return store.Payment{}, fmt.Errorf("payment %s: %w", orderID, err)
-	}
-	return p, nil
+	return store.Payment{
+		OrderID: orderID, PaymentID: it.PaymentID, Status: it.Status, AmountCents: it.AmountCents, Reason: it.Reason,
+		Attempts: it.Attempts, CreatedAt: it.CreatedAt, RefundedAt: it.RefundedAt, LateChargeRefundedAt: it.LateChargeRefundedAt,
+	}, nil
 }
