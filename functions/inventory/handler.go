@@ -13,10 +13,11 @@ import (
 	"github.com/orderflow-dev/orderflow/functions/internal/workflow"
 )
 
-// ledger reserves and releases stock, once per order (dynamo.Inventory).
+// ledger reserves and releases stock, once per order (dynamo.Inventory). Release gives back
+// what the order's reservation holds, and returns those lines.
 type ledger interface {
 	Reserve(ctx context.Context, orderID string, lines []store.Line) (store.ReservationStatus, error)
-	Release(ctx context.Context, orderID string, lines []store.Line) (store.ReservationStatus, error)
+	Release(ctx context.Context, orderID string) (store.ReservationStatus, []store.Line, error)
 }
 
 // Actions the state machine asks for.
@@ -113,9 +114,10 @@ func (h *Handler) reserve(ctx context.Context, doc workflow.Doc) (*workflow.Stat
 	return st, nil
 }
 
-// cancel releases what was reserved (InventoryReleased, if anything was) and cancels the
-// order (OrderCancelled with reason). With carry (a compensation, reached from a Catch), entries
-// no Publish state has sent yet stay in front of the new ones (State.KeepUnpublished).
+// cancel releases what was reserved (InventoryReleased with the lines the reservation held,
+// if anything was: not the order's lines, which the reservation may not match) and cancels the
+// order (OrderCancelled with reason). With carry (a compensation, reached from a Catch),
+// entries no Publish state has sent yet stay in front of the new ones (State.KeepUnpublished).
 func (h *Handler) cancel(ctx context.Context, st *workflow.State, reason string, carry bool) (*workflow.State, error) {
 	switch st.Outcome {
 	case workflow.OutcomeCancelled, workflow.OutcomeOutOfStock, workflow.OutcomeShipped:
@@ -125,7 +127,7 @@ func (h *Handler) cancel(ctx context.Context, st *workflow.State, reason string,
 		return st, nil
 	}
 	orderID := st.Order.OrderID
-	status, err := h.ledger.Release(ctx, orderID, lines(st.Order))
+	status, released, err := h.ledger.Release(ctx, orderID)
 	if err != nil {
 		return nil, err
 	}
@@ -134,8 +136,8 @@ func (h *Handler) cancel(ctx context.Context, st *workflow.State, reason string,
 	} else {
 		st.ClearEntries()
 	}
-	if status == store.Released {
-		if err := h.emit(st, events.TypeInventoryReleased, events.InventoryReleased{OrderID: orderID, Items: stockLines(st.Order), Reason: reason}); err != nil {
+	if status == store.Released && len(released) > 0 {
+		if err := h.emit(st, events.TypeInventoryReleased, events.InventoryReleased{OrderID: orderID, Items: releasedLines(released), Reason: reason}); err != nil {
 			return nil, err
 		}
 	}
@@ -163,7 +165,7 @@ func start(raw []byte) (*workflow.State, error) {
 }
 
 // lines are the order's lines with the catalogue's initial stock (0 for a SKU no longer sold).
-func lines(o events.OrderPlacedV2) []store.Line {
+func lines(o events.OrderPlaced) []store.Line {
 	out := make([]store.Line, 0, len(o.Items))
 	for _, it := range o.Items {
 		p, _ := catalogue.Lookup(it.SKU)
@@ -172,7 +174,16 @@ func lines(o events.OrderPlacedV2) []store.Line {
 	return out
 }
 
-func stockLines(o events.OrderPlacedV2) []events.StockLine {
+// releasedLines are the lines a Release gave back, as InventoryReleased carries them.
+func releasedLines(lines []store.Line) []events.StockLine {
+	out := make([]events.StockLine, 0, len(lines))
+	for _, l := range lines {
+		out = append(out, events.StockLine{SKU: l.SKU, Quantity: l.Quantity})
+	}
+	return out
+}
+
+func stockLines(o events.OrderPlaced) []events.StockLine {
 	out := make([]events.StockLine, 0, len(o.Items))
 	for _, it := range o.Items {
 		out = append(out, events.StockLine{SKU: it.SKU, Quantity: it.Quantity})

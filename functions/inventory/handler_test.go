@@ -17,16 +17,18 @@ import (
 )
 
 // fakeLedger keeps stock and reservations in memory with the adapter's semantics (one
-// decision per order, all-or-nothing) and records every call.
+// decision per order, all-or-nothing, Release gives back what the reservation holds and
+// leaves a tombstone when there is none) and records every call.
 type fakeLedger struct {
 	stock        map[string]int // absent = initial stock
 	reservations map[string]store.ReservationStatus
+	held         map[string][]store.Line // the lines each reservation took
 	calls        []string
 	err          error
 }
 
 func newLedger() *fakeLedger {
-	return &fakeLedger{stock: map[string]int{}, reservations: map[string]store.ReservationStatus{}}
+	return &fakeLedger{stock: map[string]int{}, reservations: map[string]store.ReservationStatus{}, held: map[string][]store.Line{}}
 }
 
 func (l *fakeLedger) left(line store.Line) int {
@@ -44,7 +46,7 @@ func (l *fakeLedger) Reserve(_ context.Context, orderID string, lines []store.Li
 	switch st := l.reservations[orderID]; st {
 	case store.Reserved, store.OutOfStock:
 		return st, nil
-	case store.Released:
+	case store.Released, store.Tombstone:
 		return "", store.ErrConflict
 	}
 	for _, line := range lines {
@@ -57,23 +59,31 @@ func (l *fakeLedger) Reserve(_ context.Context, orderID string, lines []store.Li
 		l.stock[line.SKU] = l.left(line) - line.Quantity
 	}
 	l.reservations[orderID] = store.Reserved
+	l.held[orderID] = lines
 	return store.Reserved, nil
 }
 
-func (l *fakeLedger) Release(_ context.Context, orderID string, lines []store.Line) (store.ReservationStatus, error) {
+func (l *fakeLedger) Release(_ context.Context, orderID string) (store.ReservationStatus, []store.Line, error) {
 	l.calls = append(l.calls, "release "+orderID)
 	if l.err != nil {
-		return "", l.err
+		return "", nil, l.err
 	}
 	switch st := l.reservations[orderID]; st {
 	case store.Reserved:
-		for _, line := range lines {
+		for _, line := range l.held[orderID] {
 			l.stock[line.SKU] = l.left(line) + line.Quantity
 		}
 		l.reservations[orderID] = store.Released
-		return store.Released, nil
+		return store.Released, l.held[orderID], nil
+	case store.Released:
+		return st, l.held[orderID], nil
+	case store.NoReservation:
+		l.reservations[orderID] = store.Tombstone
+		return store.NoReservation, nil, nil
+	case store.Tombstone:
+		return store.NoReservation, nil, nil
 	default:
-		return st, nil
+		return st, nil, nil
 	}
 }
 
@@ -286,12 +296,16 @@ func TestReleaseAndCompensate(t *testing.T) {
 			},
 			wantEvents: []want{{2, events.TypeOrderCancelled, events.ReasonFulfilmentFailed}}, wantReason: events.ReasonFulfilmentFailed},
 	}
+	// The reservation holds more than the order in the workflow's state (SKU-001 x1): what it
+	// holds is what goes back, and what InventoryReleased says.
+	held := []store.Line{{SKU: "SKU-001", Quantity: 1}, {SKU: "SKU-042", Quantity: 2}}
+	wantItems := []events.StockLine{{SKU: "SKU-001", Quantity: 1}, {SKU: "SKU-042", Quantity: 2}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			l := newLedger()
 			if tc.reserved {
-				l.reservations[id] = store.Reserved
-				l.stock["SKU-001"] = 99
+				l.reservations[id], l.held[id] = store.Reserved, held
+				l.stock["SKU-001"], l.stock["SKU-042"] = 99, 98
 			}
 			h := newTestHandler(l)
 			first, err := h.Handle(context.Background(), tc.req())
@@ -305,14 +319,49 @@ func TestReleaseAndCompensate(t *testing.T) {
 			if !reflect.DeepEqual(first, second) {
 				t.Errorf("retry changed the output:\n%+v\n%+v", first.State, second.State)
 			}
-			if tc.reserved && (l.stock["SKU-001"] != 100 || l.reservations[id] != store.Released) {
-				t.Errorf("stock %v, reservation %s: want one release", l.stock, l.reservations[id])
+			if tc.reserved && (l.stock["SKU-001"] != 100 || l.stock["SKU-042"] != 100 || l.reservations[id] != store.Released) {
+				t.Errorf("stock %v, reservation %s: want one release of what was held", l.stock, l.reservations[id])
+			}
+			if !tc.reserved && (len(l.stock) != 0 || l.reservations[id] != store.Tombstone) {
+				t.Errorf("stock %v, reservation %q: want nothing given back, a tombstone", l.stock, l.reservations[id])
 			}
 			if first.State.Outcome != workflow.OutcomeCancelled || first.State.Reason != tc.wantReason {
 				t.Errorf("outcome %q reason %q", first.State.Outcome, first.State.Reason)
 			}
-			checkEvents(t, published(t, first.State), id, tc.wantEvents)
+			got := published(t, first.State)
+			checkEvents(t, got, id, tc.wantEvents)
+			for _, e := range got {
+				if e.Type != events.TypeInventoryReleased {
+					continue
+				}
+				p, err := events.DecodePayload[events.InventoryReleased](e)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(p.Items, wantItems) {
+					t.Errorf("InventoryReleased items = %+v, want the reservation's %+v", p.Items, wantItems)
+				}
+			}
 		})
+	}
+}
+
+// A compensation that finds nothing reserved (the first task timed out before reserving)
+// leaves a tombstone: the reserve arriving late takes nothing and is not retried.
+func TestReserveAfterCompensation(t *testing.T) {
+	id := fixture.OrderID(5)
+	l := newLedger()
+	h := newTestHandler(l)
+	placed := fixture.JSON(t, fixture.Placed(t, id, "tok_visa"))
+	if _, err := h.Handle(context.Background(), Request{Action: "compensate", Doc: workflow.Doc{Event: placed}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := h.Handle(context.Background(), Request{Action: "reserve", Doc: workflow.Doc{Event: placed}})
+	if got := errorType(err); got != "InvalidInputError" || !errors.Is(err, store.ErrConflict) {
+		t.Errorf("late reserve: errorType %q (%v), want InvalidInputError wrapping ErrConflict", got, err)
+	}
+	if len(l.stock) != 0 || l.reservations[id] != store.Tombstone {
+		t.Errorf("stock %v, reservation %q: want nothing taken", l.stock, l.reservations[id])
 	}
 }
 

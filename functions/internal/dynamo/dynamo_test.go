@@ -3,8 +3,6 @@ package dynamo
 import (
 	"context"
 	"errors"
-	"fmt"
-	"reflect"
 	"testing"
 	"time"
 
@@ -180,7 +178,52 @@ func TestEventStoreAppend(t *testing.T) {
 			if _, ok := item["causationId"]; ok {
 				t.Error("causationId set for OrderPlaced")
 			}
+			// The keys of the customer's orders index, on OrderPlaced only.
+			if getS(item, "customerId") != fixture.Customer || getS(item, "placedAt") != "2026-03-01T12:00:01.000Z" {
+				t.Errorf("index keys = %q, %q", getS(item, "customerId"), getS(item, "placedAt"))
+			}
 		})
+	}
+	db := &fakeDB{}
+	cancelled := fixture.Event(t, events.TypeOrderCancelled, id, 2, events.OrderCancelled{OrderID: id, Reason: events.ReasonOutOfStock})
+	if err := NewEventStore(db, "events").Append(context.Background(), store.EventRecord{Envelope: cancelled, Detail: fixture.JSON(t, cancelled)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := db.puts[0].Item["customerId"]; ok {
+		t.Error("a later event carries the index keys: the index would list the order twice")
+	}
+}
+
+func TestEventStoreCustomerOrders(t *testing.T) {
+	a, b := fixture.OrderID(11), fixture.OrderID(12)
+	ea, eb := fixture.Placed(t, a, "tok_visa"), fixture.Placed(t, b, "tok_visa")
+	item := func(e events.Envelope) map[string]types.AttributeValue {
+		return map[string]types.AttributeValue{"orderId": str(e.OrderID), "envelope": str(string(fixture.JSON(t, e)))}
+	}
+	db := &fakeDB{queryAnswers: []*dynamodb.QueryOutput{{
+		Items:            []map[string]types.AttributeValue{item(eb), item(ea)},
+		LastEvaluatedKey: map[string]types.AttributeValue{"customerId": str(fixture.Customer)},
+	}, {Items: nil}}}
+	es := NewEventStore(db, "events")
+	got, next, err := es.CustomerOrders(context.Background(), fixture.Customer, 2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].OrderID != b || got[1].OrderID != a || next == nil || next.OrderID != a || !next.PlacedAt.Equal(ea.Time) {
+		t.Fatalf("page = %v, next %+v", got, next)
+	}
+	q := db.queries[0]
+	if aws.ToString(q.IndexName) != CustomerOrdersIndex || aws.ToBool(q.ScanIndexForward) || aws.ToInt32(q.Limit) != 2 ||
+		getS(q.ExpressionAttributeValues, ":c") != fixture.Customer || q.ExclusiveStartKey != nil {
+		t.Errorf("query = %+v", q)
+	}
+	// The next page starts after the cursor, on the caller's partition, whatever the cursor says.
+	if _, next, err = es.CustomerOrders(context.Background(), fixture.Customer, 2, next); err != nil || next != nil {
+		t.Fatalf("last page: next %+v, err %v", next, err)
+	}
+	start := db.queries[1].ExclusiveStartKey
+	if getS(start, "customerId") != fixture.Customer || getS(start, "orderId") != a || getS(start, "placedAt") != "2026-03-01T12:00:01.000Z" {
+		t.Errorf("ExclusiveStartKey = %v", start)
 	}
 }
 
@@ -216,287 +259,7 @@ func TestEventStoreLoad(t *testing.T) {
 
 // --- inventory
 
-func res(status store.ReservationStatus) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{"pk": str("RES#o"), "status": str(string(status))}
-}
-
-func TestInventoryReserve(t *testing.T) {
-	lines := []store.Line{{SKU: "SKU-003", Quantity: 2, InitialStock: 5}, {SKU: "SKU-001", Quantity: 1, InitialStock: 100}, {SKU: "SKU-404", Quantity: 1, InitialStock: 0}}
-	tests := []struct {
-		name       string
-		transact   error
-		gets       []map[string]types.AttributeValue
-		puts       []error
-		want       store.ReservationStatus
-		wantErr    error
-		wantAnyErr bool
-		wantPuts   int
-	}{
-		{name: "reserved", want: store.Reserved},
-		{name: "retry of a reserved order", transact: cancelled("ConditionalCheckFailed", "None", "None", "None"), gets: []map[string]types.AttributeValue{res(store.Reserved)}, want: store.Reserved},
-		{name: "retry of an out-of-stock order", transact: cancelled("ConditionalCheckFailed", "None", "None", "ConditionalCheckFailed"), gets: []map[string]types.AttributeValue{res(store.OutOfStock)}, want: store.OutOfStock},
-		{name: "short of stock: decision recorded", transact: cancelled("None", "None", "None", "ConditionalCheckFailed"), gets: []map[string]types.AttributeValue{nil}, want: store.OutOfStock, wantPuts: 1},
-		{name: "emulator gives no reasons", transact: sdkErr("TransactWriteItems", &types.TransactionCanceledException{}), gets: []map[string]types.AttributeValue{nil}, want: store.OutOfStock, wantPuts: 1},
-		{name: "concurrent attempt reserved first", transact: cancelled("ConditionalCheckFailed", "None", "None", "None"), gets: []map[string]types.AttributeValue{nil, res(store.Reserved)},
-			puts: []error{conditionFailed(nil)}, want: store.Reserved, wantPuts: 1},
-		{name: "contention is not out of stock", transact: cancelled("None", "TransactionConflict", "None", "None"), wantAnyErr: true},
-		{name: "already released", transact: cancelled("ConditionalCheckFailed", "None", "None", "None"), gets: []map[string]types.AttributeValue{res(store.Released)}, wantErr: store.ErrConflict},
-		{name: "throttled", transact: sdkErr("TransactWriteItems", &types.ProvisionedThroughputExceededException{}), wantAnyErr: true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			db := &fakeDB{transactAnswers: []error{tc.transact}, getAnswers: tc.gets, putAnswers: tc.puts}
-			inv := NewInventory(db, "inventory")
-			inv.now = func() time.Time { return fixture.Now }
-			got, err := inv.Reserve(context.Background(), "o", lines)
-			switch {
-			case tc.wantErr != nil:
-				if !errors.Is(err, tc.wantErr) {
-					t.Errorf("err = %v, want %v", err, tc.wantErr)
-				}
-			case tc.wantAnyErr:
-				if err == nil || errors.Is(err, store.ErrConflict) {
-					t.Errorf("err = %v, want a transient error", err)
-				}
-			case err != nil || got != tc.want:
-				t.Errorf("got %q, %v; want %q", got, err, tc.want)
-			}
-			if len(db.puts) != tc.wantPuts {
-				t.Errorf("puts = %d, want %d", len(db.puts), tc.wantPuts)
-			}
-			for _, p := range db.puts {
-				if getS(p.Item, "status") != string(store.OutOfStock) || aws.ToString(p.ConditionExpression) != "attribute_not_exists(pk)" {
-					t.Errorf("out-of-stock put = %+v", p.Item)
-				}
-			}
-			for _, g := range db.gets {
-				if !aws.ToBool(g.ConsistentRead) {
-					t.Error("reservation read is not consistent")
-				}
-			}
-
-			// The transaction: the reservation, then one guarded update per line, sorted by SKU.
-			ops := db.transacts[0].TransactItems
-			if len(ops) != 4 || ops[0].Put == nil || aws.ToString(ops[0].Put.ConditionExpression) != "attribute_not_exists(pk)" {
-				t.Fatalf("ops = %+v", ops)
-			}
-			wantLines := []struct {
-				key, cond    string
-				qty, initial int
-			}{
-				{"SKU#SKU-001", "attribute_not_exists(stock) OR stock >= :qty", 1, 100},
-				{"SKU#SKU-003", "attribute_not_exists(stock) OR stock >= :qty", 2, 5},
-				{"SKU#SKU-404", "stock >= :qty", 1, 0}, // more than the initial stock: the item must exist
-			}
-			for i, w := range wantLines {
-				u := ops[i+1].Update
-				if getS(u.Key, "pk") != w.key || aws.ToString(u.ConditionExpression) != w.cond ||
-					aws.ToString(u.UpdateExpression) != "SET stock = if_not_exists(stock, :initial) - :qty" ||
-					fmt.Sprint(u.ExpressionAttributeValues[":qty"]) != fmt.Sprint(num(w.qty)) ||
-					fmt.Sprint(u.ExpressionAttributeValues[":initial"]) != fmt.Sprint(num(w.initial)) {
-					t.Errorf("line %d = %s %q %q", i, getS(u.Key, "pk"), aws.ToString(u.ConditionExpression), aws.ToString(u.UpdateExpression))
-				}
-			}
-		})
-	}
-}
-
-func TestInventoryRelease(t *testing.T) {
-	lines := []store.Line{{SKU: "SKU-001", Quantity: 1}, {SKU: "SKU-001", Quantity: 2}} // merged into one update
-	tests := []struct {
-		name     string
-		transact error
-		got      map[string]types.AttributeValue
-		want     store.ReservationStatus
-		wantErr  bool
-	}{
-		{name: "released", want: store.Released},
-		{name: "already released", transact: cancelled("ConditionalCheckFailed", "None"), got: res(store.Released), want: store.Released},
-		{name: "never reserved", transact: cancelled("ConditionalCheckFailed", "None"), got: nil, want: store.NoReservation},
-		{name: "was out of stock", transact: cancelled("ConditionalCheckFailed", "None"), got: res(store.OutOfStock), want: store.OutOfStock},
-		{name: "lost a race, still reserved", transact: cancelled("ConditionalCheckFailed", "None"), got: res(store.Reserved), wantErr: true},
-		{name: "contention", transact: cancelled("None", "TransactionConflict"), wantErr: true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			db := &fakeDB{transactAnswers: []error{tc.transact}, getAnswers: []map[string]types.AttributeValue{tc.got}}
-			got, err := NewInventory(db, "inventory").Release(context.Background(), "o", lines)
-			if (err != nil) != tc.wantErr || got != tc.want {
-				t.Errorf("got %q, %v; want %q (err %v)", got, err, tc.want, tc.wantErr)
-			}
-			ops := db.transacts[0].TransactItems
-			if len(ops) != 2 || aws.ToString(ops[0].Update.ConditionExpression) != "#status = :reserved" ||
-				aws.ToString(ops[1].Update.UpdateExpression) != "ADD stock :qty" || fmt.Sprint(ops[1].Update.ExpressionAttributeValues[":qty"]) != fmt.Sprint(num(3)) {
-				t.Errorf("ops = %+v", ops)
-			}
-		})
-	}
-}
-
-func TestInventoryStock(t *testing.T) {
-	db := &fakeDB{batchGetAnswers: []*dynamodb.BatchGetItemOutput{
-		{
-			Responses:       map[string][]map[string]types.AttributeValue{"inventory": {{"pk": str("SKU#SKU-001"), "stock": num(97)}, {"pk": str("SKU#SKU-002")}}},
-			UnprocessedKeys: map[string]types.KeysAndAttributes{"inventory": {Keys: []map[string]types.AttributeValue{{"pk": str("SKU#SKU-003")}}}},
-		},
-		{Responses: map[string][]map[string]types.AttributeValue{"inventory": {{"pk": str("SKU#SKU-003"), "stock": num(0)}}}},
-	}}
-	got, err := NewInventory(db, "inventory").Stock(context.Background(), []string{"SKU-001", "SKU-002", "SKU-003", "SKU-042"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := map[string]int{"SKU-001": 97, "SKU-003": 0}; !reflect.DeepEqual(got, want) {
-		t.Errorf("stock = %v, want %v", got, want)
-	}
-	if len(db.batchGets) != 2 {
-		t.Errorf("batch gets = %d: unprocessed keys not retried", len(db.batchGets))
-	}
-}
-
-// --- write-once tables
-
 // payment is a payments item as DynamoDB returns it.
-func payment(status string, attempts int) map[string]types.AttributeValue {
-	item := map[string]types.AttributeValue{"orderId": str("o"), "attempts": num(attempts)}
-	if status != "" && status != store.PaymentVoided {
-		item["paymentId"], item["amountCents"], item["createdAt"] = str("p"), num(4999), str("2026-02-01T00:00:00Z")
-	}
-	if status != "" {
-		item["status"] = str(status)
-	}
-	if status == store.PaymentDeclined {
-		item["reason"] = str("card-declined")
-	}
-	if status == store.PaymentRefunded || status == store.PaymentVoided {
-		item["refundedAt"] = str("2026-02-02T00:00:00Z")
-	}
-	return item
-}
-
-func updateFailed(old map[string]types.AttributeValue) error {
-	return sdkErr("UpdateItem", &types.ConditionalCheckFailedException{Message: aws.String("The conditional request failed"), Item: old})
-}
-
-func TestPaymentsAttempt(t *testing.T) {
-	tests := []struct {
-		name         string
-		answer       updateAnswer
-		got          map[string]types.AttributeValue
-		wantStatus   string
-		wantAttempts int
-		wantGets     int
-		wantErr      bool
-	}{
-		{name: "first attempt counted", answer: updateAnswer{item: payment("", 1)}, wantAttempts: 1},
-		{name: "second attempt counted", answer: updateAnswer{item: payment("", 2)}, wantAttempts: 2},
-		{name: "decided: the decision is returned, nothing counted", answer: updateAnswer{err: updateFailed(payment(store.PaymentApproved, 2))}, wantStatus: store.PaymentApproved, wantAttempts: 2},
-		{name: "decided, read back", answer: updateAnswer{err: updateFailed(nil)}, got: payment(store.PaymentDeclined, 1), wantStatus: store.PaymentDeclined, wantAttempts: 1, wantGets: 1},
-		{name: "throttled", answer: updateAnswer{err: throttled}, wantErr: true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			db := &fakeDB{updateAnswers: []updateAnswer{tc.answer}, getAnswers: []map[string]types.AttributeValue{tc.got}}
-			got, err := NewPayments(db, "payments").Attempt(context.Background(), "o")
-			if (err != nil) != tc.wantErr || got.Status != tc.wantStatus || got.Attempts != tc.wantAttempts || len(db.gets) != tc.wantGets {
-				t.Fatalf("got %+v, %v (gets %d)", got, err, len(db.gets))
-			}
-			u := db.updates[0]
-			if aws.ToString(u.UpdateExpression) != "ADD attempts :one" || aws.ToString(u.ConditionExpression) != "attribute_not_exists(#status)" ||
-				u.ExpressionAttributeNames["#status"] != "status" || getS(u.Key, "orderId") != "o" || u.ReturnValues != types.ReturnValueAllNew {
-				t.Errorf("update = %+v", u)
-			}
-		})
-	}
-}
-
-func TestPaymentsRecord(t *testing.T) {
-	p := store.Payment{OrderID: "o", PaymentID: "p", Status: store.PaymentApproved, AmountCents: 4999, CreatedAt: fixture.Now}
-	decided := payment(store.PaymentApproved, 2)
-	tests := []struct {
-		name       string
-		answer     updateAnswer
-		got        map[string]types.AttributeValue
-		wantStatus string
-		wantGets   int
-		wantErr    bool
-	}{
-		{name: "first decision stored", answer: updateAnswer{item: decided}, wantStatus: store.PaymentApproved},
-		{name: "earlier decision returned with the failed condition", answer: updateAnswer{err: updateFailed(payment(store.PaymentDeclined, 1))}, wantStatus: store.PaymentDeclined},
-		{name: "earlier decision read back", answer: updateAnswer{err: updateFailed(nil)}, got: payment(store.PaymentDeclined, 1), wantStatus: store.PaymentDeclined, wantGets: 1},
-		{name: "voided before the decision", answer: updateAnswer{err: updateFailed(payment(store.PaymentVoided, 1))}, wantStatus: store.PaymentVoided},
-		{name: "throttled", answer: updateAnswer{err: throttled}, wantErr: true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			db := &fakeDB{updateAnswers: []updateAnswer{tc.answer}, getAnswers: []map[string]types.AttributeValue{tc.got}}
-			got, err := NewPayments(db, "payments").Record(context.Background(), p)
-			if (err != nil) != tc.wantErr || got.Status != tc.wantStatus || len(db.gets) != tc.wantGets {
-				t.Fatalf("got %+v, %v (gets %d)", got, err, len(db.gets))
-			}
-			if !tc.wantErr && tc.wantStatus != store.PaymentVoided && (got.AmountCents != 4999 || got.OrderID != "o" || got.PaymentID != "p" || got.CreatedAt.IsZero()) {
-				t.Errorf("payment = %+v", got)
-			}
-			u := db.updates[0]
-			if c := aws.ToString(u.ConditionExpression); c != "attribute_not_exists(#status)" || u.ExpressionAttributeNames["#status"] != "status" ||
-				fmt.Sprint(u.ExpressionAttributeValues[":status"]) != fmt.Sprint(str(store.PaymentApproved)) {
-				t.Errorf("update = %+v", u)
-			}
-			if _, ok := u.ExpressionAttributeValues[":reason"]; ok {
-				t.Error("an approval carries a reason")
-			}
-		})
-	}
-}
-
-func TestPaymentsRefund(t *testing.T) {
-	tests := []struct {
-		name         string
-		answers      []updateAnswer
-		got          []map[string]types.AttributeValue
-		wantStatus   string
-		wantRefunded bool
-		wantUpdates  []string // the conditions, in order
-		wantErr      bool
-	}{
-		{name: "approved: refunded", answers: []updateAnswer{{item: payment(store.PaymentRefunded, 1)}},
-			wantStatus: store.PaymentRefunded, wantRefunded: true, wantUpdates: []string{"#status = :approved"}},
-		{name: "already refunded: nothing more", answers: []updateAnswer{{err: updateFailed(payment(store.PaymentRefunded, 1))}},
-			wantStatus: store.PaymentRefunded, wantUpdates: []string{"#status = :approved"}},
-		{name: "declined: nothing to refund", answers: []updateAnswer{{err: updateFailed(payment(store.PaymentDeclined, 1))}},
-			wantStatus: store.PaymentDeclined, wantUpdates: []string{"#status = :approved"}},
-		{name: "no payment: voided", answers: []updateAnswer{{err: updateFailed(nil)}, {item: payment(store.PaymentVoided, 0)}}, got: []map[string]types.AttributeValue{nil},
-			wantStatus: store.PaymentVoided, wantUpdates: []string{"#status = :approved", "attribute_not_exists(#status)"}},
-		{name: "attempted, undecided: voided", answers: []updateAnswer{{err: updateFailed(payment("", 1))}, {item: payment(store.PaymentVoided, 1)}},
-			wantStatus: store.PaymentVoided, wantUpdates: []string{"#status = :approved", "attribute_not_exists(#status)"}},
-		{name: "approved while voiding: refunded on the second round", answers: []updateAnswer{
-			{err: updateFailed(payment("", 1))}, {err: updateFailed(payment(store.PaymentApproved, 1))}, {item: payment(store.PaymentRefunded, 1)}},
-			wantStatus: store.PaymentRefunded, wantRefunded: true, wantUpdates: []string{"#status = :approved", "attribute_not_exists(#status)", "#status = :approved"}},
-		{name: "throttled", answers: []updateAnswer{{err: throttled}}, wantErr: true, wantUpdates: []string{"#status = :approved"}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			db := &fakeDB{updateAnswers: tc.answers, getAnswers: tc.got}
-			got, refunded, err := NewPayments(db, "payments").Refund(context.Background(), "o", fixture.Now)
-			if (err != nil) != tc.wantErr || got.Status != tc.wantStatus || refunded != tc.wantRefunded {
-				t.Fatalf("got %+v, refunded %v, %v", got, refunded, err)
-			}
-			var conds []string
-			for _, u := range db.updates {
-				conds = append(conds, aws.ToString(u.ConditionExpression))
-				if getS(u.Key, "orderId") != "o" || u.ExpressionAttributeNames["#status"] != "status" || u.ExpressionAttributeValues[":at"] == nil {
-					t.Errorf("update = %+v", u)
-				}
-			}
-			if !reflect.DeepEqual(conds, tc.wantUpdates) {
-				t.Errorf("conditions %v, want %v", conds, tc.wantUpdates)
-			}
-			if tc.wantStatus == store.PaymentRefunded && (got.PaymentID != "p" || got.AmountCents != 4999 || got.RefundedAt.IsZero()) {
-				t.Errorf("refunded payment = %+v", got)
-			}
-		})
-	}
-}
-
 func TestShipmentsRecord(t *testing.T) {
 	old := map[string]types.AttributeValue{"orderId": str("o"), "shipmentId": str("s-old"), "carrier": str("ACME Parcel"), "createdAt": str("2026-02-01T00:00:00Z")}
 	db := &fakeDB{putAnswers: []error{conditionFailed(old)}}
