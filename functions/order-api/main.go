@@ -1,5 +1,7 @@
-// Command order-api is the producer: the HTTP API that validates and prices orders, publishes
-// OrderPlaced to the bus, and answers GET /orders/{id} from the event store.
+// Command order-api is the producer: the HTTP API that validates and prices orders of signed-in
+// customers, claims each Idempotency-Key, hands the payment token to the payments service,
+// publishes OrderPlaced to the bus, and answers GET /orders and GET /orders/{id} from the
+// event store.
 package main
 
 import (
@@ -16,16 +18,20 @@ import (
 
 // Config is the function's environment, set by the CDK app.
 type Config struct {
-	EventBusName    string `env:"EVENT_BUS_NAME"`
-	EventStoreTable string `env:"EVENT_STORE_TABLE"`
-	InventoryTable  string `env:"INVENTORY_TABLE"`
+	EventBusName        string `env:"EVENT_BUS_NAME"`
+	EventStoreTable     string `env:"EVENT_STORE_TABLE"`
+	InventoryTable      string `env:"INVENTORY_TABLE"`
+	IdempotencyTable    string `env:"IDEMPOTENCY_TABLE"`
+	PaymentIntentsTable string `env:"PAYMENT_INTENTS_TABLE"`
 }
 
 // The adapters fit the handler's ports.
 var (
-	_ publisher   = (*bus.Publisher)(nil)
-	_ eventLoader = (*dynamo.EventStore)(nil)
-	_ stockReader = (*dynamo.Inventory)(nil)
+	_ publisher       = (*bus.Publisher)(nil)
+	_ eventStore      = (*dynamo.EventStore)(nil)
+	_ stockReader     = (*dynamo.Inventory)(nil)
+	_ idempotencyKeys = (*dynamo.IdempotencyKeys)(nil)
+	_ intentStore     = (*dynamo.PaymentIntents)(nil)
 )
 
 func main() { boot.Main(build) }
@@ -33,9 +39,11 @@ func main() { boot.Main(build) }
 // build wires the adapters to the handler, once per cold start.
 func build(cfg Config, awsCfg aws.Config, logger *slog.Logger) (any, error) {
 	db := dynamodb.NewFromConfig(awsCfg)
-	return newHandler(cfg.EventBusName,
-		bus.NewPublisher(eventbridge.NewFromConfig(awsCfg)),
-		dynamo.NewEventStore(db, cfg.EventStoreTable),
-		dynamo.NewInventory(db, cfg.InventoryTable),
-		logger).Handle, nil
+	return newHandler(cfg.EventBusName, Ports{
+		Bus:     bus.NewPublisher(eventbridge.NewFromConfig(awsCfg)),
+		Events:  dynamo.NewEventStore(db, cfg.EventStoreTable),
+		Stock:   dynamo.NewInventory(db, cfg.InventoryTable),
+		Keys:    dynamo.NewIdempotencyKeys(db, cfg.IdempotencyTable),
+		Intents: dynamo.NewPaymentIntents(db, cfg.PaymentIntentsTable),
+	}, logger).Handle, nil
 }

@@ -1,5 +1,6 @@
-// Package toolkit lends the operator tools under scripts/ (replay, redrive, inject) the pieces
-// of the functions they must share rather than copy: the event store and analytics adapters,
+// Package toolkit lends the operator tools under scripts/ (replay, redrive, inject) and the
+// end-to-end tests the pieces of the functions they must share rather than copy: the event
+// store, inventory and analytics adapters,
 // the projection of one event, the order fold, the catalogue, the bus publisher, the stream
 // writer and the dead-letter attributes. Go's internal rule keeps functions/internal/ out of scripts/' reach;
 // this package is the one door, and it only renames: every name here is an alias or a thin
@@ -67,6 +68,11 @@ var (
 	ErrFoldConflict = order.ErrConflict
 	ErrCorrupt      = order.ErrCorrupt
 )
+
+// The stock ledger, as the inventory function keeps it; SetStock restocks a SKU.
+type Inventory = dynamo.Inventory
+
+var NewInventory = dynamo.NewInventory
 
 // The demo catalogue.
 type Product = catalogue.Product

@@ -23,6 +23,7 @@ var products = []Product{
 	{SKU: "SKU-002", Name: "Merino socks", PriceCents: 1299, InitialStock: 100},
 	{SKU: "SKU-003", Name: "Headlamp", PriceCents: 3499, InitialStock: 5},
 	{SKU: "SKU-042", Name: "Water bottle", PriceCents: 1999, InitialStock: 100},
+	{SKU: "SKU-100", Name: "Enamel mug", PriceCents: 1499, InitialStock: 10000},
 	{SKU: "SKU-404", Name: "Limited edition jacket", PriceCents: 19999, InitialStock: 0},
 	{SKU: "SKU-451", Name: "Camping gas canister", PriceCents: 899, InitialStock: 100, DangerousGoods: true},
 }

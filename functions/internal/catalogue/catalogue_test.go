@@ -34,8 +34,8 @@ func TestLookup(t *testing.T) {
 
 func TestAll(t *testing.T) {
 	all := catalogue.All()
-	if len(all) != 6 {
-		t.Fatalf("All() has %d products, want 6", len(all))
+	if len(all) != 7 {
+		t.Fatalf("All() has %d products, want 7", len(all))
 	}
 	dangerous := 0
 	for _, p := range all {

@@ -22,11 +22,25 @@ type EventStoreAPI interface {
 }
 
 // EventStore is the append-only log of every order's events: partition key "orderId" (S),
-// sort key "sequence" (N). Order state is a fold over it (order.Fold).
+// sort key "sequence" (N). Order state is a fold over it (order.Fold). Each OrderPlaced item
+// also carries "customerId" and "placedAt", the keys of the sparse index CustomerOrdersIndex
+// that lists a customer's orders.
+
 type EventStore struct {
 	client EventStoreAPI
 	table  string
 }
+
+// CustomerOrdersIndex is the event store's global secondary index of OrderPlaced items:
+// partition key "customerId" (S), sort key "placedAt" (S, fixed-width UTC, so that it sorts
+// by time). The CDK app defines it with this name.
+const CustomerOrdersIndex = "byCustomer"
+
+const (
+	customerAttr   = "customerId"
+	placedAtAttr   = "placedAt"
+	placedAtLayout = "2006-01-02T15:04:05.000Z" // fixed width: sorts as time does
+)
 
 // NewEventStore returns the event store kept in table.
 func NewEventStore(client EventStoreAPI, table string) *EventStore {
@@ -52,6 +66,20 @@ func (es *EventStore) Append(ctx context.Context, rec store.EventRecord) error {
 	}
 	if e.CausationID != "" {
 		item["causationId"] = str(e.CausationID)
+	}
+	if e.Type == events.TypeOrderPlaced {
+		// Only OrderPlaced items carry these two: the customer's orders index is sparse,
+		// one entry per order.
+		up, err := e.Upcast()
+		if err != nil {
+			return fmt.Errorf("append %s #%d: %w", e.OrderID, e.Sequence, err)
+		}
+		p, err := events.DecodePayload[events.OrderPlaced](up)
+		if err != nil {
+			return fmt.Errorf("append %s #%d: %w", e.OrderID, e.Sequence, err)
+		}
+		item[customerAttr] = str(p.CustomerID)
+		item[placedAtAttr] = str(e.Time.UTC().Format(placedAtLayout))
 	}
 	if rec.KinesisSequenceNumber != "" {
 		item["kinesisSequenceNumber"] = str(rec.KinesisSequenceNumber)
@@ -137,4 +165,43 @@ func (es *EventStore) Load(ctx context.Context, orderID string) ([]events.Envelo
 		}
 	}
 	return evs, nil
+}
+
+// CustomerOrders lists the OrderPlaced events of a customer's orders, newest first, at most
+// limit of them, starting after the order `after` names (nil: from the newest). next names
+// the last order of the page when there may be more, nil otherwise. The index is eventually
+// consistent, like the event store's other readers: an order appears once the projector has
+// stored its OrderPlaced.
+func (es *EventStore) CustomerOrders(ctx context.Context, customerID string, limit int, after *store.OrderCursor) (placed []events.Envelope, next *store.OrderCursor, err error) {
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(es.table),
+		IndexName:                 aws.String(CustomerOrdersIndex),
+		KeyConditionExpression:    aws.String("customerId = :c"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(customerID)},
+		ProjectionExpression:      aws.String("orderId, placedAt, envelope"),
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(int32(limit)),
+	}
+	if after != nil {
+		in.ExclusiveStartKey = map[string]types.AttributeValue{
+			customerAttr: str(customerID), placedAtAttr: str(after.PlacedAt.UTC().Format(placedAtLayout)),
+			"orderId": str(after.OrderID), "sequence": num(1),
+		}
+	}
+	out, err := es.client.Query(ctx, in)
+	if err != nil {
+		return nil, nil, fmt.Errorf("orders of %s: %w", customerID, err)
+	}
+	for _, item := range out.Items {
+		e, err := events.Parse([]byte(getS(item, "envelope")))
+		if err != nil {
+			return nil, nil, fmt.Errorf("orders of %s: stored event: %w", customerID, err)
+		}
+		placed = append(placed, e)
+	}
+	if len(out.LastEvaluatedKey) > 0 && len(placed) > 0 {
+		last := placed[len(placed)-1]
+		next = &store.OrderCursor{PlacedAt: last.Time, OrderID: last.OrderID}
+	}
+	return placed, next, nil
 }

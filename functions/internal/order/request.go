@@ -1,10 +1,13 @@
 // Package order is the order domain: the POST /orders request and its validation, pricing
-// from the catalogue, and the order's current state as a fold over its events (event
-// sourcing). It has no AWS imports.
+// from the catalogue, the request's fingerprint for idempotency, and the order's current
+// state as a fold over its events (event sourcing). It has no AWS imports.
 package order
 
 import (
 	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -30,17 +34,20 @@ const (
 // ErrTooLarge is returned by ParsePlaceOrder for a body over MaxBodyBytes (HTTP 413).
 var ErrTooLarge = fmt.Errorf("request body larger than %d bytes", MaxBodyBytes)
 
-// The same patterns as the OrderPlaced schema, so that a valid request always makes a valid event.
+// The same patterns as the schemas, so that a valid request always makes a valid event.
 var (
 	customerIDPattern = regexp.MustCompile(`^[A-Za-z0-9._@+:-]{1,128}$`)
 	tokenPattern      = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 )
 
-// PlaceOrderRequest is the body of POST /orders. Clients never send prices.
+// ValidCustomerID reports whether id can name a customer in an event (a Cognito sub can).
+func ValidCustomerID(id string) bool { return customerIDPattern.MatchString(id) }
+
+// PlaceOrderRequest is the body of POST /orders. Clients never send prices, nor who they
+// are: the customer is the signed-in user (the access token's sub), never a body field.
 type PlaceOrderRequest struct {
-	CustomerID string  `json:"customerId"`
-	Items      []Line  `json:"items"`
-	Payment    Payment `json:"payment"`
+	Items   []Line  `json:"items"`
+	Payment Payment `json:"payment"`
 }
 
 // Line is one requested product.
@@ -67,12 +74,19 @@ func inputErr(field, format string, args ...any) *InputError {
 	return &InputError{Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
-// ParsePlaceOrder decodes and validates a POST /orders body strictly: one JSON object, no
-// unknown fields, every field of the right JSON type. A body over MaxBodyBytes is
-// ErrTooLarge; anything else wrong is an *InputError naming the field.
+// ParsePlaceOrder decodes and validates a POST /orders body strictly: UTF-8 without a byte
+// order mark, one JSON object, no duplicate keys at any depth, no unknown fields, every field
+// of the right JSON type. A body over MaxBodyBytes is ErrTooLarge; anything else wrong is an
+// *InputError naming the field.
 func ParsePlaceOrder(body []byte) (PlaceOrderRequest, error) {
 	if len(body) > MaxBodyBytes {
 		return PlaceOrderRequest{}, ErrTooLarge
+	}
+	if bytes.HasPrefix(body, []byte("\xEF\xBB\xBF")) {
+		return PlaceOrderRequest{}, inputErr("", "request body starts with a UTF-8 byte order mark (BOM): send the JSON without it")
+	}
+	if !utf8.Valid(body) {
+		return PlaceOrderRequest{}, inputErr("", "request body is not valid UTF-8")
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return PlaceOrderRequest{}, inputErr("", "request body is required")
@@ -81,11 +95,14 @@ func ParsePlaceOrder(body []byte) (PlaceOrderRequest, error) {
 	if err != nil {
 		return PlaceOrderRequest{}, err
 	}
-	var req PlaceOrderRequest
-	if err := known(top, "", "customerId", "items", "payment"); err != nil {
+	if err := noDuplicateKeys(body); err != nil {
 		return PlaceOrderRequest{}, err
 	}
-	if req.CustomerID, err = str(top, "", "customerId"); err != nil {
+	var req PlaceOrderRequest
+	if _, ok := top["customerId"]; ok {
+		return PlaceOrderRequest{}, inputErr("customerId", "customerId is not accepted: the customer is the signed-in user (the access token's sub)")
+	}
+	if err := known(top, "", "items", "payment"); err != nil {
 		return PlaceOrderRequest{}, err
 	}
 	if raw, ok := top["items"]; ok && kindOf(raw) != "null" {
@@ -141,10 +158,6 @@ func ParsePlaceOrder(body []byte) (PlaceOrderRequest, error) {
 // an *InputError naming the field.
 func (r PlaceOrderRequest) Validate() error {
 	switch {
-	case r.CustomerID == "":
-		return inputErr("customerId", "customerId is required")
-	case !customerIDPattern.MatchString(r.CustomerID):
-		return inputErr("customerId", "customerId must be 1-128 characters of A-Z a-z 0-9 . _ @ + : -")
 	case r.Items == nil:
 		return inputErr("items", "items is required")
 	case len(r.Items) == 0:
@@ -178,17 +191,20 @@ func (r PlaceOrderRequest) Validate() error {
 	return nil
 }
 
-// Price prices a valid request from the catalogue: the OrderPlaced v2 payload, in the
-// catalogue's currency, with product names. OrderID is left empty: the caller assigns it.
-func Price(req PlaceOrderRequest) (events.OrderPlacedV2, error) {
+// Price prices a valid request of customerID from the catalogue: the OrderPlaced payload
+// (the latest version), in the catalogue's currency, with product names. OrderID and
+// PaymentIntentID are left empty: the caller assigns them.
+func Price(req PlaceOrderRequest, customerID string) (events.OrderPlaced, error) {
 	if err := req.Validate(); err != nil {
-		return events.OrderPlacedV2{}, err
+		return events.OrderPlaced{}, err
 	}
-	p := events.OrderPlacedV2{
-		CustomerID:   req.CustomerID,
-		Items:        make([]events.Item, 0, len(req.Items)),
-		Currency:     catalogue.Currency,
-		PaymentToken: req.Payment.Token,
+	if !ValidCustomerID(customerID) {
+		return events.OrderPlaced{}, fmt.Errorf("price: %q cannot name a customer", customerID)
+	}
+	p := events.OrderPlaced{
+		CustomerID: customerID,
+		Items:      make([]events.Item, 0, len(req.Items)),
+		Currency:   catalogue.Currency,
 	}
 	for _, l := range req.Items {
 		prod, _ := catalogue.Lookup(l.SKU) // Validate checked it exists
@@ -198,18 +214,28 @@ func Price(req PlaceOrderRequest) (events.OrderPlacedV2, error) {
 	return p, nil
 }
 
-// orderIDNamespace is the fixed UUID namespace of idempotent order ids. Never change it.
-var orderIDNamespace = uuid.MustParse("0b7e3f52-94c1-4d6a-8e25-3c9f1a6d7b40")
-
-// IDFor is the order id for a request carrying an Idempotency-Key: "ORD-" + a UUID v5 of
-// customerID and the key, so a retried POST names the same order. Without a key, use NewID.
-func IDFor(customerID, idempotencyKey string) string {
-	return "ORD-" + uuid.NewSHA1(orderIDNamespace, []byte(customerID+"\n"+idempotencyKey)).String()
+// Fingerprint identifies what a request asks for, for idempotency (the IETF
+// "Idempotency-Key HTTP header" draft): the SHA-256 of the parsed request re-encoded
+// canonically, so that spacing and key order do not matter but every line, quantity and the
+// payment do. Two requests under one Idempotency-Key with different fingerprints are a
+// client error (422).
+func Fingerprint(req PlaceOrderRequest) string {
+	b, _ := json.Marshal(req) // plain strings and ints: cannot fail
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
-// NewID is a fresh random order id ("ORD-" + a UUID v4).
+// NewID is a fresh random order id ("ORD-" + a UUID v4, 122 random bits): no one can compute
+// another customer's order id.
 func NewID() string {
 	return "ORD-" + uuid.NewString()
+}
+
+// NewPaymentIntentID is a fresh random payment intent id ("pi_" + 128 random bits in hex).
+func NewPaymentIntentID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return "pi_" + hex.EncodeToString(b[:])
 }
 
 // --- strict JSON helpers: each names the field it rejects.
@@ -314,4 +340,58 @@ func integer(obj map[string]json.RawMessage, prefix, name string) (int, error) {
 		return 0, inputErr(field, "%s must be an integer, got %s", field, bytes.TrimSpace(raw))
 	}
 	return int(n), nil
+}
+
+// noDuplicateKeys rejects a JSON document in which an object names a key twice, at any depth
+// (encoding/json would silently keep the last one, so two readers of the same body could
+// disagree). The error names the key as the request's field path, e.g. items[0].sku.
+func noDuplicateKeys(doc []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	var walk func(path string) error
+	walk = func(path string) error {
+		tok, err := dec.Token()
+		if err != nil {
+			return inputErr(path, "%s is not valid JSON: %v", orBody(path), err)
+		}
+		switch tok {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return inputErr(path, "%s is not valid JSON: %v", orBody(path), err)
+				}
+				k, _ := kt.(string)
+				field := join(path, k)
+				if seen[k] {
+					return inputErr(field, "duplicate key %q in %s", k, orBody(path))
+				}
+				seen[k] = true
+				if err := walk(field); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token() // '}'
+		case json.Delim('['):
+			for i := 0; dec.More(); i++ {
+				if err := walk(path + "[" + strconv.Itoa(i) + "]"); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token() // ']'
+		}
+		if err != nil {
+			return inputErr(path, "%s is not valid JSON: %v", orBody(path), err)
+		}
+		return nil
+	}
+	return walk("")
+}
+
+func orBody(path string) string {
+	if path == "" {
+		return "request body"
+	}
+	return path
 }

@@ -14,7 +14,10 @@ import (
 	"github.com/orderflow-dev/orderflow/functions/internal/order"
 )
 
-const validBody = `{"customerId":"cust-1001","items":[{"sku":"SKU-001","quantity":2},{"sku":"SKU-002","quantity":1}],"payment":{"token":"tok_visa"}}`
+const validBody = `{"items":[{"sku":"SKU-001","quantity":2},{"sku":"SKU-002","quantity":1}],"payment":{"token":"tok_visa"}}`
+
+// customer is a Cognito sub, as order-api passes the signed-in customer.
+const customer = "5b3c1f2e-8d4a-4c6b-9e7f-1a2b3c4d5e6f"
 
 func TestParsePlaceOrderValid(t *testing.T) {
 	got, err := order.ParsePlaceOrder([]byte(" \n" + validBody + "\n"))
@@ -22,9 +25,8 @@ func TestParsePlaceOrderValid(t *testing.T) {
 		t.Fatalf("ParsePlaceOrder: %v", err)
 	}
 	want := order.PlaceOrderRequest{
-		CustomerID: "cust-1001",
-		Items:      []order.Line{{SKU: "SKU-001", Quantity: 2}, {SKU: "SKU-002", Quantity: 1}},
-		Payment:    order.Payment{Token: "tok_visa"},
+		Items:   []order.Line{{SKU: "SKU-001", Quantity: 2}, {SKU: "SKU-002", Quantity: 1}},
+		Payment: order.Payment{Token: "tok_visa"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
@@ -73,7 +75,7 @@ func TestParsePlaceOrderRejects(t *testing.T) {
 	}{
 		{"empty body", func(*testing.T) string { return "" }, "", "request body is required"},
 		{"blank body", func(*testing.T) string { return " \n\t" }, "", "request body is required"},
-		{"not JSON", func(*testing.T) string { return `{"customerId":` }, "", "not valid JSON"},
+		{"not JSON", func(*testing.T) string { return `{"items":` }, "", "not valid JSON"},
 		{"array body", func(*testing.T) string { return `[` + validBody + `]` }, "", "must be a JSON object, got an array"},
 		{"null body", func(*testing.T) string { return `null` }, "", "must be a JSON object, got null"},
 		{"two objects", func(*testing.T) string { return validBody + validBody }, "", "single JSON object"},
@@ -84,13 +86,24 @@ func TestParsePlaceOrderRejects(t *testing.T) {
 		{"unknown payment field", func(t *testing.T) string {
 			return body(t, func(m map[string]any) { m["payment"].(map[string]any)["cvv"] = "123" })
 		}, "payment.cvv", "unknown field"},
-		{"missing customerId", func(t *testing.T) string { return body(t, func(m map[string]any) { delete(m, "customerId") }) }, "customerId", "customerId is required"},
-		{"empty customerId", func(t *testing.T) string { return body(t, func(m map[string]any) { m["customerId"] = "" }) }, "customerId", "customerId is required"},
-		{"customerId not a string", func(t *testing.T) string { return body(t, func(m map[string]any) { m["customerId"] = 42 }) }, "customerId", "customerId must be a string, got a number"},
-		{"customerId with spaces", func(t *testing.T) string { return body(t, func(m map[string]any) { m["customerId"] = "Jane Doe" }) }, "customerId", "customerId must be 1-128 characters"},
-		{"customerId too long", func(t *testing.T) string {
-			return body(t, func(m map[string]any) { m["customerId"] = strings.Repeat("c", 129) })
-		}, "customerId", "customerId must be 1-128 characters"},
+		{"customerId in the body", func(t *testing.T) string { return body(t, func(m map[string]any) { m["customerId"] = "someone-else" }) }, "customerId", "the customer is the signed-in user"},
+		{"null customerId in the body", func(t *testing.T) string { return body(t, func(m map[string]any) { m["customerId"] = nil }) }, "customerId", "customerId is not accepted"},
+		{"byte order mark", func(*testing.T) string { return "\uFEFF" + validBody }, "", "byte order mark"},
+		{"invalid UTF-8", func(*testing.T) string {
+			return "{\"items\":[{\"sku\":\"SKU-001\",\"quantity\":1}],\"payment\":{\"token\":\"tok_\xff\"}}"
+		}, "", "not valid UTF-8"},
+		{"duplicate top-level key", func(*testing.T) string {
+			return `{"items":[{"sku":"SKU-001","quantity":1}],"payment":{"token":"tok_visa"},"items":[{"sku":"SKU-002","quantity":9}]}`
+		}, "items", `duplicate key "items" in request body`},
+		{"duplicate key in a line", func(*testing.T) string {
+			return `{"items":[{"sku":"SKU-001","quantity":1},{"sku":"SKU-002","quantity":1,"quantity":9}],"payment":{"token":"tok_visa"}}`
+		}, "items[1].quantity", `duplicate key "quantity" in items[1]`},
+		{"duplicate payment token", func(*testing.T) string {
+			return `{"items":[{"sku":"SKU-001","quantity":1}],"payment":{"token":"tok_visa","token":"tok_declined"}}`
+		}, "payment.token", `duplicate key "token" in payment`},
+		{"duplicate key in an unknown object", func(*testing.T) string {
+			return `{"items":[{"sku":"SKU-001","quantity":1}],"payment":{"token":"tok_visa"},"x":{"a":[{"b":1,"b":2}]}}`
+		}, "x.a[0].b", `duplicate key "b"`},
 		{"missing items", func(t *testing.T) string { return body(t, func(m map[string]any) { delete(m, "items") }) }, "items", "items is required"},
 		{"null items", func(t *testing.T) string { return body(t, func(m map[string]any) { m["items"] = nil }) }, "items", "items is required"},
 		{"items not an array", func(t *testing.T) string { return body(t, func(m map[string]any) { m["items"] = "SKU-001" }) }, "items", "items must be an array, got a string"},
@@ -156,12 +169,12 @@ func TestPrice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := order.Price(req)
+	got, err := order.Price(req, customer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := events.OrderPlacedV2{
-		CustomerID: "cust-1001", Currency: "USD", PaymentToken: "tok_visa", TotalCents: 2*4999 + 1299,
+	want := events.OrderPlaced{
+		CustomerID: customer, Currency: "USD", TotalCents: 2*4999 + 1299,
 		Items: []events.Item{
 			{SKU: "SKU-001", Name: "Trail running shoes", Quantity: 2, UnitPriceCents: 4999},
 			{SKU: "SKU-002", Name: "Merino socks", Quantity: 1, UnitPriceCents: 1299},
@@ -170,57 +183,92 @@ func TestPrice(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Price = %+v\nwant %+v", got, want)
 	}
-	if _, err := order.Price(order.PlaceOrderRequest{CustomerID: "c", Items: []order.Line{{SKU: "SKU-999", Quantity: 1}}, Payment: order.Payment{Token: "t"}}); err == nil {
+	if _, err := order.Price(order.PlaceOrderRequest{Items: []order.Line{{SKU: "SKU-999", Quantity: 1}}, Payment: order.Payment{Token: "t"}}, customer); err == nil {
 		t.Error("Price of an invalid request succeeded")
+	}
+	if _, err := order.Price(req, "Jane Doe"); err == nil {
+		t.Error("Price for a customer id no event may carry succeeded")
 	}
 }
 
-// Every request Validate accepts prices into a valid OrderPlaced v2 event: the request
-// rules are at least as strict as the schema.
+// Every request Validate accepts prices into a valid OrderPlaced event: the request rules
+// are at least as strict as the schema.
 func TestValidRequestsMakeValidEvents(t *testing.T) {
 	all := []order.Line{}
 	for _, p := range catalogue.All() {
 		all = append(all, order.Line{SKU: p.SKU, Quantity: order.MaxQuantityPerLine})
 	}
 	reqs := []order.PlaceOrderRequest{
-		{CustomerID: "cust-1", Items: all, Payment: order.Payment{Token: "tok_visa"}},
-		{CustomerID: "alice+orders@example.org", Items: []order.Line{{SKU: "SKU-404", Quantity: 1}}, Payment: order.Payment{Token: "tok_declined"}},
-		{CustomerID: strings.Repeat("x", 128), Items: []order.Line{{SKU: "SKU-003", Quantity: 1}}, Payment: order.Payment{Token: strings.Repeat("t", 128)}},
+		{Items: all, Payment: order.Payment{Token: "tok_visa"}},
+		{Items: []order.Line{{SKU: "SKU-404", Quantity: 1}}, Payment: order.Payment{Token: "tok_declined"}},
+		{Items: []order.Line{{SKU: "SKU-003", Quantity: 1}}, Payment: order.Payment{Token: strings.Repeat("t", 128)}},
 	}
 	for i, req := range reqs {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
 			if err := req.Validate(); err != nil {
 				t.Fatal(err)
 			}
-			p, err := order.Price(req)
+			p, err := order.Price(req, customer)
 			if err != nil {
 				t.Fatal(err)
 			}
-			p.OrderID = order.IDFor(req.CustomerID, fmt.Sprint("key-", i))
-			if _, err := events.New(events.TypeOrderPlaced, 2, events.SourceOrders, p.OrderID, 1, "", "", p, time.Now()); err != nil {
-				t.Errorf("valid request made an invalid event: %v", err)
+			p.OrderID, p.PaymentIntentID = order.NewID(), order.NewPaymentIntentID()
+			e, err := events.New(events.TypeOrderPlaced, events.LatestVersion(events.TypeOrderPlaced), events.SourceOrders, p.OrderID, 1, "", "", p, time.Now())
+			if err != nil {
+				t.Fatalf("valid request made an invalid event: %v", err)
+			}
+			if strings.Contains(string(e.Payload), req.Payment.Token) {
+				t.Errorf("the event carries the payment token: %s", e.Payload)
 			}
 		})
 	}
 }
 
-func TestOrderIDs(t *testing.T) {
-	a := order.IDFor("cust-1", "key-1")
-	if a != order.IDFor("cust-1", "key-1") {
-		t.Error("IDFor is not deterministic")
+func TestFingerprint(t *testing.T) {
+	parse := func(body string) order.PlaceOrderRequest {
+		t.Helper()
+		req, err := order.ParsePlaceOrder([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return req
 	}
-	for _, other := range []string{order.IDFor("cust-2", "key-1"), order.IDFor("cust-1", "key-2"), order.IDFor("cust-1key-", "1")} {
-		if other == a {
-			t.Errorf("IDFor collides: %s", other)
+	base := order.Fingerprint(parse(validBody))
+	if len(base) != 64 {
+		t.Fatalf("Fingerprint = %q, want 64 hex digits", base)
+	}
+	same := `{ "payment": {"token": "tok_visa"},
+	  "items": [ {"quantity": 2, "sku": "SKU-001"}, {"sku": "SKU-002", "quantity": 1} ] }`
+	if got := order.Fingerprint(parse(same)); got != base {
+		t.Errorf("the same request spaced and ordered differently: %s, want %s", got, base)
+	}
+	for name, other := range map[string]string{
+		"another quantity": `{"items":[{"sku":"SKU-001","quantity":3},{"sku":"SKU-002","quantity":1}],"payment":{"token":"tok_visa"}}`,
+		"another token":    `{"items":[{"sku":"SKU-001","quantity":2},{"sku":"SKU-002","quantity":1}],"payment":{"token":"tok_declined"}}`,
+		"lines swapped":    `{"items":[{"sku":"SKU-002","quantity":1},{"sku":"SKU-001","quantity":2}],"payment":{"token":"tok_visa"}}`,
+		"a line fewer":     `{"items":[{"sku":"SKU-001","quantity":2}],"payment":{"token":"tok_visa"}}`,
+	} {
+		if order.Fingerprint(parse(other)) == base {
+			t.Errorf("%s: same fingerprint", name)
 		}
 	}
-	if n1, n2 := order.NewID(), order.NewID(); n1 == n2 {
-		t.Error("NewID repeats")
-	}
-	for _, id := range []string{a, order.NewID()} {
-		p := events.OrderCancelled{OrderID: id, Reason: events.ReasonOutOfStock}
-		if _, err := events.New(events.TypeOrderCancelled, 1, events.SourceFulfilment, id, 2, events.ID(id, 1), events.ID(id, 1), p, time.Now()); err != nil {
-			t.Errorf("order id %s is not valid in an event: %v", id, err)
+}
+
+func TestIDs(t *testing.T) {
+	seen := map[string]bool{}
+	for range 1000 {
+		id, intent := order.NewID(), order.NewPaymentIntentID()
+		if seen[id] || seen[intent] {
+			t.Fatalf("an id repeats: %s %s", id, intent)
 		}
+		seen[id], seen[intent] = true, true
+	}
+	id, intent := order.NewID(), order.NewPaymentIntentID()
+	p := events.OrderPlaced{
+		OrderID: id, CustomerID: customer, Currency: "USD", TotalCents: 4999, PaymentIntentID: intent,
+		Items: []events.Item{{SKU: "SKU-001", Quantity: 1, UnitPriceCents: 4999}},
+	}
+	if _, err := events.New(events.TypeOrderPlaced, events.LatestVersion(events.TypeOrderPlaced), events.SourceOrders, id, 1, "", "", p, time.Now()); err != nil {
+		t.Errorf("ids %s, %s are not valid in an event: %v", id, intent, err)
 	}
 }

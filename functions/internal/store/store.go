@@ -21,6 +21,9 @@ var ErrDuplicate = errors.New("already recorded")
 // different event at the same order and sequence). Retrying cannot fix it.
 var ErrConflict = errors.New("conflicting record")
 
+// ErrNotFound means there is no record under the key.
+var ErrNotFound = errors.New("no such record")
+
 // EventRecord is one event appended to the event store (pk orderId, sk sequence).
 type EventRecord struct {
 	Envelope events.Envelope // the fact, as published
@@ -31,8 +34,16 @@ type EventRecord struct {
 	RecordedAt            time.Time // when the projector stored it
 }
 
+// OrderCursor names an order in a customer's list of orders (newest first): a page starts
+// after it.
+type OrderCursor struct {
+	PlacedAt time.Time // when the order was placed (its OrderPlaced's time)
+	OrderID  string
+}
+
 // Line is a quantity of one SKU to reserve or release. InitialStock is the catalogue's
-// starting stock, used when the SKU has no stock item yet (the table starts empty).
+// starting stock, used when the SKU has no stock item yet (the table starts empty); it is
+// not stored, so the lines Release gives back have none.
 type Line struct {
 	SKU          string
 	Quantity     int
@@ -47,31 +58,13 @@ const (
 	Reserved   ReservationStatus = "RESERVED"
 	Released   ReservationStatus = "RELEASED"
 	OutOfStock ReservationStatus = "OUT_OF_STOCK"
+	// Tombstone is stored by a Release that found no reservation: the order is over, so a
+	// Reserve for it arriving later (a retry, a task that timed out) takes nothing and fails
+	// with ErrConflict. Release reports it as NoReservation.
+	Tombstone ReservationStatus = "TOMBSTONE"
 	// NoReservation is not stored: Release returns it when there was nothing to release.
 	NoReservation ReservationStatus = ""
 )
-
-// Payment statuses. A decision is APPROVED or DECLINED; compensation turns APPROVED into
-// REFUNDED, or, when no decision was taken yet, records VOIDED so that a charge request
-// still in flight can no longer charge. "" means undecided (only attempts were counted).
-const (
-	PaymentApproved = "APPROVED"
-	PaymentDeclined = "DECLINED"
-	PaymentRefunded = "REFUNDED"
-	PaymentVoided   = "VOIDED"
-)
-
-// Payment is the one payment of an order (payments table, pk orderId).
-type Payment struct {
-	OrderID     string
-	PaymentID   string
-	Status      string // one of the Payment* statuses, "" while undecided
-	AmountCents int64
-	Reason      string // why it was declined
-	Attempts    int    // charge attempts made with the provider while undecided
-	CreatedAt   time.Time
-	RefundedAt  time.Time // when it was refunded or voided
-}
 
 // Shipment is the one shipment of an order (shipments table, pk orderId).
 type Shipment struct {

@@ -1,0 +1,212 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/uuid"
+
+	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
+	"github.com/orderflow-dev/orderflow/functions/internal/store"
+)
+
+// eventStoreTable creates an event store with the customer orders index, as the CDK app does.
+func eventStoreTable(t *testing.T, db *dynamodb.Client) string {
+	t.Helper()
+	name := "test-" + uuid.NewString()[:8]
+	attr := func(n string, ty types.ScalarAttributeType) types.AttributeDefinition {
+		return types.AttributeDefinition{AttributeName: aws.String(n), AttributeType: ty}
+	}
+	key := func(n string, ty types.KeyType) types.KeySchemaElement {
+		return types.KeySchemaElement{AttributeName: aws.String(n), KeyType: ty}
+	}
+	ctx := context.Background()
+	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:   aws.String(name),
+		BillingMode: types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{
+			attr("orderId", types.ScalarAttributeTypeS), attr("sequence", types.ScalarAttributeTypeN),
+			attr("customerId", types.ScalarAttributeTypeS), attr("placedAt", types.ScalarAttributeTypeS),
+		},
+		KeySchema: []types.KeySchemaElement{key("orderId", types.KeyTypeHash), key("sequence", types.KeyTypeRange)},
+		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
+			IndexName:  aws.String(CustomerOrdersIndex),
+			KeySchema:  []types.KeySchemaElement{key("customerId", types.KeyTypeHash), key("placedAt", types.KeyTypeRange)},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+		}},
+	})
+	var inUse *types.ResourceInUseException
+	if err != nil && !errors.As(err, &inUse) {
+		t.Fatal(err)
+	}
+	if err := dynamodb.NewTableExistsWaiter(db).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
+	})
+	return name
+}
+
+func TestEmulatorCustomerOrders(t *testing.T) {
+	db := emulator(t)
+	es := NewEventStore(db, eventStoreTable(t, db))
+	ctx := context.Background()
+	customer := uuid.NewString()
+	var want []string // newest first
+	for i := 4; i >= 0; i-- {
+		id := fixture.OrderID(300 + i)
+		p := events.OrderPlaced{
+			OrderID: id, CustomerID: customer, Currency: "USD", TotalCents: 4999, PaymentIntentID: fixture.IntentID(id, "tok_visa"),
+			Items: []events.Item{{SKU: "SKU-001", Quantity: 1, UnitPriceCents: 4999}},
+		}
+		e, err := events.New(events.TypeOrderPlaced, events.LatestVersion(events.TypeOrderPlaced), events.SourceOrders, id, 1, "", "", p, fixture.Now.Add(time.Duration(i)*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := es.Append(ctx, store.EventRecord{Envelope: e, Detail: fixture.JSON(t, e)}); err != nil && !errors.Is(err, store.ErrDuplicate) {
+			t.Fatal(err)
+		}
+		later := fixture.Event(t, events.TypeOrderCancelled, id, 2, events.OrderCancelled{OrderID: id, Reason: events.ReasonOutOfStock})
+		if err := es.Append(ctx, store.EventRecord{Envelope: later, Detail: fixture.JSON(t, later)}); err != nil && !errors.Is(err, store.ErrDuplicate) {
+			t.Fatal(err)
+		}
+		want = append(want, id)
+	}
+	other := fixture.Placed(t, fixture.OrderID(399), "tok_visa") // fixture.Customer's
+	if err := es.Append(ctx, store.EventRecord{Envelope: other, Detail: fixture.JSON(t, other)}); err != nil && !errors.Is(err, store.ErrDuplicate) {
+		t.Fatal(err)
+	}
+
+	var got []string
+	var after *store.OrderCursor
+	for page := 0; page < 5; page++ {
+		placed, next, err := es.CustomerOrders(ctx, customer, 2, after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range placed {
+			got = append(got, e.OrderID)
+		}
+		if next == nil {
+			break
+		}
+		after = next
+	}
+	if len(got) != len(want) {
+		t.Fatalf("listed %v, want %v (one entry per order, newest first)", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("listed %v, want %v (newest first)", got, want)
+		}
+	}
+}
+
+func TestEmulatorIdempotencyKeys(t *testing.T) {
+	db := emulator(t)
+	keys := NewIdempotencyKeys(db, table(t, db, "customerId", "key", "S"))
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Second)
+	rec := func(lease string) store.IdempotencyRecord {
+		return store.IdempotencyRecord{
+			CustomerID: fixture.Customer, Key: "k-" + lease[:1], Fingerprint: "fp", Status: store.KeyInProgress,
+			OrderID: fixture.OrderID(1), IntentID: fixture.IntentID(fixture.OrderID(1), "tok_visa"), LeaseID: lease,
+			LeaseUntil: now.Add(30 * time.Second), CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour),
+		}
+	}
+
+	// Twelve requests claim one key at the same moment: exactly one wins.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	winners := 0
+	for i := range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rec("a" + uuid.NewString())
+			r.Key = "same"
+			_, claimed, err := keys.Claim(ctx, r, now)
+			if err != nil {
+				t.Errorf("claim %d: %v", i, err)
+			}
+			if claimed {
+				mu.Lock()
+				winners++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if winners != 1 {
+		t.Fatalf("%d of 12 concurrent claims won, want exactly 1", winners)
+	}
+
+	r := rec("b1")
+	if _, claimed, err := keys.Claim(ctx, r, now); err != nil || !claimed {
+		t.Fatalf("claim: %v %v", claimed, err)
+	}
+	if held, claimed, err := keys.Claim(ctx, rec("b2"), now); err != nil || claimed || held.LeaseID != "b1" || !held.LeaseUntil.Equal(r.LeaseUntil) {
+		t.Fatalf("second claim = %+v, %v, %v", held, claimed, err)
+	}
+	if _, ok, err := keys.TakeOver(ctx, r.CustomerID, r.Key, "fp", "b3", now.Add(time.Minute), now); err != nil || ok {
+		t.Fatalf("take over a live lease: %v %v", ok, err)
+	}
+	if err := keys.Release(ctx, r.CustomerID, r.Key, "b1", now); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := keys.TakeOver(ctx, r.CustomerID, r.Key, "other-fp", "b3", now.Add(time.Minute), now); err != nil || ok {
+		t.Fatalf("take over with another fingerprint: %v %v", ok, err)
+	}
+	if _, ok, err := keys.TakeOver(ctx, r.CustomerID, r.Key, "fp", "b3", now.Add(time.Minute), now); err != nil || !ok {
+		t.Fatalf("take over a released lease: %v %v", ok, err)
+	}
+	if err := keys.Complete(ctx, r.CustomerID, r.Key, "b1", "{}"); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("complete with the lost lease: %v", err)
+	}
+	if err := keys.Complete(ctx, r.CustomerID, r.Key, "b3", `{"orderId":"x"}`); err != nil {
+		t.Fatal(err)
+	}
+	if held, claimed, err := keys.Claim(ctx, rec("b4"), now); err != nil || claimed || held.Status != store.KeyCompleted || held.Response != `{"orderId":"x"}` {
+		t.Fatalf("claim a completed key = %+v, %v, %v", held, claimed, err)
+	}
+	// Expired (DynamoDB's TTL may not have deleted it yet): claimable again.
+	if _, claimed, err := keys.Claim(ctx, rec("b5"), now.Add(25*time.Hour)); err != nil || !claimed {
+		t.Fatalf("claim an expired key: %v %v", claimed, err)
+	}
+}
+
+func TestEmulatorPaymentIntents(t *testing.T) {
+	db := emulator(t)
+	intents := NewPaymentIntents(db, table(t, db, "intentId"))
+	ctx := context.Background()
+	in := store.PaymentIntent{
+		IntentID: "pi_" + uuid.NewString()[:8] + "000000000000000000000000", OrderID: fixture.OrderID(1), CustomerID: fixture.Customer,
+		Token: "tok_visa", AmountCents: 4999, Currency: "USD", CreatedAt: fixture.Now, ExpiresAt: fixture.Now.Add(time.Hour),
+	}
+	if err := intents.Put(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := intents.Put(ctx, in); err != nil {
+		t.Fatalf("put again: %v", err)
+	}
+	other := in
+	other.Token = "tok_declined"
+	if err := intents.Put(ctx, other); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("put another token under the id: %v, want ErrConflict", err)
+	}
+	got, err := intents.Get(ctx, in.IntentID)
+	if err != nil || got.Token != "tok_visa" || got.OrderID != in.OrderID || !got.ExpiresAt.Equal(in.ExpiresAt) {
+		t.Fatalf("get = %+v, %v", got, err)
+	}
+	if _, err := intents.Get(ctx, "pi_ffffffffffffffffffffffffffffffff"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("get unknown: %v", err)
+	}
+}

@@ -1,0 +1,162 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
+	"github.com/orderflow-dev/orderflow/functions/internal/store"
+)
+
+func keyRecord(t *testing.T) (store.IdempotencyRecord, map[string]types.AttributeValue) {
+	t.Helper()
+	rec := store.IdempotencyRecord{
+		CustomerID: fixture.Customer, Key: "k1", Fingerprint: "fp", Status: store.KeyInProgress,
+		OrderID: fixture.OrderID(1), IntentID: fixture.IntentID(fixture.OrderID(1), "tok_visa"), LeaseID: "lease-1",
+		LeaseUntil: fixture.Now.Add(30 * time.Second), CreatedAt: fixture.Now, ExpiresAt: fixture.Now.Add(24 * time.Hour),
+	}
+	item, err := attributevalue.MarshalMap(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec, item
+}
+
+func TestIdempotencyKeysClaim(t *testing.T) {
+	rec, _ := keyRecord(t)
+	held := rec
+	held.LeaseID, held.Fingerprint = "lease-0", "fp-other"
+	_, heldItem := func() (store.IdempotencyRecord, map[string]types.AttributeValue) {
+		i, _ := attributevalue.MarshalMap(held)
+		return held, i
+	}()
+	tests := []struct {
+		name        string
+		putErr      error
+		got         map[string]types.AttributeValue
+		wantClaimed bool
+		wantLease   string
+		wantErr     bool
+	}{
+		{name: "claimed", wantClaimed: true, wantLease: "lease-1"},
+		{name: "held: the record in force", putErr: conditionFailed(heldItem), wantLease: "lease-0"},
+		{name: "held, old item not returned: read it", putErr: conditionFailed(nil), got: heldItem, wantLease: "lease-0"},
+		{name: "throttled", putErr: throttled, wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			db := &fakeDB{putAnswers: []error{tc.putErr}, getAnswers: []map[string]types.AttributeValue{tc.got}}
+			got, claimed, err := NewIdempotencyKeys(db, "keys").Claim(context.Background(), rec, fixture.Now)
+			if (err != nil) != tc.wantErr || claimed != tc.wantClaimed || (!tc.wantErr && got.LeaseID != tc.wantLease) {
+				t.Fatalf("Claim = %+v, %v, %v", got, claimed, err)
+			}
+			put := db.puts[0]
+			if aws.ToString(put.ConditionExpression) != "attribute_not_exists(customerId) OR expiresAt < :now" ||
+				put.ExpressionAttributeValues[":now"].(*types.AttributeValueMemberN).Value != "1772366400" {
+				t.Errorf("condition = %q %v", aws.ToString(put.ConditionExpression), put.ExpressionAttributeValues)
+			}
+			for attr, want := range map[string]string{"customerId": fixture.Customer, "key": "k1", "status": store.KeyInProgress, "fingerprint": "fp"} {
+				if getS(put.Item, attr) != want {
+					t.Errorf("item[%s] = %q", attr, getS(put.Item, attr))
+				}
+			}
+			if n, _ := getN(put.Item, "expiresAt"); n != fixture.Now.Add(24*time.Hour).Unix() {
+				t.Errorf("expiresAt = %d: want epoch seconds (DynamoDB TTL)", n)
+			}
+			if n, _ := getN(put.Item, "leaseUntil"); n != fixture.Now.Add(30*time.Second).Unix() {
+				t.Errorf("leaseUntil = %d: want epoch seconds, comparable in a condition", n)
+			}
+		})
+	}
+}
+
+func TestIdempotencyKeysLease(t *testing.T) {
+	rec, item := keyRecord(t)
+	ctx := context.Background()
+
+	db := &fakeDB{updateAnswers: []updateAnswer{{item: item}}}
+	got, ok, err := NewIdempotencyKeys(db, "keys").TakeOver(ctx, rec.CustomerID, rec.Key, "fp", "lease-2", fixture.Now.Add(time.Minute), fixture.Now)
+	if err != nil || !ok || got.OrderID != rec.OrderID {
+		t.Fatalf("TakeOver = %+v, %v, %v", got, ok, err)
+	}
+	u := db.updates[0]
+	if cond := aws.ToString(u.ConditionExpression); !strings.Contains(cond, "leaseUntil < :now") || !strings.Contains(cond, "fingerprint = :fp") || !strings.Contains(cond, "#status = :inProgress") {
+		t.Errorf("take-over condition = %q", cond)
+	}
+	if _, unused := u.ExpressionAttributeNames["#key"]; unused {
+		t.Error("unused expression attribute name: DynamoDB rejects it")
+	}
+
+	db = &fakeDB{updateAnswers: []updateAnswer{{err: conditionFailed(item)}}}
+	if got, ok, err = NewIdempotencyKeys(db, "keys").TakeOver(ctx, rec.CustomerID, rec.Key, "fp", "lease-2", fixture.Now, fixture.Now); err != nil || ok || got.LeaseID != "lease-1" {
+		t.Errorf("TakeOver of a live lease = %+v, %v, %v", got, ok, err)
+	}
+
+	db = &fakeDB{updateAnswers: []updateAnswer{{item: item}, {err: conditionFailed(item)}}}
+	keys := NewIdempotencyKeys(db, "keys")
+	if err := keys.Complete(ctx, rec.CustomerID, rec.Key, "lease-1", `{"orderId":"x"}`); err != nil {
+		t.Errorf("Complete: %v", err)
+	}
+	if err := keys.Complete(ctx, rec.CustomerID, rec.Key, "lease-9", `{}`); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("Complete with a lost lease: %v, want ErrConflict", err)
+	}
+	if cond := aws.ToString(db.updates[0].ConditionExpression); !strings.Contains(cond, "leaseId = :lease") {
+		t.Errorf("complete condition = %q", cond)
+	}
+
+	db = &fakeDB{updateAnswers: []updateAnswer{{err: conditionFailed(item)}}}
+	if err := NewIdempotencyKeys(db, "keys").Release(ctx, rec.CustomerID, rec.Key, "lease-9", fixture.Now); err != nil {
+		t.Errorf("Release of a lost lease: %v, want nil (nothing to do)", err)
+	}
+}
+
+func TestPaymentIntents(t *testing.T) {
+	in := store.PaymentIntent{
+		IntentID: "pi_8f14e45fceea167a5a36dedd4bea2543", OrderID: fixture.OrderID(1), CustomerID: fixture.Customer, Token: "tok_visa",
+		AmountCents: 4999, Currency: "USD", CreatedAt: fixture.Now, ExpiresAt: fixture.Now.Add(14 * 24 * time.Hour),
+	}
+	item, err := attributevalue.MarshalMap(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := in
+	other.OrderID = fixture.OrderID(2)
+	otherItem, _ := attributevalue.MarshalMap(other)
+	ctx := context.Background()
+
+	db := &fakeDB{putAnswers: []error{nil, conditionFailed(item), conditionFailed(otherItem)}, getAnswers: []map[string]types.AttributeValue{item, nil}}
+	intents := NewPaymentIntents(db, "intents")
+	if err := intents.Put(ctx, in); err != nil {
+		t.Errorf("Put: %v", err)
+	}
+	if err := intents.Put(ctx, in); err != nil {
+		t.Errorf("Put again (a retried request): %v, want nil", err)
+	}
+	if err := intents.Put(ctx, in); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("Put over another order's intent: %v, want ErrConflict", err)
+	}
+	if aws.ToString(db.puts[0].ConditionExpression) != "attribute_not_exists(#pk)" || db.puts[0].ExpressionAttributeNames["#pk"] != "intentId" {
+		t.Errorf("put condition = %q %v", aws.ToString(db.puts[0].ConditionExpression), db.puts[0].ExpressionAttributeNames)
+	}
+	if n, _ := getN(db.puts[0].Item, "expiresAt"); n != in.ExpiresAt.Unix() {
+		t.Errorf("expiresAt = %d, want epoch seconds (DynamoDB TTL)", n)
+	}
+	got, err := intents.Get(ctx, in.IntentID)
+	got.CreatedAt, got.ExpiresAt = got.CreatedAt.UTC(), got.ExpiresAt.UTC()
+	if err != nil || got != in {
+		t.Errorf("Get = %+v, %v", got, err)
+	}
+	if !aws.ToBool(db.gets[0].ConsistentRead) {
+		t.Error("Get is not a consistent read: an intent just written could be missed")
+	}
+	if _, err := intents.Get(ctx, "pi_00000000000000000000000000000000"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Get of an unknown intent: %v, want ErrNotFound", err)
+	}
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/internal/order"
+	"github.com/orderflow-dev/orderflow/functions/internal/store"
+)
+
+// Pages of GET /orders.
+const (
+	defaultPageSize = 20
+	maxPageSize     = 50
+	foldsAtOnce     = 8 // event-store reads in flight for one page
+)
+
+var orderIDPattern = regexp.MustCompile(`^ORD-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// orderPage is the body of GET /orders.
+type orderPage struct {
+	Orders     []orderSummary `json:"orders"`
+	NextCursor string         `json:"nextCursor,omitempty"` // pass as ?cursor= for the next page; absent on the last
+}
+
+// orderSummary is one order in GET /orders.
+type orderSummary struct {
+	OrderID    string        `json:"orderId"`
+	Status     order.Status  `json:"status"`
+	Reason     string        `json:"reason,omitempty"`
+	PlacedAt   time.Time     `json:"placedAt"`
+	TotalCents int64         `json:"totalCents"`
+	Currency   string        `json:"currency"`
+	Items      []events.Item `json:"items"`
+}
+
+// GET /orders/{orderId}: the order as a fold over its events, if it is the caller's. Another
+// customer's order is 404 as an unknown one is: its existence is not disclosed.
+func (h *Handler) get(ctx context.Context, logger *slog.Logger, orderID, customer string) lambdaevents.APIGatewayV2HTTPResponse {
+	if !orderIDPattern.MatchString(orderID) {
+		return reply(http.StatusBadRequest, errorBody{Error: fmt.Sprintf("%q is not an order id (ORD-<uuid>)", orderID), Field: "orderId"})
+	}
+	o, err := h.fold(ctx, orderID)
+	switch {
+	case errors.Is(err, order.ErrNotFound) || (err == nil && o.CustomerID != customer):
+		// Also while the projector has not yet stored OrderPlaced: the read side is eventually consistent.
+		return reply(http.StatusNotFound, errorBody{Error: fmt.Sprintf("order %s not found", orderID)})
+	case err != nil:
+		return internalError(ctx, logger, err)
+	}
+	return private(reply(http.StatusOK, o))
+}
+
+func (h *Handler) fold(ctx context.Context, orderID string) (order.Order, error) {
+	evs, err := h.Events.Load(ctx, orderID)
+	if err != nil {
+		return order.Order{}, fmt.Errorf("load %s: %w", orderID, err)
+	}
+	return order.Fold(evs)
+}
+
+// GET /orders[?limit=N][&cursor=C]: the caller's orders, newest first, a page at a time.
+func (h *Handler) list(ctx context.Context, logger *slog.Logger, req lambdaevents.APIGatewayV2HTTPRequest, customer string) lambdaevents.APIGatewayV2HTTPResponse {
+	limit := defaultPageSize
+	if v, ok := req.QueryStringParameters["limit"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPageSize {
+			return reply(http.StatusBadRequest, errorBody{Error: fmt.Sprintf("limit must be an integer from 1 to %d", maxPageSize), Field: "limit"})
+		}
+		limit = n
+	}
+	var after *store.OrderCursor
+	if v, ok := req.QueryStringParameters["cursor"]; ok {
+		c, err := decodeCursor(v)
+		if err != nil {
+			return reply(http.StatusBadRequest, errorBody{Error: "cursor is not one this API gave out: pass nextCursor from the previous page as it is", Field: "cursor"})
+		}
+		after = &c
+	}
+	placed, next, err := h.Events.CustomerOrders(ctx, customer, limit, after)
+	if err != nil {
+		return internalError(ctx, logger, err)
+	}
+	page := orderPage{Orders: make([]orderSummary, len(placed))}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(foldsAtOnce)
+	for i, e := range placed {
+		g.Go(func() error {
+			o, err := h.fold(gctx, e.OrderID)
+			if err != nil {
+				return err
+			}
+			if o.CustomerID != customer { // the index is keyed on it: a stored event says otherwise
+				return fmt.Errorf("order %s of %s listed for %s", o.OrderID, o.CustomerID, customer)
+			}
+			page.Orders[i] = orderSummary{
+				OrderID: o.OrderID, Status: o.Status, Reason: o.Reason, PlacedAt: e.Time,
+				TotalCents: o.TotalCents, Currency: o.Currency, Items: o.Items,
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return internalError(ctx, logger, err)
+	}
+	if next != nil {
+		page.NextCursor = encodeCursor(*next)
+	}
+	return private(reply(http.StatusOK, page))
+}
+
+// A cursor is opaque to clients: base64url of {"t": placedAt, "o": orderId}. It cannot reach
+// another customer's orders: the query is always keyed on the caller.
+type cursorJSON struct {
+	PlacedAt time.Time `json:"t"`
+	OrderID  string    `json:"o"`
+}
+
+func encodeCursor(c store.OrderCursor) string {
+	b, _ := json.Marshal(cursorJSON{PlacedAt: c.PlacedAt.UTC(), OrderID: c.OrderID}) // a time and a string: cannot fail
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (store.OrderCursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return store.OrderCursor{}, err
+	}
+	var c cursorJSON
+	if err := json.Unmarshal(b, &c); err != nil {
+		return store.OrderCursor{}, err
+	}
+	if !orderIDPattern.MatchString(c.OrderID) || c.PlacedAt.IsZero() {
+		return store.OrderCursor{}, errors.New("incomplete cursor")
+	}
+	return store.OrderCursor{PlacedAt: c.PlacedAt, OrderID: c.OrderID}, nil
+}
