@@ -4,7 +4,9 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -20,46 +22,75 @@ type API struct {
 	Function awslambda.Function
 }
 
-// APIProps are what order-api reads and writes.
+// APIProps are what order-api reads and writes, and who may call it.
 type APIProps struct {
-	Bus                   awsevents.IEventBus
-	EventStore, Inventory awsdynamodb.ITable
+	Bus                         awsevents.IEventBus
+	EventStore, Inventory       awsdynamodb.ITable
+	Idempotency, PaymentIntents awsdynamodb.ITable
+	Customers                   awscognito.IUserPool
+	CustomersClient             awscognito.IUserPoolClient
 }
 
-// NewAPI defines the HTTP API (GET /products, POST /orders, GET /orders/{orderId}) on the $default
-// stage with access logs and throttling, and the order-api function behind it.
+// NewAPI defines the HTTP API on the $default stage with access logs and throttling, and the
+// order-api function behind it. Every route needs a customer's Cognito token (the JWT authorizer
+// is the API's default) except GET /products, the public catalogue.
 func NewAPI(scope constructs.Construct, d FunctionDefaults, p APIProps) *API {
 	s := constructs.NewConstruct(scope, jsii.String("Api"))
 	fn := NewGoFunction(s, "OrderApi", d, GoFunctionProps{
 		Name:        "order-api",
-		Description: "HTTP API: validates and prices orders, publishes OrderPlaced, reads orders from the event store",
+		Description: "HTTP API: validates and prices orders of signed-in customers, publishes OrderPlaced, reads orders from the event store",
 		Environment: map[string]*string{
-			"EVENT_BUS_NAME":    p.Bus.EventBusName(),
-			"EVENT_STORE_TABLE": p.EventStore.TableName(),
-			"INVENTORY_TABLE":   p.Inventory.TableName(),
+			"EVENT_BUS_NAME":        p.Bus.EventBusName(),
+			"EVENT_STORE_TABLE":     p.EventStore.TableName(),
+			"INVENTORY_TABLE":       p.Inventory.TableName(),
+			"IDEMPOTENCY_TABLE":     p.Idempotency.TableName(),
+			"PAYMENT_INTENTS_TABLE": p.PaymentIntents.TableName(),
 		},
 	})
 	p.Bus.GrantPutEventsTo(fn, nil)
-	p.EventStore.Grant(fn, jsii.String("dynamodb:Query"))
-	p.Inventory.Grant(fn, jsii.String("dynamodb:BatchGetItem")) // stock for GET /products
+	grantOn(fn, p.EventStore, []string{customerOrdersIndex}, "dynamodb:Query") // an order's events; a customer's orders
+	p.Inventory.Grant(fn, jsii.String("dynamodb:BatchGetItem"))                // stock for GET /products
+	// Conditional writes only: claim a key, take over a dead request's lease, store the answer.
+	p.Idempotency.Grant(fn, jsii.String("dynamodb:PutItem"), jsii.String("dynamodb:UpdateItem"), jsii.String("dynamodb:GetItem"))
+	// Put once (a retry reads back what it wrote); it never reads another intent.
+	p.PaymentIntents.Grant(fn, jsii.String("dynamodb:PutItem"), jsii.String("dynamodb:GetItem"))
 	suppressFunctionRoleFindings(fn)
 
+	customers := awsapigatewayv2authorizers.NewHttpUserPoolAuthorizer(jsii.String("Customers"), p.Customers, &awsapigatewayv2authorizers.HttpUserPoolAuthorizerProps{
+		AuthorizerName:  jsii.String("customers"),
+		UserPoolClients: &[]awscognito.IUserPoolClient{p.CustomersClient},
+		IdentitySource:  jsii.Strings("$request.header.Authorization"),
+	})
 	api := awsapigatewayv2.NewHttpApi(s, jsii.String("Http"), &awsapigatewayv2.HttpApiProps{
 		Description:        jsii.String("orderflow order API"),
 		CreateDefaultStage: jsii.Bool(false),
+		DefaultAuthorizer:  customers, // secure by default: a route must opt out
 	})
 	integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("OrderApi"), fn, nil)
 	for _, r := range []struct {
 		method awsapigatewayv2.HttpMethod
 		path   string
+		public bool
 	}{
-		{awsapigatewayv2.HttpMethod_GET, "/products"},
-		{awsapigatewayv2.HttpMethod_POST, "/orders"},
-		{awsapigatewayv2.HttpMethod_GET, "/orders/{orderId}"},
+		{awsapigatewayv2.HttpMethod_GET, "/products", true},
+		{awsapigatewayv2.HttpMethod_POST, "/orders", false},
+		{awsapigatewayv2.HttpMethod_GET, "/orders", false},
+		{awsapigatewayv2.HttpMethod_GET, "/orders/{orderId}", false},
 	} {
-		api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+		opts := &awsapigatewayv2.AddRoutesOptions{
 			Path: jsii.String(r.path), Methods: &[]awsapigatewayv2.HttpMethod{r.method}, Integration: integration,
-		})
+		}
+		if r.public {
+			opts.Authorizer = awsapigatewayv2.NewHttpNoneAuthorizer()
+		}
+		for _, route := range *api.AddRoutes(opts) {
+			if r.public {
+				cdknag.NagSuppressions_AddResourceSuppressions(route, &[]*cdknag.NagPackSuppression{{
+					Id:     jsii.String("AwsSolutions-APIG4"),
+					Reason: jsii.String("GET /products is the public catalogue of a shop: anyone may browse it. Every other route needs a customer's token."),
+				}}, jsii.Bool(true))
+			}
+		}
 	}
 	accessLogs := awslogs.NewLogGroup(s, jsii.String("AccessLogs"), &awslogs.LogGroupProps{
 		Retention:     awslogs.RetentionDays_TWO_WEEKS,
@@ -72,10 +103,6 @@ func NewAPI(scope constructs.Construct, d FunctionDefaults, p APIProps) *API {
 		AccessLogSettings: &accessLogSettings{group: accessLogs},
 		Throttle:          &awsapigatewayv2.ThrottleSettings{RateLimit: jsii.Number(100), BurstLimit: jsii.Number(200)},
 	})
-	cdknag.NagSuppressions_AddResourceSuppressions(api, &[]*cdknag.NagPackSuppression{{
-		Id:     jsii.String("AwsSolutions-APIG4"),
-		Reason: jsii.String("A public storefront API for a reference app: anyone may browse and order. Add a JWT authorizer (awsapigatewayv2authorizers) before taking real orders."),
-	}}, jsii.Bool(true))
 	return &API{HTTP: api, Function: fn}
 }
 

@@ -31,7 +31,7 @@ const (
 // NewPayments defines the payments queue (DLQ after maxReceiveCount receives) and the payment
 // function that consumes it in batches, reporting failed messages one by one and parking a
 // message itself, with its reason, on its last receive.
-func NewPayments(scope constructs.Construct, d FunctionDefaults, table awsdynamodb.ITable, busName *string) *Payments {
+func NewPayments(scope constructs.Construct, d FunctionDefaults, table, intents awsdynamodb.ITable, busName *string) *Payments {
 	s := constructs.NewConstruct(scope, jsii.String("Payments"))
 	timeout := awscdk.Duration_Seconds(jsii.Number(paymentTimeoutSeconds))
 	q := NewQueueWithDLQ(s, "Queue", awscdk.Duration_Seconds(jsii.Number(paymentVisibilitySeconds)))
@@ -40,18 +40,20 @@ func NewPayments(scope constructs.Construct, d FunctionDefaults, table awsdynamo
 		Description: "Charges each order once and answers the fulfilment workflow (SendTaskSuccess/Failure)",
 		Timeout:     timeout,
 		Environment: map[string]*string{
-			"PAYMENTS_TABLE":    table.TableName(),
-			"EVENT_BUS_NAME":    busName,
-			"DLQ_URL":           q.DLQ.QueueUrl(),
-			"MAX_RECEIVE_COUNT": jsii.String(strconv.Itoa(maxReceiveCount)),
+			"PAYMENTS_TABLE":        table.TableName(),
+			"PAYMENT_INTENTS_TABLE": intents.TableName(),
+			"EVENT_BUS_NAME":        busName,
+			"DLQ_URL":               q.DLQ.QueueUrl(),
+			"MAX_RECEIVE_COUNT":     jsii.String(strconv.Itoa(maxReceiveCount)),
 		},
 	})
 	fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(q.Queue, &awslambdaeventsources.SqsEventSourceProps{
 		BatchSize:               jsii.Number(10),
 		ReportBatchItemFailures: jsii.Bool(true),
 	}))
-	// Conditional updates only: count an attempt, record the decision, refund it once.
+	// Conditional updates only: claim, record the decision, void or refund it.
 	table.Grant(fn, jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:UpdateItem"))
+	intents.Grant(fn, jsii.String("dynamodb:GetItem")) // the token of the order it charges
 	q.DLQ.GrantSendMessages(fn)
 	suppressFunctionRoleFindings(fn)
 	return &Payments{QueueWithDLQ: q, Function: fn}

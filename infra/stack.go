@@ -29,16 +29,25 @@ func NewOrderflowStack(scope constructs.Construct, id string, props *OrderflowSt
 		EnableKeyRotation: jsii.Bool(true),
 		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
 	})
-	// EventBridge publishes to the encrypted topic, so it must be able to use the key.
+	tables := NewTables(stack)
+	bus := NewBus(stack)
+	// EventBridge publishes to the encrypted topic, so it must be able to use the key: only for
+	// this account's rules on the orders bus (confused-deputy protection).
 	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)},
 		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey"),
 		Resources:  jsii.Strings("*"), // in a key policy, "*" means this key
+		Conditions: &map[string]any{
+			"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
+			"ArnLike":      map[string]any{"aws:SourceArn": bus.RuleArns()},
+		},
 	}), nil)
-
-	tables := NewTables(stack)
-	bus := NewBus(stack)
-	api := NewAPI(stack, d, APIProps{Bus: bus.Bus, EventStore: tables.EventStore, Inventory: tables.Inventory})
+	identity := NewIdentity(stack)
+	api := NewAPI(stack, d, APIProps{
+		Bus: bus.Bus, EventStore: tables.EventStore, Inventory: tables.Inventory,
+		Idempotency: tables.Idempotency, PaymentIntents: tables.PaymentIntents,
+		Customers: identity.Pool, CustomersClient: identity.Client,
+	})
 
 	inventory := NewGoFunction(stack, "Inventory", d, GoFunctionProps{
 		Name:        "inventory",
@@ -57,9 +66,10 @@ func NewOrderflowStack(scope constructs.Construct, id string, props *OrderflowSt
 	tables.Shipments.Grant(shipping, jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:PutItem"))
 	suppressFunctionRoleFindings(shipping)
 
-	payments := NewPayments(stack, d, tables.Payments, bus.Bus.EventBusName())
-	workflow := NewWorkflow(stack, WorkflowProps{Inventory: inventory, Shipping: shipping, Payments: payments.Queue, Bus: bus.Bus})
+	payments := NewPayments(stack, d, tables.Payments, tables.PaymentIntents, bus.Bus.EventBusName())
+	workflow := NewWorkflow(stack, WorkflowProps{Inventory: inventory, Shipping: shipping, Payments: payments.Queue, Bus: bus.Bus, Sagas: tables.Sagas})
 	workflow.GrantTaskResponse(payments.Function)
+	bus.OnlyProducers(Producers{Orders: api.Function.Role(), Fulfilment: workflow.Role()})
 
 	notifications := NewNotifications(stack, d, key, tables.Notifications)
 	stream := NewStream(stack, d, StreamTables{EventStore: tables.EventStore, Analytics: tables.Analytics})
@@ -68,6 +78,8 @@ func NewOrderflowStack(scope constructs.Construct, id string, props *OrderflowSt
 	// Outputs: the API for people, the rest for the tests and scripts/ (trace, redrive, demo).
 	for name, value := range map[string]*string{
 		"ApiUrl":                api.HTTP.ApiEndpoint(),
+		"UserPoolId":            identity.Pool.UserPoolId(),
+		"UserPoolClientId":      identity.Client.UserPoolClientId(),
 		"EventBusName":          bus.Bus.EventBusName(),
 		"StateMachineArn":       workflow.StateMachineArn(),
 		"StreamName":            stream.Stream.StreamName(),
@@ -79,6 +91,9 @@ func NewOrderflowStack(scope constructs.Construct, id string, props *OrderflowSt
 		"EventStoreTable":       tables.EventStore.TableName(),
 		"InventoryTable":        tables.Inventory.TableName(),
 		"PaymentsTable":         tables.Payments.TableName(),
+		"PaymentIntentsTable":   tables.PaymentIntents.TableName(),
+		"IdempotencyTable":      tables.Idempotency.TableName(),
+		"SagasTable":            tables.Sagas.TableName(),
 		"ShipmentsTable":        tables.Shipments.TableName(),
 		"NotificationsTable":    tables.Notifications.TableName(),
 		"AnalyticsTable":        tables.Analytics.TableName(),

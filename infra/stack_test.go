@@ -85,9 +85,12 @@ func TestResourceCounts(t *testing.T) {
 		"AWS::SNS::Topic":                  1,
 		"AWS::SNS::Subscription":           2,
 		"AWS::Kinesis::Stream":             1,
-		"AWS::DynamoDB::Table":             6,
+		"AWS::DynamoDB::Table":             9,
 		"AWS::ApiGatewayV2::Api":           1,
-		"AWS::ApiGatewayV2::Route":         3,
+		"AWS::ApiGatewayV2::Route":         4,
+		"AWS::ApiGatewayV2::Authorizer":    1,
+		"AWS::Cognito::UserPool":           1,
+		"AWS::Cognito::UserPoolClient":     1,
 		"AWS::ApiGatewayV2::Stage":         1,
 		"AWS::Lambda::EventSourceMapping":  5, // payments, email, sms (SQS); projector, analytics (Kinesis)
 	} {
@@ -259,22 +262,36 @@ func TestWorkflow(t *testing.T) {
 	hasProps(t, "AWS::StepFunctions::StateMachine", map[string]any{
 		"StateMachineType":     "STANDARD",
 		"TracingConfiguration": map[string]any{"Enabled": true},
-		"LoggingConfiguration": assertions.Match_ObjectLike(&map[string]any{"Level": "ALL", "IncludeExecutionData": true}),
+		// Logs of every state, without execution data: inputs and outputs hold customer data and task tokens.
+		"LoggingConfiguration": assertions.Match_ObjectLike(&map[string]any{"Level": "ALL", "IncludeExecutionData": false}),
 		"DefinitionSubstitutions": assertions.Match_ObjectLike(&map[string]any{
 			"InventoryFunctionArn": assertions.Match_AnyValue(),
 			"ShippingFunctionArn":  assertions.Match_AnyValue(),
 			"PaymentsQueueUrl":     assertions.Match_AnyValue(),
+			"SagasTable":           map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("Sagas"))},
 		}),
 	})
 }
 
 func TestAPI(t *testing.T) {
 	routes := []string{}
-	for _, p := range resources(t, "AWS::ApiGatewayV2::Route") {
-		routes = append(routes, p["RouteKey"].(string))
+	for id, p := range resources(t, "AWS::ApiGatewayV2::Route") {
+		key := p["RouteKey"].(string)
+		routes = append(routes, key)
+		// Only the catalogue is public; every other route needs the customers' JWT authorizer.
+		wantAuth := "JWT"
+		if key == "GET /products" {
+			wantAuth = "NONE"
+		}
+		if got := p["AuthorizationType"]; got != wantAuth {
+			t.Errorf("%s (%s): authorization %v, want %s", id, key, got, wantAuth)
+		}
+		if wantAuth == "JWT" && get(p, "AuthorizerId", "Ref") == nil {
+			t.Errorf("%s (%s): no authorizer", id, key)
+		}
 	}
 	sort.Strings(routes)
-	if got := strings.Join(routes, ", "); got != "GET /orders/{orderId}, GET /products, POST /orders" {
+	if got := strings.Join(routes, ", "); got != "GET /orders, GET /orders/{orderId}, GET /products, POST /orders" {
 		t.Errorf("routes: %s", got)
 	}
 	hasProps(t, "AWS::ApiGatewayV2::Stage", map[string]any{
@@ -284,9 +301,158 @@ func TestAPI(t *testing.T) {
 		"DefaultRouteSettings": assertions.Match_ObjectLike(&map[string]any{"ThrottlingRateLimit": 100}),
 	})
 	hasProps(t, "AWS::ApiGatewayV2::Integration", map[string]any{"IntegrationType": "AWS_PROXY", "PayloadFormatVersion": "2.0"})
-	if _, ok := get(tpl, "Outputs", "ApiUrl").(map[string]any); !ok {
-		t.Error("no ApiUrl output")
+	for _, out := range []string{"ApiUrl", "UserPoolId", "UserPoolClientId"} {
+		if _, ok := get(tpl, "Outputs", out).(map[string]any); !ok {
+			t.Errorf("no %s output", out)
+		}
 	}
+}
+
+// Customers sign in with Cognito: the JWT authorizer trusts the pool's issuer for the app
+// client only, and the client lets any client get a token with USER_PASSWORD_AUTH.
+func TestIdentity(t *testing.T) {
+	hasProps(t, "AWS::ApiGatewayV2::Authorizer", map[string]any{
+		"AuthorizerType": "JWT",
+		"IdentitySource": []any{"$request.header.Authorization"},
+		"JwtConfiguration": map[string]any{
+			"Audience": []any{map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("Customers.*Api"))}},
+			"Issuer": map[string]any{"Fn::Join": []any{"", []any{
+				"https://cognito-idp.", map[string]any{"Ref": "AWS::Region"}, ".amazonaws.com/",
+				map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("Customers"))},
+			}}},
+		},
+	})
+	hasProps(t, "AWS::Cognito::UserPoolClient", map[string]any{
+		"ExplicitAuthFlows": assertions.Match_ArrayWith(&[]any{"ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}),
+		"GenerateSecret":    false,
+		// No unknown user is told apart from a wrong password.
+		"PreventUserExistenceErrors": "ENABLED",
+	})
+	hasProps(t, "AWS::Cognito::UserPool", map[string]any{
+		"Policies": map[string]any{"PasswordPolicy": assertions.Match_ObjectLike(&map[string]any{
+			"MinimumLength": 12, "RequireLowercase": true, "RequireUppercase": true, "RequireNumbers": true, "RequireSymbols": true,
+		})},
+	})
+}
+
+// Who may put an order event on the bus is decided by the bus, not by every identity policy
+// of the account: orderflow.orders only by order-api's role, the other orderflow.* sources only
+// by the state machine's role, and no other orderflow.* source at all.
+func TestBusAcceptsOrderEventsOnlyFromTheirProducers(t *testing.T) {
+	buses := resources(t, "AWS::Events::EventBus")
+	if len(buses) != 1 {
+		t.Fatalf("%d buses", len(buses))
+	}
+	var policy map[string]any
+	for _, p := range buses {
+		policy, _ = p["Policy"].(map[string]any)
+	}
+	statements, _ := get(policy, "Statement").([]any)
+	if len(statements) != 3 {
+		t.Fatalf("bus policy = %v, want 3 statements", policy)
+	}
+	roleOf := func(logicalPrefix string) func(any) bool {
+		return func(v any) bool {
+			ref, _ := get(v, "Fn::GetAtt").([]any)
+			return len(ref) == 2 && strings.HasPrefix(fmt.Sprint(ref[0]), logicalPrefix) && ref[1] == "Arn"
+		}
+	}
+	want := map[string]struct {
+		sources   string
+		principal func(any) bool
+	}{
+		"OnlyOrderApiPutsOrderPlaced":     {"orderflow.orders", roleOf("ApiOrderApiServiceRole")},
+		"OnlyTheSagaPutsFulfilmentEvents": {"[orderflow.inventory orderflow.payments orderflow.shipping orderflow.fulfilment]", roleOf("FulfilmentOrderFulfilmentRole")},
+	}
+	for _, st := range statements {
+		sid := fmt.Sprint(get(st, "Sid"))
+		if get(st, "Effect") != "Deny" || get(st, "Action") != "events:PutEvents" || fmt.Sprint(get(st, "Principal", "AWS")) != "*" {
+			t.Errorf("%s: %v, want a Deny of events:PutEvents to everyone but...", sid, st)
+		}
+		if sid == "NoOtherOrderflowSources" {
+			if get(st, "Condition", "StringLike", "events:source") != "orderflow.*" || len(get(st, "Condition", "StringNotEquals", "events:source").([]any)) != len(orderSources) {
+				t.Errorf("%s: condition %v", sid, get(st, "Condition"))
+			}
+			continue
+		}
+		w, ok := want[sid]
+		if !ok {
+			t.Errorf("unexpected statement %s", sid)
+			continue
+		}
+		if got := fmt.Sprint(get(st, "Condition", "StringEquals", "events:source")); got != w.sources {
+			t.Errorf("%s: sources %s, want %s", sid, got, w.sources)
+		}
+		if !w.principal(get(st, "Condition", "ArnNotEquals", "aws:PrincipalArn")) {
+			t.Errorf("%s: exempts %v", sid, get(st, "Condition", "ArnNotEquals"))
+		}
+		delete(want, sid)
+	}
+	if len(want) > 0 {
+		t.Errorf("missing statements: %v", want)
+	}
+}
+
+// Every resource policy that lets a service principal in names the account and the resource
+// acting (aws:SourceAccount / aws:SourceArn): no other account's rule or topic can use it
+// (confused deputy). The same for roles EventBridge assumes.
+func TestServicePrincipalsAreConditioned(t *testing.T) {
+	docs := map[string]any{}
+	for id, p := range resources(t, "AWS::KMS::Key") {
+		docs[id] = p["KeyPolicy"]
+	}
+	for _, typ := range []string{"AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy"} {
+		for id, p := range resources(t, typ) {
+			docs[id] = p["PolicyDocument"]
+		}
+	}
+	for id, p := range resources(t, "AWS::IAM::Role") {
+		if strings.Contains(fmt.Sprint(p["AssumeRolePolicyDocument"]), "events.amazonaws.com") {
+			docs[id] = p["AssumeRolePolicyDocument"]
+		}
+	}
+	checked := 0
+	for id, doc := range docs {
+		for _, st := range get(doc, "Statement").([]any) {
+			if get(st, "Principal", "Service") == nil || get(st, "Effect") != "Allow" {
+				continue
+			}
+			checked++
+			cond := fmt.Sprint(get(st, "Condition"))
+			if !strings.Contains(cond, "aws:SourceArn") {
+				t.Errorf("%s: %v lets %v in without aws:SourceArn", id, get(st, "Action"), get(st, "Principal", "Service"))
+			}
+		}
+	}
+	if checked < 6 {
+		t.Errorf("only %d service-principal statements checked: the test would prove little", checked)
+	}
+	for id, p := range resources(t, "AWS::Lambda::Permission") {
+		if p["SourceArn"] == nil {
+			t.Errorf("%s: lets %v invoke without a SourceArn", id, p["Principal"])
+		}
+	}
+}
+
+func TestTables(t *testing.T) {
+	// Idempotency-Keys, per customer, expiring; payment intents (the only table with tokens), expiring.
+	hasProps(t, "AWS::DynamoDB::Table", map[string]any{
+		"KeySchema":               []any{map[string]any{"AttributeName": "customerId", "KeyType": "HASH"}, map[string]any{"AttributeName": "key", "KeyType": "RANGE"}},
+		"TimeToLiveSpecification": map[string]any{"AttributeName": "expiresAt", "Enabled": true},
+	})
+	hasProps(t, "AWS::DynamoDB::Table", map[string]any{
+		"KeySchema":               []any{map[string]any{"AttributeName": "intentId", "KeyType": "HASH"}},
+		"TimeToLiveSpecification": map[string]any{"AttributeName": "expiresAt", "Enabled": true},
+	})
+	// The event store lists a customer's orders through a sparse index on OrderPlaced items.
+	hasProps(t, "AWS::DynamoDB::Table", map[string]any{
+		"KeySchema": []any{map[string]any{"AttributeName": "orderId", "KeyType": "HASH"}, map[string]any{"AttributeName": "sequence", "KeyType": "RANGE"}},
+		"GlobalSecondaryIndexes": []any{map[string]any{
+			"IndexName":  customerOrdersIndex,
+			"KeySchema":  []any{map[string]any{"AttributeName": "customerId", "KeyType": "HASH"}, map[string]any{"AttributeName": "placedAt", "KeyType": "RANGE"}},
+			"Projection": map[string]any{"ProjectionType": "INCLUDE", "NonKeyAttributes": []any{"envelope"}},
+		}},
+	})
 }
 
 // No IAM statement may grant a wildcard action: every grant names the calls it allows.
@@ -367,7 +533,7 @@ func TestSQSConsumersKnowTheirQueues(t *testing.T) {
 	}
 	hasProps(t, "AWS::Lambda::Function", map[string]any{
 		"Timeout":     paymentTimeoutSeconds,
-		"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{"PAYMENTS_TABLE": assertions.Match_AnyValue()})},
+		"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{"PAYMENTS_TABLE": assertions.Match_AnyValue(), "PAYMENT_INTENTS_TABLE": assertions.Match_AnyValue()})},
 	})
 	hasProps(t, "AWS::SQS::Queue", map[string]any{"VisibilityTimeout": paymentVisibilitySeconds})
 }
@@ -389,13 +555,17 @@ func TestStreamPath(t *testing.T) {
 }
 
 // EventBridge publishes to the KMS-encrypted topic, so the key policy lets it use the key, with
-// named actions only.
+// named actions only, for this account's rules on the orders bus only.
 func TestKeyPolicyLetsEventBridgeUseTheKey(t *testing.T) {
 	hasProps(t, "AWS::KMS::Key", map[string]any{
 		"KeyPolicy": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
 			"Principal": map[string]any{"Service": "events.amazonaws.com"},
 			"Action":    []any{"kms:Decrypt", "kms:GenerateDataKey"},
 			"Effect":    "Allow",
+			"Condition": map[string]any{
+				"StringEquals": map[string]any{"aws:SourceAccount": map[string]any{"Ref": "AWS::AccountId"}},
+				"ArnLike":      map[string]any{"aws:SourceArn": assertions.Match_AnyValue()},
+			},
 		})})},
 	})
 }

@@ -77,7 +77,7 @@ func NewStream(scope constructs.Construct, d FunctionDefaults, t StreamTables) *
 	}
 	projector, projectorDLQ := consumer("Projector", "projector", "Appends every order event to the event store (event sourcing)",
 		map[string]*string{"EVENT_STORE_TABLE": t.EventStore.TableName()})
-	t.EventStore.Grant(projector, jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:PutItem"))
+	grantOn(projector, t.EventStore, nil, "dynamodb:GetItem", "dynamodb:PutItem")
 	analytics, analyticsDLQ := consumer("Analytics", "analytics", "Keeps sales totals from the order events",
 		map[string]*string{"ANALYTICS_TABLE": t.Analytics.TableName()})
 	t.Analytics.Grant(analytics, jsii.String("dynamodb:PutItem"), jsii.String("dynamodb:UpdateItem")) // one transaction per counted event

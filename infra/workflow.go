@@ -4,6 +4,7 @@ import (
 	_ "embed"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
@@ -25,6 +26,7 @@ type WorkflowProps struct {
 	Inventory, Shipping awslambda.IFunction
 	Payments            awssqs.IQueue
 	Bus                 awsevents.IEventBus
+	Sagas               awsdynamodb.ITable // one claim per order: a duplicate OrderPlaced runs no second saga
 }
 
 // NewWorkflow defines order-fulfilment, a Standard state machine (exactly-once state transitions,
@@ -42,13 +44,16 @@ func NewWorkflow(scope constructs.Construct, p WorkflowProps) awsstepfunctions.S
 			"InventoryFunctionArn": p.Inventory.FunctionArn(),
 			"ShippingFunctionArn":  p.Shipping.FunctionArn(),
 			"PaymentsQueueUrl":     p.Payments.QueueUrl(),
+			"SagasTable":           p.Sagas.TableName(),
 		},
 		Timeout:        awscdk.Duration_Minutes(jsii.Number(30)),
 		TracingEnabled: jsii.Bool(true),
+		// Every state is logged, without its data: inputs and outputs hold customer data and task
+		// tokens. The execution history (GetExecutionHistory, access-controlled) keeps them.
 		Logs: &awsstepfunctions.LogOptions{
 			Destination:          logs,
 			Level:                awsstepfunctions.LogLevel_ALL,
-			IncludeExecutionData: jsii.Bool(true),
+			IncludeExecutionData: jsii.Bool(false),
 		},
 	})
 	// The definition is a string, so CDK cannot infer permissions: grant exactly what the tasks call.
@@ -56,6 +61,7 @@ func NewWorkflow(scope constructs.Construct, p WorkflowProps) awsstepfunctions.S
 	p.Shipping.GrantInvoke(sm)
 	p.Payments.GrantSendMessages(sm)
 	p.Bus.GrantPutEventsTo(sm, nil)
+	p.Sagas.Grant(sm, jsii.String("dynamodb:PutItem")) // ClaimSaga: a conditional put
 
 	cdknag.NagSuppressions_AddResourceSuppressions(sm.Role(), &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("AwsSolutions-IAM5"),

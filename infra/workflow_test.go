@@ -109,6 +109,7 @@ func TestWorkflowIntegrations(t *testing.T) {
 		"arn:aws:states:::lambda:invoke":                    false,
 		"arn:aws:states:::sqs:sendMessage.waitForTaskToken": false,
 		"arn:aws:states:::events:putEvents":                 false,
+		"arn:aws:states:::dynamodb:putItem":                 false,
 	}
 	for _, s := range states {
 		if _, ok := want[s.Resource]; ok {
@@ -274,5 +275,43 @@ func TestWorkflowPaymentCommands(t *testing.T) {
 	}
 	if e := get(states["PublishCompensation"], "Parameters", "Entries.$"); e != "$.compensation.state.entries" {
 		t.Errorf("PublishCompensation publishes %v", e)
+	}
+}
+
+// One saga per order: the first state claims the order with a conditional put that only this
+// execution can pass again (its own retry), and a duplicate ends at once, before any task.
+func TestWorkflowClaimsTheOrderFirst(t *testing.T) {
+	start, states := parseASL(t)
+	if start != "ClaimSaga" {
+		t.Fatalf("StartAt = %s, want ClaimSaga", start)
+	}
+	raw := rawStates(t)["ClaimSaga"]
+	if raw["Resource"] != "arn:aws:states:::dynamodb:putItem" || fmt.Sprint(get(raw, "Parameters", "TableName")) != "${SagasTable}" {
+		t.Errorf("ClaimSaga: %v on %v", raw["Resource"], get(raw, "Parameters", "TableName"))
+	}
+	if c := fmt.Sprint(get(raw, "Parameters", "ConditionExpression")); c != "attribute_not_exists(orderId) OR executionArn = :me" {
+		t.Errorf("ClaimSaga condition = %s", c)
+	}
+	for _, v := range []any{get(raw, "Parameters", "Item", "executionArn", "S.$"), get(raw, "Parameters", "ExpressionAttributeValues", ":me", "S.$")} {
+		if v != "$$.Execution.Id" {
+			t.Errorf("ClaimSaga names %v, want the execution ($$.Execution.Id)", v)
+		}
+	}
+	if raw["ResultPath"] != nil {
+		t.Errorf("ClaimSaga ResultPath %v, want null (keep the event)", raw["ResultPath"])
+	}
+	claim := states["ClaimSaga"]
+	if len(claim.Catch) != 2 || claim.Catch[0].ErrorEquals[0] != "DynamoDB.ConditionalCheckFailedException" || claim.Catch[0].Next != "Duplicate" {
+		t.Errorf("ClaimSaga catches %+v, want ConditionalCheckFailed → Duplicate first", claim.Catch)
+	}
+	for _, r := range claim.Retry {
+		for _, e := range r.ErrorEquals {
+			if e == "DynamoDB.ConditionalCheckFailedException" || e == "States.ALL" {
+				t.Errorf("ClaimSaga retries %s: a duplicate would wait for nothing", e)
+			}
+		}
+	}
+	if states["Duplicate"].Type != "Succeed" || claim.Next != "ReadOrderPlaced" {
+		t.Errorf("Duplicate is a %s; ClaimSaga goes on to %s", states["Duplicate"].Type, claim.Next)
 	}
 }
