@@ -7,6 +7,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 ENDPOINT   ?= http://127.0.0.1:4566
+CUSTOMER   ?= demo
 PORT       := $(lastword $(subst :, ,$(ENDPOINT)))
 export ORDERFLOW_ENDPOINT := $(ENDPOINT)
 HOST_ARCH  := $(shell go env GOARCH)
@@ -19,7 +20,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: help demo test test-unit test-e2e e2e deps chromium up down deploy-local synth deploy destroy lint trace replay redrive inject
+.PHONY: help demo test test-unit test-e2e e2e deps chromium up down deploy-local synth deploy destroy lint token trace replay redrive inject
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -38,7 +39,7 @@ test-e2e: deps chromium ## deploy to a local emulator (started and stopped here)
 	go run ./scripts/emulator run -- $(MAKE) --no-print-directory deploy-local e2e
 
 e2e: ## run the adapter contract tests and the end-to-end tests against an already deployed local stack
-	ORDERFLOW_TEST_ENDPOINT=$(ENDPOINT) $(LOCAL_ENV) go test -count=1 -run Emulator ./functions/internal/...
+	ORDERFLOW_TEST_ENDPOINT=$(ENDPOINT) $(LOCAL_ENV) go test -count=1 -run 'Emulator|LedgerContract' ./functions/internal/... ./functions/payment/
 	$(LOCAL_ENV) go test -count=1 -tags e2e -timeout 20m ./scripts/e2e/
 
 deps: node_modules/.package-lock.json ## install Go modules and the pinned CDK CLI
@@ -82,6 +83,9 @@ lint: deps ## gofmt, go vet (with the e2e tag), go mod tidy check
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	go vet -tags e2e ./...
 	go mod tidy -diff
+
+token: ## print an access token of a signed-in customer for curl (local stack): TOKEN=$(make -s token) [CUSTOMER=alice]
+	@$(LOCAL_ENV) go run ./scripts/token -user $(CUSTOMER)
 
 trace: ## show the journey of one order on the local stack: make trace ORDER=ORD-... [ARGS="--html trace.html"]
 	$(LOCAL_ENV) go run ./scripts/trace $(ARGS) $(ORDER)

@@ -1,5 +1,5 @@
-// Command demo places one order on the deployed stack, waits until it is shipped or cancelled,
-// and prints its journey through every service.
+// Command demo signs in the demo customer, places one order on the deployed stack, waits until
+// it is shipped or cancelled, and prints its journey through every service.
 //
 //	go run ./scripts/demo [-token tok_visa|tok_declined] [-sku SKU-001] [-qty 2]
 package main
@@ -12,6 +12,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/orderflow-dev/orderflow/scripts/internal/customers"
 	"github.com/orderflow-dev/orderflow/scripts/internal/deployed"
 	"github.com/orderflow-dev/orderflow/scripts/internal/journey"
 	"github.com/orderflow-dev/orderflow/scripts/internal/render"
@@ -37,9 +38,14 @@ func run(token, sku string, qty int, timeout time.Duration) error {
 	if err != nil {
 		return err
 	}
-	api := &shop.Client{BaseURL: stack.APIURL(), HTTP: stack.HTTP}
+	customer, err := customers.New(stack).Provision(ctx, "demo")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("signed in as demo (customer %s) with Cognito: every request carries its access token\n", customer.Sub)
+	api := &shop.Client{BaseURL: stack.APIURL(), HTTP: stack.HTTP, Token: customer.AccessToken}
 
-	req := shop.NewOrder("CUST-789", token, shop.Line{SKU: sku, Quantity: qty})
+	req := shop.NewOrder(token, shop.Line{SKU: sku, Quantity: qty})
 	fmt.Printf("POST %s/orders  %s x%d, payment %s\n", api.BaseURL, sku, qty, token)
 	placed, err := api.PlaceOrder(ctx, req)
 	if err != nil {

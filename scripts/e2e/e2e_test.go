@@ -20,7 +20,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/google/uuid"
 
+	"github.com/orderflow-dev/orderflow/scripts/internal/customers"
 	"github.com/orderflow-dev/orderflow/scripts/internal/deployed"
 	"github.com/orderflow-dev/orderflow/scripts/internal/journey"
 	"github.com/orderflow-dev/orderflow/scripts/internal/shop"
@@ -28,7 +30,8 @@ import (
 
 var (
 	stack *deployed.Stack
-	api   *shop.Client
+	api   *shop.Client       // signed in as one customer of the run, me; the identity tests each sign in their own
+	me    customers.Customer // whose orders api places; events put on the bus straight name it too
 )
 
 func TestMain(m *testing.M) {
@@ -39,7 +42,14 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		os.Exit(1)
 	}
-	stack, api = s, &shop.Client{BaseURL: s.APIURL(), HTTP: s.HTTP}
+	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
+	c, err := customers.New(s).Provision(ctx, "e2e-"+uuid.NewString()[:8])
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: sign in:", err)
+		os.Exit(1)
+	}
+	stack, me, api = s, c, &shop.Client{BaseURL: s.APIURL(), HTTP: s.HTTP, Token: c.AccessToken}
 	code := m.Run()
 	if err := noExecutionLeftRunning(2 * time.Minute); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
@@ -118,9 +128,15 @@ func place(t *testing.T, req shop.OrderRequest) shop.Placed {
 
 func waitTerminal(t *testing.T, id string) shop.Order {
 	t.Helper()
+	return waitTerminalAs(t, api, id)
+}
+
+// waitTerminalAs waits, as the customer c signs in as, until the order is shipped or cancelled.
+func waitTerminalAs(t *testing.T, c *shop.Client, id string) shop.Order {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	o, err := api.WaitUntil(ctx, id, 500*time.Millisecond, func(o shop.Order) bool { return shop.Terminal(o.Status) })
+	o, err := c.WaitUntil(ctx, id, 500*time.Millisecond, func(o shop.Order) bool { return shop.Terminal(o.Status) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +192,7 @@ func s(it map[string]dbtypes.AttributeValue, k string) string {
 func TestApprovedOrderCrossesEveryService(t *testing.T) {
 	t.Parallel()
 	before := stock(t, "SKU-001")
-	p := place(t, shop.NewOrder("CUST-789", "tok_visa", shop.Line{SKU: "SKU-001", Quantity: 2}))
+	p := place(t, shop.NewOrder("tok_visa", shop.Line{SKU: "SKU-001", Quantity: 2}))
 	if p.TotalCents != 2*4999 {
 		t.Errorf("total %d cents, want the catalogue price 2 x 4999", p.TotalCents)
 	}
@@ -249,7 +265,7 @@ func TestApprovedOrderCrossesEveryService(t *testing.T) {
 func TestDeclinedPaymentIsCompensated(t *testing.T) {
 	t.Parallel()
 	before := stock(t, "SKU-002")
-	p := place(t, shop.NewOrder("CUST-789", "tok_declined", shop.Line{SKU: "SKU-002", Quantity: 3}))
+	p := place(t, shop.NewOrder("tok_declined", shop.Line{SKU: "SKU-002", Quantity: 3}))
 	o := waitTerminal(t, p.OrderID)
 	want := []string{"OrderPlaced", "InventoryReserved", "PaymentDeclined", "InventoryReleased", "OrderCancelled"}
 	if o.Status != "CANCELLED" || o.Reason != "payment-declined" || !slices.Equal(eventTypes(o), want) {
@@ -269,7 +285,7 @@ func TestOutOfStockTakesNothing(t *testing.T) {
 	if stock(t, "SKU-404") != 0 {
 		t.Fatal("SKU-404 should be sold out in the demo catalogue")
 	}
-	p := place(t, shop.NewOrder("CUST-789", "tok_visa", shop.Line{SKU: "SKU-042", Quantity: 1}, shop.Line{SKU: "SKU-404", Quantity: 1}))
+	p := place(t, shop.NewOrder("tok_visa", shop.Line{SKU: "SKU-042", Quantity: 1}, shop.Line{SKU: "SKU-404", Quantity: 1}))
 	o := waitTerminal(t, p.OrderID)
 	if o.Status != "CANCELLED" || o.Reason != "out-of-stock" || !slices.Equal(eventTypes(o), []string{"OrderPlaced", "OrderCancelled"}) {
 		t.Fatalf("order %s %s (%s) with %v, want CANCELLED (out-of-stock) after OrderPlaced", o.OrderID, o.Status, o.Reason, eventTypes(o))
@@ -284,21 +300,23 @@ func TestOutOfStockTakesNothing(t *testing.T) {
 
 func TestBadInputIsRejected(t *testing.T) {
 	t.Parallel()
-	valid := `{"customerId":"CUST-789","items":[{"sku":"SKU-001","quantity":1}],"payment":{"token":"tok_visa"}}`
+	valid := `{"items":[{"sku":"SKU-001","quantity":1}],"payment":{"token":"tok_visa"}}`
 	for _, tc := range []struct {
 		name, body string
 		want       int
 	}{
-		{"malformed JSON", `{"customerId":`, 400},
-		{"wrong type", `{"customerId":"C","items":[{"sku":"SKU-001","quantity":"two"}],"payment":{"token":"tok_visa"}}`, 400},
-		{"missing customerId", `{"items":[{"sku":"SKU-001","quantity":1}],"payment":{"token":"tok_visa"}}`, 400},
-		{"missing payment", `{"customerId":"C","items":[{"sku":"SKU-001","quantity":1}]}`, 400},
-		{"empty items", `{"customerId":"C","items":[],"payment":{"token":"tok_visa"}}`, 400},
+		{"malformed JSON", `{"items":`, 400},
+		{"wrong type", `{"items":[{"sku":"SKU-001","quantity":"two"}],"payment":{"token":"tok_visa"}}`, 400},
+		{"a customerId in the body", `{"customerId":"someone-else","items":[{"sku":"SKU-001","quantity":1}],"payment":{"token":"tok_visa"}}`, 400},
+		{"duplicate key", `{"items":[{"sku":"SKU-001","quantity":1}],"payment":{"token":"tok_visa","token":"tok_declined"}}`, 400},
+		{"byte order mark", "\uFEFF" + valid, 400},
+		{"missing payment", `{"items":[{"sku":"SKU-001","quantity":1}]}`, 400},
+		{"empty items", `{"items":[],"payment":{"token":"tok_visa"}}`, 400},
 		{"quantity 0", strings.Replace(valid, `"quantity":1`, `"quantity":0`, 1), 400},
 		{"quantity above the line limit", strings.Replace(valid, `"quantity":1`, `"quantity":11`, 1), 400},
 		{"unknown SKU", strings.Replace(valid, "SKU-001", "SKU-999", 1), 400},
-		{"duplicate lines", `{"customerId":"C","items":[{"sku":"SKU-001","quantity":1},{"sku":"SKU-001","quantity":2}],"payment":{"token":"tok_visa"}}`, 400},
-		{"oversized body", `{"customerId":"` + strings.Repeat("x", 20000) + `"}`, 413},
+		{"duplicate lines", `{"items":[{"sku":"SKU-001","quantity":1},{"sku":"SKU-001","quantity":2}],"payment":{"token":"tok_visa"}}`, 400},
+		{"oversized body", `{"items":"` + strings.Repeat("x", 20000) + `"}`, 413},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, body, err := api.Do(context.Background(), http.MethodPost, "/orders", "application/json", []byte(tc.body))

@@ -163,7 +163,7 @@ func effectsOf(t *testing.T, o shop.Order) sideEffects {
 func TestDuplicateEventsChangeNothing(t *testing.T) {
 	quiet(t, "")
 	const sku = "SKU-002"
-	p := place(t, shop.NewOrder("CUST-e2e-duplicates", "tok_visa", shop.Line{SKU: sku, Quantity: 1}))
+	p := place(t, shop.NewOrder("tok_visa", shop.Line{SKU: sku, Quantity: 1}))
 	o := waitTerminal(t, p.OrderID)
 	if o.Status != "SHIPPED" {
 		t.Fatalf("order %s %s (%s), want SHIPPED", o.OrderID, o.Status, o.Reason)
@@ -212,7 +212,7 @@ func TestDuplicateEventsChangeNothing(t *testing.T) {
 
 	// A barrier: a later order on the same (single-shard) stream. Once analytics has counted
 	// its cancellation and the notifier has sent its message, both have seen the duplicates.
-	b := place(t, shop.NewOrder("CUST-e2e-duplicates", "tok_declined", shop.Line{SKU: sku, Quantity: 1}))
+	b := place(t, shop.NewOrder("tok_declined", shop.Line{SKU: sku, Quantity: 1}))
 	bo := waitTerminal(t, b.OrderID)
 	if bo.Status != "CANCELLED" {
 		t.Fatalf("barrier order %s %s, want CANCELLED", bo.OrderID, bo.Status)
@@ -269,7 +269,7 @@ func TestDuplicateEventsChangeNothing(t *testing.T) {
 
 func TestOrderPlacedV1FlowsLikeV2(t *testing.T) {
 	quiet(t, "")
-	e, err := inject.PlaceV1(context.Background(), inject.FromStack(stack), inject.V1Order{CustomerID: "CUST-e2e-v1", Token: "tok_visa", SKU: "SKU-001", Quantity: 1})
+	e, err := inject.PlaceV1(context.Background(), inject.FromStack(stack), inject.V1Order{CustomerID: me.Sub, Token: "tok_visa", SKU: "SKU-001", Quantity: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ import (
 // shippedOrder places an order of its own and waits until it is shipped and projected.
 func shippedOrder(t *testing.T, customer string) shop.Order {
 	t.Helper()
-	p := place(t, shop.NewOrder(customer, "tok_visa", shop.Line{SKU: "SKU-001", Quantity: 1}))
+	p := place(t, shop.NewOrder("tok_visa", shop.Line{SKU: "SKU-001", Quantity: 1}))
 	o := waitTerminal(t, p.OrderID)
 	if o.Status != "SHIPPED" {
 		t.Fatalf("order %s %s (%s), want SHIPPED", o.OrderID, o.Status, o.Reason)

@@ -52,7 +52,7 @@ func executionError(t *testing.T, arn string) (status, errName string) {
 func TestRefusedShipmentIsRefunded(t *testing.T) {
 	t.Parallel() // only SKU-451's stock changes, and no other test reads it
 	before := stock(t, shop.SKUDangerousGoods)
-	p := place(t, shop.NewOrder("CUST-789", shop.TokenApprove, shop.Line{SKU: shop.SKUDangerousGoods, Quantity: 2}))
+	p := place(t, shop.NewOrder(shop.TokenApprove, shop.Line{SKU: shop.SKUDangerousGoods, Quantity: 2}))
 	if p.TotalCents != 2*899 {
 		t.Errorf("total %d cents, want the catalogue price 2 x 899", p.TotalCents)
 	}
@@ -101,7 +101,7 @@ func TestRefusedShipmentIsRefunded(t *testing.T) {
 // order ships with exactly one charge.
 func TestTransientPaymentFailureIsRetried(t *testing.T) {
 	// Not parallel: the order ships, so it takes SKU-001, whose stock parallel tests compare.
-	p := place(t, shop.NewOrder("CUST-789", shop.TokenProcessingError, shop.Line{SKU: "SKU-001", Quantity: 1}))
+	p := place(t, shop.NewOrder(shop.TokenProcessingError, shop.Line{SKU: "SKU-001", Quantity: 1}))
 	o := waitTerminal(t, p.OrderID)
 	want := []string{"OrderPlaced", "InventoryReserved", "PaymentApproved", "OrderConfirmed", "OrderShipped"}
 	if o.Status != "SHIPPED" || !slices.Equal(eventTypes(o), want) {

@@ -29,12 +29,12 @@ const skew = 50 * time.Millisecond
 // parallel tests of e2e_test.go count. Go runs them one by one before any parallel test starts.
 
 func TestTraceOfApprovedOrder(t *testing.T) {
-	p := place(t, shop.NewOrder("CUST-789", "tok_visa", shop.Line{SKU: "SKU-001", Quantity: 1}))
+	p := place(t, shop.NewOrder("tok_visa", shop.Line{SKU: "SKU-001", Quantity: 1}))
 	checkTrace(t, p, "SHIPPED", []string{"OrderPlaced", "InventoryReserved", "PaymentApproved", "OrderConfirmed", "OrderShipped"})
 }
 
 func TestTraceOfDeclinedOrder(t *testing.T) {
-	p := place(t, shop.NewOrder("CUST-789", "tok_declined", shop.Line{SKU: "SKU-002", Quantity: 1}))
+	p := place(t, shop.NewOrder("tok_declined", shop.Line{SKU: "SKU-002", Quantity: 1}))
 	checkTrace(t, p, "CANCELLED", []string{"OrderPlaced", "InventoryReserved", "PaymentDeclined", "InventoryReleased", "OrderCancelled"})
 }
 
@@ -257,7 +257,7 @@ func TestTraceCommand(t *testing.T) {
 		}
 	})
 	t.Run("follow a moving order", func(t *testing.T) {
-		p := place(t, shop.NewOrder("CUST-789", "tok_visa", shop.Line{SKU: "SKU-042", Quantity: 1}))
+		p := place(t, shop.NewOrder("tok_visa", shop.Line{SKU: "SKU-042", Quantity: 1}))
 		page := filepath.Join(t.TempDir(), "follow.html")
 		out, code := run("-follow", "-timeout", "2m", "-html", page, p.OrderID)
 		if code != 0 || !strings.Contains(out, "Done: OrderShipped after 5 events") {
@@ -281,7 +281,7 @@ func TestTraceCommand(t *testing.T) {
 		}
 	})
 	t.Run("text and html", func(t *testing.T) {
-		p := place(t, shop.NewOrder("CUST-789", "tok_visa", shop.Line{SKU: "SKU-001", Quantity: 1}))
+		p := place(t, shop.NewOrder("tok_visa", shop.Line{SKU: "SKU-001", Quantity: 1}))
 		waitTerminal(t, p.OrderID)
 		page := filepath.Join(t.TempDir(), "trace.html")
 		out, code := run(p.OrderID, "-html", page)

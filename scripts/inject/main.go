@@ -2,12 +2,15 @@
 //
 //	go run ./scripts/inject -duplicate ORD-... [-type OrderShipped[,OrderPlaced...]]
 //	    re-publishes stored events of the order unchanged (same id): every consumer ignores them,
-//	    and a duplicate OrderPlaced re-runs the saga without a second charge or shipment
-//	go run ./scripts/inject -v1 [-token tok_visa] [-sku SKU-001] [-qty 1] [-customer C]
+//	    and a duplicate OrderPlaced starts an execution that finds the order claimed and stops
+//	go run ./scripts/inject -v1 [-token tok_visa] [-sku SKU-001] [-qty 1] [-customer C] [-copies 2]
 //	    places an order by publishing an OrderPlaced v1 (the events package's v1 sample, with a
-//	    fresh order id): the consumers upcast it and it flows through like a v2
+//	    fresh order id): the consumers upcast it and it flows through like one the API placed
 //
 // Then follow it: make trace ORDER=ORD-...
+//
+// On AWS the bus's resource policy refuses orderflow.* events from anyone but the stack's own
+// producers, so these work against the local emulator only (which does not evaluate it).
 package main
 
 import (
@@ -31,7 +34,8 @@ func main() {
 	flag.StringVar(&o.Token, "token", "tok_visa", "with -v1: payment token (tok_visa approves; the sample's tok_declined declines)")
 	flag.StringVar(&o.SKU, "sku", "", "with -v1: the SKU ordered (default: the sample's)")
 	flag.IntVar(&o.Quantity, "qty", 0, "with -v1: the quantity (default: the sample's)")
-	flag.StringVar(&o.CustomerID, "customer", "", "with -v1: the customer id (default: the sample's)")
+	flag.StringVar(&o.CustomerID, "customer", "", "with -v1: the customer id, a Cognito sub (default: the sample's, which no one can sign in as: GET /orders/{id} answers 404; use the trace)")
+	flag.IntVar(&o.Copies, "copies", 1, "with -v1: put the event on the bus this many times at once, to watch one saga run and the others stop at Duplicate")
 	flag.Parse()
 	if flag.NArg() > 0 || (*dup == "") == !*v1 {
 		fmt.Fprintln(os.Stderr, "inject: give either -duplicate ORD-... or -v1")

@@ -5,8 +5,10 @@ package inject
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -84,6 +86,7 @@ type V1Order struct {
 	Token      string // payment token (the sample's declines)
 	SKU        string // priced from the catalogue
 	Quantity   int
+	Copies     int // put the event on the bus this many times at the same moment (duplicates racing); default 1
 }
 
 // PlaceV1 places an order by publishing an OrderPlaced v1 event straight onto the bus: the
@@ -134,5 +137,16 @@ func PlaceV1(ctx context.Context, d Deps, o V1Order) (events.Envelope, error) {
 	if err != nil {
 		return events.Envelope{}, err
 	}
-	return e, d.Bus.Publish(ctx, entry)
+	copies := max(o.Copies, 1)
+	errs := make([]error, copies)
+	var wg sync.WaitGroup
+	for i := range copies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = d.Bus.Publish(ctx, entry)
+		}()
+	}
+	wg.Wait()
+	return e, errors.Join(errs...)
 }

@@ -122,10 +122,10 @@ func (b *builder) api() {
 	}
 	api := b.add(b.withEvent(Hop{Key: "api", Time: placed.Time, Approx: true, From: Client, Service: APIGateway, Resource: ResAPI,
 		Action: "POST /orders", Evidence: "event store (OrderPlaced's time)",
-		What: "the client's request, answered 201 PLACED at once (synchronous); everything after this is asynchronous"}, placed.ID))
+		What: "the signed-in client's request (the JWT authorizer checked its token), answered 201 PLACED at once (synchronous); everything after this is asynchronous"}, placed.ID))
 	fn := b.add(b.withEvent(Hop{Key: "fn/order-api", Cause: api, Time: placed.Time, Approx: true, From: APIGateway, Service: Lambda,
 		Resource: "order-api", Actor: "order-api", Action: "invoke order-api", Evidence: "event store (OrderPlaced's time)",
-		What: "order-api (producer) validated the order, priced it from the catalogue and built OrderPlaced"}, placed.ID))
+		What: "order-api (producer) checked the customer's token, validated and priced the order, handed the payment token to the payments service (a payment intent) and built OrderPlaced"}, placed.ID))
 	b.bus(b.withEvent(Hop{Key: "bus/" + placed.ID, Cause: fn, Time: placed.Time, Approx: true, From: Lambda,
 		Service: EventBridge, Resource: ResBus, Actor: "order-api", Action: "PutEvents OrderPlaced", Evidence: "event store",
 		What: "order-api put OrderPlaced on the bus and returned; it does not know who consumes it"}, placed.ID), "")
@@ -172,7 +172,7 @@ func (b *builder) execution(x Execution, duplicate bool) {
 	rule := ruleLabel(b.rule(x.EventID, b.ev.Resources[ResWorkflow]), "the bus")
 	what := rule + " started execution " + name
 	if duplicate {
-		what += " (a second execution for the same order: only idempotent tasks keep it harmless)"
+		what += " (a second execution for the same order: it finds the order claimed and ends at Duplicate, doing nothing)"
 	}
 	b.ownWrites(x)
 	prev := b.add(b.withEvent(Hop{Key: "sfn/" + name + "/start", Cause: cause, Time: x.Started, From: EventBridge,
@@ -274,6 +274,11 @@ func (b *builder) attempt(key, stateKey string, s State, k int, a Attempt) strin
 			from = SQS
 		}
 		return outcome(from, last, "SendTaskSuccess", "the consumer answered with SendTaskSuccess; the saga resumes")
+	case strings.Contains(a.Resource, "dynamodb:putItem"):
+		claim := b.add(Hop{Key: key + "/claim", Cause: stateKey, Time: a.Scheduled, From: StepFunctions, Service: DynamoDB,
+			Resource: ResSagas, Actor: s.Name, Action: "PutItem (claim)", Evidence: "execution history",
+			What: s.Name + " claimed the order for this execution (conditional put: a second execution for the same order finds the claim and stops)" + attemptNote(k)})
+		return outcome(DynamoDB, claim, "claimed", "the order's saga is this execution's")
 	case strings.Contains(a.Resource, "events:putEvents"):
 		for _, p := range a.Published {
 			b.bus(b.withEvent(Hop{Key: "bus/" + p.EventID, Cause: stateKey, Time: a.Scheduled, From: StepFunctions,

@@ -66,7 +66,7 @@ func NewCollector(s *deployed.Stack) *Collector {
 		ResTopic: "NotificationsTopicArn", ResPaymentsQueue: "PaymentsQueueUrl", "email queue": "EmailQueueUrl",
 		"sms queue": "SmsQueueUrl", ResEventStore: "EventStoreTable", ResInventory: "InventoryTable",
 		ResPayments: "PaymentsTable", ResShipments: "ShipmentsTable", ResNotifications: "NotificationsTable",
-		ResAnalytics: "AnalyticsTable", "order-api": "OrderApiFunctionName", "inventory": "InventoryFunctionName",
+		ResAnalytics: "AnalyticsTable", ResSagas: "SagasTable", "order-api": "OrderApiFunctionName", "inventory": "InventoryFunctionName",
 		"payment": "PaymentFunctionName", "shipping": "ShippingFunctionName", "notifier": "NotifierFunctionName",
 		"streamer": "StreamerFunctionName", "projector": "ProjectorFunctionName", "analytics": "AnalyticsFunctionName",
 	} {

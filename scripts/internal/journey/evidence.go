@@ -17,6 +17,7 @@ const (
 	ResShipments     = "shipments table"
 	ResNotifications = "notifications table"
 	ResAnalytics     = "analytics table"
+	ResSagas         = "sagas table"
 )
 
 // Evidence is everything Collect read about one order, before it becomes hops. Each field says

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/orderflow-dev/orderflow/events"
 )
 
 var t0 = time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC)
@@ -143,7 +145,7 @@ func approved() Evidence {
 	for i, typ := range types {
 		version := 1
 		if typ == "OrderPlaced" {
-			version = 2 // as order-api emits it
+			version = events.LatestVersion(events.TypeOrderPlaced) // as order-api emits it
 		}
 		e := Event{ID: fmt.Sprintf("e%d", i+1), Type: typ, Version: version, Source: sources[i], Sequence: i + 1, CorrelationID: "e1",
 			Time: at(created[i]), RecordedAt: at(recorded[i]), KinesisSeq: fmt.Sprintf("k%d", i+1)}
@@ -363,10 +365,10 @@ func TestBuildOrderPlacedV1ComesFromOutsideTheAPI(t *testing.T) {
 	ev.Events[0].Version = 1
 	j := Build(ev)
 	if slices.ContainsFunc(j.Hops, func(h Hop) bool { return h.Service == APIGateway || h.Actor == "order-api" }) {
-		t.Error("a v1 OrderPlaced is drawn as coming through the API, which only emits v2")
+		t.Error("a v1 OrderPlaced is drawn as coming through the API, which only emits the latest version")
 	}
 	h := j.Hops[index(t, j, "OrderPlaced v1 on the bus", func(h Hop) bool { return h.Key == "bus/e1" })]
-	if h.From != Client || !strings.Contains(h.What, "upcasts it to v2") {
+	if h.From != Client || !strings.Contains(h.What, fmt.Sprintf("upcasts it to v%d", events.LatestVersion(events.TypeOrderPlaced))) {
 		t.Errorf("OrderPlaced v1: from %q, %q", h.From, h.What)
 	}
 	if i := slices.IndexFunc(j.Hops, func(h Hop) bool { return h.Key == "bus/e1" }); i != 0 {

@@ -10,13 +10,24 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strconv"
 	"time"
 )
 
-// Client calls one deployed API.
+// Client calls one deployed API, as one signed-in customer (or anonymously, without a Token:
+// then only GET /products answers).
 type Client struct {
 	BaseURL string // e.g. http://abcd1234.execute-api.localhost:4566
 	HTTP    *http.Client
+	Token   string // the customer's Cognito access token, sent as "Authorization: Bearer <token>"
+}
+
+// As is a copy of c that calls as the customer token names.
+func (c *Client) As(token string) *Client {
+	cp := *c
+	cp.Token = token
+	return &cp
 }
 
 // Line is one line of an order.
@@ -25,11 +36,10 @@ type Line struct {
 	Quantity int    `json:"quantity"`
 }
 
-// OrderRequest is the body of POST /orders.
+// OrderRequest is the body of POST /orders. The customer is whoever the access token names.
 type OrderRequest struct {
-	CustomerID string `json:"customerId"`
-	Items      []Line `json:"items"`
-	Payment    struct {
+	Items   []Line `json:"items"`
+	Payment struct {
 		Token string `json:"token"`
 	} `json:"payment"`
 }
@@ -48,8 +58,8 @@ const (
 )
 
 // NewOrder builds a request; token tok_visa approves, tok_declined declines (see the Token constants).
-func NewOrder(customer, token string, lines ...Line) OrderRequest {
-	r := OrderRequest{CustomerID: customer, Items: lines}
+func NewOrder(token string, lines ...Line) OrderRequest {
+	r := OrderRequest{Items: lines}
 	r.Payment.Token = token
 	return r
 }
@@ -73,6 +83,7 @@ type EventRef struct {
 // Order is the answer to GET /orders/{id}: the fold of the order's events.
 type Order struct {
 	OrderID    string     `json:"orderId"`
+	CustomerID string     `json:"customerId"`
 	Status     string     `json:"status"`
 	Reason     string     `json:"reason"`
 	TotalCents int64      `json:"totalCents"`
@@ -87,6 +98,21 @@ type Product struct {
 	Stock      int    `json:"stock"`
 }
 
+// OrderSummary is one order in GET /orders.
+type OrderSummary struct {
+	OrderID    string    `json:"orderId"`
+	Status     string    `json:"status"`
+	Reason     string    `json:"reason"`
+	PlacedAt   time.Time `json:"placedAt"`
+	TotalCents int64     `json:"totalCents"`
+}
+
+// OrderPage is the answer to GET /orders.
+type OrderPage struct {
+	Orders     []OrderSummary `json:"orders"`
+	NextCursor string         `json:"nextCursor"`
+}
+
 // StatusError is a non-2xx answer.
 type StatusError struct {
 	Code int
@@ -98,14 +124,21 @@ func (e *StatusError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.Code,
 // ErrNotFound is a 404.
 var ErrNotFound = errors.New("not found")
 
-// Do sends one request and returns the status code and body, whatever the status.
-func (c *Client) Do(ctx context.Context, method, path, contentType string, body []byte) (int, []byte, error) {
+// Do sends one request with the client's token (if any) and the given headers (name, value
+// pairs), and returns the status code and body, whatever the status.
+func (c *Client) Do(ctx context.Context, method, path, contentType string, body []byte, headers ...string) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
@@ -116,7 +149,7 @@ func (c *Client) Do(ctx context.Context, method, path, contentType string, body 
 	return resp.StatusCode, b, err
 }
 
-func (c *Client) json(ctx context.Context, method, path string, in any, want int, out any) error {
+func (c *Client) json(ctx context.Context, method, path string, in any, want int, out any, headers ...string) error {
 	var body []byte
 	if in != nil {
 		var err error
@@ -124,7 +157,7 @@ func (c *Client) json(ctx context.Context, method, path string, in any, want int
 			return err
 		}
 	}
-	code, b, err := c.Do(ctx, method, path, "application/json", body)
+	code, b, err := c.Do(ctx, method, path, "application/json", body, headers...)
 	if err != nil {
 		return err
 	}
@@ -146,10 +179,32 @@ func (c *Client) Products(ctx context.Context) ([]Product, error) {
 	return ps, c.json(ctx, http.MethodGet, "/products", nil, http.StatusOK, &ps)
 }
 
-// PlaceOrder posts an order.
-func (c *Client) PlaceOrder(ctx context.Context, r OrderRequest) (Placed, error) {
+// PlaceOrder posts an order. With an idempotencyKey, a retry of the same request names the
+// same order (the IETF Idempotency-Key header; it is sent as a quoted string).
+func (c *Client) PlaceOrder(ctx context.Context, r OrderRequest, idempotencyKey ...string) (Placed, error) {
 	var p Placed
-	return p, c.json(ctx, http.MethodPost, "/orders", r, http.StatusCreated, &p)
+	var headers []string
+	if len(idempotencyKey) > 0 {
+		headers = []string{"Idempotency-Key", strconv.Quote(idempotencyKey[0])}
+	}
+	return p, c.json(ctx, http.MethodPost, "/orders", r, http.StatusCreated, &p, headers...)
+}
+
+// ListOrders reads one page of the customer's orders, newest first ("" cursor: the first page).
+func (c *Client) ListOrders(ctx context.Context, limit int, cursor string) (OrderPage, error) {
+	q := url.Values{}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	path := "/orders"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var page OrderPage
+	return page, c.json(ctx, http.MethodGet, path, nil, http.StatusOK, &page)
 }
 
 // GetOrder reads an order; ErrNotFound until its first event reaches the event store.
