@@ -2,14 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/google/uuid"
 
 	"github.com/orderflow-dev/orderflow/functions/internal/dynamo"
 	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
@@ -134,22 +130,5 @@ func ledgerContract(t *testing.T, l paymentLedger) {
 // paymentsTable creates a payments table (pk orderId) on the emulator, deleted after the test.
 func paymentsTable(t *testing.T, db *dynamodb.Client) string {
 	t.Helper()
-	name := "test-payments-" + uuid.NewString()[:8]
-	ctx := context.Background()
-	var inUse *types.ResourceInUseException
-	if _, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(name),
-		BillingMode:          types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("orderId"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("orderId"), KeyType: types.KeyTypeHash}},
-	}); err != nil && !errors.As(err, &inUse) {
-		t.Fatal(err)
-	}
-	if err := dynamodb.NewTableExistsWaiter(db).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
-	})
-	return name
+	return fixture.KeyTable(t, db, "orderId")
 }

@@ -10,12 +10,14 @@
 package dynamo
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
@@ -49,6 +51,36 @@ func cancelledByConditions(err error) (failed []int, ok bool) {
 	}
 	// An emulator may omit the reasons; a cancelled transaction then still means a condition failed.
 	return failed, true
+}
+
+// updateGetter is the part of the DynamoDB client updateIf uses.
+type updateGetter interface {
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+}
+
+// updateIf applies in (an update with a condition) and returns the item after it and true,
+// or, when the condition failed, the item as it stands (nil if there is none) and false: the
+// one the failed condition returned, or a consistent read when the endpoint did not return it.
+// Any other error is returned as it is.
+func updateIf(ctx context.Context, client updateGetter, in *dynamodb.UpdateItemInput) (map[string]types.AttributeValue, bool, error) {
+	in.ReturnValues = types.ReturnValueAllNew
+	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	out, err := client.UpdateItem(ctx, in)
+	old, failed := isConditionFailed(err)
+	switch {
+	case err == nil:
+		return out.Attributes, true, nil
+	case !failed:
+		return nil, false, err
+	case len(old) > 0:
+		return old, false, nil
+	}
+	got, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: in.TableName, Key: in.Key, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, false, fmt.Errorf("read current: %w", err)
+	}
+	return got.Item, false, nil
 }
 
 func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }

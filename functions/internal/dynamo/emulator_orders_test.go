@@ -20,17 +20,13 @@ import (
 // eventStoreTable creates an event store with the customer orders index, as the CDK app does.
 func eventStoreTable(t *testing.T, db *dynamodb.Client) string {
 	t.Helper()
-	name := "test-" + uuid.NewString()[:8]
 	attr := func(n string, ty types.ScalarAttributeType) types.AttributeDefinition {
 		return types.AttributeDefinition{AttributeName: aws.String(n), AttributeType: ty}
 	}
 	key := func(n string, ty types.KeyType) types.KeySchemaElement {
 		return types.KeySchemaElement{AttributeName: aws.String(n), KeyType: ty}
 	}
-	ctx := context.Background()
-	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:   aws.String(name),
-		BillingMode: types.BillingModePayPerRequest,
+	return fixture.Table(t, db, &dynamodb.CreateTableInput{
 		AttributeDefinitions: []types.AttributeDefinition{
 			attr("orderId", types.ScalarAttributeTypeS), attr("sequence", types.ScalarAttributeTypeN),
 			attr("customerId", types.ScalarAttributeTypeS), attr("placedAt", types.ScalarAttributeTypeS),
@@ -42,17 +38,6 @@ func eventStoreTable(t *testing.T, db *dynamodb.Client) string {
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
 		}},
 	})
-	var inUse *types.ResourceInUseException
-	if err != nil && !errors.As(err, &inUse) {
-		t.Fatal(err)
-	}
-	if err := dynamodb.NewTableExistsWaiter(db).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
-	})
-	return name
 }
 
 func TestEmulatorCustomerOrders(t *testing.T) {

@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/google/uuid"
 
 	"github.com/orderflow-dev/orderflow/events"
 	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
@@ -29,34 +28,10 @@ func emulator(t *testing.T) *dynamodb.Client {
 	return dynamodb.NewFromConfig(fixture.Emulator(t))
 }
 
-// table creates a table with a string hash key and an optional sort key ("name:S" / "name:N").
+// table creates a table with a string hash key and an optional sort key ("name", "S"/"N").
 func table(t *testing.T, db *dynamodb.Client, hash string, sort ...string) string {
 	t.Helper()
-	name := "test-" + uuid.NewString()[:8]
-	in := &dynamodb.CreateTableInput{
-		TableName:            aws.String(name),
-		BillingMode:          types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(hash), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(hash), KeyType: types.KeyTypeHash}},
-	}
-	if len(sort) == 2 {
-		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{AttributeName: aws.String(sort[0]), AttributeType: types.ScalarAttributeType(sort[1])})
-		in.KeySchema = append(in.KeySchema, types.KeySchemaElement{AttributeName: aws.String(sort[0]), KeyType: types.KeyTypeRange})
-	}
-	ctx := context.Background()
-	// The SDK retries a call whose answer it did not get (LogRetries shows it); a retried
-	// CreateTable finds the table its first attempt made. The name is ours alone.
-	var inUse *types.ResourceInUseException
-	if _, err := db.CreateTable(ctx, in); err != nil && !errors.As(err, &inUse) {
-		t.Fatal(err)
-	}
-	if err := dynamodb.NewTableExistsWaiter(db).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
-	})
-	return name
+	return fixture.KeyTable(t, db, hash, sort...)
 }
 
 func TestEmulatorEventStore(t *testing.T) {

@@ -121,27 +121,15 @@ func (k *IdempotencyKeys) Release(ctx context.Context, customerID, key, leaseID 
 // update applies expr under cond; it returns the item after the update and true, or the item
 // as it stands and false when the condition failed.
 func (k *IdempotencyKeys) update(ctx context.Context, customerID, key, expr, cond string, values map[string]types.AttributeValue) (map[string]types.AttributeValue, bool, error) {
-	out, err := k.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                           aws.String(k.table),
-		Key:                                 keyOf(customerID, key),
-		UpdateExpression:                    aws.String(expr),
-		ConditionExpression:                 aws.String("attribute_exists(customerId) AND " + cond),
-		ExpressionAttributeNames:            namesIn(expr+" "+cond, keyStatusName),
-		ExpressionAttributeValues:           values,
-		ReturnValues:                        types.ReturnValueAllNew,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	cond = "attribute_exists(customerId) AND " + cond
+	return updateIf(ctx, k.client, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(k.table),
+		Key:                       keyOf(customerID, key),
+		UpdateExpression:          aws.String(expr),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  namesIn(expr+" "+cond, keyStatusName),
+		ExpressionAttributeValues: values,
 	})
-	old, failed := isConditionFailed(err)
-	switch {
-	case err == nil:
-		return out.Attributes, true, nil
-	case !failed:
-		return nil, false, err
-	case len(old) > 0:
-		return old, false, nil
-	}
-	item, err := k.get(ctx, customerID, key)
-	return item, false, err
 }
 
 func (k *IdempotencyKeys) get(ctx context.Context, customerID, key string) (map[string]types.AttributeValue, error) {

@@ -143,31 +143,14 @@ func (ps *Payments) LateChargeRefunded(ctx context.Context, orderID string, at t
 // and true, or, when the condition failed, the item as it stands (nil if there is none) and
 // false, read consistently when the endpoint does not return it with the failed condition.
 func (ps *Payments) update(ctx context.Context, orderID, expr, cond string, values map[string]types.AttributeValue) (map[string]types.AttributeValue, bool, error) {
-	key := map[string]types.AttributeValue{"orderId": str(orderID)}
-	out, err := ps.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                           aws.String(ps.table),
-		Key:                                 key,
-		UpdateExpression:                    aws.String(expr),
-		ConditionExpression:                 aws.String(cond),
-		ExpressionAttributeNames:            statusName,
-		ExpressionAttributeValues:           values,
-		ReturnValues:                        types.ReturnValueAllNew,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	return updateIf(ctx, ps.client, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(ps.table),
+		Key:                       map[string]types.AttributeValue{"orderId": str(orderID)},
+		UpdateExpression:          aws.String(expr),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  statusName,
+		ExpressionAttributeValues: values,
 	})
-	old, failed := isConditionFailed(err)
-	switch {
-	case err == nil:
-		return out.Attributes, true, nil
-	case !failed:
-		return nil, false, err
-	case len(old) > 0:
-		return old, false, nil
-	}
-	got, err := ps.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(ps.table), Key: key, ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return nil, false, fmt.Errorf("read current: %w", err)
-	}
-	return got.Item, false, nil
 }
 
 // decodePayment reads a payments item; attributes a stage has not written yet are zero, and
