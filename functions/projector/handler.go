@@ -10,6 +10,7 @@ import (
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
 	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/internal/metrics"
 	"github.com/orderflow-dev/orderflow/functions/internal/projection"
 	"github.com/orderflow-dev/orderflow/functions/internal/record"
 	"github.com/orderflow-dev/orderflow/functions/internal/store"
@@ -18,21 +19,35 @@ import (
 // eventAppender appends to the event store, once per (order, sequence) (dynamo.EventStore).
 type eventAppender = projection.EventAppender
 
+// eventStore is the event store as the projector uses it (dynamo.EventStore): it appends, and
+// reads when an order was placed (store.ErrNotFound if its OrderPlaced is not there yet).
+type eventStore interface {
+	eventAppender
+	PlacedAt(ctx context.Context, orderID string) (time.Time, error)
+}
+
 // parker sends a poison record to the dead-letter queue (deadletter.Queue).
 type parker = record.BodyParker
+
+// emitter writes business metrics as EMF log lines (metrics.Emitter).
+type emitter interface {
+	Emit(dims map[string]string, values ...metrics.Value) error
+}
 
 // Handler is the event-sourcing projector: it reads the order-events stream and appends each
 // event to the event store, where an order's state is the fold of its events (order.Fold).
 // Its conditional write is both idempotency (the same event again is ignored) and order
-// (a different event for a taken sequence is a conflict, parked for a human).
+// (a different event for a taken sequence is a conflict, parked for a human). An event
+// appended for the first time also counts in the business metrics (see businessMetrics).
 type Handler struct {
-	store  eventAppender
-	handle record.Handler
-	now    func() time.Time
+	store   eventStore
+	metrics emitter
+	handle  record.Handler
+	now     func() time.Time
 }
 
-func newHandler(s eventAppender, dlq parker, logger *slog.Logger) *Handler {
-	h := &Handler{store: s, now: time.Now}
+func newHandler(s eventStore, dlq parker, m emitter, logger *slog.Logger) *Handler {
+	h := &Handler{store: s, metrics: m, now: time.Now}
 	h.handle = record.Chain(h.record, record.Log(logger), record.Recover(), record.Park(record.ParkBody(dlq)))
 	return h
 }
@@ -63,5 +78,6 @@ func (h *Handler) record(ctx context.Context, m record.Message) error {
 		return nil
 	}
 	record.Logger(ctx).InfoContext(ctx, "event appended", "sequence", e.Sequence)
+	h.businessMetrics(ctx, e) // only here: the first append of this event, never a duplicate
 	return nil
 }

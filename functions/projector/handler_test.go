@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"reflect"
 	"sort"
@@ -18,6 +17,8 @@ import (
 
 	"github.com/orderflow-dev/orderflow/events"
 	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
+	"github.com/orderflow-dev/orderflow/functions/internal/metrics"
+	"github.com/orderflow-dev/orderflow/functions/internal/metrics/metricstest"
 	"github.com/orderflow-dev/orderflow/functions/internal/order"
 	"github.com/orderflow-dev/orderflow/functions/internal/store"
 )
@@ -25,8 +26,10 @@ import (
 // fakeEventStore has the adapter's semantics: one event per (order, sequence); the same
 // event again is ErrDuplicate, a different one ErrConflict.
 type fakeEventStore struct {
-	stored map[string]store.EventRecord // "orderId/sequence"
-	err    map[string]error             // per event id
+	stored    map[string]store.EventRecord // "orderId/sequence"
+	err       map[string]error             // per event id
+	placedErr error                        // PlacedAt's answer, when set
+	reads     int                          // PlacedAt calls
 }
 
 func (f *fakeEventStore) Append(_ context.Context, rec store.EventRecord) error {
@@ -43,6 +46,19 @@ func (f *fakeEventStore) Append(_ context.Context, rec store.EventRecord) error 
 	}
 	f.stored[key] = rec
 	return nil
+}
+
+// PlacedAt is the time of the stored OrderPlaced (sequence 1), as dynamo.EventStore reads it.
+func (f *fakeEventStore) PlacedAt(_ context.Context, orderID string) (time.Time, error) {
+	f.reads++
+	if f.placedErr != nil {
+		return time.Time{}, f.placedErr
+	}
+	rec, ok := f.stored[orderID+"/1"]
+	if !ok {
+		return time.Time{}, fmt.Errorf("placed at %s: %w", orderID, store.ErrNotFound)
+	}
+	return rec.Envelope.Time, nil
 }
 
 func (f *fakeEventStore) envelopes() []events.Envelope {
@@ -66,10 +82,26 @@ func (d *fakeDLQ) Park(_ context.Context, _ []byte, reason string) error {
 	return nil
 }
 
-func newTestHandler(s *fakeEventStore, d *fakeDLQ) *Handler {
-	h := newHandler(s, d, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	h.now = func() time.Time { return fixture.Now.Add(time.Hour) }
-	return h
+// metricsClock is the business metrics' clock in the tests.
+var metricsClock = fixture.Now.Add(2 * time.Hour)
+
+// testHandler is a Handler whose business metrics and logs (debug and up) the test reads.
+type testHandler struct {
+	*Handler
+	metrics bytes.Buffer
+	logs    bytes.Buffer
+}
+
+func newTestHandler(t *testing.T, s eventStore, d *fakeDLQ) *testHandler {
+	t.Helper()
+	th := &testHandler{}
+	m, err := metrics.New(&th.metrics, metrics.Orderflow(), func() time.Time { return metricsClock })
+	if err != nil {
+		t.Fatal(err)
+	}
+	th.Handler = newHandler(s, d, m, slog.New(slog.NewJSONHandler(&th.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	th.now = func() time.Time { return fixture.Now.Add(time.Hour) }
+	return th
 }
 
 func kinesisRecord(seq string, data []byte) lambdaevents.KinesisEventRecord {
@@ -110,7 +142,7 @@ func TestProjectsEachEventOnce(t *testing.T) {
 		batch = append(batch, kinesisRecord(fmt.Sprintf("4959%02d", i), fixture.EventBridge(t, e)))
 	}
 	f, d := &fakeEventStore{stored: map[string]store.EventRecord{}}, &fakeDLQ{}
-	resp, err := newTestHandler(f, d).Handle(context.Background(), lambdaevents.KinesisEvent{Records: fixture.TwiceShuffled(5, batch)})
+	resp, err := newTestHandler(t, f, d).Handle(context.Background(), lambdaevents.KinesisEvent{Records: fixture.TwiceShuffled(5, batch)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,9 +184,10 @@ func TestPoisonAndFailures(t *testing.T) {
 		wantFailed []string
 		wantParked []string // reason substrings, in order
 		wantStored int
+		wantLines  int // business metrics lines: only the events appended
 	}{
 		{name: "sequence conflict parked", records: []lambdaevents.KinesisEventRecord{kinesisRecord("1", fixture.EventBridge(t, evs[0])), kinesisRecord("2", fixture.EventBridge(t, rival))},
-			wantParked: []string{"sequence conflict"}, wantStored: 1},
+			wantParked: []string{"sequence conflict"}, wantStored: 1, wantLines: 1},
 		{name: "not json parked", records: []lambdaevents.KinesisEventRecord{kinesisRecord("1", []byte{0xff, 0x00})}, wantParked: []string{"not an EventBridge event"}},
 		{name: "schema break parked", records: []lambdaevents.KinesisEventRecord{kinesisRecord("1", bytes.Replace(good, []byte(`"quantity":1`), []byte(`"quantity":0`), 1))},
 			wantParked: []string{"quantity"}},
@@ -163,7 +196,7 @@ func TestPoisonAndFailures(t *testing.T) {
 		{name: "only the throttled record is retried", records: []lambdaevents.KinesisEventRecord{kinesisRecord("1", fixture.EventBridge(t, evs[0])), kinesisRecord("2", good), kinesisRecord("3", fixture.EventBridge(t, evs[2]))},
 			setup: func(f *fakeEventStore, _ *fakeDLQ) {
 				f.err[evs[1].ID] = errors.New("ProvisionedThroughputExceededException")
-			}, wantFailed: []string{"2"}, wantStored: 2},
+			}, wantFailed: []string{"2"}, wantStored: 2, wantLines: 1}, // OrderPlaced's; InventoryReserved and PaymentApproved count nothing
 		{name: "dead-letter queue down: retried", records: []lambdaevents.KinesisEventRecord{kinesisRecord("1", []byte("{"))},
 			setup: func(_ *fakeEventStore, d *fakeDLQ) { d.err = errors.New("down") }, wantFailed: []string{"1"}},
 	}
@@ -173,7 +206,8 @@ func TestPoisonAndFailures(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(f, d)
 			}
-			resp, _ := newTestHandler(f, d).Handle(context.Background(), lambdaevents.KinesisEvent{Records: tc.records})
+			h := newTestHandler(t, f, d)
+			resp, _ := h.Handle(context.Background(), lambdaevents.KinesisEvent{Records: tc.records})
 			want := tc.wantFailed
 			if want == nil {
 				want = []string{}
@@ -191,6 +225,9 @@ func TestPoisonAndFailures(t *testing.T) {
 			}
 			if len(f.stored) != tc.wantStored {
 				t.Errorf("stored %d, want %d", len(f.stored), tc.wantStored)
+			}
+			if lines := metricstest.Lines(t, h.metrics.Bytes()); len(lines) != tc.wantLines {
+				t.Errorf("%d metrics lines, want %d:\n%s", len(lines), tc.wantLines, h.metrics.String())
 			}
 		})
 	}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -165,6 +167,35 @@ func (es *EventStore) Load(ctx context.Context, orderID string) ([]events.Envelo
 		}
 	}
 	return evs, nil
+}
+
+// PlacedAt is when the order was placed: the time of its OrderPlaced, the item at sequence 1,
+// read consistently (one GetItem, two attributes). store.ErrNotFound when the event store does
+// not hold it (yet).
+func (es *EventStore) PlacedAt(ctx context.Context, orderID string) (time.Time, error) {
+	out, err := es.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:                aws.String(es.table),
+		Key:                      map[string]types.AttributeValue{"orderId": str(orderID), "sequence": num(1)},
+		ConsistentRead:           aws.Bool(true),
+		ProjectionExpression:     aws.String("#type, #time"),
+		ExpressionAttributeNames: map[string]string{"#type": "type", "#time": "time"},
+	})
+	switch {
+	case err != nil:
+		return time.Time{}, fmt.Errorf("placed at %s: %w", orderID, err)
+	case len(out.Item) == 0:
+		return time.Time{}, fmt.Errorf("placed at %s: %w", orderID, store.ErrNotFound)
+	case getS(out.Item, "type") != string(events.TypeOrderPlaced):
+		return time.Time{}, fmt.Errorf("placed at %s: event #1 is a %q, not an OrderPlaced", orderID, getS(out.Item, "type"))
+	}
+	placed, err := getTime(out.Item, "time")
+	if err == nil && placed.IsZero() {
+		err = errors.New("attribute time: missing")
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("placed at %s: %w", orderID, err)
+	}
+	return placed, nil
 }
 
 // CustomerOrders lists the OrderPlaced events of a customer's orders, newest first, at most

@@ -1,0 +1,62 @@
+package metrics
+
+import "github.com/orderflow-dev/orderflow/events"
+
+// Namespace is the CloudWatch namespace of orderflow's business metrics.
+const Namespace = "Orderflow"
+
+// The business metrics. The projector emits them once per event, when it appends the event to
+// the event store for the first time (a redelivered or replayed event counts nothing), in one
+// record per event.
+const (
+	// OrdersPlaced (Count, no dimension): 1 per OrderPlaced.
+	OrdersPlaced = "OrdersPlaced"
+	// OrdersShipped (Count, no dimension): 1 per OrderShipped.
+	OrdersShipped = "OrdersShipped"
+	// OrdersCancelled (Count): 1 per OrderCancelled, published twice: without dimension (the
+	// total) and per Reason.
+	OrdersCancelled = "OrdersCancelled"
+	// Refunds (Count, no dimension): 1 per PaymentRefunded.
+	Refunds = "Refunds"
+	// RefundedCents (Count, no dimension): the refunded amount in cents, per PaymentRefunded
+	// (its Sum is the money given back).
+	RefundedCents = "RefundedCents"
+	// PlacedToTerminal (Milliseconds): from the order's OrderPlaced to its OrderShipped or
+	// OrderCancelled (the events' times), published twice: without dimension (every order that
+	// ended) and per Outcome. Not emitted when the OrderPlaced is not in the event store yet.
+	PlacedToTerminal = "PlacedToTerminal"
+)
+
+// Dimensions of the business metrics.
+const (
+	// Reason is why an order was cancelled: one of events.ReasonOutOfStock,
+	// events.ReasonPaymentDeclined, events.ReasonFulfilmentFailed.
+	Reason = "Reason"
+	// Outcome is how an order ended: OutcomeShipped or OutcomeCancelled.
+	Outcome = "Outcome"
+)
+
+// Outcomes (values of the Outcome dimension).
+const (
+	OutcomeShipped   = "shipped"
+	OutcomeCancelled = "cancelled"
+)
+
+// Orderflow is the catalog of the business metrics.
+func Orderflow() Catalog {
+	return Catalog{
+		Namespace: Namespace,
+		Metrics: []Metric{
+			{Name: OrdersPlaced, Unit: Count},
+			{Name: OrdersShipped, Unit: Count},
+			{Name: OrdersCancelled, Unit: Count, Dimensions: [][]string{{}, {Reason}}},
+			{Name: Refunds, Unit: Count},
+			{Name: RefundedCents, Unit: Count},
+			{Name: PlacedToTerminal, Unit: Milliseconds, Dimensions: [][]string{{}, {Outcome}}},
+		},
+		Dimensions: []Dimension{
+			{Name: Reason, Values: []string{events.ReasonOutOfStock, events.ReasonPaymentDeclined, events.ReasonFulfilmentFailed}},
+			{Name: Outcome, Values: []string{OutcomeShipped, OutcomeCancelled}},
+		},
+	}
+}
