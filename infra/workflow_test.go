@@ -160,24 +160,58 @@ func choose(t *testing.T, state map[string]any, doc map[string]any) string {
 	t.Helper()
 	for _, c := range state["Choices"].([]any) {
 		rule := c.(map[string]any)
-		v, present := lookup(doc, rule["Variable"].(string))
-		var match bool
-		switch {
-		case rule["IsPresent"] != nil:
-			match = present == rule["IsPresent"].(bool)
-		case rule["StringEquals"] != nil:
-			if !present {
-				t.Fatalf("%v reads a missing %s: States.Runtime on AWS", rule, rule["Variable"])
-			}
-			match = v == rule["StringEquals"]
-		default:
-			t.Fatalf("unsupported rule %v", rule)
-		}
-		if match {
+		if matches(t, rule, doc) {
 			return rule["Next"].(string)
 		}
 	}
 	return state["Default"].(string)
+}
+
+// matches evaluates one Choice rule (a comparison, or an Or of comparisons) on doc.
+func matches(t *testing.T, rule map[string]any, doc map[string]any) bool {
+	t.Helper()
+	if or, ok := rule["Or"].([]any); ok {
+		for _, r := range or {
+			if matches(t, r.(map[string]any), doc) {
+				return true
+			}
+		}
+		return false
+	}
+	v, present := lookup(doc, rule["Variable"].(string))
+	switch {
+	case rule["IsNull"] != nil:
+		isNull := !present && keyPresent(doc, rule["Variable"].(string))
+		return isNull == rule["IsNull"].(bool)
+	case rule["IsPresent"] != nil:
+		return present == rule["IsPresent"].(bool)
+	case rule["StringEquals"] != nil:
+		if !present {
+			t.Fatalf("%v reads a missing %s: States.Runtime on AWS", rule, rule["Variable"])
+		}
+		return v == rule["StringEquals"]
+	}
+	t.Fatalf("unsupported rule %v", rule)
+	return false
+}
+
+// keyPresent reports whether path's last key is in doc, even with a null value.
+func keyPresent(doc map[string]any, path string) bool {
+	keys := strings.Split(strings.TrimPrefix(path, "$."), ".")
+	parent := "$." + strings.Join(keys[:len(keys)-1], ".")
+	var m any = doc
+	if len(keys) > 1 {
+		var ok bool
+		if m, ok = lookup(doc, parent); !ok {
+			return false
+		}
+	}
+	obj, ok := m.(map[string]any)
+	if !ok {
+		return false
+	}
+	_, ok = obj[keys[len(keys)-1]]
+	return ok
 }
 
 // Compensation after a failure: the refund runs only when the payment was approved (or its
@@ -282,8 +316,13 @@ func TestWorkflowPaymentCommands(t *testing.T) {
 // execution can pass again (its own retry), and a duplicate ends at once, before any task.
 func TestWorkflowClaimsTheOrderFirst(t *testing.T) {
 	start, states := parseASL(t)
-	if start != "ClaimSaga" {
-		t.Fatalf("StartAt = %s, want ClaimSaga", start)
+	if start != "Rescue?" || states["Rescue?"].Default != "ClaimSaga" {
+		t.Fatalf("StartAt = %s, then %s; want Rescue?, then ClaimSaga for any execution that is not a rescue", start, states["Rescue?"].Default)
+	}
+	var notRescue map[string]any
+	_ = json.Unmarshal([]byte(`{"version":"0","detail-type":"OrderPlaced","detail":{}}`), &notRescue)
+	if got := choose(t, rawStates(t)["Rescue?"], notRescue); got != "ClaimSaga" {
+		t.Errorf("an OrderPlaced event goes to %s, want ClaimSaga", got)
 	}
 	raw := rawStates(t)["ClaimSaga"]
 	if raw["Resource"] != "arn:aws:states:::dynamodb:putItem" || fmt.Sprint(get(raw, "Parameters", "TableName")) != "${SagasTable}" {
@@ -313,5 +352,44 @@ func TestWorkflowClaimsTheOrderFirst(t *testing.T) {
 	}
 	if states["Duplicate"].Type != "Succeed" || claim.Next != "ReadOrderPlaced" {
 		t.Errorf("Duplicate is a %s; ClaimSaga goes on to %s", states["Duplicate"].Type, claim.Next)
+	}
+}
+
+// A rescue takes the order over from the stalled execution only (or an order nobody claimed),
+// and compensates from its last known state as a Catch would: refund first once a payment may
+// have been requested.
+func TestWorkflowRescue(t *testing.T) {
+	states := rawStates(t)
+	var rescue map[string]any
+	_ = json.Unmarshal([]byte(`{"rescue":{"execution":"arn:x"},"event":{"orderId":"ORD-1"},"state":null,"error":{}}`), &rescue)
+	if got := choose(t, states["Rescue?"], rescue); got != "ClaimRescue" {
+		t.Fatalf("a rescue goes to %s, want ClaimRescue", got)
+	}
+	claim := states["ClaimRescue"]
+	if c := fmt.Sprint(get(claim, "Parameters", "ConditionExpression")); c != "attribute_not_exists(orderId) OR executionArn = :failed OR executionArn = :me" {
+		t.Errorf("ClaimRescue condition = %s", c)
+	}
+	if v := get(claim, "Parameters", "ExpressionAttributeValues", ":failed", "S.$"); v != "$.rescue.execution" {
+		t.Errorf("ClaimRescue takes over from %v, want $.rescue.execution", v)
+	}
+	if c := claim["Catch"].([]any)[0].(map[string]any); c["Next"] != "Duplicate" {
+		t.Errorf("ClaimRescue's first Catch goes to %v, want Duplicate", c["Next"])
+	}
+	for _, tc := range []struct{ doc, want string }{
+		{`{"state":null}`, "Compensate"}, // nothing known: inventory starts from the event
+		{`{"state":{"sequence":1}}`, "Compensate"},
+		{`{"state":{"outcome":"out-of-stock"}}`, "Compensate"},
+		{`{"state":{"outcome":"reserved"}}`, "RefundPayment"}, // waiting for the payment: void it
+		{`{"state":{"outcome":"approved"}}`, "RefundPayment"},
+		{`{"state":{"outcome":"declined"}}`, "Compensate"},
+		{`{"state":{"outcome":"shipped"}}`, "Compensate"},
+	} {
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(tc.doc), &doc); err != nil {
+			t.Fatal(err)
+		}
+		if got := choose(t, states["PaymentRequested?"], doc); got != tc.want {
+			t.Errorf("PaymentRequested? on %s → %s, want %s", tc.doc, got, tc.want)
+		}
 	}
 }

@@ -1,0 +1,402 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/orderflow-dev/orderflow/functions/internal/workflow"
+)
+
+// historyReader reads an execution's history, a page at a time (sfn.Client; it is also the
+// SDK's sfn.GetExecutionHistoryAPIClient, which the paginator takes).
+type historyReader interface {
+	GetExecutionHistory(ctx context.Context, in *sfn.GetExecutionHistoryInput, optFns ...func(*sfn.Options)) (*sfn.GetExecutionHistoryOutput, error)
+}
+
+// describer reads an execution's input, error and cause when the event left them out (sfn.Client).
+type describer interface {
+	DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, optFns ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
+}
+
+// starter starts the rescue execution (sfn.Client).
+type starter interface {
+	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, optFns ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
+}
+
+// ports are the handler's adapters.
+type ports struct {
+	history   historyReader
+	describer describer
+	starter   starter
+}
+
+// The event this function is the target of: Step Functions sends it to the default bus.
+const (
+	eventSource = "aws.states"
+	detailType  = "Step Functions Execution Status Change"
+)
+
+// Execution statuses (DescribeExecution's, and the event's detail.status).
+const (
+	statusFailed   = "FAILED"
+	statusTimedOut = "TIMED_OUT"
+	statusAborted  = "ABORTED"
+)
+
+// rescuable are the statuses of an execution that may have stopped without compensating: a Fail
+// state or an error no Catch takes (States.Runtime, States.DataLimitExceeded), the state
+// machine's TimeoutSeconds, StopExecution.
+var rescuable = map[string]bool{statusFailed: true, statusTimedOut: true, statusAborted: true}
+
+// compensated are the errors of the Fail states reached after the execution's own compensation
+// cancelled the order: nothing is left to do. (CompensationFailed and SagaNotStarted are not.)
+var compensated = map[string]bool{"FulfilmentFailed": true, "RefundFailed": true}
+
+// Limits of the rescue execution's name and of what it carries from the failed one.
+const (
+	rescuePrefix = "rescue-"
+	maxNameLen   = 80   // StartExecution's limit on a name
+	maxErrorLen  = 256  // Step Functions' limit on an error name
+	maxCauseLen  = 2048 // the cause is for an operator to read; the history keeps all of it
+	hashLen      = 12   // hex digits of the failed name's hash that end a shortened rescue name
+)
+
+// statusChange is the detail of a "Step Functions Execution Status Change" event: the fields of
+// DescribeExecution at the time of the change, {"executionArn", "stateMachineArn", "name",
+// "status", "startDate", "stopDate" (epoch milliseconds), "input", "inputDetails": {"included"},
+// "output", "outputDetails", "error", "cause"}, plus redrive fields on newer events. input and
+// output are JSON strings; input is null and inputDetails.included false when the event would
+// be too large (over 248 KB with the output). error and cause are absent or null unless the
+// execution failed (or was stopped with them). Only the fields used are decoded.
+type statusChange struct {
+	ExecutionARN    string        `json:"executionArn"`
+	StateMachineARN string        `json:"stateMachineArn"`
+	Name            string        `json:"name"`
+	Status          string        `json:"status"`
+	Input           *string       `json:"input"`
+	InputDetails    *dataIncluded `json:"inputDetails"`
+	Error           *string       `json:"error"`
+	Cause           *string       `json:"cause"`
+}
+
+type dataIncluded struct {
+	Included bool `json:"included"`
+}
+
+// RescueInput is the input of a rescue execution: the workflow document ({"event", "state",
+// "error"}, as a Catch leaves it) plus "rescue", which the state machine's first Choice tests
+// for. $.rescue.execution is the failed execution, from which the rescue claims the order.
+type RescueInput struct {
+	Rescue Rescue             `json:"rescue"`
+	Event  json.RawMessage    `json:"event"` // the OrderPlaced envelope: the failed execution's input's detail
+	State  json.RawMessage    `json:"state"` // the last saga state the failed execution recorded, or null
+	Error  workflow.TaskError `json:"error"` // as a Catch writes $.error
+}
+
+// Rescue names the execution rescued and how it ended. Every member is always present
+// (error and cause are "" when the execution had none).
+type Rescue struct {
+	Execution string `json:"execution"` // the failed execution's ARN
+	Status    string `json:"status"`    // FAILED, TIMED_OUT or ABORTED
+	Error     string `json:"error"`     // its error name, as Step Functions reported it
+	Cause     string `json:"cause"`     // its cause, truncated to maxCauseLen bytes
+}
+
+// Handler is the target of the rule that sends order-fulfilment's FAILED, TIMED_OUT and ABORTED
+// status changes from the default bus (an asynchronous invoke: an error is retried, then
+// dead-lettered).
+type Handler struct {
+	stateMachineARN string
+	ports
+	logger *slog.Logger
+}
+
+func newHandler(stateMachineARN string, p ports, logger *slog.Logger) *Handler {
+	return &Handler{stateMachineARN: stateMachineARN, ports: p, logger: logger}
+}
+
+// Handle starts the rescue of one execution that stopped without compensating, at most once:
+// the rescue's name follows from the failed execution's. It returns nil for an event that
+// needs no rescue, or none that can help (a failed rescue: an operator is paged by the alarm
+// on failed executions). Payloads are never logged: they hold customer data.
+func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error {
+	d, err := parse(ev)
+	if err != nil {
+		// A rule routes what it should not: an error, so that the event reaches the DLQ.
+		h.logger.ErrorContext(ctx, "not a status change", "eventId", ev.ID, "error", err.Error())
+		return err
+	}
+	logger := h.logger.With("executionName", d.Name, "status", d.Status)
+	if d.StateMachineARN != h.stateMachineARN {
+		logger.InfoContext(ctx, "ignored: another state machine's execution", "stateMachineArn", d.StateMachineARN)
+		return nil
+	}
+	if !rescuable[d.Status] {
+		logger.InfoContext(ctx, "ignored: the execution did not fail")
+		return nil
+	}
+
+	failed, err := h.execution(ctx, d)
+	if err != nil {
+		logger.ErrorContext(ctx, "rescue failed", "error", err.Error())
+		return err
+	}
+	logger = logger.With("executionError", failed.err)
+	var in map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(failed.input), &in); err != nil {
+		logger.ErrorContext(ctx, "cannot rescue: the execution input is not a JSON object; the order needs an operator")
+		return nil // retrying cannot change the input
+	}
+	envelope := in["detail"] // the input is the OrderPlaced EventBridge event
+	rescue, isRescue := in["rescue"]
+	if isRescue {
+		envelope = in["event"]
+		logger = logger.With("rescuedExecution", nameOf(rescuedExecution(rescue)))
+	}
+	logger = logger.With(orderAttrs(envelope)...)
+	if compensated[failed.err] {
+		// A rescue whose compensation ran ends at the same Fail states as the saga's own.
+		logger.InfoContext(ctx, "ignored: the execution compensated the order itself", "rescue", isRescue)
+		return nil
+	}
+	if isRescue {
+		// Rescuing a rescue could loop; the alarm on failed executions pages an operator.
+		logger.ErrorContext(ctx, "a rescue failed: the order needs an operator")
+		return nil
+	}
+	if orderIDOf(envelope) == "" {
+		// The rescue's claim would fail on it: the order (if any) needs an operator.
+		logger.ErrorContext(ctx, "cannot rescue: the execution input has no OrderPlaced event with an order id; the order needs an operator")
+		return nil
+	}
+
+	state, exited, err := h.lastState(ctx, d.ExecutionARN)
+	if err != nil {
+		logger.ErrorContext(ctx, "rescue failed", "error", err.Error())
+		return err
+	}
+	name := rescueName(d.Name)
+	logger = logger.With("rescueName", name, "stateFrom", exited, "outcome", outcomeOf(state))
+	input, err := json.Marshal(rescueInput(d, failed, envelope, state))
+	if err != nil {
+		err = fmt.Errorf("rescue input: %w", err)
+		logger.ErrorContext(ctx, "rescue failed", "error", err.Error())
+		return err
+	}
+	_, err = h.starter.StartExecution(ctx, &sfn.StartExecutionInput{
+		StateMachineArn: aws.String(h.stateMachineARN),
+		Name:            aws.String(name),
+		Input:           aws.String(string(input)),
+	})
+	var exists *types.ExecutionAlreadyExists
+	if errors.As(err, &exists) {
+		// An earlier delivery of this event started it (and it has closed since: while it runs,
+		// a start with the same name and input succeeds).
+		logger.InfoContext(ctx, "rescue already started")
+		return nil
+	}
+	if err != nil {
+		err = fmt.Errorf("start rescue %s: %w", name, err)
+		logger.ErrorContext(ctx, "rescue failed", "error", err.Error())
+		return err
+	}
+	logger.InfoContext(ctx, "rescue started")
+	return nil
+}
+
+// parse checks that ev is a status change and decodes its detail.
+func parse(ev events.EventBridgeEvent) (statusChange, error) {
+	var d statusChange
+	if ev.Source != eventSource || ev.DetailType != detailType {
+		return d, fmt.Errorf("want %q from %s, got %q from %q", detailType, eventSource, ev.DetailType, ev.Source)
+	}
+	if err := json.Unmarshal(ev.Detail, &d); err != nil {
+		return d, fmt.Errorf("status change detail: %w", err)
+	}
+	if d.ExecutionARN == "" {
+		return d, errors.New("status change detail: no executionArn")
+	}
+	if d.Name == "" {
+		d.Name = nameOf(d.ExecutionARN)
+	}
+	return d, nil
+}
+
+// failedExecution is what the rescue needs of the execution beyond the event's header.
+type failedExecution struct {
+	input string // JSON
+	err   string // "" when it has none
+	cause string
+}
+
+// execution takes the input, error and cause from the event, or from DescribeExecution when the
+// event left the input out (too large) or carries no error for a failure (an older event shape).
+func (h *Handler) execution(ctx context.Context, d statusChange) (failedExecution, error) {
+	f := failedExecution{input: aws.ToString(d.Input), err: aws.ToString(d.Error), cause: aws.ToString(d.Cause)}
+	inputLeftOut := aws.ToString(d.Input) == "" || (d.InputDetails != nil && !d.InputDetails.Included)
+	if !inputLeftOut && (d.Error != nil || d.Status != statusFailed) {
+		return f, nil
+	}
+	out, err := h.describer.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(d.ExecutionARN)})
+	if err != nil {
+		return failedExecution{}, fmt.Errorf("describe execution %s: %w", d.Name, err)
+	}
+	f.input = aws.ToString(out.Input)
+	if d.Error == nil {
+		f.err, f.cause = aws.ToString(out.Error), aws.ToString(out.Cause)
+	}
+	return f, nil
+}
+
+// lastState reads the execution's history from the newest event back to the last saga state
+// it recorded: the output of the newest state exit whose "state" is an object ($.compensation.state
+// first: Compensate writes the newer state there). It returns that state (nil if there is
+// none: the execution stopped before its first task) and the name of the state that exited.
+func (h *Handler) lastState(ctx context.Context, executionARN string) (json.RawMessage, string, error) {
+	pages := sfn.NewGetExecutionHistoryPaginator(h.history, &sfn.GetExecutionHistoryInput{
+		ExecutionArn:         aws.String(executionARN),
+		ReverseOrder:         true,
+		IncludeExecutionData: aws.Bool(true),
+	})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, "", fmt.Errorf("execution history of %s: %w", nameOf(executionARN), err)
+		}
+		for _, e := range page.Events {
+			if st := stateOf(e); st != nil {
+				return st, aws.ToString(e.StateExitedEventDetails.Name), nil
+			}
+		}
+	}
+	return nil, "", nil
+}
+
+// stateOf is the saga state a state-exited event's output carries, or nil.
+func stateOf(e types.HistoryEvent) json.RawMessage {
+	d := e.StateExitedEventDetails
+	if d == nil || d.Output == nil {
+		return nil
+	}
+	var out map[string]json.RawMessage
+	if json.Unmarshal([]byte(*d.Output), &out) != nil {
+		return nil // not a workflow document
+	}
+	var compensation map[string]json.RawMessage
+	if json.Unmarshal(out["compensation"], &compensation) == nil && isObject(compensation["state"]) {
+		return compensation["state"]
+	}
+	if isObject(out["state"]) {
+		return out["state"]
+	}
+	return nil
+}
+
+// rescueInput builds the rescue execution's input. An execution with no error (timed out, or
+// aborted without one) gets "States."+status, as a Catch would see States.Timeout.
+func rescueInput(d statusChange, f failedExecution, envelope, state json.RawMessage) RescueInput {
+	errName, cause := truncate(f.err, maxErrorLen), truncate(f.cause, maxCauseLen)
+	caught := errName
+	if caught == "" {
+		caught = "States." + d.Status
+	}
+	if state == nil {
+		state = json.RawMessage("null")
+	}
+	return RescueInput{
+		Rescue: Rescue{Execution: d.ExecutionARN, Status: d.Status, Error: errName, Cause: cause},
+		Event:  envelope,
+		State:  state,
+		Error:  workflow.TaskError{Error: caught, Cause: cause},
+	}
+}
+
+// rescueName is "rescue-" + the failed execution's name: the same for every delivery of its
+// event, so that a second start finds the first. Too long for the limit, the name keeps its
+// beginning and ends with a hash of the whole failed name, so that two failed names sharing a
+// long prefix still make two rescues.
+func rescueName(failed string) string {
+	name := rescuePrefix + failed
+	if len(name) <= maxNameLen {
+		return name
+	}
+	suffix := "-" + shortHash(failed)
+	return truncate(name, maxNameLen-len(suffix)) + suffix
+}
+
+// nameOf is the execution name at the end of an execution ARN
+// (arn:aws:states:<region>:<account>:execution:<stateMachine>:<name>).
+func nameOf(executionARN string) string {
+	return executionARN[strings.LastIndex(executionARN, ":")+1:]
+}
+
+// rescuedExecution is $.rescue.execution of a rescue's input.
+func rescuedExecution(rescue json.RawMessage) string {
+	var r Rescue
+	_ = json.Unmarshal(rescue, &r)
+	return r.Execution
+}
+
+// orderAttrs are the log attributes of an OrderPlaced envelope: its order and correlation ids
+// (no customer data).
+func orderAttrs(envelope json.RawMessage) []any {
+	var e struct {
+		OrderID       string `json:"orderId"`
+		CorrelationID string `json:"correlationId"`
+	}
+	_ = json.Unmarshal(envelope, &e)
+	return []any{slog.String("orderId", e.OrderID), slog.String("correlationId", e.CorrelationID)}
+}
+
+func orderIDOf(envelope json.RawMessage) string {
+	var e struct {
+		OrderID string `json:"orderId"`
+	}
+	_ = json.Unmarshal(envelope, &e)
+	return e.OrderID
+}
+
+// outcomeOf is the state's outcome, which the rescue's Choice reads ("" without a state).
+func outcomeOf(state json.RawMessage) string {
+	var s struct {
+		Outcome string `json:"outcome"`
+	}
+	_ = json.Unmarshal(state, &s)
+	return s.Outcome
+}
+
+// isObject reports whether raw is a JSON object (not null, not absent).
+func isObject(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) > 0 && raw[0] == '{'
+}
+
+// truncate cuts s to at most n bytes, at a character boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// shortHash is the first hashLen hex digits of s's SHA-256.
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])[:hashLen]
+}

@@ -1,0 +1,651 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/google/uuid"
+
+	orderevents "github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
+	"github.com/orderflow-dev/orderflow/functions/internal/workflow"
+)
+
+const (
+	stateMachineARN = "arn:aws:states:us-east-1:000000000000:stateMachine:OrderFulfilment-Xk2Lq9"
+	executionPrefix = "arn:aws:states:us-east-1:000000000000:execution:OrderFulfilment-Xk2Lq9:"
+	busName         = "orderflow-orders"
+)
+
+// Causes of the Fail states, as the definition writes them.
+const (
+	compensationFailedCause = "Compensation itself failed: the order needs an operator (see the execution history)."
+	runtimeCause            = "An error occurred while executing the state 'InStock?' (entered at the event id #19). Invalid path '$.state.outcome' : The choice state's condition path references an invalid value."
+	sagaNotStartedCause     = "The order could not be claimed for its saga (the event had no order id, or DynamoDB kept failing): nothing was reserved or charged, and the order needs an operator (see $.error in the execution history)."
+)
+
+// order is one order's saga data: its OrderPlaced event, the execution input and its states.
+type order struct {
+	id       string
+	placed   orderevents.Envelope
+	envelope json.RawMessage // the OrderPlaced envelope: $.event
+	input    string          // the execution's input: the EventBridge event that carries it
+}
+
+func newOrder(t *testing.T, n int) order {
+	t.Helper()
+	id := fixture.OrderID(n)
+	placed := fixture.Placed(t, id, "tok_visa")
+	return order{id: id, placed: placed, envelope: fixture.JSON(t, placed), input: string(fixture.EventBridge(t, placed))}
+}
+
+// reserved is the state ReserveInventory returns (InventoryReserved, not yet published).
+func (o order) reserved(t *testing.T) *workflow.State {
+	t.Helper()
+	st, err := workflow.Start(o.placed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Outcome = workflow.OutcomeReserved
+	if err := st.Emit(busName, orderevents.TypeInventoryReserved, orderevents.SourceOf(orderevents.TypeInventoryReserved),
+		orderevents.InventoryReserved{OrderID: o.id, Items: []orderevents.StockLine{{SKU: "SKU-001", Quantity: 1}}}, fixture.Now); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// published is the state after PublishReservation.
+func (o order) published(t *testing.T) *workflow.State {
+	st := o.reserved(t)
+	st.Published = &workflow.PublishResult{FailedEntryCount: 0}
+	return st
+}
+
+// cancelled is the state Compensate returns after a failure with st's entries unpublished.
+func (o order) cancelled(t *testing.T, st *workflow.State) *workflow.State {
+	t.Helper()
+	st.KeepUnpublished()
+	for _, e := range []struct {
+		typ orderevents.Type
+		p   any
+	}{
+		{orderevents.TypeInventoryReleased, orderevents.InventoryReleased{OrderID: o.id, Items: []orderevents.StockLine{{SKU: "SKU-001", Quantity: 1}}, Reason: orderevents.ReasonFulfilmentFailed}},
+		{orderevents.TypeOrderCancelled, orderevents.OrderCancelled{OrderID: o.id, Reason: orderevents.ReasonFulfilmentFailed}},
+	} {
+		if err := st.Emit(busName, e.typ, orderevents.SourceOf(e.typ), e.p, fixture.Now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Outcome, st.Reason = workflow.OutcomeCancelled, orderevents.ReasonFulfilmentFailed
+	return st
+}
+
+// lambdaResult is what lambda:invoke returns; OutputPath $.Payload keeps the function's answer.
+func lambdaResult(t *testing.T, payload string) string {
+	return mustJSON(t, map[string]any{
+		"ExecutedVersion": "$LATEST", "Payload": json.RawMessage(payload), "StatusCode": 200,
+		"SdkHttpMetadata": map[string]any{"HttpStatusCode": 200}, "SdkResponseMetadata": map[string]any{"RequestId": "7e8f4c0a-2b9d-4c1e-8a3f-6d5b4e3c2a1f"},
+	})
+}
+
+const putEventsResult = `{"Entries":[{"EventId":"11710aed-b79e-4468-a20b-bb3c0c3b4860"}],"FailedEntryCount":0}`
+
+// start is the beginning every saga shares: the claim, then ReadOrderPlaced.
+func (o order) start(t *testing.T) (*history, string) {
+	doc0 := doc(t, o.envelope, nil, nil)
+	return newHistory(o.input).
+		task("ClaimSaga", "dynamodb:putItem", o.input, `{"SdkHttpMetadata":{"HttpStatusCode":200}}`, o.input).
+		pass("Pass", "ReadOrderPlaced", o.input, doc0), doc0
+}
+
+// timedOutInPayment: reserved, published, then waiting in RequestPayment until the
+// execution's timeout.
+func (o order) timedOutInPayment(t *testing.T) []types.HistoryEvent {
+	h, doc0 := o.start(t)
+	reserved, published := doc(t, o.envelope, o.reserved(t), nil), doc(t, o.envelope, o.published(t), nil)
+	return h.task("ReserveInventory", "lambda:invoke", doc0, lambdaResult(t, reserved), reserved).
+		task("PublishReservation", "events:putEvents", reserved, putEventsResult, published).
+		pass("Choice", "InStock?", published, published).
+		entered("Task", "RequestPayment", published).
+		scheduled("sqs:sendMessage.waitForTaskToken", published).
+		submitted("sqs:sendMessage.waitForTaskToken").
+		timedOut().events
+}
+
+// abortedBeforeReserving: stopped while ReserveInventory ran.
+func (o order) abortedBeforeReserving(t *testing.T) []types.HistoryEvent {
+	h, doc0 := o.start(t)
+	return h.entered("Task", "ReserveInventory", doc0).scheduled("lambda:invoke", doc0).aborted().events
+}
+
+// compensationFailed: PublishReservation failed, Compensate cancelled the order, and
+// PublishCompensation failed after its retries.
+func (o order) compensationFailed(t *testing.T) []types.HistoryEvent {
+	h, doc0 := o.start(t)
+	reserved := doc(t, o.envelope, o.reserved(t), nil)
+	caught := with(t, reserved, map[string]any{"error": workflow.TaskError{Error: "EventBridge.EventBridgeException", Cause: "Service Unavailable (Status Code: 503)"}})
+	compensated := with(t, caught, map[string]any{"compensation": map[string]any{"state": o.cancelled(t, o.reserved(t))}})
+	failed := with(t, compensated, map[string]any{"compensationError": map[string]any{"Error": "EventBridge.EventBridgeException", "Cause": "Service Unavailable (Status Code: 503)"}})
+	return h.task("ReserveInventory", "lambda:invoke", doc0, lambdaResult(t, reserved), reserved).
+		caught("PublishReservation", "events:putEvents", reserved, "EventBridge.EventBridgeException", "Service Unavailable (Status Code: 503)", caught).
+		task("Compensate", "lambda:invoke", caught, lambdaResult(t, doc(t, o.envelope, o.cancelled(t, o.reserved(t)), nil)), compensated).
+		caught("PublishCompensation", "events:putEvents", compensated, "EventBridge.EventBridgeException", "Service Unavailable (Status Code: 503)", failed).
+		failState("CompensationFailed", failed, "CompensationFailed", compensationFailedCause).events
+}
+
+// runtimeError: InStock? failed with an error no Catch can take (States.Runtime).
+func (o order) runtimeError(t *testing.T) []types.HistoryEvent {
+	h := &history{events: o.timedOutInPayment(t)[:19]} // up to InStock?'s entry, event 19
+	return h.executionFailed("States.Runtime", runtimeCause).events
+}
+
+// sagaNotStarted: the claim kept failing.
+func (o order) sagaNotStarted(t *testing.T) []types.HistoryEvent {
+	caught := with(t, o.input, map[string]any{"error": workflow.TaskError{Error: "DynamoDB.AmazonDynamoDBException", Cause: "Internal server error (Service: DynamoDb, Status Code: 500)"}})
+	return newHistory(o.input).
+		caught("ClaimSaga", "dynamodb:putItem", o.input, "DynamoDB.AmazonDynamoDBException", "Internal server error (Service: DynamoDb, Status Code: 500)", caught).
+		failState("SagaNotStarted", caught, "SagaNotStarted", sagaNotStartedCause).events
+}
+
+// executionName is a name as EventBridge gives the executions it starts: unique per event.
+func executionName(n int) string {
+	return uuid.NewSHA1(uuid.NameSpaceOID, []byte("execution/"+string(rune('a'+n)))).String()
+}
+
+// detail is a status change's detail, as Step Functions sends it: input (a JSON string) is
+// left out (null, included false) when it is nil; errName and cause are null when nil.
+func detail(name, status string, input, errName, cause any) map[string]any {
+	return map[string]any{
+		"executionArn": executionPrefix + name, "stateMachineArn": stateMachineARN, "name": name, "status": status,
+		"startDate": fixture.Now.UnixMilli(), "stopDate": fixture.Now.Add(30 * time.Minute).UnixMilli(),
+		"input": input, "inputDetails": map[string]any{"included": input != nil},
+		"output": nil, "outputDetails": nil, "error": errName, "cause": cause,
+		"redriveCount": 0, "redriveStatus": "NOT_REDRIVABLE",
+	}
+}
+
+// statusEvent is the EventBridge event carrying d, decoded as the Lambda runtime decodes it.
+func statusEvent(t *testing.T, d map[string]any) events.EventBridgeEvent {
+	t.Helper()
+	raw := mustJSON(t, map[string]any{
+		"version": "0", "id": "315c1398-40ff-a850-213b-158f73e60175", "detail-type": detailType, "source": eventSource,
+		"account": "000000000000", "time": "2026-03-01T12:30:00Z", "region": "us-east-1",
+		"resources": []string{executionPrefix + "x"}, "detail": d,
+	})
+	var ev events.EventBridgeEvent
+	if err := json.Unmarshal([]byte(raw), &ev); err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+type harness struct {
+	history   *fakeHistory
+	describer *fakeDescriber
+	starter   *fakeStarter
+	logs      *bytes.Buffer
+	h         *Handler
+}
+
+func newHarness(events []types.HistoryEvent) *harness {
+	f := &harness{history: &fakeHistory{events: events}, describer: &fakeDescriber{}, starter: &fakeStarter{}, logs: &bytes.Buffer{}}
+	f.h = newHandler(stateMachineARN, ports{history: f.history, describer: f.describer, starter: f.starter},
+		slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	return f
+}
+
+// logLines are the JSON log records written so far.
+func (f *harness) logLines(t *testing.T) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(f.logs.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// lastLog is the last log record.
+func (f *harness) lastLog(t *testing.T) map[string]any {
+	t.Helper()
+	lines := f.logLines(t)
+	if len(lines) == 0 {
+		t.Fatal("nothing logged")
+	}
+	return lines[len(lines)-1]
+}
+
+// normalize is v as encoding/json decodes it into an any.
+func normalize(t *testing.T, v any) any {
+	t.Helper()
+	var out any
+	if err := json.Unmarshal([]byte(mustJSON(t, v)), &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestRescue(t *testing.T) {
+	o := newOrder(t, 1)
+	tests := []struct {
+		name           string
+		status         string
+		errName, cause any
+		history        []types.HistoryEvent
+		wantState      any // nil: none
+		wantFrom       string
+		wantError      workflow.TaskError
+	}{
+		{
+			name: "timed out waiting in RequestPayment", status: statusTimedOut,
+			history:   o.timedOutInPayment(t),
+			wantState: o.published(t), wantFrom: "InStock?",
+			wantError: workflow.TaskError{Error: "States.TIMED_OUT"},
+		},
+		{
+			name: "aborted before any saga task", status: statusAborted,
+			history:   o.abortedBeforeReserving(t),
+			wantError: workflow.TaskError{Error: "States.ABORTED"},
+		},
+		{
+			name: "CompensationFailed: the compensation's state wins", status: statusFailed, errName: "CompensationFailed", cause: compensationFailedCause,
+			history:   o.compensationFailed(t),
+			wantState: o.cancelled(t, o.reserved(t)), wantFrom: "PublishCompensation",
+			wantError: workflow.TaskError{Error: "CompensationFailed", Cause: compensationFailedCause},
+		},
+		{
+			name: "SagaNotStarted", status: statusFailed, errName: "SagaNotStarted", cause: sagaNotStartedCause,
+			history:   o.sagaNotStarted(t),
+			wantError: workflow.TaskError{Error: "SagaNotStarted", Cause: sagaNotStartedCause},
+		},
+		{
+			name: "a runtime error no Catch takes", status: statusFailed, errName: "States.Runtime",
+			cause:     runtimeCause,
+			history:   o.runtimeError(t),
+			wantState: o.published(t), wantFrom: "PublishReservation",
+			wantError: workflow.TaskError{Error: "States.Runtime", Cause: runtimeCause},
+		},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newHarness(tc.history)
+			name := executionName(i)
+			if err := f.h.Handle(context.Background(), statusEvent(t, detail(name, tc.status, o.input, tc.errName, tc.cause))); err != nil {
+				t.Fatal(err)
+			}
+			if len(f.describer.calls) != 0 {
+				t.Errorf("DescribeExecution called %v: the event had all it needed", f.describer.calls)
+			}
+			if len(f.starter.calls) != 1 {
+				t.Fatalf("%d starts, want 1", len(f.starter.calls))
+			}
+			got := f.starter.calls[0]
+			if aws.ToString(got.StateMachineArn) != stateMachineARN || aws.ToString(got.Name) != "rescue-"+name {
+				t.Errorf("started %s as %s", aws.ToString(got.StateMachineArn), aws.ToString(got.Name))
+			}
+			errName, _ := tc.errName.(string)
+			cause, _ := tc.cause.(string)
+			want := map[string]any{
+				"rescue": map[string]any{"execution": executionPrefix + name, "status": tc.status, "error": errName, "cause": cause},
+				"event":  o.envelope,
+				"state":  tc.wantState,
+				"error":  tc.wantError,
+			}
+			var input any
+			if err := json.Unmarshal([]byte(aws.ToString(got.Input)), &input); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(input, normalize(t, want)) {
+				t.Errorf("rescue input\n got %s\nwant %s", aws.ToString(got.Input), mustJSON(t, want))
+			}
+			var doc workflow.Doc // the tasks read it as their document
+			if err := json.Unmarshal([]byte(aws.ToString(got.Input)), &doc); err != nil || doc.Error == nil || (tc.wantState == nil) != (doc.State == nil) {
+				t.Errorf("as a workflow.Doc: %+v (%v)", doc, err)
+			}
+			last := f.lastLog(t)
+			if last["msg"] != "rescue started" || last["orderId"] != o.id || last["rescueName"] != "rescue-"+name ||
+				last["stateFrom"] != tc.wantFrom || last["executionName"] != name || last["status"] != tc.status || last["executionError"] != errName {
+				t.Errorf("log = %v", last)
+			}
+		})
+	}
+}
+
+func TestHistoryPages(t *testing.T) {
+	o := newOrder(t, 2)
+	events := o.timedOutInPayment(t)
+	f := newHarness(events)
+	f.history.pageSize = 2
+	if err := f.h.Handle(context.Background(), statusEvent(t, detail(executionName(0), statusTimedOut, o.input, nil, nil))); err != nil {
+		t.Fatal(err)
+	}
+	calls := f.history.calls
+	if len(calls) != 3 { // newest first: TimedOut, Submitted | Started, Scheduled | RequestPayment entered, InStock? exited
+		t.Errorf("%d pages read, want 3 (stop at the last state)", len(calls))
+	}
+	for i, c := range calls {
+		if aws.ToString(c.ExecutionArn) != executionPrefix+executionName(0) || !c.ReverseOrder || !aws.ToBool(c.IncludeExecutionData) {
+			t.Errorf("call %d = %+v", i, c)
+		}
+		if wantToken := i > 0; (c.NextToken != nil) != wantToken {
+			t.Errorf("call %d: token %v", i, c.NextToken)
+		}
+	}
+	var input RescueInput
+	if len(f.starter.calls) != 1 || json.Unmarshal([]byte(aws.ToString(f.starter.calls[0].Input)), &input) != nil {
+		t.Fatalf("starts = %+v", f.starter.calls)
+	}
+	if outcomeOf(input.State) != workflow.OutcomeReserved {
+		t.Errorf("state = %s", input.State)
+	}
+
+	// No state at all: every page is read.
+	events = o.abortedBeforeReserving(t) // 12 events
+	f = newHarness(events)
+	f.history.pageSize = 3
+	if err := f.h.Handle(context.Background(), statusEvent(t, detail(executionName(1), statusAborted, o.input, nil, nil))); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.history.calls) != 4 || len(f.starter.calls) != 1 {
+		t.Fatalf("%d pages, %d starts", len(f.history.calls), len(f.starter.calls))
+	}
+	if err := json.Unmarshal([]byte(aws.ToString(f.starter.calls[0].Input)), &input); err != nil || string(input.State) != "null" {
+		t.Errorf("state = %s (%v)", input.State, err)
+	}
+}
+
+func TestInputLeftOut(t *testing.T) {
+	o := newOrder(t, 3)
+	name := executionName(0)
+	tests := []struct {
+		name    string
+		detail  map[string]any
+		out     *sfn.DescribeExecutionOutput
+		wantErr string
+	}{
+		{
+			name:   "input too large for the event",
+			detail: detail(name, statusFailed, nil, "CompensationFailed", compensationFailedCause),
+			out: &sfn.DescribeExecutionOutput{ExecutionArn: aws.String(executionPrefix + name), Status: types.ExecutionStatusFailed,
+				Input: aws.String(o.input), InputDetails: &types.CloudWatchEventsExecutionDataDetails{Included: true},
+				Error: aws.String("CompensationFailed"), Cause: aws.String(compensationFailedCause)},
+			wantErr: "CompensationFailed",
+		},
+		{
+			name: "a failure without its error (an older event)",
+			detail: func() map[string]any {
+				d := detail(name, statusFailed, o.input, nil, nil)
+				delete(d, "error")
+				delete(d, "cause")
+				return d
+			}(),
+			out: &sfn.DescribeExecutionOutput{ExecutionArn: aws.String(executionPrefix + name), Status: types.ExecutionStatusFailed,
+				Input: aws.String(o.input), Error: aws.String("CompensationFailed"), Cause: aws.String(compensationFailedCause)},
+			wantErr: "CompensationFailed",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newHarness(o.compensationFailed(t))
+			f.describer.out = tc.out
+			if err := f.h.Handle(context.Background(), statusEvent(t, tc.detail)); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(f.describer.calls, []string{executionPrefix + name}) {
+				t.Errorf("DescribeExecution calls = %v", f.describer.calls)
+			}
+			var input RescueInput
+			if len(f.starter.calls) != 1 || json.Unmarshal([]byte(aws.ToString(f.starter.calls[0].Input)), &input) != nil {
+				t.Fatalf("starts = %+v", f.starter.calls)
+			}
+			if !reflect.DeepEqual(normalize(t, input.Event), normalize(t, o.envelope)) || input.Error.Error != tc.wantErr ||
+				input.Rescue.Error != tc.wantErr || input.Rescue.Cause != compensationFailedCause {
+				t.Errorf("rescue input = %s", aws.ToString(f.starter.calls[0].Input))
+			}
+		})
+	}
+}
+
+func TestIgnored(t *testing.T) {
+	o := newOrder(t, 4)
+	name := executionName(0)
+	rescue := mustJSON(t, RescueInput{
+		Rescue: Rescue{Execution: executionPrefix + executionName(9), Status: statusTimedOut},
+		Event:  o.envelope, State: json.RawMessage("null"), Error: workflow.TaskError{Error: "States.TIMED_OUT"},
+	})
+	other := detail(name, statusFailed, o.input, "States.Runtime", "boom")
+	other["stateMachineArn"] = "arn:aws:states:us-east-1:000000000000:stateMachine:SomethingElse"
+	noOrder := string(fixture.EventBridge(t, o.placed))
+	noOrder = with(t, noOrder, map[string]any{"detail": map[string]any{"type": "OrderPlaced"}})
+	tests := []struct {
+		name      string
+		detail    map[string]any
+		describe  *sfn.DescribeExecutionOutput
+		wantLevel string
+		wantMsg   string
+	}{
+		{name: "another state machine", detail: other, wantLevel: "INFO", wantMsg: "ignored: another state machine's execution"},
+		{name: "succeeded", detail: detail(name, "SUCCEEDED", o.input, nil, nil), wantLevel: "INFO", wantMsg: "ignored: the execution did not fail"},
+		{name: "running", detail: detail(name, "RUNNING", o.input, nil, nil), wantLevel: "INFO", wantMsg: "ignored: the execution did not fail"},
+		{name: "FulfilmentFailed", detail: detail(name, statusFailed, o.input, "FulfilmentFailed", "A step failed after its retries; the order was compensated and cancelled (see the execution history)."),
+			wantLevel: "INFO", wantMsg: "ignored: the execution compensated the order itself"},
+		{name: "RefundFailed", detail: detail(name, statusFailed, o.input, "RefundFailed", "The order was cancelled and its stock released, but the refund failed"),
+			wantLevel: "INFO", wantMsg: "ignored: the execution compensated the order itself"},
+		{name: "FulfilmentFailed, told by DescribeExecution", detail: detail(name, statusFailed, nil, nil, nil),
+			describe:  &sfn.DescribeExecutionOutput{Input: aws.String(o.input), Error: aws.String("FulfilmentFailed"), Cause: aws.String("A step failed")},
+			wantLevel: "INFO", wantMsg: "ignored: the execution compensated the order itself"},
+		{name: "a rescue failed", detail: detail("rescue-"+executionName(9), statusFailed, rescue, "CompensationFailed", compensationFailedCause),
+			wantLevel: "ERROR", wantMsg: "a rescue failed: the order needs an operator"},
+		{name: "a rescue that compensated the order", detail: detail("rescue-"+executionName(9), statusFailed, rescue, "FulfilmentFailed", "A step failed after its retries; the order was compensated and cancelled (see the execution history)."),
+			wantLevel: "INFO", wantMsg: "ignored: the execution compensated the order itself"},
+		{name: "a rescue timed out", detail: detail("rescue-"+executionName(9), statusTimedOut, rescue, nil, nil),
+			wantLevel: "ERROR", wantMsg: "a rescue failed: the order needs an operator"},
+		{name: "no order id", detail: detail(name, statusFailed, noOrder, "SagaNotStarted", sagaNotStartedCause),
+			wantLevel: "ERROR", wantMsg: "cannot rescue: the execution input has no OrderPlaced event with an order id; the order needs an operator"},
+		{name: "input not an object", detail: detail(name, statusFailed, `"hello"`, "SagaNotStarted", sagaNotStartedCause),
+			wantLevel: "ERROR", wantMsg: "cannot rescue: the execution input is not a JSON object; the order needs an operator"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newHarness(o.timedOutInPayment(t))
+			f.describer.out = tc.describe
+			if err := f.h.Handle(context.Background(), statusEvent(t, tc.detail)); err != nil {
+				t.Fatal(err)
+			}
+			if len(f.starter.calls) != 0 || len(f.history.calls) != 0 {
+				t.Errorf("%d starts, %d history reads, want none", len(f.starter.calls), len(f.history.calls))
+			}
+			last := f.lastLog(t)
+			if last["level"] != tc.wantLevel || last["msg"] != tc.wantMsg {
+				t.Errorf("log = %v", last)
+			}
+			if strings.HasPrefix(tc.name, "a rescue") && (last["orderId"] != o.id || last["rescuedExecution"] != executionName(9)) {
+				t.Errorf("log = %v, want the order and the execution rescued", last)
+			}
+		})
+	}
+}
+
+func TestStart(t *testing.T) {
+	o := newOrder(t, 5)
+	throttled := errors.New("operation error SFN: StartExecution, https response error StatusCode: 400, ThrottlingException: Rate exceeded")
+	tests := []struct {
+		name    string
+		err     error
+		wantErr error
+		wantMsg string
+	}{
+		{name: "started", wantMsg: "rescue started"},
+		{name: "an earlier delivery started it", err: &types.ExecutionAlreadyExists{Message: aws.String("Execution Already Exists")}, wantMsg: "rescue already started"},
+		{name: "start failed", err: throttled, wantErr: throttled, wantMsg: "rescue failed"},
+		{name: "no such state machine", err: &types.StateMachineDoesNotExist{Message: aws.String("State Machine Does Not Exist")}, wantErr: &types.StateMachineDoesNotExist{}, wantMsg: "rescue failed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newHarness(o.timedOutInPayment(t))
+			f.starter.err = tc.err
+			err := f.h.Handle(context.Background(), statusEvent(t, detail(executionName(0), statusTimedOut, o.input, nil, nil)))
+			switch {
+			case tc.wantErr == nil && err != nil:
+				t.Fatalf("err = %v", err)
+			case tc.wantErr != nil && (err == nil || !errors.Is(err, tc.err)):
+				t.Fatalf("err = %v, want it to wrap %v", err, tc.err)
+			}
+			if len(f.starter.calls) != 1 {
+				t.Errorf("%d starts", len(f.starter.calls))
+			}
+			if last := f.lastLog(t); last["msg"] != tc.wantMsg {
+				t.Errorf("log = %v", last)
+			}
+		})
+	}
+}
+
+func TestErrors(t *testing.T) {
+	o := newOrder(t, 6)
+	name := executionName(0)
+	failed := errors.New("operation error SFN: GetExecutionHistory, exceeded maximum number of attempts, 3")
+	wrongSource := statusEvent(t, detail(name, statusFailed, o.input, "States.Runtime", ""))
+	wrongSource.Source = "orderflow.orders"
+	badDetail := statusEvent(t, nil)
+	badDetail.Detail = json.RawMessage(`{"executionArn": 42}`)
+	noARN := statusEvent(t, map[string]any{"status": statusFailed, "stateMachineArn": stateMachineARN})
+	tests := []struct {
+		name        string
+		ev          events.EventBridgeEvent
+		historyErr  error
+		describeErr error
+	}{
+		{name: "another event type", ev: wrongSource},
+		{name: "a detail that is not a status change", ev: badDetail},
+		{name: "no execution ARN", ev: noARN},
+		{name: "DescribeExecution failed", ev: statusEvent(t, detail(name, statusTimedOut, nil, nil, nil)), describeErr: failed},
+		{name: "GetExecutionHistory failed", ev: statusEvent(t, detail(name, statusTimedOut, o.input, nil, nil)), historyErr: failed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newHarness(o.timedOutInPayment(t))
+			f.history.err, f.describer.err = tc.historyErr, tc.describeErr
+			err := f.h.Handle(context.Background(), tc.ev)
+			if err == nil {
+				t.Fatal("no error: the event would be lost instead of retried, then dead-lettered")
+			}
+			if (tc.historyErr != nil || tc.describeErr != nil) && !errors.Is(err, failed) {
+				t.Errorf("err = %v, want it to wrap the SDK's", err)
+			}
+			if len(f.starter.calls) != 0 {
+				t.Errorf("%d starts", len(f.starter.calls))
+			}
+		})
+	}
+}
+
+func TestRescueName(t *testing.T) {
+	long := strings.Repeat("a", 73) + "-0001" // 78 characters
+	longToo := strings.Repeat("a", 73) + "-0002"
+	uuidPair := executionName(0) + "_" + executionName(1) // 73 characters: fits exactly
+	tests := []struct {
+		name, failed, want string
+	}{
+		{name: "short", failed: "exec-1", want: "rescue-exec-1"},
+		{name: "exactly the limit", failed: uuidPair, want: "rescue-" + uuidPair},
+		{name: "too long", failed: long, want: "rescue-" + strings.Repeat("a", 60) + "-" + shortHash(long)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := rescueName(tc.failed)
+			if got != tc.want || len(got) > maxNameLen || rescueName(tc.failed) != got {
+				t.Errorf("rescueName(%q) = %q (%d), want %q", tc.failed, got, len(got), tc.want)
+			}
+		})
+	}
+	if rescueName(long) == rescueName(longToo) {
+		t.Errorf("two long names share the rescue %q", rescueName(long))
+	}
+	multi := strings.Repeat("é", 40) // 80 bytes: the name is cut at a character boundary
+	if got := rescueName(multi); len(got) > maxNameLen || !strings.HasPrefix(got, "rescue-é") || strings.ContainsRune(got, '\uFFFD') {
+		t.Errorf("rescueName(%q) = %q", multi, got)
+	}
+
+	// Through Handle: the longest name Step Functions allows.
+	o := newOrder(t, 7)
+	f := newHarness(o.timedOutInPayment(t))
+	longest := strings.Repeat("b", 80)
+	if err := f.h.Handle(context.Background(), statusEvent(t, detail(longest, statusTimedOut, o.input, nil, nil))); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.starter.calls) != 1 || aws.ToString(f.starter.calls[0].Name) != rescueName(longest) || len(rescueName(longest)) != maxNameLen {
+		t.Errorf("started %+v", f.starter.calls)
+	}
+}
+
+func TestCauseTruncated(t *testing.T) {
+	o := newOrder(t, 8)
+	f := newHarness(o.sagaNotStarted(t))
+	cause := strings.Repeat("x", 40000)
+	if err := f.h.Handle(context.Background(), statusEvent(t, detail(executionName(0), statusFailed, o.input, "SagaNotStarted", cause))); err != nil {
+		t.Fatal(err)
+	}
+	var input RescueInput
+	if len(f.starter.calls) != 1 || json.Unmarshal([]byte(aws.ToString(f.starter.calls[0].Input)), &input) != nil {
+		t.Fatalf("starts = %+v", f.starter.calls)
+	}
+	if len(input.Rescue.Cause) != maxCauseLen || input.Error.Cause != input.Rescue.Cause {
+		t.Errorf("cause lengths %d and %d, want %d", len(input.Rescue.Cause), len(input.Error.Cause), maxCauseLen)
+	}
+}
+
+// TestNoCustomerDataInLogs runs every path and checks that no customer data (the customer,
+// the items, the amounts, the payment intent) and no cause (free text) reaches the logs.
+func TestNoCustomerDataInLogs(t *testing.T) {
+	o := newOrder(t, 9)
+	logs := &bytes.Buffer{}
+	run := func(events []types.HistoryEvent, d map[string]any, startErr error) {
+		f := newHarness(events)
+		f.h.logger = slog.New(slog.NewJSONHandler(io.MultiWriter(logs, f.logs), &slog.HandlerOptions{Level: slog.LevelDebug}))
+		f.describer.out = &sfn.DescribeExecutionOutput{Input: aws.String(o.input), Error: aws.String("CompensationFailed"), Cause: aws.String(compensationFailedCause)}
+		f.starter.err = startErr
+		_ = f.h.Handle(context.Background(), statusEvent(t, d))
+	}
+	rescue := mustJSON(t, RescueInput{Rescue: Rescue{Execution: executionPrefix + "x", Status: statusAborted}, Event: o.envelope, State: json.RawMessage("null")})
+	run(o.timedOutInPayment(t), detail("a", statusTimedOut, o.input, nil, nil), nil)
+	run(o.abortedBeforeReserving(t), detail("b", statusAborted, o.input, nil, nil), nil)
+	run(o.compensationFailed(t), detail("c", statusFailed, nil, nil, nil), nil)
+	run(o.sagaNotStarted(t), detail("d", statusFailed, o.input, "SagaNotStarted", sagaNotStartedCause), errors.New("throttled"))
+	run(o.sagaNotStarted(t), detail("e", statusFailed, o.input, "SagaNotStarted", sagaNotStartedCause), &types.ExecutionAlreadyExists{})
+	run(nil, detail("f", statusFailed, rescue, "CompensationFailed", compensationFailedCause), nil)
+	run(nil, detail("g", statusFailed, o.input, "FulfilmentFailed", "A step failed after its retries"), nil)
+
+	out := logs.String()
+	if !strings.Contains(out, o.id) {
+		t.Fatalf("the order id is not logged:\n%s", out)
+	}
+	p, err := orderevents.DecodePayload[orderevents.OrderPlaced](o.placed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{fixture.Customer, p.PaymentIntentID, p.Items[0].Name, p.Items[0].SKU, "4999", `"payload"`, "tok_visa",
+		compensationFailedCause, sagaNotStartedCause, "A step failed", "Service Unavailable"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("logs contain %q:\n%s", secret, out)
+		}
+	}
+}

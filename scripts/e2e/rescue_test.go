@@ -1,0 +1,138 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/google/uuid"
+
+	"github.com/orderflow-dev/orderflow/scripts/internal/journey"
+	"github.com/orderflow-dev/orderflow/scripts/internal/shop"
+)
+
+// An execution aborted in the middle of its saga does not leave its order PLACED: the rescuer
+// starts a rescue execution, which voids the payment, releases the stock and cancels the order.
+// AWS reports the abort on the default bus and the rule invokes the rescuer; MiniStack's Step
+// Functions reports nothing, so the test checks that the rule's pattern matches the event AWS
+// sends (TestEventPattern) and invokes the rescuer with it, as the rule would.
+func TestAbortedExecutionIsRescued(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c, _ := signIn(t)
+	// tok_processing_error fails the first charge: the saga waits about 30 s in RequestPayment
+	// for SQS to redeliver the message; the test aborts it meanwhile.
+	p, err := c.PlaceOrder(ctx, shop.NewOrder(shop.TokenProcessingError, shop.Line{SKU: mug, Quantity: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stalled journey.Execution
+	eventually(t, time.Minute, "the saga waits for the payment", func(ctx context.Context) error {
+		ev, err := journey.NewCollector(stack).Gather(ctx, p.OrderID)
+		if err != nil {
+			return err
+		}
+		for _, x := range ev.Executions {
+			if x.Status == "RUNNING" && len(x.States) > 0 && x.States[len(x.States)-1].Name == "RequestPayment" {
+				stalled = x
+				return nil
+			}
+		}
+		return fmt.Errorf("no execution waiting in RequestPayment yet (%d executions)", len(ev.Executions))
+	})
+	sf := sfn.NewFromConfig(stack.AWS)
+	if _, err := sf.StopExecution(ctx, &sfn.StopExecutionInput{ExecutionArn: aws.String(stalled.Arn), Cause: aws.String("e2e: an operator's abort")}); err != nil {
+		t.Fatal(err)
+	}
+	desc, err := sf.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(stalled.Arn)})
+	if err != nil || desc.Status != "ABORTED" {
+		t.Fatalf("after StopExecution: %v, %v", desc.Status, err)
+	}
+
+	// The event AWS puts on the default bus, which the rule must match.
+	detail, _ := json.Marshal(map[string]any{
+		"executionArn": stalled.Arn, "stateMachineArn": stack.Output("StateMachineArn"), "name": aws.ToString(desc.Name),
+		"status": "ABORTED", "startDate": desc.StartDate.UnixMilli(), "stopDate": aws.ToTime(desc.StopDate).UnixMilli(),
+		"input": aws.ToString(desc.Input), "inputDetails": map[string]bool{"included": true},
+		"output": nil, "outputDetails": nil, "error": nil, "cause": nil,
+	})
+	event, _ := json.Marshal(map[string]any{
+		"version": "0", "id": uuid.NewString(), "detail-type": "Step Functions Execution Status Change", "source": "aws.states",
+		"account": "000000000000", "time": time.Now().UTC().Format(time.RFC3339), "region": stack.AWS.Region,
+		"resources": []string{stalled.Arn}, "detail": json.RawMessage(detail),
+	})
+	matchesRule(t, string(event))
+	out, err := lambda.NewFromConfig(stack.AWS).Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(stack.Output("RescuerFunctionName")), Payload: event})
+	if err != nil || out.FunctionError != nil {
+		t.Fatalf("rescuer: %v %s", err, out.Payload)
+	}
+
+	o := waitTerminalAs(t, c, p.OrderID)
+	if o.Status != "CANCELLED" || o.Reason != "fulfilment-failed" || eventTypes(o)[len(o.Events)-1] != "OrderCancelled" {
+		t.Fatalf("order %s %s (%s) with %v, want CANCELLED (fulfilment-failed)", o.OrderID, o.Status, o.Reason, eventTypes(o))
+	}
+	if res := item(t, "InventoryTable", map[string]string{"pk": "RES#" + p.OrderID}); s(res, "status") != "RELEASED" {
+		t.Errorf("reservation %v, want RELEASED", res)
+	}
+	if pay := item(t, "PaymentsTable", map[string]string{"orderId": p.OrderID}); s(pay, "status") != "VOIDED" && s(pay, "status") != "REFUNDED" {
+		t.Errorf("payment %v, want VOIDED (or REFUNDED): a late charge must not stick", pay)
+	}
+	rescue := stack.Output("StateMachineArn")
+	rescue = strings.Replace(rescue, ":stateMachine:", ":execution:", 1) + ":rescue-" + aws.ToString(desc.Name)
+	if claim := item(t, "SagasTable", map[string]string{"orderId": p.OrderID}); s(claim, "executionArn") != rescue || s(claim, "rescuedFrom") != stalled.Arn {
+		t.Errorf("the order's claim %v, want the rescue %s, rescued from %s", claim, rescue, stalled.Arn)
+	}
+
+	// The same event again (EventBridge delivers at least once): nothing more happens.
+	if out, err := lambda.NewFromConfig(stack.AWS).Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(stack.Output("RescuerFunctionName")), Payload: event}); err != nil || out.FunctionError != nil {
+		t.Fatalf("rescuer, again: %v %s", err, out.Payload)
+	}
+	eventually(t, time.Minute, "the rescue ends", func(ctx context.Context) error {
+		d, err := sf.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(rescue)})
+		if err != nil {
+			return err
+		}
+		if d.Status == "RUNNING" {
+			return fmt.Errorf("rescue %s", d.Status)
+		}
+		return nil
+	})
+	if again, err := c.GetOrder(ctx, p.OrderID); err != nil || len(again.Events) != len(o.Events) {
+		t.Errorf("after the event again: %d events (%v), want %d", len(again.Events), err, len(o.Events))
+	}
+}
+
+// matchesRule checks that the rescue rule on the default bus matches event, with the endpoint's
+// own EventBridge TestEventPattern.
+func matchesRule(t *testing.T, event string) {
+	t.Helper()
+	ctx := context.Background()
+	eb := eventbridge.NewFromConfig(stack.AWS)
+	rules, err := eb.ListRules(ctx, &eventbridge.ListRulesInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rules.Rules {
+		if !strings.Contains(aws.ToString(r.EventPattern), "aws.states") {
+			continue
+		}
+		out, err := eb.TestEventPattern(ctx, &eventbridge.TestEventPatternInput{Event: aws.String(event), EventPattern: r.EventPattern})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !out.Result {
+			t.Fatalf("rule %s does not match the status-change event: %s", aws.ToString(r.Name), aws.ToString(r.EventPattern))
+		}
+		return
+	}
+	t.Fatal("no rule on the default bus for Step Functions status changes")
+}
