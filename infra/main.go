@@ -2,6 +2,7 @@
 //
 //	cdk synth                   # arm64 functions, for AWS
 //	cdk synth -c arch=x86_64    # host architecture, for a local emulator on an x86-64 machine
+//	cdk deploy -c alarmEmail=ops@example.com   # the alarm topic e-mails this address
 //
 // cdk-nag's AwsSolutions pack runs on every synth; an unsuppressed error fails it.
 package main
@@ -30,10 +31,12 @@ func main() {
 		os.Exit(1)
 	}
 
+	alarmEmail, _ := app.Node().TryGetContext(jsii.String("alarmEmail")).(string)
 	NewOrderflowStack(app, "Orderflow", &OrderflowStackProps{
 		StackProps:   awscdk.StackProps{Description: jsii.String("orderflow: an event-driven order flow in Go (EventBridge, Step Functions, SQS, SNS, Kinesis, Lambda, DynamoDB)")},
 		Architecture: arch,
 		SourceRoot:   root,
+		AlarmEmail:   alarmEmail,
 	})
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	app.Synth(nil)

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -20,7 +21,9 @@ import (
 type Notifications struct {
 	Topic      awssns.Topic
 	Email, SMS QueueWithDLQ
-	Function   awslambda.Function
+	// What SNS cannot deliver to each queue (each subscription's redrive policy).
+	EmailSubscriptionDLQ, SMSSubscriptionDLQ awssqs.Queue
+	Function                                 awslambda.Function
 }
 
 // NewNotifications defines the order-notifications topic, its two queue subscriptions and the
@@ -35,11 +38,16 @@ func NewNotifications(scope constructs.Construct, d FunctionDefaults, key awskms
 	visibility := awscdk.Duration_Seconds(jsii.Number(60))
 	email := NewQueueWithDLQ(s, "Email", visibility)
 	sms := NewQueueWithDLQ(s, "Sms", visibility)
+	emailDLQ, smsDLQ := NewDeadLetterQueue(s, "EmailSubscriptionDLQ"), NewDeadLetterQueue(s, "SmsSubscriptionDLQ")
+	// Each subscription has its own DLQ (its redrive policy): a copy SNS cannot deliver to the
+	// queue (the queue gone, its key refused) is kept there instead of being dropped.
 	topic.AddSubscription(awssnssubscriptions.NewSqsSubscription(email.Queue, &awssnssubscriptions.SqsSubscriptionProps{
 		RawMessageDelivery: jsii.Bool(true),
+		DeadLetterQueue:    emailDLQ,
 	}))
 	topic.AddSubscription(awssnssubscriptions.NewSqsSubscription(sms.Queue, &awssnssubscriptions.SqsSubscriptionProps{
 		RawMessageDelivery: jsii.Bool(true),
+		DeadLetterQueue:    smsDLQ,
 		FilterPolicyWithMessageBody: &map[string]awssns.FilterOrPolicy{
 			"detail-type": awssns.FilterOrPolicy_Filter(awssns.SubscriptionFilter_StringFilter(&awssns.StringConditions{
 				Allowlist: jsii.Strings("OrderShipped"),
@@ -66,7 +74,7 @@ func NewNotifications(scope constructs.Construct, d FunctionDefaults, key awskms
 	}
 	table.Grant(fn, jsii.String("dynamodb:PutItem")) // conditional: one notification per event per channel
 	suppressFunctionRoleFindings(fn)
-	return &Notifications{Topic: topic, Email: email, SMS: sms, Function: fn}
+	return &Notifications{Topic: topic, Email: email, SMS: sms, EmailSubscriptionDLQ: emailDLQ, SMSSubscriptionDLQ: smsDLQ, Function: fn}
 }
 
 // joinPairs renders "k1=v1,k2=v2" from tokens, for an environment variable.

@@ -13,6 +13,7 @@ type OrderflowStackProps struct {
 	awscdk.StackProps
 	Architecture Architecture // arm64 for AWS; the host's architecture for a local emulator
 	SourceRoot   string       // the repository root, where functions/ lives
+	AlarmEmail   string       // optional: the alarm topic e-mails it (context value alarmEmail)
 }
 
 // NewOrderflowStack wires the order flow:
@@ -25,7 +26,7 @@ func NewOrderflowStack(scope constructs.Construct, id string, props *OrderflowSt
 	d := FunctionDefaults{Architecture: props.Architecture, SourceRoot: props.SourceRoot}
 
 	key := awskms.NewKey(stack, jsii.String("Key"), &awskms.KeyProps{
-		Description:       jsii.String("orderflow: encrypts the notifications topic"),
+		Description:       jsii.String("orderflow: encrypts the notifications and alarm topics"),
 		EnableKeyRotation: jsii.Bool(true),
 		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
 	})
@@ -74,47 +75,57 @@ func NewOrderflowStack(scope constructs.Construct, id string, props *OrderflowSt
 	notifications := NewNotifications(stack, d, key, tables.Notifications)
 	stream := NewStream(stack, d, StreamTables{EventStore: tables.EventStore, Analytics: tables.Analytics})
 	bus.AddRules(BusTargets{Workflow: workflow, Streamer: stream.Streamer, Topic: notifications.Topic})
+	rescue := NewRescue(stack, d, workflow)
+	ops := NewOperations(stack, OperationsProps{Key: key, AlarmEmail: props.AlarmEmail, Workflow: workflow, Stream: stream.Stream, API: api.HTTP})
 
 	// Outputs: the API for people, the rest for the tests and scripts/ (trace, redrive, demo).
 	for name, value := range map[string]*string{
-		"ApiUrl":                api.HTTP.ApiEndpoint(),
-		"UserPoolId":            identity.Pool.UserPoolId(),
-		"UserPoolClientId":      identity.Client.UserPoolClientId(),
-		"EventBusName":          bus.Bus.EventBusName(),
-		"StateMachineArn":       workflow.StateMachineArn(),
-		"StreamName":            stream.Stream.StreamName(),
-		"PaymentsQueueUrl":      payments.Queue.QueueUrl(),
-		"PaymentsDlqUrl":        payments.DLQ.QueueUrl(),
-		"EmailQueueUrl":         notifications.Email.Queue.QueueUrl(),
-		"SmsQueueUrl":           notifications.SMS.Queue.QueueUrl(),
-		"NotificationsTopicArn": notifications.Topic.TopicArn(),
-		"EventStoreTable":       tables.EventStore.TableName(),
-		"InventoryTable":        tables.Inventory.TableName(),
-		"PaymentsTable":         tables.Payments.TableName(),
-		"PaymentIntentsTable":   tables.PaymentIntents.TableName(),
-		"IdempotencyTable":      tables.Idempotency.TableName(),
-		"SagasTable":            tables.Sagas.TableName(),
-		"ShipmentsTable":        tables.Shipments.TableName(),
-		"NotificationsTable":    tables.Notifications.TableName(),
-		"AnalyticsTable":        tables.Analytics.TableName(),
-		"ProjectorDlqUrl":       stream.ProjectorDLQ.QueueUrl(),
-		"AnalyticsDlqUrl":       stream.AnalyticsDLQ.QueueUrl(),
-		"StreamerDlqUrl":        stream.StreamerDLQ.QueueUrl(),
-		"EmailDlqUrl":           notifications.Email.DLQ.QueueUrl(),
-		"SmsDlqUrl":             notifications.SMS.DLQ.QueueUrl(),
-		"WorkflowRuleDlqUrl":    bus.WorkflowDLQ.QueueUrl(),
-		"StreamRuleDlqUrl":      bus.StreamDLQ.QueueUrl(),
-		"NotifyRuleDlqUrl":      bus.NotifyDLQ.QueueUrl(),
-		"OrderApiFunctionName":  api.Function.FunctionName(),
-		"InventoryFunctionName": inventory.FunctionName(),
-		"PaymentFunctionName":   payments.Function.FunctionName(),
-		"ShippingFunctionName":  shipping.FunctionName(),
-		"NotifierFunctionName":  notifications.Function.FunctionName(),
-		"StreamerFunctionName":  stream.Streamer.FunctionName(),
-		"ProjectorFunctionName": stream.Projector.FunctionName(),
-		"AnalyticsFunctionName": stream.Analytics.FunctionName(),
+		"ApiUrl":                  api.HTTP.ApiEndpoint(),
+		"AlarmTopicArn":           ops.Topic.TopicArn(),
+		"UserPoolId":              identity.Pool.UserPoolId(),
+		"UserPoolClientId":        identity.Client.UserPoolClientId(),
+		"EventBusName":            bus.Bus.EventBusName(),
+		"StateMachineArn":         workflow.StateMachineArn(),
+		"StreamName":              stream.Stream.StreamName(),
+		"PaymentsQueueUrl":        payments.Queue.QueueUrl(),
+		"PaymentsDlqUrl":          payments.DLQ.QueueUrl(),
+		"EmailQueueUrl":           notifications.Email.Queue.QueueUrl(),
+		"SmsQueueUrl":             notifications.SMS.Queue.QueueUrl(),
+		"NotificationsTopicArn":   notifications.Topic.TopicArn(),
+		"EventStoreTable":         tables.EventStore.TableName(),
+		"InventoryTable":          tables.Inventory.TableName(),
+		"PaymentsTable":           tables.Payments.TableName(),
+		"PaymentIntentsTable":     tables.PaymentIntents.TableName(),
+		"IdempotencyTable":        tables.Idempotency.TableName(),
+		"SagasTable":              tables.Sagas.TableName(),
+		"ShipmentsTable":          tables.Shipments.TableName(),
+		"NotificationsTable":      tables.Notifications.TableName(),
+		"AnalyticsTable":          tables.Analytics.TableName(),
+		"ProjectorDlqUrl":         stream.ProjectorDLQ.QueueUrl(),
+		"AnalyticsDlqUrl":         stream.AnalyticsDLQ.QueueUrl(),
+		"StreamerDlqUrl":          stream.StreamerDLQ.QueueUrl(),
+		"EmailDlqUrl":             notifications.Email.DLQ.QueueUrl(),
+		"SmsDlqUrl":               notifications.SMS.DLQ.QueueUrl(),
+		"EmailSubscriptionDlqUrl": notifications.EmailSubscriptionDLQ.QueueUrl(),
+		"SmsSubscriptionDlqUrl":   notifications.SMSSubscriptionDLQ.QueueUrl(),
+		"WorkflowRuleDlqUrl":      bus.WorkflowDLQ.QueueUrl(),
+		"StreamRuleDlqUrl":        bus.StreamDLQ.QueueUrl(),
+		"NotifyRuleDlqUrl":        bus.NotifyDLQ.QueueUrl(),
+		"OrderApiFunctionName":    api.Function.FunctionName(),
+		"InventoryFunctionName":   inventory.FunctionName(),
+		"PaymentFunctionName":     payments.Function.FunctionName(),
+		"ShippingFunctionName":    shipping.FunctionName(),
+		"NotifierFunctionName":    notifications.Function.FunctionName(),
+		"StreamerFunctionName":    stream.Streamer.FunctionName(),
+		"RescuerFunctionName":     rescue.Function.FunctionName(),
+		"RescuerDlqUrl":           rescue.DLQ.QueueUrl(),
+		"RescueRuleDlqUrl":        rescue.RuleDLQ.QueueUrl(),
+		"ProjectorFunctionName":   stream.Projector.FunctionName(),
+		"AnalyticsFunctionName":   stream.Analytics.FunctionName(),
 	} {
 		awscdk.NewCfnOutput(stack, jsii.String(name), &awscdk.CfnOutputProps{Value: value})
 	}
+	ops.Watch(stack) // last: it alarms on every function and dead-letter queue defined above
+	awscdk.NewCfnOutput(stack, jsii.String("DashboardName"), &awscdk.CfnOutputProps{Value: ops.Dashboard.DashboardName()})
 	return stack
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/orderflow-dev/orderflow/functions/internal/catalogue"
 	"github.com/orderflow-dev/orderflow/functions/internal/deadletter"
 	"github.com/orderflow-dev/orderflow/functions/internal/dynamo"
+	"github.com/orderflow-dev/orderflow/functions/internal/metrics"
 	"github.com/orderflow-dev/orderflow/functions/internal/order"
 	"github.com/orderflow-dev/orderflow/functions/internal/projection"
 	"github.com/orderflow-dev/orderflow/functions/internal/store"
@@ -73,6 +74,14 @@ var (
 type Inventory = dynamo.Inventory
 
 var NewInventory = dynamo.NewInventory
+
+// The business metrics the projector emits (CloudWatch Embedded Metric Format): the CDK
+// app's dashboard names them, and its tests check it names them right.
+type (
+	MetricsCatalog = metrics.Catalog
+)
+
+var BusinessMetrics = metrics.Orderflow
 
 // The demo catalogue.
 type Product = catalogue.Product

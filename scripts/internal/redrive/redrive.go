@@ -121,7 +121,7 @@ type Source struct {
 
 // Sources lists the stack's dead-letter queues and their way back. The DLQs of the email and
 // sms queues come from the outputs EmailDlqUrl and SmsDlqUrl, or else from each queue's
-// redrive policy; the rule DLQs are listed when the stack outputs them.
+// redrive policy; the rule and subscription DLQs are listed when the stack outputs them.
 func Sources(ctx context.Context, s *deployed.Stack, c SQSAPI) ([]Source, error) {
 	o := s.Outputs
 	var out []Source
@@ -152,6 +152,9 @@ func Sources(ctx context.Context, s *deployed.Stack, c SQSAPI) ([]Source, error)
 		{"workflow-rule", "WorkflowRuleDlqUrl", ToStateMachine, o["StateMachineArn"]},
 		{"stream-rule", "StreamRuleDlqUrl", ToStream, ""},
 		{"notify-rule", "NotifyRuleDlqUrl", ToBus, ""}, // SNS is the rule's target; the bus gets it there (and duplicates elsewhere are ignored)
+		// What SNS could not deliver to a subscribed queue (raw delivery: the body is the event) goes to that queue.
+		{"email-subscription", "EmailSubscriptionDlqUrl", ToQueue, o["EmailQueueUrl"]},
+		{"sms-subscription", "SmsSubscriptionDlqUrl", ToQueue, o["SmsQueueUrl"]},
 	} {
 		if url := o[r.output]; url != "" {
 			out = append(out, Source{Name: r.name, DLQURL: url, Target: r.target, Destination: r.destination})

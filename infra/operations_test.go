@@ -1,0 +1,297 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/orderflow-dev/orderflow/functions/toolkit"
+)
+
+// alarmsOn returns the alarms whose metric is name in namespace, by logical id.
+func alarmsOn(t *testing.T, namespace, name string) map[string]map[string]any {
+	t.Helper()
+	out := map[string]map[string]any{}
+	for id, p := range resources(t, "AWS::CloudWatch::Alarm") {
+		if p["Namespace"] == namespace && p["MetricName"] == name {
+			out[id] = p
+		}
+	}
+	return out
+}
+
+// dimension is the value of an alarm's dimension, as the template writes it.
+func dimension(p map[string]any, name string) any {
+	dims, _ := p["Dimensions"].([]any)
+	for _, d := range dims {
+		if get(d, "Name") == name {
+			return get(d, "Value")
+		}
+	}
+	return nil
+}
+
+// alarmTopic is the logical id of the alarm topic.
+func alarmTopic(t *testing.T) string {
+	t.Helper()
+	for id, p := range resources(t, "AWS::SNS::Topic") {
+		if p["DisplayName"] == "orderflow alarms" {
+			return id
+		}
+	}
+	t.Fatal("no alarm topic")
+	return ""
+}
+
+// Every alarm tells the one alarm topic when it fires and when it clears.
+func TestEveryAlarmNotifiesTheAlarmTopic(t *testing.T) {
+	topic := alarmTopic(t)
+	alarms := resources(t, "AWS::CloudWatch::Alarm")
+	if len(alarms) == 0 {
+		t.Fatal("no alarms")
+	}
+	for id, p := range alarms {
+		for _, actions := range []string{"AlarmActions", "OKActions"} {
+			if got := fmt.Sprint(p[actions]); got != fmt.Sprintf("[map[Ref:%s]]", topic) {
+				t.Errorf("%s: %s %s, want the alarm topic", id, actions, got)
+			}
+		}
+		if p["TreatMissingData"] != "notBreaching" || p["AlarmDescription"] == nil || len(fmt.Sprint(p["AlarmDescription"])) < 40 {
+			t.Errorf("%s: missing data %v, description %v: want notBreaching and a description that says what to do", id, p["TreatMissingData"], p["AlarmDescription"])
+		}
+	}
+}
+
+// A dead-letter queue that fills up wakes someone: every queue without a DLQ of its own is one,
+// and each has an alarm on its visible messages.
+func TestEveryDeadLetterQueueHasAnAlarm(t *testing.T) {
+	watched := map[string]bool{}
+	for id, p := range alarmsOn(t, "AWS/SQS", "ApproximateNumberOfMessagesVisible") {
+		ref, _ := get(dimension(p, "QueueName"), "Fn::GetAtt").([]any)
+		if len(ref) != 2 || ref[1] != "QueueName" {
+			t.Errorf("%s: dimension %v, want a queue's QueueName", id, dimension(p, "QueueName"))
+			continue
+		}
+		if p["Threshold"] != float64(0) || p["ComparisonOperator"] != "GreaterThanThreshold" {
+			t.Errorf("%s: %v %v, want any message at all", id, p["ComparisonOperator"], p["Threshold"])
+		}
+		watched[fmt.Sprint(ref[0])] = true
+	}
+	dlqs := 0
+	for id, p := range resources(t, "AWS::SQS::Queue") {
+		if p["RedrivePolicy"] != nil {
+			continue
+		}
+		dlqs++
+		if !watched[id] {
+			t.Errorf("dead-letter queue %s has no alarm", id)
+		}
+	}
+	if dlqs < 11 {
+		t.Errorf("%d dead-letter queues found, want at least 11", dlqs)
+	}
+}
+
+func TestAlarms(t *testing.T) {
+	for _, m := range []string{"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"} {
+		got := alarmsOn(t, "AWS/States", m)
+		if len(got) != 1 {
+			t.Errorf("%d alarms on %s, want 1", len(got), m)
+		}
+		for id, p := range got {
+			if get(dimension(p, "StateMachineArn"), "Ref") == nil || p["Threshold"] != float64(1) {
+				t.Errorf("%s: %v", id, p)
+			}
+		}
+	}
+	functions := resources(t, "AWS::Lambda::Function")
+	for _, m := range []string{"Errors", "Throttles"} {
+		seen := map[string]bool{}
+		for _, p := range alarmsOn(t, "AWS/Lambda", m) {
+			seen[fmt.Sprint(get(dimension(p, "FunctionName"), "Ref"))] = true
+		}
+		for id := range functions {
+			if !seen[id] {
+				t.Errorf("function %s has no %s alarm", id, m)
+			}
+		}
+	}
+	if got := alarmsOn(t, "AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds"); len(got) != 1 {
+		t.Errorf("%d iterator-age alarms, want 1", len(got))
+	}
+	if got := alarmsOn(t, "AWS/ApiGateway", "Latency"); len(got) != 1 {
+		t.Errorf("%d API latency alarms, want 1", len(got))
+	} else {
+		for id, p := range got {
+			if p["ExtendedStatistic"] != "p99" || get(dimension(p, "ApiId"), "Ref") == nil {
+				t.Errorf("%s: %v", id, p)
+			}
+		}
+	}
+	rate := 0
+	for id, r := range tpl["Resources"].(map[string]any) {
+		p, _ := get(r, "Properties").(map[string]any)
+		if b, _ := json.Marshal(p["Metrics"]); get(r, "Type") == "AWS::CloudWatch::Alarm" && strings.Contains(string(b), "100 * errors / requests") && strings.Contains(string(b), `"MetricName":"5xx"`) {
+			rate++
+			// A metric-math alarm: left out only where the parameter says so (MiniStack's deploy).
+			cond := get(tpl, "Conditions", fmt.Sprint(get(r, "Condition")))
+			if want := `map[Fn::Equals:[map[Ref:MetricMathAlarms] true]]`; fmt.Sprint(cond) != want {
+				t.Errorf("%s: condition %v, want %s", id, cond, want)
+			}
+			if d := get(tpl, "Parameters", "MetricMathAlarms", "Default"); d != "true" {
+				t.Errorf("MetricMathAlarms defaults to %v, want true (AWS)", d)
+			}
+		}
+	}
+	if rate != 1 {
+		t.Errorf("%d API 5xx-rate alarms, want 1", rate)
+	}
+}
+
+// CloudWatch may publish to the encrypted alarm topic, for this account's alarms only.
+func TestAlarmTopic(t *testing.T) {
+	topic := alarmTopic(t)
+	hasProps(t, "AWS::SNS::Topic", map[string]any{"DisplayName": "orderflow alarms", "KmsMasterKeyId": assertions.Match_AnyValue()})
+	hasProps(t, "AWS::SNS::TopicPolicy", map[string]any{
+		"Topics": []any{map[string]any{"Ref": topic}},
+		"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
+			"Principal": map[string]any{"Service": "cloudwatch.amazonaws.com"}, "Action": "sns:Publish", "Effect": "Allow",
+			"Condition": assertions.Match_ObjectLike(&map[string]any{"ArnLike": map[string]any{"aws:SourceArn": assertions.Match_AnyValue()}}),
+		})})},
+	})
+	hasProps(t, "AWS::KMS::Key", map[string]any{
+		"KeyPolicy": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
+			"Principal": map[string]any{"Service": "cloudwatch.amazonaws.com"}, "Action": []any{"kms:Decrypt", "kms:GenerateDataKey"},
+		})})},
+	})
+	for id, p := range resources(t, "AWS::SNS::Subscription") {
+		if p["Protocol"] == "email" {
+			t.Errorf("%s: an e-mail subscription without the alarmEmail context value", id)
+		}
+	}
+	if _, ok := get(tpl, "Outputs", "AlarmTopicArn").(map[string]any); !ok {
+		t.Error("no AlarmTopicArn output")
+	}
+}
+
+// With the alarmEmail context value, the alarm topic e-mails it.
+func TestAlarmEmail(t *testing.T) {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(filepath.Join(os.TempDir(), "orderflow-infra-test-email.out"))})
+	s := NewOrderflowStack(app, "Email", &OrderflowStackProps{Architecture: ARM64, SourceRoot: root, AlarmEmail: "ops@example.com"})
+	tmpl := assertions.Template_FromStack(s, nil)
+	defer func() {
+		if r := recover(); r != nil {
+			t.Error(r)
+		}
+	}()
+	tmpl.HasResourceProperties(jsii.String("AWS::SNS::Subscription"), map[string]any{"Protocol": "email", "Endpoint": "ops@example.com"})
+}
+
+// The dashboard shows the business metrics, where the time goes and what failed.
+func TestDashboard(t *testing.T) {
+	for id, p := range resources(t, "AWS::CloudWatch::Dashboard") {
+		b, _ := json.Marshal(p["DashboardBody"])
+		body := string(b)
+		for _, want := range []string{
+			metricsNamespace, metricOrdersPlaced, metricOrdersShipped, metricOrdersCancelled, metricRefunds, metricPlacedToTerminal,
+			"out-of-stock", "ApproximateNumberOfMessagesVisible", "Duration", "Errors", "Throttles", "IteratorAgeMilliseconds",
+			"ExecutionTime", "Latency", "alarm",
+		} {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s: the dashboard does not show %s", id, want)
+			}
+		}
+	}
+	if _, ok := get(tpl, "Outputs", "DashboardName").(map[string]any); !ok {
+		t.Error("no DashboardName output")
+	}
+}
+
+// What SNS cannot deliver to a subscribed queue goes to the subscription's own DLQ.
+func TestSubscriptionsHaveDLQs(t *testing.T) {
+	for id, p := range resources(t, "AWS::SNS::Subscription") {
+		if p["Protocol"] != "sqs" {
+			continue
+		}
+		if get(p, "RedrivePolicy", "deadLetterTargetArn") == nil {
+			t.Errorf("%s: no redrive policy", id)
+		}
+	}
+}
+
+// The execution timeout is in the definition itself: a definition given as a string ignores
+// the construct's Timeout, so a test reads the synthesized one.
+func TestWorkflowTimeout(t *testing.T) {
+	for id, p := range resources(t, "AWS::StepFunctions::StateMachine") {
+		def := definitionOf(t, p)
+		if def["TimeoutSeconds"] != float64(1800) {
+			t.Errorf("%s: TimeoutSeconds %v, want 1800", id, def["TimeoutSeconds"])
+		}
+	}
+}
+
+// definitionOf decodes a state machine's synthesized definition, with every token (Ref,
+// GetAtt) replaced by a placeholder string.
+func definitionOf(t *testing.T, p map[string]any) map[string]any {
+	t.Helper()
+	var text strings.Builder
+	switch d := p["DefinitionString"].(type) {
+	case string:
+		text.WriteString(d)
+	case map[string]any:
+		parts, _ := get(d, "Fn::Join").([]any)
+		list, _ := parts[1].([]any)
+		for _, part := range list {
+			if s, ok := part.(string); ok {
+				text.WriteString(s)
+			} else {
+				text.WriteString("token")
+			}
+		}
+	}
+	var def map[string]any
+	if err := json.Unmarshal([]byte(text.String()), &def); err != nil {
+		t.Fatalf("definition: %v\n%s", err, text.String())
+	}
+	return def
+}
+
+// The dashboard's metric names are the ones the projector emits (functions/internal/metrics, lent
+// through the toolkit), with their dimensions.
+func TestDashboardNamesTheEmittedMetrics(t *testing.T) {
+	catalog := toolkit.BusinessMetrics()
+	if catalog.Namespace != metricsNamespace {
+		t.Errorf("namespace %s, the projector emits %s", metricsNamespace, catalog.Namespace)
+	}
+	emitted := map[string]bool{}
+	for _, m := range catalog.Metrics {
+		emitted[m.Name] = true
+	}
+	for _, name := range []string{metricOrdersPlaced, metricOrdersShipped, metricOrdersCancelled, metricRefunds, metricRefundedCents, metricPlacedToTerminal} {
+		if !emitted[name] {
+			t.Errorf("the dashboard graphs %s, which the projector does not emit", name)
+		}
+	}
+	for _, d := range catalog.Dimensions {
+		if d.Name != "Reason" {
+			continue
+		}
+		for _, r := range []string{"out-of-stock", "payment-declined", "fulfilment-failed"} {
+			if !slices.Contains(d.Values, r) {
+				t.Errorf("the dashboard graphs cancellations for %s, which is no Reason the projector emits", r)
+			}
+		}
+	}
+}
