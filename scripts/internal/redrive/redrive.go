@@ -34,6 +34,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -59,6 +60,11 @@ type StartExecutionAPI interface {
 	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, optFns ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
 }
 
+// InvokeAPI is the part of the Lambda client redrive uses.
+type InvokeAPI interface {
+	Invoke(ctx context.Context, in *lambda.InvokeInput, optFns ...func(*lambda.Options)) (*lambda.InvokeOutput, error)
+}
+
 // streamPutter puts a record on the stream (toolkit.StreamWriter).
 type streamPutter interface {
 	Put(ctx context.Context, partitionKey string, data []byte) (string, error)
@@ -73,6 +79,7 @@ type publisher interface {
 type Clients struct {
 	SQS        SQSAPI
 	SFN        StartExecutionAPI
+	Lambda     InvokeAPI
 	Stream     *streamlog.Reader // re-reads failed Kinesis batches
 	Streamer   streamPutter      // the stream path
 	Bus        publisher
@@ -87,7 +94,7 @@ func NewClients(s *deployed.Stack) Clients {
 	db := dynamodb.NewFromConfig(s.AWS)
 	k := kinesis.NewFromConfig(s.AWS)
 	return Clients{
-		SQS: sqs.NewFromConfig(s.AWS), SFN: sfn.NewFromConfig(s.AWS),
+		SQS: sqs.NewFromConfig(s.AWS), SFN: sfn.NewFromConfig(s.AWS), Lambda: lambda.NewFromConfig(s.AWS),
 		Stream:     &streamlog.Reader{Client: k, Stream: s.Output("StreamName")},
 		Streamer:   toolkit.NewStreamWriter(k, s.Output("StreamName")),
 		Bus:        toolkit.NewPublisher(eventbridge.NewFromConfig(s.AWS)),
@@ -109,6 +116,7 @@ const (
 	ToAnalytics                  // failed batches: the totals; parked events: the stream path
 	ToStateMachine               // Destination: the state machine ARN
 	ToBus                        // the bus, as the event was first published
+	ToFunction                   // Destination: the function, invoked with the payload and waited for
 )
 
 // Source is one dead-letter queue and where its messages go back to.
@@ -116,7 +124,7 @@ type Source struct {
 	Name        string // what -queue names
 	DLQURL      string
 	Target      Target
-	Destination string // ToQueue: the queue URL; ToStateMachine: its ARN
+	Destination string // ToQueue: the queue URL; ToStateMachine: its ARN; ToFunction: its name
 }
 
 // Sources lists the stack's dead-letter queues and their way back. The DLQs of the email and
@@ -155,6 +163,9 @@ func Sources(ctx context.Context, s *deployed.Stack, c SQSAPI) ([]Source, error)
 		// What SNS could not deliver to a subscribed queue (raw delivery: the body is the event) goes to that queue.
 		{"email-subscription", "EmailSubscriptionDlqUrl", ToQueue, o["EmailQueueUrl"]},
 		{"sms-subscription", "SmsSubscriptionDlqUrl", ToQueue, o["SmsQueueUrl"]},
+		// A status change of a stalled execution: to the rescuer again (it starts each rescue once).
+		{"rescuer", "RescuerDlqUrl", ToFunction, o["RescuerFunctionName"]},
+		{"rescue-rule", "RescueRuleDlqUrl", ToFunction, o["RescuerFunctionName"]},
 	} {
 		if url := o[r.output]; url != "" {
 			out = append(out, Source{Name: r.name, DLQURL: url, Target: r.target, Destination: r.destination})
@@ -350,6 +361,16 @@ func deliver(ctx context.Context, c Clients, src Source, m Message, dryRun bool)
 			return to, nil
 		}
 		_, err := c.SFN.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(src.Destination), Input: aws.String(string(m.Payload))})
+		return to, err
+	case ToFunction:
+		to := "function " + src.Destination
+		if dryRun {
+			return to, nil
+		}
+		out, err := c.Lambda.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(src.Destination), Payload: m.Payload})
+		if err == nil && out.FunctionError != nil {
+			err = fmt.Errorf("the function failed again (%s): %s", aws.ToString(out.FunctionError), out.Payload)
+		}
 		return to, err
 	case ToBus:
 		to := "the bus " + c.BusName

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -238,6 +240,40 @@ func TestRedriveThroughTheStreamPath(t *testing.T) {
 	for _, r := range rep.Results {
 		if r.Err != nil && !strings.Contains(r.Err.Error(), "still invalid") {
 			t.Errorf("failure %v, want it to say the event is still invalid", r.Err)
+		}
+	}
+}
+
+type fakeLambda struct {
+	payloads []string
+	fail     bool
+}
+
+func (f *fakeLambda) Invoke(_ context.Context, in *lambda.InvokeInput, _ ...func(*lambda.Options)) (*lambda.InvokeOutput, error) {
+	f.payloads = append(f.payloads, aws.ToString(in.FunctionName)+" "+string(in.Payload))
+	if f.fail {
+		return &lambda.InvokeOutput{FunctionError: aws.String("Unhandled"), Payload: []byte(`{"errorMessage":"still broken"}`)}, nil
+	}
+	return &lambda.InvokeOutput{}, nil
+}
+
+// A status-change event the rescuer failed on goes back to the rescuer; a failure again keeps it.
+func TestRedriveToAFunction(t *testing.T) {
+	old := time.Now().Add(-time.Hour)
+	src := Source{Name: "rescue-rule", DLQURL: "dlq", Target: ToFunction, Destination: "rescuer"}
+	for _, fail := range []bool{false, true} {
+		f := &fakeSQS{queues: map[string][]*fakeMsg{}}
+		f.add("dlq", `{"detail-type":"Step Functions Execution Status Change"}`, "", old)
+		fn := &fakeLambda{fail: fail}
+		rep, err := Redrive(context.Background(), Clients{SQS: f, Lambda: fn}, []Source{src}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(fn.payloads) != 1 || fn.payloads[0] != `rescuer {"detail-type":"Step Functions Execution Status Change"}` {
+			t.Errorf("invoked %v", fn.payloads)
+		}
+		if fail && (rep.Failed != 1 || len(f.queues["dlq"]) != 1) || !fail && (rep.Moved != 1 || len(f.queues["dlq"]) != 0) {
+			t.Errorf("fail %v: moved %d, failed %d, DLQ %v", fail, rep.Moved, rep.Failed, bodies(f.queues["dlq"]))
 		}
 	}
 }
