@@ -1,21 +1,33 @@
 # orderflow — the user's vocabulary. Anything longer than a line lives in scripts/.
 #
 #   make demo      bring up the local emulator, deploy, place an order, show its journey
-#   make test      unit tests, infra template + cdk-nag tests, end-to-end tests on the emulator
+#   make test      unit tests, infra template + cdk-nag tests, end-to-end tests on the emulator (IAM enforced)
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-ENDPOINT   ?= http://127.0.0.1:4566
+# AUTH=true: MiniStack enforces IAM (every call a function or the CDK CLI makes is checked against its
+# role), behind TLS: the CDK bootstrap bucket and the stack's queues and topics refuse plain HTTP
+# (aws:SecureTransport). `make test` runs the end-to-end tests so; any target takes AUTH=true.
+AUTH       ?= false
+ENDPOINT   ?= $(if $(filter true,$(AUTH)),https://localhost:4566,http://127.0.0.1:4566)
+export AUTH
 CUSTOMER   ?= demo
 PORT       := $(lastword $(subst :, ,$(ENDPOINT)))
 export ORDERFLOW_ENDPOINT := $(ENDPOINT)
 HOST_ARCH  := $(shell go env GOARCH)
 CDK        := npx --no-install cdk
 CDK_FLAGS  := --no-notices
-# The CLI and the SDK both honour AWS_ENDPOINT_URL; the emulator accepts any credentials.
+# On an https endpoint, clients trust the emulator's self-signed certificate (scripts/emulator makes
+# it): the CDK CLI and the SDKs read AWS_CA_BUNDLE (the CLI falls back to REQUESTS_CA_BUNDLE, which
+# then wins over NODE_EXTRA_CA_CERTS), Go's net/http SSL_CERT_FILE, curl CURL_CA_BUNDLE.
+TLS_DIR    := $(CURDIR)/.emulator/tls
+TLS_ENV    := $(if $(filter https://%,$(ENDPOINT)),AWS_CA_BUNDLE=$(TLS_DIR)/ca-bundle.pem SSL_CERT_FILE=$(TLS_DIR)/ca-bundle.pem \
+              REQUESTS_CA_BUNDLE=$(TLS_DIR)/ca-bundle.pem CURL_CA_BUNDLE=$(TLS_DIR)/ca-bundle.pem NODE_EXTRA_CA_CERTS=$(TLS_DIR)/server.crt)
+# The CLI and the SDK both honour AWS_ENDPOINT_URL. test/test is the emulator's root, which no policy
+# limits; under AUTH=true the CLI's deploy and publishing roles and the functions' roles are checked.
 LOCAL_ENV  := AWS_ENDPOINT_URL=$(ENDPOINT) AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
-              AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+              AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 $(TLS_ENV)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
@@ -30,12 +42,13 @@ demo: deps ## bring up the emulator, deploy, place an order and print its journe
 	$(MAKE) --no-print-directory deploy-local
 	$(LOCAL_ENV) go run ./scripts/demo $(ARGS)
 
-test: lint test-unit test-e2e ## all tests: lint, unit, infra (template + cdk-nag), template linters and end to end on the emulator
+test: lint test-unit ## all tests: lint, unit, infra (template + cdk-nag), template linters and end to end on the emulator, IAM enforced
+	$(MAKE) --no-print-directory test-e2e AUTH=true
 
 test-unit: deps chromium ## unit tests and infra template tests (no emulator)
 	go test -count=1 ./...
 
-test-e2e: deps chromium ## deploy to a local emulator (started and stopped here), lint its template, run the end-to-end tests
+test-e2e: deps chromium ## deploy to a local emulator (started and stopped here), lint its template, run the end-to-end tests [AUTH=true]
 	go run ./scripts/emulator run -- $(MAKE) --no-print-directory deploy-local lint-templates e2e \
 		TEMPLATE=.emulator/cdk.out-$(PORT)/Orderflow.template.json
 
@@ -65,7 +78,7 @@ chromium: ## headless Chromium for the trace page tests (Debian package; install
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
-up: ## start MiniStack on 127.0.0.1:4566 (installs it into .venv the first time)
+up: ## start MiniStack on 127.0.0.1:4566 (installs it into .venv the first time) [AUTH=true: IAM enforced, https://localhost:4566]
 	go run ./scripts/emulator up
 
 down: ## stop the MiniStack that `make up` started
@@ -76,7 +89,8 @@ deploy-local: deps ## bootstrap and deploy the stack to the emulator, built for 
 	@# bootstrap from outside the app folder, so the CLI does not synthesize the app twice
 	cd .emulator && $(LOCAL_ENV) ../node_modules/.bin/cdk bootstrap aws://000000000000/us-east-1 $(CDK_FLAGS)
 	@# MiniStack's CloudFormation refuses metric-math alarms: leave that one alarm out (README, emulator gaps)
-	$(LOCAL_ENV) $(CDK) deploy Orderflow -c arch=$(HOST_ARCH) --parameters MetricMathAlarms=false --require-approval never --progress events $(CDK_FLAGS) \
+	@# emulator=true: the allowances MiniStack's IAM evaluator needs (README, emulator gaps); never in the AWS template
+	$(LOCAL_ENV) $(CDK) deploy Orderflow -c arch=$(HOST_ARCH) -c emulator=true --parameters MetricMathAlarms=false --require-approval never --progress events $(CDK_FLAGS) \
 		--output .emulator/cdk.out-$(PORT) --outputs-file .emulator/outputs-$(PORT).json
 
 synth: deps ## synthesize the CloudFormation template (arm64) and run cdk-nag

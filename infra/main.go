@@ -32,11 +32,13 @@ func main() {
 	}
 
 	alarmEmail, _ := app.Node().TryGetContext(jsii.String("alarmEmail")).(string)
+	emulator, _ := app.Node().TryGetContext(jsii.String("emulator")).(string) // -c emulator=true: make deploy-local
 	NewOrderflowStack(app, "Orderflow", &OrderflowStackProps{
 		StackProps:   awscdk.StackProps{Description: jsii.String("orderflow: an event-driven order flow in Go (EventBridge, Step Functions, SQS, SNS, Kinesis, Lambda, DynamoDB)")},
 		Architecture: arch,
 		SourceRoot:   root,
 		AlarmEmail:   alarmEmail,
+		Emulator:     emulator == "true",
 	})
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	app.Synth(nil)

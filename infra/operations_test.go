@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -182,21 +183,65 @@ func TestAlarmTopic(t *testing.T) {
 	}
 }
 
-// With the alarmEmail context value, the alarm topic e-mails it.
-func TestAlarmEmail(t *testing.T) {
+// local is the template of a stack built as `make deploy-local` and `-c alarmEmail=…` would
+// build it (one more synthesis, shared by the tests that need it).
+var local = sync.OnceValues(func() (map[string]any, error) {
 	root, err := filepath.Abs("..")
+	if err != nil {
+		return nil, err
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(filepath.Join(os.TempDir(), "orderflow-infra-test-local.out"))})
+	s := NewOrderflowStack(app, "Local", &OrderflowStackProps{Architecture: ARM64, SourceRoot: root, AlarmEmail: "ops@example.com", Emulator: true})
+	return *assertions.Template_FromStack(s, nil).ToJSON(), nil
+})
+
+func localResources(t *testing.T, typ string) map[string]map[string]any {
+	t.Helper()
+	tmpl, err := local()
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(filepath.Join(os.TempDir(), "orderflow-infra-test-email.out"))})
-	s := NewOrderflowStack(app, "Email", &OrderflowStackProps{Architecture: ARM64, SourceRoot: root, AlarmEmail: "ops@example.com"})
-	tmpl := assertions.Template_FromStack(s, nil)
-	defer func() {
-		if r := recover(); r != nil {
-			t.Error(r)
+	out := map[string]map[string]any{}
+	for id, r := range tmpl["Resources"].(map[string]any) {
+		if get(r, "Type") == typ {
+			out[id], _ = get(r, "Properties").(map[string]any)
 		}
-	}()
-	tmpl.HasResourceProperties(jsii.String("AWS::SNS::Subscription"), map[string]any{"Protocol": "email", "Endpoint": "ops@example.com"})
+	}
+	return out
+}
+
+// With the alarmEmail context value, the alarm topic e-mails it.
+func TestAlarmEmail(t *testing.T) {
+	found := false
+	for _, p := range localResources(t, "AWS::SNS::Subscription") {
+		found = found || (p["Protocol"] == "email" && p["Endpoint"] == "ops@example.com")
+	}
+	if !found {
+		t.Error("no e-mail subscription with alarmEmail set")
+	}
+}
+
+// The AWS template never carries an emulator-only allowance: payment's task-token callbacks stay
+// scoped to the state machine. The emulator's template does (so the first check is not vacuous).
+func TestAWSTemplateHasNoEmulatorAllowance(t *testing.T) {
+	taskTokenOnStar := func(policies map[string]map[string]any) []string {
+		var found []string
+		for id, p := range policies {
+			for _, s := range get(p, "PolicyDocument", "Statement").([]any) {
+				if get(s, "Sid") == "EmulatorTaskTokenCallbacks" ||
+					(strings.Contains(fmt.Sprint(get(s, "Action")), "states:SendTask") && fmt.Sprint(get(s, "Resource")) == "*") {
+					found = append(found, id)
+				}
+			}
+		}
+		return found
+	}
+	if found := taskTokenOnStar(resources(t, "AWS::IAM::Policy")); len(found) > 0 {
+		t.Errorf("AWS template: states:SendTask* on Resource * in %v", found)
+	}
+	if found := taskTokenOnStar(localResources(t, "AWS::IAM::Policy")); len(found) != 1 || !strings.HasPrefix(found[0], "PaymentsFunction") {
+		t.Errorf("emulator template: want the allowance on the payment role only, found it in %v", found)
+	}
 }
 
 // The dashboard shows the business metrics, where the time goes and what failed.

@@ -4,19 +4,43 @@
 //	go run ./scripts/emulator down          # stop the MiniStack this command started
 //	go run ./scripts/emulator status        # exit 0 when an emulator answers on the endpoint
 //	go run ./scripts/emulator run -- CMD... # up, run CMD, then down again if this run started it
+//	go run ./scripts/emulator env           # the variables a client needs to trust an https endpoint
 //
 // The endpoint is ORDERFLOW_ENDPOINT (default http://127.0.0.1:4566); MiniStack listens on its port.
 // If an emulator already answers on the endpoint (a MiniStack started earlier, or LocalStack started
 // with Docker), up uses it and run leaves it running. EMULATOR=localstack makes up refuse to start
 // MiniStack and explain how to start LocalStack instead.
+//
+// AUTH=true turns on MiniStack's IAM enforcement: every call a function makes is checked against its
+// execution role, and the CDK CLI's calls against the bootstrap roles. Enforcement needs TLS, because
+// the CDK bootstrap bucket and the stack's queues and topics deny requests without it
+// (aws:SecureTransport), so it needs an https endpoint (e.g. https://localhost:4566). With an https
+// endpoint, up makes a self-signed certificate for localhost, *.execute-api.localhost, 127.0.0.1 and
+// ::1 under .emulator/tls (once), runs MiniStack on a free loopback port over plain HTTP, and puts a
+// TLS proxy on the endpoint's port that tells MiniStack the request came over TLS
+// (X-Forwarded-Proto: https, which MiniStack reads as aws:SecureTransport). MiniStack's own USE_SSL
+// is not used: under it, MiniStack 1.5.33's HTTP API JWT authorizer fetches the Cognito keys over
+// plain http from its own https port, and refuses every token.
 package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"log"
+	"math/big"
+	"net"
 	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
@@ -31,16 +55,23 @@ import (
 const (
 	venvDir      = ".venv"
 	stateDir     = ".emulator"
+	tlsDir       = ".emulator/tls"
 	requirements = "scripts/emulator/requirements.txt"
 )
 
 type config struct {
-	endpoint string // e.g. http://127.0.0.1:4566
+	endpoint string // e.g. http://127.0.0.1:4566 or https://localhost:4566
 	port     string
 	kind     string // ministack | localstack
+	tls      bool   // https endpoint: a TLS proxy in front of MiniStack
+	auth     bool   // AUTH=true: MiniStack enforces IAM
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "proxy" {
+		proxy(os.Args[2:]) // started by up, in MiniStack's process group
+		return
+	}
 	cfg := config{endpoint: "http://127.0.0.1:4566", kind: "ministack"}
 	if v := os.Getenv("ORDERFLOW_ENDPOINT"); v != "" {
 		cfg.endpoint = strings.TrimSuffix(v, "/")
@@ -49,11 +80,18 @@ func main() {
 		cfg.kind = v
 	}
 	u, err := url.Parse(cfg.endpoint)
-	if err != nil || u.Port() == "" {
-		fmt.Fprintf(os.Stderr, "emulator: ORDERFLOW_ENDPOINT=%q: want http://host:port\n", cfg.endpoint)
+	if err != nil || u.Port() == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		fmt.Fprintf(os.Stderr, "emulator: ORDERFLOW_ENDPOINT=%q: want http://host:port or https://host:port\n", cfg.endpoint)
 		os.Exit(2)
 	}
 	cfg.port = u.Port()
+	cfg.tls = u.Scheme == "https"
+	cfg.auth = strings.EqualFold(os.Getenv("AUTH"), "true")
+	if cfg.auth && !cfg.tls {
+		fmt.Fprintf(os.Stderr, "emulator: AUTH=true needs an https endpoint (ORDERFLOW_ENDPOINT=https://localhost:%s): "+
+			"the CDK bootstrap bucket and the stack's queues and topics deny requests without TLS (aws:SecureTransport)\n", cfg.port)
+		os.Exit(2)
+	}
 	if len(os.Args) < 2 {
 		usage()
 	}
@@ -63,11 +101,18 @@ func main() {
 	case "down":
 		err = down(cfg)
 	case "status":
-		if !healthy(cfg.endpoint) {
+		if !healthy(cfg, cfg.endpoint) {
 			err = fmt.Errorf("no emulator answers on %s", cfg.endpoint)
 		}
 	case "run":
 		err = run(cfg, os.Args[2:])
+	case "env":
+		if cfg.tls {
+			var env []string
+			if env, err = trustEnv(); err == nil {
+				fmt.Println(strings.Join(env, "\n"))
+			}
+		}
 	default:
 		usage()
 	}
@@ -82,13 +127,18 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: emulator up | down | status | run -- CMD [ARGS...]")
+	fmt.Fprintln(os.Stderr, "usage: emulator up | down | status | env | run -- CMD [ARGS...]")
 	os.Exit(2)
 }
 
 // up makes sure an emulator answers on the endpoint; started reports whether this call started it.
 func up(cfg config) (started bool, err error) {
-	if healthy(cfg.endpoint) {
+	if cfg.tls {
+		if _, err := ensureCertificate(); err != nil {
+			return false, err
+		}
+	}
+	if healthy(cfg, cfg.endpoint) {
 		fmt.Printf("emulator: already running on %s\n", cfg.endpoint)
 		return false, nil
 	}
@@ -108,13 +158,39 @@ func up(cfg config) (started bool, err error) {
 		return false, err
 	}
 	defer logFile.Close()
-	cmd := exec.Command(filepath.Join(venvDir, "bin", "python"), "-m", "ministack")
-	cmd.Env = append(os.Environ(),
-		"GATEWAY_PORT="+cfg.port,
-		// Functions inherit this, so their SDK calls reach the emulator rather than AWS.
-		"AWS_ENDPOINT_URL="+cfg.endpoint,
+
+	gatewayPort, local := cfg.port, cfg.endpoint // where MiniStack listens, and how the proxy reaches it
+	env := []string{
+		// Functions inherit this, so their SDK calls reach the emulator rather than AWS: through
+		// the TLS proxy when there is one, so that they too count as aws:SecureTransport.
+		"AWS_ENDPOINT_URL=" + cfg.endpoint,
 		"MINISTACK_REGION=us-east-1",
-	)
+		// No IoT here: otherwise every MiniStack binds 0.0.0.0:8883 (MQTT over mTLS), and a second one
+		// (another port, another checkout) finds it taken.
+		"IOT_MTLS_ENABLED=0",
+	}
+	if cfg.tls {
+		if gatewayPort, err = freePort(); err != nil {
+			return false, err
+		}
+		local = "http://127.0.0.1:" + gatewayPort
+		trust, err := trustEnv()
+		if err != nil {
+			return false, err
+		}
+		// Functions are subprocesses of MiniStack and inherit its environment: they trust the
+		// certificate through these (a Go function otherwise fails with "x509: certificate
+		// signed by unknown authority"). Set, not defaulted: CI machines often point them at
+		// the system bundle already.
+		env = append(env, trust...)
+		env = append(env, "BIND_HOST=127.0.0.1") // only the proxy faces clients
+	}
+	if cfg.auth {
+		env = append(env, "AUTH=true")
+	}
+	env = append(env, "GATEWAY_PORT="+gatewayPort)
+	cmd := exec.Command(filepath.Join(venvDir, "bin", "python"), "-m", "ministack")
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // outlives this command; down stops the group
 	if err := cmd.Start(); err != nil {
@@ -124,13 +200,30 @@ func up(cfg config) (started bool, err error) {
 	if err := os.WriteFile(cfg.pidFile(), []byte(strconv.Itoa(pid)), 0o644); err != nil {
 		return false, err
 	}
-	exited := make(chan error, 1)
+	exited := make(chan error, 2)
 	go func() { exited <- cmd.Wait() }()
+	if cfg.tls {
+		self, err := os.Executable()
+		if err != nil {
+			return false, err
+		}
+		p := exec.Command(self, "proxy", "-listen", "127.0.0.1:"+cfg.port, "-backend", local,
+			"-cert", filepath.Join(tlsDir, "server.crt"), "-key", filepath.Join(tlsDir, "server.key"))
+		p.Stdout, p.Stderr = logFile, logFile
+		// In MiniStack's process group: down stops both with one signal.
+		p.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pgid: pid}
+		if err := p.Start(); err != nil {
+			_ = syscall.Kill(-pid, syscall.SIGTERM)
+			return false, fmt.Errorf("start the TLS proxy: %w", err)
+		}
+		go func() { exited <- p.Wait() }()
+	}
 	deadline := time.Now().Add(60 * time.Second)
-	for !healthy(cfg.endpoint) {
+	for !healthy(cfg, cfg.endpoint) {
 		select {
 		case err := <-exited:
-			return false, fmt.Errorf("MiniStack exited during start-up (%v); see %s", err, logPath)
+			_ = syscall.Kill(-pid, syscall.SIGTERM)
+			return false, fmt.Errorf("MiniStack or its TLS proxy exited during start-up (%v); see %s", err, logPath)
 		case <-time.After(250 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
@@ -138,7 +231,14 @@ func up(cfg config) (started bool, err error) {
 			return false, fmt.Errorf("MiniStack did not become healthy within 60s; see %s", logPath)
 		}
 	}
-	fmt.Printf("emulator: MiniStack running on %s (pid %d, log %s)\n", cfg.endpoint, pid, logPath)
+	mode := ""
+	if cfg.tls {
+		mode = fmt.Sprintf(", TLS proxy in front of 127.0.0.1:%s", gatewayPort)
+	}
+	if cfg.auth {
+		mode += ", IAM enforced"
+	}
+	fmt.Printf("emulator: MiniStack running on %s (pid %d%s, log %s)\n", cfg.endpoint, pid, mode, logPath)
 	return true, nil
 }
 
@@ -169,7 +269,7 @@ func install() error {
 // pidFile records the MiniStack this command started on the configured port.
 func (c config) pidFile() string { return filepath.Join(stateDir, "ministack-"+c.port+".pid") }
 
-// down stops the MiniStack that up started (and nothing else).
+// down stops the MiniStack that up started (and its TLS proxy, in the same process group).
 func down(cfg config) error {
 	pidFile := cfg.pidFile()
 	b, err := os.ReadFile(pidFile)
@@ -184,10 +284,10 @@ func down(cfg config) error {
 		return fmt.Errorf("%s: %w", pidFile, err)
 	}
 	_ = syscall.Kill(-pid, syscall.SIGTERM)
-	for i := 0; i < 40 && syscall.Kill(pid, 0) == nil; i++ {
+	for i := 0; i < 40 && syscall.Kill(-pid, 0) == nil; i++ {
 		time.Sleep(250 * time.Millisecond) // wait for the process group to exit
 	}
-	if syscall.Kill(pid, 0) == nil {
+	if syscall.Kill(-pid, 0) == nil {
 		_ = syscall.Kill(-pid, syscall.SIGKILL)
 	}
 	fmt.Printf("emulator: stopped MiniStack (pid %d)\n", pid)
@@ -213,11 +313,26 @@ func run(cfg config, args []string) error {
 	defer stop()
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = os.Environ()
+	if cfg.tls { // the command's clients (CDK CLI, SDK, net/http) trust the certificate
+		trust, err := trustEnv()
+		if err != nil {
+			return err
+		}
+		cmd.Env = append(cmd.Env, trust...)
+	}
 	return cmd.Run()
 }
 
-func healthy(endpoint string) bool {
+func healthy(cfg config, endpoint string) bool {
 	client := http.Client{Timeout: 2 * time.Second}
+	if cfg.tls {
+		pool := x509.NewCertPool()
+		if pemBytes, err := os.ReadFile(filepath.Join(tlsDir, "server.crt")); err == nil {
+			pool.AppendCertsFromPEM(pemBytes)
+		}
+		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	}
 	for _, path := range []string{"/_ministack/health", "/_localstack/health"} {
 		resp, err := client.Get(endpoint + path)
 		if err != nil {
@@ -236,4 +351,132 @@ func sh(name string, args ...string) error {
 	cmd := exec.Command(name, args...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	return cmd.Run()
+}
+
+// trustEnv names the certificate for every kind of client: the CDK CLI and the AWS SDKs read
+// AWS_CA_BUNDLE (it replaces their roots, hence a bundle with the system roots in it; the CDK CLI
+// also falls back to REQUESTS_CA_BUNDLE, which then wins over NODE_EXTRA_CA_CERTS), Go's net/http
+// reads SSL_CERT_FILE, curl CURL_CA_BUNDLE, Node adds NODE_EXTRA_CA_CERTS to its own roots.
+func trustEnv() ([]string, error) {
+	cert, err := ensureCertificate()
+	if err != nil {
+		return nil, err
+	}
+	bundle, _ := filepath.Abs(filepath.Join(tlsDir, "ca-bundle.pem"))
+	return []string{
+		"AWS_CA_BUNDLE=" + bundle,
+		"SSL_CERT_FILE=" + bundle,
+		"REQUESTS_CA_BUNDLE=" + bundle,
+		"CURL_CA_BUNDLE=" + bundle,
+		"NODE_EXTRA_CA_CERTS=" + cert,
+	}, nil
+}
+
+// systemRoots are the usual locations of the system's PEM bundle (as Go's crypto/x509 looks for it).
+var systemRoots = []string{
+	"/etc/ssl/certs/ca-certificates.crt",                // Debian, Ubuntu, Alpine
+	"/etc/pki/tls/certs/ca-bundle.crt",                  // Fedora, RHEL
+	"/etc/ssl/ca-bundle.pem",                            // openSUSE
+	"/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", // CentOS, RHEL 7
+	"/etc/ssl/cert.pem",                                 // macOS, Alpine
+}
+
+// ensureCertificate makes the emulator's self-signed certificate once (.emulator/tls/server.crt,
+// server.key) and a bundle of the system roots plus it (ca-bundle.pem). It returns the
+// certificate's absolute path.
+func ensureCertificate() (string, error) {
+	certPath, keyPath := filepath.Join(tlsDir, "server.crt"), filepath.Join(tlsDir, "server.key")
+	bundlePath := filepath.Join(tlsDir, "ca-bundle.pem")
+	abs, err := filepath.Abs(certPath)
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(bundlePath); err == nil {
+		return abs, nil
+	}
+	if err := os.MkdirAll(tlsDir, 0o755); err != nil {
+		return "", err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return "", err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "localhost", Organization: []string{"orderflow local emulator"}},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().AddDate(2, 0, 0),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, // CA:FALSE: rustls (webpki) refuses a CA certificate served as the leaf
+		DNSNames:              []string{"localhost", "*.execute-api.localhost"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return "", err
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return "", err
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(certPath, certPEM, 0o644); err != nil {
+		return "", err
+	}
+	var bundle []byte
+	for _, p := range systemRoots {
+		if b, err := os.ReadFile(p); err == nil {
+			bundle = append(b, '\n')
+			break
+		}
+	}
+	if err := os.WriteFile(bundlePath, append(bundle, certPEM...), 0o644); err != nil { // written last: marks completion
+		return "", err
+	}
+	return abs, nil
+}
+
+// freePort returns a loopback port nothing listens on now.
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	_, port, err := net.SplitHostPort(l.Addr().String())
+	return port, err
+}
+
+// proxy terminates TLS in front of the plain-HTTP MiniStack. It keeps the client's Host header
+// (SigV4 signs it) and replaces any X-Forwarded-* the client sent with its own, so MiniStack sees
+// X-Forwarded-Proto: https, which it reads as aws:SecureTransport.
+func proxy(args []string) {
+	fs := flag.NewFlagSet("proxy", flag.ExitOnError)
+	listen := fs.String("listen", "127.0.0.1:4566", "TLS address to serve")
+	backend := fs.String("backend", "", "plain-HTTP MiniStack")
+	cert := fs.String("cert", "", "certificate (PEM)")
+	key := fs.String("key", "", "private key (PEM)")
+	_ = fs.Parse(args)
+	target, err := url.Parse(*backend)
+	if err != nil || target.Host == "" {
+		log.Fatalf("emulator proxy: -backend %q", *backend)
+	}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(target)
+			r.Out.Host = r.In.Host
+			r.SetXForwarded()
+		},
+		FlushInterval: -1, // stream responses (long polls, Lambda response streaming)
+	}
+	log.Printf("emulator proxy: https://%s -> %s", *listen, target)
+	log.Fatal(http.ListenAndServeTLS(*listen, *cert, *key, rp))
 }

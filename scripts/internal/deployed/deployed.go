@@ -4,9 +4,13 @@ package deployed
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -56,14 +60,42 @@ func (s *Stack) Output(name string) string {
 	return v
 }
 
-// APIURL is the HTTP API's base URL without a trailing slash.
-func (s *Stack) APIURL() string { return strings.TrimSuffix(s.Output("ApiUrl"), "/") }
+// APIURL is the HTTP API's base URL without a trailing slash. On AWS it is the ApiUrl output. On an
+// emulator (the SDK has an endpoint, AWS_ENDPOINT_URL) it is the path form that MiniStack and
+// LocalStack both serve, {endpoint}/_aws/execute-api/{apiId}: the scheme and port clients reach the
+// emulator on (behind the TLS proxy of `AUTH=true` runs, ApiUrl names MiniStack's own plain-HTTP
+// port), and no *.localhost name to resolve or to find in the certificate.
+func (s *Stack) APIURL() string {
+	api := strings.TrimSuffix(s.Output("ApiUrl"), "/")
+	endpoint := strings.TrimSuffix(aws.ToString(s.AWS.BaseEndpoint), "/")
+	u, err := url.Parse(api)
+	if endpoint == "" || err != nil {
+		return api
+	}
+	id, _, ok := strings.Cut(u.Hostname(), ".execute-api.")
+	if !ok {
+		return api
+	}
+	return endpoint + "/_aws/execute-api/" + id // the $default stage has no path segment
+}
 
 // NewHTTPClient returns a client that resolves *.localhost to the loopback address, as browsers and
 // curl do and Go's resolver does not: emulators serve APIs on http://{apiId}.execute-api.localhost:4566.
+// It trusts the certificates in AWS_CA_BUNDLE as well as the system's, as the SDK does, so that the
+// one variable serves both against an emulator behind TLS (`make ... AUTH=true`).
 func NewHTTPClient() *http.Client {
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
+	if bundle := os.Getenv("AWS_CA_BUNDLE"); bundle != "" {
+		if pemCerts, err := os.ReadFile(bundle); err == nil {
+			roots, err := x509.SystemCertPool()
+			if err != nil || roots == nil {
+				roots = x509.NewCertPool()
+			}
+			roots.AppendCertsFromPEM(pemCerts)
+			transport.TLSClientConfig = &tls.Config{RootCAs: roots}
+		}
+	}
 	transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		host, port, err := net.SplitHostPort(addr)
 		if err == nil && (host == "localhost" || strings.HasSuffix(host, ".localhost")) {
