@@ -38,6 +38,7 @@ func NewAPI(scope constructs.Construct, d FunctionDefaults, p APIProps) *API {
 	s := constructs.NewConstruct(scope, jsii.String("Api"))
 	fn := NewGoFunction(s, "OrderApi", d, GoFunctionProps{
 		Name:        "order-api",
+		Reserved:    orderAPIConcurrency,
 		Description: "HTTP API: validates and prices orders of signed-in customers, publishes OrderPlaced, reads orders from the event store",
 		Environment: map[string]*string{
 			"EVENT_BUS_NAME":        p.Bus.EventBusName(),
@@ -96,12 +97,16 @@ func NewAPI(scope constructs.Construct, d FunctionDefaults, p APIProps) *API {
 		Retention:     awslogs.RetentionDays_TWO_WEEKS,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
-	awsapigatewayv2.NewHttpStage(s, jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageProps{
+	stage := awsapigatewayv2.NewHttpStage(s, jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageProps{
 		HttpApi:           api,
 		StageName:         jsii.String("$default"),
 		AutoDeploy:        jsii.Bool(true),
 		AccessLogSettings: &accessLogSettings{group: accessLogs},
 		Throttle:          &awsapigatewayv2.ThrottleSettings{RateLimit: jsii.Number(100), BurstLimit: jsii.Number(200)},
+	})
+	// POST /orders has its own, lower throttle: every order starts a saga, a GET costs one read.
+	stage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetRouteSettings(map[string]any{
+		"POST /orders": map[string]any{"ThrottlingRateLimit": placeOrderRate, "ThrottlingBurstLimit": placeOrderBurst},
 	})
 	return &API{HTTP: api, Function: fn}
 }

@@ -55,6 +55,10 @@ func (a Architecture) goarch() string {
 type FunctionDefaults struct {
 	Architecture Architecture
 	SourceRoot   string // repository root: functions/<name> is built from here
+	// NoReservedConcurrency leaves every function in the account's unreserved pool (context
+	// reservedConcurrency=false): for an account whose concurrency quota is too small to reserve
+	// any (AWS keeps 100 unreserved; new accounts may have a quota of 10).
+	NoReservedConcurrency bool
 }
 
 // GoFunctionProps describes one function; everything else comes from FunctionDefaults.
@@ -63,6 +67,10 @@ type GoFunctionProps struct {
 	Description string
 	Environment map[string]*string
 	Timeout     awscdk.Duration // default 10 s
+	// Reserved bounds how many copies of the function run at once (reserved concurrency; 0: no
+	// bound). A burst past it is throttled and waits where the platform keeps it: Lambda's
+	// asynchronous queue, the workflow's retries, the client's retry of a 429.
+	Reserved int
 }
 
 // NewGoFunction builds functions/<name> with `go build` on this machine (no Docker) and defines it
@@ -98,6 +106,9 @@ func NewGoFunction(scope constructs.Construct, id string, d FunctionDefaults, p 
 		LogGroup:              logs,
 		Environment:           &p.Environment,
 	})
+	if p.Reserved > 0 && !d.NoReservedConcurrency {
+		fn.Node().DefaultChild().(awslambda.CfnFunction).SetReservedConcurrentExecutions(jsii.Number(p.Reserved))
+	}
 	// cfn-lint W3005: CDK's Function always adds a DependsOn on its own role, which the
 	// Role's Fn::GetAtt already orders. The duplicate is harmless, and CDK's to remove.
 	ignoreCfnLint(fn, "W3005")

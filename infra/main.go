@@ -3,6 +3,7 @@
 //	cdk synth                   # arm64 functions, for AWS
 //	cdk synth -c arch=x86_64    # host architecture, for a local emulator on an x86-64 machine
 //	cdk deploy -c alarmEmail=ops@example.com   # the alarm topic e-mails this address
+//	cdk deploy -c reservedConcurrency=false    # no reserved concurrency (an account with a small quota)
 //
 // cdk-nag's AwsSolutions pack runs on every synth; an unsuppressed error fails it.
 package main
@@ -33,12 +34,15 @@ func main() {
 
 	alarmEmail, _ := app.Node().TryGetContext(jsii.String("alarmEmail")).(string)
 	emulator, _ := app.Node().TryGetContext(jsii.String("emulator")).(string) // -c emulator=true: make deploy-local
+	reserved, _ := app.Node().TryGetContext(jsii.String("reservedConcurrency")).(string)
 	NewOrderflowStack(app, "Orderflow", &OrderflowStackProps{
 		StackProps:   awscdk.StackProps{Description: jsii.String("orderflow: an event-driven order flow in Go (EventBridge, Step Functions, SQS, SNS, Kinesis, Lambda, DynamoDB)")},
 		Architecture: arch,
 		SourceRoot:   root,
 		AlarmEmail:   alarmEmail,
 		Emulator:     emulator == "true",
+		// -c reservedConcurrency=false: for an account whose concurrency quota cannot spare any.
+		NoReservedConcurrency: reserved == "false",
 	})
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	app.Synth(nil)

@@ -68,6 +68,8 @@ func NewNotifications(scope constructs.Construct, d FunctionDefaults, key awskms
 	for _, q := range []QueueWithDLQ{email, sms} {
 		fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(q.Queue, &awslambdaeventsources.SqsEventSourceProps{
 			BatchSize:               jsii.Number(10),
+			MaxBatchingWindow:       awscdk.Duration_Seconds(jsii.Number(1)), // fuller batches: a notification may wait a second
+			MaxConcurrency:          jsii.Number(notifierConcurrency),
 			ReportBatchItemFailures: jsii.Bool(true),
 		}))
 		q.DLQ.GrantSendMessages(fn)

@@ -340,3 +340,29 @@ func TestDashboardNamesTheEmittedMetrics(t *testing.T) {
 		}
 	}
 }
+
+// The concurrency budget reaches the template: reserved concurrency on the functions a burst
+// would otherwise multiply, a maximum concurrency on each SQS source, and POST /orders' own
+// throttle.
+func TestConcurrencyBudget(t *testing.T) {
+	reserved := map[string]float64{}
+	for _, p := range resources(t, "AWS::Lambda::Function") {
+		if n, ok := p["ReservedConcurrentExecutions"].(float64); ok {
+			reserved[fmt.Sprint(p["Description"])[:20]] = n
+		}
+	}
+	if len(reserved) != 4 {
+		t.Errorf("reserved concurrency on %v, want order-api, streamer, inventory and shipping", reserved)
+	}
+	for id, p := range resources(t, "AWS::Lambda::EventSourceMapping") {
+		if p["StartingPosition"] != nil {
+			continue // Kinesis: one batch per shard at a time
+		}
+		if n, _ := get(p, "ScalingConfig", "MaximumConcurrency").(float64); n < 2 {
+			t.Errorf("%s: SQS source without a maximum concurrency (%v)", id, p["ScalingConfig"])
+		}
+	}
+	hasProps(t, "AWS::ApiGatewayV2::Stage", map[string]any{
+		"RouteSettings": map[string]any{"POST /orders": map[string]any{"ThrottlingRateLimit": placeOrderRate, "ThrottlingBurstLimit": placeOrderBurst}},
+	})
+}

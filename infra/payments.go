@@ -49,6 +49,7 @@ func NewPayments(scope constructs.Construct, d FunctionDefaults, table, intents 
 	})
 	fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(q.Queue, &awslambdaeventsources.SqsEventSourceProps{
 		BatchSize:               jsii.Number(10),
+		MaxConcurrency:          jsii.Number(paymentsConcurrency),
 		ReportBatchItemFailures: jsii.Bool(true),
 	}))
 	// Conditional updates only: claim, record the decision, void or refund it.

@@ -19,6 +19,8 @@ type OrderflowStackProps struct {
 	// deploy-local`). It adds only the allowances the emulator's IAM evaluator needs where it
 	// evaluates differently from AWS; the AWS template never carries them (a template test).
 	Emulator bool
+	// NoReservedConcurrency: see FunctionDefaults.
+	NoReservedConcurrency bool
 }
 
 // NewOrderflowStack wires the order flow:
@@ -28,7 +30,7 @@ type OrderflowStackProps struct {
 //	                                                    └→ SNS → SQS (email, sms) → notifier
 func NewOrderflowStack(scope constructs.Construct, id string, props *OrderflowStackProps) awscdk.Stack {
 	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
-	d := FunctionDefaults{Architecture: props.Architecture, SourceRoot: props.SourceRoot}
+	d := FunctionDefaults{Architecture: props.Architecture, SourceRoot: props.SourceRoot, NoReservedConcurrency: props.NoReservedConcurrency}
 
 	key := awskms.NewKey(stack, jsii.String("Key"), &awskms.KeyProps{
 		Description:       jsii.String("orderflow: encrypts the notifications and alarm topics"),
@@ -57,6 +59,7 @@ func NewOrderflowStack(scope constructs.Construct, id string, props *OrderflowSt
 
 	inventory := NewGoFunction(stack, "Inventory", d, GoFunctionProps{
 		Name:        "inventory",
+		Reserved:    taskConcurrency,
 		Description: "Reserves and releases stock for an order (Step Functions task)",
 		Environment: map[string]*string{"INVENTORY_TABLE": tables.Inventory.TableName(), "EVENT_BUS_NAME": bus.Bus.EventBusName()},
 	})
@@ -66,6 +69,7 @@ func NewOrderflowStack(scope constructs.Construct, id string, props *OrderflowSt
 
 	shipping := NewGoFunction(stack, "Shipping", d, GoFunctionProps{
 		Name:        "shipping",
+		Reserved:    taskConcurrency,
 		Description: "Creates one shipment per order (Step Functions task)",
 		Environment: map[string]*string{"SHIPMENTS_TABLE": tables.Shipments.TableName(), "EVENT_BUS_NAME": bus.Bus.EventBusName()},
 	})

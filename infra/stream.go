@@ -44,6 +44,7 @@ func NewStream(scope constructs.Construct, d FunctionDefaults, t StreamTables) *
 	streamerDLQ := NewDeadLetterQueue(s, "StreamerDLQ")
 	streamer := NewGoFunction(s, "Streamer", d, GoFunctionProps{
 		Name:        "streamer",
+		Reserved:    streamerConcurrency,
 		Description: "Validates each order event and appends it to the order-events stream, keyed by orderId",
 		Environment: map[string]*string{"STREAM_NAME": stream.StreamName(), "DLQ_URL": streamerDLQ.QueueUrl()},
 	})

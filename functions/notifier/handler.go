@@ -47,9 +47,13 @@ func newHandler(channels map[string]string, dlqs map[string]parker, notification
 	return h
 }
 
+// batchConcurrency is how many messages of a batch are handled at once: all of them (the batch
+// size is 10). Each notification is written once per event and channel, whatever the order.
+const batchConcurrency = 10
+
 // Handle processes a batch and reports the messages to retry.
 func (h *Handler) Handle(ctx context.Context, ev lambdaevents.SQSEvent) (lambdaevents.SQSEventResponse, error) {
-	return record.SQS(ctx, ev, h.handle), nil
+	return record.SQS(ctx, ev, h.handle, batchConcurrency), nil
 }
 
 // park sends the message to the dead-letter queue of the queue it came from.

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,13 +26,17 @@ const (
 	smsQueue   = "arn:aws:sqs:us-east-1:000000000000:notify-sms"
 )
 
-// fakeNotifications keeps one record per event and channel, as the conditional put does.
+// fakeNotifications keeps one record per event and channel, as the conditional put does. The
+// handler handles a batch's messages concurrently: the fakes lock.
 type fakeNotifications struct {
+	mu     sync.Mutex
 	stored map[string]store.Notification // "eventId/channel"
 	err    error
 }
 
 func (f *fakeNotifications) Record(_ context.Context, n store.Notification) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.err != nil {
 		return f.err
 	}
@@ -44,12 +49,15 @@ func (f *fakeNotifications) Record(_ context.Context, n store.Notification) erro
 }
 
 type fakeDLQ struct {
+	mu     sync.Mutex
 	parked []string // reasons
 	bodies []string
 	err    error
 }
 
 func (f *fakeDLQ) Park(_ context.Context, body []byte, reason string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.err != nil {
 		return f.err
 	}

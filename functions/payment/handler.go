@@ -109,9 +109,14 @@ func newHandler(busName string, p ports, maxReceiveCount int, logger *slog.Logge
 	return h
 }
 
+// batchConcurrency is how many messages of a batch are handled at once: all of them (the batch
+// size is 10). Messages of one batch belong to different orders, or are a charge and a refund of
+// one order, which the ledger's conditional writes make safe in any interleaving (interleave_test.go).
+const batchConcurrency = 10
+
 // Handle processes a batch and reports the messages to retry.
 func (h *Handler) Handle(ctx context.Context, ev lambdaevents.SQSEvent) (lambdaevents.SQSEventResponse, error) {
-	return record.SQS(ctx, ev, h.handle), nil
+	return record.SQS(ctx, ev, h.handle, batchConcurrency), nil
 }
 
 // park dead-letters the message with its reason. If it carries a task token (it gave up on

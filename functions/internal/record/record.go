@@ -65,6 +65,34 @@ func Process(ctx context.Context, msgs []Message, h Handler) []string {
 	return failed
 }
 
+// ProcessConcurrently runs h on every message, at most n at once (n < 2: one at a time, in
+// order), and returns the ids of those that failed, in the batch's order. Only for sources
+// whose messages may be handled in any order.
+func ProcessConcurrently(ctx context.Context, msgs []Message, h Handler, n int) []string {
+	if n < 2 || len(msgs) < 2 {
+		return Process(ctx, msgs, h)
+	}
+	failed := make([]bool, len(msgs))
+	slots := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for i, m := range msgs {
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			failed[i] = h(ctx, m) != nil
+		}()
+	}
+	wg.Wait()
+	var ids []string
+	for i, f := range failed {
+		if f {
+			ids = append(ids, msgs[i].ID)
+		}
+	}
+	return ids
+}
+
 // PermanentError marks an error that retrying cannot fix.
 type PermanentError struct {
 	Err error

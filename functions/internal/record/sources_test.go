@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,7 +41,7 @@ func TestSQS(t *testing.T) {
 				ev.Records = append(ev.Records, lambdaevents.SQSMessage{MessageId: "m-" + string(rune('0'+i)), Body: b, EventSourceARN: "arn:q"})
 			}
 			f := &failOn{}
-			got, err := json.Marshal(SQS(context.Background(), ev, f.handle))
+			got, err := json.Marshal(SQS(context.Background(), ev, f.handle, 1))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -64,7 +66,7 @@ func TestSQSReceiveCount(t *testing.T) {
 			ev.Records[0].Attributes = map[string]string{"ApproximateReceiveCount": attr, "SentTimestamp": "1767225600000"}
 		}
 		f := &failOn{}
-		SQS(context.Background(), ev, f.handle)
+		SQS(context.Background(), ev, f.handle, 1)
 		if len(f.seen) != 1 || f.seen[0].ReceiveCount != want {
 			t.Errorf("ApproximateReceiveCount %q: messages %+v, want ReceiveCount %d", attr, f.seen, want)
 		}
@@ -105,5 +107,47 @@ func TestKinesis(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A batch handled concurrently: every message once, never more than n at a time, failures
+// reported in the batch's order.
+func TestProcessConcurrently(t *testing.T) {
+	msgs := make([]Message, 10)
+	for i := range msgs {
+		msgs[i] = Message{ID: fmt.Sprintf("m%d", i)}
+	}
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	seen := map[string]int{}
+	h := func(_ context.Context, m Message) error {
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		seen[m.ID]++
+		mu.Unlock()
+		time.Sleep(2 * time.Millisecond) // let the others start: the bound is what is tested
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		if m.ID == "m7" || m.ID == "m2" {
+			return errors.New("boom")
+		}
+		return nil
+	}
+	failed := ProcessConcurrently(context.Background(), msgs, h, 3)
+	if fmt.Sprint(failed) != "[m2 m7]" {
+		t.Errorf("failed = %v, want [m2 m7] in the batch's order", failed)
+	}
+	if most > 3 || most < 2 {
+		t.Errorf("at most %d in flight, want 2 or 3 with a bound of 3", most)
+	}
+	for _, m := range msgs {
+		if seen[m.ID] != 1 {
+			t.Errorf("%s handled %d times", m.ID, seen[m.ID])
+		}
+	}
+	if got := ProcessConcurrently(context.Background(), msgs, h, 1); fmt.Sprint(got) != "[m2 m7]" {
+		t.Errorf("one at a time: failed = %v", got)
 	}
 }
