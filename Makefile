@@ -13,6 +13,10 @@ AUTH       ?= false
 ENDPOINT   ?= $(if $(filter true,$(AUTH)),https://localhost:4566,http://127.0.0.1:4566)
 export AUTH
 CUSTOMER   ?= demo
+N          ?= 100
+C          ?= 10
+SKU        ?= SKU-100
+STOCK      ?= 1000
 PORT       := $(lastword $(subst :, ,$(ENDPOINT)))
 export ORDERFLOW_ENDPOINT := $(ENDPOINT)
 HOST_ARCH  := $(shell go env GOARCH)
@@ -32,7 +36,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: help demo test test-unit test-e2e e2e deps chromium up down deploy-local synth deploy destroy lint lint-templates token trace replay redrive inject
+.PHONY: help demo test test-unit test-e2e e2e deps chromium up down deploy-local synth deploy destroy lint lint-templates token trace replay redrive inject load restock
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -125,3 +129,9 @@ redrive: ## move dead-lettered messages back to where they came from (local stac
 
 inject: ## put a duplicate or a v1 event on the bus to watch consumers cope (local stack): make inject ARGS=...
 	$(LOCAL_ENV) go run ./scripts/inject $(ARGS)
+
+load: ## place N orders at concurrency C (local stack), wait for all to end, reconcile, report latency, where the time goes and CPU [N=100 C=10 ARGS="-sku SKU-100"]
+	$(LOCAL_ENV) go run ./scripts/load -n $(N) -c $(C) $(ARGS)
+
+restock: ## set a SKU's stock on the local stack, e.g. before a 1,000-order run: make restock SKU=SKU-100 STOCK=1000
+	$(LOCAL_ENV) go run ./scripts/restock -sku $(SKU) -stock $(STOCK)

@@ -25,7 +25,7 @@ func Build(ev Evidence) Journey {
 	}
 	b.api()
 	for i, x := range ev.Executions {
-		b.execution(x, i > 0)
+		b.execution(x, i > 0 && x.RescueOf == "")
 	}
 	if len(ev.Executions) > 0 {
 		last := ev.Executions[0]
@@ -171,11 +171,21 @@ func (b *builder) execution(x Execution, duplicate bool) {
 	}
 	rule := ruleLabel(b.rule(x.EventID, b.ev.Resources[ResWorkflow]), "the bus")
 	what := rule + " started execution " + name
+	from := EventBridge
 	if duplicate {
 		what += " (a second execution for the same order: it finds the order claimed and ends at Duplicate, doing nothing)"
 	}
+	if x.RescueOf != "" {
+		stalled := x.RescueOf[strings.LastIndex(x.RescueOf, ":")+1:]
+		from, cause = Lambda, ""
+		if end := "sfn/" + stalled + "/end"; b.keys[end] {
+			cause = end
+		}
+		what = "the rescuer started rescue execution " + name + " for execution " + stalled +
+			", which stopped without compensating: it takes the order's claim over and compensates (refund or void, release, OrderCancelled)"
+	}
 	b.ownWrites(x)
-	prev := b.add(b.withEvent(Hop{Key: "sfn/" + name + "/start", Cause: cause, Time: x.Started, From: EventBridge,
+	prev := b.add(b.withEvent(Hop{Key: "sfn/" + name + "/start", Cause: cause, Time: x.Started, From: from,
 		Service: StepFunctions, Resource: ResWorkflow, Action: "StartExecution", Evidence: "execution history",
 		What: what, Duplicate: duplicate}, x.EventID))
 	for i, s := range x.States {

@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,39 +28,107 @@ import (
 // window is how far before the order's first event the trace looks for executions and records.
 const window = time.Minute
 
+// The narrow parts of the SDK clients the collector calls (the SDK clients fill them; tests fake them).
+type (
+	dynamoAPI interface {
+		dynamodb.QueryAPIClient
+		GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	}
+	sfnAPI interface {
+		sfn.ListExecutionsAPIClient
+		sfn.GetExecutionHistoryAPIClient
+		DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, optFns ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
+		DescribeStateMachine(ctx context.Context, in *sfn.DescribeStateMachineInput, optFns ...func(*sfn.Options)) (*sfn.DescribeStateMachineOutput, error)
+	}
+	kinesisAPI interface {
+		ListShards(ctx context.Context, in *kinesis.ListShardsInput, optFns ...func(*kinesis.Options)) (*kinesis.ListShardsOutput, error)
+		GetShardIterator(ctx context.Context, in *kinesis.GetShardIteratorInput, optFns ...func(*kinesis.Options)) (*kinesis.GetShardIteratorOutput, error)
+		GetRecords(ctx context.Context, in *kinesis.GetRecordsInput, optFns ...func(*kinesis.Options)) (*kinesis.GetRecordsOutput, error)
+	}
+	eventsAPI interface {
+		ListRules(ctx context.Context, in *eventbridge.ListRulesInput, optFns ...func(*eventbridge.Options)) (*eventbridge.ListRulesOutput, error)
+		ListTargetsByRule(ctx context.Context, in *eventbridge.ListTargetsByRuleInput, optFns ...func(*eventbridge.Options)) (*eventbridge.ListTargetsByRuleOutput, error)
+		TestEventPattern(ctx context.Context, in *eventbridge.TestEventPatternInput, optFns ...func(*eventbridge.Options)) (*eventbridge.TestEventPatternOutput, error)
+	}
+)
+
+var (
+	_ dynamoAPI  = (*dynamodb.Client)(nil)
+	_ sfnAPI     = (*sfn.Client)(nil)
+	_ kinesisAPI = (*kinesis.Client)(nil)
+	_ eventsAPI  = (*eventbridge.Client)(nil)
+)
+
 // Collect gathers the evidence for one order from the stack's APIs and builds its journey.
 func Collect(ctx context.Context, s *deployed.Stack, orderID string) (Journey, error) {
 	return NewCollector(s).Collect(ctx, orderID)
 }
 
 // Collector reads evidence from one deployed stack. It caches what does not change between two
-// polls of --follow (rules, the state machine definition, execution inputs, rule matches).
+// polls of --follow, or between two orders (rules, the state machine definition, execution
+// inputs, finished histories, rule matches). One collector may gather several orders at once.
 type Collector struct {
-	db  *dynamodb.Client
-	sf  *sfn.Client
-	kin *kinesis.Client
-	eb  *eventbridge.Client
+	db  dynamoAPI
+	sf  sfnAPI
+	kin kinesisAPI
+	eb  eventsAPI
 	res map[string]string
 	reg string
 
-	mu         sync.Mutex
+	// Options (see Option).
+	claimedOnly  bool // list the state machine's executions only for an order without a claim
+	sharedStream bool // keep every record read, for the orders gathered next
+
+	mu         sync.Mutex // guards what follows; never held across a call, except to read rules and match them
 	rules      []Rule
 	rulesRead  bool
 	ruleCheck  string
-	localRules bool                // TestEventPattern failed once: match locally from then on
+	localRules bool                // TestEventPattern failed once, or LocalRules: match locally
 	matches    map[string][]string // event id → matched rules
 	definition *definition
 	inputs     map[string]execInput // execution ARN → what started it (immutable)
 	history    map[string]Execution // execution ARN → a finished execution (immutable)
+
+	streamMu sync.Mutex             // one reader of the stream at a time (SharedStream)
+	shards   map[string]*shardCache // shard id → what was read of it (SharedStream)
 }
 
 type execInput struct {
 	orderID, eventID, busID string
+	rescueOf                string // a rescue execution's input names the execution it rescues
 	started                 time.Time
 }
 
-// NewCollector returns a collector for the stack.
-func NewCollector(s *deployed.Stack) *Collector {
+// Option tunes a collector for a use other than tracing one order.
+type Option func(*Collector)
+
+// ClaimedOnly finds an order's executions through its saga claim alone (the sagas table names
+// the execution that holds the order and, after a rescue, the execution it rescued): one
+// GetItem instead of listing the state machine's executions and describing each. The listing
+// remains the fallback for an order that has no claim. What it no longer finds are duplicate
+// executions (a second OrderPlaced delivery that found the order claimed and ended at Duplicate),
+// which the trace shows and a measurement of many orders does not need.
+func ClaimedOnly() Option { return func(c *Collector) { c.claimedOnly = true } }
+
+// LocalRules evaluates the bus rules' patterns with MatchPattern instead of calling EventBridge's
+// TestEventPattern for every event and rule.
+func LocalRules() Option {
+	return func(c *Collector) {
+		c.localRules = true
+		c.ruleCheck = "local pattern matcher (chosen by the caller, instead of TestEventPattern per event and rule)"
+	}
+}
+
+// SharedStream reads each shard of the stream once for all the orders gathered: from the
+// earliest time an order asks for, and after that only what arrived since the last read. Every
+// record read is kept (memory grows with them), so it is for collecting many orders of one period.
+func SharedStream() Option {
+	return func(c *Collector) { c.sharedStream = true }
+}
+
+// NewCollector returns a collector for the stack. Without options it finds everything the trace
+// shows, duplicate executions included.
+func NewCollector(s *deployed.Stack, opts ...Option) *Collector {
 	res := map[string]string{}
 	for name, out := range map[string]string{
 		ResAPI: "ApiUrl", ResBus: "EventBusName", ResWorkflow: "StateMachineArn", ResStream: "StreamName",
@@ -74,11 +143,24 @@ func NewCollector(s *deployed.Stack) *Collector {
 			res[name] = v
 		}
 	}
-	return &Collector{
-		db: dynamodb.NewFromConfig(s.AWS), sf: sfn.NewFromConfig(s.AWS), kin: kinesis.NewFromConfig(s.AWS),
-		eb: eventbridge.NewFromConfig(s.AWS), res: res, reg: s.AWS.Region,
-		matches: map[string][]string{}, inputs: map[string]execInput{}, history: map[string]Execution{},
+	return newCollector(clients{db: dynamodb.NewFromConfig(s.AWS), sf: sfn.NewFromConfig(s.AWS), kin: kinesis.NewFromConfig(s.AWS),
+		eb: eventbridge.NewFromConfig(s.AWS)}, res, s.AWS.Region, opts...)
+}
+
+type clients struct {
+	db  dynamoAPI
+	sf  sfnAPI
+	kin kinesisAPI
+	eb  eventsAPI
+}
+
+func newCollector(cl clients, res map[string]string, region string, opts ...Option) *Collector {
+	c := &Collector{db: cl.db, sf: cl.sf, kin: cl.kin, eb: cl.eb, res: res, reg: region,
+		matches: map[string][]string{}, inputs: map[string]execInput{}, history: map[string]Execution{}, shards: map[string]*shardCache{}}
+	for _, o := range opts {
+		o(c)
 	}
+	return c
 }
 
 // Collect gathers the evidence for one order and builds its journey. Only the event store is
@@ -93,8 +175,6 @@ func (c *Collector) Collect(ctx context.Context, orderID string) (Journey, error
 
 // Gather reads the evidence for one order.
 func (c *Collector) Gather(ctx context.Context, orderID string) (Evidence, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	ev := Evidence{OrderID: orderID, Resources: c.res}
 	var err error
 	if ev.Events, err = c.eventStore(ctx, orderID); err != nil {
@@ -121,8 +201,7 @@ func (c *Collector) Gather(ctx context.Context, orderID string) (Evidence, error
 	ev.Rules, e = c.readRules(ctx)
 	note("EventBridge rules", e)
 	if e == nil {
-		ev.Matches = c.match(ctx, ev.Events, ev.Records, ev.Rules)
-		ev.RuleCheck = c.ruleCheck
+		ev.Matches, ev.RuleCheck = c.match(ctx, ev.Events, ev.Records, ev.Rules)
 	}
 	note("consumer tables", c.consumers(ctx, &ev))
 	return ev, nil
@@ -155,22 +234,81 @@ func (c *Collector) eventStore(ctx context.Context, orderID string) ([]Event, er
 	return evs, nil
 }
 
-// executions finds the workflow executions started by one of the order's events (their input is
-// the EventBridge event) and reads their histories. It looks only at executions started between
-// since and until (from just before the order's first event to an hour after its last), so that
-// tracing an old order on a busy account does not describe every execution since.
+// executions finds the workflow executions of the order and reads their histories. The saga
+// claim names the execution that holds the order (and, after a rescue, the one it rescued): it
+// is read first, with one GetItem. Unless ClaimedOnly (or when there is no claim), the state
+// machine's executions are listed too, to find the others: duplicates, started by a second
+// delivery of OrderPlaced. The listing looks only at executions started between since and until
+// (from just before the order's first event to an hour after its last), so that tracing an old
+// order on a busy account does not describe every execution since.
 func (c *Collector) executions(ctx context.Context, orderID string, since, until time.Time) ([]Execution, error) {
 	machine := c.res[ResWorkflow]
 	if machine == "" {
 		return nil, errors.New("the stack has no StateMachineArn output")
 	}
-	if c.definition == nil {
-		d, err := c.readDefinition(ctx, machine)
-		if err != nil {
-			return nil, err
-		}
-		c.definition = d
+	if _, err := c.stateMachine(ctx, machine); err != nil {
+		return nil, err
 	}
+	var out []Execution
+	seen := map[string]bool{}
+	claimed, claimErr := c.claimed(ctx, orderID)
+	for _, arn := range claimed {
+		if seen[arn] {
+			continue
+		}
+		in, err := c.input(ctx, arn)
+		if err != nil {
+			return out, err
+		}
+		x, err := c.execution(ctx, arn, nameOf(arn), in)
+		if err != nil {
+			return out, err
+		}
+		seen[arn] = true
+		out = append(out, x)
+	}
+	if !c.claimedOnly || len(claimed) == 0 {
+		listed, err := c.listed(ctx, machine, orderID, since, until, seen)
+		out = append(out, listed...)
+		if err != nil {
+			return sortByStart(out), errors.Join(claimErr, err)
+		}
+	}
+	return sortByStart(out), claimErr
+}
+
+func sortByStart(xs []Execution) []Execution {
+	sort.SliceStable(xs, func(a, b int) bool { return xs[a].Started.Before(xs[b].Started) })
+	return xs
+}
+
+// nameOf is an execution's name: the last segment of its ARN.
+func nameOf(arn string) string { return arn[strings.LastIndex(arn, ":")+1:] }
+
+// claimed reads the order's saga claim (sagas table, key orderId): the execution that holds the
+// order, and the one a rescue took it from, if any. An order no execution has claimed yet has none.
+func (c *Collector) claimed(ctx context.Context, orderID string) ([]string, error) {
+	table := c.res[ResSagas]
+	if table == "" {
+		return nil, nil
+	}
+	out, err := c.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true),
+		Key: map[string]dbtypes.AttributeValue{"orderId": &dbtypes.AttributeValueMemberS{Value: orderID}}})
+	if err != nil {
+		return nil, fmt.Errorf("read the saga claim: %w", err)
+	}
+	var arns []string
+	for _, k := range []string{"rescuedFrom", "executionArn"} {
+		if v := str(out.Item, k); v != "" {
+			arns = append(arns, v)
+		}
+	}
+	return arns, nil
+}
+
+// listed lists the state machine's executions started in the window and returns those of the
+// order that are not in seen.
+func (c *Collector) listed(ctx context.Context, machine, orderID string, since, until time.Time, seen map[string]bool) ([]Execution, error) {
 	var out []Execution
 	p := sfn.NewListExecutionsPaginator(c.sf, &sfn.ListExecutionsInput{StateMachineArn: aws.String(machine)})
 	for pages := 0; p.HasMorePages() && pages < 10; pages++ {
@@ -180,18 +318,12 @@ func (c *Collector) executions(ctx context.Context, orderID string, since, until
 		}
 		for _, ex := range page.Executions {
 			arn := aws.ToString(ex.ExecutionArn)
-			if ex.StartDate != nil && (ex.StartDate.Before(since) || ex.StartDate.After(until)) {
+			if seen[arn] || (ex.StartDate != nil && (ex.StartDate.Before(since) || ex.StartDate.After(until))) {
 				continue
 			}
-			in, ok := c.inputs[arn]
-			if !ok {
-				d, err := c.sf.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: ex.ExecutionArn})
-				if err != nil {
-					return out, fmt.Errorf("describe execution: %w", err)
-				}
-				in = parseInput(aws.ToString(d.Input))
-				in.started = aws.ToTime(d.StartDate)
-				c.inputs[arn] = in
+			in, err := c.input(ctx, arn)
+			if err != nil {
+				return out, err
 			}
 			if in.orderID != orderID {
 				continue
@@ -200,11 +332,49 @@ func (c *Collector) executions(ctx context.Context, orderID string, since, until
 			if err != nil {
 				return out, err
 			}
+			seen[arn] = true
 			out = append(out, x)
 		}
 	}
-	sort.SliceStable(out, func(a, b int) bool { return out[a].Started.Before(out[b].Started) })
 	return out, nil
+}
+
+// input describes an execution once: what started it, and when.
+func (c *Collector) input(ctx context.Context, arn string) (execInput, error) {
+	c.mu.Lock()
+	in, ok := c.inputs[arn]
+	c.mu.Unlock()
+	if ok {
+		return in, nil
+	}
+	d, err := c.sf.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
+	if err != nil {
+		return execInput{}, fmt.Errorf("describe execution %s: %w", nameOf(arn), err)
+	}
+	in = parseInput(aws.ToString(d.Input))
+	in.started = aws.ToTime(d.StartDate)
+	c.mu.Lock()
+	c.inputs[arn] = in
+	c.mu.Unlock()
+	return in, nil
+}
+
+// stateMachine reads the state machine's definition once.
+func (c *Collector) stateMachine(ctx context.Context, machine string) (*definition, error) {
+	c.mu.Lock()
+	d := c.definition
+	c.mu.Unlock()
+	if d != nil {
+		return d, nil
+	}
+	d, err := c.readDefinition(ctx, machine)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.definition = d
+	c.mu.Unlock()
+	return d, nil
 }
 
 func parseInput(input string) execInput {
@@ -214,13 +384,28 @@ func parseInput(input string) execInput {
 			ID      string `json:"id"`
 			OrderID string `json:"orderId"`
 		} `json:"detail"`
+		// A rescue execution's input: the OrderPlaced envelope and the execution it rescues.
+		Event struct {
+			ID      string `json:"id"`
+			OrderID string `json:"orderId"`
+		} `json:"event"`
+		Rescue struct {
+			Execution string `json:"execution"`
+		} `json:"rescue"`
 	}
 	_ = json.Unmarshal([]byte(input), &in) // an input that is not an order event matches no order
+	if in.Rescue.Execution != "" {
+		return execInput{orderID: in.Event.OrderID, eventID: in.Event.ID, rescueOf: in.Rescue.Execution}
+	}
 	return execInput{orderID: in.Detail.OrderID, eventID: in.Detail.ID, busID: in.ID}
 }
 
 func (c *Collector) execution(ctx context.Context, arn, name string, in execInput) (Execution, error) {
-	if x, ok := c.history[arn]; ok {
+	c.mu.Lock()
+	x, ok := c.history[arn]
+	def := c.definition
+	c.mu.Unlock()
+	if ok {
 		return x, nil
 	}
 	h := sfn.NewGetExecutionHistoryPaginator(c.sf, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn)})
@@ -234,13 +419,15 @@ func (c *Collector) execution(ctx context.Context, arn, name string, in execInpu
 			hist = append(hist, historyEvent(e))
 		}
 	}
-	x := ParseHistory(hist, c.definition)
-	x.Arn, x.Name, x.EventID, x.BusID = arn, name, in.eventID, in.busID
+	x = ParseHistory(hist, def)
+	x.Arn, x.Name, x.EventID, x.BusID, x.RescueOf = arn, name, in.eventID, in.busID, in.rescueOf
 	if x.Started.IsZero() {
 		x.Started = in.started
 	}
 	if x.Status != "RUNNING" {
+		c.mu.Lock()
 		c.history[arn] = x
+		c.mu.Unlock()
 	}
 	return x, nil
 }
@@ -281,11 +468,15 @@ func (c *Collector) stream(ctx context.Context, orderID string, since time.Time)
 			others = append(others, sh)
 		}
 	}
-	recs, err := c.readShards(ctx, name, mine, orderID, since)
+	read := c.readShards
+	if c.sharedStream {
+		read = c.readShared
+	}
+	recs, err := read(ctx, name, mine, orderID, since)
 	if err != nil || len(recs) > 0 {
 		return recs, err
 	}
-	return c.readShards(ctx, name, others, orderID, since)
+	return read(ctx, name, others, orderID, since)
 }
 
 // ShardHolds reports whether a partition key hashes into a shard's range: Kinesis routes a
@@ -301,38 +492,123 @@ func ShardHolds(start, end, partitionKey string) bool {
 	return lo.Cmp(h) <= 0 && h.Cmp(hi) <= 0
 }
 
+// maxBatches bounds the GetRecords calls of one read of one shard.
+const maxBatches = 200
+
 func (c *Collector) readShards(ctx context.Context, stream string, shards []kintypes.Shard, orderID string, since time.Time) ([]Record, error) {
 	var recs []Record
 	for _, sh := range shards {
-		it, err := c.kin.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{
-			StreamName: aws.String(stream), ShardId: sh.ShardId,
-			ShardIteratorType: kintypes.ShardIteratorTypeAtTimestamp, Timestamp: aws.Time(since),
+		iter, _, err := c.iterator(ctx, stream, aws.ToString(sh.ShardId), since, "")
+		if err != nil {
+			return recs, err
+		}
+		_, err = c.drain(ctx, aws.ToString(sh.ShardId), iter, func(r kintypes.Record) {
+			if aws.ToString(r.PartitionKey) == orderID {
+				recs = append(recs, parseRecord(aws.ToString(sh.ShardId), r))
+			}
 		})
-		if err != nil { // not every endpoint knows AT_TIMESTAMP: read the shard from its start
-			it, err = c.kin.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{
-				StreamName: aws.String(stream), ShardId: sh.ShardId, ShardIteratorType: kintypes.ShardIteratorTypeTrimHorizon,
-			})
+		if err != nil {
+			return recs, err
+		}
+	}
+	return recs, nil
+}
+
+// iterator starts a read of a shard: after the record numbered after, if given; otherwise at
+// since or, where the endpoint does not know AT_TIMESTAMP, from the shard's start (then exact is
+// false: the read holds records from before since).
+func (c *Collector) iterator(ctx context.Context, stream, shard string, since time.Time, after string) (iter *string, exact bool, err error) {
+	in := &kinesis.GetShardIteratorInput{StreamName: aws.String(stream), ShardId: aws.String(shard),
+		ShardIteratorType: kintypes.ShardIteratorTypeAtTimestamp, Timestamp: aws.Time(since)}
+	if after != "" {
+		in.ShardIteratorType, in.Timestamp, in.StartingSequenceNumber = kintypes.ShardIteratorTypeAfterSequenceNumber, nil, aws.String(after)
+	}
+	it, err := c.kin.GetShardIterator(ctx, in)
+	if err == nil {
+		return it.ShardIterator, true, nil
+	}
+	if after != "" {
+		return nil, false, fmt.Errorf("shard iterator of %s after %s: %w", shard, Tail(after), err)
+	}
+	// Not every endpoint knows AT_TIMESTAMP: read the shard from its start.
+	it, err = c.kin.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{
+		StreamName: aws.String(stream), ShardId: aws.String(shard), ShardIteratorType: kintypes.ShardIteratorTypeTrimHorizon,
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("shard iterator of %s: %w", shard, err)
+	}
+	return it.ShardIterator, false, nil
+}
+
+// drain reads a shard from iter up to its tip (at most maxBatches calls), handing each record to
+// keep, and returns the sequence number of the last record read ("" if none).
+func (c *Collector) drain(ctx context.Context, shard string, iter *string, keep func(kintypes.Record)) (string, error) {
+	last := ""
+	for i := 0; iter != nil && i < maxBatches; i++ {
+		out, err := c.kin.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(1000)})
+		if err != nil {
+			return last, fmt.Errorf("get records of %s: %w", shard, err)
+		}
+		for _, r := range out.Records {
+			keep(r)
+			last = aws.ToString(r.SequenceNumber)
+		}
+		behind := out.MillisBehindLatest
+		if (behind != nil && *behind == 0) || (behind == nil && len(out.Records) == 0) {
+			break
+		}
+		iter = out.NextShardIterator
+	}
+	return last, nil
+}
+
+// shardCache is what SharedStream read of one shard: every record from a time on, by partition key.
+type shardCache struct {
+	from  time.Time // records read from then on (zero: from the shard's start)
+	last  string    // sequence number of the last record read: the next read starts after it
+	byKey map[string][]Record
+}
+
+// readShared reads the shards through the collector's cache: a shard is read once from a window
+// before the earliest since asked for (orders gathered a little out of order read nothing twice),
+// then only from where the last read stopped.
+func (c *Collector) readShared(ctx context.Context, stream string, shards []kintypes.Shard, orderID string, since time.Time) ([]Record, error) {
+	c.streamMu.Lock()
+	defer c.streamMu.Unlock()
+	var recs []Record
+	for _, sh := range shards {
+		id := aws.ToString(sh.ShardId)
+		sc := c.shards[id]
+		if sc != nil && sc.from.After(since) {
+			sc = nil // asked for earlier records than were read: read again from there
+		}
+		var iter *string
+		var err error
+		if sc == nil {
+			var exact bool
+			from := since.Add(-window)
+			if iter, exact, err = c.iterator(ctx, stream, id, from, ""); err != nil {
+				return recs, err
+			}
+			sc = &shardCache{from: from, byKey: map[string][]Record{}}
+			if !exact {
+				sc.from = time.Time{}
+			}
+			c.shards[id] = sc
+		} else if iter, _, err = c.iterator(ctx, stream, id, sc.from, sc.last); err != nil {
+			return recs, err
+		}
+		last, err := c.drain(ctx, id, iter, func(r kintypes.Record) {
+			k := aws.ToString(r.PartitionKey)
+			sc.byKey[k] = append(sc.byKey[k], parseRecord(id, r))
+		})
+		if last != "" {
+			sc.last = last
 		}
 		if err != nil {
-			return recs, fmt.Errorf("shard iterator of %s: %w", aws.ToString(sh.ShardId), err)
+			return recs, err
 		}
-		iter := it.ShardIterator
-		for i := 0; iter != nil && i < 200; i++ {
-			out, err := c.kin.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(1000)})
-			if err != nil {
-				return recs, fmt.Errorf("get records of %s: %w", aws.ToString(sh.ShardId), err)
-			}
-			for _, r := range out.Records {
-				if aws.ToString(r.PartitionKey) == orderID {
-					recs = append(recs, parseRecord(aws.ToString(sh.ShardId), r))
-				}
-			}
-			behind := out.MillisBehindLatest
-			if (behind != nil && *behind == 0) || (behind == nil && len(out.Records) == 0) {
-				break
-			}
-			iter = out.NextShardIterator
-		}
+		recs = append(recs, sc.byKey[orderID]...)
 	}
 	return recs, nil
 }

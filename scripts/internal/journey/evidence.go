@@ -27,7 +27,7 @@ type Evidence struct {
 	Resources map[string]string // friendly name → physical name
 
 	Events     []Event     // DynamoDB Query of the event store, by sequence
-	Executions []Execution // Step Functions ListExecutions + DescribeExecution + GetExecutionHistory
+	Executions []Execution // the saga claim (sagas table GetItem), Step Functions ListExecutions, DescribeExecution, GetExecutionHistory
 	Records    []Record    // Kinesis GetRecords of the order's shard, partition key = orderId
 
 	Rules     []Rule              // EventBridge ListRules + ListTargetsByRule on the orders bus
@@ -51,6 +51,7 @@ type Execution struct {
 	Started, Stopped  time.Time // Stopped is zero while it runs
 	EventID           string    // the envelope id of the event that started it (its input's detail.id)
 	BusID             string    // EventBridge's id for that event (its input's id)
+	RescueOf          string    // a rescue execution: the ARN of the stalled execution it took the order from
 	States            []State
 }
 

@@ -6,6 +6,9 @@
 //	Collect   reads the evidence (Evidence) from whatever endpoint the SDK is configured for;
 //	Build     turns the evidence into hops, each linked to the hop that caused it (pure);
 //	Order     sorts hops by time without ever putting an effect before its cause (pure).
+//
+// Spans then measures a journey's stages between its hops (bus → workflow, each task, the
+// payments queue, the stream, the projector, the notifications): what `make load` aggregates.
 package journey
 
 import (

@@ -17,6 +17,8 @@ const RuleCheckAPI = "EventBridge TestEventPattern"
 
 // readRules lists the orders bus's rules and their targets (once per collector).
 func (c *Collector) readRules(ctx context.Context) ([]Rule, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.rulesRead {
 		return c.rules, nil
 	}
@@ -67,8 +69,11 @@ func ShortRule(name string) string {
 }
 
 // match evaluates every rule's pattern against every event, with the endpoint's
-// TestEventPattern, or, where the endpoint lacks it, with MatchPattern (and says so).
-func (c *Collector) match(ctx context.Context, evs []Event, recs []Record, rules []Rule) map[string][]string {
+// TestEventPattern, or, where the endpoint lacks it (or LocalRules), with MatchPattern, and
+// says which in its second result.
+func (c *Collector) match(ctx context.Context, evs []Event, recs []Record, rules []Rule) (map[string][]string, string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	out := map[string][]string{}
 	raw := map[string][]byte{}
 	for _, r := range recs {
@@ -105,7 +110,7 @@ func (c *Collector) match(ctx context.Context, evs []Event, recs []Record, rules
 			c.matches[e.ID] = matched
 		}
 	}
-	return out
+	return out, c.ruleCheck
 }
 
 func (c *Collector) test(ctx context.Context, pattern string, event []byte) (bool, error) {

@@ -132,7 +132,10 @@ func TestMatchUsesTestEventPatternOrFallsBackClearly(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			eb, calls := fakeEventBridge(t, tc.implemented)
 			c := &Collector{eb: eb, matches: map[string][]string{}}
-			got := c.match(context.Background(), evs, nil, rules)
+			got, check := c.match(context.Background(), evs, nil, rules)
+			if check != c.ruleCheck {
+				t.Errorf("match says %q, the collector %q", check, c.ruleCheck)
+			}
 			for id, w := range want {
 				if !slices.Equal(got[id], w) {
 					t.Errorf("%s matched %v, want %v", id, got[id], w)

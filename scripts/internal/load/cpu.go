@@ -1,0 +1,187 @@
+package load
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// userHZ is the unit of the CPU times in /proc/<pid>/stat: fixed at 100 per second on Linux,
+// whatever the kernel's own tick (USER_HZ, part of the user-space ABI).
+const userHZ = 100
+
+// ticks turns /proc clock ticks into a duration.
+func ticks(n int64) time.Duration { return time.Duration(n) * time.Second / userHZ }
+
+// procStat is the part of /proc/<pid>/stat the CPU measurement reads.
+type procStat struct {
+	PID, PPID      int
+	UTime, STime   int64 // the process itself (all its threads), in ticks
+	CUTime, CSTime int64 // its children it has waited for, in ticks
+}
+
+// parseStat reads one /proc/<pid>/stat line. The command name, in parentheses, may hold spaces
+// and parentheses itself: the fields are counted from the last ')'.
+func parseStat(line string) (procStat, error) {
+	open, end := strings.IndexByte(line, '('), strings.LastIndexByte(line, ')')
+	if open < 0 || end < open {
+		return procStat{}, fmt.Errorf("stat %q: no command name", line)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(line[:open]))
+	if err != nil {
+		return procStat{}, fmt.Errorf("stat: pid: %w", err)
+	}
+	f := strings.Fields(line[end+1:]) // f[0] is field 3 (state)
+	if len(f) < 15 {
+		return procStat{}, fmt.Errorf("stat of %d: %d fields", pid, len(f)+2)
+	}
+	n := func(i int) int64 { v, _ := strconv.ParseInt(f[i], 10, 64); return v }
+	return procStat{PID: pid, PPID: int(n(1)), UTime: n(11), STime: n(12), CUTime: n(13), CSTime: n(14)}, nil
+}
+
+// CPUSample is the CPU an emulator process has used so far: its own, and its functions' (every
+// process below it, alive or gone).
+type CPUSample struct {
+	At        time.Time
+	Emulator  time.Duration // the process itself
+	Functions time.Duration // children it waited for (cutime+cstime), plus every live descendant's own and waited-for
+	Live      int           // live descendants
+}
+
+// SampleCPU reads the CPU of process pid and its descendants from the proc file system at root
+// ("/proc"). Live descendants are read before the process, so that one ending in between is
+// counted twice rather than lost (a few ticks at most).
+func SampleCPU(root string, pid int) (CPUSample, error) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return CPUSample{}, err
+	}
+	children := map[int][]procStat{}
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(root, e.Name(), "stat"))
+		if err != nil {
+			continue // gone meanwhile
+		}
+		st, err := parseStat(strings.TrimSpace(string(b)))
+		if err != nil {
+			continue
+		}
+		children[st.PPID] = append(children[st.PPID], st)
+	}
+	b, err := os.ReadFile(filepath.Join(root, strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return CPUSample{}, fmt.Errorf("the emulator process %d: %w", pid, err)
+	}
+	self, err := parseStat(strings.TrimSpace(string(b)))
+	if err != nil {
+		return CPUSample{}, err
+	}
+	s := CPUSample{At: time.Now(), Emulator: ticks(self.UTime + self.STime), Functions: ticks(self.CUTime + self.CSTime)}
+	queue := []int{pid}
+	seen := map[int]bool{pid: true}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		for _, c := range children[p] {
+			if seen[c.PID] {
+				continue
+			}
+			seen[c.PID] = true
+			s.Live++
+			s.Functions += ticks(c.UTime + c.STime + c.CUTime + c.CSTime)
+			queue = append(queue, c.PID)
+		}
+	}
+	return s, nil
+}
+
+// CPU is the CPU an emulator and its functions used over a run.
+type CPU struct {
+	PID       int           `json:"pid"`
+	Emulator  time.Duration `json:"emulator"`
+	Functions time.Duration `json:"functions"`
+	Window    time.Duration `json:"window"` // between the two samples
+	Orders    int           `json:"orders"`
+	Goal      float64       `json:"goal"` // the functions' CPU may be at most this share of the emulator's
+	Note      string        `json:"note,omitempty"`
+}
+
+// Ratio is the functions' CPU as a share of the emulator's.
+func (c CPU) Ratio() float64 {
+	if c.Emulator <= 0 {
+		return 0
+	}
+	return float64(c.Functions) / float64(c.Emulator)
+}
+
+// PerOrder divides d by the orders.
+func (c CPU) PerOrder(d time.Duration) time.Duration {
+	if c.Orders == 0 {
+		return 0
+	}
+	return d / time.Duration(c.Orders)
+}
+
+// Met reports whether the functions stayed within the goal.
+func (c CPU) Met() bool { return c.Ratio() <= c.Goal }
+
+// Between is the CPU used from one sample to the next.
+func Between(pid int, before, after CPUSample, orders int, goal float64) CPU {
+	return CPU{PID: pid, Emulator: after.Emulator - before.Emulator, Functions: after.Functions - before.Functions,
+		Window: after.At.Sub(before.At), Orders: orders, Goal: goal}
+}
+
+// ErrNotLocal means the CPU cannot be measured: the endpoint is not a MiniStack this machine runs.
+var ErrNotLocal = errors.New("not a local MiniStack")
+
+// FindMiniStack returns the pid of the MiniStack that `make up` started for endpoint: the one its
+// pid file (.emulator/ministack-<port>.pid under dir) names, if it runs here and is MiniStack.
+func FindMiniStack(dir, endpoint string) (int, error) {
+	u, err := url.Parse(endpoint)
+	if endpoint == "" || err != nil || u.Port() == "" {
+		return 0, fmt.Errorf("%w: endpoint %q", ErrNotLocal, endpoint)
+	}
+	if h := u.Hostname(); h != "127.0.0.1" && h != "localhost" && h != "::1" {
+		return 0, fmt.Errorf("%w: endpoint %s is not on this machine", ErrNotLocal, endpoint)
+	}
+	file := filepath.Join(dir, ".emulator", "ministack-"+u.Port()+".pid")
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return 0, fmt.Errorf("%w: no pid file %s (an emulator `make up` did not start?)", ErrNotLocal, file)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s: %v", ErrNotLocal, file, err)
+	}
+	return pid, IsMiniStack(pid)
+}
+
+// IsMiniStack checks that process pid runs MiniStack.
+func IsMiniStack(pid int) error {
+	cmd, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+	if err != nil {
+		return fmt.Errorf("%w: process %d: %v", ErrNotLocal, pid, err)
+	}
+	if !strings.Contains(string(cmd), "ministack") {
+		return fmt.Errorf("%w: process %d runs %q", ErrNotLocal, pid, strings.ReplaceAll(string(cmd), "\x00", " "))
+	}
+	return nil
+}
+
+// MiniStackVersion is the version of the MiniStack installed in the project's virtualenv under
+// dir ("" if none).
+func MiniStackVersion(dir string) string {
+	found, _ := filepath.Glob(filepath.Join(dir, ".venv", "lib", "python*", "site-packages", "ministack-*.dist-info"))
+	if len(found) == 0 {
+		return ""
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(filepath.Base(found[0]), "ministack-"), ".dist-info")
+}

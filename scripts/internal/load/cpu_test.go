@@ -1,0 +1,121 @@
+package load
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// stat is a /proc/<pid>/stat line with the fields the measurement reads (the rest zero).
+func stat(pid, ppid int, comm string, utime, stime, cutime, cstime int64) string {
+	return fmt.Sprintf("%d (%s) S %d 0 0 0 -1 0 0 0 0 0 %d %d %d %d 20 0 1 0 0 0 0", pid, comm, ppid, utime, stime, cutime, cstime)
+}
+
+func TestParseStat(t *testing.T) {
+	st, err := parseStat(stat(42, 7, "python -m (mini) stack", 150, 50, 300, 20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := procStat{PID: 42, PPID: 7, UTime: 150, STime: 50, CUTime: 300, CSTime: 20}
+	if st != want {
+		t.Errorf("parseStat = %+v, want %+v (a command name with spaces and parentheses)", st, want)
+	}
+	for _, bad := range []string{"", "42 no command", "42 (x) S 1 2"} {
+		if _, err := parseStat(bad); err == nil {
+			t.Errorf("parseStat(%q) accepted", bad)
+		}
+	}
+}
+
+// fakeProc writes a /proc tree of stat files.
+func fakeProc(t *testing.T, lines map[int]string) string {
+	t.Helper()
+	root := t.TempDir()
+	for pid, line := range lines {
+		dir := filepath.Join(root, fmt.Sprint(pid))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "stat"), []byte(line+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(root, "self"), 0o755); err != nil { // not a pid: skipped
+		t.Fatal(err)
+	}
+	return root
+}
+
+func TestSampleCPU(t *testing.T) {
+	root := fakeProc(t, map[int]string{
+		100: stat(100, 1, "python", 500, 100, 40, 10),  // MiniStack: 6 s itself, 0.5 s of children it waited for
+		101: stat(101, 100, "bootstrap", 30, 10, 0, 0), // a warm function: 0.4 s
+		102: stat(102, 101, "helper", 5, 5, 0, 0),      // its child: 0.1 s
+		103: stat(103, 100, "bootstrap", 10, 0, 10, 0), // another, with a child it waited for: 0.2 s
+		200: stat(200, 1, "unrelated", 900, 900, 0, 0),
+	})
+	s, err := SampleCPU(root, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Emulator != 6*time.Second || s.Functions != 1200*time.Millisecond || s.Live != 3 {
+		t.Errorf("sample %+v, want emulator 6s, functions 1.2s (0.5 waited for + 0.4 + 0.1 + 0.2 live), 3 live", s)
+	}
+	if _, err := SampleCPU(root, 999); err == nil {
+		t.Error("a missing emulator process was sampled")
+	}
+}
+
+func TestBetween(t *testing.T) {
+	before := CPUSample{At: t0, Emulator: 10 * time.Second, Functions: 2 * time.Second}
+	after := CPUSample{At: t0.Add(time.Minute), Emulator: 18 * time.Second, Functions: 4 * time.Second}
+	c := Between(7, before, after, 100, 0.25)
+	if c.Emulator != 8*time.Second || c.Functions != 2*time.Second || c.Window != time.Minute {
+		t.Errorf("Between = %+v", c)
+	}
+	if c.Ratio() != 0.25 || !c.Met() || c.PerOrder(c.Functions) != 20*time.Millisecond {
+		t.Errorf("ratio %v met %v per order %v, want 0.25, met, 20ms", c.Ratio(), c.Met(), c.PerOrder(c.Functions))
+	}
+	c.Functions = 3 * time.Second
+	if c.Met() {
+		t.Error("37.5 % met a goal of 25 %")
+	}
+	if (CPU{}).Ratio() != 0 || (CPU{}).PerOrder(time.Second) != 0 {
+		t.Error("an empty measurement divides by zero")
+	}
+}
+
+func TestFindMiniStackSaysWhyNot(t *testing.T) {
+	dir := t.TempDir()
+	for _, endpoint := range []string{"", "https://sqs.us-east-1.amazonaws.com", "http://10.0.0.5:4566", "http://127.0.0.1:4599"} {
+		if _, err := FindMiniStack(dir, endpoint); !errors.Is(err, ErrNotLocal) {
+			t.Errorf("FindMiniStack(%q) = %v, want ErrNotLocal", endpoint, err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, ".emulator"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// The pid file names this test's own process: not MiniStack.
+	if err := os.WriteFile(filepath.Join(dir, ".emulator", "ministack-4599.pid"), []byte(fmt.Sprint(os.Getpid())), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := FindMiniStack(dir, "http://127.0.0.1:4599"); !errors.Is(err, ErrNotLocal) {
+		t.Errorf("a pid file naming another program: %v, want ErrNotLocal", err)
+	}
+}
+
+func TestMiniStackVersion(t *testing.T) {
+	dir := t.TempDir()
+	if v := MiniStackVersion(dir); v != "" {
+		t.Errorf("no virtualenv: %q", v)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, ".venv", "lib", "python3.11", "site-packages", "ministack-1.5.33.dist-info"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if v := MiniStackVersion(dir); v != "1.5.33" {
+		t.Errorf("version %q, want 1.5.33", v)
+	}
+}

@@ -1,0 +1,205 @@
+package load
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/orderflow-dev/orderflow/scripts/internal/journey"
+)
+
+// Order is what the run knows of one order once it has ended, from the client and from the
+// services' own stores: the facts reconciliation checks.
+type Order struct {
+	ID           string
+	Customer     string
+	Acknowledged bool  // a 201 named it; false: found in the customer's list only
+	TotalCents   int64 // as the API priced it
+	Events       []journey.Event
+	Payment      *Payment // payments table item; nil: none
+	Claim        *Claim   // sagas table item; nil: none
+}
+
+// Payment is an order's item in the payments table.
+type Payment struct {
+	Status      string // APPROVED, DECLINED, REFUNDED, VOIDED, PENDING
+	PaymentID   string
+	AmountCents int64
+	Attempts    int // charge requests the payment function made under the one payment id
+}
+
+// Claim is an order's item in the sagas table: the execution that holds its saga.
+type Claim struct {
+	ExecutionArn string
+	RescuedFrom  string
+}
+
+// Queue is one dead-letter queue's depth (visible, in flight and delayed messages).
+type Queue struct {
+	Name   string `json:"name"`
+	Before int    `json:"before"` // when the run started
+	After  int    `json:"after"`  // once every order had ended
+}
+
+// Facts is everything reconciliation looks at.
+type Facts struct {
+	Orders          []Order
+	NotPlaced       []string // orders the client could not place (the last answer of each, after retries)
+	Late            []string // orders not seen ended when the wait for them timed out
+	UnitsPerOrder   int
+	StockBefore     int // set just before the run
+	StockAfter      int
+	DLQs            []Queue
+	Running         int    // executions of the state machine still RUNNING
+	ExecutionPrefix string // ARN prefix of the state machine's executions
+}
+
+// Check is one reconciliation rule and what broke it.
+type Check struct {
+	Name       string   `json:"name"`
+	Rule       string   `json:"rule"`
+	Violations []string `json:"violations"`
+	Notes      []string `json:"notes,omitempty"` // worth knowing, not a violation
+}
+
+// OK reports whether nothing broke the rule.
+func (c Check) OK() bool { return len(c.Violations) == 0 }
+
+// Terminal event types.
+const (
+	shipped   = "OrderShipped"
+	cancelled = "OrderCancelled"
+)
+
+// Outcome is an order's end as its events tell it: SHIPPED, CANCELLED (reason), or "" if none.
+func Outcome(evs []journey.Event) string {
+	for _, e := range evs {
+		switch e.Type {
+		case shipped:
+			return "SHIPPED"
+		case cancelled:
+			return "CANCELLED"
+		}
+	}
+	return ""
+}
+
+// Reconcile checks the facts against the rules of the flow; a rule with violations fails the run.
+func Reconcile(f Facts) []Check {
+	placed := Check{Name: "every order placed", Rule: "each of the N POST /orders got a 201 (after retries)"}
+	for _, why := range f.NotPlaced {
+		placed.Violations = append(placed.Violations, "not placed: "+why)
+	}
+
+	lost := Check{Name: "no order lost", Rule: "every order the API acknowledged is in the event store, from OrderPlaced to a terminal event, within the timeout"}
+	for _, why := range f.Late {
+		lost.Violations = append(lost.Violations, why)
+	}
+	terminal := Check{Name: "exactly one terminal state", Rule: "one OrderShipped or one OrderCancelled, never both, nothing after it; sequences 1…n without a gap"}
+	unexpected := Check{Name: "no unexpected order", Rule: "the load's customers have no order of this run that no 201 named (a retry placing a second order)"}
+	charged := Check{Name: "charged once", Rule: "a shipped order is APPROVED for its total under one payment id; a cancelled one is not charged (no payment, DECLINED, VOIDED or REFUNDED)"}
+	claims := Check{Name: "one saga per order", Rule: "the sagas table holds the order's claim, naming an execution of the state machine"}
+	shippedUnits := 0
+	for _, o := range f.Orders {
+		if !o.Acknowledged {
+			unexpected.Violations = append(unexpected.Violations, fmt.Sprintf("%s (customer %s): in the customer's orders, but no 201 named it", o.ID, o.Customer))
+		}
+		outcome := checkEvents(o, &lost, &terminal)
+		if outcome == "SHIPPED" || outcome == "BOTH" {
+			shippedUnits += f.UnitsPerOrder
+		}
+		checkPayment(o, outcome, &charged)
+		switch {
+		case o.Claim == nil:
+			claims.Violations = append(claims.Violations, o.ID+": no saga claim")
+		case !strings.HasPrefix(o.Claim.ExecutionArn, f.ExecutionPrefix):
+			claims.Violations = append(claims.Violations, fmt.Sprintf("%s: claimed by %q, not an execution of the state machine", o.ID, o.Claim.ExecutionArn))
+		case o.Claim.RescuedFrom != "":
+			claims.Notes = append(claims.Notes, fmt.Sprintf("%s: rescued from %s", o.ID, o.Claim.RescuedFrom))
+		}
+	}
+
+	stock := Check{Name: "stock conserved", Rule: "stock after = stock set before − units shipped"}
+	if want := f.StockBefore - shippedUnits; f.StockAfter != want {
+		stock.Violations = append(stock.Violations, fmt.Sprintf("stock %d, want %d (set to %d, %d units shipped)", f.StockAfter, want, f.StockBefore, shippedUnits))
+	}
+
+	dlqs := Check{Name: "dead-letter queues empty", Rule: "every …DlqUrl queue holds no message (visible, in flight or delayed)"}
+	for _, q := range f.DLQs {
+		if q.After > 0 {
+			dlqs.Violations = append(dlqs.Violations, fmt.Sprintf("%s holds %d messages (%d before the run)", q.Name, q.After, q.Before))
+		}
+	}
+
+	running := Check{Name: "no execution left running", Rule: "the state machine has no RUNNING execution once every order has ended"}
+	if f.Running > 0 {
+		running.Violations = append(running.Violations, fmt.Sprintf("%d executions still RUNNING", f.Running))
+	}
+	return []Check{placed, lost, terminal, unexpected, charged, stock, dlqs, running, claims}
+}
+
+// checkEvents checks one order's events and returns its outcome ("" if it has not ended).
+func checkEvents(o Order, lost, terminal *Check) string {
+	if !slices.ContainsFunc(o.Events, func(e journey.Event) bool { return e.Type == "OrderPlaced" }) {
+		lost.Violations = append(lost.Violations, o.ID+": no OrderPlaced in the event store")
+		return ""
+	}
+	var ends []string
+	last, gap := 0, false
+	for i, e := range o.Events {
+		if e.Sequence != i+1 && !gap {
+			terminal.Violations = append(terminal.Violations, fmt.Sprintf("%s: event #%d where #%d was expected (a gap or a repeat)", o.ID, e.Sequence, i+1))
+			gap = true
+		}
+		if e.Type == shipped || e.Type == cancelled {
+			ends = append(ends, e.Type)
+			last = i
+		}
+	}
+	switch {
+	case len(ends) == 0:
+		lost.Violations = append(lost.Violations, fmt.Sprintf("%s: never ended (%d events, the last %s)", o.ID, len(o.Events), o.Events[len(o.Events)-1].Type))
+		return ""
+	case len(ends) > 1:
+		terminal.Violations = append(terminal.Violations, fmt.Sprintf("%s: %d terminal events (%s)", o.ID, len(ends), strings.Join(ends, ", ")))
+	case last != len(o.Events)-1:
+		terminal.Violations = append(terminal.Violations, fmt.Sprintf("%s: %s after %s", o.ID, o.Events[last+1].Type, ends[0]))
+	}
+	if slices.Contains(ends, shipped) && slices.Contains(ends, cancelled) {
+		return "BOTH"
+	}
+	return Outcome(o.Events)
+}
+
+func checkPayment(o Order, outcome string, charged *Check) {
+	p := o.Payment
+	switch outcome {
+	case "SHIPPED":
+		switch {
+		case p == nil:
+			charged.Violations = append(charged.Violations, o.ID+": shipped without a payment")
+		case p.Status != "APPROVED":
+			charged.Violations = append(charged.Violations, fmt.Sprintf("%s: shipped, payment %s", o.ID, p.Status))
+		case p.PaymentID == "":
+			charged.Violations = append(charged.Violations, o.ID+": approved without a payment id")
+		case o.TotalCents > 0 && p.AmountCents != o.TotalCents:
+			charged.Violations = append(charged.Violations, fmt.Sprintf("%s: charged %d cents for a total of %d", o.ID, p.AmountCents, o.TotalCents))
+		case p.Attempts > 1:
+			charged.Notes = append(charged.Notes, fmt.Sprintf("%s: %d charge requests under payment id %s (a redelivery; the provider takes one charge per id)",
+				o.ID, p.Attempts, p.PaymentID))
+		}
+	case "CANCELLED":
+		if p != nil && (p.Status == "APPROVED" || p.Status == "PENDING") {
+			charged.Violations = append(charged.Violations, fmt.Sprintf("%s: cancelled, payment %s", o.ID, p.Status))
+		}
+	case "BOTH":
+		charged.Violations = append(charged.Violations, o.ID+": both shipped and cancelled, payment "+paymentStatus(p))
+	}
+}
+
+func paymentStatus(p *Payment) string {
+	if p == nil {
+		return "none"
+	}
+	return p.Status
+}

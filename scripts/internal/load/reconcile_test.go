@@ -1,0 +1,158 @@
+package load
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/orderflow-dev/orderflow/scripts/internal/journey"
+)
+
+const prefix = "arn:aws:states:us-east-1:1:execution:fulfilment:"
+
+func events(types ...string) []journey.Event {
+	out := make([]journey.Event, len(types))
+	for i, typ := range types {
+		out[i] = journey.Event{ID: fmt.Sprintf("e%d", i+1), Type: typ, Sequence: i + 1, Time: at(100 * i)}
+	}
+	return out
+}
+
+var (
+	approvedPath = []string{"OrderPlaced", "InventoryReserved", "PaymentApproved", "OrderConfirmed", "OrderShipped"}
+	declinedPath = []string{"OrderPlaced", "InventoryReserved", "PaymentDeclined", "InventoryReleased", "OrderCancelled"}
+)
+
+// clean is a run where every rule holds: two orders shipped, one declined, one out of stock.
+func clean() Facts {
+	order := func(id string, evs []journey.Event, pay *Payment) Order {
+		return Order{ID: id, Customer: "load-01", Acknowledged: true, TotalCents: 1499, Events: evs, Payment: pay,
+			Claim: &Claim{ExecutionArn: prefix + "x-" + id}}
+	}
+	return Facts{
+		Orders: []Order{
+			order("ORD-1", events(approvedPath...), &Payment{Status: "APPROVED", PaymentID: "p1", AmountCents: 1499, Attempts: 1}),
+			order("ORD-2", events(approvedPath...), &Payment{Status: "APPROVED", PaymentID: "p2", AmountCents: 1499, Attempts: 1}),
+			order("ORD-3", events(declinedPath...), &Payment{Status: "DECLINED", PaymentID: "p3", AmountCents: 1499, Attempts: 1}),
+			order("ORD-4", events("OrderPlaced", "OrderCancelled"), nil),
+		},
+		UnitsPerOrder: 1, StockBefore: 14, StockAfter: 12,
+		DLQs:            []Queue{{Name: "PaymentsDlq"}, {Name: "ProjectorDlq", Before: 0, After: 0}},
+		ExecutionPrefix: prefix,
+	}
+}
+
+func violated(checks []Check) []string {
+	var out []string
+	for _, c := range checks {
+		if !c.OK() {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+func TestReconcileACleanRun(t *testing.T) {
+	checks := Reconcile(clean())
+	if v := violated(checks); len(v) > 0 {
+		t.Fatalf("violations in a clean run: %v", checks)
+	}
+	if len(checks) != 9 {
+		t.Errorf("%d checks, want 9", len(checks))
+	}
+}
+
+func TestReconcileFindsEachViolation(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		breaks func(f *Facts)
+		want   []string // the checks that fail
+		says   string   // in a violation
+	}{
+		{"a POST never answered 201", func(f *Facts) { f.NotPlaced = []string{"order #7 after 8 tries: HTTP 503"} },
+			[]string{"every order placed"}, "HTTP 503"},
+		{"an acknowledged order is not in the event store", func(f *Facts) { f.Orders[0].Events, f.StockBefore = nil, 13 },
+			[]string{"no order lost"}, "no OrderPlaced"},
+		{"an order never ended", func(f *Facts) { f.Orders[0].Events, f.StockBefore = events(approvedPath[:4]...), 13 },
+			[]string{"no order lost"}, "never ended"},
+		{"an order not ended within the timeout", func(f *Facts) { f.Late = []string{"ORD-2: still PLACED when the wait stopped"} },
+			[]string{"no order lost"}, "still PLACED"},
+		{"an order both shipped and cancelled", func(f *Facts) { f.Orders[0].Events = events(append(approvedPath, "OrderCancelled")...) },
+			[]string{"exactly one terminal state", "charged once"}, "2 terminal events"},
+		{"an event after the terminal one", func(f *Facts) {
+			f.Orders[2].Events = events("OrderPlaced", "OrderCancelled", "InventoryReleased")
+		}, []string{"exactly one terminal state"}, "InventoryReleased after OrderCancelled"},
+		{"a gap in the sequences", func(f *Facts) { f.Orders[1].Events[2].Sequence = 4 },
+			[]string{"exactly one terminal state"}, "event #4 where #3"},
+		{"an order no 201 named", func(f *Facts) {
+			o := f.Orders[0]
+			o.ID, o.Acknowledged, o.Claim = "ORD-9", false, &Claim{ExecutionArn: prefix + "x-9"}
+			f.Orders = append(f.Orders, o)
+			f.StockBefore++
+		}, []string{"no unexpected order"}, "ORD-9"},
+		{"shipped without a payment", func(f *Facts) { f.Orders[0].Payment = nil }, []string{"charged once"}, "shipped without a payment"},
+		{"shipped but declined", func(f *Facts) { f.Orders[0].Payment.Status = "DECLINED" }, []string{"charged once"}, "payment DECLINED"},
+		{"approved without a payment id", func(f *Facts) { f.Orders[0].Payment.PaymentID = "" }, []string{"charged once"}, "without a payment id"},
+		{"charged another amount", func(f *Facts) { f.Orders[1].Payment.AmountCents = 2998 }, []string{"charged once"}, "charged 2998 cents"},
+		{"cancelled but approved", func(f *Facts) { f.Orders[2].Payment.Status = "APPROVED" }, []string{"charged once"}, "cancelled, payment APPROVED"},
+		{"cancelled while a charge is pending", func(f *Facts) { f.Orders[3].Payment = &Payment{Status: "PENDING"} }, []string{"charged once"}, "PENDING"},
+		{"stock not conserved", func(f *Facts) { f.StockAfter = 11 }, []string{"stock conserved"}, "stock 11, want 12"},
+		{"a dead letter", func(f *Facts) { f.DLQs[1].After = 2 }, []string{"dead-letter queues empty"}, "ProjectorDlq holds 2"},
+		{"an execution left running", func(f *Facts) { f.Running = 1 }, []string{"no execution left running"}, "1 executions"},
+		{"an order without a claim", func(f *Facts) { f.Orders[3].Claim = nil }, []string{"one saga per order"}, "ORD-4: no saga claim"},
+		{"a claim naming something else", func(f *Facts) { f.Orders[3].Claim.ExecutionArn = "arn:aws:states:us-east-1:1:execution:other:x" },
+			[]string{"one saga per order"}, "not an execution of the state machine"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := clean()
+			tc.breaks(&f)
+			checks := Reconcile(f)
+			if got := violated(checks); !slices.Equal(got, tc.want) {
+				t.Fatalf("violated %v, want %v: %+v", got, tc.want, checks)
+			}
+			var all []string
+			for _, c := range checks {
+				all = append(all, c.Violations...)
+			}
+			if !strings.Contains(strings.Join(all, "\n"), tc.says) {
+				t.Errorf("violations %q do not say %q", all, tc.says)
+			}
+		})
+	}
+}
+
+func TestReconcileNotesWhatIsNoViolation(t *testing.T) {
+	f := clean()
+	f.Orders[0].Payment.Attempts = 2                   // a redelivered charge request: same payment id
+	f.Orders[2].Payment.Status = "REFUNDED"            // charged, then given back
+	f.Orders[3].Claim.RescuedFrom = prefix + "stalled" // rescued
+	f.DLQs[0].Before = 0                               // nothing new
+	checks := Reconcile(f)
+	if v := violated(checks); len(v) > 0 {
+		t.Fatalf("violations %v: %+v", v, checks)
+	}
+	var notes []string
+	for _, c := range checks {
+		notes = append(notes, c.Notes...)
+	}
+	if len(notes) != 2 || !strings.Contains(notes[0], "2 charge requests") || !strings.Contains(notes[1], "rescued from") {
+		t.Errorf("notes %q, want the redelivered charge and the rescue", notes)
+	}
+}
+
+func TestOutcome(t *testing.T) {
+	for _, tc := range []struct {
+		types []string
+		want  string
+	}{
+		{approvedPath, "SHIPPED"},
+		{declinedPath, "CANCELLED"},
+		{[]string{"OrderPlaced"}, ""},
+		{nil, ""},
+	} {
+		if got := Outcome(events(tc.types...)); got != tc.want {
+			t.Errorf("Outcome(%v) = %q, want %q", tc.types, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,113 @@
+package load
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/orderflow-dev/orderflow/scripts/internal/journey"
+)
+
+func sampleReport() *Report {
+	f := clean()
+	f.Orders[2].Events[4].Detail = `{"type":"OrderCancelled","payload":{"orderId":"ORD-3","reason":"payment-declined"}}`
+	r := &Report{Machine: Machine{CPUs: 2, OS: "linux/amd64", Go: "go1.26"}, Endpoint: "http://127.0.0.1:4590", Orders: 4, Concurrency: 2,
+		Customers: 2, SKU: "SKU-100", Token: "tok_visa", UnitsPerOrder: 1, StockBefore: 14, StockAfter: 12,
+		Requests: Requests{Tries: 5, Created: 4, Throttled: 1}, CPUGoal: 0.25}
+	var placements []Placement
+	for i, o := range f.Orders {
+		placements = append(placements, Placement{Index: i, OrderID: o.ID, Start: at(-50), Latency: time.Duration(50+i) * time.Millisecond})
+	}
+	cpu := Between(1234, CPUSample{At: t0}, CPUSample{At: t0.Add(time.Minute), Emulator: 8 * time.Second, Functions: 4 * time.Second}, 4, 0.25)
+	r.CPU = &cpu
+	idle := Between(1234, CPUSample{At: t0}, CPUSample{At: t0.Add(2 * time.Second), Emulator: 100 * time.Millisecond}, 0, 0.25)
+	r.Idle = &idle
+	r.Checks = Reconcile(f)
+	r.summarize(placements, f.Orders, []journey.Journey{handMade(0)}, at(-50), at(10))
+	return r
+}
+
+func TestReportMarkdown(t *testing.T) {
+	r := sampleReport()
+	var b bytes.Buffer
+	if err := r.WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	for _, want := range []string{
+		"# Load: 4 orders at concurrency 2 — all checks passed",
+		"2 CPUs", "go1.26",
+		"**Outcome**: 1 CANCELLED, 1 CANCELLED (payment-declined), 2 SHIPPED",
+		"| POST /orders (client: first try sent → 201) | 4 | 51 ms | 53 ms | 53 ms | 53 ms |",
+		"| " + journey.StageBusToWorkflow + " | 1 | 10 ms |",
+		"| task <State> |",
+		"| stock conserved | ok |",
+		"Functions' CPU per order = **50 %** of the emulator's (goal ≤ 25 %: **not met**)",
+		"| MiniStack itself | 8.00 s | 2.00 s |",
+		"At rest (2.0 s measured just before the run) MiniStack used 50 ms of CPU per second and its functions 0: about 3.00 s",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the Markdown lacks %q:\n%s", want, md)
+		}
+	}
+}
+
+func TestReportMarkdownShowsViolations(t *testing.T) {
+	r := sampleReport()
+	f := clean()
+	f.StockAfter, f.Running = 3, 2
+	r.Checks = Reconcile(f)
+	var b bytes.Buffer
+	if err := r.WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"— **2 violations**", "| stock conserved | **1 violations** |", "- no execution left running: 2 executions still RUNNING"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("the Markdown lacks %q", want)
+		}
+	}
+	r.CPU, r.CPUNote = nil, "not measured: not a local MiniStack: endpoint AWS"
+	b.Reset()
+	_ = r.WriteMarkdown(&b)
+	if !strings.Contains(b.String(), "Not measured: not a local MiniStack") {
+		t.Error("a run without a CPU measurement does not say why")
+	}
+}
+
+func TestReportJSON(t *testing.T) {
+	r := sampleReport()
+	var b bytes.Buffer
+	if err := r.WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Orders     int
+		Violations int
+		Post       struct{ P50Ms float64 }
+		Stages     []struct {
+			Stage   string
+			Latency struct{ Count int }
+		}
+		CPU struct {
+			FunctionsToEmulator float64
+			FunctionsPerOrderMs float64
+			Met                 bool
+		}
+		Checks    []struct{ Name string }
+		OrderList []struct{ OrderID, Outcome string }
+	}
+	if err := json.Unmarshal(b.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Orders != 4 || got.Violations != 0 || got.Post.P50Ms != 51 || len(got.Checks) != 9 || len(got.OrderList) != 4 {
+		t.Errorf("JSON %+v", got)
+	}
+	if got.CPU.FunctionsToEmulator != 0.5 || got.CPU.FunctionsPerOrderMs != 1000 || got.CPU.Met {
+		t.Errorf("CPU %+v, want 0.5, 1000 ms per order, not met", got.CPU)
+	}
+	if len(got.Stages) == 0 || got.Stages[0].Stage != StageAPI || got.Stages[0].Latency.Count != 4 {
+		t.Errorf("stages %+v", got.Stages)
+	}
+}

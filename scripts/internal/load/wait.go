@@ -1,0 +1,187 @@
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/orderflow-dev/orderflow/scripts/internal/shop"
+)
+
+// Listed is an order as its customer's GET /orders shows it.
+type Listed struct {
+	Customer   int
+	Status     string
+	Reason     string
+	PlacedAt   time.Time
+	TotalCents int64
+}
+
+// watcher waits for orders to end by reading each customer's list (GET /orders, statuses
+// included): a request per customer, not one per order. Every GET /orders is work for the
+// system being measured (order-api folds each order listed from the event store), so it reads
+// as little as it can: one customer at a time, first the newest few of its orders, which are
+// the last to end; the whole list only once those have ended.
+type watcher struct {
+	shops []*shop.Client // per customer
+	since time.Time      // the first POST: an order no 201 named, placed before, is not the run's
+	slack time.Duration  // how far behind the client's clock order-api's (placedAt) may be
+	known map[string]int // order id → customer, the orders the client placed
+
+	mu     sync.Mutex
+	listed map[string]Listed // every order of the run seen in a list, known or not
+	polls  int
+}
+
+// GET /orders' largest page, and the page that probes a customer's newest orders.
+const (
+	pageSize  = 50
+	probeSize = 10
+)
+
+// wait polls every interval until every known order, and every unknown one of the run found in
+// the lists, is SHIPPED or CANCELLED, or ctx ends. Each poll goes through the customers with an
+// order still open, in turn, and stops at the first that still has one.
+func (w *watcher) wait(ctx context.Context, interval time.Duration, progress func(ended, total int)) error {
+	var lastErr error
+	for {
+		for _, c := range w.openCustomers() {
+			open, err := w.check(ctx, c)
+			if err != nil {
+				lastErr = err
+				break
+			}
+			if open {
+				break
+			}
+		}
+		ended, total := w.progress()
+		progress(ended, total)
+		if len(w.openCustomers()) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if lastErr != nil {
+				return fmt.Errorf("%w (last GET /orders error: %v)", ctx.Err(), lastErr)
+			}
+			return ctx.Err()
+		case <-time.After(interval):
+		}
+	}
+}
+
+// sweep reads every customer's whole list once: after a wait that timed out, it still finds
+// the orders of the run no 201 named.
+func (w *watcher) sweep(ctx context.Context) error {
+	var errs []error
+	for c := range w.shops {
+		if _, err := w.poll(ctx, c, pageSize, true); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// check reads a customer's newest orders and, if they have all ended, its whole list; it
+// reports whether the customer still has an order open.
+func (w *watcher) check(ctx context.Context, customer int) (bool, error) {
+	open, err := w.poll(ctx, customer, probeSize, false)
+	if err != nil || open {
+		return open, err
+	}
+	if _, err := w.poll(ctx, customer, pageSize, true); err != nil {
+		return true, err
+	}
+	return slices.Contains(w.openCustomers(), customer), nil
+}
+
+// late lists the known orders not seen ended, and how each was last seen.
+func (w *watcher) late() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []string
+	for id := range w.known {
+		switch l, ok := w.listed[id]; {
+		case !ok:
+			out = append(out, id+": never seen in its customer's orders (not in the event store yet?)")
+		case !shop.Terminal(l.Status):
+			out = append(out, fmt.Sprintf("%s: still %s when the wait stopped", id, l.Status))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// openCustomers lists the customers with an order not seen ended.
+func (w *watcher) openCustomers() []int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	open := map[int]bool{}
+	for id, c := range w.known {
+		if l, ok := w.listed[id]; !ok || !shop.Terminal(l.Status) {
+			open[c] = true
+		}
+	}
+	for _, l := range w.listed {
+		if !shop.Terminal(l.Status) {
+			open[l.Customer] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(open))
+}
+
+func (w *watcher) progress() (ended, total int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, l := range w.listed {
+		if shop.Terminal(l.Status) {
+			ended++
+		}
+	}
+	total = len(w.known)
+	for id := range w.listed {
+		if _, ok := w.known[id]; !ok {
+			total++
+		}
+	}
+	return ended, total
+}
+
+// poll reads one customer's orders, newest first, a page of size at a time: every page down to
+// the first order placed before the run, or only the first. It reports whether a page held an
+// order of the run still open.
+func (w *watcher) poll(ctx context.Context, customer, size int, all bool) (bool, error) {
+	cursor, open := "", false
+	for {
+		page, err := w.shops[customer].ListOrders(ctx, size, cursor)
+		w.mu.Lock()
+		w.polls++
+		w.mu.Unlock()
+		if err != nil {
+			return open, err
+		}
+		older := false
+		w.mu.Lock()
+		for _, o := range page.Orders {
+			if o.PlacedAt.Before(w.since.Add(-w.slack)) {
+				older = true
+				continue
+			}
+			if _, known := w.known[o.OrderID]; !known && o.PlacedAt.Before(w.since) {
+				continue // a previous run's, just before this one
+			}
+			w.listed[o.OrderID] = Listed{Customer: customer, Status: o.Status, Reason: o.Reason, PlacedAt: o.PlacedAt, TotalCents: o.TotalCents}
+			open = open || !shop.Terminal(o.Status)
+		}
+		w.mu.Unlock()
+		if !all || older || page.NextCursor == "" {
+			return open, nil
+		}
+		cursor = page.NextCursor
+	}
+}
