@@ -36,7 +36,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: help demo test test-unit test-e2e e2e deps chromium up down deploy-local synth deploy destroy lint lint-templates token trace replay redrive inject load restock
+.PHONY: help demo test test-unit test-e2e e2e deps chromium up down deploy-local synth deploy destroy lint lint-templates token trace replay redrive inject bench load restock
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -109,6 +109,9 @@ deploy: deps ## deploy to the AWS account of your current credentials (arm64); r
 
 destroy: ## delete the stack from the AWS account of your current credentials
 	$(CDK) destroy Orderflow $(CDK_FLAGS)
+
+bench: ## handlers against their floor, cold start and warm invoke under the Lambda RIE against hello-world, zip sizes (no emulator) [ARGS="-out bench.md"]
+	go run ./scripts/bench $(ARGS)
 
 lint: deps ## gofmt, go vet (with the e2e tag), go mod tidy check
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -9,14 +9,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/orderflow-dev/orderflow/functions/internal/boot"
 )
 
 // TestBuild wires the function as a cold start does, from the environment the CDK app sets.
 func TestBuild(t *testing.T) {
-	loadAWS := func(context.Context, ...func(*config.LoadOptions) error) (aws.Config, error) {
+	loadAWS := func(context.Context) (aws.Config, error) {
 		return aws.Config{Region: "us-east-1"}, nil
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -1,8 +1,8 @@
 // Package boot starts every function the same way: a JSON logger that carries the request id
 // (lambdacontext.NewLogger), the function's Config read from the environment, the AWS SDK
-// configured once at cold start (it honours AWS_ENDPOINT_URL), and the handler handed to the
-// Lambda runtime. A start-up error is logged and ends the process with exit code 1; nothing here
-// runs inside an invocation.
+// configured once at cold start from the variables Lambda sets (FromEnv; it honours
+// AWS_ENDPOINT_URL), and the handler handed to the Lambda runtime. A start-up error is logged
+// and ends the process with exit code 1; nothing here runs inside an invocation.
 package boot
 
 import (
@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/orderflow-dev/orderflow/functions/internal/envconfig"
 )
@@ -27,7 +26,7 @@ type Build[C any] func(cfg C, awsCfg aws.Config, logger *slog.Logger) (handler a
 func Main[C any](build Build[C]) {
 	logger := lambdacontext.NewLogger()
 	slog.SetDefault(logger)
-	handler, err := Setup(context.Background(), os.LookupEnv, config.LoadDefaultConfig, logger, build)
+	handler, err := Setup(context.Background(), os.LookupEnv, FromEnv(os.LookupEnv), logger, build)
 	if err != nil {
 		logger.Error("start-up failed", "error", err.Error())
 		os.Exit(1)
@@ -35,8 +34,8 @@ func Main[C any](build Build[C]) {
 	lambda.Start(handler)
 }
 
-// LoadAWS loads the SDK's configuration (config.LoadDefaultConfig in Main).
-type LoadAWS func(ctx context.Context, optFns ...func(*config.LoadOptions) error) (aws.Config, error)
+// LoadAWS loads the SDK's configuration (FromEnv in Main).
+type LoadAWS func(ctx context.Context) (aws.Config, error)
 
 // Setup reads C from the environment through lookup, loads the AWS config and builds the handler.
 func Setup[C any](ctx context.Context, lookup func(string) (string, bool), loadAWS LoadAWS, logger *slog.Logger, build Build[C]) (any, error) {

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 )
 
 type testConfig struct {
@@ -18,7 +17,7 @@ type testConfig struct {
 
 func TestSetup(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	okAWS := func(context.Context, ...func(*config.LoadOptions) error) (aws.Config, error) {
+	okAWS := func(context.Context) (aws.Config, error) {
 		return aws.Config{Region: "us-east-1"}, nil
 	}
 	env := func(vars map[string]string) func(string) (string, bool) {
@@ -42,7 +41,7 @@ func TestSetup(t *testing.T) {
 		{"builds from the environment", map[string]string{"TABLE": "orders"}, okAWS, build, ""},
 		{"missing variable", map[string]string{}, okAWS, build, "TABLE"},
 		{"no AWS config", map[string]string{"TABLE": "orders"},
-			func(context.Context, ...func(*config.LoadOptions) error) (aws.Config, error) {
+			func(context.Context) (aws.Config, error) {
 				return aws.Config{}, errors.New("no region")
 			},
 			build, "load AWS config: no region"},

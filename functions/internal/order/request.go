@@ -34,14 +34,20 @@ const (
 // ErrTooLarge is returned by ParsePlaceOrder for a body over MaxBodyBytes (HTTP 413).
 var ErrTooLarge = fmt.Errorf("request body larger than %d bytes", MaxBodyBytes)
 
-// The same patterns as the schemas, so that a valid request always makes a valid event.
+// The same rules as the schemas' patterns (^[...]{1,128}$), so that a valid request always
+// makes a valid event. The length is checked apart: a counted repetition compiles to 128
+// copies of the class, which cost every cold start of order-api 1.5 ms (GODEBUG=inittrace=1).
 var (
-	customerIDPattern = regexp.MustCompile(`^[A-Za-z0-9._@+:-]{1,128}$`)
-	tokenPattern      = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+	customerIDPattern = regexp.MustCompile(`^[A-Za-z0-9._@+:-]+$`)
+	tokenPattern      = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 )
 
+const maxIDLength = 128 // customer ids and payment tokens
+
 // ValidCustomerID reports whether id can name a customer in an event (a Cognito sub can).
-func ValidCustomerID(id string) bool { return customerIDPattern.MatchString(id) }
+func ValidCustomerID(id string) bool {
+	return len(id) <= maxIDLength && customerIDPattern.MatchString(id)
+}
 
 // PlaceOrderRequest is the body of POST /orders. Clients never send prices, nor who they
 // are: the customer is the signed-in user (the access token's sub), never a body field.
@@ -185,7 +191,7 @@ func (r PlaceOrderRequest) Validate() error {
 	switch {
 	case r.Payment.Token == "":
 		return inputErr("payment.token", "payment.token is required")
-	case !tokenPattern.MatchString(r.Payment.Token):
+	case len(r.Payment.Token) > maxIDLength || !tokenPattern.MatchString(r.Payment.Token):
 		return inputErr("payment.token", "payment.token must be 1-128 characters of A-Z a-z 0-9 _ -")
 	}
 	return nil
