@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+
+	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/internal/benchfixture"
+	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
+	"github.com/orderflow-dev/orderflow/functions/internal/store"
+)
+
+// benchTotals counts every event as new, and counts the adds.
+type benchTotals struct{ added int }
+
+func (t *benchTotals) Add(context.Context, string, store.Totals, time.Time) error {
+	t.added++
+	return nil
+}
+
+// benchDLQ counts what it is asked to park.
+type benchDLQ struct{ parked int }
+
+func (d *benchDLQ) Park(context.Context, []byte, string) error {
+	d.parked++
+	return nil
+}
+
+// benchKinesis is a Kinesis batch of ten events of five orders, as the stream carries them:
+// each order placed then confirmed; three confirmations and two cancellations count.
+func benchKinesis(b testing.TB) ([]byte, *Handler, *benchTotals, *benchDLQ) {
+	var keys []string
+	var data [][]byte
+	for n := 1; n <= 5; n++ {
+		id := fixture.OrderID(n)
+		last := fixture.Event(b, events.TypeOrderConfirmed, id, 4, events.OrderConfirmed{OrderID: id, TotalCents: 14038})
+		if n%2 == 0 {
+			last = fixture.Event(b, events.TypeOrderCancelled, id, 2, events.OrderCancelled{OrderID: id, Reason: events.ReasonOutOfStock})
+		}
+		for _, e := range []events.Envelope{fixture.Placed(b, id, "tok_visa", benchfixture.Items()...), last} {
+			keys, data = append(keys, id), append(data, fixture.EventBridge(b, e))
+		}
+	}
+	t, d := &benchTotals{}, &benchDLQ{}
+	return benchfixture.KinesisEvent(b, keys, data...), newHandler(t, d, benchfixture.Logger()), t, d
+}
+
+// A batch: per record, parse and validate the event, add what it counts to the totals.
+func BenchmarkHandleAnalytics(b *testing.B) {
+	raw, h, t, d := benchKinesis(b)
+	benchfixture.Invoke(b, h.Handle, raw, counted(t, d))
+}
+
+func BenchmarkFloorAnalytics(b *testing.B) {
+	raw, h, _, _ := benchKinesis(b)
+	benchfixture.Floor[lambdaevents.KinesisEvent, lambdaevents.KinesisEventResponse](b, h.Handle, raw)
+}
+
+// counted checks that the five counting events were counted, none parked or failed.
+func counted(t *benchTotals, d *benchDLQ) func([]byte) error {
+	return func(out []byte) error {
+		var resp lambdaevents.KinesisEventResponse
+		if err := json.Unmarshal(out, &resp); err != nil {
+			return err
+		}
+		if len(resp.BatchItemFailures) != 0 || t.added != 5 || d.parked != 0 {
+			return fmt.Errorf("%d failures, %d counted, %d parked", len(resp.BatchItemFailures), t.added, d.parked)
+		}
+		return nil
+	}
+}
+
+// The benchmark's input takes the path it is meant to measure.
+func TestBenchmarkInputs(t *testing.T) {
+	raw, h, tot, d := benchKinesis(t)
+	benchfixture.Check(t, h.Handle, raw, counted(tot, d))
+}

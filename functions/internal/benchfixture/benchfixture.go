@@ -1,0 +1,244 @@
+// Package benchfixture is what the functions' benchmarks (functions/<name>/bench_test.go) share:
+// the Lambda events they feed the handlers, built as their event sources send them, and the two
+// loops every pair of benchmarks runs.
+//
+//   - Invoke (BenchmarkHandle<Name>): the handler behind aws-lambda-go's own lambda.Handler, so
+//     one op is what a warm invoke costs inside the function: decode the event into the
+//     handler's type, run the handler on in-memory fakes, encode its answer.
+//   - Floor (BenchmarkFloor<Name>): json.Unmarshal of the same bytes into the same event type
+//     plus json.Marshal of the handler's own answer: what any Go function answering this event
+//     must spend. A handler's ratio to its floor is what scripts/bench reports.
+//
+// The fakes live in each bench_test.go; they keep nothing between ops, so every op takes the
+// same path and the handler's own cost is what is measured.
+package benchfixture
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/google/uuid"
+
+	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/internal/catalogue"
+	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
+)
+
+// Where the events come from: the account, region and resources of the deployed stack.
+const (
+	Account   = "000000000000"
+	Region    = "us-east-1"
+	StreamARN = "arn:aws:kinesis:us-east-1:000000000000:stream/order-events"
+	TopicARN  = "arn:aws:sns:us-east-1:000000000000:order-notifications"
+	// RoleARN is the function's execution role (a Kinesis record's invokeIdentityArn).
+	RoleARN = "arn:aws:iam::000000000000:role/Orderflow-FunctionServiceRole-1A2B3C4D5E6F"
+)
+
+// Logger is the functions' logger as Lambda runs them (CDK sets LoggingFormat JSON and
+// ApplicationLogLevel INFO, so lambdacontext.NewLogger writes JSON at INFO), writing nowhere:
+// formatting each line is the handler's cost, the write to stdout is not.
+func Logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// Context is an invoke's context as the runtime makes it: it carries the request id.
+func Context() context.Context {
+	return lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{
+		AwsRequestID:       "8476a536-e9f4-11e8-9739-2dfe598c3fcd",
+		InvokedFunctionArn: "arn:aws:lambda:us-east-1:000000000000:function:orderflow-bench",
+	})
+}
+
+// Invoke benchmarks handler (a function lambda.Start accepts) on the event raw through
+// aws-lambda-go's lambda.NewHandler, as the runtime calls it. check reads the first answer,
+// before the timer starts: the benchmark fails unless the handler took the path it is meant
+// to measure.
+func Invoke(b *testing.B, handler any, raw []byte, check func(out []byte) error) {
+	b.Helper()
+	h := lambda.NewHandler(handler)
+	ctx := Context()
+	Check(b, handler, raw, check)
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := h.Invoke(ctx, raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Check invokes handler once on raw, as the runtime would, and runs check on its answer. Each
+// bench_test.go runs it in a test too, so that `go test` notices when a benchmark's input no
+// longer takes the path it is meant to measure.
+func Check(tb testing.TB, handler any, raw []byte, check func(out []byte) error) {
+	tb.Helper()
+	out, err := lambda.NewHandler(handler).Invoke(Context(), raw)
+	if err != nil {
+		tb.Fatalf("invoke: %v", err)
+	}
+	if check != nil {
+		if err := check(out); err != nil {
+			tb.Fatalf("answered %s: %v", out, err)
+		}
+	}
+}
+
+// Floor benchmarks the floor of handler on raw: json.Unmarshal of raw into a new In (the
+// handler's event type) and json.Marshal of the handler's answer to raw (computed once, before
+// the timer starts, and decoded into Out, the handler's answer type).
+func Floor[In, Out any](b *testing.B, handler any, raw []byte) {
+	b.Helper()
+	answer, err := lambda.NewHandler(handler).Invoke(Context(), raw)
+	if err != nil {
+		b.Fatalf("invoke: %v", err)
+	}
+	var out Out
+	if err := json.Unmarshal(answer, &out); err != nil {
+		b.Fatalf("answer %s as %T: %v", answer, out, err)
+	}
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var in In
+		if err := json.Unmarshal(raw, &in); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := json.Marshal(out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// JSON marshals v or fails the benchmark.
+func JSON(tb testing.TB, v any) []byte {
+	tb.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// id is a deterministic UUID for what names.
+func id(what string, n int) string {
+	return uuid.NewSHA1(uuid.NameSpaceOID, []byte("benchfixture/"+what+"/"+strconv.Itoa(n))).String()
+}
+
+// token is a deterministic opaque string of n characters, as long as the AWS one it stands for.
+func token(what string, n int) string {
+	var b strings.Builder
+	for i := 0; b.Len() < n; i++ {
+		b.WriteString(strings.ReplaceAll(id(what, i), "-", ""))
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(b.String()))[:n]
+}
+
+// TaskToken is a Step Functions task token of the usual length (they run to ~700 characters).
+func TaskToken(n int) string {
+	return "AQCEAAAAKgAAAAMAAAAAAAAAA" + token("task-token/"+strconv.Itoa(n), 660)
+}
+
+// SQSEvent is the event an SQS event source mapping delivers: one message per body, from
+// queueARN, as Lambda sends them (every attribute it sets, a receipt handle of the usual length).
+func SQSEvent(tb testing.TB, queueARN string, bodies ...string) []byte {
+	tb.Helper()
+	queue := queueARN[strings.LastIndex(queueARN, ":")+1:]
+	sent := fixture.Now.UnixMilli()
+	ev := lambdaevents.SQSEvent{Records: make([]lambdaevents.SQSMessage, 0, len(bodies))}
+	for i, body := range bodies {
+		ev.Records = append(ev.Records, lambdaevents.SQSMessage{
+			MessageId:     id("sqs/"+queue, i),
+			ReceiptHandle: "AQEB" + token("receipt/"+queue+"/"+strconv.Itoa(i), 380),
+			Body:          body,
+			Md5OfBody:     fmt.Sprintf("%x", md5.Sum([]byte(body))), //nolint:gosec // SQS's MD5OfBody is an MD5 by definition
+			Attributes: map[string]string{
+				"ApproximateReceiveCount":          "1",
+				"SentTimestamp":                    strconv.FormatInt(sent+int64(i), 10),
+				"SenderId":                         "AROAEXAMPLEID1234567:orderflow",
+				"ApproximateFirstReceiveTimestamp": strconv.FormatInt(sent+int64(i)+20, 10),
+				"AWSTraceHeader":                   "Root=1-6797f2a1-3c4b5d6e7f8091a2b3c4d5e6;Parent=5e6f7a8b9c0d1e2f;Sampled=1",
+			},
+			MessageAttributes: map[string]lambdaevents.SQSMessageAttribute{},
+			EventSource:       "aws:sqs",
+			EventSourceARN:    queueARN,
+			AWSRegion:         Region,
+		})
+	}
+	return JSON(tb, ev)
+}
+
+// SNSNotification is the body an SQS queue subscribed to the topic (without raw message
+// delivery) receives for message: SNS's JSON envelope, signature and all.
+func SNSNotification(tb testing.TB, n int, message []byte) string {
+	tb.Helper()
+	return string(JSON(tb, map[string]string{
+		"Type":             "Notification",
+		"MessageId":        id("sns", n),
+		"TopicArn":         TopicARN,
+		"Message":          string(message),
+		"Timestamp":        fixture.Now.Format("2006-01-02T15:04:05.000Z"),
+		"SignatureVersion": "1",
+		"Signature":        token("sns-signature/"+strconv.Itoa(n), 344),
+		"SigningCertURL":   "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem",
+		"UnsubscribeURL":   "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=" + TopicARN + ":" + id("subscription", 0),
+	}))
+}
+
+// KinesisEvent is the event a Kinesis event source mapping delivers: one record per data, as
+// Lambda sends them (data base64-encoded), partitioned by keys[i] (the order id).
+func KinesisEvent(tb testing.TB, keys []string, data ...[]byte) []byte {
+	tb.Helper()
+	if len(keys) != len(data) {
+		tb.Fatalf("%d keys for %d records", len(keys), len(data))
+	}
+	ev := lambdaevents.KinesisEvent{Records: make([]lambdaevents.KinesisEventRecord, 0, len(data))}
+	for i, d := range data {
+		seq := SequenceNumber(i)
+		var r lambdaevents.KinesisEventRecord
+		r.AwsRegion = Region
+		r.EventID = "shardId-000000000000:" + seq
+		r.EventName = "aws:kinesis:record"
+		r.EventSource = "aws:kinesis"
+		r.EventSourceArn = StreamARN
+		r.EventVersion = "1.0"
+		r.InvokeIdentityArn = RoleARN
+		r.Kinesis.KinesisSchemaVersion = "1.0"
+		r.Kinesis.PartitionKey = keys[i]
+		r.Kinesis.SequenceNumber = seq
+		r.Kinesis.Data = d
+		r.Kinesis.ApproximateArrivalTimestamp = lambdaevents.SecondsEpochTime{Time: fixture.Now.Add(time.Duration(i) * time.Millisecond)}
+		ev.Records = append(ev.Records, r)
+	}
+	return JSON(tb, ev)
+}
+
+// SequenceNumber is the n-th Kinesis sequence number of the shard (56 digits, as Kinesis's are).
+func SequenceNumber(n int) string {
+	return fmt.Sprintf("4959033827149025660855969253836157109592157598913658%04d", n)
+}
+
+// Items are the lines of the benchmarks' order: three products from the catalogue, priced
+// as order-api prices them (the body of OrderAPIPlace's request).
+func Items() []events.Item {
+	var items []events.Item
+	for _, l := range []struct {
+		sku string
+		qty int
+	}{{"SKU-001", 2}, {"SKU-002", 3}, {"SKU-042", 1}} {
+		p, _ := catalogue.Lookup(l.sku)
+		items = append(items, events.Item{SKU: p.SKU, Name: p.Name, Quantity: l.qty, UnitPriceCents: p.PriceCents})
+	}
+	return items
+}

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+
+	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/internal/benchfixture"
+	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
+	"github.com/orderflow-dev/orderflow/functions/internal/metrics"
+	"github.com/orderflow-dev/orderflow/functions/internal/store"
+)
+
+// benchStore appends every event as new (and counts them); every order was placed at fixture.Now.
+type benchStore struct{ appended int }
+
+func (s *benchStore) Append(context.Context, store.EventRecord) error {
+	s.appended++
+	return nil
+}
+
+func (*benchStore) PlacedAt(context.Context, string) (time.Time, error) { return fixture.Now, nil }
+
+// benchDLQ counts what it is asked to park.
+type benchDLQ struct{ parked int }
+
+func (d *benchDLQ) Park(context.Context, []byte, string) error {
+	d.parked++
+	return nil
+}
+
+// benchLifecycle is the five events of a shipped order, as the streamer put them on the stream.
+func benchLifecycle(b testing.TB, n int) []events.Envelope {
+	id := fixture.OrderID(n)
+	placed := fixture.Placed(b, id, "tok_visa", benchfixture.Items()...)
+	lines := []events.StockLine{{SKU: "SKU-001", Quantity: 2}, {SKU: "SKU-002", Quantity: 3}, {SKU: "SKU-042", Quantity: 1}}
+	return []events.Envelope{
+		placed,
+		fixture.Event(b, events.TypeInventoryReserved, id, 2, events.InventoryReserved{OrderID: id, Items: lines}),
+		fixture.Event(b, events.TypePaymentApproved, id, 3, events.PaymentApproved{OrderID: id, PaymentID: "3b1f0c8e-2d4a-5b6c-8d7e-9f0a1b2c3d4e", AmountCents: 14038}),
+		fixture.Event(b, events.TypeOrderConfirmed, id, 4, events.OrderConfirmed{OrderID: id, TotalCents: 14038}),
+		fixture.Event(b, events.TypeOrderShipped, id, 5, events.OrderShipped{OrderID: id, ShipmentID: "9a4e7c21-6d3b-4f58-8b0e-1c7d5a2f4e69", Carrier: "ACME Parcel"}),
+	}
+}
+
+// benchKinesis is a Kinesis batch of two shipped orders' ten events (each record the whole
+// EventBridge event, keyed by its order), and the handler, whose business metrics go nowhere.
+func benchKinesis(b testing.TB) ([]byte, *Handler, *benchStore, *benchDLQ) {
+	var keys []string
+	var data [][]byte
+	for n := 1; n <= 2; n++ {
+		for _, e := range benchLifecycle(b, n) {
+			keys, data = append(keys, e.OrderID), append(data, fixture.EventBridge(b, e))
+		}
+	}
+	m, err := metrics.New(io.Discard, metrics.Orderflow(), time.Now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, d := &benchStore{}, &benchDLQ{}
+	return benchfixture.KinesisEvent(b, keys, data...), newHandler(s, d, m, benchfixture.Logger()), s, d
+}
+
+// A batch: per record, parse and validate the event, append it to the event store, emit its
+// business metrics (OrdersPlaced; OrdersShipped with PlacedToTerminal).
+func BenchmarkHandleProjector(b *testing.B) {
+	raw, h, s, d := benchKinesis(b)
+	benchfixture.Invoke(b, h.Handle, raw, appended(s, d))
+}
+
+func BenchmarkFloorProjector(b *testing.B) {
+	raw, h, _, _ := benchKinesis(b)
+	benchfixture.Floor[lambdaevents.KinesisEvent, lambdaevents.KinesisEventResponse](b, h.Handle, raw)
+}
+
+// appended checks that every record was appended, none parked or failed.
+func appended(s *benchStore, d *benchDLQ) func([]byte) error {
+	return func(out []byte) error {
+		var resp lambdaevents.KinesisEventResponse
+		if err := json.Unmarshal(out, &resp); err != nil {
+			return err
+		}
+		if len(resp.BatchItemFailures) != 0 || s.appended != 10 || d.parked != 0 {
+			return fmt.Errorf("%d failures, %d appended, %d parked", len(resp.BatchItemFailures), s.appended, d.parked)
+		}
+		return nil
+	}
+}
+
+// The benchmark's input takes the path it is meant to measure.
+func TestBenchmarkInputs(t *testing.T) {
+	raw, h, s, d := benchKinesis(t)
+	benchfixture.Check(t, h.Handle, raw, appended(s, d))
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/internal/benchfixture"
+	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
+	"github.com/orderflow-dev/orderflow/functions/internal/store"
+	"github.com/orderflow-dev/orderflow/functions/internal/workflow"
+)
+
+// benchShipments stores every shipment as new. It keeps nothing.
+type benchShipments struct{}
+
+func (benchShipments) Record(_ context.Context, sh store.Shipment) (store.Shipment, error) {
+	return sh, nil
+}
+
+// benchShip is the Ship task's input as the state machine sends it: the workflow document of
+// a three-line order whose payment was approved and whose events were published.
+func benchShip(b testing.TB) ([]byte, *Handler) {
+	id := fixture.OrderID(1)
+	placed := fixture.Placed(b, id, "tok_visa", benchfixture.Items()...)
+	st, err := workflow.Start(placed)
+	if err != nil {
+		b.Fatal(err)
+	}
+	lines := []events.StockLine{{SKU: "SKU-001", Quantity: 2}, {SKU: "SKU-002", Quantity: 3}, {SKU: "SKU-042", Quantity: 1}}
+	for _, e := range []struct {
+		typ events.Type
+		p   any
+	}{
+		{events.TypeInventoryReserved, events.InventoryReserved{OrderID: id, Items: lines}},
+		{events.TypePaymentApproved, events.PaymentApproved{OrderID: id, PaymentID: "3b1f0c8e-2d4a-5b6c-8d7e-9f0a1b2c3d4e", AmountCents: st.Order.TotalCents}},
+		{events.TypeOrderConfirmed, events.OrderConfirmed{OrderID: id, TotalCents: st.Order.TotalCents}},
+	} {
+		if err := st.Emit("orders", e.typ, events.SourceOf(e.typ), e.p, fixture.Now); err != nil {
+			b.Fatal(err)
+		}
+	}
+	st.Outcome, st.PaymentID, st.Published = workflow.OutcomeApproved, "3b1f0c8e-2d4a-5b6c-8d7e-9f0a1b2c3d4e", &workflow.PublishResult{}
+	raw := benchfixture.JSON(b, Request{Action: "ship", Doc: workflow.Doc{Event: fixture.JSON(b, placed), State: st}})
+	return raw, newHandler("orders", benchShipments{}, benchfixture.Logger())
+}
+
+// ship: check the carrier's rules, record the shipment, emit OrderShipped.
+func BenchmarkHandleShipping(b *testing.B) {
+	raw, h := benchShip(b)
+	benchfixture.Invoke(b, h.Handle, raw, shipped)
+}
+
+func shipped(out []byte) error {
+	var doc workflow.Doc
+	if err := json.Unmarshal(out, &doc); err != nil {
+		return err
+	}
+	if doc.State == nil || doc.State.Outcome != workflow.OutcomeShipped || len(doc.State.Entries) != 1 {
+		return errors.New("not shipped")
+	}
+	return nil
+}
+
+func BenchmarkFloorShipping(b *testing.B) {
+	raw, h := benchShip(b)
+	benchfixture.Floor[Request, workflow.Doc](b, h.Handle, raw)
+}
+
+// The benchmark's input takes the path it is meant to measure.
+func TestBenchmarkInputs(t *testing.T) {
+	raw, h := benchShip(t)
+	benchfixture.Check(t, h.Handle, raw, shipped)
+}
