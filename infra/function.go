@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -13,6 +17,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/orderflow-dev/orderflow/functions/toolkit"
 )
 
 // Architecture is the CPU architecture the Lambda functions are built for and run on.
@@ -59,6 +65,55 @@ type FunctionDefaults struct {
 	// reservedConcurrency=false): for an account whose concurrency quota is too small to reserve
 	// any (AWS keeps 100 unreserved; new accounts may have a quota of 10).
 	NoReservedConcurrency bool
+	// Faults arms fault injection (functions/internal/faults) in the functions it names: folder
+	// name → that function's ORDERFLOW_FAULTS. Only from the `faults` context value (ParseFaults),
+	// which `make deploy` never passes: the AWS template carries no fault variable (a template test).
+	Faults map[string]string
+}
+
+// ParseFaults reads the `faults` context value: a JSON object from function folder names
+// (functions/<name>) to that function's fault configuration, e.g.
+//
+//	-c faults='{"payment":{"crashAfterWrite":{"callPercentage":10}}}'
+//
+// Each configuration is checked as the function checks it at cold start, so a mistake fails the
+// synth rather than every invocation. Unset or empty: no faults.
+func ParseFaults(v any, root string) (map[string]string, error) {
+	var raw []byte
+	switch v := v.(type) {
+	case nil:
+		return nil, nil
+	case string: // -c faults='…'
+		if strings.TrimSpace(v) == "" {
+			return nil, nil
+		}
+		raw = []byte(v)
+	default: // an object in a cdk.json
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("context faults: %w", err)
+		}
+		raw = b
+	}
+	var byName map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &byName); err != nil || byName == nil {
+		return nil, fmt.Errorf("context faults=%s: want a JSON object from function names to fault configurations", raw)
+	}
+	faults := map[string]string{}
+	for name, spec := range byName {
+		if _, err := os.Stat(filepath.Join(root, "functions", name, "main.go")); err != nil || strings.ContainsAny(name, `/\.`) {
+			return nil, fmt.Errorf("context faults: %q is not a function (no functions/%s/main.go)", name, name)
+		}
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, spec); err != nil {
+			return nil, fmt.Errorf("context faults.%s: %w", name, err)
+		}
+		if err := toolkit.CheckFaults(compact.String()); err != nil {
+			return nil, fmt.Errorf("context faults.%s: %w", name, err)
+		}
+		faults[name] = compact.String()
+	}
+	return faults, nil
 }
 
 // GoFunctionProps describes one function; everything else comes from FunctionDefaults.
@@ -79,6 +134,14 @@ func NewGoFunction(scope constructs.Construct, id string, d FunctionDefaults, p 
 	timeout := p.Timeout
 	if timeout == nil {
 		timeout = awscdk.Duration_Seconds(jsii.Number(10))
+	}
+	env := p.Environment
+	if spec, ok := d.Faults[p.Name]; ok {
+		env = maps.Clone(env)
+		if env == nil {
+			env = map[string]*string{}
+		}
+		env[toolkit.FaultsVariable] = jsii.String(spec)
 	}
 	logs := awslogs.NewLogGroup(scope, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
 		Retention:     awslogs.RetentionDays_TWO_WEEKS,
@@ -104,7 +167,7 @@ func NewGoFunction(scope constructs.Construct, id string, d FunctionDefaults, p 
 		ApplicationLogLevelV2: awslambda.ApplicationLogLevel_INFO,
 		SystemLogLevelV2:      awslambda.SystemLogLevel_WARN,
 		LogGroup:              logs,
-		Environment:           &p.Environment,
+		Environment:           &env,
 	})
 	if p.Reserved > 0 && !d.NoReservedConcurrency {
 		fn.Node().DefaultChild().(awslambda.CfnFunction).SetReservedConcurrentExecutions(jsii.Number(p.Reserved))

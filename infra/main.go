@@ -4,13 +4,17 @@
 //	cdk synth -c arch=x86_64    # host architecture, for a local emulator on an x86-64 machine
 //	cdk deploy -c alarmEmail=ops@example.com   # the alarm topic e-mails this address
 //	cdk deploy -c reservedConcurrency=false    # no reserved concurrency (an account with a small quota)
+//	cdk deploy -c faults='{"payment":{"crashAfterWrite":{"callPercentage":10}}}'   # fault injection
+//	                                            # (functions/internal/faults); `make deploy` never passes it
 //
 // cdk-nag's AwsSolutions pack runs on every synth; an unsuppressed error fails it.
 package main
 
 import (
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
@@ -32,6 +36,15 @@ func main() {
 		os.Exit(1)
 	}
 
+	faults, err := ParseFaults(app.Node().TryGetContext(jsii.String("faults")), root)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	for _, name := range slices.Sorted(maps.Keys(faults)) {
+		fmt.Fprintf(os.Stderr, "FAULT INJECTION armed in %s: %s\n", name, faults[name])
+	}
+
 	alarmEmail, _ := app.Node().TryGetContext(jsii.String("alarmEmail")).(string)
 	emulator, _ := app.Node().TryGetContext(jsii.String("emulator")).(string) // -c emulator=true: make deploy-local
 	reserved, _ := app.Node().TryGetContext(jsii.String("reservedConcurrency")).(string)
@@ -43,6 +56,7 @@ func main() {
 		Emulator:     emulator == "true",
 		// -c reservedConcurrency=false: for an account whose concurrency quota cannot spare any.
 		NoReservedConcurrency: reserved == "false",
+		Faults:                faults, // -c faults='{…}': chaos experiments only
 	})
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	app.Synth(nil)

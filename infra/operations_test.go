@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -183,15 +184,16 @@ func TestAlarmTopic(t *testing.T) {
 	}
 }
 
-// local is the template of a stack built as `make deploy-local` and `-c alarmEmail=…` would
-// build it (one more synthesis, shared by the tests that need it).
+// local is the template of a stack built as `make deploy-local` and `-c alarmEmail=…` and
+// `-c faults=…` would build it (one more synthesis, shared by the tests that need it).
 var local = sync.OnceValues(func() (map[string]any, error) {
 	root, err := filepath.Abs("..")
 	if err != nil {
 		return nil, err
 	}
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(filepath.Join(os.TempDir(), "orderflow-infra-test-local.out"))})
-	s := NewOrderflowStack(app, "Local", &OrderflowStackProps{Architecture: ARM64, SourceRoot: root, AlarmEmail: "ops@example.com", Emulator: true})
+	s := NewOrderflowStack(app, "Local", &OrderflowStackProps{Architecture: ARM64, SourceRoot: root, AlarmEmail: "ops@example.com", Emulator: true,
+		Faults: map[string]string{"payment": localFaults}})
 	return *assertions.Template_FromStack(s, nil).ToJSON(), nil
 })
 
@@ -208,6 +210,93 @@ func localResources(t *testing.T, typ string) map[string]map[string]any {
 		}
 	}
 	return out
+}
+
+// localFaults arm the payment function of the local stack.
+const localFaults = `{"crashAfterWrite":{"callPercentage":10}}`
+
+// Faults are armed only by the `faults` context value, which `make deploy` never passes: no
+// function of the AWS template has a fault variable; the stack given faults arms exactly the
+// function named, with the value given (so the first check is not vacuous); neither cdk.json
+// nor the deploy target passes a faults value.
+func TestAWSTemplateArmsNoFaults(t *testing.T) {
+	armed := func(fns map[string]map[string]any) map[string]any {
+		found := map[string]any{}
+		for id, p := range fns {
+			vars, _ := get(p, "Environment", "Variables").(map[string]any)
+			for name, v := range vars {
+				if strings.Contains(strings.ToUpper(name), "FAULT") {
+					found[id] = v
+				}
+			}
+		}
+		return found
+	}
+	if found := armed(resources(t, "AWS::Lambda::Function")); len(found) > 0 {
+		t.Errorf("AWS template: fault variables in %v", found)
+	}
+	var payment []string
+	for id, p := range localResources(t, "AWS::Lambda::Function") {
+		if get(p, "Environment", "Variables", "PAYMENTS_TABLE") != nil {
+			payment = append(payment, id)
+		}
+	}
+	found := armed(localResources(t, "AWS::Lambda::Function"))
+	if len(payment) != 1 || len(found) != 1 || found[payment[0]] != localFaults {
+		t.Fatalf("stack with faults for payment: fault variables in %v, want %s=%s in %v only", found, toolkit.FaultsVariable, localFaults, payment)
+	}
+	if get(localResources(t, "AWS::Lambda::Function")[payment[0]], "Environment", "Variables", toolkit.FaultsVariable) == nil {
+		t.Errorf("the payment function's fault variable is not %s", toolkit.FaultsVariable)
+	}
+
+	var cdkJSON struct {
+		Context map[string]any `json:"context"`
+	}
+	if b, err := os.ReadFile("../cdk.json"); err != nil || json.Unmarshal(b, &cdkJSON) != nil {
+		t.Fatalf("cdk.json: %v", err)
+	}
+	if _, ok := cdkJSON.Context["faults"]; ok {
+		t.Error("cdk.json passes a faults context value to every deploy")
+	}
+	makefile, err := os.ReadFile("../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, recipe, _ := strings.Cut(string(makefile), "\ndeploy:")
+	recipe, _, _ = strings.Cut(recipe, "\n\n")
+	if recipe == "" || strings.Contains(recipe, "faults") {
+		t.Errorf("make deploy's recipe %q passes faults (or was not found)", recipe)
+	}
+}
+
+func TestParseFaults(t *testing.T) {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, unset := range []any{nil, "", "  "} {
+		if f, err := ParseFaults(unset, root); f != nil || err != nil {
+			t.Errorf("%q: %v, %v", unset, f, err)
+		}
+	}
+	got, err := ParseFaults(`{"payment": {"crashAfterWrite": {"callPercentage": 10}}, "shipping": {"invocationTimeout": {"invocationPercentage": 5}}}`, root)
+	want := map[string]string{"payment": `{"crashAfterWrite":{"callPercentage":10}}`, "shipping": `{"invocationTimeout":{"invocationPercentage":5}}`}
+	if err != nil || !maps.Equal(got, want) {
+		t.Errorf("got %v, %v; want %v", got, err, want)
+	}
+	if got, err := ParseFaults(map[string]any{"payment": map[string]any{"invocationTimeout": map[string]any{"invocationPercentage": 5}}}, root); err != nil || len(got) != 1 {
+		t.Errorf("from cdk.json: %v, %v", got, err)
+	}
+	for in, want := range map[string]string{
+		`[]`: "want a JSON object",
+		`{"internal":{"invocationTimeout":{"invocationPercentage":5}}}`:  `"internal" is not a function`,
+		`{"../infra":{"invocationTimeout":{"invocationPercentage":5}}}`:  "is not a function",
+		`{"payment":{"invocationTimeout":{"invocationPercentage":500}}}`: "faults.payment: invocationTimeout.invocationPercentage 500",
+	} {
+		if _, err := ParseFaults(in, root); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want one saying %q", in, err, want)
+		}
+	}
 }
 
 // With the alarmEmail context value, the alarm topic e-mails it.

@@ -21,6 +21,8 @@ type OrderflowStackProps struct {
 	Emulator bool
 	// NoReservedConcurrency: see FunctionDefaults.
 	NoReservedConcurrency bool
+	// Faults: see FunctionDefaults (context value faults; never set by `make deploy`).
+	Faults map[string]string
 }
 
 // NewOrderflowStack wires the order flow:
@@ -30,7 +32,7 @@ type OrderflowStackProps struct {
 //	                                                    └→ SNS → SQS (email, sms) → notifier
 func NewOrderflowStack(scope constructs.Construct, id string, props *OrderflowStackProps) awscdk.Stack {
 	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
-	d := FunctionDefaults{Architecture: props.Architecture, SourceRoot: props.SourceRoot, NoReservedConcurrency: props.NoReservedConcurrency}
+	d := FunctionDefaults{Architecture: props.Architecture, SourceRoot: props.SourceRoot, NoReservedConcurrency: props.NoReservedConcurrency, Faults: props.Faults}
 
 	key := awskms.NewKey(stack, jsii.String("Key"), &awskms.KeyProps{
 		Description:       jsii.String("orderflow: encrypts the notifications and alarm topics"),

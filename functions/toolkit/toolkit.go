@@ -12,6 +12,7 @@ import (
 	"github.com/orderflow-dev/orderflow/functions/internal/catalogue"
 	"github.com/orderflow-dev/orderflow/functions/internal/deadletter"
 	"github.com/orderflow-dev/orderflow/functions/internal/dynamo"
+	"github.com/orderflow-dev/orderflow/functions/internal/faults"
 	"github.com/orderflow-dev/orderflow/functions/internal/metrics"
 	"github.com/orderflow-dev/orderflow/functions/internal/order"
 	"github.com/orderflow-dev/orderflow/functions/internal/projection"
@@ -103,3 +104,13 @@ type (
 )
 
 var NewStreamWriter = stream.NewWriter
+
+// Fault injection (package faults): the variable that arms it in a function, and the check of
+// its value that the function makes at cold start, for the CDK app to make at synth.
+const FaultsVariable = faults.Variable
+
+// CheckFaults reports what is wrong with a fault configuration (faults.Parse), or nil.
+func CheckFaults(config string) error {
+	_, err := faults.Parse(config)
+	return err
+}

@@ -5,10 +5,15 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/orderflow-dev/orderflow/functions/internal/faults"
 )
 
 type testConfig struct {
@@ -64,5 +69,63 @@ func TestSetup(t *testing.T) {
 				t.Fatalf("handler %v, config %+v, error %v", h, built, err)
 			}
 		})
+	}
+}
+
+// Faults are inert unless ORDERFLOW_FAULTS is set: the build gets the AWS config as loaded and
+// Setup returns the handler the build made. Set, both carry them; malformed, the cold start fails.
+func TestSetupFaults(t *testing.T) {
+	var logs strings.Builder
+	logger := slog.New(slog.NewJSONHandler(&logs, nil))
+	loaded := func(context.Context) (aws.Config, error) {
+		return aws.Config{Region: "us-east-1", APIOptions: []func(*middleware.Stack) error{func(*middleware.Stack) error { return nil }}}, nil
+	}
+	handle := func(context.Context, struct{}) error { return nil }
+	var got aws.Config
+	builds := 0
+	build := func(_ testConfig, awsCfg aws.Config, _ *slog.Logger) (any, error) {
+		got, builds = awsCfg, builds+1
+		return handle, nil
+	}
+	env := func(spec string) func(string) (string, bool) {
+		vars := map[string]string{"TABLE": "orders", "AWS_LAMBDA_FUNCTION_NAME": "Orderflow-Payment"}
+		if spec != "" {
+			vars[faults.Variable] = spec
+		}
+		return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+	}
+
+	h, err := Setup(context.Background(), env(""), loaded, logger, build)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reflect.ValueOf(h).Pointer() != reflect.ValueOf(handle).Pointer() {
+		t.Errorf("unset: handler %T, want the build's own", h)
+	}
+	if len(got.APIOptions) != 1 {
+		t.Errorf("unset: %d APIOptions, want the loaded config's 1", len(got.APIOptions))
+	}
+	if logs.Len() != 0 {
+		t.Errorf("unset: logged %s", logs.String())
+	}
+
+	h, err = Setup(context.Background(), env(`{"crashAfterWrite":{"callPercentage":10},"invocationError":{"invocationPercentage":5,"preventExecution":true}}`), loaded, logger, build)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := h.(lambda.Handler); !ok {
+		t.Errorf("armed: handler %T, want the fault wrapper (a lambda.Handler)", h)
+	}
+	if len(got.APIOptions) != 2 {
+		t.Errorf("armed: %d APIOptions, want the loaded 1 and the crash middleware", len(got.APIOptions))
+	}
+	if !strings.Contains(logs.String(), `"msg":"faults armed","function":"Orderflow-Payment"`) {
+		t.Errorf("armed: log %s", logs.String())
+	}
+
+	builds = 0
+	_, err = Setup(context.Background(), env(`{"invocationError":{"invocationPercentage":20}}`), loaded, logger, build)
+	if err == nil || !strings.Contains(err.Error(), "ORDERFLOW_FAULTS: invocationError.preventExecution: required") || builds != 0 {
+		t.Errorf("malformed: error %v after %d builds, want one naming the variable and the key, and no build", err, builds)
 	}
 }
