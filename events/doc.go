@@ -30,6 +30,15 @@
 // and widen enums (compat_test.go enforces it). Consumers call Envelope.Upcast, the one place
 // that turns an old version into the latest (OrderPlaced v1 -> v2), and then DecodePayload.
 //
+// # Validation
+//
+// The schemas are applied by the package's own validator (validate.go), which knows exactly
+// the draft 2020-12 keywords they use and refuses to compile any other, so a schema change it
+// does not understand fails the tests instead of being ignored. Parse reads a document once,
+// into a tree that the validator checks and the Envelope is filled from; New checks the tree of
+// the envelope it built without writing and re-reading it. The tests hold all of it to
+// github.com/santhosh-tekuri/jsonschema (equivalence_test.go), which the functions do not link.
+//
 // # Errors
 //
 // New, Parse, FromEventBridge, Upcast and DecodePayload return a *ValidationError for bad

@@ -2,6 +2,8 @@ package events
 
 import (
 	"bytes"
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,8 +33,25 @@ var idNamespace = uuid.MustParse("6f1c5a0e-3b7d-4f2a-9c1e-8d4b2a7e5f10")
 
 // ID is the deterministic id of the sequence-th event of an order: a UUID v5 (SHA-1) of
 // orderID+"/"+sequence in a fixed namespace. A retried producer re-emits the same id.
+// (uuid.NewSHA1(idNamespace, name).String(), written out so that it allocates only the result:
+// every Parse checks an id.)
 func ID(orderID string, sequence int) string {
-	return uuid.NewSHA1(idNamespace, []byte(orderID+"/"+strconv.Itoa(sequence))).String()
+	var buf [128]byte
+	data := strconv.AppendInt(append(append(append(buf[:0], idNamespace[:]...), orderID...), '/'), int64(sequence), 10)
+	sum := sha1.Sum(data)
+	sum[6] = sum[6]&0x0f | 0x50 // version 5
+	sum[8] = sum[8]&0x3f | 0x80 // RFC 4122 variant
+	var out [36]byte
+	hex.Encode(out[0:8], sum[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], sum[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], sum[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], sum[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], sum[10:16])
+	return string(out[:])
 }
 
 // New builds the sequence-th event of an order, marshals payload (a payload struct, or
@@ -66,11 +85,11 @@ func New(t Type, version int, source string, orderID string, seq int, correlatio
 	if e.CorrelationID == "" && seq == 1 {
 		e.CorrelationID = e.ID
 	}
-	b, err := json.Marshal(e)
-	if err != nil {
-		return Envelope{}, fmt.Errorf("new %s v%d: marshal envelope: %w", t, version, err)
-	}
-	if _, err := Parse(b); err != nil {
+	if err := e.check(); err != nil {
+		var me *marshalError
+		if errors.As(err, &me) {
+			return Envelope{}, fmt.Errorf("new %s v%d: marshal envelope: %w", t, version, me.err)
+		}
 		return Envelope{}, err
 	}
 	return e, nil
@@ -81,38 +100,253 @@ func New(t Type, version int, source string, orderID string, seq int, correlatio
 // the envelope's, the id is ID(orderId, sequence), and an OrderPlaced event is its own
 // correlation. Bad input is a *ValidationError (permanent).
 func Parse(detail []byte) (Envelope, error) {
-	t, version, err := validate(detail)
+	d, err := parseJSON(detail)
+	if err != nil {
+		return Envelope{}, invalid("", 0, "", "not JSON: %v", jsonError(detail, err))
+	}
+	return parseDoc(d, 0)
+}
+
+// parseDoc is Parse of the value at node root of d, read once: the validator and the decoding
+// of the envelope walk the same tree.
+func parseDoc(d *jsonDoc, root int32) (Envelope, error) {
+	t, version, err := validateDoc(d, root)
 	if err != nil {
 		return Envelope{}, err
 	}
-	var e Envelope
-	dec := json.NewDecoder(bytes.NewReader(detail))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&e); err != nil {
-		return Envelope{}, invalid(t, version, "", "decode envelope: %v", err)
+	e, ok := decodeEnvelope(d, root, t, version)
+	if !ok {
+		// What the tree does not decode simply (a repeated key, a sequence that is not a
+		// small plain integer, a time Go does not read) encoding/json decodes, or words why not.
+		e = Envelope{}
+		nd := &d.nodes[root]
+		dec := json.NewDecoder(bytes.NewReader(d.src[nd.start:nd.end]))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&e); err != nil {
+			return Envelope{}, invalid(t, version, "", "decode envelope: %v", err)
+		}
 	}
-	var p struct {
-		OrderID string `json:"orderId"`
-	}
-	if err := json.Unmarshal(e.Payload, &p); err != nil {
-		return Envelope{}, invalid(t, version, "/payload", "decode: %v", err)
-	}
-	if p.OrderID != e.OrderID {
-		return Envelope{}, invalid(t, version, "/payload/orderId", "%q differs from the envelope's orderId %q", p.OrderID, e.OrderID)
-	}
-	if want := ID(e.OrderID, e.Sequence); e.ID != want {
-		return Envelope{}, invalid(t, version, "/id", "%q is not the deterministic id of %s/%d (want %q)", e.ID, e.OrderID, e.Sequence, want)
-	}
-	if e.Type == TypeOrderPlaced && e.CorrelationID != e.ID {
-		return Envelope{}, invalid(t, version, "/correlationId", "an OrderPlaced event is its own correlation: want %q", e.ID)
+	if err := checkFacts(&e, d, d.member(root, "payload")); err != nil {
+		return Envelope{}, err
 	}
 	return e, nil
+}
+
+// decodeEnvelope fills an Envelope from a validated envelope object; ok is false when it
+// cannot do it as encoding/json would (then the caller asks encoding/json, with a zero
+// Envelope). The string fields share one allocation.
+func decodeEnvelope(d *jsonDoc, root int32, t Type, version int) (e Envelope, ok bool) {
+	var (
+		seen    uint16
+		strs    [5]int32 // id, source, orderId, correlationId, causationId
+		targets = [5]*string{&e.ID, &e.Source, &e.OrderID, &e.CorrelationID, &e.CausationID}
+	)
+	for c := d.nodes[root].first; c != 0; c = d.nodes[c].next {
+		nd := &d.nodes[c]
+		if nd.flags&flagKeyRaw != 0 {
+			return e, false
+		}
+		var bit uint16
+		ok := nd.kind == jsonString
+		switch string(d.src[nd.keyStart:nd.keyEnd]) {
+		case "id":
+			bit, strs[0] = 1<<0, c
+		case "type":
+			bit, e.Type = 1<<1, t
+		case "version":
+			bit, e.Version, ok = 1<<2, version, nd.flags&flagPlain != 0
+		case "source":
+			bit, strs[1] = 1<<3, c
+		case "time":
+			bit = 1 << 4
+			if !ok || e.Time.UnmarshalJSON(d.src[nd.start-1:nd.end+1]) != nil {
+				return e, false
+			}
+		case "orderId":
+			bit, strs[2] = 1<<5, c
+		case "sequence":
+			bit = 1 << 6
+			n, plain := int64(0), false
+			if nd.kind == jsonNumber && nd.flags&flagPlain != 0 {
+				n, plain = plainInt(d.text(c))
+			}
+			if !plain || int64(int(n)) != n {
+				return e, false
+			}
+			e.Sequence, ok = int(n), true
+		case "correlationId":
+			bit, strs[3] = 1<<7, c
+		case "causationId":
+			bit, strs[4] = 1<<8, c
+		case "payload":
+			bit, ok = 1<<9, true
+			e.Payload = append(json.RawMessage(nil), d.src[nd.start:nd.end]...)
+		default:
+			return e, false
+		}
+		if !ok || seen&bit != 0 {
+			return e, false
+		}
+		seen |= bit
+	}
+	var stack [256]byte
+	buf := stack[:0]
+	var ends [5]int
+	for i, n := range strs {
+		if n != 0 {
+			nd := &d.nodes[n]
+			if nd.flags&flagRaw != 0 {
+				buf = appendUnquoted(buf, d.src[nd.start:nd.end])
+			} else {
+				buf = append(buf, d.src[nd.start:nd.end]...)
+			}
+		}
+		ends[i] = len(buf)
+	}
+	all, start := string(buf), 0
+	for i, end := range ends {
+		*targets[i] = all[start:end]
+		start = end
+	}
+	return e, true
+}
+
+// checkFacts checks what a schema cannot say about a valid envelope e whose payload is node
+// payload of d.
+func checkFacts(e *Envelope, d *jsonDoc, payload int32) error {
+	t, version := e.Type, e.Version
+	orderID, ok := payloadOrderID(d, payload)
+	if !ok {
+		var p struct {
+			OrderID string `json:"orderId"`
+		}
+		if err := json.Unmarshal(e.Payload, &p); err != nil {
+			return invalid(t, version, "/payload", "decode: %v", err)
+		}
+		orderID = p.OrderID
+	}
+	if orderID != e.OrderID {
+		return invalid(t, version, "/payload/orderId", "%q differs from the envelope's orderId %q", orderID, e.OrderID)
+	}
+	if want := ID(e.OrderID, e.Sequence); e.ID != want {
+		return invalid(t, version, "/id", "%q is not the deterministic id of %s/%d (want %q)", e.ID, e.OrderID, e.Sequence, want)
+	}
+	if e.Type == TypeOrderPlaced && e.CorrelationID != e.ID {
+		return invalid(t, version, "/correlationId", "an OrderPlaced event is its own correlation: want %q", e.ID)
+	}
+	return nil
+}
+
+// payloadOrderID is the payload's orderId as json.Unmarshal into struct{ OrderID string }
+// reads it; ok is false when that is not simple to say (a key that differs from "orderId"
+// only in case, a repeated one, a value that is no string) and encoding/json must.
+func payloadOrderID(d *jsonDoc, payload int32) (string, bool) {
+	if payload == 0 || d.nodes[payload].kind != jsonObject {
+		return "", false
+	}
+	var found int32
+	for c := d.nodes[payload].first; c != 0; c = d.nodes[c].next {
+		nd := &d.nodes[c]
+		key := d.src[nd.keyStart:nd.keyEnd]
+		if nd.flags&flagKeyRaw != 0 {
+			return "", false
+		}
+		if len(key) != len("orderId") || !asciiEqualFold(key, "orderId") {
+			continue
+		}
+		if string(key) != "orderId" || found != 0 {
+			return "", false
+		}
+		found = c
+	}
+	switch {
+	case found == 0:
+		return "", true
+	case d.nodes[found].kind == jsonString:
+		return d.str(found), true
+	case d.nodes[found].kind == jsonNull:
+		return "", true
+	}
+	return "", false
+}
+
+func asciiEqualFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range b {
+		x, y := b[i], s[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // FromEventBridge parses a whole EventBridge event ({"id","detail-type","source","time",
 // "detail":{...}}), as a rule target, SNS (raw delivery), SQS or Kinesis receives it. The
 // detail must be a valid envelope whose type is the detail-type and whose source is the source.
 func FromEventBridge(raw []byte) (Envelope, error) {
+	d, err := parseJSON(raw)
+	if err != nil || d.nodes[0].kind != jsonObject {
+		return fromEventBridge(raw)
+	}
+	// The members json.Unmarshal would read into the struct below, found as it would find
+	// them; anything unusual (a key in another case, repeated, not a string) goes its way.
+	var detailType, source, detail int32
+	for c := d.nodes[0].first; c != 0; c = d.nodes[c].next {
+		nd := &d.nodes[c]
+		if nd.flags&flagKeyRaw != 0 {
+			return fromEventBridge(raw)
+		}
+		key := d.src[nd.keyStart:nd.keyEnd]
+		var slot *int32
+		switch {
+		case string(key) == "detail-type":
+			slot = &detailType
+		case string(key) == "source":
+			slot = &source
+		case string(key) == "detail":
+			slot = &detail
+		case asciiEqualFold(key, "detail-type"), asciiEqualFold(key, "source"), asciiEqualFold(key, "detail"):
+			return fromEventBridge(raw)
+		default:
+			continue
+		}
+		if *slot != 0 {
+			return fromEventBridge(raw)
+		}
+		*slot = c
+	}
+	strOf := func(n int32) (string, bool) {
+		switch {
+		case n == 0 || d.nodes[n].kind == jsonNull:
+			return "", true
+		case d.nodes[n].kind == jsonString:
+			return d.str(n), true
+		}
+		return "", false
+	}
+	dt, ok1 := strOf(detailType)
+	src, ok2 := strOf(source)
+	if !ok1 || !ok2 {
+		return fromEventBridge(raw)
+	}
+	if detail == 0 || d.nodes[detail].kind == jsonNull {
+		return Envelope{}, invalid("", 0, "/detail", "missing")
+	}
+	e, err := parseDoc(d, detail)
+	return matchEventBridge(e, err, dt, src)
+}
+
+// fromEventBridge is FromEventBridge through encoding/json, for what the fast path leaves to it.
+func fromEventBridge(raw []byte) (Envelope, error) {
 	var ev struct {
 		DetailType string          `json:"detail-type"`
 		Source     string          `json:"source"`
@@ -125,6 +359,10 @@ func FromEventBridge(raw []byte) (Envelope, error) {
 		return Envelope{}, invalid("", 0, "/detail", "missing")
 	}
 	e, err := Parse(ev.Detail)
+	return matchEventBridge(e, err, ev.DetailType, ev.Source)
+}
+
+func matchEventBridge(e Envelope, err error, detailType, source string) (Envelope, error) {
 	if err != nil {
 		var ve *ValidationError
 		if errors.As(err, &ve) {
@@ -134,11 +372,11 @@ func FromEventBridge(raw []byte) (Envelope, error) {
 		}
 		return Envelope{}, err
 	}
-	if ev.DetailType != string(e.Type) {
-		return Envelope{}, invalid(e.Type, e.Version, "/detail-type", "%q does not match the detail's type %q", ev.DetailType, e.Type)
+	if detailType != string(e.Type) {
+		return Envelope{}, invalid(e.Type, e.Version, "/detail-type", "%q does not match the detail's type %q", detailType, e.Type)
 	}
-	if ev.Source != e.Source {
-		return Envelope{}, invalid(e.Type, e.Version, "/source", "%q does not match the detail's source %q", ev.Source, e.Source)
+	if source != e.Source {
+		return Envelope{}, invalid(e.Type, e.Version, "/source", "%q does not match the detail's source %q", source, e.Source)
 	}
 	return e, nil
 }
@@ -167,11 +405,11 @@ func (e Envelope) Upcast() (Envelope, error) {
 	if up.Version != latest {
 		return Envelope{}, invalid(e.Type, e.Version, "/version", "no upcaster from version %d to %d", e.Version, latest)
 	}
-	out, err := json.Marshal(up)
-	if err != nil {
-		return Envelope{}, fmt.Errorf("upcast %s: %w", e.ID, err)
-	}
-	if _, err := Parse(out); err != nil {
+	if err := up.check(); err != nil {
+		var me *marshalError
+		if errors.As(err, &me) {
+			err = me.err
+		}
 		return Envelope{}, fmt.Errorf("upcast %s: %w", e.ID, err)
 	}
 	return up, nil
@@ -244,6 +482,10 @@ func LegacyPaymentToken(e Envelope) (token string, ok bool) {
 // unknown fields. A mismatch is a *ValidationError.
 func DecodePayload[T any](e Envelope) (T, error) {
 	var v T
+	if fastDecode(e.Payload, &v) {
+		return v, nil
+	}
+	v = *new(T)
 	dec := json.NewDecoder(bytes.NewReader(e.Payload))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&v); err != nil {

@@ -5,151 +5,513 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
+	"io"
 	"sort"
+	"strconv"
 	"strings"
-	"sync"
-
-	"github.com/santhosh-tekuri/jsonschema/v6"
-	"github.com/santhosh-tekuri/jsonschema/v6/kind"
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
-
-	"github.com/orderflow-dev/orderflow/schemas"
+	"time"
+	"unicode/utf8"
 )
 
-// compiled holds every schema, compiled once on first use; safe for concurrent use.
-var compiled = sync.OnceValues(compileAll)
-
-// compileAll compiles schemas/<Type>.v<N>.schema.json for every known type and version.
-// Shared documents (envelope.schema.json) are added as resources, found by their $id.
-func compileAll() (map[string]*jsonschema.Schema, error) {
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
-	c.AssertFormat()
-	ids := map[string]string{} // file stem -> $id
-	files, err := fs.Glob(schemas.FS, "*.schema.json")
-	if err != nil {
-		return nil, fmt.Errorf("list schemas: %w", err)
-	}
-	for _, name := range files {
-		b, err := schemas.FS.ReadFile(name)
-		if err != nil {
-			return nil, fmt.Errorf("read schema %s: %w", name, err)
-		}
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-		if err != nil {
-			return nil, fmt.Errorf("parse schema %s: %w", name, err)
-		}
-		obj, _ := doc.(map[string]any)
-		id, _ := obj["$id"].(string)
-		if id == "" {
-			return nil, fmt.Errorf("schema %s: no $id", name)
-		}
-		if err := c.AddResource(id, doc); err != nil {
-			return nil, fmt.Errorf("add schema %s: %w", name, err)
-		}
-		ids[strings.TrimSuffix(name, ".schema.json")] = id
-	}
-	out := map[string]*jsonschema.Schema{}
-	for t, info := range typeInfo {
-		for v := 1; v <= info.latest; v++ {
-			key := schemaKey(t, v)
-			id, ok := ids[key]
-			if !ok {
-				return nil, fmt.Errorf("no schema %s.schema.json", key)
-			}
-			sch, err := c.Compile(id)
-			if err != nil {
-				return nil, fmt.Errorf("compile schema %s: %w", key, err)
-			}
-			out[key] = sch
-		}
-	}
-	return out, nil
-}
-
-// validate checks an envelope document against the schema of its type and version and
-// returns them. Bad input is a *ValidationError; a schema that does not compile is a plain
-// error (a bug in this module, caught by the tests).
-func validate(detail []byte) (Type, int, error) {
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(detail))
-	if err != nil {
-		return "", 0, invalid("", 0, "", "not JSON: %v", err)
-	}
-	obj, ok := doc.(map[string]any)
-	if !ok {
+// checkHead reads what decides the schema: the document is an object whose type is a known
+// type and whose version one of its versions, as events checked before jsonschema ran.
+func checkHead(d *jsonDoc, root int32) (Type, int, error) {
+	if d.nodes[root].kind != jsonObject {
 		return "", 0, invalid("", 0, "", "not a JSON object")
 	}
-	ts, ok := obj["type"].(string)
-	if !ok {
+	tn := d.member(root, "type")
+	if tn == 0 || d.nodes[tn].kind != jsonString {
 		return "", 0, invalid("", 0, "/type", "missing or not a string")
 	}
-	t := Type(ts)
-	if !t.Known() {
-		return t, 0, invalid(t, 0, "/type", "unknown event type %q", ts)
+	t := knownType(d, tn)
+	info, known := typeInfo[t]
+	if !known {
+		return t, 0, invalid(t, 0, "/type", "unknown event type %q", string(t))
 	}
-	num, ok := obj["version"].(json.Number)
-	if !ok {
+	vn := d.member(root, "version")
+	if vn == 0 || d.nodes[vn].kind != jsonNumber {
 		return t, 0, invalid(t, 0, "/version", "missing or not a number")
 	}
-	v64, err := num.Int64()
-	if err != nil || v64 < 1 || v64 > int64(LatestVersion(t)) {
-		return t, 0, invalid(t, 0, "/version", "unknown version %s of %s (known: 1..%d)", num, t, LatestVersion(t))
+	lit := d.text(vn)
+	v64, err := strconv.ParseInt(string(lit), 10, 64) // json.Number.Int64
+	if err != nil || v64 < 1 || v64 > int64(info.latest) {
+		return t, 0, invalid(t, 0, "/version", "unknown version %s of %s (known: 1..%d)", lit, t, info.latest)
 	}
-	version := int(v64)
+	return t, int(v64), nil
+}
+
+var typeList = Types()
+
+// knownType is the type string node n names, without allocating it when it is a known one.
+func knownType(d *jsonDoc, n int32) Type {
+	if d.nodes[n].flags&flagRaw == 0 {
+		b := d.text(n)
+		for _, t := range typeList {
+			if string(b) == string(t) {
+				return t
+			}
+		}
+	}
+	return Type(d.str(n))
+}
+
+// validateDoc checks the envelope at node root of a parsed document against the schema of
+// its type and version and returns them. Bad input is a *ValidationError; a schema that does
+// not compile is a plain error (a bug in this module, caught by the tests).
+func validateDoc(d *jsonDoc, root int32) (Type, int, error) {
+	t, version, err := checkHead(d, root)
+	if err != nil {
+		return t, version, err
+	}
 	all, err := compiled()
 	if err != nil {
 		return t, version, fmt.Errorf("events schemas: %w", err)
 	}
-	sch := all[schemaKey(t, version)]
-	if err := sch.Validate(doc); err != nil {
-		var se *jsonschema.ValidationError
-		if errors.As(err, &se) {
-			return t, version, &ValidationError{Type: t, Version: version, Problems: problems(se)}
-		}
-		return t, version, fmt.Errorf("validate %s v%d: %w", t, version, err)
+	v := validator{doc: d}
+	v.path = v.pathBuf[:0]
+	v.validate(all[t][version], root)
+	if len(v.problems) > 0 {
+		sort.SliceStable(v.problems, func(i, j int) bool { return v.problems[i].Path < v.problems[j].Path })
+		return t, version, &ValidationError{Type: t, Version: version, Problems: v.problems}
 	}
 	return t, version, nil
 }
 
-var printer = message.NewPrinter(language.English)
+// jsonError words why src is not JSON as encoding/json does (the validator's reader agrees
+// with it on what is JSON; the tests check it).
+func jsonError(src []byte, fallback error) error {
+	dec := json.NewDecoder(bytes.NewReader(src))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err == nil || err != io.EOF {
+		return errors.New("invalid character after top-level value")
+	}
+	return fallback
+}
 
-// problems flattens a jsonschema error tree into its leaves, sorted by path.
-func problems(root *jsonschema.ValidationError) []Problem {
-	var out []Problem
-	var walk func(e *jsonschema.ValidationError)
-	walk = func(e *jsonschema.ValidationError) {
-		if len(e.Causes) > 0 {
-			for _, c := range e.Causes {
-				walk(c)
+// validator applies a schema to a parsed document and collects the problems.
+type validator struct {
+	doc      *jsonDoc
+	path     []step // where the value being checked is
+	pathBuf  [16]step
+	problems []Problem
+	buf      []byte // scratch for decoding strings
+}
+
+// step is one token of the current path: the key of an object member (its node) or an index.
+type step struct {
+	member int32
+	index  int32 // -1 for a member
+}
+
+// validate applies s to node n, in the order jsonschema does: a failed type, const, enum or
+// format is the only problem of s at n; then $ref and the keywords of n's kind.
+func (v *validator) validate(s *schema, n int32) {
+	d := v.doc
+	nd := &d.nodes[n]
+	if s.types != 0 && !v.hasType(s.types, n) {
+		v.add("got %s, want %s", kindName(nd.kind), s.types)
+		return
+	}
+	if s.constant != nil && !v.equals(n, s.constant) {
+		v.add("value must be %s", s.constant.text)
+		return
+	}
+	if s.enum != nil {
+		ok := false
+		if nd.kind == jsonString {
+			var b []byte
+			b, v.buf = d.strBytes(n, v.buf)
+			for i := range s.enum {
+				if string(b) == s.enum[i].str {
+					ok = true
+					break
+				}
+			}
+		}
+		if !ok {
+			v.add("value must be %s", enumText(s.enum))
+			return
+		}
+	}
+	if s.dateTime && nd.kind == jsonString {
+		var b []byte
+		b, v.buf = d.strBytes(n, v.buf)
+		if err := checkDateTime(string(b)); err != nil {
+			v.add("%s is not valid date-time: %v", quote(string(b)), err)
+			return
+		}
+	}
+	if s.ref != nil {
+		v.validate(s.ref, n)
+	}
+	switch nd.kind {
+	case jsonObject:
+		v.object(s, n)
+	case jsonArray:
+		v.array(s, n)
+	case jsonString:
+		v.string(s, n)
+	case jsonNumber:
+		v.number(s, n)
+	}
+}
+
+func kindName(k jsonKind) string {
+	switch k {
+	case jsonNull:
+		return "null"
+	case jsonFalse, jsonTrue:
+		return "boolean"
+	case jsonNumber:
+		return "number"
+	case jsonString:
+		return "string"
+	case jsonArray:
+		return "array"
+	}
+	return "object"
+}
+
+func (v *validator) hasType(t typeSet, n int32) bool {
+	switch v.doc.nodes[n].kind {
+	case jsonNull:
+		return t&typeNull != 0
+	case jsonFalse, jsonTrue:
+		return t&typeBoolean != 0
+	case jsonString:
+		return t&typeString != 0
+	case jsonArray:
+		return t&typeArray != 0
+	case jsonObject:
+		return t&typeObject != 0
+	}
+	if t&typeNumber != 0 {
+		return true
+	}
+	return t&typeInteger != 0 && v.isInt(n)
+}
+
+func (v *validator) isInt(n int32) bool {
+	if v.doc.nodes[n].flags&flagPlain != 0 {
+		return true
+	}
+	return parseDecimal(v.doc.text(n)).isInt()
+}
+
+// equals compares node n with a const as jsonschema does (numbers by value).
+func (v *validator) equals(n int32, l *literal) bool {
+	d := v.doc
+	switch d.nodes[n].kind {
+	case jsonString:
+		if l.kind != jsonString {
+			return false
+		}
+		var b []byte
+		b, v.buf = d.strBytes(n, v.buf)
+		return string(b) == l.str
+	case jsonNumber:
+		if l.kind != jsonNumber {
+			return false
+		}
+		if d.nodes[n].flags&flagPlain != 0 && l.small {
+			if x, ok := plainInt(d.text(n)); ok {
+				return x == l.i64
+			}
+		}
+		x := parseDecimal(d.text(n))
+		return x.ok && x.cmp(l.num) == 0
+	}
+	return false
+}
+
+func enumText(enum []literal) string {
+	if len(enum) == 1 {
+		return enum[0].text
+	}
+	texts := make([]string, len(enum))
+	for i, l := range enum {
+		texts[i] = l.text
+	}
+	return "one of " + strings.Join(texts, ", ")
+}
+
+// object applies s's object keywords to object node n. Where a key repeats, its last member
+// counts, as in the map jsonschema validated.
+func (v *validator) object(s *schema, n int32) {
+	if len(s.names) == 0 && !s.closed {
+		return
+	}
+	d := v.doc
+	var last [64]int32 // last member of each of s.names
+	var seen uint64
+	var extra []string
+	for c := d.nodes[n].first; c != 0; c = d.nodes[c].next {
+		nd := &d.nodes[c]
+		key := d.src[nd.keyStart:nd.keyEnd]
+		if nd.flags&flagKeyRaw != 0 {
+			key = appendUnquoted(v.buf[:0], key)
+			v.buf = key
+		}
+		i := -1
+		for j, name := range s.names {
+			if string(key) == name {
+				i = j
+				break
+			}
+		}
+		switch {
+		case i >= 0:
+			last[i] = c
+			seen |= 1 << i
+		case s.closed && !containsString(extra, string(key)):
+			extra = append(extra, string(key))
+		}
+	}
+	var missing []string
+	for _, i := range s.required {
+		if seen&(1<<i) == 0 {
+			missing = append(missing, s.names[i])
+		}
+	}
+	switch len(missing) {
+	case 0:
+	case 1:
+		v.addAt(missing[0], "missing property %s", quote(missing[0]))
+	default:
+		v.add("missing properties %s", joinQuoted(missing))
+	}
+	for i, p := range s.props {
+		if seen&(1<<i) != 0 {
+			v.path = append(v.path, step{member: last[i], index: -1})
+			v.validate(p, last[i])
+			v.path = v.path[:len(v.path)-1]
+		}
+	}
+	switch len(extra) {
+	case 0:
+	case 1:
+		v.addAt(extra[0], "additional properties %s not allowed", quote(extra[0]))
+	default:
+		v.add("additional properties %s not allowed", joinQuoted(extra))
+	}
+}
+
+func (v *validator) array(s *schema, n int32) {
+	nd := &v.doc.nodes[n]
+	if s.minItems >= 0 && int(nd.n) < s.minItems {
+		v.add("minItems: got %d, want %d", nd.n, s.minItems)
+	}
+	if s.maxItems >= 0 && int(nd.n) > s.maxItems {
+		v.add("maxItems: got %d, want %d", nd.n, s.maxItems)
+	}
+	if s.items == nil {
+		return
+	}
+	i := int32(0)
+	for c := nd.first; c != 0; c = v.doc.nodes[c].next {
+		v.path = append(v.path, step{member: c, index: i})
+		v.validate(s.items, c)
+		v.path = v.path[:len(v.path)-1]
+		i++
+	}
+}
+
+func (v *validator) string(s *schema, n int32) {
+	if s.minLen < 0 && s.maxLen < 0 && s.pattern == nil {
+		return
+	}
+	var b []byte
+	b, v.buf = v.doc.strBytes(n, v.buf)
+	if s.minLen >= 0 || s.maxLen >= 0 {
+		l := utf8.RuneCount(b)
+		if s.minLen >= 0 && l < s.minLen {
+			v.add("minLength: got %d, want %d", l, s.minLen)
+		}
+		if s.maxLen >= 0 && l > s.maxLen {
+			v.add("maxLength: got %d, want %d", l, s.maxLen)
+		}
+	}
+	if s.pattern != nil && !s.pattern.match(b) {
+		v.add("%s does not match pattern %s", quote(string(b)), quote(s.pattern.src))
+	}
+}
+
+func (v *validator) number(s *schema, n int32) {
+	if s.minimum == nil && s.maximum == nil {
+		return
+	}
+	lit := v.doc.text(n)
+	if v.doc.nodes[n].flags&flagPlain != 0 {
+		// the common case: a plain integer, compared as an int64
+		if x, ok := plainInt(lit); ok && (s.minimum == nil || s.minimum.small) && (s.maximum == nil || s.maximum.small) {
+			if s.minimum != nil && x < s.minimum.i64 {
+				v.add("minimum: got %s, want %s", lit, s.minimum.text)
+			}
+			if s.maximum != nil && x > s.maximum.i64 {
+				v.add("maximum: got %s, want %s", lit, s.maximum.text)
 			}
 			return
 		}
-		loc := append([]string(nil), e.InstanceLocation...)
-		switch k := e.ErrorKind.(type) {
-		case *kind.Required:
-			if len(k.Missing) == 1 {
-				loc = append(loc, k.Missing[0])
-			}
-		case *kind.AdditionalProperties:
-			if len(k.Properties) == 1 {
-				loc = append(loc, k.Properties[0])
-			}
-		}
-		out = append(out, Problem{Path: pointer(loc), Message: e.ErrorKind.LocalizedString(printer)})
 	}
-	walk(root)
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out
+	x := parseDecimal(lit)
+	if s.minimum != nil && (!x.ok || x.cmp(s.minimum.num) < 0) {
+		v.add("minimum: got %s, want %s", numText(lit, x), s.minimum.text)
+	}
+	if s.maximum != nil && (!x.ok || x.cmp(s.maximum.num) > 0) {
+		v.add("maximum: got %s, want %s", numText(lit, x), s.maximum.text)
+	}
 }
 
-func pointer(tokens []string) string {
+func numText(lit []byte, x decimal) string {
+	if !x.ok {
+		return string(lit) + " (out of range)"
+	}
+	return string(lit)
+}
+
+// add records a problem at the current path.
+func (v *validator) add(format string, args ...any) {
+	v.problems = append(v.problems, Problem{Path: v.pointer(), Message: fmt.Sprintf(format, args...)})
+}
+
+// addAt records a problem at the member key of the current object.
+func (v *validator) addAt(key string, format string, args ...any) {
+	v.problems = append(v.problems, Problem{Path: v.pointer() + "/" + escapeToken(key), Message: fmt.Sprintf(format, args...)})
+}
+
+// pointer is the JSON pointer of the current path.
+func (v *validator) pointer() string {
 	var b strings.Builder
-	r := strings.NewReplacer("~", "~0", "/", "~1")
-	for _, t := range tokens {
-		b.WriteString("/")
-		b.WriteString(r.Replace(t))
+	for _, st := range v.path {
+		b.WriteByte('/')
+		if st.index >= 0 {
+			b.WriteString(strconv.Itoa(int(st.index)))
+		} else {
+			b.WriteString(escapeToken(v.doc.key(st.member)))
+		}
 	}
 	return b.String()
+}
+
+func escapeToken(t string) string {
+	if !strings.ContainsAny(t, "~/") {
+		return t
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(t, "~", "~0"), "/", "~1")
+}
+
+// quote single-quotes s as jsonschema's messages do.
+func quote(s string) string {
+	s = strconv.Quote(s)
+	s = strings.ReplaceAll(s, `\"`, `"`)
+	s = strings.ReplaceAll(s, `'`, `\'`)
+	return "'" + s[1:len(s)-1] + "'"
+}
+
+func joinQuoted(list []string) string {
+	q := make([]string, len(list))
+	for i, s := range list {
+		q[i] = quote(s)
+	}
+	return strings.Join(q, ", ")
+}
+
+// checkDateTime is jsonschema's date-time format (RFC 3339 section 5.6, leap seconds allowed).
+func checkDateTime(s string) error {
+	if len(s) < 20 {
+		return errors.New("less than 20 characters long")
+	}
+	if s[10] != 't' && s[10] != 'T' {
+		return errors.New("11th character must be t or T")
+	}
+	if _, err := time.Parse("2006-01-02", s[:10]); err != nil {
+		return fmt.Errorf("invalid date element: %v", err)
+	}
+	if err := checkTime(s[11:]); err != nil {
+		return fmt.Errorf("invalid time element: %v", err)
+	}
+	return nil
+}
+
+func checkTime(str string) error {
+	if len(str) < 9 {
+		return errors.New("less than 9 characters long")
+	}
+	if str[2] != ':' || str[5] != ':' {
+		return errors.New("missing colon in correct place")
+	}
+	// str[2] and str[5] are colons, so jsonschema's strings.SplitN(str[:8], ":", 3) makes
+	// these three tokens, or tokens of which one holds a colon, as does one of these then.
+	var hms [3]int
+	for k, tok := range [3]string{str[0:2], str[3:5], str[6:8]} {
+		i, err := strconv.Atoi(tok)
+		if err != nil {
+			return errors.New("invalid hour/min/sec")
+		}
+		if i < 0 {
+			return errors.New("non-positive hour/min/sec")
+		}
+		hms[k] = i
+	}
+	h, m, s := hms[0], hms[1], hms[2]
+	if h > 23 || m > 59 || s > 60 {
+		return errors.New("hour/min/sec out of range")
+	}
+	str = str[8:]
+	if rem, ok := strings.CutPrefix(str, "."); ok {
+		digits := 0
+		for digits < len(rem) && rem[digits] >= '0' && rem[digits] <= '9' {
+			digits++
+		}
+		if digits == 0 {
+			return errors.New("no digits in second fraction")
+		}
+		str = rem[digits:]
+	}
+	if str != "z" && str != "Z" {
+		if len(str) != 6 {
+			return errors.New("offset must be 6 characters long")
+		}
+		var sign int
+		switch str[0] {
+		case '+':
+			sign = -1
+		case '-':
+			sign = +1
+		default:
+			return errors.New("offset must begin with plus/minus")
+		}
+		str = str[1:]
+		if str[2] != ':' {
+			return errors.New("missing colon in offset in correct place")
+		}
+		var zhm [2]int
+		for k, tok := range [2]string{str[0:2], str[3:5]} { // as strings.SplitN(str, ":", 2): see above
+			i, err := strconv.Atoi(tok)
+			if err != nil {
+				return errors.New("invalid hour/min in offset")
+			}
+			if i < 0 {
+				return errors.New("non-positive hour/min in offset")
+			}
+			zhm[k] = i
+		}
+		zh, zm := zhm[0], zhm[1]
+		if zh > 23 || zm > 59 {
+			return errors.New("hour/min in offset out of range")
+		}
+		hm := (h*60 + m) + sign*(zh*60+zm)
+		if hm < 0 {
+			hm += 24 * 60
+		}
+		h, m = hm/60, hm%60
+	}
+	if s >= 60 && (h != 23 || m != 59) {
+		return errors.New("invalid leap second")
+	}
+	return nil
 }
