@@ -39,6 +39,10 @@ func parseASL(t *testing.T) (start string, states map[string]aslState) {
 	return def.StartAt, def.States
 }
 
+// permanentErrors are the errorTypes our task functions return for what retrying cannot change
+// (workflow.InvalidInputError, shipping.ShipmentRefusedError): a task may list them as not retried.
+var permanentErrors = map[string]bool{"InvalidInputError": true, "ShipmentRefusedError": true}
+
 // The saga's safety properties: every task retries with backoff and jitter and catches everything,
 // every transition lands on a state, every state is reachable, and every path ends.
 func TestWorkflowDefinition(t *testing.T) {
@@ -70,9 +74,24 @@ func TestWorkflowDefinition(t *testing.T) {
 		if len(s.Retry) == 0 {
 			t.Errorf("%s: task without Retry", name)
 		}
-		for _, r := range s.Retry {
+		for i, r := range s.Retry {
+			if r.MaxAttempts == 0 { // a list of errors not to retry: only ours, ahead of the retrier
+				for _, e := range r.ErrorEquals {
+					if !permanentErrors[e] || i == len(s.Retry)-1 {
+						t.Errorf("%s: not retried: %q (only %v, ahead of a retrier)", name, e, permanentErrors)
+					}
+				}
+				continue
+			}
 			if r.JitterStrategy != "FULL" || r.BackoffRate < 2 || r.MaxAttempts < 3 {
 				t.Errorf("%s: retry %v, want exponential backoff with full jitter and at least 3 attempts", name, r.ErrorEquals)
+			}
+		}
+		// A function that crashed, timed out or failed for any reason of its own is tried again:
+		// every task handler is idempotent, and only a retry budget spent goes to compensation.
+		if s.Resource == "arn:aws:states:::lambda:invoke" {
+			if last := s.Retry[len(s.Retry)-1]; len(last.ErrorEquals) != 1 || last.ErrorEquals[0] != "States.ALL" || last.MaxAttempts < 6 {
+				t.Errorf("%s: last retrier %v × %d, want States.ALL, at least 6 attempts", name, last.ErrorEquals, last.MaxAttempts)
 			}
 		}
 		if strings.HasSuffix(s.Resource, ".waitForTaskToken") && s.TimeoutSeconds == 0 {
