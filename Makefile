@@ -17,6 +17,10 @@ N          ?= 100
 C          ?= 10
 SKU        ?= SKU-100
 STOCK      ?= 1000
+# CONTEXT: more CDK context for deploy-local, e.g. CONTEXT="-c callbackTimeout=45". make test-e2e
+# shortens the saga's payment callback timeout (300 s) so that a test watches one end an order.
+CONTEXT    ?=
+E2E_CONTEXT := -c callbackTimeout=45
 PORT       := $(lastword $(subst :, ,$(ENDPOINT)))
 export ORDERFLOW_ENDPOINT := $(ENDPOINT)
 HOST_ARCH  := $(shell go env GOARCH)
@@ -54,7 +58,7 @@ test-unit: deps chromium ## unit tests and infra template tests (no emulator)
 
 test-e2e: deps chromium ## deploy to a local emulator (started and stopped here), lint its template, run the end-to-end tests [AUTH=true]
 	go run ./scripts/emulator run -- $(MAKE) --no-print-directory deploy-local lint-templates e2e \
-		TEMPLATE=.emulator/cdk.out-$(PORT)/Orderflow.template.json
+		TEMPLATE=.emulator/cdk.out-$(PORT)/Orderflow.template.json CONTEXT="$(E2E_CONTEXT) $(CONTEXT)"
 
 e2e: ## run the adapter contract tests and the end-to-end tests against an already deployed local stack
 	ORDERFLOW_TEST_ENDPOINT=$(ENDPOINT) $(LOCAL_ENV) go test -count=1 -run 'Emulator|LedgerContract' ./functions/internal/... ./functions/payment/
@@ -94,7 +98,7 @@ deploy-local: deps ## bootstrap and deploy the stack to the emulator, built for 
 	cd .emulator && $(LOCAL_ENV) ../node_modules/.bin/cdk bootstrap aws://000000000000/us-east-1 $(CDK_FLAGS)
 	@# MiniStack's CloudFormation refuses metric-math alarms: leave that one alarm out (README, emulator gaps)
 	@# emulator=true: the allowances MiniStack's IAM evaluator needs (README, emulator gaps); never in the AWS template
-	$(LOCAL_ENV) $(CDK) deploy Orderflow -c arch=$(HOST_ARCH) -c emulator=true --parameters MetricMathAlarms=false --require-approval never --progress events $(CDK_FLAGS) \
+	$(LOCAL_ENV) $(CDK) deploy Orderflow -c arch=$(HOST_ARCH) -c emulator=true $(CONTEXT) --parameters MetricMathAlarms=false --require-approval never --progress events $(CDK_FLAGS) \
 		--output .emulator/cdk.out-$(PORT) --outputs-file .emulator/outputs-$(PORT).json
 
 synth: deps ## synthesize the CloudFormation template (arm64) and run cdk-nag

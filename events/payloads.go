@@ -113,7 +113,7 @@ type OrderShipped struct {
 }
 
 // OrderCancelled is the payload of OrderCancelled v1; Reason is one of ReasonOutOfStock,
-// ReasonPaymentDeclined, ReasonFulfilmentFailed.
+// ReasonPaymentDeclined, ReasonFulfilmentFailed, ReasonTimedOut.
 type OrderCancelled struct {
 	OrderID string `json:"orderId"`
 	Reason  string `json:"reason"`

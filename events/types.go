@@ -32,6 +32,9 @@ const (
 	ReasonOutOfStock       = "out-of-stock"
 	ReasonPaymentDeclined  = "payment-declined"
 	ReasonFulfilmentFailed = "fulfilment-failed"
+	// ReasonTimedOut: the saga gave up waiting, for the payment's answer (the callback's
+	// timeout) or as a whole (the execution's timeout), and compensated.
+	ReasonTimedOut = "timed-out"
 )
 
 // typeInfo is the registry of known types: the source that owns each and its latest version.

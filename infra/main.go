@@ -6,6 +6,7 @@
 //	cdk deploy -c reservedConcurrency=false    # no reserved concurrency (an account with a small quota)
 //	cdk deploy -c faults='{"payment":{"crashAfterWrite":{"callPercentage":10}}}'   # fault injection
 //	                                            # (functions/internal/faults); `make deploy` never passes it
+//	cdk deploy -c callbackTimeout=45 -c executionTimeout=600   # shorter saga timeouts, for a test deploy
 //
 // cdk-nag's AwsSolutions pack runs on every synth; an unsuppressed error fails it.
 package main
@@ -45,6 +46,12 @@ func main() {
 		fmt.Fprintf(os.Stderr, "FAULT INJECTION armed in %s: %s\n", name, faults[name])
 	}
 
+	timeouts, err := ParseTimeouts(app.Node().TryGetContext(jsii.String("callbackTimeout")), app.Node().TryGetContext(jsii.String("executionTimeout")))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+
 	alarmEmail, _ := app.Node().TryGetContext(jsii.String("alarmEmail")).(string)
 	emulator, _ := app.Node().TryGetContext(jsii.String("emulator")).(string) // -c emulator=true: make deploy-local
 	reserved, _ := app.Node().TryGetContext(jsii.String("reservedConcurrency")).(string)
@@ -56,7 +63,8 @@ func main() {
 		Emulator:     emulator == "true",
 		// -c reservedConcurrency=false: for an account whose concurrency quota cannot spare any.
 		NoReservedConcurrency: reserved == "false",
-		Faults:                faults, // -c faults='{…}': chaos experiments only
+		Faults:                faults,   // -c faults='{…}': chaos experiments only
+		Timeouts:              timeouts, // -c callbackTimeout=45 -c executionTimeout=…: test deploys only
 	})
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	app.Synth(nil)

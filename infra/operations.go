@@ -217,7 +217,7 @@ func (o *Operations) dashboard(functions []awslambda.Function, dlqs []awssqs.Que
 					metricsNamespace + "`); what each alarm means, and what to do first, is in the README's *Operating it*.")})},
 			{
 				graph("Orders", 8, business(metricOrdersPlaced, "Sum"), business(metricOrdersShipped, "Sum"), business(metricOrdersCancelled, "Sum"), business(metricRefunds, "Sum")),
-				graph("Cancelled, by reason", 8, cancelledBy("out-of-stock"), cancelledBy("payment-declined"), cancelledBy("fulfilment-failed")),
+				graph("Cancelled, by reason", 8, cancelledBy("out-of-stock"), cancelledBy("payment-declined"), cancelledBy("fulfilment-failed"), cancelledBy("timed-out")),
 				graph("Placed → shipped or cancelled (ms)", 8, business(metricPlacedToTerminal, "p50"), business(metricPlacedToTerminal, "p99")),
 			},
 			{

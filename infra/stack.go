@@ -23,6 +23,9 @@ type OrderflowStackProps struct {
 	NoReservedConcurrency bool
 	// Faults: see FunctionDefaults (context value faults; never set by `make deploy`).
 	Faults map[string]string
+	// Timeouts: see WorkflowProps (context values callbackTimeout, executionTimeout; set by
+	// `make test-e2e` only).
+	Timeouts Timeouts
 }
 
 // NewOrderflowStack wires the order flow:
@@ -79,7 +82,7 @@ func NewOrderflowStack(scope constructs.Construct, id string, props *OrderflowSt
 	suppressFunctionRoleFindings(shipping)
 
 	payments := NewPayments(stack, d, tables.Payments, tables.PaymentIntents, bus.Bus.EventBusName())
-	workflow := NewWorkflow(stack, WorkflowProps{Inventory: inventory, Shipping: shipping, Payments: payments.Queue, Bus: bus.Bus, Sagas: tables.Sagas})
+	workflow := NewWorkflow(stack, WorkflowProps{Inventory: inventory, Shipping: shipping, Payments: payments.Queue, Bus: bus.Bus, Sagas: tables.Sagas, Timeouts: props.Timeouts})
 	workflow.GrantTaskResponse(payments.Function)
 	if props.Emulator {
 		// MiniStack 1.5.33 authorizes states:SendTaskSuccess/Failure/Heartbeat against Resource

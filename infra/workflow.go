@@ -2,6 +2,11 @@ package main
 
 import (
 	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
@@ -27,6 +32,71 @@ type WorkflowProps struct {
 	Payments            awssqs.IQueue
 	Bus                 awsevents.IEventBus
 	Sagas               awsdynamodb.ITable // one claim per order: a duplicate OrderPlaced runs no second saga
+	Timeouts            Timeouts           // zero: the definition's own (300 s per callback, 1,800 s in all)
+}
+
+// Timeouts shorten the saga's timeouts for a test deploy (context values callbackTimeout and
+// executionTimeout, in seconds), so that a test can watch a timeout end an order without
+// waiting five minutes. Zero keeps the definition's value.
+type Timeouts struct {
+	Callback  int // TimeoutSeconds of each callback task (RequestPayment, RefundPayment)
+	Execution int // the execution's TimeoutSeconds
+}
+
+// ParseTimeouts reads the context values callbackTimeout and executionTimeout (seconds; unset
+// or empty: the definition's).
+func ParseTimeouts(callback, execution any) (Timeouts, error) {
+	var t Timeouts
+	for _, v := range []struct {
+		name  string
+		value any
+		into  *int
+	}{{"callbackTimeout", callback, &t.Callback}, {"executionTimeout", execution, &t.Execution}} {
+		s := strings.TrimSpace(fmt.Sprint(v.value))
+		if v.value == nil || s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 31_536_000 {
+			return Timeouts{}, fmt.Errorf("context %s=%s: want a whole number of seconds from 1 to 31536000 (a year)", v.name, s)
+		}
+		*v.into = n
+	}
+	if t.Callback > 0 && t.Execution > 0 && t.Callback >= t.Execution {
+		return Timeouts{}, fmt.Errorf("context callbackTimeout=%d must be less than executionTimeout=%d", t.Callback, t.Execution)
+	}
+	return t, nil
+}
+
+// withTimeouts is the definition with t applied: the execution's TimeoutSeconds and that of
+// every callback task (.waitForTaskToken). Unchanged (the file as written) when t is zero.
+func withTimeouts(asl string, t Timeouts) (string, error) {
+	if t == (Timeouts{}) {
+		return asl, nil
+	}
+	var def map[string]any
+	dec := json.NewDecoder(strings.NewReader(asl))
+	dec.UseNumber()
+	if err := dec.Decode(&def); err != nil {
+		return "", fmt.Errorf("order-fulfilment.asl.json: %w", err)
+	}
+	if t.Execution > 0 {
+		def["TimeoutSeconds"] = t.Execution
+	}
+	callbacks := 0
+	states, _ := def["States"].(map[string]any)
+	for _, v := range states {
+		s, _ := v.(map[string]any)
+		if r, _ := s["Resource"].(string); strings.HasSuffix(r, ".waitForTaskToken") && t.Callback > 0 {
+			s["TimeoutSeconds"] = t.Callback
+			callbacks++
+		}
+	}
+	if t.Callback > 0 && callbacks == 0 {
+		return "", errors.New("order-fulfilment.asl.json: no callback task to apply callbackTimeout to")
+	}
+	b, err := json.MarshalIndent(def, "", "  ")
+	return string(b), err
 }
 
 // NewWorkflow defines order-fulfilment, a Standard state machine (exactly-once state transitions,
@@ -34,6 +104,10 @@ type WorkflowProps struct {
 // Its timeout (30 minutes) is the definition's own TimeoutSeconds: a definition given as a
 // string ignores the construct's Timeout.
 func NewWorkflow(scope constructs.Construct, p WorkflowProps) awsstepfunctions.StateMachine {
+	definition, err := withTimeouts(fulfilmentASL, p.Timeouts)
+	if err != nil {
+		panic(err) // ParseTimeouts checked the values: only a broken definition file gets here
+	}
 	s := constructs.NewConstruct(scope, jsii.String("Fulfilment"))
 	logs := awslogs.NewLogGroup(s, jsii.String("Logs"), &awslogs.LogGroupProps{
 		Retention:     awslogs.RetentionDays_TWO_WEEKS,
@@ -41,7 +115,7 @@ func NewWorkflow(scope constructs.Construct, p WorkflowProps) awsstepfunctions.S
 	})
 	sm := awsstepfunctions.NewStateMachine(s, jsii.String("OrderFulfilment"), &awsstepfunctions.StateMachineProps{
 		StateMachineType: awsstepfunctions.StateMachineType_STANDARD,
-		DefinitionBody:   awsstepfunctions.DefinitionBody_FromString(jsii.String(fulfilmentASL)),
+		DefinitionBody:   awsstepfunctions.DefinitionBody_FromString(jsii.String(definition)),
 		DefinitionSubstitutions: &map[string]*string{
 			"InventoryFunctionArn": p.Inventory.FunctionArn(),
 			"ShippingFunctionArn":  p.Shipping.FunctionArn(),

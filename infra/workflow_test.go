@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -409,6 +411,79 @@ func TestWorkflowRescue(t *testing.T) {
 		}
 		if got := choose(t, states["PaymentRequested?"], doc); got != tc.want {
 			t.Errorf("PaymentRequested? on %s → %s, want %s", tc.doc, got, tc.want)
+		}
+	}
+}
+
+// A test deploy shortens the saga's timeouts (-c callbackTimeout, -c executionTimeout); nothing
+// else in the definition changes, and without them the definition is the file as written.
+func TestWithTimeouts(t *testing.T) {
+	if got, err := withTimeouts(fulfilmentASL, Timeouts{}); err != nil || got != fulfilmentASL {
+		t.Fatalf("no timeouts: the definition changed (%v)", err)
+	}
+	decode := func(s string) map[string]any {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(s), &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	orig := decode(fulfilmentASL)
+	if orig["TimeoutSeconds"] != 1800.0 {
+		t.Errorf("the definition's TimeoutSeconds = %v, want 1800 (README, docs)", orig["TimeoutSeconds"])
+	}
+	got, err := withTimeouts(fulfilmentASL, Timeouts{Callback: 45, Execution: 600})
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := decode(got)
+	if short["TimeoutSeconds"] != 600.0 {
+		t.Errorf("TimeoutSeconds = %v, want 600", short["TimeoutSeconds"])
+	}
+	changed := []string{}
+	for name, v := range orig["States"].(map[string]any) {
+		before, after := v.(map[string]any), short["States"].(map[string]any)[name].(map[string]any)
+		if after["TimeoutSeconds"] != before["TimeoutSeconds"] {
+			if before["TimeoutSeconds"] != 300.0 || after["TimeoutSeconds"] != 45.0 {
+				t.Errorf("%s: TimeoutSeconds %v → %v, want 300 → 45", name, before["TimeoutSeconds"], after["TimeoutSeconds"])
+			}
+			changed = append(changed, name)
+			after["TimeoutSeconds"] = before["TimeoutSeconds"]
+		}
+		if !reflect.DeepEqual(before, after) {
+			t.Errorf("%s: changed beyond its timeout", name)
+		}
+	}
+	slices.Sort(changed)
+	if want := []string{"RefundPayment", "RequestPayment"}; !slices.Equal(changed, want) {
+		t.Errorf("callback timeouts changed in %v, want %v", changed, want)
+	}
+}
+
+func TestParseTimeouts(t *testing.T) {
+	for _, c := range []struct {
+		callback, execution any
+		want                Timeouts
+		err                 string
+	}{
+		{nil, nil, Timeouts{}, ""},
+		{"", " ", Timeouts{}, ""},
+		{"45", "600", Timeouts{Callback: 45, Execution: 600}, ""},
+		{45.0, nil, Timeouts{Callback: 45}, ""}, // a number in cdk.json
+		{"0", nil, Timeouts{}, "callbackTimeout=0"},
+		{"5m", nil, Timeouts{}, "callbackTimeout=5m"},
+		{nil, "-1", Timeouts{}, "executionTimeout=-1"},
+		{"600", "600", Timeouts{}, "must be less than"},
+	} {
+		got, err := ParseTimeouts(c.callback, c.execution)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("ParseTimeouts(%v, %v) = %v, want an error with %q", c.callback, c.execution, err, c.err)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("ParseTimeouts(%v, %v) = %+v, %v, want %+v", c.callback, c.execution, got, err, c.want)
 		}
 	}
 }

@@ -77,7 +77,11 @@ func (h *Handler) handle(ctx context.Context, req Request) (*workflow.State, err
 				return nil, err
 			}
 		}
-		return h.cancel(ctx, st, events.ReasonFulfilmentFailed, true)
+		reason := events.ReasonFulfilmentFailed
+		if req.Error.TimedOut() {
+			reason = events.ReasonTimedOut
+		}
+		return h.cancel(ctx, st, reason, true)
 	default:
 		return nil, invalid("unknown action %q (want %s, %s or %s)", req.Action, actionReserve, actionRelease, actionCompensate)
 	}

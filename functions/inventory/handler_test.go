@@ -285,6 +285,16 @@ func TestReleaseAndCompensate(t *testing.T) {
 				return Request{Action: "compensate", Doc: workflow.Doc{State: markPublished(stateAfter(t, placed, workflow.OutcomeRefunded)), Error: &workflow.TaskError{Error: "ShipmentRefusedError", Cause: "x"}}}
 			},
 			wantEvents: []want{{6, events.TypeInventoryReleased, events.ReasonFulfilmentFailed}, {7, events.TypeOrderCancelled, events.ReasonFulfilmentFailed}}, wantReason: events.ReasonFulfilmentFailed},
+		{name: "compensate after the payment callback timed out (and the refund voided the payment)", reserved: true,
+			req: func() Request {
+				return Request{Action: "compensate", Doc: workflow.Doc{State: markPublished(stateAfter(t, placed, workflow.OutcomeReserved)), Error: &workflow.TaskError{Error: "States.Timeout", Cause: "x"}}}
+			},
+			wantEvents: []want{{3, events.TypeInventoryReleased, events.ReasonTimedOut}, {4, events.TypeOrderCancelled, events.ReasonTimedOut}}, wantReason: events.ReasonTimedOut},
+		{name: "a rescue of an execution that timed out", reserved: true,
+			req: func() Request {
+				return Request{Action: "compensate", Doc: workflow.Doc{State: markPublished(stateAfter(t, placed, workflow.OutcomeReserved)), Error: &workflow.TaskError{Error: "States.TIMED_OUT", Cause: ""}}}
+			},
+			wantEvents: []want{{3, events.TypeInventoryReleased, events.ReasonTimedOut}, {4, events.TypeOrderCancelled, events.ReasonTimedOut}}, wantReason: events.ReasonTimedOut},
 		{name: "compensate without state, reserve had succeeded before timing out", reserved: true,
 			req: func() Request {
 				return Request{Action: "compensate", Doc: workflow.Doc{Event: fixture.JSON(t, placed)}}

@@ -152,6 +152,7 @@ func message(e events.Envelope) (string, error) {
 			events.ReasonOutOfStock:       "an item is out of stock",
 			events.ReasonPaymentDeclined:  "the payment was declined",
 			events.ReasonFulfilmentFailed: "we could not fulfil it",
+			events.ReasonTimedOut:         "we could not complete it in time",
 		}[p.Reason]
 		if why == "" {
 			why = p.Reason

@@ -30,7 +30,7 @@ const (
 // Dimensions of the business metrics.
 const (
 	// Reason is why an order was cancelled: one of events.ReasonOutOfStock,
-	// events.ReasonPaymentDeclined, events.ReasonFulfilmentFailed.
+	// events.ReasonPaymentDeclined, events.ReasonFulfilmentFailed, events.ReasonTimedOut.
 	Reason = "Reason"
 	// Outcome is how an order ended: OutcomeShipped or OutcomeCancelled.
 	Outcome = "Outcome"
@@ -55,7 +55,7 @@ func Orderflow() Catalog {
 			{Name: PlacedToTerminal, Unit: Milliseconds, Dimensions: [][]string{{}, {Outcome}}},
 		},
 		Dimensions: []Dimension{
-			{Name: Reason, Values: []string{events.ReasonOutOfStock, events.ReasonPaymentDeclined, events.ReasonFulfilmentFailed}},
+			{Name: Reason, Values: []string{events.ReasonOutOfStock, events.ReasonPaymentDeclined, events.ReasonFulfilmentFailed, events.ReasonTimedOut}},
 			{Name: Outcome, Values: []string{OutcomeShipped, OutcomeCancelled}},
 		},
 	}

@@ -60,12 +60,17 @@ const (
 	TokenApprove         = "tok_visa"
 	TokenDecline         = "tok_declined"
 	TokenProcessingError = "tok_processing_error" // a processing error on the first attempt, approved on the next
+	// TokenSlow: processing errors on the first two attempts, approved on the third. Each retry
+	// waits for the payments queue's visibility timeout, so the answer comes after about a
+	// minute: later than the saga's callback timeout in a test deploy (make test-e2e).
+	TokenSlow = "tok_provider_slow"
 )
 
 // Sandbox is the provider the deployed payment function uses: tok_visa approves,
 // tok_declined declines ("card-declined"), tok_processing_error fails with ErrProcessing on
 // the first attempt and approves on the next (the attempt is the ledger's count, so it
-// survives redeliveries to other instances), and any other token is declined
+// survives redeliveries to other instances), tok_provider_slow likewise on the first two, and
+// any other token is declined
 // ("unknown-token").
 //
 // It is stateless and moves no money: the same request always gets the same answer, so
@@ -85,8 +90,8 @@ func (Sandbox) Charge(_ context.Context, req ChargeRequest) (Result, error) {
 		return Result{Approved: true}, nil
 	case TokenDecline:
 		return Result{Reason: "card-declined"}, nil
-	case TokenProcessingError:
-		if req.Attempt < 2 {
+	case TokenProcessingError, TokenSlow:
+		if failures := map[string]int{TokenProcessingError: 1, TokenSlow: 2}[req.Token.Reveal()]; req.Attempt <= failures {
 			return Result{}, ErrProcessing
 		}
 		return Result{Approved: true}, nil

@@ -25,6 +25,9 @@ func TestSandboxCharge(t *testing.T) {
 		{token: "tok_processing_error", attempt: 1, wantErr: true, wantErrIs: ErrProcessing},
 		{token: "tok_processing_error", attempt: 2, want: Result{Approved: true}},
 		{token: "tok_processing_error", attempt: 3, want: Result{Approved: true}},
+		{token: "tok_provider_slow", attempt: 1, wantErr: true, wantErrIs: ErrProcessing},
+		{token: "tok_provider_slow", attempt: 2, wantErr: true, wantErrIs: ErrProcessing},
+		{token: "tok_provider_slow", attempt: 3, want: Result{Approved: true}},
 		{token: "tok_mystery", attempt: 1, want: Result{Reason: "unknown-token"}},
 		{token: "tok_visa", attempt: 1, noIdempKey: true, wantErr: true},
 	} {

@@ -42,6 +42,13 @@ type TaskError struct {
 	Cause string `json:"Cause"`
 }
 
+// TimedOut reports whether the saga gave up waiting: a task's TimeoutSeconds passed
+// (States.Timeout: the payment callback), or the execution's own (a rescue's error for a
+// TIMED_OUT execution: see the rescuer). A nil TaskError did not time out.
+func (e *TaskError) TimedOut() bool {
+	return e != nil && (e.Error == "States.Timeout" || e.Error == "States.TIMED_OUT")
+}
+
 // State is the order as the workflow knows it.
 type State struct {
 	Order         events.OrderPlaced `json:"order"` // the upcast OrderPlaced payload (no payment token: see PaymentIntentID)

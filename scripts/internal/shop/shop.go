@@ -49,6 +49,7 @@ const (
 	TokenApprove         = "tok_visa"             // approved
 	TokenDecline         = "tok_declined"         // declined: the order is cancelled (payment-declined)
 	TokenProcessingError = "tok_processing_error" // a transient processing error on the first attempt, approved on the retry
+	TokenSlow            = "tok_provider_slow"    // processing errors on the first two attempts: the answer comes after about a minute
 )
 
 // Demo catalogue items with a story.
