@@ -40,7 +40,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: help demo test test-unit test-e2e e2e deps chromium up down deploy-local synth deploy destroy lint lint-templates token trace replay redrive inject bench load restock
+.PHONY: help demo test test-unit test-e2e e2e deps chromium up down deploy-local synth deploy destroy lint lint-templates token trace replay redrive inject bench load restock fuzz
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -53,8 +53,17 @@ demo: deps ## bring up the emulator, deploy, place an order and print its journe
 test: lint test-unit ## all tests: lint, unit, infra (template + cdk-nag), template linters and end to end on the emulator, IAM enforced
 	$(MAKE) --no-print-directory test-e2e AUTH=true
 
-test-unit: deps chromium ## unit tests and infra template tests (no emulator)
-	go test -count=1 ./...
+# The unit tests run with the race detector, but for two packages without goroutines of their own
+# whose tests the detector would slow ten times: infra (template assertions; the heaviest build) and
+# events (pure functions, whose equivalence tests walk every schema through thousands of mutations).
+NO_RACE_PKGS := ./infra/ ./events/
+test-unit: deps chromium ## unit tests (race detector on) and infra template tests (no emulator)
+	go test -count=1 -race $$(go list ./... | grep -v -e '/infra$$' -e '/events$$')
+	go test -count=1 $(NO_RACE_PKGS)
+
+FUZZTIME ?= 30s
+fuzz: ## run every fuzz test for FUZZTIME each (their seed corpora run in make test) [FUZZTIME=5m ARGS="-run FuzzFold"]
+	go run ./scripts/fuzz -fuzztime $(FUZZTIME) $(ARGS)
 
 test-e2e: deps chromium ## deploy to a local emulator (started and stopped here), lint its template, run the end-to-end tests [AUTH=true]
 	go run ./scripts/emulator run -- $(MAKE) --no-print-directory deploy-local lint-templates e2e \
