@@ -28,7 +28,7 @@ func (benchLedger) Release(context.Context, string) (store.ReservationStatus, []
 func benchReserve(b testing.TB) ([]byte, *Handler) {
 	id := fixture.OrderID(1)
 	placed := fixture.Placed(b, id, "tok_visa", benchfixture.Items()...)
-	raw := benchfixture.JSON(b, map[string]any{"action": actionReserve, "event": json.RawMessage(fixture.JSON(b, placed)), "state": nil})
+	raw := benchfixture.JSON(b, map[string]any{"action": workflow.ActionReserve, "event": json.RawMessage(fixture.JSON(b, placed)), "state": nil})
 	return raw, newHandler("orders", benchLedger{}, benchfixture.Logger())
 }
 

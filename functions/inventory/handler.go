@@ -20,13 +20,6 @@ type ledger interface {
 	Release(ctx context.Context, orderID string) (store.ReservationStatus, []store.Line, error)
 }
 
-// Actions the state machine asks for.
-const (
-	actionReserve    = "reserve"    // first task: take the stock, or cancel for lack of it
-	actionRelease    = "release"    // after a declined payment: give it back, cancel
-	actionCompensate = "compensate" // after any technical failure: give back what was taken, cancel
-)
-
 // Request is the task's input: the workflow document plus the action.
 type Request struct {
 	Action string `json:"action"`
@@ -62,14 +55,14 @@ func (h *Handler) Handle(ctx context.Context, req Request) (workflow.Doc, error)
 
 func (h *Handler) handle(ctx context.Context, req Request) (*workflow.State, error) {
 	switch req.Action {
-	case actionReserve:
+	case workflow.ActionReserve:
 		return h.reserve(ctx, req.Doc)
-	case actionRelease:
+	case workflow.ActionRelease:
 		if req.State == nil {
 			return nil, invalid("release: no state")
 		}
 		return h.cancel(ctx, req.State, events.ReasonPaymentDeclined, false)
-	case actionCompensate:
+	case workflow.ActionCompensate:
 		st := req.State
 		if st == nil { // the first task failed: start over from the event
 			var err error
@@ -83,7 +76,7 @@ func (h *Handler) handle(ctx context.Context, req Request) (*workflow.State, err
 		}
 		return h.cancel(ctx, st, reason, true)
 	default:
-		return nil, invalid("unknown action %q (want %s, %s or %s)", req.Action, actionReserve, actionRelease, actionCompensate)
+		return nil, invalid("unknown action %q (want %s, %s or %s)", req.Action, workflow.ActionReserve, workflow.ActionRelease, workflow.ActionCompensate)
 	}
 }
 

@@ -98,7 +98,7 @@ func benchCharges(b testing.TB) (raw []byte, h *Handler, check func([]byte) erro
 		}
 		st.Outcome = workflow.OutcomeReserved
 		st.Published = &workflow.PublishResult{}
-		bodies = append(bodies, string(benchfixture.JSON(b, taskMessage{Action: actionCharge, TaskToken: benchfixture.TaskToken(n), Event: fixture.JSON(b, placed), State: st})))
+		bodies = append(bodies, string(benchfixture.JSON(b, taskMessage{Action: workflow.ActionCharge, TaskToken: benchfixture.TaskToken(n), Event: fixture.JSON(b, placed), State: st})))
 	}
 	raw = benchfixture.SQSEvent(b, "arn:aws:sqs:us-east-1:000000000000:payments", bodies...)
 	tasks := &benchTasks{}

@@ -58,12 +58,6 @@ type parker interface {
 	Park(ctx context.Context, body []byte, reason string) error
 }
 
-// Actions the state machine asks for (the "action" of the message; none means charge).
-const (
-	actionCharge = "charge" // RequestPayment: decide the order's payment once
-	actionRefund = "refund" // RefundPayment, in compensation: give an approved payment back
-)
-
 // errorDeadLettered is the error a waiting task fails with when its message is dead-lettered
 // (it kept failing until its last receive): the state machine compensates at once instead of
 // waiting for the task's timeout.
@@ -151,12 +145,12 @@ func (h *Handler) message(ctx context.Context, m record.Message) error {
 	st := msg.State
 	record.Bind(ctx, "correlationId", st.CorrelationID, "orderId", st.Order.OrderID, "action", msg.Action)
 	switch msg.Action {
-	case "", actionCharge:
+	case "", workflow.ActionCharge:
 		return h.charge(ctx, msg)
-	case actionRefund:
+	case workflow.ActionRefund:
 		return h.refund(ctx, msg)
 	default:
-		return h.fail(ctx, msg.TaskToken, fmt.Errorf("unknown action %q (want %s or %s)", msg.Action, actionCharge, actionRefund))
+		return h.fail(ctx, msg.TaskToken, fmt.Errorf("unknown action %q (want %s or %s)", msg.Action, workflow.ActionCharge, workflow.ActionRefund))
 	}
 }
 

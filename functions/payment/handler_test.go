@@ -382,7 +382,7 @@ func approvedState(t *testing.T, placed events.Envelope) *workflow.State {
 
 func refundBody(t *testing.T, token string, placed events.Envelope, st *workflow.State) string {
 	t.Helper()
-	b, err := json.Marshal(taskMessage{Action: actionRefund, TaskToken: token, Event: fixture.JSON(t, placed), State: st,
+	b, err := json.Marshal(taskMessage{Action: workflow.ActionRefund, TaskToken: token, Event: fixture.JSON(t, placed), State: st,
 		Error: &workflow.TaskError{Error: "ShipmentRefusedError", Cause: "dangerous goods"}})
 	if err != nil {
 		t.Fatal(err)

@@ -61,10 +61,6 @@ const (
 // machine's TimeoutSeconds, StopExecution.
 var rescuable = map[string]bool{statusFailed: true, statusTimedOut: true, statusAborted: true}
 
-// compensated are the errors of the Fail states reached after the execution's own compensation
-// cancelled the order: nothing is left to do. (CompensationFailed and SagaNotStarted are not.)
-var compensated = map[string]bool{"FulfilmentFailed": true, "RefundFailed": true}
-
 // Limits of the rescue execution's name and of what it carries from the failed one.
 const (
 	rescuePrefix = "rescue-"
@@ -167,7 +163,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error 
 		logger = logger.With("rescuedExecution", nameOf(rescuedExecution(rescue)))
 	}
 	logger = logger.With(orderAttrs(envelope)...)
-	if compensated[failed.err] {
+	if workflow.Compensated(failed.err) {
 		// A rescue whose compensation ran ends at the same Fail states as the saga's own.
 		logger.InfoContext(ctx, "ignored: the execution compensated the order itself", "rescue", isRescue)
 		return nil

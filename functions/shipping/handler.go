@@ -73,7 +73,7 @@ func (h *Handler) Handle(ctx context.Context, req Request) (workflow.Doc, error)
 }
 
 func (h *Handler) ship(ctx context.Context, req Request) (*workflow.State, error) {
-	if req.Action != "ship" {
+	if req.Action != workflow.ActionShip {
 		return nil, &workflow.InvalidInputError{Err: fmt.Errorf("unknown action %q (want ship)", req.Action)}
 	}
 	st := req.State
