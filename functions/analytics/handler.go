@@ -28,7 +28,7 @@ type Handler struct {
 
 func newHandler(t totals, dlq parker, logger *slog.Logger) *Handler {
 	h := &Handler{totals: t, now: time.Now}
-	h.handle = record.Chain(h.record, record.Log(logger), record.Recover(), record.Park(record.ParkBody(dlq)))
+	h.handle = record.Consumer(h.record, logger, record.ParkBody(dlq), 0)
 	return h
 }
 

@@ -43,7 +43,7 @@ type Handler struct {
 // in its queue's DLQ with the reason.
 func newHandler(channels map[string]string, dlqs map[string]parker, notifications notificationStore, maxReceiveCount int, logger *slog.Logger) *Handler {
 	h := &Handler{channels: channels, dlqs: dlqs, notifications: notifications, now: time.Now}
-	h.handle = record.Chain(h.message, record.Log(logger), record.Park(h.park), record.LastReceive(maxReceiveCount), record.Recover())
+	h.handle = record.Consumer(h.message, logger, h.park, maxReceiveCount)
 	return h
 }
 

@@ -99,7 +99,7 @@ type Handler struct {
 // with its reason (and its task failed, see park); earlier transient failures are retried by SQS.
 func newHandler(busName string, p ports, maxReceiveCount int, logger *slog.Logger) *Handler {
 	h := &Handler{ports: p, busName: busName, now: time.Now}
-	h.handle = record.Chain(h.message, record.Log(logger), record.Park(h.park), record.LastReceive(maxReceiveCount), record.Recover())
+	h.handle = record.Consumer(h.message, logger, h.park, maxReceiveCount)
 	return h
 }
 

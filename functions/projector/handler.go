@@ -48,7 +48,7 @@ type Handler struct {
 
 func newHandler(s eventStore, dlq parker, m emitter, logger *slog.Logger) *Handler {
 	h := &Handler{store: s, metrics: m, now: time.Now}
-	h.handle = record.Chain(h.record, record.Log(logger), record.Recover(), record.Park(record.ParkBody(dlq)))
+	h.handle = record.Consumer(h.record, logger, record.ParkBody(dlq), 0)
 	return h
 }
 

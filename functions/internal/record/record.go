@@ -54,6 +54,16 @@ func Chain(h Handler, mws ...Middleware) Handler {
 	return h
 }
 
+// Consumer is h in the middleware chain every queue and stream consumer uses, outermost first:
+// Log (a logger per message; its outcome logged), Park (a permanent failure goes to the
+// dead-letter queue with its reason, and is acknowledged), LastReceive (a message still failing
+// on its last receive is parked now, with its error, rather than moved by SQS later without
+// one; maxReceiveCount 0 for a stream, which counts no receives) and Recover (a panic fails
+// that message alone).
+func Consumer(h Handler, logger *slog.Logger, park Parker, maxReceiveCount int) Handler {
+	return Chain(h, Log(logger), Park(park), LastReceive(maxReceiveCount), Recover())
+}
+
 // Process runs h on every message, in order, and returns the ids of those that failed.
 func Process(ctx context.Context, msgs []Message, h Handler) []string {
 	var failed []string

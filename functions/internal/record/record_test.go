@@ -113,7 +113,9 @@ func TestPermanent(t *testing.T) {
 // On its last receive a message that keeps failing transiently is parked with the last error
 // as its reason; before that it is failed (retried by SQS); Kinesis records (no receive count)
 // and a disabled limit are never given up on; permanent errors keep their own reason.
-func TestLastReceive(t *testing.T) {
+// Consumer's chain: what a consumer does with a message that succeeds, fails, fails for good or
+// panics, on each receive.
+func TestConsumer(t *testing.T) {
 	handler := func(_ context.Context, m Message) error {
 		switch string(m.Body) {
 		case "ok":
@@ -146,12 +148,14 @@ func TestLastReceive(t *testing.T) {
 		{name: "success on the last receive", max: 3, msg: Message{ID: "m", Body: []byte("ok"), ReceiveCount: 3}},
 		{name: "permanent error keeps its reason", max: 3, msg: Message{ID: "m", Body: []byte("poison"), ReceiveCount: 1}, wantReason: "bad body"},
 		{name: "no receive count (Kinesis): retried", max: 3, msg: Message{ID: "m", Body: []byte("flaky")}, wantFailed: true},
+		{name: "a stream's panic: retried", max: 0, msg: Message{ID: "m", Body: []byte("panic")}, wantFailed: true},
+		{name: "a stream's poison: parked", max: 0, msg: Message{ID: "m", Body: []byte("poison")}, wantReason: "bad body"},
 		{name: "limit disabled: retried", max: 0, msg: Message{ID: "m", Body: []byte("flaky"), ReceiveCount: 9}, wantFailed: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := &recordingParker{err: tc.parkErr}
-			h := Chain(handler, Park(p.park), LastReceive(tc.max), Recover())
+			h := Consumer(handler, slog.New(slog.DiscardHandler), p.park, tc.max)
 			failed := Process(context.Background(), []Message{tc.msg}, h)
 			if got := len(failed) == 1; got != tc.wantFailed {
 				t.Errorf("failed = %v, want failed %v", failed, tc.wantFailed)
