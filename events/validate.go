@@ -8,8 +8,6 @@ import (
 	"io"
 	"sort"
 	"strconv"
-	"strings"
-	"time"
 	"unicode/utf8"
 )
 
@@ -228,17 +226,6 @@ func (v *validator) equals(n int32, l *literal) bool {
 	return false
 }
 
-func enumText(enum []literal) string {
-	if len(enum) == 1 {
-		return enum[0].text
-	}
-	texts := make([]string, len(enum))
-	for i, l := range enum {
-		texts[i] = l.text
-	}
-	return "one of " + strings.Join(texts, ", ")
-}
-
 // object applies s's object keywords to object node n. Where a key repeats, its last member
 // counts, as in the map jsonschema validated.
 func (v *validator) object(s *schema, n int32) {
@@ -364,154 +351,4 @@ func (v *validator) number(s *schema, n int32) {
 	if s.maximum != nil && (!x.ok || x.cmp(s.maximum.num) > 0) {
 		v.add("maximum: got %s, want %s", numText(lit, x), s.maximum.text)
 	}
-}
-
-func numText(lit []byte, x decimal) string {
-	if !x.ok {
-		return string(lit) + " (out of range)"
-	}
-	return string(lit)
-}
-
-// add records a problem at the current path.
-func (v *validator) add(format string, args ...any) {
-	v.problems = append(v.problems, Problem{Path: v.pointer(), Message: fmt.Sprintf(format, args...)})
-}
-
-// addAt records a problem at the member key of the current object.
-func (v *validator) addAt(key string, format string, args ...any) {
-	v.problems = append(v.problems, Problem{Path: v.pointer() + "/" + escapeToken(key), Message: fmt.Sprintf(format, args...)})
-}
-
-// pointer is the JSON pointer of the current path.
-func (v *validator) pointer() string {
-	var b strings.Builder
-	for _, st := range v.path {
-		b.WriteByte('/')
-		if st.index >= 0 {
-			b.WriteString(strconv.Itoa(int(st.index)))
-		} else {
-			b.WriteString(escapeToken(v.doc.key(st.member)))
-		}
-	}
-	return b.String()
-}
-
-func escapeToken(t string) string {
-	if !strings.ContainsAny(t, "~/") {
-		return t
-	}
-	return strings.ReplaceAll(strings.ReplaceAll(t, "~", "~0"), "/", "~1")
-}
-
-// quote single-quotes s as jsonschema's messages do.
-func quote(s string) string {
-	s = strconv.Quote(s)
-	s = strings.ReplaceAll(s, `\"`, `"`)
-	s = strings.ReplaceAll(s, `'`, `\'`)
-	return "'" + s[1:len(s)-1] + "'"
-}
-
-func joinQuoted(list []string) string {
-	q := make([]string, len(list))
-	for i, s := range list {
-		q[i] = quote(s)
-	}
-	return strings.Join(q, ", ")
-}
-
-// checkDateTime is jsonschema's date-time format (RFC 3339 section 5.6, leap seconds allowed).
-func checkDateTime(s string) error {
-	if len(s) < 20 {
-		return errors.New("less than 20 characters long")
-	}
-	if s[10] != 't' && s[10] != 'T' {
-		return errors.New("11th character must be t or T")
-	}
-	if _, err := time.Parse("2006-01-02", s[:10]); err != nil {
-		return fmt.Errorf("invalid date element: %v", err)
-	}
-	if err := checkTime(s[11:]); err != nil {
-		return fmt.Errorf("invalid time element: %v", err)
-	}
-	return nil
-}
-
-func checkTime(str string) error {
-	if len(str) < 9 {
-		return errors.New("less than 9 characters long")
-	}
-	if str[2] != ':' || str[5] != ':' {
-		return errors.New("missing colon in correct place")
-	}
-	// str[2] and str[5] are colons, so jsonschema's strings.SplitN(str[:8], ":", 3) makes
-	// these three tokens, or tokens of which one holds a colon, as does one of these then.
-	var hms [3]int
-	for k, tok := range [3]string{str[0:2], str[3:5], str[6:8]} {
-		i, err := strconv.Atoi(tok)
-		if err != nil {
-			return errors.New("invalid hour/min/sec")
-		}
-		if i < 0 {
-			return errors.New("non-positive hour/min/sec")
-		}
-		hms[k] = i
-	}
-	h, m, s := hms[0], hms[1], hms[2]
-	if h > 23 || m > 59 || s > 60 {
-		return errors.New("hour/min/sec out of range")
-	}
-	str = str[8:]
-	if rem, ok := strings.CutPrefix(str, "."); ok {
-		digits := 0
-		for digits < len(rem) && rem[digits] >= '0' && rem[digits] <= '9' {
-			digits++
-		}
-		if digits == 0 {
-			return errors.New("no digits in second fraction")
-		}
-		str = rem[digits:]
-	}
-	if str != "z" && str != "Z" {
-		if len(str) != 6 {
-			return errors.New("offset must be 6 characters long")
-		}
-		var sign int
-		switch str[0] {
-		case '+':
-			sign = -1
-		case '-':
-			sign = +1
-		default:
-			return errors.New("offset must begin with plus/minus")
-		}
-		str = str[1:]
-		if str[2] != ':' {
-			return errors.New("missing colon in offset in correct place")
-		}
-		var zhm [2]int
-		for k, tok := range [2]string{str[0:2], str[3:5]} { // as strings.SplitN(str, ":", 2): see above
-			i, err := strconv.Atoi(tok)
-			if err != nil {
-				return errors.New("invalid hour/min in offset")
-			}
-			if i < 0 {
-				return errors.New("non-positive hour/min in offset")
-			}
-			zhm[k] = i
-		}
-		zh, zm := zhm[0], zhm[1]
-		if zh > 23 || zm > 59 {
-			return errors.New("hour/min in offset out of range")
-		}
-		hm := (h*60 + m) + sign*(zh*60+zm)
-		if hm < 0 {
-			hm += 24 * 60
-		}
-		h, m = hm/60, hm%60
-	}
-	if s >= 60 && (h != 23 || m != 59) {
-		return errors.New("invalid leap second")
-	}
-	return nil
 }
