@@ -1,0 +1,151 @@
+package replay
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/orderflow-dev/orderflow/functions/toolkit"
+)
+
+// The check after a replay: every order's fold over the event store against its fold over the
+// events read, and the analytics totals against the totals recomputed from them.
+
+// verify compares every order's fold and the totals, replacing the last verdict.
+func (r *run) verify(ctx context.Context) error {
+	r.report.Mismatches, r.report.Unfoldable = nil, nil
+	ids := make([]string, 0, len(r.events))
+	for id := range r.events {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	r.report.Orders = len(ids)
+	for _, id := range ids {
+		if err := r.verifyOrder(ctx, id); err != nil {
+			return err
+		}
+	}
+	if r.o.OrderID != "" {
+		return r.verifyMarkers(ctx)
+	}
+	table, err := r.tableTotals(ctx)
+	if err != nil {
+		return err
+	}
+	r.report.TotalsChecked, r.report.Recomputed, r.report.Table = true, r.recomputed, table
+	if table != r.recomputed {
+		r.report.Mismatches = append(r.report.Mismatches, fmt.Sprintf(
+			"analytics totals: table %s, recomputed from the %s %s (a table older than the stream's retention also counts events no longer on it)",
+			FormatTotals(table), r.o.From, FormatTotals(r.recomputed)))
+	}
+	return nil
+}
+
+func (r *run) verifyOrder(ctx context.Context, id string) error {
+	want, wantErr := toolkit.Fold(r.events[id])
+	stored, err := r.es.Load(ctx, id)
+	if err != nil {
+		r.report.Mismatches = append(r.report.Mismatches, fmt.Sprintf("%s: event store: %v", id, err))
+		return nil
+	}
+	if r.o.From == FromStream {
+		stored = append(stored, r.applied[id]...) // in a dry run, what would have been appended
+	}
+	got, gotErr := toolkit.Fold(stored)
+	switch {
+	case wantErr == nil && gotErr == nil:
+		if !sameOrder(want, got) {
+			r.report.Mismatches = append(r.report.Mismatches, fmt.Sprintf("%s: %s %s, event store %s", id, r.o.From, describe(want), describe(got)))
+		}
+	case wantErr != nil && gotErr != nil && foldClass(wantErr) == foldClass(gotErr):
+		r.report.Unfoldable = append(r.report.Unfoldable, fmt.Sprintf("%s: %v", id, gotErr))
+	default:
+		r.report.Mismatches = append(r.report.Mismatches, fmt.Sprintf("%s: %s %s, event store %s", id, r.o.From, describeFold(want, wantErr), describeFold(got, gotErr)))
+	}
+	_ = ctx
+	return nil
+}
+
+// verifyMarkers checks, for one order, that each event that counts is marked as counted.
+func (r *run) verifyMarkers(ctx context.Context) error {
+	r.report.CountedMarked = 0
+	for _, e := range r.events[r.o.OrderID] {
+		if _, ok, _ := toolkit.TotalsOf(e); !ok {
+			continue
+		}
+		out, err := r.db.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName: aws.String(r.d.AnalyticsTable), ConsistentRead: aws.Bool(true),
+			Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: markerPrefix + e.ID}},
+		})
+		if err != nil {
+			return fmt.Errorf("read analytics marker of %s: %w", e.ID, err)
+		}
+		if len(out.Item) == 0 {
+			r.report.Mismatches = append(r.report.Mismatches, fmt.Sprintf("analytics: %s %s #%d is not counted", e.OrderID, e.Type, e.Sequence))
+			continue
+		}
+		r.report.CountedMarked++
+	}
+	return nil
+}
+
+// tableTotals reads the analytics totals (plus, in a dry run, what the run would have added).
+func (r *run) tableTotals(ctx context.Context) (toolkit.Totals, error) {
+	key := map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: totalsKey}}
+	out, err := r.d.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(r.d.AnalyticsTable), Key: key, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return toolkit.Totals{}, fmt.Errorf("read analytics totals: %w", err)
+	}
+	n := func(name string) int64 {
+		v, _ := strconv.ParseInt(attrN(out.Item, name), 10, 64)
+		if r.dry != nil {
+			v += r.dry.increments(r.d.AnalyticsTable, key)[name]
+		}
+		return v
+	}
+	return toolkit.Totals{Orders: n("orders"), RevenueCents: n("revenueCents"), Cancelled: n("cancelled"),
+		Refunds: n("refunds"), RefundedCents: n("refundedCents")}, nil
+}
+
+// sameOrder compares two folds as GET /orders/{id} would show them, and their versions.
+func sameOrder(a, b toolkit.Order) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && string(ja) == string(jb) && a.Version == b.Version
+}
+
+func describe(o toolkit.Order) string {
+	last := ""
+	if n := len(o.Events); n > 0 {
+		last = fmt.Sprintf(", last #%d %s", o.Events[n-1].Sequence, o.Events[n-1].Type)
+	}
+	return fmt.Sprintf("%s after %d events%s", o.Status, len(o.Events), last)
+}
+
+func describeFold(o toolkit.Order, err error) string {
+	if err != nil {
+		return "does not fold (" + err.Error() + ")"
+	}
+	return describe(o)
+}
+
+func foldClass(err error) string {
+	for _, c := range []error{toolkit.ErrNotFound, toolkit.ErrFoldConflict, toolkit.ErrCorrupt} {
+		if errors.Is(err, c) {
+			return c.Error()
+		}
+	}
+	return err.Error()
+}
+
+// FormatTotals renders totals for people.
+func FormatTotals(t toolkit.Totals) string {
+	return fmt.Sprintf("{orders %d, revenue %d cents, cancelled %d, refunds %d (%d cents)}", t.Orders, t.RevenueCents, t.Cancelled, t.Refunds, t.RefundedCents)
+}
