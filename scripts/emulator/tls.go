@@ -1,0 +1,151 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"flag"
+	"log"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// The https endpoint: the self-signed certificate, the variables that make clients trust it,
+// and the TLS proxy in front of the plain-HTTP MiniStack.
+
+// trustEnv names the certificate for every kind of client: the CDK CLI and the AWS SDKs read
+// AWS_CA_BUNDLE (it replaces their roots, hence a bundle with the system roots in it; the CDK CLI
+// also falls back to REQUESTS_CA_BUNDLE, which then wins over NODE_EXTRA_CA_CERTS), Go's net/http
+// reads SSL_CERT_FILE, curl CURL_CA_BUNDLE, Node adds NODE_EXTRA_CA_CERTS to its own roots.
+func trustEnv() ([]string, error) {
+	cert, err := ensureCertificate()
+	if err != nil {
+		return nil, err
+	}
+	bundle, _ := filepath.Abs(filepath.Join(tlsDir, "ca-bundle.pem"))
+	return []string{
+		"AWS_CA_BUNDLE=" + bundle,
+		"SSL_CERT_FILE=" + bundle,
+		"REQUESTS_CA_BUNDLE=" + bundle,
+		"CURL_CA_BUNDLE=" + bundle,
+		"NODE_EXTRA_CA_CERTS=" + cert,
+	}, nil
+}
+
+// systemRoots are the usual locations of the system's PEM bundle (as Go's crypto/x509 looks for it).
+var systemRoots = []string{
+	"/etc/ssl/certs/ca-certificates.crt",                // Debian, Ubuntu, Alpine
+	"/etc/pki/tls/certs/ca-bundle.crt",                  // Fedora, RHEL
+	"/etc/ssl/ca-bundle.pem",                            // openSUSE
+	"/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", // CentOS, RHEL 7
+	"/etc/ssl/cert.pem",                                 // macOS, Alpine
+}
+
+// ensureCertificate makes the emulator's self-signed certificate once (.emulator/tls/server.crt,
+// server.key) and a bundle of the system roots plus it (ca-bundle.pem). It returns the
+// certificate's absolute path.
+func ensureCertificate() (string, error) {
+	certPath, keyPath := filepath.Join(tlsDir, "server.crt"), filepath.Join(tlsDir, "server.key")
+	bundlePath := filepath.Join(tlsDir, "ca-bundle.pem")
+	abs, err := filepath.Abs(certPath)
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(bundlePath); err == nil {
+		return abs, nil
+	}
+	if err := os.MkdirAll(tlsDir, 0o755); err != nil {
+		return "", err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return "", err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "localhost", Organization: []string{"orderflow local emulator"}},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().AddDate(2, 0, 0),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, // CA:FALSE: rustls (webpki) refuses a CA certificate served as the leaf
+		DNSNames:              []string{"localhost", "*.execute-api.localhost"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return "", err
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return "", err
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(certPath, certPEM, 0o644); err != nil {
+		return "", err
+	}
+	var bundle []byte
+	for _, p := range systemRoots {
+		if b, err := os.ReadFile(p); err == nil {
+			bundle = append(b, '\n')
+			break
+		}
+	}
+	if err := os.WriteFile(bundlePath, append(bundle, certPEM...), 0o644); err != nil { // written last: marks completion
+		return "", err
+	}
+	return abs, nil
+}
+
+// freePort returns a loopback port nothing listens on now.
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	_, port, err := net.SplitHostPort(l.Addr().String())
+	return port, err
+}
+
+// proxy terminates TLS in front of the plain-HTTP MiniStack. It keeps the client's Host header
+// (SigV4 signs it) and replaces any X-Forwarded-* the client sent with its own, so MiniStack sees
+// X-Forwarded-Proto: https, which it reads as aws:SecureTransport.
+func proxy(args []string) {
+	fs := flag.NewFlagSet("proxy", flag.ExitOnError)
+	listen := fs.String("listen", "127.0.0.1:4566", "TLS address to serve")
+	backend := fs.String("backend", "", "plain-HTTP MiniStack")
+	cert := fs.String("cert", "", "certificate (PEM)")
+	key := fs.String("key", "", "private key (PEM)")
+	_ = fs.Parse(args)
+	target, err := url.Parse(*backend)
+	if err != nil || target.Host == "" {
+		log.Fatalf("emulator proxy: -backend %q", *backend)
+	}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(target)
+			r.Out.Host = r.In.Host
+			r.SetXForwarded()
+		},
+		FlushInterval: -1, // stream responses (long polls, Lambda response streaming)
+	}
+	log.Printf("emulator proxy: https://%s -> %s", *listen, target)
+	log.Fatal(http.ListenAndServeTLS(*listen, *cert, *key, rp))
+}
