@@ -248,7 +248,7 @@ func (c *compiler) compile(id, ptr string) (*schema, error) {
 			}
 		default:
 			if !strings.HasPrefix(kw, "x-") {
-				return nil, bad("unsupported keyword %q: teach events/validate.go its meaning (and the equivalence test its mutations)", kw)
+				return nil, bad("unsupported keyword %q: teach events/compile.go and validate.go its meaning (and the equivalence test its mutations)", kw)
 			}
 		}
 	}

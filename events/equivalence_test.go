@@ -537,13 +537,17 @@ func byteMutations(sample []byte) []mutation {
 	return out
 }
 
-// thin keeps every 16th mutation under -short.
+// thin keeps every 16th mutation under -short, every 128th under -race.
 func thin(muts []mutation) []mutation {
-	if !testing.Short() {
-		return muts
+	step := 1
+	switch {
+	case raceDetector:
+		step = 128
+	case testing.Short():
+		step = 16
 	}
 	var out []mutation
-	for i := 0; i < len(muts); i += 16 {
+	for i := 0; i < len(muts); i += step {
 		out = append(out, muts[i])
 	}
 	return out
