@@ -13,7 +13,7 @@ import (
 type Order struct {
 	ID           string
 	Customer     string
-	SKU          string // what it bought (one unit, UnitsPerOrder); "" if the client did not place it
+	SKU          string // what it bought (one unit, UnitsPerOrder), as placed or as listed
 	Acknowledged bool   // a 201 named it; false: found in the customer's list only
 	TotalCents   int64  // as the API priced it
 	Events       []journey.Event

@@ -360,7 +360,7 @@ func ordersOf(placements []Placement, w *watcher) []Order {
 	sort.Slice(extra, func(a, b int) bool { return w.listed[extra[a]].PlacedAt.Before(w.listed[extra[b]].PlacedAt) })
 	for _, id := range extra {
 		l := w.listed[id]
-		out = append(out, Order{ID: id, Customer: fmt.Sprintf("load-%02d", l.Customer+1), TotalCents: l.TotalCents})
+		out = append(out, Order{ID: id, Customer: fmt.Sprintf("load-%02d", l.Customer+1), SKU: l.SKU, TotalCents: l.TotalCents})
 	}
 	return out
 }
