@@ -18,10 +18,13 @@ import (
 
 // TestChaos is `make chaos` on a small run: the default experiment, armed at run time by changing
 // each function's ORDERFLOW_FAULTS (put back when it ends), 40 orders of mixed outcomes, 10 in
-// flight, dead letters redriven while they run, and the same reconciliation. Two functions are
-// spared what only costs time (make chaos has them): order-api's crashes, each of which holds an
-// Idempotency-Key for its 30 s lease before a retry may take over, and the notifier's faults,
-// each failed receive of which waits out the 60 s visibility of its queue. It arms faults in the stack every other test shares, so it must run alone:
+// flight, dead letters redriven while they run, and the same reconciliation. To keep it near a
+// minute, it spares what only costs time (make chaos has it all): order-api's crashes, each of
+// which holds an Idempotency-Key for its 30 s lease before a retry may take over; the payment
+// function's crashes, since one crash fails the whole batch it handles (up to ten messages, each
+// several writes: most batches would crash) and each failed receive waits out the payments
+// queue's 30 s visibility; and the notifier's faults, whose queues' visibility is 60 s. The
+// payment function's crash after each step is explored exhaustively by its unit tests. It arms faults in the stack every other test shares, so it must run alone:
 // the Makefile runs it in a go test of its own, after the others (it does not call t.Parallel,
 // so even in the same run no parallel test overlaps it).
 func TestChaos(t *testing.T) {
@@ -45,7 +48,9 @@ func TestChaos(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	faults["order-api"] = fmt.Sprintf(`{"invocationError":{"invocationPercentage":%d,"preventExecution":false}}`, chaos.ErrorPercentage)
+	lostAnswers := fmt.Sprintf(`"invocationError":{"invocationPercentage":%d,"preventExecution":false}`, chaos.ErrorPercentage)
+	faults["order-api"] = "{" + lostAnswers + "}"
+	faults["payment"] = fmt.Sprintf(`{%s,"invocationAddDelay":{"invocationPercentage":%d,"startupDelayMilliseconds":%d}}`, lostAnswers, chaos.DelayPercentage, chaos.DelayMillis)
 	delete(faults, "notifier")
 	fns := lambda.NewFromConfig(stack.AWS)
 	names := chaos.Names(stack.Outputs, functions)
