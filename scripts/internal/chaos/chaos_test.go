@@ -18,6 +18,7 @@ import (
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/orderflow-dev/orderflow/functions/toolkit"
+	"github.com/orderflow-dev/orderflow/scripts/internal/load"
 	"github.com/orderflow-dev/orderflow/scripts/internal/redrive"
 	"github.com/orderflow-dev/orderflow/scripts/internal/shop"
 )
@@ -313,3 +314,41 @@ func TestRootFindsTheRepository(t *testing.T) {
 }
 
 func t0() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
+
+func TestResultReportsWhatTheFaultsDid(t *testing.T) {
+	armed := map[string]string{"payment": `{"crashAfterWrite":{"callPercentage":10}}`, "shipping": `{"invocationTimeout":{"invocationPercentage":5}}`}
+	fired := map[string]map[string]int{"payment": {"crashAfterWrite": 7}, "shipping": {}}
+	letters := []DeadLetter{{Queue: "payments", Kind: redrive.Exhausted, Reason: "no reason | recorded", Count: 3, Moved: 3}}
+	rep := &load.Report{Orders: 2, Concurrency: 1, SKU: "SKU-100", Token: "tok_visa"}
+	rep.Checks = []load.Check{ExplainedCheck(letters, fired), FiredCheck(armed, fired, nil)}
+	r := &Result{Report: rep, Armed: armed, Fired: fired, DeadLetters: letters, Passes: 4}
+	var md strings.Builder
+	if err := r.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"all checks passed",
+		"| payment | `" + armed["payment"] + "` | 7 crashAfterWrite |",
+		"| shipping | `" + armed["shipping"] + "` | none |",
+		"| **all** | | 7 crashAfterWrite |",
+		"Dead letters: 3 messages, 3 moved back by 4 redrive passes",
+		`| payments | max-receives | no reason \| recorded | 3 | 3 |`,
+	} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("the Markdown lacks %q:\n%s", want, md.String())
+		}
+	}
+	var js strings.Builder
+	if err := r.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Load        struct{ Orders int }
+		Injected    map[string]map[string]int
+		DeadLetters []DeadLetter
+		Violations  int
+	}
+	if err := json.Unmarshal([]byte(js.String()), &got); err != nil || got.Load.Orders != 2 || got.Injected["payment"]["crashAfterWrite"] != 7 || len(got.DeadLetters) != 1 || got.Violations != 0 {
+		t.Errorf("JSON %s (%v)", js.String(), err)
+	}
+}
