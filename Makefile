@@ -40,7 +40,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: help demo test test-unit test-e2e e2e deps chromium up down deploy-local synth deploy destroy lint lint-templates token trace replay redrive inject bench load restock fuzz
+.PHONY: help demo test test-unit test-e2e e2e deps chromium up down deploy-local synth deploy destroy lint lint-templates token trace replay redrive inject bench load chaos restock fuzz
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -70,7 +70,9 @@ test-e2e: deps chromium ## deploy to a local emulator (started and stopped here)
 
 e2e: ## run the adapter contract tests and the end-to-end tests against an already deployed local stack
 	ORDERFLOW_TEST_ENDPOINT=$(ENDPOINT) $(LOCAL_ENV) go test -count=1 -run 'Emulator|LedgerContract' ./functions/internal/... ./functions/payment/
-	$(LOCAL_ENV) go test -count=1 -tags e2e -timeout 20m ./scripts/e2e/
+	$(LOCAL_ENV) go test -count=1 -tags e2e -timeout 20m -skip '^TestChaos$$' ./scripts/e2e/
+	@# alone, once the others are done: it arms faults in every function of the shared stack
+	$(LOCAL_ENV) go test -count=1 -tags e2e -timeout 10m -run '^TestChaos$$' ./scripts/e2e/
 
 deps: node_modules/.package-lock.json .venv/bin/cfn-lint ## install Go modules, the pinned CDK CLI and the pinned template linters
 	go mod download
@@ -106,7 +108,8 @@ deploy-local: deps ## bootstrap and deploy the stack to the emulator, built for 
 	cd .emulator && $(LOCAL_ENV) ../node_modules/.bin/cdk bootstrap aws://000000000000/us-east-1 $(CDK_FLAGS)
 	@# MiniStack's CloudFormation refuses metric-math alarms: leave that one alarm out (README, emulator gaps)
 	@# emulator=true: the allowances MiniStack's IAM evaluator needs (README, emulator gaps); never in the AWS template
-	$(LOCAL_ENV) $(CDK) deploy Orderflow -c arch=$(HOST_ARCH) -c emulator=true $(CONTEXT) --parameters MetricMathAlarms=false --require-approval never --progress events $(CDK_FLAGS) \
+	@# CHAOS_FAULTS (make chaos): the faults context value, armed in the functions it names
+	$(LOCAL_ENV) $(CDK) deploy Orderflow -c arch=$(HOST_ARCH) -c emulator=true $(CONTEXT) $${CHAOS_FAULTS:+-c "faults=$$CHAOS_FAULTS"} --parameters MetricMathAlarms=false --require-approval never --progress events $(CDK_FLAGS) \
 		--output .emulator/cdk.out-$(PORT) --outputs-file .emulator/outputs-$(PORT).json
 
 synth: deps ## synthesize the CloudFormation template (arm64) and run cdk-nag
@@ -147,6 +150,16 @@ inject: ## put a duplicate or a v1 event on the bus to watch consumers cope (loc
 
 load: ## place N orders at concurrency C (local stack), wait for all to end, reconcile, report latency, where the time goes and CPU [N=100 C=10 ARGS="-sku SKU-100"]
 	$(LOCAL_ENV) go run ./scripts/load -n $(N) -c $(C) $(ARGS)
+
+# make chaos: 300 orders, 30 in flight, unless N= and C= say otherwise (make load's defaults are smaller)
+chaos: N = 300
+chaos: C = 30
+chaos: deps ## deploy locally with faults in every function (FAULTS='{"payment":{...}}' to choose), place N orders under them, redrive, reconcile; exit 1 on any loss [N=300 C=30]
+	go run ./scripts/emulator up
+	faults='$(FAULTS)'; if [ -z "$$faults" ]; then faults=$$(go run ./scripts/chaos -print-faults) || exit 1; fi; \
+		echo "chaos: faults $$faults"; CHAOS_FAULTS="$$faults" $(MAKE) --no-print-directory deploy-local
+	$(LOCAL_ENV) go run ./scripts/chaos -n $(N) -c $(C) $(ARGS); status=$$?; \
+		echo "chaos: the local stack still has faults armed: \`make deploy-local\` disarms them"; exit $$status
 
 restock: ## set a SKU's stock on the local stack, e.g. before a 1,000-order run: make restock SKU=SKU-100 STOCK=1000
 	$(LOCAL_ENV) go run ./scripts/restock -sku $(SKU) -stock $(STOCK)

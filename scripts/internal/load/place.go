@@ -30,10 +30,17 @@ type Requests struct {
 	NotPlaced int `json:"notPlaced"` // orders still without a 201 after every try
 }
 
+// Choice is what one order buys (one unit of SKU) and how it pays.
+type Choice struct {
+	SKU   string `json:"sku"`
+	Token string `json:"token"`
+}
+
 // Placement is one order the client placed, or tried to.
 type Placement struct {
 	Index      int
 	Customer   int // index into the run's customers
+	Choice     Choice
 	Key        string
 	OrderID    string
 	TotalCents int64
@@ -48,7 +55,8 @@ type placer struct {
 	http     *http.Client
 	baseURL  string
 	tokens   []string // per customer
-	body     []byte
+	choose   func(index int) Choice
+	bodies   map[Choice][]byte
 	maxTries int
 	backoff  func(try int, hdr http.Header) time.Duration // the wait before try+1
 
@@ -56,13 +64,25 @@ type placer struct {
 	req Requests
 }
 
-func newPlacer(client *http.Client, baseURL string, tokens []string, sku, token string, maxTries int) (*placer, error) {
-	body, err := json.Marshal(shop.NewOrder(token, shop.Line{SKU: sku, Quantity: 1}))
-	if err != nil {
-		return nil, err
+// newPlacer returns a placer of n orders, order i buying what choose(i) says.
+func newPlacer(client *http.Client, baseURL string, tokens []string, n int, choose func(index int) Choice, maxTries int) (*placer, error) {
+	bodies := map[Choice][]byte{}
+	for i := range n {
+		c := choose(i)
+		if _, ok := bodies[c]; ok {
+			continue
+		}
+		body, err := json.Marshal(shop.NewOrder(c.Token, shop.Line{SKU: c.SKU, Quantity: 1}))
+		if err != nil {
+			return nil, err
+		}
+		bodies[c] = body
 	}
-	return &placer{http: client, baseURL: baseURL, tokens: tokens, body: body, maxTries: maxTries, backoff: backoff}, nil
+	return &placer{http: client, baseURL: baseURL, tokens: tokens, choose: choose, bodies: bodies, maxTries: maxTries, backoff: backoff}, nil
 }
+
+// Only is the choice of a run whose orders all buy the same: every index gets c.
+func Only(c Choice) func(int) Choice { return func(int) Choice { return c } }
 
 // placeAll places n orders, concurrency at a time, spread round-robin over the customers.
 func (p *placer) placeAll(ctx context.Context, n, concurrency int, progress func(done int)) []Placement {
@@ -97,10 +117,10 @@ func (p *placer) placeAll(ctx context.Context, n, concurrency int, progress func
 // place posts one order under a fresh Idempotency-Key, retrying what may succeed later (no
 // answer, 409, 429, 5xx) with the same key, so that a retry can never place a second order.
 func (p *placer) place(ctx context.Context, index, customer int) Placement {
-	pl := Placement{Index: index, Customer: customer, Key: uuid.NewString(), Start: time.Now()}
+	pl := Placement{Index: index, Customer: customer, Choice: p.choose(index), Key: uuid.NewString(), Start: time.Now()}
 	for try := 1; try <= p.maxTries; try++ {
 		pl.Tries = try
-		code, hdr, body, err := p.post(ctx, p.tokens[customer], pl.Key)
+		code, hdr, body, err := p.post(ctx, p.tokens[customer], pl.Key, p.bodies[pl.Choice])
 		p.mu.Lock()
 		p.req.Tries++
 		retry := true
@@ -161,8 +181,8 @@ func backoff(try int, hdr http.Header) time.Duration {
 	return d
 }
 
-func (p *placer) post(ctx context.Context, token, key string) (int, http.Header, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.baseURL+"/orders", bytes.NewReader(p.body))
+func (p *placer) post(ctx context.Context, token, key string, body []byte) (int, http.Header, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.baseURL+"/orders", bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, nil, err
 	}

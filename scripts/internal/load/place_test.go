@@ -69,7 +69,7 @@ func TestPlacerRetriesWithTheSameKeyAndCountsEveryAnswer(t *testing.T) {
 	srv := httptest.NewServer(api)
 	defer srv.Close()
 	tokens := []string{"ok", "throttled", "conflict", "server", "drop", "bad"}
-	p, err := newPlacer(srv.Client(), srv.URL, tokens, "SKU-100", "tok_visa", 3)
+	p, err := newPlacer(srv.Client(), srv.URL, tokens, len(tokens), Only(Choice{SKU: "SKU-100", Token: "tok_visa"}), 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestPlacerGivesUpAfterMaxTries(t *testing.T) {
 		fmt.Fprint(w, `{"error":"internal error"}`)
 	}))
 	defer srv.Close()
-	p, err := newPlacer(srv.Client(), srv.URL, []string{"t"}, "SKU-100", "tok_visa", 4)
+	p, err := newPlacer(srv.Client(), srv.URL, []string{"t"}, 1, Only(Choice{SKU: "SKU-100", Token: "tok_visa"}), 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,4 +140,51 @@ func TestBackoff(t *testing.T) {
 	if d := backoff(1, http.Header{"Retry-After": {"3"}}); d != 3*time.Second {
 		t.Errorf("with Retry-After: 3, backoff = %v, want 3s", d)
 	}
+}
+
+func TestPlacerPostsWhatEachOrderChose(t *testing.T) {
+	var mu sync.Mutex
+	bodies := map[string]string{} // Idempotency-Key → body
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var buf [512]byte
+		n, _ := r.Body.Read(buf[:])
+		key := strings.Trim(r.Header.Get("Idempotency-Key"), `"`)
+		mu.Lock()
+		bodies[key] = string(buf[:n])
+		mu.Unlock()
+		w.WriteHeader(http.StatusCreated)
+		_ = json.NewEncoder(w).Encode(map[string]any{"orderId": "ORD-" + key, "status": "PLACED", "totalCents": 1})
+	}))
+	defer srv.Close()
+	choose := func(i int) Choice {
+		if i%3 == 2 {
+			return Choice{SKU: "SKU-451", Token: "tok_visa"}
+		}
+		return Choice{SKU: "SKU-100", Token: []string{"tok_visa", "tok_declined"}[i%2]}
+	}
+	p, err := newPlacer(srv.Client(), srv.URL, []string{"a", "b"}, 9, choose, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.bodies) != 3 {
+		t.Errorf("%d bodies for three choices", len(p.bodies))
+	}
+	for _, pl := range p.placeAll(context.Background(), 9, 4, func(int) {}) {
+		var body struct {
+			Items   []shopLine
+			Payment struct{ Token string }
+		}
+		if err := json.Unmarshal([]byte(bodies[pl.Key]), &body); err != nil {
+			t.Fatal(err)
+		}
+		want := choose(pl.Index)
+		if pl.Choice != want || len(body.Items) != 1 || body.Items[0].SKU != want.SKU || body.Items[0].Quantity != 1 || body.Payment.Token != want.Token {
+			t.Errorf("order #%d: choice %+v, body %s, want one %s paid with %s", pl.Index, pl.Choice, bodies[pl.Key], want.SKU, want.Token)
+		}
+	}
+}
+
+type shopLine struct {
+	SKU      string
+	Quantity int
 }

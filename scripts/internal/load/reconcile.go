@@ -13,8 +13,9 @@ import (
 type Order struct {
 	ID           string
 	Customer     string
-	Acknowledged bool  // a 201 named it; false: found in the customer's list only
-	TotalCents   int64 // as the API priced it
+	SKU          string // what it bought (one unit, UnitsPerOrder), as placed or as listed
+	Acknowledged bool   // a 201 named it; false: found in the customer's list only
+	TotalCents   int64  // as the API priced it
 	Events       []journey.Event
 	Payment      *Payment // payments table item; nil: none
 	Claim        *Claim   // sagas table item; nil: none
@@ -41,14 +42,20 @@ type Queue struct {
 	After  int    `json:"after"`  // once every order had ended
 }
 
+// Stock is one SKU's stock around the run.
+type Stock struct {
+	SKU    string `json:"sku"`
+	Before int    `json:"before"` // set just before the run
+	After  int    `json:"after"`  // once every execution had ended
+}
+
 // Facts is everything reconciliation looks at.
 type Facts struct {
 	Orders          []Order
 	NotPlaced       []string // orders the client could not place (the last answer of each, after retries)
 	Late            []string // orders not seen ended when the wait for them timed out
 	UnitsPerOrder   int
-	StockBefore     int // set just before the run
-	StockAfter      int
+	Stock           []Stock // every SKU the run's orders bought
 	DLQs            []Queue
 	Running         int    // executions of the state machine still RUNNING
 	ExecutionPrefix string // ARN prefix of the state machine's executions
@@ -69,6 +76,12 @@ func (c Check) OK() bool { return len(c.Violations) == 0 }
 const (
 	shipped   = "OrderShipped"
 	cancelled = "OrderCancelled"
+)
+
+// Payment events that decide what the customer paid.
+const (
+	approved = "PaymentApproved"
+	refunded = "PaymentRefunded"
 )
 
 // Outcome is an order's end as its events tell it: SHIPPED, CANCELLED (reason), or "" if none.
@@ -98,17 +111,20 @@ func Reconcile(f Facts) []Check {
 	terminal := Check{Name: "exactly one terminal state", Rule: "one OrderShipped or one OrderCancelled, never both, nothing after it; sequences 1…n without a gap"}
 	unexpected := Check{Name: "no unexpected order", Rule: "the load's customers have no order of this run that no 201 named (a retry placing a second order)"}
 	charged := Check{Name: "charged once", Rule: "a shipped order is APPROVED for its total under one payment id; a cancelled one is not charged (no payment, DECLINED, VOIDED or REFUNDED)"}
+	refunds := Check{Name: "refunded once", Rule: "a cancelled order that was charged (PaymentApproved) is REFUNDED in the ledger with one PaymentRefunded event; " +
+		"no order has two PaymentRefunded events, a shipped one none, and a REFUNDED ledger item has its event"}
 	claims := Check{Name: "one saga per order", Rule: "the sagas table holds the order's claim, naming an execution of the state machine"}
-	shippedUnits := 0
+	shippedUnits := map[string]int{}
 	for _, o := range f.Orders {
 		if !o.Acknowledged {
 			unexpected.Violations = append(unexpected.Violations, fmt.Sprintf("%s (customer %s): in the customer's orders, but no 201 named it", o.ID, o.Customer))
 		}
 		outcome := checkEvents(o, &lost, &terminal)
 		if outcome == "SHIPPED" || outcome == "BOTH" {
-			shippedUnits += f.UnitsPerOrder
+			shippedUnits[o.SKU] += f.UnitsPerOrder
 		}
 		checkPayment(o, outcome, &charged)
+		checkRefund(o, outcome, &refunds)
 		switch {
 		case o.Claim == nil:
 			claims.Violations = append(claims.Violations, o.ID+": no saga claim")
@@ -119,23 +135,34 @@ func Reconcile(f Facts) []Check {
 		}
 	}
 
-	stock := Check{Name: "stock conserved", Rule: "stock after = stock set before − units shipped"}
-	if want := f.StockBefore - shippedUnits; f.StockAfter != want {
-		stock.Violations = append(stock.Violations, fmt.Sprintf("stock %d, want %d (set to %d, %d units shipped)", f.StockAfter, want, f.StockBefore, shippedUnits))
-	}
-
-	dlqs := Check{Name: "dead-letter queues empty", Rule: "every …DlqUrl queue holds no message (visible, in flight or delayed)"}
-	for _, q := range f.DLQs {
-		if q.After > 0 {
-			dlqs.Violations = append(dlqs.Violations, fmt.Sprintf("%s holds %d messages (%d before the run)", q.Name, q.After, q.Before))
+	stock := Check{Name: "stock conserved", Rule: "for each SKU of the run, stock after = stock set before − units shipped"}
+	for _, s := range f.Stock {
+		if want := s.Before - shippedUnits[s.SKU]; s.After != want {
+			stock.Violations = append(stock.Violations, fmt.Sprintf("%s: stock %d, want %d (set to %d, %d units shipped)", s.SKU, s.After, want, s.Before, shippedUnits[s.SKU]))
 		}
 	}
+
+	dlqs := DLQCheck(f.DLQs)
 
 	running := Check{Name: "no execution left running", Rule: "the state machine has no RUNNING execution once every order has ended"}
 	if f.Running > 0 {
 		running.Violations = append(running.Violations, fmt.Sprintf("%d executions still RUNNING", f.Running))
 	}
-	return []Check{placed, lost, terminal, unexpected, charged, stock, dlqs, running, claims}
+	return []Check{placed, lost, terminal, unexpected, charged, refunds, stock, dlqs, running, claims}
+}
+
+// DLQCheckName names the check that every dead-letter queue ended empty.
+const DLQCheckName = "dead-letter queues empty"
+
+// DLQCheck checks that every dead-letter queue is empty.
+func DLQCheck(queues []Queue) Check {
+	dlqs := Check{Name: DLQCheckName, Rule: "every …DlqUrl queue holds no message (visible, in flight or delayed)"}
+	for _, q := range queues {
+		if q.After > 0 {
+			dlqs.Violations = append(dlqs.Violations, fmt.Sprintf("%s holds %d messages (%d before the run)", q.Name, q.After, q.Before))
+		}
+	}
+	return dlqs
 }
 
 // checkEvents checks one order's events and returns its outcome ("" if it has not ended).
@@ -194,6 +221,35 @@ func checkPayment(o Order, outcome string, charged *Check) {
 		}
 	case "BOTH":
 		charged.Violations = append(charged.Violations, o.ID+": both shipped and cancelled, payment "+paymentStatus(p))
+	}
+}
+
+// checkRefund checks that a charge taken back was taken back once, and that one that had to be
+// was: the events tell what the saga decided (a PaymentApproved, then a PaymentRefunded per
+// refund it announced), the ledger what the payment function did (REFUNDED, once: Refund is a
+// conditional update from APPROVED).
+func checkRefund(o Order, outcome string, refunds *Check) {
+	charges, backs := 0, 0
+	for _, e := range o.Events {
+		switch e.Type {
+		case approved:
+			charges++
+		case refunded:
+			backs++
+		}
+	}
+	status := paymentStatus(o.Payment)
+	switch {
+	case backs > 1:
+		refunds.Violations = append(refunds.Violations, fmt.Sprintf("%s: %d PaymentRefunded events (a second refund)", o.ID, backs))
+	case outcome == "SHIPPED" && (backs > 0 || status == "REFUNDED"):
+		refunds.Violations = append(refunds.Violations, fmt.Sprintf("%s: shipped, yet refunded (%d PaymentRefunded, payment %s)", o.ID, backs, status))
+	case outcome == "CANCELLED" && charges > 0 && (backs != 1 || status != "REFUNDED"):
+		refunds.Violations = append(refunds.Violations, fmt.Sprintf("%s: charged then cancelled, but %d PaymentRefunded and payment %s (want 1 and REFUNDED)", o.ID, backs, status))
+	case status == "REFUNDED" && backs == 0 && outcome != "":
+		refunds.Violations = append(refunds.Violations, fmt.Sprintf("%s: payment REFUNDED but no PaymentRefunded event", o.ID))
+	case backs == 1 && status != "REFUNDED":
+		refunds.Violations = append(refunds.Violations, fmt.Sprintf("%s: a PaymentRefunded event, but payment %s", o.ID, status))
 	}
 }
 

@@ -22,22 +22,27 @@ func events(types ...string) []journey.Event {
 var (
 	approvedPath = []string{"OrderPlaced", "InventoryReserved", "PaymentApproved", "OrderConfirmed", "OrderShipped"}
 	declinedPath = []string{"OrderPlaced", "InventoryReserved", "PaymentDeclined", "InventoryReleased", "OrderCancelled"}
+	refusedPath  = []string{"OrderPlaced", "InventoryReserved", "PaymentApproved", "OrderConfirmed", "PaymentRefunded", "InventoryReleased", "OrderCancelled"}
 )
 
-// clean is a run where every rule holds: two orders shipped, one declined, one out of stock.
+// clean is a run where every rule holds: two orders shipped, one declined, one out of stock,
+// one refused by the carrier (charged, then refunded).
 func clean() Facts {
 	order := func(id string, evs []journey.Event, pay *Payment) Order {
-		return Order{ID: id, Customer: "load-01", Acknowledged: true, TotalCents: 1499, Events: evs, Payment: pay,
+		return Order{ID: id, Customer: "load-01", SKU: "SKU-100", Acknowledged: true, TotalCents: 1499, Events: evs, Payment: pay,
 			Claim: &Claim{ExecutionArn: prefix + "x-" + id}}
 	}
+	refused := order("ORD-5", events(refusedPath...), &Payment{Status: "REFUNDED", PaymentID: "p5", AmountCents: 1499, Attempts: 1})
+	refused.SKU = "SKU-451"
 	return Facts{
 		Orders: []Order{
 			order("ORD-1", events(approvedPath...), &Payment{Status: "APPROVED", PaymentID: "p1", AmountCents: 1499, Attempts: 1}),
 			order("ORD-2", events(approvedPath...), &Payment{Status: "APPROVED", PaymentID: "p2", AmountCents: 1499, Attempts: 1}),
 			order("ORD-3", events(declinedPath...), &Payment{Status: "DECLINED", PaymentID: "p3", AmountCents: 1499, Attempts: 1}),
 			order("ORD-4", events("OrderPlaced", "OrderCancelled"), nil),
+			refused,
 		},
-		UnitsPerOrder: 1, StockBefore: 14, StockAfter: 12,
+		UnitsPerOrder: 1, Stock: []Stock{{SKU: "SKU-100", Before: 14, After: 12}, {SKU: "SKU-451", Before: 11, After: 11}},
 		DLQs:            []Queue{{Name: "PaymentsDlq"}, {Name: "ProjectorDlq", Before: 0, After: 0}},
 		ExecutionPrefix: prefix,
 	}
@@ -58,8 +63,8 @@ func TestReconcileACleanRun(t *testing.T) {
 	if v := violated(checks); len(v) > 0 {
 		t.Fatalf("violations in a clean run: %v", checks)
 	}
-	if len(checks) != 9 {
-		t.Errorf("%d checks, want 9", len(checks))
+	if len(checks) != 10 {
+		t.Errorf("%d checks, want 10", len(checks))
 	}
 }
 
@@ -72,9 +77,9 @@ func TestReconcileFindsEachViolation(t *testing.T) {
 	}{
 		{"a POST never answered 201", func(f *Facts) { f.NotPlaced = []string{"order #7 after 8 tries: HTTP 503"} },
 			[]string{"every order placed"}, "HTTP 503"},
-		{"an acknowledged order is not in the event store", func(f *Facts) { f.Orders[0].Events, f.StockBefore = nil, 13 },
+		{"an acknowledged order is not in the event store", func(f *Facts) { f.Orders[0].Events, f.Stock[0].Before = nil, 13 },
 			[]string{"no order lost"}, "no OrderPlaced"},
-		{"an order never ended", func(f *Facts) { f.Orders[0].Events, f.StockBefore = events(approvedPath[:4]...), 13 },
+		{"an order never ended", func(f *Facts) { f.Orders[0].Events, f.Stock[0].Before = events(approvedPath[:4]...), 13 },
 			[]string{"no order lost"}, "never ended"},
 		{"an order not ended within the timeout", func(f *Facts) { f.Late = []string{"ORD-2: still PLACED when the wait stopped"} },
 			[]string{"no order lost"}, "still PLACED"},
@@ -89,7 +94,7 @@ func TestReconcileFindsEachViolation(t *testing.T) {
 			o := f.Orders[0]
 			o.ID, o.Acknowledged, o.Claim = "ORD-9", false, &Claim{ExecutionArn: prefix + "x-9"}
 			f.Orders = append(f.Orders, o)
-			f.StockBefore++
+			f.Stock[0].Before++
 		}, []string{"no unexpected order"}, "ORD-9"},
 		{"shipped without a payment", func(f *Facts) { f.Orders[0].Payment = nil }, []string{"charged once"}, "shipped without a payment"},
 		{"shipped but declined", func(f *Facts) { f.Orders[0].Payment.Status = "DECLINED" }, []string{"charged once"}, "payment DECLINED"},
@@ -97,7 +102,23 @@ func TestReconcileFindsEachViolation(t *testing.T) {
 		{"charged another amount", func(f *Facts) { f.Orders[1].Payment.AmountCents = 2998 }, []string{"charged once"}, "charged 2998 cents"},
 		{"cancelled but approved", func(f *Facts) { f.Orders[2].Payment.Status = "APPROVED" }, []string{"charged once"}, "cancelled, payment APPROVED"},
 		{"cancelled while a charge is pending", func(f *Facts) { f.Orders[3].Payment = &Payment{Status: "PENDING"} }, []string{"charged once"}, "PENDING"},
-		{"stock not conserved", func(f *Facts) { f.StockAfter = 11 }, []string{"stock conserved"}, "stock 11, want 12"},
+		{"stock not conserved", func(f *Facts) { f.Stock[0].After = 11 }, []string{"stock conserved"}, "SKU-100: stock 11, want 12"},
+		{"a refused order's stock not released", func(f *Facts) { f.Stock[1].After = 10 }, []string{"stock conserved"}, "SKU-451: stock 10, want 11"},
+		{"refunded twice", func(f *Facts) {
+			f.Orders[4].Events = events(append(refusedPath[:5:5], "PaymentRefunded", "InventoryReleased", "OrderCancelled")...)
+		},
+			[]string{"refunded once"}, "2 PaymentRefunded events"},
+		{"charged, cancelled, never refunded", func(f *Facts) {
+			f.Orders[4].Events = events("OrderPlaced", "InventoryReserved", "PaymentApproved", "OrderConfirmed", "InventoryReleased", "OrderCancelled")
+			f.Orders[4].Payment.Status = "VOIDED"
+		}, []string{"refunded once"}, "0 PaymentRefunded and payment VOIDED"},
+		{"refund announced, ledger not refunded", func(f *Facts) { f.Orders[4].Payment.Status = "APPROVED" },
+			[]string{"charged once", "refunded once"}, "1 PaymentRefunded and payment APPROVED"},
+		{"ledger refunded without its event", func(f *Facts) { f.Orders[2].Payment.Status = "REFUNDED" },
+			[]string{"refunded once"}, "ORD-3: payment REFUNDED but no PaymentRefunded"},
+		{"shipped and refunded", func(f *Facts) {
+			f.Orders[1].Events = events("OrderPlaced", "InventoryReserved", "PaymentApproved", "OrderConfirmed", "PaymentRefunded", "OrderShipped")
+		}, []string{"refunded once"}, "shipped, yet refunded"},
 		{"a dead letter", func(f *Facts) { f.DLQs[1].After = 2 }, []string{"dead-letter queues empty"}, "ProjectorDlq holds 2"},
 		{"an execution left running", func(f *Facts) { f.Running = 1 }, []string{"no execution left running"}, "1 executions"},
 		{"an order without a claim", func(f *Facts) { f.Orders[3].Claim = nil }, []string{"one saga per order"}, "ORD-4: no saga claim"},
@@ -125,7 +146,7 @@ func TestReconcileFindsEachViolation(t *testing.T) {
 func TestReconcileNotesWhatIsNoViolation(t *testing.T) {
 	f := clean()
 	f.Orders[0].Payment.Attempts = 2                   // a redelivered charge request: same payment id
-	f.Orders[2].Payment.Status = "REFUNDED"            // charged, then given back
+	f.Orders[2].Payment.Status = "VOIDED"              // declined, then closed
 	f.Orders[3].Claim.RescuedFrom = prefix + "stalled" // rescued
 	f.DLQs[0].Before = 0                               // nothing new
 	checks := Reconcile(f)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -66,10 +67,11 @@ type Report struct {
 	Customers   int     `json:"customers"`
 	SKU         string  `json:"sku"`
 	Token       string  `json:"token"`
+	// Mix counts the orders per "SKU token" when they did not all buy the same (Config.Choose).
+	Mix map[string]int `json:"mix,omitempty"`
 
-	UnitsPerOrder int `json:"unitsPerOrder"`
-	StockBefore   int `json:"stockBefore"`
-	StockAfter    int `json:"stockAfter"`
+	UnitsPerOrder int     `json:"unitsPerOrder"`
+	Stock         []Stock `json:"stock"`
 
 	Started     time.Time `json:"started"`     // the first POST sent
 	Placed      time.Time `json:"placed"`      // the last POST answered
@@ -100,6 +102,24 @@ type Report struct {
 	Slowest    []OrderLine `json:"slowest"`
 	Notes      []string    `json:"notes,omitempty"`
 	Lines      []OrderLine `json:"orderList"`
+
+	// Facts are what the checks were made of, for a caller's own checks (make chaos).
+	Facts Facts `json:"-"`
+}
+
+// What says what the orders bought: "1 × SKU-100 paid with `tok_visa`", or the mix.
+func (r *Report) What() string {
+	if len(r.Mix) == 0 {
+		return fmt.Sprintf("1 × %s paid with `%s`", r.SKU, r.Token)
+	}
+	keys := slices.Sorted(maps.Keys(r.Mix))
+	sort.SliceStable(keys, func(a, b int) bool { return r.Mix[keys[a]] > r.Mix[keys[b]] })
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		sku, token, _ := strings.Cut(k, " ")
+		parts[i] = fmt.Sprintf("%d × %s paid with `%s`", r.Mix[k], sku, token)
+	}
+	return "1 unit (" + strings.Join(parts, ", ") + ")"
 }
 
 // Violations counts what broke the checks.
@@ -256,8 +276,8 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		endpoint += ", " + r.Emulator
 	}
 	p("- **Endpoint**: %s", endpoint)
-	p("- **Run**: %d orders of 1 × %s paid with `%s`, %d requests in flight, spread over %d signed-in customers (Idempotency-Key per order)",
-		r.Orders, r.SKU, r.Token, r.Concurrency, r.Customers)
+	p("- **Run**: %d orders of %s, %d requests in flight, spread over %d signed-in customers (Idempotency-Key per order)",
+		r.Orders, r.What(), r.Concurrency, r.Customers)
 	p("- **Time**: first POST %s, last POST answered %s, last order ended %s (UTC)", clock(r.Started), clock(r.Placed), clock(r.Ended))
 	p("- **Throughput**: %.2f orders/s ended (first POST → last terminal event, %.1f s); placing: %.2f orders/s accepted",
 		r.Throughput, r.Ended.Sub(r.Started).Seconds(), r.PlacingRate)
@@ -335,7 +355,13 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		p("| %s | %s | %s |", c.Name, result, c.Rule)
 	}
 	p("")
-	p("Stock of %s: set to %d before the run, %d after.", r.SKU, r.StockBefore, r.StockAfter)
+	var stock []string
+	for _, s := range r.Stock {
+		stock = append(stock, fmt.Sprintf("%s: set to %d before the run, %d after", s.SKU, s.Before, s.After))
+	}
+	if len(stock) > 0 {
+		p("Stock of %s.", strings.Join(stock, "; of "))
+	}
 	for _, c := range r.Checks {
 		for i, v := range c.Violations {
 			if i == 20 {

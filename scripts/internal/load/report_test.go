@@ -12,9 +12,10 @@ import (
 
 func sampleReport() *Report {
 	f := clean()
+	f.Orders, f.Stock = f.Orders[:4], f.Stock[:1] // approvals, a decline, an out-of-stock
 	f.Orders[2].Events[4].Detail = `{"type":"OrderCancelled","payload":{"orderId":"ORD-3","reason":"payment-declined"}}`
 	r := &Report{Machine: Machine{CPUs: 2, OS: "linux/amd64", Go: "go1.26"}, Endpoint: "http://127.0.0.1:4590", Orders: 4, Concurrency: 2,
-		Customers: 2, SKU: "SKU-100", Token: "tok_visa", UnitsPerOrder: 1, StockBefore: 14, StockAfter: 12,
+		Customers: 2, SKU: "SKU-100", Token: "tok_visa", UnitsPerOrder: 1, Stock: f.Stock,
 		Requests: Requests{Tries: 5, Created: 4, Throttled: 1}, CPUGoal: 0.25}
 	var placements []Placement
 	for i, o := range f.Orders {
@@ -44,6 +45,7 @@ func TestReportMarkdown(t *testing.T) {
 		"| " + journey.StageBusToWorkflow + " | 1 | 10 ms |",
 		"| task <State> |",
 		"| stock conserved | ok |",
+		"Stock of SKU-100: set to 14 before the run, 12 after.",
 		"Functions' CPU per order = **50 %** of the emulator's (goal ≤ 25 %: **not met**)",
 		"| MiniStack itself | 8.00 s | 2.00 s |",
 		"At rest (2.0 s measured just before the run) MiniStack used 50 ms of CPU per second and its functions 0: about 3.00 s",
@@ -57,7 +59,7 @@ func TestReportMarkdown(t *testing.T) {
 func TestReportMarkdownShowsViolations(t *testing.T) {
 	r := sampleReport()
 	f := clean()
-	f.StockAfter, f.Running = 3, 2
+	f.Stock[0].After, f.Running = 3, 2
 	r.Checks = Reconcile(f)
 	var b bytes.Buffer
 	if err := r.WriteMarkdown(&b); err != nil {
@@ -73,6 +75,22 @@ func TestReportMarkdownShowsViolations(t *testing.T) {
 	_ = r.WriteMarkdown(&b)
 	if !strings.Contains(b.String(), "Not measured: not a local MiniStack") {
 		t.Error("a run without a CPU measurement does not say why")
+	}
+}
+
+func TestReportMarkdownShowsTheMix(t *testing.T) {
+	r := sampleReport()
+	r.Mix = map[string]int{"SKU-100 tok_visa": 3, "SKU-100 tok_declined": 1}
+	r.Stock = append(r.Stock, Stock{SKU: "SKU-451", Before: 11, After: 11})
+	var b bytes.Buffer
+	if err := r.WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"4 orders of 1 unit (3 × SKU-100 paid with `tok_visa`, 1 × SKU-100 paid with `tok_declined`)",
+		"Stock of SKU-100: set to 14 before the run, 12 after; of SKU-451: set to 11 before the run, 11 after."} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("the Markdown lacks %q:\n%s", want, b.String())
+		}
 	}
 }
 
@@ -101,7 +119,7 @@ func TestReportJSON(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &got); err != nil {
 		t.Fatal(err)
 	}
-	if got.Orders != 4 || got.Violations != 0 || got.Post.P50Ms != 51 || len(got.Checks) != 9 || len(got.OrderList) != 4 {
+	if got.Orders != 4 || got.Violations != 0 || got.Post.P50Ms != 51 || len(got.Checks) != 10 || len(got.OrderList) != 4 {
 		t.Errorf("JSON %+v", got)
 	}
 	if got.CPU.FunctionsToEmulator != 0.5 || got.CPU.FunctionsPerOrderMs != 1000 || got.CPU.Met {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -36,8 +37,8 @@ import (
 type Config struct {
 	Orders      int           // N
 	Concurrency int           // C: requests in flight
-	SKU         string        // one unit of it per order
-	Token       string        // payment token
+	SKU         string        // one unit of it per order, unless Choose says otherwise
+	Token       string        // payment token, unless Choose says otherwise
 	Customers   int           // signed-in customers the orders are spread over
 	Margin      int           // units stocked beyond one per order
 	Timeout     time.Duration // for every order to end, from the first POST
@@ -51,6 +52,13 @@ type Config struct {
 	Endpoint    string        // AWS_ENDPOINT_URL, "" on AWS
 	CPUGoal     float64       // the functions' CPU may be at most this share of the emulator's
 	Log         io.Writer     // progress
+	// Choose picks what order i (0 ≤ i < Orders) buys and how it pays (nil: SKU and Token for
+	// all). A mix of outcomes (declines, refunds) exercises more of the flow than approvals do.
+	Choose func(index int) Choice
+	// Tend, if set, runs alongside the run from the first POST until every execution has ended
+	// (or the wait for them gave up), then its ctx is cancelled and Run waits for it to return
+	// before it reads what the services recorded: a chaos run redrives dead letters there.
+	Tend func(ctx context.Context)
 }
 
 // Defaults fills what is unset: min(C, 20) customers, a margin of 10 % (at least 10), a timeout
@@ -83,6 +91,9 @@ func (c Config) Defaults() Config {
 	if c.Log == nil {
 		c.Log = io.Discard
 	}
+	if c.Choose == nil {
+		c.Choose = Only(Choice{SKU: c.SKU, Token: c.Token})
+	}
 	return c
 }
 
@@ -95,11 +106,24 @@ const clockSlack = 5 * time.Second
 func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error) {
 	cfg = cfg.Defaults()
 	logf := func(format string, a ...any) { fmt.Fprintf(cfg.Log, "load: "+format+"\n", a...) }
-	if _, ok := toolkit.LookupProduct(cfg.SKU); !ok {
-		return nil, fmt.Errorf("%s is not in the catalogue", cfg.SKU)
+	// What the orders buy: each SKU is stocked for all its orders plus the margin.
+	mix, units := map[string]int{}, map[string]int{}
+	for i := range cfg.Orders {
+		c := cfg.Choose(i)
+		mix[c.SKU+" "+c.Token]++
+		units[c.SKU]++
+	}
+	skus := slices.Sorted(maps.Keys(units))
+	for _, sku := range skus {
+		if _, ok := toolkit.LookupProduct(sku); !ok {
+			return nil, fmt.Errorf("%s is not in the catalogue", sku)
+		}
 	}
 	r := &Report{Machine: ThisMachine(), Endpoint: orDefault(cfg.Endpoint, "AWS"), Orders: cfg.Orders, Concurrency: cfg.Concurrency,
 		Customers: cfg.Customers, SKU: cfg.SKU, Token: cfg.Token, UnitsPerOrder: 1, CPUGoal: cfg.CPUGoal}
+	if len(mix) > 1 {
+		r.Mix = mix
+	}
 	db := dynamodb.NewFromConfig(stack.AWS)
 	sf := sfn.NewFromConfig(stack.AWS)
 	q := sqs.NewFromConfig(stack.AWS)
@@ -121,12 +145,14 @@ func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error
 		return nil, err
 	}
 	inventory := toolkit.NewInventory(db, stack.Output("InventoryTable"))
-	stockBefore := cfg.Orders*r.UnitsPerOrder + cfg.Margin
-	if err := inventory.SetStock(ctx, cfg.SKU, stockBefore); err != nil {
-		return nil, err
+	for _, sku := range skus {
+		before := units[sku]*r.UnitsPerOrder + cfg.Margin
+		if err := inventory.SetStock(ctx, sku, before); err != nil {
+			return nil, err
+		}
+		r.Stock = append(r.Stock, Stock{SKU: sku, Before: before})
+		logf("stock of %s set to %d", sku, before)
 	}
-	r.StockBefore = stockBefore
-	logf("stock of %s set to %d", cfg.SKU, stockBefore)
 
 	pid, cpuErr := cfg.EmulatorPID, error(nil)
 	if pid == 0 {
@@ -158,14 +184,28 @@ func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error
 	for i, s := range shops {
 		tokens[i] = s.Token
 	}
-	p, err := newPlacer(stack.HTTP, stack.APIURL(), tokens, cfg.SKU, cfg.Token, cfg.MaxTries)
+	p, err := newPlacer(stack.HTTP, stack.APIURL(), tokens, cfg.Orders, cfg.Choose, cfg.MaxTries)
 	if err != nil {
 		return nil, err
 	}
 	runCtx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 	since := time.Now()
-	logf("placing %d orders of 1 × %s (%s), %d at a time, for %d customers", cfg.Orders, cfg.SKU, cfg.Token, cfg.Concurrency, cfg.Customers)
+	stopTending := func() {}
+	if cfg.Tend != nil {
+		tendCtx, cancelTend := context.WithCancel(ctx)
+		tended := make(chan struct{})
+		go func() {
+			defer close(tended)
+			cfg.Tend(tendCtx)
+		}()
+		stopTending = sync.OnceFunc(func() {
+			cancelTend()
+			<-tended
+		})
+		defer stopTending()
+	}
+	logf("placing %d orders (%s), %d at a time, for %d customers", cfg.Orders, r.What(), cfg.Concurrency, cfg.Customers)
 	step := max(1, cfg.Orders/10)
 	placements := p.placeAll(runCtx, cfg.Orders, cfg.Concurrency, func(done int) {
 		if done%step == 0 || done == cfg.Orders {
@@ -185,7 +225,10 @@ func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error
 	last := time.Now()
 	waitErr := w.wait(runCtx, cfg.Poll, func(ended, total int) {
 		if time.Since(last) >= 10*time.Second || ended == total {
-			logf("%d/%d orders ended (%.0f s)", ended, total, time.Since(since).Seconds())
+			// The watcher reads a customer's whole list only once its newest orders have ended:
+			// the count of orders seen ended lags, the count of customers still waiting does not.
+			logf("%d/%d orders seen ended, %d of %d customers with an order still open (%.0f s)",
+				ended, total, len(w.openCustomers()), len(shops), time.Since(since).Seconds())
 			last = time.Now()
 		}
 	})
@@ -208,6 +251,7 @@ func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return nil, err
 	}
+	stopTending()
 	if cpuErr == nil {
 		var after CPUSample
 		if after, cpuErr = SampleCPU("/proc", pid); cpuErr == nil {
@@ -226,11 +270,13 @@ func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error
 	if r.DLQs, err = dlqAfter(ctx, q, stack.Outputs, dlqs); err != nil {
 		return nil, err
 	}
-	stock, err := inventory.Stock(ctx, []string{cfg.SKU})
+	stock, err := inventory.Stock(ctx, skus)
 	if err != nil {
 		return nil, err
 	}
-	r.StockAfter = stock[cfg.SKU]
+	for i := range r.Stock {
+		r.Stock[i].After = stock[r.Stock[i].SKU]
+	}
 	if r.ExecutionsStarted, err = startedSince(ctx, sf, machine, since); err != nil {
 		return nil, err
 	}
@@ -253,9 +299,9 @@ func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error
 			notPlaced = append(notPlaced, fmt.Sprintf("order #%d (customer %d, key %s) after %d tries: %s", pl.Index, pl.Customer, pl.Key, pl.Tries, pl.Err))
 		}
 	}
-	r.Checks = Reconcile(Facts{Orders: orders, NotPlaced: notPlaced, Late: late, UnitsPerOrder: r.UnitsPerOrder, StockBefore: stockBefore,
-		StockAfter: r.StockAfter, DLQs: r.DLQs, Running: r.Running,
-		ExecutionPrefix: strings.Replace(machine, ":stateMachine:", ":execution:", 1) + ":"})
+	r.Facts = Facts{Orders: orders, NotPlaced: notPlaced, Late: late, UnitsPerOrder: r.UnitsPerOrder, Stock: r.Stock,
+		DLQs: r.DLQs, Running: r.Running, ExecutionPrefix: strings.Replace(machine, ":stateMachine:", ":execution:", 1) + ":"}
+	r.Checks = Reconcile(r.Facts)
 	r.summarize(placements, orders, journeys, since, placedAll)
 	return r, nil
 }
@@ -306,7 +352,7 @@ func ordersOf(placements []Placement, w *watcher) []Order {
 			continue
 		}
 		known[pl.OrderID] = true
-		out = append(out, Order{ID: pl.OrderID, Customer: fmt.Sprintf("load-%02d", pl.Customer+1), Acknowledged: true, TotalCents: pl.TotalCents})
+		out = append(out, Order{ID: pl.OrderID, Customer: fmt.Sprintf("load-%02d", pl.Customer+1), SKU: pl.Choice.SKU, Acknowledged: true, TotalCents: pl.TotalCents})
 	}
 	var extra []string
 	for id := range w.listed {
@@ -317,7 +363,7 @@ func ordersOf(placements []Placement, w *watcher) []Order {
 	sort.Slice(extra, func(a, b int) bool { return w.listed[extra[a]].PlacedAt.Before(w.listed[extra[b]].PlacedAt) })
 	for _, id := range extra {
 		l := w.listed[id]
-		out = append(out, Order{ID: id, Customer: fmt.Sprintf("load-%02d", l.Customer+1), TotalCents: l.TotalCents})
+		out = append(out, Order{ID: id, Customer: fmt.Sprintf("load-%02d", l.Customer+1), SKU: l.SKU, TotalCents: l.TotalCents})
 	}
 	return out
 }
@@ -437,9 +483,15 @@ func startedSince(ctx context.Context, sf *sfn.Client, machine string, t time.Ti
 
 // dlqDepths reads every dead-letter queue of the stack (outputs …DlqUrl).
 func dlqDepths(ctx context.Context, q *sqs.Client, outputs map[string]string) (map[string]int, error) {
+	return Depths(ctx, q, outputs, "DlqUrl")
+}
+
+// Depths reads the depth (visible, in flight and delayed messages) of every queue whose stack
+// output's name ends in suffix, by that name less "Url".
+func Depths(ctx context.Context, q *sqs.Client, outputs map[string]string, suffix string) (map[string]int, error) {
 	out := map[string]int{}
 	for name, url := range outputs {
-		if !strings.HasSuffix(name, "DlqUrl") {
+		if !strings.HasSuffix(name, suffix) {
 			continue
 		}
 		a, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url), AttributeNames: []sqstypes.QueueAttributeName{
@@ -464,12 +516,17 @@ func dlqAfter(ctx context.Context, q *sqs.Client, outputs map[string]string, bef
 	if err != nil {
 		return nil, err
 	}
+	return Queues(before, after), nil
+}
+
+// Queues pairs the depths of the same queues before and after, by name.
+func Queues(before, after map[string]int) []Queue {
 	var out []Queue
 	for name, n := range after {
 		out = append(out, Queue{Name: name, Before: before[name], After: n})
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].Name < out[b].Name })
-	return out, nil
+	return out
 }
 
 // batchGet reads the items of table whose string key attribute key is one of ids, 100 at a time.

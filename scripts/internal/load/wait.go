@@ -19,6 +19,7 @@ type Listed struct {
 	Reason     string
 	PlacedAt   time.Time
 	TotalCents int64
+	SKU        string // of its first line (a run's orders have one)
 }
 
 // watcher waits for orders to end by reading each customer's list (GET /orders, statuses
@@ -175,7 +176,11 @@ func (w *watcher) poll(ctx context.Context, customer, size int, all bool) (bool,
 			if _, known := w.known[o.OrderID]; !known && o.PlacedAt.Before(w.since) {
 				continue // a previous run's, just before this one
 			}
-			w.listed[o.OrderID] = Listed{Customer: customer, Status: o.Status, Reason: o.Reason, PlacedAt: o.PlacedAt, TotalCents: o.TotalCents}
+			l := Listed{Customer: customer, Status: o.Status, Reason: o.Reason, PlacedAt: o.PlacedAt, TotalCents: o.TotalCents}
+			if len(o.Items) > 0 {
+				l.SKU = o.Items[0].SKU
+			}
+			w.listed[o.OrderID] = l
 			open = open || !shop.Terminal(o.Status)
 		}
 		w.mu.Unlock()

@@ -55,7 +55,8 @@ func TestWatcherWaitsThroughTheCustomersLists(t *testing.T) {
 	known := map[string]int{}
 	add := func(customer int, id string, placed time.Time, endsAfter int, isKnown bool) {
 		tok := fmt.Sprint("c", customer)
-		api.orders[tok] = append([]shop.OrderSummary{{OrderID: id, Status: "PLACED", PlacedAt: placed, TotalCents: 1499}}, api.orders[tok]...)
+		api.orders[tok] = append([]shop.OrderSummary{{OrderID: id, Status: "PLACED", PlacedAt: placed, TotalCents: 1499,
+			Items: []shop.Line{{SKU: "SKU-100", Quantity: 1}}}}, api.orders[tok]...)
 		api.after[id] = endsAfter
 		if isKnown {
 			known[id] = customer
@@ -88,8 +89,8 @@ func TestWatcherWaitsThroughTheCustomersLists(t *testing.T) {
 	if _, ok := w.listed["ORD-skewed"]; !ok {
 		t.Error("an order of the run stamped a second before it began was not found")
 	}
-	if l, ok := w.listed["ORD-0-stray"]; !ok || l.Customer != 0 || l.Status != "SHIPPED" {
-		t.Errorf("the stray order: %+v, want it listed, waited for and ended", l)
+	if l, ok := w.listed["ORD-0-stray"]; !ok || l.Customer != 0 || l.Status != "SHIPPED" || l.SKU != "SKU-100" {
+		t.Errorf("the stray order: %+v, want it listed with what it bought, waited for and ended", l)
 	}
 	// c0 first: probed (its newest 10) until its stray order ended, 3 times, then read whole (2
 	// pages); c1 only then: probed and read whole once (its order had ended).

@@ -106,6 +106,7 @@ type OrderSummary struct {
 	Reason     string    `json:"reason"`
 	PlacedAt   time.Time `json:"placedAt"`
 	TotalCents int64     `json:"totalCents"`
+	Items      []Line    `json:"items"`
 }
 
 // OrderPage is the answer to GET /orders.

@@ -1,0 +1,143 @@
+// Command chaos places N orders at concurrency C through a stack deployed with faults armed in
+// its functions (`make chaos` deploys it so), a mix of approved, declined and refused ones,
+// redriving the dead-letter queues while it waits, then reconciles as `make load` does, plus:
+// every refund done once, every dead letter explained by its reason and redriven, faults
+// actually injected. It prints the reconciliation and exits 1 on any violation.
+//
+//	go run ./scripts/chaos -print-faults   # the default experiment, as the CDK app's faults context value
+//	go run ./scripts/chaos -n 300 -c 30    # `make chaos`, once deployed with -c faults='…'
+//
+// It talks to whatever endpoint the AWS SDK is configured for (AWS_ENDPOINT_URL for an emulator).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/orderflow-dev/orderflow/scripts/internal/chaos"
+	"github.com/orderflow-dev/orderflow/scripts/internal/deployed"
+	"github.com/orderflow-dev/orderflow/scripts/internal/load"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Exit codes: 0 every check passed, 1 a violation or a failed run, 2 usage.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var cfg load.Config
+	var out string
+	var printFaults bool
+	fs := flag.NewFlagSet("chaos", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.BoolVar(&printFaults, "print-faults", false, "print the default experiment as the CDK app's faults context value, and exit")
+	fs.IntVar(&cfg.Orders, "n", 300, "orders to place")
+	fs.IntVar(&cfg.Concurrency, "c", 30, "requests in flight")
+	fs.DurationVar(&cfg.Timeout, "timeout", 0, "for every order to end, from the first POST (default 8m + 0.5s × N)")
+	fs.StringVar(&out, "out", "", "directory for report.md and report.json (default .emulator/chaos/<start time>/)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: go run ./scripts/chaos [-print-faults] [-n 300] [-c 30] [-out DIR]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return 0
+	} else if err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 || cfg.Orders < 1 || cfg.Concurrency < 1 || cfg.Timeout < 0 {
+		fs.Usage()
+		return 2
+	}
+	fail := func(err error) int {
+		fmt.Fprintln(stderr, "chaos:", err)
+		return 1
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return fail(err)
+	}
+	root, err := chaos.Root(wd)
+	if err != nil {
+		return fail(err)
+	}
+	functions, err := chaos.Functions(root)
+	if err != nil {
+		return fail(err)
+	}
+	if printFaults {
+		faults, err := chaos.DefaultFaults(functions)
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Fprintln(stdout, chaos.Encode(faults))
+		return 0
+	}
+
+	loadCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	stack, err := deployed.Load(loadCtx)
+	cancel()
+	if err != nil {
+		return fail(err)
+	}
+	// What is armed is read from the functions themselves, not taken on trust.
+	armed, err := chaos.ArmedFaults(ctx, lambda.NewFromConfig(stack.AWS), chaos.Names(stack.Outputs, functions))
+	if err != nil {
+		return fail(err)
+	}
+	if len(armed) == 0 {
+		return fail(errors.New("no function of the stack has faults armed: deploy with -c faults='…' first (make chaos does)"))
+	}
+	cfg.Dir, cfg.Endpoint = root, os.Getenv("AWS_ENDPOINT_URL")
+	cfg.SKU, cfg.Token = "SKU-100", "tok_visa" // the report's names for the main line of the mix
+	fmt.Fprintf(stderr, "chaos: faults armed in %d functions\n", len(armed))
+	res, err := chaos.Run(ctx, stack, chaos.Options{Load: cfg, Armed: armed, Log: stderr})
+	if err != nil {
+		return fail(err)
+	}
+	if out == "" {
+		out = filepath.Join(root, ".emulator", "chaos", res.Report.Started.UTC().Format("20060102-150405"))
+	}
+	if err := write(out, res); err != nil {
+		return fail(err)
+	}
+	if err := res.WriteMarkdown(stdout); err != nil {
+		return fail(err)
+	}
+	fmt.Fprintf(stdout, "\nWrote %s and %s.\n", filepath.Join(out, "report.md"), filepath.Join(out, "report.json"))
+	if n := res.Violations(); n > 0 {
+		fmt.Fprintf(stderr, "chaos: %d violations\n", n)
+		return 1
+	}
+	return 0
+}
+
+func write(dir string, res *chaos.Result) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for name, w := range map[string]func(io.Writer) error{"report.md": res.WriteMarkdown, "report.json": res.WriteJSON} {
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			return err
+		}
+		if err := w(f); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,103 @@
+package chaos
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	logtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+)
+
+// LogsAPI is the part of the CloudWatch Logs client counting uses.
+type LogsAPI interface {
+	FilterLogEvents(ctx context.Context, in *cloudwatchlogs.FilterLogEventsInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.FilterLogEventsOutput, error)
+}
+
+// FunctionConfigAPI is the part of the Lambda client counting uses: where a function logs.
+type FunctionConfigAPI interface {
+	GetFunctionConfiguration(ctx context.Context, in *lambda.GetFunctionConfigurationInput, optFns ...func(*lambda.Options)) (*lambda.GetFunctionConfigurationOutput, error)
+}
+
+// injectedLine is what every injected fault logs (functions/internal/faults).
+const injectedLine = "fault injected"
+
+// Injected counts the "fault injected" lines each function logged since t, per kind: function
+// folder → kind → count. functions maps each folder to its deployed function name.
+func Injected(ctx context.Context, logs LogsAPI, fns FunctionConfigAPI, functions map[string]string, since time.Time) (map[string]map[string]int, error) {
+	out := map[string]map[string]int{}
+	var errs []error
+	for folder, name := range functions {
+		group := "/aws/lambda/" + name // Lambda's default; the stack gives each function a group of its own
+		cfg, err := fns.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(name)})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", folder, err))
+			continue
+		}
+		if lc := cfg.LoggingConfig; lc != nil && aws.ToString(lc.LogGroup) != "" {
+			group = aws.ToString(lc.LogGroup)
+		}
+		kinds := map[string]int{}
+		p := cloudwatchlogs.NewFilterLogEventsPaginator(logs, &cloudwatchlogs.FilterLogEventsInput{
+			LogGroupName: aws.String(group), FilterPattern: aws.String(`"` + injectedLine + `"`), StartTime: aws.Int64(since.UnixMilli()),
+		})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			var missing *logtypes.ResourceNotFoundException
+			if errors.As(err, &missing) {
+				break // the function has logged nothing yet
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: log group %s: %w", folder, group, err))
+				break
+			}
+			for _, e := range page.Events {
+				if kind := KindOf(aws.ToString(e.Message)); kind != "" {
+					kinds[kind]++
+				}
+			}
+		}
+		out[folder] = kinds
+	}
+	return out, errors.Join(errs...)
+}
+
+var (
+	kindJSON   = regexp.MustCompile(`"kind"\s*:\s*"([A-Za-z]+)"`)
+	kindText   = regexp.MustCompile(`(?:^|\s)kind=([A-Za-z]+)`)
+	injectText = regexp.MustCompile(`(?:^|\s)(?:msg|message)="` + injectedLine + `"`)
+)
+
+// KindOf reads the kind of fault a log line reports, or "" if it reports none. Lambda's JSON
+// log format gives a JSON line whose message is "fault injected" (slog's msg, or message as
+// Lambda names it); where the format is text (MiniStack does not pass it on to the function),
+// slog's text handler writes message="fault injected" kind=….
+func KindOf(line string) string {
+	if !strings.Contains(line, injectedLine) {
+		return ""
+	}
+	var l struct {
+		Msg     string `json:"msg"`
+		Message string `json:"message"`
+		Kind    string `json:"kind"`
+	}
+	if i := strings.IndexByte(line, '{'); i >= 0 && json.Unmarshal([]byte(line[i:]), &l) == nil {
+		if l.Msg != injectedLine && l.Message != injectedLine {
+			return ""
+		}
+		return l.Kind
+	}
+	if m := kindJSON.FindStringSubmatch(line); m != nil { // a JSON line cut or prefixed: the field alone
+		return m[1]
+	}
+	if m := kindText.FindStringSubmatch(line); m != nil && injectText.MatchString(line) {
+		return m[1]
+	}
+	return ""
+}
