@@ -108,7 +108,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if out == "" {
 		out = filepath.Join(root, ".emulator", "chaos", res.Report.Started.UTC().Format("20060102-150405"))
 	}
-	if err := write(out, res); err != nil {
+	if err := load.WriteReports(out, res.WriteMarkdown, res.WriteJSON); err != nil {
 		return fail(err)
 	}
 	if err := res.WriteMarkdown(stdout); err != nil {
@@ -120,24 +120,4 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-func write(dir string, res *chaos.Result) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	for name, w := range map[string]func(io.Writer) error{"report.md": res.WriteMarkdown, "report.json": res.WriteJSON} {
-		f, err := os.Create(filepath.Join(dir, name))
-		if err != nil {
-			return err
-		}
-		if err := w(f); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Close(); err != nil {
-			return err
-		}
-	}
-	return nil
 }

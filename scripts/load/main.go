@@ -62,7 +62,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if out == "" {
 		out = filepath.Join(".emulator", "load", r.Started.UTC().Format("20060102-150405"))
 	}
-	if err := write(out, r); err != nil {
+	if err := load.WriteReports(out, r.WriteMarkdown, r.WriteJSON); err != nil {
 		fmt.Fprintln(stderr, "load:", err)
 		return 1
 	}
@@ -113,24 +113,4 @@ func parse(args []string, stderr io.Writer) (load.Config, string, error) {
 		return cfg, out, errors.New("-customers, -margin, -timeout and -idle must not be negative; -poll, -settle and -collectors must be positive")
 	}
 	return cfg, out, nil
-}
-
-func write(dir string, r *load.Report) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	for name, w := range map[string]func(io.Writer) error{"report.md": r.WriteMarkdown, "report.json": r.WriteJSON} {
-		f, err := os.Create(filepath.Join(dir, name))
-		if err != nil {
-			return err
-		}
-		if err := w(f); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Close(); err != nil {
-			return err
-		}
-	}
-	return nil
 }
