@@ -1,0 +1,54 @@
+// The JSON report: the Report as it is, with its CPU in seconds and milliseconds.
+
+package load
+
+import (
+	"encoding/json"
+	"io"
+	"time"
+)
+
+// cpuJSON is the CPU part of the JSON report.
+type cpuJSON struct {
+	PID                 int     `json:"pid"`
+	WindowS             float64 `json:"windowS"`
+	EmulatorS           float64 `json:"emulatorS"`
+	FunctionsS          float64 `json:"functionsS"`
+	EmulatorPerOrderMs  Millis  `json:"emulatorPerOrderMs"`
+	FunctionsPerOrder   Millis  `json:"functionsPerOrderMs"`
+	Ratio               float64 `json:"functionsToEmulator"`
+	Goal                float64 `json:"goal"`
+	Met                 bool    `json:"met"`
+	LoadGeneratorS      float64 `json:"loadGeneratorS"`
+	IdleEmulatorMsPerS  float64 `json:"idleEmulatorMsPerS,omitempty"`  // at rest, before the run
+	IdleFunctionsMsPerS float64 `json:"idleFunctionsMsPerS,omitempty"` // at rest, before the run
+}
+
+// perSecond is a CPU time per second of a window, in milliseconds.
+func perSecond(cpu, window time.Duration) float64 {
+	if window <= 0 {
+		return 0
+	}
+	return float64(ms(cpu)) / window.Seconds()
+}
+
+// WriteJSON writes the report as JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	type plain Report
+	out := struct {
+		*plain
+		CPU        *cpuJSON `json:"cpu,omitempty"`
+		Violations int      `json:"violations"`
+	}{plain: (*plain)(r), Violations: r.Violations()}
+	if c := r.CPU; c != nil {
+		out.CPU = &cpuJSON{PID: c.PID, WindowS: c.Window.Seconds(), EmulatorS: c.Emulator.Seconds(), FunctionsS: c.Functions.Seconds(),
+			EmulatorPerOrderMs: ms(c.PerOrder(c.Emulator)), FunctionsPerOrder: ms(c.PerOrder(c.Functions)), Ratio: c.Ratio(), Goal: c.Goal,
+			Met: c.Met(), LoadGeneratorS: r.LoadCPU.Seconds()}
+		if i := r.Idle; i != nil {
+			out.CPU.IdleEmulatorMsPerS, out.CPU.IdleFunctionsMsPerS = perSecond(i.Emulator, i.Window), perSecond(i.Functions, i.Window)
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
