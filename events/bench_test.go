@@ -80,7 +80,7 @@ func BenchmarkNew(b *testing.B) {
 		b.Run(fmt.Sprintf("%s.v%d", g.t, g.version), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := events.New(g.t, g.version, events.SourceOf(g.t), g.orderID, g.seq, g.correlationID(), g.causationID, g.payload, g.at); err != nil {
+				if _, err := events.New(events.Spec{Type: g.t, Version: g.version, OrderID: g.orderID, Sequence: g.seq, CorrelationID: g.correlationID(), CausationID: g.causationID, Payload: g.payload, Time: g.at}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -94,7 +94,7 @@ func BenchmarkNewEntry(b *testing.B) {
 		b.Run(fmt.Sprintf("%s.v%d", g.t, g.version), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				e, err := events.New(g.t, g.version, events.SourceOf(g.t), g.orderID, g.seq, g.correlationID(), g.causationID, g.payload, g.at)
+				e, err := events.New(events.Spec{Type: g.t, Version: g.version, OrderID: g.orderID, Sequence: g.seq, CorrelationID: g.correlationID(), CausationID: g.causationID, Payload: g.payload, Time: g.at})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -54,11 +54,33 @@ func ID(orderID string, sequence int) string {
 	return string(out[:])
 }
 
-// New builds the sequence-th event of an order, marshals payload (a payload struct, or
-// json.RawMessage) and validates the result against the schema of t and version.
-// correlationID may be "" for sequence 1 (the OrderPlaced event): it is then the event's own
-// id. now is stored in UTC, truncated to the millisecond. An invalid event is a *ValidationError.
-func New(t Type, version int, source string, orderID string, seq int, correlationID, causationID string, payload any, now time.Time) (Envelope, error) {
+// Spec is an event for New to build: what happened (Type, Payload), to which order (OrderID,
+// Sequence), why (CorrelationID, CausationID) and when (Time). Version and Source come from the
+// registry of types unless given: LatestVersion(Type), SourceOf(Type). Only a test, or `make
+// inject -v1`, names another.
+type Spec struct {
+	Type          Type
+	Version       int    // 0: LatestVersion(Type)
+	Source        string // "": SourceOf(Type)
+	OrderID       string
+	Sequence      int
+	CorrelationID string // "" for sequence 1 (the OrderPlaced event): the event's own id
+	CausationID   string
+	Payload       any // a payload struct, or json.RawMessage
+	Time          time.Time
+}
+
+// New builds the event s describes, marshals its payload and validates the result against the
+// schema of its type and version. The time is stored in UTC, truncated to the millisecond. An
+// invalid event is a *ValidationError.
+func New(s Spec) (Envelope, error) {
+	t, version, source, orderID, seq, payload := s.Type, s.Version, s.Source, s.OrderID, s.Sequence, s.Payload
+	if version == 0 {
+		version = LatestVersion(t)
+	}
+	if source == "" {
+		source = SourceOf(t)
+	}
 	var raw json.RawMessage
 	switch p := payload.(type) {
 	case json.RawMessage:
@@ -75,11 +97,11 @@ func New(t Type, version int, source string, orderID string, seq int, correlatio
 		Type:          t,
 		Version:       version,
 		Source:        source,
-		Time:          now.UTC().Truncate(time.Millisecond),
+		Time:          s.Time.UTC().Truncate(time.Millisecond),
 		OrderID:       orderID,
 		Sequence:      seq,
-		CorrelationID: correlationID,
-		CausationID:   causationID,
+		CorrelationID: s.CorrelationID,
+		CausationID:   s.CausationID,
 		Payload:       raw,
 	}
 	if e.CorrelationID == "" && seq == 1 {

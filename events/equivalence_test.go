@@ -768,10 +768,18 @@ func TestNewMatchesJSONSchema(t *testing.T) {
 				a := tc.a
 				c.compare(t, tc.name,
 					call(func() (Envelope, error) {
-						return refNew(a.t, a.version, a.source, a.orderID, a.seq, a.correlation, a.causation, a.payload, a.now)
+						// New takes a zero version or an empty source from the registry.
+						version, source := a.version, a.source
+						if version == 0 {
+							version = LatestVersion(a.t)
+						}
+						if source == "" {
+							source = SourceOf(a.t)
+						}
+						return refNew(a.t, version, source, a.orderID, a.seq, a.correlation, a.causation, a.payload, a.now)
 					}),
 					call(func() (Envelope, error) {
-						return New(a.t, a.version, a.source, a.orderID, a.seq, a.correlation, a.causation, a.payload, a.now)
+						return New(Spec{Type: a.t, Version: a.version, Source: a.source, OrderID: a.orderID, Sequence: a.seq, CorrelationID: a.correlation, CausationID: a.causation, Payload: a.payload, Time: a.now})
 					}))
 			}
 		})

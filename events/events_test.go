@@ -301,7 +301,7 @@ func TestNewRejectsInvalidPayload(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := events.New(events.TypeInventoryReserved, 1, tc.source, orderA, 2, events.ID(orderA, 1), events.ID(orderA, 1), tc.payload, t0)
+			_, err := events.New(events.Spec{Type: events.TypeInventoryReserved, Version: 1, Source: tc.source, OrderID: orderA, Sequence: 2, CorrelationID: events.ID(orderA, 1), CausationID: events.ID(orderA, 1), Payload: tc.payload, Time: t0})
 			var ve *events.ValidationError
 			if !errors.As(err, &ve) {
 				t.Fatalf("New error = %v, want *events.ValidationError", err)
@@ -311,19 +311,19 @@ func TestNewRejectsInvalidPayload(t *testing.T) {
 			}
 		})
 	}
-	if _, err := events.New(events.TypeOrderShipped, 1, events.SourceShipping, orderA, 5, events.ID(orderA, 1), events.ID(orderA, 4), make(chan int), t0); err == nil {
+	if _, err := events.New(events.Spec{Type: events.TypeOrderShipped, Version: 1, Source: events.SourceShipping, OrderID: orderA, Sequence: 5, CorrelationID: events.ID(orderA, 1), CausationID: events.ID(orderA, 4), Payload: make(chan int), Time: t0}); err == nil {
 		t.Error("New with an unmarshallable payload succeeded")
 	}
 }
 
 func TestNewSetsEnvelope(t *testing.T) {
 	now := time.Date(2026, 3, 14, 11, 26, 53, 589_999_999, time.FixedZone("CET", 3600))
-	e, err := events.New(events.TypeOrderPlaced, 2, events.SourceOrders, orderA, 1, "", "", json.RawMessage(events.Sample(events.TypeOrderPlaced, 2)[0:0]), now)
+	e, err := events.New(events.Spec{Type: events.TypeOrderPlaced, Version: 2, Source: events.SourceOrders, OrderID: orderA, Sequence: 1, Payload: json.RawMessage(events.Sample(events.TypeOrderPlaced, 2)[0:0]), Time: now})
 	if err == nil {
 		t.Fatalf("New with an empty raw payload succeeded: %+v", e)
 	}
 	p := events.OrderCancelled{OrderID: orderA, Reason: events.ReasonOutOfStock}
-	e, err = events.New(events.TypeOrderCancelled, 1, events.SourceFulfilment, orderA, 2, events.ID(orderA, 1), events.ID(orderA, 1), p, now)
+	e, err = events.New(events.Spec{Type: events.TypeOrderCancelled, Version: 1, Source: events.SourceFulfilment, OrderID: orderA, Sequence: 2, CorrelationID: events.ID(orderA, 1), CausationID: events.ID(orderA, 1), Payload: p, Time: now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,7 +94,7 @@ func (g golden) correlationID() string {
 
 func (g golden) build(t *testing.T) events.Envelope {
 	t.Helper()
-	e, err := events.New(g.t, g.version, events.SourceOf(g.t), g.orderID, g.seq, g.correlationID(), g.causationID, g.payload, g.at)
+	e, err := events.New(events.Spec{Type: g.t, Version: g.version, OrderID: g.orderID, Sequence: g.seq, CorrelationID: g.correlationID(), CausationID: g.causationID, Payload: g.payload, Time: g.at})
 	if err != nil {
 		t.Fatalf("New %s v%d: %v", g.t, g.version, err)
 	}

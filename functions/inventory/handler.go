@@ -146,7 +146,7 @@ func (h *Handler) cancel(ctx context.Context, st *workflow.State, reason string,
 }
 
 func (h *Handler) emit(st *workflow.State, t events.Type, payload any) error {
-	return st.Emit(h.busName, t, events.SourceOf(t), payload, h.now())
+	return st.Emit(h.busName, t, payload, h.now())
 }
 
 // start validates the OrderPlaced event and builds the state from it (upcast to v2).

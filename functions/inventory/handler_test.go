@@ -154,7 +154,7 @@ func stateAfter(t *testing.T, placed events.Envelope, outcome string) *workflow.
 		t.Fatal(err)
 	}
 	emit := func(typ events.Type, p any) {
-		if err := st.Emit("orders", typ, events.SourceOf(typ), p, fixture.Now); err != nil {
+		if err := st.Emit("orders", typ, p, fixture.Now); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -190,8 +190,7 @@ func markPublished(st *workflow.State) *workflow.State {
 
 func TestReserve(t *testing.T) {
 	id := fixture.OrderID(1)
-	v1, err := events.New(events.TypeOrderPlaced, 1, events.SourceOrders, id, 1, "", "",
-		events.OrderPlacedV1{OrderID: id, CustomerID: "c", Items: []events.ItemV1{{SKU: "SKU-003", Quantity: 2, UnitPriceCents: 3499}}, TotalCents: 6998, PaymentToken: "tok_visa"}, fixture.Now)
+	v1, err := events.New(events.Spec{Type: events.TypeOrderPlaced, Version: 1, Source: events.SourceOrders, OrderID: id, Sequence: 1, Payload: events.OrderPlacedV1{OrderID: id, CustomerID: "c", Items: []events.ItemV1{{SKU: "SKU-003", Quantity: 2, UnitPriceCents: 3499}}, TotalCents: 6998, PaymentToken: "tok_visa"}, Time: fixture.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

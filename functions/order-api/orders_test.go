@@ -20,7 +20,7 @@ func placedBy(t *testing.T, id, customer string, at time.Time) events.Envelope {
 		OrderID: id, CustomerID: customer, Currency: "USD", TotalCents: 4999, PaymentIntentID: fixture.IntentID(id, "tok_visa"),
 		Items: []events.Item{{SKU: "SKU-001", Name: "Trail running shoes", Quantity: 1, UnitPriceCents: 4999}},
 	}
-	e, err := events.New(events.TypeOrderPlaced, events.LatestVersion(events.TypeOrderPlaced), events.SourceOrders, id, 1, "", "", p, at)
+	e, err := events.New(events.Spec{Type: events.TypeOrderPlaced, Source: events.SourceOrders, OrderID: id, Sequence: 1, Payload: p, Time: at})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -175,8 +175,7 @@ func (h *Handler) submit(ctx context.Context, logger *slog.Logger, payload event
 	if err := h.Intents.Put(ctx, intent); err != nil {
 		return lambdaevents.APIGatewayV2HTTPResponse{}, fmt.Errorf("store the payment intent: %w", err)
 	}
-	e, err := events.New(events.TypeOrderPlaced, events.LatestVersion(events.TypeOrderPlaced), events.SourceOf(events.TypeOrderPlaced),
-		payload.OrderID, 1, "", "", payload, now)
+	e, err := events.New(events.Spec{Type: events.TypeOrderPlaced, OrderID: payload.OrderID, Sequence: 1, Payload: payload, Time: now})
 	if err != nil {
 		return lambdaevents.APIGatewayV2HTTPResponse{}, fmt.Errorf("build OrderPlaced: %w", err)
 	}

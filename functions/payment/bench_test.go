@@ -92,8 +92,7 @@ func benchCharges(b testing.TB) (raw []byte, h *Handler, check func([]byte) erro
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := st.Emit("orders", events.TypeInventoryReserved, events.SourceInventory,
-			events.InventoryReserved{OrderID: p.OrderID, Items: []events.StockLine{{SKU: "SKU-001", Quantity: 2}, {SKU: "SKU-002", Quantity: 3}, {SKU: "SKU-042", Quantity: 1}}}, fixture.Now); err != nil {
+		if err := st.Emit("orders", events.TypeInventoryReserved, events.InventoryReserved{OrderID: p.OrderID, Items: []events.StockLine{{SKU: "SKU-001", Quantity: 2}, {SKU: "SKU-002", Quantity: 3}, {SKU: "SKU-042", Quantity: 1}}}, fixture.Now); err != nil {
 			b.Fatal(err)
 		}
 		st.Outcome = workflow.OutcomeReserved

@@ -105,16 +105,13 @@ func (h *Handler) emitDecision(st *workflow.State, p store.Payment) error {
 	switch p.Status {
 	case store.PaymentApproved:
 		st.Outcome = workflow.OutcomeApproved
-		if err := st.Emit(h.busName, events.TypePaymentApproved, events.SourceOf(events.TypePaymentApproved),
-			events.PaymentApproved{OrderID: orderID, PaymentID: p.PaymentID, AmountCents: p.AmountCents}, now); err != nil {
+		if err := st.Emit(h.busName, events.TypePaymentApproved, events.PaymentApproved{OrderID: orderID, PaymentID: p.PaymentID, AmountCents: p.AmountCents}, now); err != nil {
 			return err
 		}
-		return st.Emit(h.busName, events.TypeOrderConfirmed, events.SourceOf(events.TypeOrderConfirmed),
-			events.OrderConfirmed{OrderID: orderID, TotalCents: st.Order.TotalCents}, now)
+		return st.Emit(h.busName, events.TypeOrderConfirmed, events.OrderConfirmed{OrderID: orderID, TotalCents: st.Order.TotalCents}, now)
 	case store.PaymentDeclined:
 		st.Outcome, st.Reason = workflow.OutcomeDeclined, p.Reason
-		return st.Emit(h.busName, events.TypePaymentDeclined, events.SourceOf(events.TypePaymentDeclined),
-			events.PaymentDeclined{OrderID: orderID, PaymentID: p.PaymentID, Reason: p.Reason}, now)
+		return st.Emit(h.busName, events.TypePaymentDeclined, events.PaymentDeclined{OrderID: orderID, PaymentID: p.PaymentID, Reason: p.Reason}, now)
 	case store.PaymentRefunded, store.PaymentVoided:
 		return fmt.Errorf("payment of %s is %s: the order was compensated before this charge request was handled", orderID, p.Status)
 	default:

@@ -84,8 +84,7 @@ func reservedState(t *testing.T, placed events.Envelope) *workflow.State {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Emit("orders", events.TypeInventoryReserved, events.SourceInventory,
-		events.InventoryReserved{OrderID: placed.OrderID, Items: []events.StockLine{{SKU: "SKU-001", Quantity: 1}}}, fixture.Now); err != nil {
+	if err := st.Emit("orders", events.TypeInventoryReserved, events.InventoryReserved{OrderID: placed.OrderID, Items: []events.StockLine{{SKU: "SKU-001", Quantity: 1}}}, fixture.Now); err != nil {
 		t.Fatal(err)
 	}
 	st.Outcome = workflow.OutcomeReserved
@@ -370,10 +369,10 @@ func approvedState(t *testing.T, placed events.Envelope) *workflow.State {
 	st := reservedState(t, placed)
 	st.ClearEntries() // as the payment task does: its entries replace the reservation's
 	id := placed.OrderID
-	if err := st.Emit("orders", events.TypePaymentApproved, events.SourcePayments, events.PaymentApproved{OrderID: id, PaymentID: PaymentID(id), AmountCents: 4999}, fixture.Now); err != nil {
+	if err := st.Emit("orders", events.TypePaymentApproved, events.PaymentApproved{OrderID: id, PaymentID: PaymentID(id), AmountCents: 4999}, fixture.Now); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Emit("orders", events.TypeOrderConfirmed, events.SourceFulfilment, events.OrderConfirmed{OrderID: id, TotalCents: 4999}, fixture.Now); err != nil {
+	if err := st.Emit("orders", events.TypeOrderConfirmed, events.OrderConfirmed{OrderID: id, TotalCents: 4999}, fixture.Now); err != nil {
 		t.Fatal(err)
 	}
 	st.Outcome, st.PaymentID = workflow.OutcomeApproved, PaymentID(id)

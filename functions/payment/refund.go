@@ -49,13 +49,11 @@ func (h *Handler) refund(ctx context.Context, msg taskMessage) error {
 	st.KeepUnpublished() // reached from a Catch: events the failed step never published go out first
 	if p.Status == store.PaymentRefunded {
 		if st.Outcome != workflow.OutcomeApproved {
-			if err := st.Emit(h.busName, events.TypePaymentApproved, events.SourceOf(events.TypePaymentApproved),
-				events.PaymentApproved{OrderID: orderID, PaymentID: p.PaymentID, AmountCents: p.AmountCents}, now); err != nil {
+			if err := st.Emit(h.busName, events.TypePaymentApproved, events.PaymentApproved{OrderID: orderID, PaymentID: p.PaymentID, AmountCents: p.AmountCents}, now); err != nil {
 				return h.fail(ctx, msg.TaskToken, err)
 			}
 		}
-		if err := st.Emit(h.busName, events.TypePaymentRefunded, events.SourceOf(events.TypePaymentRefunded),
-			events.PaymentRefunded{OrderID: orderID, PaymentID: p.PaymentID, AmountCents: p.AmountCents, Reason: events.ReasonFulfilmentFailed}, now); err != nil {
+		if err := st.Emit(h.busName, events.TypePaymentRefunded, events.PaymentRefunded{OrderID: orderID, PaymentID: p.PaymentID, AmountCents: p.AmountCents, Reason: events.ReasonFulfilmentFailed}, now); err != nil {
 			return h.fail(ctx, msg.TaskToken, err)
 		}
 		st.Outcome, st.PaymentID = workflow.OutcomeRefunded, p.PaymentID

@@ -24,7 +24,7 @@ func legacyPlaced(t *testing.T, n, version int, token string) events.Envelope {
 		payload = events.OrderPlacedV1{OrderID: id, CustomerID: fixture.Customer, TotalCents: 4999, PaymentToken: token,
 			Items: []events.ItemV1{{SKU: "SKU-001", Quantity: 1, UnitPriceCents: 4999}}}
 	}
-	e, err := events.New(events.TypeOrderPlaced, version, events.SourceOrders, id, 1, "", "", payload, fixture.Now)
+	e, err := events.New(events.Spec{Type: events.TypeOrderPlaced, Version: version, Source: events.SourceOrders, OrderID: id, Sequence: 1, Payload: payload, Time: fixture.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

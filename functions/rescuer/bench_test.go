@@ -59,7 +59,7 @@ func benchTimedOut(b testing.TB) (input string, newestFirst []types.HistoryEvent
 		b.Fatal(err)
 	}
 	lines := []orderevents.StockLine{{SKU: "SKU-001", Quantity: 2}, {SKU: "SKU-002", Quantity: 3}, {SKU: "SKU-042", Quantity: 1}}
-	if err := st.Emit("orders", orderevents.TypeInventoryReserved, orderevents.SourceInventory, orderevents.InventoryReserved{OrderID: id, Items: lines}, fixture.Now); err != nil {
+	if err := st.Emit("orders", orderevents.TypeInventoryReserved, orderevents.InventoryReserved{OrderID: id, Items: lines}, fixture.Now); err != nil {
 		b.Fatal(err)
 	}
 	st.Outcome = workflow.OutcomeReserved

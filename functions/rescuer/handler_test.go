@@ -59,8 +59,7 @@ func (o order) reserved(t *testing.T) *workflow.State {
 		t.Fatal(err)
 	}
 	st.Outcome = workflow.OutcomeReserved
-	if err := st.Emit(busName, orderevents.TypeInventoryReserved, orderevents.SourceOf(orderevents.TypeInventoryReserved),
-		orderevents.InventoryReserved{OrderID: o.id, Items: []orderevents.StockLine{{SKU: "SKU-001", Quantity: 1}}}, fixture.Now); err != nil {
+	if err := st.Emit(busName, orderevents.TypeInventoryReserved, orderevents.InventoryReserved{OrderID: o.id, Items: []orderevents.StockLine{{SKU: "SKU-001", Quantity: 1}}}, fixture.Now); err != nil {
 		t.Fatal(err)
 	}
 	return st
@@ -84,7 +83,7 @@ func (o order) cancelled(t *testing.T, st *workflow.State) *workflow.State {
 		{orderevents.TypeInventoryReleased, orderevents.InventoryReleased{OrderID: o.id, Items: []orderevents.StockLine{{SKU: "SKU-001", Quantity: 1}}, Reason: orderevents.ReasonFulfilmentFailed}},
 		{orderevents.TypeOrderCancelled, orderevents.OrderCancelled{OrderID: o.id, Reason: orderevents.ReasonFulfilmentFailed}},
 	} {
-		if err := st.Emit(busName, e.typ, orderevents.SourceOf(e.typ), e.p, fixture.Now); err != nil {
+		if err := st.Emit(busName, e.typ, e.p, fixture.Now); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -38,7 +38,7 @@ func benchShip(b testing.TB) ([]byte, *Handler) {
 		{events.TypePaymentApproved, events.PaymentApproved{OrderID: id, PaymentID: "3b1f0c8e-2d4a-5b6c-8d7e-9f0a1b2c3d4e", AmountCents: st.Order.TotalCents}},
 		{events.TypeOrderConfirmed, events.OrderConfirmed{OrderID: id, TotalCents: st.Order.TotalCents}},
 	} {
-		if err := st.Emit("orders", e.typ, events.SourceOf(e.typ), e.p, fixture.Now); err != nil {
+		if err := st.Emit("orders", e.typ, e.p, fixture.Now); err != nil {
 			b.Fatal(err)
 		}
 	}

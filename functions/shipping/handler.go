@@ -93,8 +93,7 @@ func (h *Handler) ship(ctx context.Context, req Request) (*workflow.State, error
 	}
 	st.ClearEntries()
 	st.Outcome, st.ShipmentID = workflow.OutcomeShipped, sh.ShipmentID
-	if err := st.Emit(h.busName, events.TypeOrderShipped, events.SourceOf(events.TypeOrderShipped),
-		events.OrderShipped{OrderID: orderID, ShipmentID: sh.ShipmentID, Carrier: sh.Carrier}, h.now()); err != nil {
+	if err := st.Emit(h.busName, events.TypeOrderShipped, events.OrderShipped{OrderID: orderID, ShipmentID: sh.ShipmentID, Carrier: sh.Carrier}, h.now()); err != nil {
 		return nil, err
 	}
 	return st, nil

@@ -56,7 +56,7 @@ func approvedState(t *testing.T, orderID string) *workflow.State {
 		{events.TypePaymentApproved, events.PaymentApproved{OrderID: orderID, PaymentID: ShipmentID("x"), AmountCents: 4999}},
 		{events.TypeOrderConfirmed, events.OrderConfirmed{OrderID: orderID, TotalCents: 4999}},
 	} {
-		if err := st.Emit("orders", e.typ, events.SourceOf(e.typ), e.p, fixture.Now); err != nil {
+		if err := st.Emit("orders", e.typ, e.p, fixture.Now); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -141,7 +141,7 @@ func (b *builder) event(t events.Type, n, seq int, payload any) events.Envelope 
 	if seq > 1 {
 		causation = events.ID(id, seq-1)
 	}
-	e, err := events.New(t, events.LatestVersion(t), events.SourceOf(t), id, seq, events.ID(id, 1), causation, payload, benchNow.Add(time.Duration(seq)*time.Second))
+	e, err := events.New(events.Spec{Type: t, OrderID: id, Sequence: seq, CorrelationID: events.ID(id, 1), CausationID: causation, Payload: payload, Time: benchNow.Add(time.Duration(seq) * time.Second)})
 	if err != nil {
 		b.fail(fmt.Errorf("%s #%d: %w", t, seq, err))
 	}

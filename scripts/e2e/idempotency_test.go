@@ -431,8 +431,7 @@ func TestMalformedQueueMessageIsParkedAndRedriven(t *testing.T) {
 func TestInvalidEventIsParkedAndKeptUntilFixed(t *testing.T) {
 	t.Parallel()
 	orderID := toolkit.NewOrderID()
-	e, err := events.New(events.TypeInventoryReserved, 1, events.SourceOf(events.TypeInventoryReserved), orderID, 2, events.ID(orderID, 1), events.ID(orderID, 1),
-		events.InventoryReserved{OrderID: orderID, Items: []events.StockLine{{SKU: "SKU-001", Quantity: 1}}}, time.Now())
+	e, err := events.New(events.Spec{Type: events.TypeInventoryReserved, Version: 1, OrderID: orderID, Sequence: 2, CorrelationID: events.ID(orderID, 1), CausationID: events.ID(orderID, 1), Payload: events.InventoryReserved{OrderID: orderID, Items: []events.StockLine{{SKU: "SKU-001", Quantity: 1}}}, Time: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}

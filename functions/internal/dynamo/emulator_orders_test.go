@@ -52,7 +52,7 @@ func TestEmulatorCustomerOrders(t *testing.T) {
 			OrderID: id, CustomerID: customer, Currency: "USD", TotalCents: 4999, PaymentIntentID: fixture.IntentID(id, "tok_visa"),
 			Items: []events.Item{{SKU: "SKU-001", Quantity: 1, UnitPriceCents: 4999}},
 		}
-		e, err := events.New(events.TypeOrderPlaced, events.LatestVersion(events.TypeOrderPlaced), events.SourceOrders, id, 1, "", "", p, fixture.Now.Add(time.Duration(i)*time.Second))
+		e, err := events.New(events.Spec{Type: events.TypeOrderPlaced, Source: events.SourceOrders, OrderID: id, Sequence: 1, Payload: p, Time: fixture.Now.Add(time.Duration(i) * time.Second)})
 		if err != nil {
 			t.Fatal(err)
 		}

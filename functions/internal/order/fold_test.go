@@ -33,7 +33,7 @@ func placedV2(t *testing.T) *history {
 			{SKU: "SKU-002", Name: "Merino socks", Quantity: 1, UnitPriceCents: 1299},
 		},
 	}
-	e, err := events.New(events.TypeOrderPlaced, 2, events.SourceOrders, orderID, 1, "", "", p, t0)
+	e, err := events.New(events.Spec{Type: events.TypeOrderPlaced, Version: 2, Source: events.SourceOrders, OrderID: orderID, Sequence: 1, Payload: p, Time: t0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func placedV1(t *testing.T) *history {
 		OrderID: orderID, CustomerID: "cust-2002", PaymentToken: "tok_declined", TotalCents: 3499,
 		Items: []events.ItemV1{{SKU: "SKU-003", Quantity: 1, UnitPriceCents: 3499}},
 	}
-	e, err := events.New(events.TypeOrderPlaced, 1, events.SourceOrders, orderID, 1, "", "", p, t0)
+	e, err := events.New(events.Spec{Type: events.TypeOrderPlaced, Version: 1, Source: events.SourceOrders, OrderID: orderID, Sequence: 1, Payload: p, Time: t0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func (h *history) emit(typ events.Type, payload any) *history {
 	h.t.Helper()
 	h.state.ClearEntries()
 	at := t0.Add(time.Duration(h.state.Sequence) * time.Second)
-	if err := h.state.Emit("orders", typ, events.SourceOf(typ), payload, at); err != nil {
+	if err := h.state.Emit("orders", typ, payload, at); err != nil {
 		h.t.Fatal(err)
 	}
 	e, err := events.Parse([]byte(h.state.Entries[0].Detail))

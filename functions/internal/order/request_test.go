@@ -213,7 +213,7 @@ func TestValidRequestsMakeValidEvents(t *testing.T) {
 				t.Fatal(err)
 			}
 			p.OrderID, p.PaymentIntentID = order.NewID(), order.NewPaymentIntentID()
-			e, err := events.New(events.TypeOrderPlaced, events.LatestVersion(events.TypeOrderPlaced), events.SourceOrders, p.OrderID, 1, "", "", p, time.Now())
+			e, err := events.New(events.Spec{Type: events.TypeOrderPlaced, Source: events.SourceOrders, OrderID: p.OrderID, Sequence: 1, Payload: p, Time: time.Now()})
 			if err != nil {
 				t.Fatalf("valid request made an invalid event: %v", err)
 			}
@@ -268,7 +268,7 @@ func TestIDs(t *testing.T) {
 		OrderID: id, CustomerID: customer, Currency: "USD", TotalCents: 4999, PaymentIntentID: intent,
 		Items: []events.Item{{SKU: "SKU-001", Quantity: 1, UnitPriceCents: 4999}},
 	}
-	if _, err := events.New(events.TypeOrderPlaced, events.LatestVersion(events.TypeOrderPlaced), events.SourceOrders, id, 1, "", "", p, time.Now()); err != nil {
+	if _, err := events.New(events.Spec{Type: events.TypeOrderPlaced, Source: events.SourceOrders, OrderID: id, Sequence: 1, Payload: p, Time: time.Now()}); err != nil {
 		t.Errorf("ids %s, %s are not valid in an event: %v", id, intent, err)
 	}
 }

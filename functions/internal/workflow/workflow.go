@@ -93,12 +93,12 @@ func Start(orderPlaced events.Envelope) (*State, error) {
 	}, nil
 }
 
-// Emit builds the next event of the order (sequence+1, causation = the last event, latest
-// version of t), validates it against its schema and appends it to Entries for bus busName.
+// Emit builds the next event of the order (sequence+1, causation = the last event, the latest
+// version of t from its source), validates it against its schema and appends it to Entries for bus busName.
 // On error the state is unchanged; an invalid event is an *InvalidInputError.
-func (s *State) Emit(busName string, t events.Type, source string, payload any, now time.Time) error {
+func (s *State) Emit(busName string, t events.Type, payload any, now time.Time) error {
 	seq := s.Sequence + 1
-	e, err := events.New(t, events.LatestVersion(t), source, s.Order.OrderID, seq, s.CorrelationID, s.LastEventID, payload, now)
+	e, err := events.New(events.Spec{Type: t, OrderID: s.Order.OrderID, Sequence: seq, CorrelationID: s.CorrelationID, CausationID: s.LastEventID, Payload: payload, Time: now})
 	if err != nil {
 		return &InvalidInputError{Err: fmt.Errorf("emit %s #%d of %s: %w", t, seq, s.Order.OrderID, err)}
 	}

@@ -140,7 +140,7 @@ func TestEmitPaths(t *testing.T) {
 			for _, task := range tc.tasks {
 				s.ClearEntries()
 				for _, em := range task {
-					if err := s.Emit(bus, em.t, events.SourceOf(em.t), em.payload(s), now); err != nil {
+					if err := s.Emit(bus, em.t, em.payload(s), now); err != nil {
 						t.Fatalf("Emit %s: %v", em.t, err)
 					}
 				}
@@ -176,7 +176,7 @@ func TestEmitIsDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Emit(bus, reserved.t, events.SourceInventory, reserved.payload(s), now); err != nil {
+	if err := s.Emit(bus, reserved.t, reserved.payload(s), now); err != nil {
 		t.Fatal(err)
 	}
 	input, err := json.Marshal(workflow.Doc{State: s})
@@ -190,7 +190,7 @@ func TestEmitIsDeterministic(t *testing.T) {
 		}
 		d.State.ClearEntries()
 		for _, em := range []emit{approved, confirmed} {
-			if err := d.State.Emit(bus, em.t, events.SourceOf(em.t), em.payload(d.State), now); err != nil {
+			if err := d.State.Emit(bus, em.t, em.payload(d.State), now); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -205,13 +205,11 @@ func TestEmitRejectsLeavesStateUnchanged(t *testing.T) {
 	cases := []struct {
 		name    string
 		t       events.Type
-		source  string
 		payload any
 	}{
-		{"invalid payload", events.TypeOrderShipped, events.SourceShipping, events.OrderShipped{OrderID: "ORD-x"}},
-		{"wrong source", events.TypeOrderShipped, events.SourceOrders, nil},
-		{"unknown type", events.Type("OrderLost"), events.SourceFulfilment, events.OrderCancelled{}},
-		{"OrderPlaced again", events.TypeOrderPlaced, events.SourceOrders, nil},
+		{"invalid payload", events.TypeOrderShipped, events.OrderShipped{OrderID: "ORD-x"}},
+		{"unknown type", events.Type("OrderLost"), events.OrderCancelled{}},
+		{"OrderPlaced again", events.TypeOrderPlaced, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -223,7 +221,7 @@ func TestEmitRejectsLeavesStateUnchanged(t *testing.T) {
 				tc.payload = shipped.payload(s)
 			}
 			before := *s
-			err = s.Emit(bus, tc.t, tc.source, tc.payload, now)
+			err = s.Emit(bus, tc.t, tc.payload, now)
 			var inv *workflow.InvalidInputError
 			if !errors.As(err, &inv) {
 				t.Fatalf("Emit error = %v, want *InvalidInputError", err)

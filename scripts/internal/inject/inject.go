@@ -129,7 +129,7 @@ func PlaceV1(ctx context.Context, d Deps, o V1Order) (events.Envelope, error) {
 	if d.Now != nil {
 		now = d.Now
 	}
-	e, err := events.New(events.TypeOrderPlaced, 1, events.SourceOf(events.TypeOrderPlaced), p.OrderID, 1, "", "", p, now())
+	e, err := events.New(events.Spec{Type: events.TypeOrderPlaced, Version: 1, OrderID: p.OrderID, Sequence: 1, Payload: p, Time: now()})
 	if err != nil {
 		return events.Envelope{}, err
 	}

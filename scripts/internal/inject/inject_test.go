@@ -30,8 +30,7 @@ func stored(t *testing.T) []events.Envelope {
 		t.Fatal(err)
 	}
 	id := placed.OrderID
-	shipped, err := events.New(events.TypeOrderShipped, 1, events.SourceOf(events.TypeOrderShipped), id, 2, placed.ID, placed.ID,
-		events.OrderShipped{OrderID: id, ShipmentID: "9a4e7c21-6d3b-4f58-8b0e-1c7d5a2f4e69", Carrier: "ACME Parcel"}, now)
+	shipped, err := events.New(events.Spec{Type: events.TypeOrderShipped, Version: 1, OrderID: id, Sequence: 2, CorrelationID: placed.ID, CausationID: placed.ID, Payload: events.OrderShipped{OrderID: id, ShipmentID: "9a4e7c21-6d3b-4f58-8b0e-1c7d5a2f4e69", Carrier: "ACME Parcel"}, Time: now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -215,8 +215,7 @@ func TestRedriveToTheSourceQueue(t *testing.T) {
 func TestRedriveThroughTheStreamPath(t *testing.T) {
 	old := time.Now().Add(-time.Hour)
 	id := "ORD-2b1e28ba-2fa1-41d2-883f-0016d3cca427"
-	e, err := events.New(events.TypeOrderCancelled, 1, events.SourceOf(events.TypeOrderCancelled), id, 2, events.ID(id, 1), events.ID(id, 1),
-		events.OrderCancelled{OrderID: id, Reason: events.ReasonOutOfStock}, old)
+	e, err := events.New(events.Spec{Type: events.TypeOrderCancelled, Version: 1, OrderID: id, Sequence: 2, CorrelationID: events.ID(id, 1), CausationID: events.ID(id, 1), Payload: events.OrderCancelled{OrderID: id, Reason: events.ReasonOutOfStock}, Time: old})
 	if err != nil {
 		t.Fatal(err)
 	}

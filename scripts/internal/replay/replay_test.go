@@ -146,7 +146,7 @@ func event(t *testing.T, typ events.Type, orderID string, seq int, payload any) 
 	if seq > 1 {
 		cause = events.ID(orderID, seq-1)
 	}
-	e, err := events.New(typ, events.LatestVersion(typ), events.SourceOf(typ), orderID, seq, events.ID(orderID, 1), cause, payload, now.Add(time.Duration(seq)*time.Second))
+	e, err := events.New(events.Spec{Type: typ, OrderID: orderID, Sequence: seq, CorrelationID: events.ID(orderID, 1), CausationID: cause, Payload: payload, Time: now.Add(time.Duration(seq) * time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}
