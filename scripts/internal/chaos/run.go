@@ -10,11 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/orderflow-dev/orderflow/scripts/internal/deployed"
@@ -132,7 +130,7 @@ func Run(ctx context.Context, stack *deployed.Stack, o Options) (*Result, error)
 		before[q.Name] = q.Before
 	}
 	rep.DLQs = load.Queues(before, final)
-	running, err := runningExecutions(ctx, stack)
+	running, err := load.Running(ctx, sfn.NewFromConfig(stack.AWS), stack.Output("StateMachineArn"))
 	if err != nil {
 		return nil, err
 	}
@@ -196,20 +194,6 @@ func sum(m map[string]int) int {
 		n += v
 	}
 	return n
-}
-
-func runningExecutions(ctx context.Context, stack *deployed.Stack) (int, error) {
-	n := 0
-	p := sfn.NewListExecutionsPaginator(sfn.NewFromConfig(stack.AWS), &sfn.ListExecutionsInput{
-		StateMachineArn: aws.String(stack.Output("StateMachineArn")), StatusFilter: sfntypes.ExecutionStatusRunning})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return 0, fmt.Errorf("list running executions: %w", err)
-		}
-		n += len(page.Executions)
-	}
-	return n, nil
 }
 
 // WriteMarkdown writes the load report, then what the faults did: the faults armed, those

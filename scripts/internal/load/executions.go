@@ -12,8 +12,8 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 )
 
-// running counts the state machine's RUNNING executions.
-func running(ctx context.Context, sf *sfn.Client, machine string) (int, error) {
+// Running counts the state machine's RUNNING executions.
+func Running(ctx context.Context, sf *sfn.Client, machine string) (int, error) {
 	n := 0
 	p := sfn.NewListExecutionsPaginator(sf, &sfn.ListExecutionsInput{StateMachineArn: aws.String(machine), StatusFilter: sfntypes.ExecutionStatusRunning})
 	for p.HasMorePages() {
@@ -29,7 +29,7 @@ func running(ctx context.Context, sf *sfn.Client, machine string) (int, error) {
 // settle waits until no execution runs, or ctx ends; it returns how many still run.
 func settle(ctx context.Context, sf *sfn.Client, machine string) (int, error) {
 	for {
-		n, err := running(ctx, sf, machine)
+		n, err := Running(ctx, sf, machine)
 		if err != nil || n == 0 {
 			return n, err
 		}

@@ -60,7 +60,7 @@ func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error
 	machine := stack.Output("StateMachineArn")
 
 	// Before: nothing in flight, the DLQs as they are, customers signed in, the SKU restocked.
-	if n, err := running(ctx, sf, machine); err != nil {
+	if n, err := Running(ctx, sf, machine); err != nil {
 		return nil, err
 	} else if n > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("%d executions were RUNNING before the run: their stock moves count in the stock check", n))
