@@ -166,27 +166,14 @@ func (p *parser) object(idx int32, depth int) error {
 			if keyRaw {
 				nd.flags |= flagKeyRaw
 			}
-			if prev == 0 {
-				p.d.nodes[idx].first = child
-			} else {
-				p.d.nodes[prev].next = child
-			}
+			p.link(idx, prev, child)
 			prev = child
 			n++
-			p.skipSpace()
-			if p.i >= len(src) {
-				return p.fail()
-			}
-			if src[p.i] == ',' {
-				p.i++
-				p.skipSpace()
-				continue
-			}
-			if src[p.i] == '}' {
-				p.i++
+			if more, err := p.separator('}'); err != nil {
+				return err
+			} else if !more {
 				break
 			}
-			return p.fail()
 		}
 	}
 	nd := &p.d.nodes[idx]
@@ -211,32 +198,47 @@ func (p *parser) array(idx int32, depth int) error {
 			if err != nil {
 				return err
 			}
-			if prev == 0 {
-				p.d.nodes[idx].first = child
-			} else {
-				p.d.nodes[prev].next = child
-			}
+			p.link(idx, prev, child)
 			prev = child
 			n++
-			p.skipSpace()
-			if p.i >= len(src) {
-				return p.fail()
-			}
-			if src[p.i] == ',' {
-				p.i++
-				p.skipSpace()
-				continue
-			}
-			if src[p.i] == ']' {
-				p.i++
+			if more, err := p.separator(']'); err != nil {
+				return err
+			} else if !more {
 				break
 			}
-			return p.fail()
 		}
 	}
 	nd := &p.d.nodes[idx]
 	nd.kind, nd.start, nd.end, nd.n = jsonArray, int32(start), int32(p.i), n
 	return nil
+}
+
+// link makes child the next child of node idx, after prev (0: its first).
+func (p *parser) link(idx, prev, child int32) {
+	if prev == 0 {
+		p.d.nodes[idx].first = child
+	} else {
+		p.d.nodes[prev].next = child
+	}
+}
+
+// separator reads what follows a member or an element: a comma, and more follows, or the
+// closing bracket, and the object or array ends.
+func (p *parser) separator(closing byte) (more bool, err error) {
+	p.skipSpace()
+	if p.i >= len(p.src) {
+		return false, p.fail()
+	}
+	switch p.src[p.i] {
+	case ',':
+		p.i++
+		p.skipSpace()
+		return true, nil
+	case closing:
+		p.i++
+		return false, nil
+	}
+	return false, p.fail()
 }
 
 // str reads a string from its opening quote to past its closing one; raw reports an escape
