@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -570,5 +571,45 @@ func TestSampleUnknown(t *testing.T) {
 	}
 	if events.Type("Nope").Known() || events.LatestVersion("Nope") != 0 || events.SourceOf("Nope") != "" {
 		t.Error("an unknown type is registered")
+	}
+}
+
+// TestRegistryIsConsistent: the registry's flags agree with each other, as every place that
+// derives from them (the bus rules, the SMS filter, the fold, the notifier, the trace) assumes.
+func TestRegistryIsConsistent(t *testing.T) {
+	reg := events.Registry()
+	if len(reg) == 0 || reg[0].Type != events.TypeOrderPlaced || reg[0].Status != events.StatusPlaced {
+		t.Fatalf("the registry must start with OrderPlaced, which sets PLACED: %+v", reg)
+	}
+	seen := map[events.Type]bool{}
+	ends := 0
+	for _, info := range reg {
+		if seen[info.Type] {
+			t.Errorf("%s registered twice", info.Type)
+		}
+		seen[info.Type] = true
+		if got, ok := events.Lookup(info.Type); !ok || got != info {
+			t.Errorf("Lookup(%s) = %+v, %v; want its entry", info.Type, got, ok)
+		}
+		if info.SMS && !info.CustomerFacing {
+			t.Errorf("%s is sent by SMS but is not customer-facing", info.Type)
+		}
+		if info.EndsOrder {
+			ends++
+			if info.Status == "" || !events.FinalStatus(info.Status) || !events.EndsOrder(info.Type) {
+				t.Errorf("%s ends an order but sets no final status (%q)", info.Type, info.Status)
+			}
+		} else if events.FinalStatus(info.Status) {
+			t.Errorf("%s does not end an order but sets the final status %s", info.Type, info.Status)
+		}
+		if !slices.Contains(events.Sources(), info.Source()) {
+			t.Errorf("%s's source %s is not among Sources() %v", info.Type, info.Source(), events.Sources())
+		}
+	}
+	if ends == 0 || len(events.SMSTypes()) == 0 || len(events.CustomerFacing()) == 0 {
+		t.Errorf("the registry names %d ending types, %d SMS types, %d customer-facing ones; want some of each", ends, len(events.SMSTypes()), len(events.CustomerFacing()))
+	}
+	if events.FinalStatus(events.StatusPlaced) || events.FinalStatus("") || events.EndsOrder("Nope") {
+		t.Error("PLACED, an empty status or an unknown type must not be final")
 	}
 }

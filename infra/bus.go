@@ -12,14 +12,24 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawsevents"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/orderflow-dev/orderflow/events"
 )
 
-// Event sources (one per producer) and types, as the events package defines them.
+// Event sources (one per producer) and the types a customer hears about: the event registry's.
 var (
-	orderSources = []string{"orderflow.orders", "orderflow.inventory", "orderflow.payments", "orderflow.shipping", "orderflow.fulfilment"}
-	// customerFacing are the events a customer hears about.
-	customerFacing = []string{"OrderPlaced", "OrderConfirmed", "PaymentRefunded", "OrderShipped", "OrderCancelled"}
+	orderSources   = events.Sources()
+	customerFacing = typeNames(events.CustomerFacing())
 )
+
+// typeNames are the types' names: their EventBridge detail-types.
+func typeNames(ts []events.Type) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = string(t)
+	}
+	return out
+}
 
 // Bus is the router: a custom event bus and the rules that send each event where it is needed.
 type Bus struct {
@@ -68,7 +78,7 @@ func (b *Bus) AddRules(t BusTargets) {
 	awsevents.NewRule(b.Bus, jsii.String("OrderPlacedToWorkflow"), &awsevents.RuleProps{
 		EventBus:     b.Bus,
 		Description:  jsii.String("OrderPlaced starts the order-fulfilment state machine"),
-		EventPattern: &awsevents.EventPattern{Source: jsii.Strings("orderflow.orders"), DetailType: jsii.Strings("OrderPlaced")},
+		EventPattern: &awsevents.EventPattern{Source: jsii.Strings(events.SourceOf(events.TypeOrderPlaced)), DetailType: jsii.Strings(string(events.TypeOrderPlaced))},
 		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSfnStateMachine(t.Workflow, &awseventstargets.SfnStateMachineProps{
 			DeadLetterQueue: b.WorkflowDLQ, MaxEventAge: age, RetryAttempts: attempts, Role: starter,
 		})},
@@ -159,13 +169,13 @@ func (b *Bus) OnlyProducers(p Producers) {
 	}
 	fulfilmentSources := []string{}
 	for _, src := range orderSources {
-		if src != "orderflow.orders" {
+		if src != events.SourceOrders {
 			fulfilmentSources = append(fulfilmentSources, src)
 		}
 	}
 	doc := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
 		deny("OnlyOrderApiPutsOrderPlaced", map[string]any{
-			"StringEquals": map[string]any{"events:source": "orderflow.orders"},
+			"StringEquals": map[string]any{"events:source": events.SourceOrders},
 			"ArnNotEquals": map[string]any{"aws:PrincipalArn": p.Orders.RoleArn()},
 		}),
 		deny("OnlyTheSagaPutsFulfilmentEvents", map[string]any{

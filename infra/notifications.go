@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/orderflow-dev/orderflow/events"
 )
 
 // Notifications is publish/subscribe: the topic gives every subscriber its own copy. Here two
@@ -50,7 +51,7 @@ func NewNotifications(scope constructs.Construct, d FunctionDefaults, key awskms
 		DeadLetterQueue:    smsDLQ,
 		FilterPolicyWithMessageBody: &map[string]awssns.FilterOrPolicy{
 			"detail-type": awssns.FilterOrPolicy_Filter(awssns.SubscriptionFilter_StringFilter(&awssns.StringConditions{
-				Allowlist: jsii.Strings("OrderShipped"),
+				Allowlist: jsii.Strings(typeNames(events.SMSTypes())...), // the registry's SMS types
 			})),
 		},
 	}))

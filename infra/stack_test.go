@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/orderflow-dev/orderflow/events"
 )
 
 // One synthesized stack (arm64, cdk-nag applied) shared by every test: synthesis costs seconds.
@@ -198,13 +199,15 @@ func TestRules(t *testing.T) {
 		"EventPattern": map[string]any{"source": orderSourcesAny()},
 	})
 	hasProps(t, "AWS::Events::Rule", map[string]any{
-		"EventPattern": map[string]any{"source": orderSourcesAny(), "detail-type": []any{"OrderPlaced", "OrderConfirmed", "PaymentRefunded", "OrderShipped", "OrderCancelled"}},
+		"EventPattern": map[string]any{"source": orderSourcesAny(), "detail-type": anys(customerFacing)}, // the registry's customer-facing types
 	})
 }
 
-func orderSourcesAny() []any {
-	out := make([]any, len(orderSources))
-	for i, s := range orderSources {
+func orderSourcesAny() []any { return anys(orderSources) }
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
 		out[i] = s
 	}
 	return out
@@ -250,8 +253,8 @@ func TestNotificationsFanOut(t *testing.T) {
 		}
 		if p["FilterPolicy"] != nil {
 			filtered++
-			if p["FilterPolicyScope"] != "MessageBody" || fmt.Sprint(get(p, "FilterPolicy", "detail-type")) != "[OrderShipped]" {
-				t.Errorf("%s: filter %v scope %v, want detail-type OrderShipped on the body", id, p["FilterPolicy"], p["FilterPolicyScope"])
+			if p["FilterPolicyScope"] != "MessageBody" || fmt.Sprint(get(p, "FilterPolicy", "detail-type")) != fmt.Sprint(events.SMSTypes()) {
+				t.Errorf("%s: filter %v scope %v, want detail-type %v (the registry's SMS types) on the body", id, p["FilterPolicy"], p["FilterPolicyScope"], events.SMSTypes())
 			}
 		}
 	}
@@ -364,7 +367,7 @@ func TestBusAcceptsOrderEventsOnlyFromTheirProducers(t *testing.T) {
 		principal func(any) bool
 	}{
 		"OnlyOrderApiPutsOrderPlaced":     {"orderflow.orders", roleOf("ApiOrderApiServiceRole")},
-		"OnlyTheSagaPutsFulfilmentEvents": {"[orderflow.inventory orderflow.payments orderflow.shipping orderflow.fulfilment]", roleOf("FulfilmentOrderFulfilmentRole")},
+		"OnlyTheSagaPutsFulfilmentEvents": {"[orderflow.inventory orderflow.payments orderflow.fulfilment orderflow.shipping]", roleOf("FulfilmentOrderFulfilmentRole")},
 	}
 	for _, st := range statements {
 		sid := fmt.Sprint(get(st, "Sid"))

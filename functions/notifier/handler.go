@@ -111,9 +111,12 @@ func unwrapSNS(body []byte) []byte {
 	return body
 }
 
-// message is the customer-facing text of e. Events customers do not hear about are refused
-// (permanently): they reach the topic only through a wrong rule.
+// message is the customer-facing text of e. Events customers do not hear about (the event
+// registry says which) are refused permanently: they reach the topic only through a wrong rule.
 func message(e events.Envelope) (string, error) {
+	if info, _ := events.Lookup(e.Type); !info.CustomerFacing {
+		return "", record.Permanentf("%s is not a customer-facing event: check the notifications rule", e.Type)
+	}
 	switch e.Type {
 	case events.TypeOrderPlaced:
 		up, err := e.Upcast()
@@ -159,7 +162,7 @@ func message(e events.Envelope) (string, error) {
 		}
 		return fmt.Sprintf("Your order %s was cancelled: %s.", e.OrderID, why), nil
 	default:
-		return "", record.Permanentf("%s is not a customer-facing event: check the notifications rule", e.Type)
+		return "", record.Permanentf("the notifier has no message for the customer-facing event %s yet (functions/notifier/handler.go)", e.Type)
 	}
 }
 

@@ -252,3 +252,25 @@ func TestLastReceiveParksWithTheReason(t *testing.T) {
 		})
 	}
 }
+
+// TestEveryCustomerFacingTypeHasAMessage: the registry decides which events a customer hears
+// about (and the bus rule routes exactly those to the topic); the notifier must have a message
+// for each, and refuse the others.
+func TestEveryCustomerFacingTypeHasAMessage(t *testing.T) {
+	id := fixture.OrderID(1)
+	for _, info := range events.Registry() {
+		seq := 2
+		if info.Type == events.TypeOrderPlaced {
+			seq = 1
+		}
+		msg, err := message(fixture.Sample(t, info.Type, id, seq))
+		switch {
+		case info.CustomerFacing && err != nil:
+			t.Errorf("%s is customer-facing but the notifier has no message for it: %v", info.Type, err)
+		case info.CustomerFacing && !strings.Contains(msg, id):
+			t.Errorf("%s: message %q does not name the order", info.Type, msg)
+		case !info.CustomerFacing && (err == nil || !strings.Contains(err.Error(), "not a customer-facing event")):
+			t.Errorf("%s is not customer-facing: message = %q, %v; want it refused", info.Type, msg, err)
+		}
+	}
+}

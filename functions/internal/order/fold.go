@@ -15,16 +15,17 @@ import (
 // Status is where an order stands.
 type Status string
 
-// Order statuses. CONFIRMED: stock reserved and payment approved. SHIPPED and CANCELLED are final.
+// Order statuses (the event registry's: each event type names the status it sets). CONFIRMED:
+// stock reserved and payment approved. SHIPPED and CANCELLED are final.
 const (
-	StatusPlaced    Status = "PLACED"
-	StatusConfirmed Status = "CONFIRMED"
-	StatusShipped   Status = "SHIPPED"
-	StatusCancelled Status = "CANCELLED"
+	StatusPlaced    Status = events.StatusPlaced
+	StatusConfirmed Status = events.StatusConfirmed
+	StatusShipped   Status = events.StatusShipped
+	StatusCancelled Status = events.StatusCancelled
 )
 
-// Final reports whether no event may follow.
-func (s Status) Final() bool { return s == StatusShipped || s == StatusCancelled }
+// Final reports whether no event may follow: an event that ends an order sets it.
+func (s Status) Final() bool { return events.FinalStatus(string(s)) }
 
 // Errors of Fold (wrapped with context; test with errors.Is).
 var (
@@ -138,9 +139,14 @@ func (o *Order) apply(e events.Envelope) error {
 	if o.Status.Final() {
 		return fmt.Errorf("nothing may follow %s: %w", o.Status, ErrCorrupt)
 	}
+	info, known := events.Lookup(e.Type)
+	if !known {
+		return fmt.Errorf("unknown event type %q: %w", e.Type, ErrCorrupt)
+	}
+	// The rules a type brings beyond the registry's; a type without any (InventoryReserved,
+	// InventoryReleased, PaymentDeclined: progress inside PLACED, or compensation after
+	// CONFIRMED) just sets the status the registry names, if any.
 	switch e.Type {
-	case events.TypeInventoryReserved, events.TypeInventoryReleased, events.TypePaymentDeclined:
-		// progress inside PLACED (or compensation after CONFIRMED): the status does not change
 	case events.TypePaymentApproved:
 		o.charged = true
 	case events.TypePaymentRefunded:
@@ -153,23 +159,21 @@ func (o *Order) apply(e events.Envelope) error {
 		if o.Status != StatusPlaced {
 			return fmt.Errorf("cannot confirm a %s order: %w", o.Status, ErrCorrupt)
 		}
-		o.Status = StatusConfirmed
 	case events.TypeOrderShipped:
 		if o.Status != StatusConfirmed || o.refunded {
 			return fmt.Errorf("cannot ship a %s order (refunded %v): %w", o.Status, o.refunded, ErrCorrupt)
 		}
-		o.Status = StatusShipped
 	case events.TypeOrderCancelled:
 		p, err := events.DecodePayload[events.OrderCancelled](e)
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrCorrupt, err)
 		}
-		o.Status = StatusCancelled
 		o.Reason = p.Reason
 	case events.TypeOrderPlaced:
 		return fmt.Errorf("OrderPlaced must be sequence 1: %w", ErrCorrupt)
-	default:
-		return fmt.Errorf("unknown event type %q: %w", e.Type, ErrCorrupt)
+	}
+	if info.Status != "" {
+		o.Status = Status(info.Status)
 	}
 	o.record(e)
 	return nil

@@ -3,10 +3,12 @@ package order_test
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
 	"github.com/orderflow-dev/orderflow/functions/internal/order"
 	"github.com/orderflow-dev/orderflow/functions/internal/workflow"
 )
@@ -320,6 +322,54 @@ func TestFoldRejects(t *testing.T) {
 			o, err := order.Fold(tc.evs(t))
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("Fold = %+v, %v; want %v", o, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestFoldKnowsEveryRegisteredType: the fold derives statuses and the end of an order from the
+// event registry, so a type added there is folded without an edit here. Each registered type
+// (its sample) after a paid, confirmed order either applies and sets the status the registry
+// names, or is refused by a rule of the fold's own, never as an unknown type; a type that ends
+// an order leaves it Final, and nothing may follow it.
+func TestFoldKnowsEveryRegisteredType(t *testing.T) {
+	prefix := []events.Type{events.TypeInventoryReserved, events.TypePaymentApproved, events.TypeOrderConfirmed}
+	for _, info := range events.Registry() {
+		if info.Type == events.TypeOrderPlaced {
+			continue // sequence 1 only: every history here starts with it
+		}
+		t.Run(string(info.Type), func(t *testing.T) {
+			evs := []events.Envelope{fixture.Placed(t, orderID, "tok_visa")}
+			for _, typ := range prefix {
+				evs = append(evs, fixture.Sample(t, typ, orderID, len(evs)+1))
+			}
+			before, err := order.Fold(evs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs = append(evs, fixture.Sample(t, info.Type, orderID, len(evs)+1))
+			o, err := order.Fold(evs)
+			if err != nil {
+				if strings.Contains(err.Error(), "unknown event type") {
+					t.Fatalf("the fold does not know %s: %v (functions/internal/order/fold.go)", info.Type, err)
+				}
+				if !errors.Is(err, order.ErrCorrupt) {
+					t.Fatalf("Fold = %v, want a rule's ErrCorrupt", err)
+				}
+				return // refused by a rule of its own (e.g. a second OrderConfirmed)
+			}
+			want := before.Status
+			if info.Status != "" {
+				want = order.Status(info.Status)
+			}
+			if o.Status != want || o.Status.Final() != info.EndsOrder {
+				t.Fatalf("after %s: status %s (final %v), want %s (final %v)", info.Type, o.Status, o.Status.Final(), want, info.EndsOrder)
+			}
+			if info.EndsOrder {
+				after := append(evs, fixture.Sample(t, events.TypeInventoryReleased, orderID, len(evs)+1))
+				if _, err := order.Fold(after); !errors.Is(err, order.ErrCorrupt) {
+					t.Fatalf("an event after %s: Fold = %v, want ErrCorrupt", info.Type, err)
+				}
 			}
 		})
 	}

@@ -16,6 +16,8 @@ import (
 	"errors"
 	"sort"
 	"time"
+
+	"github.com/orderflow-dev/orderflow/events"
 )
 
 // Services an order crosses, as hops name them. Client is not a service: it is where the API
@@ -118,10 +120,11 @@ func (j Journey) Services() []string {
 	return out
 }
 
-// Terminal reports whether the order has reached a final event (OrderShipped or OrderCancelled).
+// Terminal reports whether the order has reached an event that ends it (the event registry's:
+// OrderShipped, OrderCancelled).
 func (j Journey) Terminal() bool {
 	for _, e := range j.Events {
-		if e.Type == "OrderShipped" || e.Type == "OrderCancelled" {
+		if events.EndsOrder(events.Type(e.Type)) {
 			return true
 		}
 	}

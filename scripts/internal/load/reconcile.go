@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/orderflow-dev/orderflow/events"
 	"github.com/orderflow-dev/orderflow/scripts/internal/journey"
 )
 
@@ -72,26 +73,24 @@ type Check struct {
 // OK reports whether nothing broke the rule.
 func (c Check) OK() bool { return len(c.Violations) == 0 }
 
-// Terminal event types.
+// The events that end an order.
 const (
-	shipped   = "OrderShipped"
-	cancelled = "OrderCancelled"
+	shipped   = string(events.TypeOrderShipped)
+	cancelled = string(events.TypeOrderCancelled)
 )
 
 // Payment events that decide what the customer paid.
 const (
-	approved = "PaymentApproved"
-	refunded = "PaymentRefunded"
+	approved = string(events.TypePaymentApproved)
+	refunded = string(events.TypePaymentRefunded)
 )
 
-// Outcome is an order's end as its events tell it: SHIPPED, CANCELLED (reason), or "" if none.
+// Outcome is an order's end as its events tell it: the status its first event that ends an
+// order sets (the event registry's: SHIPPED, CANCELLED), or "" if none.
 func Outcome(evs []journey.Event) string {
 	for _, e := range evs {
-		switch e.Type {
-		case shipped:
-			return "SHIPPED"
-		case cancelled:
-			return "CANCELLED"
+		if info, _ := events.Lookup(events.Type(e.Type)); info.EndsOrder {
+			return info.Status
 		}
 	}
 	return ""
@@ -167,7 +166,7 @@ func DLQCheck(queues []Queue) Check {
 
 // checkEvents checks one order's events and returns its outcome ("" if it has not ended).
 func checkEvents(o Order, lost, terminal *Check) string {
-	if !slices.ContainsFunc(o.Events, func(e journey.Event) bool { return e.Type == "OrderPlaced" }) {
+	if !slices.ContainsFunc(o.Events, func(e journey.Event) bool { return e.Type == string(events.TypeOrderPlaced) }) {
 		lost.Violations = append(lost.Violations, o.ID+": no OrderPlaced in the event store")
 		return ""
 	}
@@ -178,7 +177,7 @@ func checkEvents(o Order, lost, terminal *Check) string {
 			terminal.Violations = append(terminal.Violations, fmt.Sprintf("%s: event #%d where #%d was expected (a gap or a repeat)", o.ID, e.Sequence, i+1))
 			gap = true
 		}
-		if e.Type == shipped || e.Type == cancelled {
+		if events.EndsOrder(events.Type(e.Type)) {
 			ends = append(ends, e.Type)
 			last = i
 		}

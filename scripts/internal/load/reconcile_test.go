@@ -11,7 +11,7 @@ import (
 
 const prefix = "arn:aws:states:us-east-1:1:execution:fulfilment:"
 
-func events(types ...string) []journey.Event {
+func history(types ...string) []journey.Event {
 	out := make([]journey.Event, len(types))
 	for i, typ := range types {
 		out[i] = journey.Event{ID: fmt.Sprintf("e%d", i+1), Type: typ, Sequence: i + 1, Time: at(100 * i)}
@@ -32,14 +32,14 @@ func clean() Facts {
 		return Order{ID: id, Customer: "load-01", SKU: "SKU-100", Acknowledged: true, TotalCents: 1499, Events: evs, Payment: pay,
 			Claim: &Claim{ExecutionArn: prefix + "x-" + id}}
 	}
-	refused := order("ORD-5", events(refusedPath...), &Payment{Status: "REFUNDED", PaymentID: "p5", AmountCents: 1499, Attempts: 1})
+	refused := order("ORD-5", history(refusedPath...), &Payment{Status: "REFUNDED", PaymentID: "p5", AmountCents: 1499, Attempts: 1})
 	refused.SKU = "SKU-451"
 	return Facts{
 		Orders: []Order{
-			order("ORD-1", events(approvedPath...), &Payment{Status: "APPROVED", PaymentID: "p1", AmountCents: 1499, Attempts: 1}),
-			order("ORD-2", events(approvedPath...), &Payment{Status: "APPROVED", PaymentID: "p2", AmountCents: 1499, Attempts: 1}),
-			order("ORD-3", events(declinedPath...), &Payment{Status: "DECLINED", PaymentID: "p3", AmountCents: 1499, Attempts: 1}),
-			order("ORD-4", events("OrderPlaced", "OrderCancelled"), nil),
+			order("ORD-1", history(approvedPath...), &Payment{Status: "APPROVED", PaymentID: "p1", AmountCents: 1499, Attempts: 1}),
+			order("ORD-2", history(approvedPath...), &Payment{Status: "APPROVED", PaymentID: "p2", AmountCents: 1499, Attempts: 1}),
+			order("ORD-3", history(declinedPath...), &Payment{Status: "DECLINED", PaymentID: "p3", AmountCents: 1499, Attempts: 1}),
+			order("ORD-4", history("OrderPlaced", "OrderCancelled"), nil),
 			refused,
 		},
 		UnitsPerOrder: 1, Stock: []Stock{{SKU: "SKU-100", Before: 14, After: 12}, {SKU: "SKU-451", Before: 11, After: 11}},
@@ -79,14 +79,14 @@ func TestReconcileFindsEachViolation(t *testing.T) {
 			[]string{"every order placed"}, "HTTP 503"},
 		{"an acknowledged order is not in the event store", func(f *Facts) { f.Orders[0].Events, f.Stock[0].Before = nil, 13 },
 			[]string{"no order lost"}, "no OrderPlaced"},
-		{"an order never ended", func(f *Facts) { f.Orders[0].Events, f.Stock[0].Before = events(approvedPath[:4]...), 13 },
+		{"an order never ended", func(f *Facts) { f.Orders[0].Events, f.Stock[0].Before = history(approvedPath[:4]...), 13 },
 			[]string{"no order lost"}, "never ended"},
 		{"an order not ended within the timeout", func(f *Facts) { f.Late = []string{"ORD-2: still PLACED when the wait stopped"} },
 			[]string{"no order lost"}, "still PLACED"},
-		{"an order both shipped and cancelled", func(f *Facts) { f.Orders[0].Events = events(append(approvedPath, "OrderCancelled")...) },
+		{"an order both shipped and cancelled", func(f *Facts) { f.Orders[0].Events = history(append(approvedPath, "OrderCancelled")...) },
 			[]string{"exactly one terminal state", "charged once"}, "2 terminal events"},
 		{"an event after the terminal one", func(f *Facts) {
-			f.Orders[2].Events = events("OrderPlaced", "OrderCancelled", "InventoryReleased")
+			f.Orders[2].Events = history("OrderPlaced", "OrderCancelled", "InventoryReleased")
 		}, []string{"exactly one terminal state"}, "InventoryReleased after OrderCancelled"},
 		{"a gap in the sequences", func(f *Facts) { f.Orders[1].Events[2].Sequence = 4 },
 			[]string{"exactly one terminal state"}, "event #4 where #3"},
@@ -105,11 +105,11 @@ func TestReconcileFindsEachViolation(t *testing.T) {
 		{"stock not conserved", func(f *Facts) { f.Stock[0].After = 11 }, []string{"stock conserved"}, "SKU-100: stock 11, want 12"},
 		{"a refused order's stock not released", func(f *Facts) { f.Stock[1].After = 10 }, []string{"stock conserved"}, "SKU-451: stock 10, want 11"},
 		{"refunded twice", func(f *Facts) {
-			f.Orders[4].Events = events(append(refusedPath[:5:5], "PaymentRefunded", "InventoryReleased", "OrderCancelled")...)
+			f.Orders[4].Events = history(append(refusedPath[:5:5], "PaymentRefunded", "InventoryReleased", "OrderCancelled")...)
 		},
 			[]string{"refunded once"}, "2 PaymentRefunded events"},
 		{"charged, cancelled, never refunded", func(f *Facts) {
-			f.Orders[4].Events = events("OrderPlaced", "InventoryReserved", "PaymentApproved", "OrderConfirmed", "InventoryReleased", "OrderCancelled")
+			f.Orders[4].Events = history("OrderPlaced", "InventoryReserved", "PaymentApproved", "OrderConfirmed", "InventoryReleased", "OrderCancelled")
 			f.Orders[4].Payment.Status = "VOIDED"
 		}, []string{"refunded once"}, "0 PaymentRefunded and payment VOIDED"},
 		{"refund announced, ledger not refunded", func(f *Facts) { f.Orders[4].Payment.Status = "APPROVED" },
@@ -117,7 +117,7 @@ func TestReconcileFindsEachViolation(t *testing.T) {
 		{"ledger refunded without its event", func(f *Facts) { f.Orders[2].Payment.Status = "REFUNDED" },
 			[]string{"refunded once"}, "ORD-3: payment REFUNDED but no PaymentRefunded"},
 		{"shipped and refunded", func(f *Facts) {
-			f.Orders[1].Events = events("OrderPlaced", "InventoryReserved", "PaymentApproved", "OrderConfirmed", "PaymentRefunded", "OrderShipped")
+			f.Orders[1].Events = history("OrderPlaced", "InventoryReserved", "PaymentApproved", "OrderConfirmed", "PaymentRefunded", "OrderShipped")
 		}, []string{"refunded once"}, "shipped, yet refunded"},
 		{"a dead letter", func(f *Facts) { f.DLQs[1].After = 2 }, []string{"dead-letter queues empty"}, "ProjectorDlq holds 2"},
 		{"an execution left running", func(f *Facts) { f.Running = 1 }, []string{"no execution left running"}, "1 executions"},
@@ -172,7 +172,7 @@ func TestOutcome(t *testing.T) {
 		{[]string{"OrderPlaced"}, ""},
 		{nil, ""},
 	} {
-		if got := Outcome(events(tc.types...)); got != tc.want {
+		if got := Outcome(history(tc.types...)); got != tc.want {
 			t.Errorf("Outcome(%v) = %q, want %q", tc.types, got, tc.want)
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/orderflow-dev/orderflow/events"
 )
 
 // Client calls one deployed API, as one signed-in customer (or anonymously, without a Token:
@@ -215,8 +217,9 @@ func (c *Client) GetOrder(ctx context.Context, id string) (Order, error) {
 	return o, c.json(ctx, http.MethodGet, "/orders/"+id, nil, http.StatusOK, &o)
 }
 
-// Terminal reports whether an order status is final.
-func Terminal(status string) bool { return status == "SHIPPED" || status == "CANCELLED" }
+// Terminal reports whether an order status is final: an event that ends an order sets it (the
+// event registry's SHIPPED, CANCELLED).
+func Terminal(status string) bool { return events.FinalStatus(status) }
 
 // WaitUntil polls GET /orders/{id} every interval until done(order) holds or ctx ends. A 404 is
 // expected at first: the order becomes readable once the projector has stored its first event.
