@@ -128,10 +128,11 @@ destroy: ## delete the stack from the AWS account of your current credentials
 bench: ## handlers against their floor, cold start and warm invoke under the Lambda RIE against hello-world, zip sizes (no emulator) [ARGS="-out bench.md"]
 	go run ./scripts/bench $(ARGS)
 
-lint: deps ## gofmt, go vet (with the e2e tag), go mod tidy check
+lint: deps ## gofmt, go vet (with the e2e tag), go mod tidy check, docs/asyncapi.json current and accepted by the AsyncAPI parser
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	go vet -tags e2e ./...
 	go mod tidy -diff
+	go run ./scripts/asyncapi -check
 
 token: ## print an access token of a signed-in customer for curl (local stack): TOKEN=$(make -s token) [CUSTOMER=alice]
 	@$(LOCAL_ENV) go run ./scripts/token -user $(CUSTOMER)
