@@ -21,13 +21,11 @@ import (
 func (h *Handler) businessMetrics(ctx context.Context, e events.Envelope) {
 	var values []metrics.Value
 	dims := map[string]string{}
-	outcome := "" // set for the events that end an order
 	switch e.Type {
 	case events.TypeOrderPlaced:
 		values = append(values, metrics.Of(metrics.OrdersPlaced, 1))
 	case events.TypeOrderShipped:
 		values = append(values, metrics.Of(metrics.OrdersShipped, 1))
-		outcome = metrics.OutcomeShipped
 	case events.TypeOrderCancelled:
 		p, err := payload[events.OrderCancelled](e)
 		if err != nil {
@@ -36,7 +34,6 @@ func (h *Handler) businessMetrics(ctx context.Context, e events.Envelope) {
 		}
 		values = append(values, metrics.Of(metrics.OrdersCancelled, 1))
 		dims[metrics.Reason] = p.Reason
-		outcome = metrics.OutcomeCancelled
 	case events.TypePaymentRefunded:
 		p, err := payload[events.PaymentRefunded](e)
 		if err != nil {
@@ -44,7 +41,10 @@ func (h *Handler) businessMetrics(ctx context.Context, e events.Envelope) {
 			return
 		}
 		values = append(values, metrics.Of(metrics.Refunds, 1), metrics.Of(metrics.RefundedCents, float64(p.AmountCents)))
-	default:
+	}
+	// The events that end an order (the registry's) measure placed → terminal, per outcome.
+	outcome := metrics.OutcomeOf(e.Type)
+	if len(values) == 0 && outcome == "" {
 		return
 	}
 	if outcome != "" {

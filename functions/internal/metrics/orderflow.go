@@ -1,6 +1,10 @@
 package metrics
 
-import "github.com/orderflow-dev/orderflow/events"
+import (
+	"strings"
+
+	"github.com/orderflow-dev/orderflow/events"
+)
 
 // Namespace is the CloudWatch namespace of orderflow's business metrics.
 const Namespace = "Orderflow"
@@ -36,11 +40,31 @@ const (
 	Outcome = "Outcome"
 )
 
-// Outcomes (values of the Outcome dimension).
+// Outcomes (values of the Outcome dimension): the status an event that ends an order sets (the
+// event registry's), in lower case.
 const (
 	OutcomeShipped   = "shipped"
 	OutcomeCancelled = "cancelled"
 )
+
+// OutcomeOf is the Outcome of an order that event type t ends; "" if t does not end one.
+func OutcomeOf(t events.Type) string {
+	if info, _ := events.Lookup(t); info.EndsOrder {
+		return strings.ToLower(info.Status)
+	}
+	return ""
+}
+
+// outcomes lists every Outcome, one per event type that ends an order.
+func outcomes() []string {
+	var out []string
+	for _, t := range events.Types() {
+		if o := OutcomeOf(t); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
+}
 
 // Orderflow is the catalog of the business metrics.
 func Orderflow() Catalog {
@@ -56,7 +80,7 @@ func Orderflow() Catalog {
 		},
 		Dimensions: []Dimension{
 			{Name: Reason, Values: []string{events.ReasonOutOfStock, events.ReasonPaymentDeclined, events.ReasonFulfilmentFailed, events.ReasonTimedOut}},
-			{Name: Outcome, Values: []string{OutcomeShipped, OutcomeCancelled}},
+			{Name: Outcome, Values: outcomes()},
 		},
 	}
 }

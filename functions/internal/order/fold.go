@@ -164,6 +164,10 @@ func (o *Order) apply(e events.Envelope) error {
 			return fmt.Errorf("cannot ship a %s order (refunded %v): %w", o.Status, o.refunded, ErrCorrupt)
 		}
 	case events.TypeOrderCancelled:
+		if o.Status == StatusShipped {
+			// unreachable while OrderShipped ends an order; holds if a later event does
+			return fmt.Errorf("cannot cancel a %s order: %w", o.Status, ErrCorrupt)
+		}
 		p, err := events.DecodePayload[events.OrderCancelled](e)
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrCorrupt, err)

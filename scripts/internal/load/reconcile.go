@@ -194,7 +194,13 @@ func checkEvents(o Order, lost, terminal *Check) string {
 	if slices.Contains(ends, shipped) && slices.Contains(ends, cancelled) {
 		return "BOTH"
 	}
-	return Outcome(o.Events)
+	out := Outcome(o.Events)
+	if out != "" && out != events.StatusCancelled && slices.ContainsFunc(o.Events, func(e journey.Event) bool { return e.Type == shipped }) {
+		// it ended after shipping (today OrderShipped ends it; a later event, e.g. a delivery,
+		// may): the payment and stock rules of a shipped order hold
+		return events.StatusShipped
+	}
+	return out
 }
 
 func checkPayment(o Order, outcome string, charged *Check) {
