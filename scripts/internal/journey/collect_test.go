@@ -34,6 +34,14 @@ type fakeDB struct {
 
 func s(v string) dbtypes.AttributeValue { return &dbtypes.AttributeValueMemberS{Value: v} }
 
+// str is the fake's view of a string attribute ("" if absent or not a string).
+func str(it map[string]dbtypes.AttributeValue, k string) string {
+	if v, ok := it[k].(*dbtypes.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}
+
 func (f *fakeDB) count(call string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -75,6 +76,13 @@ func sortByStart(xs []Execution) []Execution {
 // nameOf is an execution's name: the last segment of its ARN.
 func nameOf(arn string) string { return arn[strings.LastIndex(arn, ":")+1:] }
 
+// Claim is an order's item in the sagas table: the execution that holds its saga, and the one a
+// rescue took it from, if any.
+type Claim struct {
+	ExecutionArn string `dynamodbav:"executionArn"`
+	RescuedFrom  string `dynamodbav:"rescuedFrom"`
+}
+
 // claimed reads the order's saga claim (sagas table, key orderId): the execution that holds the
 // order, and the one a rescue took it from, if any. An order no execution has claimed yet has none.
 func (c *Collector) claimed(ctx context.Context, orderID string) ([]string, error) {
@@ -84,13 +92,17 @@ func (c *Collector) claimed(ctx context.Context, orderID string) ([]string, erro
 	}
 	out, err := c.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true),
 		Key: map[string]dbtypes.AttributeValue{"orderId": &dbtypes.AttributeValueMemberS{Value: orderID}}})
+	var claim Claim
+	if err == nil {
+		err = attributevalue.UnmarshalMap(out.Item, &claim)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read the saga claim: %w", err)
 	}
 	var arns []string
-	for _, k := range []string{"rescuedFrom", "executionArn"} {
-		if v := str(out.Item, k); v != "" {
-			arns = append(arns, v)
+	for _, arn := range []string{claim.RescuedFrom, claim.ExecutionArn} {
+		if arn != "" {
+			arns = append(arns, arn)
 		}
 	}
 	return arns, nil

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -31,54 +31,83 @@ func (c *Collector) eventStore(ctx context.Context, orderID string) ([]Event, er
 		if err != nil {
 			return nil, fmt.Errorf("query event store %s: %w", c.res[ResEventStore], err)
 		}
-		for _, it := range out.Items {
-			evs = append(evs, Event{
-				ID: str(it, "eventId"), Type: str(it, "type"), Version: num(it, "version"), Source: str(it, "source"),
-				Sequence: num(it, "sequence"), CorrelationID: str(it, "correlationId"), CausationID: str(it, "causationId"),
-				Time: when(it, "time"), RecordedAt: when(it, "recordedAt"), KinesisSeq: str(it, "kinesisSequenceNumber"),
-				Detail: str(it, "envelope"),
-			})
+		var page []Event // its fields are the event store's attributes
+		if err := attributevalue.UnmarshalListOfMaps(out.Items, &page); err != nil {
+			return nil, fmt.Errorf("read event store %s: %w", c.res[ResEventStore], err)
 		}
+		evs = append(evs, page...)
 	}
 	sort.SliceStable(evs, func(a, b int) bool { return evs[a].Sequence < evs[b].Sequence })
 	return evs, nil
 }
 
+// The items the consumers wrote, as far as the trace reads them.
+type (
+	reservationItem struct {
+		Status    string    `dynamodbav:"status"`
+		UpdatedAt time.Time `dynamodbav:"updatedAt"`
+	}
+	paymentItem struct {
+		PaymentID  string    `dynamodbav:"paymentId"`
+		Status     string    `dynamodbav:"status"`
+		Reason     string    `dynamodbav:"reason"`
+		Attempts   int       `dynamodbav:"attempts"`
+		CreatedAt  time.Time `dynamodbav:"createdAt"`
+		RefundedAt time.Time `dynamodbav:"refundedAt"`
+	}
+	shipmentItem struct {
+		ShipmentID string    `dynamodbav:"shipmentId"`
+		Carrier    string    `dynamodbav:"carrier"`
+		CreatedAt  time.Time `dynamodbav:"createdAt"`
+	}
+	notificationItem struct {
+		Channel string    `dynamodbav:"channel"`
+		SentAt  time.Time `dynamodbav:"sentAt"`
+	}
+	markerItem struct {
+		ExpiresAt int64 `dynamodbav:"expiresAt"` // epoch seconds
+	}
+)
+
 // consumers reads what the workflow's functions and the notifier and analytics wrote for the order.
 func (c *Collector) consumers(ctx context.Context, ev *Evidence) error {
-	get := func(table string, key map[string]string) (map[string]dbtypes.AttributeValue, error) {
+	// get reads table's item with the string key into v; found is false if there is none (or
+	// the stack has no such table).
+	get := func(table string, key map[string]string, v any) (found bool, err error) {
 		if c.res[table] == "" {
-			return nil, nil
+			return false, nil
 		}
 		k := map[string]dbtypes.AttributeValue{}
 		for n, v := range key {
 			k[n] = &dbtypes.AttributeValueMemberS{Value: v}
 		}
 		out, err := c.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(c.res[table]), Key: k, ConsistentRead: aws.Bool(true)})
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", table, err)
+		if err == nil && out.Item != nil {
+			err = attributevalue.UnmarshalMap(out.Item, v)
 		}
-		return out.Item, nil
+		if err != nil {
+			return false, fmt.Errorf("read %s: %w", table, err)
+		}
+		return out.Item != nil, nil
 	}
 	id := ev.OrderID
-	it, err := get(ResInventory, map[string]string{"pk": "RES#" + id})
-	if err != nil {
+	var res reservationItem
+	if ok, err := get(ResInventory, map[string]string{"pk": "RES#" + id}, &res); err != nil {
 		return err
+	} else if ok {
+		ev.Reservation = &Write{Item: "RES#" + id, Status: res.Status, At: res.UpdatedAt}
 	}
-	if it != nil {
-		ev.Reservation = &Write{Item: "RES#" + id, Status: str(it, "status"), At: when(it, "updatedAt")}
-	}
-	if it, err = get(ResPayments, map[string]string{"orderId": id}); err != nil {
+	var pay paymentItem
+	if ok, err := get(ResPayments, map[string]string{"orderId": id}, &pay); err != nil {
 		return err
+	} else if ok {
+		ev.Payment, ev.Refund = payment(pay)
 	}
-	if it != nil {
-		ev.Payment, ev.Refund = payment(it)
-	}
-	if it, err = get(ResShipments, map[string]string{"orderId": id}); err != nil {
+	var sh shipmentItem
+	if ok, err := get(ResShipments, map[string]string{"orderId": id}, &sh); err != nil {
 		return err
-	}
-	if it != nil {
-		ev.Shipment = &Write{Item: "shipment " + short(str(it, "shipmentId")), Status: str(it, "carrier"), At: when(it, "createdAt")}
+	} else if ok {
+		ev.Shipment = &Write{Item: "shipment " + short(sh.ShipmentID), Status: sh.Carrier, At: sh.CreatedAt}
 	}
 	for _, e := range ev.Events {
 		if table := c.res[ResNotifications]; table != "" {
@@ -88,20 +117,25 @@ func (c *Collector) consumers(ctx context.Context, ev *Evidence) error {
 				ExpressionAttributeValues: map[string]dbtypes.AttributeValue{":id": &dbtypes.AttributeValueMemberS{Value: e.ID}},
 				ConsistentRead:            aws.Bool(true),
 			})
+			var sent []notificationItem
+			if err == nil {
+				err = attributevalue.UnmarshalListOfMaps(out.Items, &sent)
+			}
 			if err != nil {
 				return fmt.Errorf("read %s: %w", ResNotifications, err)
 			}
-			for _, it := range out.Items {
-				ev.Notifications = append(ev.Notifications, Notification{EventID: e.ID, Channel: str(it, "channel"), SentAt: when(it, "sentAt")})
+			for _, n := range sent {
+				ev.Notifications = append(ev.Notifications, Notification{EventID: e.ID, Channel: n.Channel, SentAt: n.SentAt})
 			}
 		}
-		it, err := get(ResAnalytics, map[string]string{"pk": "EVT#" + e.ID})
+		var m markerItem
+		ok, err := get(ResAnalytics, map[string]string{"pk": "EVT#" + e.ID}, &m)
 		if err != nil {
 			return err
 		}
-		if exp := num(it, "expiresAt"); it != nil && exp > 0 {
+		if ok && m.ExpiresAt > 0 {
 			// The marker expires MarkerRetention after analytics counted the event.
-			ev.Counted = append(ev.Counted, Counted{EventID: e.ID, At: time.Unix(int64(exp), 0).Add(-toolkit.MarkerRetention)})
+			ev.Counted = append(ev.Counted, Counted{EventID: e.ID, At: time.Unix(m.ExpiresAt, 0).Add(-toolkit.MarkerRetention)})
 		}
 	}
 	return nil
@@ -109,45 +143,25 @@ func (c *Collector) consumers(ctx context.Context, ev *Evidence) error {
 
 // payment reads the payments ledger's item: the decision (status, createdAt) and, if it was
 // given back, the refund (refundedAt). A charge that needed several deliveries counts them.
-func payment(it map[string]dbtypes.AttributeValue) (decision, refund *Write) {
-	item := "payment " + short(str(it, "paymentId"))
-	status := str(it, "status")
+func payment(it paymentItem) (decision, refund *Write) {
+	item := "payment " + short(it.PaymentID)
+	status := it.Status
 	note := ""
-	if n := num(it, "attempts"); n > 1 {
-		note = fmt.Sprintf("after %d deliveries of the message (the queue redelivered it)", n)
+	if it.Attempts > 1 {
+		note = fmt.Sprintf("after %d deliveries of the message (the queue redelivered it)", it.Attempts)
 	}
-	if r := when(it, "refundedAt"); !r.IsZero() {
-		refund = &Write{Item: item, Status: status, At: r}
+	if !it.RefundedAt.IsZero() {
+		refund = &Write{Item: item, Status: status, At: it.RefundedAt}
 		status = "APPROVED" // only an approved payment is refunded (a void had no decision)
 		if refund.Status != "REFUNDED" {
 			return nil, refund
 		}
 	}
-	if c := when(it, "createdAt"); !c.IsZero() {
-		if r := str(it, "reason"); r != "" {
-			status += " (" + r + ")"
+	if !it.CreatedAt.IsZero() {
+		if it.Reason != "" {
+			status += " (" + it.Reason + ")"
 		}
-		decision = &Write{Item: item, Status: status, Note: note, At: c}
+		decision = &Write{Item: item, Status: status, Note: note, At: it.CreatedAt}
 	}
 	return decision, refund
-}
-
-func str(it map[string]dbtypes.AttributeValue, k string) string {
-	if v, ok := it[k].(*dbtypes.AttributeValueMemberS); ok {
-		return v.Value
-	}
-	return ""
-}
-
-func num(it map[string]dbtypes.AttributeValue, k string) int {
-	if v, ok := it[k].(*dbtypes.AttributeValueMemberN); ok {
-		n, _ := strconv.ParseFloat(v.Value, 64)
-		return int(n)
-	}
-	return 0
-}
-
-func when(it map[string]dbtypes.AttributeValue, k string) time.Time {
-	t, _ := time.Parse(time.RFC3339Nano, str(it, k))
-	return t
 }

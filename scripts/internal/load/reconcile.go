@@ -24,17 +24,14 @@ type Order struct {
 
 // Payment is an order's item in the payments table.
 type Payment struct {
-	Status      string // APPROVED, DECLINED, REFUNDED, VOIDED, PENDING
-	PaymentID   string
-	AmountCents int64
-	Attempts    int // charge requests the payment function made under the one payment id
+	Status      string `dynamodbav:"status"` // APPROVED, DECLINED, REFUNDED, VOIDED, PENDING
+	PaymentID   string `dynamodbav:"paymentId"`
+	AmountCents int64  `dynamodbav:"amountCents"`
+	Attempts    int    `dynamodbav:"attempts"` // charge requests the payment function made under the one payment id
 }
 
 // Claim is an order's item in the sagas table: the execution that holds its saga.
-type Claim struct {
-	ExecutionArn string
-	RescuedFrom  string
-}
+type Claim = journey.Claim
 
 // Queue is one dead-letter queue's depth (visible, in flight and delayed messages).
 type Queue struct {

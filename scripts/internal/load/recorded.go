@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -62,11 +63,16 @@ func readLedgers(ctx context.Context, db *dynamodb.Client, stack *deployed.Stack
 	}
 	for i := range orders {
 		if it, ok := pays[orders[i].ID]; ok {
-			orders[i].Payment = &Payment{Status: str(it, "status"), PaymentID: str(it, "paymentId"),
-				AmountCents: int64(num(it, "amountCents")), Attempts: num(it, "attempts")}
+			orders[i].Payment = new(Payment)
+			if err := attributevalue.UnmarshalMap(it, orders[i].Payment); err != nil {
+				return fmt.Errorf("payment of %s: %w", orders[i].ID, err)
+			}
 		}
 		if it, ok := claims[orders[i].ID]; ok {
-			orders[i].Claim = &Claim{ExecutionArn: str(it, "executionArn"), RescuedFrom: str(it, "rescuedFrom")}
+			orders[i].Claim = new(Claim)
+			if err := attributevalue.UnmarshalMap(it, orders[i].Claim); err != nil {
+				return fmt.Errorf("saga claim of %s: %w", orders[i].ID, err)
+			}
 		}
 	}
 	return nil
@@ -121,7 +127,11 @@ func batchGet(ctx context.Context, db *dynamodb.Client, table, key string, ids [
 				return nil, fmt.Errorf("read %s: %w", table, err)
 			}
 			for _, it := range res.Responses[table] {
-				out[str(it, key)] = it
+				var id string
+				if err := attributevalue.Unmarshal(it[key], &id); err != nil {
+					return nil, fmt.Errorf("read %s: key %s: %w", table, key, err)
+				}
+				out[id] = it
 			}
 			if req = res.UnprocessedKeys; len(req) > 0 {
 				select { // throttled: back off before the rest
@@ -133,20 +143,4 @@ func batchGet(ctx context.Context, db *dynamodb.Client, table, key string, ids [
 		}
 	}
 	return out, nil
-}
-
-func str(it map[string]dbtypes.AttributeValue, k string) string {
-	if v, ok := it[k].(*dbtypes.AttributeValueMemberS); ok {
-		return v.Value
-	}
-	return ""
-}
-
-func num(it map[string]dbtypes.AttributeValue, k string) int {
-	if v, ok := it[k].(*dbtypes.AttributeValueMemberN); ok {
-		var n float64
-		_, _ = fmt.Sscan(v.Value, &n)
-		return int(n)
-	}
-	return 0
 }

@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"github.com/orderflow-dev/orderflow/events"
@@ -287,11 +287,19 @@ func (r *run) readEventStore(ctx context.Context) ([]events.Envelope, error) {
 		if err != nil {
 			return nil, fmt.Errorf("scan the event store: %w", err)
 		}
-		for _, it := range page.Items {
+		var items []struct {
+			OrderID  string `dynamodbav:"orderId"`
+			Sequence int    `dynamodbav:"sequence"`
+			Envelope string `dynamodbav:"envelope"`
+		}
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &items); err != nil {
+			return nil, fmt.Errorf("scan the event store: %w", err)
+		}
+		for _, it := range items {
 			r.report.Records++
-			e, err := events.Parse([]byte(attrS(it, "envelope")))
+			e, err := events.Parse([]byte(it.Envelope))
 			if err != nil {
-				r.report.Invalid = append(r.report.Invalid, fmt.Sprintf("event store %s #%s: %v", attrS(it, "orderId"), attrN(it, "sequence"), err))
+				r.report.Invalid = append(r.report.Invalid, fmt.Sprintf("event store %s #%d: %v", it.OrderID, it.Sequence, err))
 				continue
 			}
 			evs = append(evs, e)
@@ -304,20 +312,6 @@ func (r *run) readEventStore(ctx context.Context) ([]events.Envelope, error) {
 		return evs[i].Sequence < evs[j].Sequence
 	})
 	return evs, nil
-}
-
-func attrS(it map[string]types.AttributeValue, k string) string {
-	if v, ok := it[k].(*types.AttributeValueMemberS); ok {
-		return v.Value
-	}
-	return ""
-}
-
-func attrN(it map[string]types.AttributeValue, k string) string {
-	if v, ok := it[k].(*types.AttributeValueMemberN); ok {
-		return v.Value
-	}
-	return ""
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -70,7 +71,10 @@ func (m *memDB) sorted(table string, keep func(map[string]types.AttributeValue) 
 
 func (m *memDB) Query(_ context.Context, in *dynamodb.QueryInput, _ ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	id := in.ExpressionAttributeValues[":id"].(*types.AttributeValueMemberS).Value
-	return &dynamodb.QueryOutput{Items: m.sorted(*in.TableName, func(it map[string]types.AttributeValue) bool { return attrS(it, "orderId") == id })}, nil
+	return &dynamodb.QueryOutput{Items: m.sorted(*in.TableName, func(it map[string]types.AttributeValue) bool {
+		s, _ := it["orderId"].(*types.AttributeValueMemberS)
+		return s != nil && s.Value == id
+	})}, nil
 }
 
 func (m *memDB) Scan(_ context.Context, in *dynamodb.ScanInput, _ ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
@@ -98,8 +102,10 @@ func (m *memDB) TransactWriteItems(_ context.Context, in *dynamodb.TransactWrite
 			item = map[string]types.AttributeValue{"pk": it.Update.Key["pk"]}
 		}
 		for attr, v := range adds {
-			var cur int64
-			fmt.Sscan(attrN(item, attr), &cur)
+			var cur int64 // absent: 0
+			if err := attributevalue.Unmarshal(item[attr], &cur); item[attr] != nil && err != nil {
+				return nil, err
+			}
 			item[attr] = &types.AttributeValueMemberN{Value: fmt.Sprint(cur + v)}
 		}
 		m.items[t][k] = item

@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -103,15 +103,19 @@ func (r *run) tableTotals(ctx context.Context) (toolkit.Totals, error) {
 	if err != nil {
 		return toolkit.Totals{}, fmt.Errorf("read analytics totals: %w", err)
 	}
-	n := func(name string) int64 {
-		v, _ := strconv.ParseInt(attrN(out.Item, name), 10, 64)
-		if r.dry != nil {
-			v += r.dry.increments(r.d.AnalyticsTable, key)[name]
-		}
-		return v
+	var t toolkit.Totals // its fields are the item's attributes (orders, revenueCents, ...)
+	if err := attributevalue.UnmarshalMap(out.Item, &t); err != nil {
+		return toolkit.Totals{}, fmt.Errorf("read analytics totals: %w", err)
 	}
-	return toolkit.Totals{Orders: n("orders"), RevenueCents: n("revenueCents"), Cancelled: n("cancelled"),
-		Refunds: n("refunds"), RefundedCents: n("refundedCents")}, nil
+	if r.dry != nil {
+		inc := r.dry.increments(r.d.AnalyticsTable, key)
+		t.Orders += inc["orders"]
+		t.RevenueCents += inc["revenueCents"]
+		t.Cancelled += inc["cancelled"]
+		t.Refunds += inc["refunds"]
+		t.RefundedCents += inc["refundedCents"]
+	}
+	return t, nil
 }
 
 // sameOrder compares two folds as GET /orders/{id} would show them, and their versions.
