@@ -92,37 +92,3 @@ func num[T int | int64](v T) types.AttributeValue {
 func ts(t time.Time) types.AttributeValue { return str(t.UTC().Format(time.RFC3339Nano)) }
 
 func epoch(t time.Time) types.AttributeValue { return num(t.Unix()) }
-
-// getS reads a string attribute; "" when absent or not a string.
-func getS(item map[string]types.AttributeValue, name string) string {
-	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
-		return v.Value
-	}
-	return ""
-}
-
-// getN reads a number attribute.
-func getN(item map[string]types.AttributeValue, name string) (int64, error) {
-	v, ok := item[name].(*types.AttributeValueMemberN)
-	if !ok {
-		return 0, fmt.Errorf("attribute %s: missing or not a number", name)
-	}
-	i, err := strconv.ParseInt(v.Value, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("attribute %s: %w", name, err)
-	}
-	return i, nil
-}
-
-// getTime reads an RFC 3339 string attribute; the zero time when absent.
-func getTime(item map[string]types.AttributeValue, name string) (time.Time, error) {
-	v := getS(item, name)
-	if v == "" {
-		return time.Time{}, nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, v)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("attribute %s: %w", name, err)
-	}
-	return t, nil
-}

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -44,6 +44,25 @@ const (
 	placedAtLayout = "2006-01-02T15:04:05.000Z" // fixed width: sorts as time does
 )
 
+// eventItem is one event as the event store keeps it. Times are RFC 3339 strings in UTC.
+type eventItem struct {
+	OrderID               string     `dynamodbav:"orderId"`
+	Sequence              int        `dynamodbav:"sequence"`
+	EventID               string     `dynamodbav:"eventId"`
+	Type                  string     `dynamodbav:"type"`
+	Version               int        `dynamodbav:"version"`
+	Source                string     `dynamodbav:"source"`
+	Time                  time.Time  `dynamodbav:"time"`
+	CorrelationID         string     `dynamodbav:"correlationId"`
+	CausationID           string     `dynamodbav:"causationId,omitempty"` // OrderPlaced has none
+	Envelope              string     `dynamodbav:"envelope"`              // the envelope JSON, as received
+	RecordedAt            time.Time  `dynamodbav:"recordedAt"`
+	CustomerID            string     `dynamodbav:"customerId,omitempty"` // OrderPlaced only: the keys of
+	PlacedAt              string     `dynamodbav:"placedAt,omitempty"`   // CustomerOrdersIndex (placedAtLayout)
+	KinesisSequenceNumber string     `dynamodbav:"kinesisSequenceNumber,omitempty"`
+	KinesisArrival        *time.Time `dynamodbav:"kinesisArrival,omitempty"`
+}
+
 // NewEventStore returns the event store kept in table.
 func NewEventStore(client EventStoreAPI, table string) *EventStore {
 	return &EventStore{client: client, table: table}
@@ -54,20 +73,10 @@ func NewEventStore(client EventStoreAPI, table string) *EventStore {
 // else is store.ErrConflict: two different facts claim the same place in the order's history.
 func (es *EventStore) Append(ctx context.Context, rec store.EventRecord) error {
 	e := rec.Envelope
-	item := map[string]types.AttributeValue{
-		"orderId":       str(e.OrderID),
-		"sequence":      num(e.Sequence),
-		"eventId":       str(e.ID),
-		"type":          str(string(e.Type)),
-		"version":       num(e.Version),
-		"source":        str(e.Source),
-		"time":          ts(e.Time),
-		"correlationId": str(e.CorrelationID),
-		"envelope":      str(string(rec.Detail)),
-		"recordedAt":    ts(rec.RecordedAt),
-	}
-	if e.CausationID != "" {
-		item["causationId"] = str(e.CausationID)
+	it := eventItem{
+		OrderID: e.OrderID, Sequence: e.Sequence, EventID: e.ID, Type: string(e.Type), Version: e.Version, Source: e.Source,
+		Time: e.Time.UTC(), CorrelationID: e.CorrelationID, CausationID: e.CausationID, Envelope: string(rec.Detail),
+		RecordedAt: rec.RecordedAt.UTC(), KinesisSequenceNumber: rec.KinesisSequenceNumber,
 	}
 	if e.Type == events.TypeOrderPlaced {
 		// Only OrderPlaced items carry these two: the customer's orders index is sparse,
@@ -80,16 +89,17 @@ func (es *EventStore) Append(ctx context.Context, rec store.EventRecord) error {
 		if err != nil {
 			return fmt.Errorf("append %s #%d: %w", e.OrderID, e.Sequence, err)
 		}
-		item[customerAttr] = str(p.CustomerID)
-		item[placedAtAttr] = str(e.Time.UTC().Format(placedAtLayout))
-	}
-	if rec.KinesisSequenceNumber != "" {
-		item["kinesisSequenceNumber"] = str(rec.KinesisSequenceNumber)
+		it.CustomerID, it.PlacedAt = p.CustomerID, e.Time.UTC().Format(placedAtLayout)
 	}
 	if !rec.KinesisArrival.IsZero() {
-		item["kinesisArrival"] = ts(rec.KinesisArrival)
+		arrival := rec.KinesisArrival.UTC()
+		it.KinesisArrival = &arrival
 	}
-	_, err := es.client.PutItem(ctx, &dynamodb.PutItemInput{
+	item, err := attributevalue.MarshalMap(it)
+	if err != nil {
+		return fmt.Errorf("append %s #%d: %w", e.OrderID, e.Sequence, err)
+	}
+	_, err = es.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                           aws.String(es.table),
 		Item:                                item,
 		ConditionExpression:                 aws.String("attribute_not_exists(orderId)"),
@@ -115,8 +125,12 @@ func (es *EventStore) Append(ctx context.Context, rec store.EventRecord) error {
 		}
 		old = out.Item
 	}
-	if !sameFact(old, e) {
-		return fmt.Errorf("append %s #%d: a different %s (event %s) holds the slot: %w", e.OrderID, e.Sequence, getS(old, "type"), getS(old, "eventId"), store.ErrConflict)
+	var stored eventItem
+	if err := attributevalue.UnmarshalMap(old, &stored); err != nil {
+		return fmt.Errorf("append %s #%d: read existing event: %w", e.OrderID, e.Sequence, err)
+	}
+	if !sameFact(stored, e) {
+		return fmt.Errorf("append %s #%d: a different %s (event %s) holds the slot: %w", e.OrderID, e.Sequence, stored.Type, stored.EventID, store.ErrConflict)
 	}
 	return fmt.Errorf("append %s #%d: event %s: %w", e.OrderID, e.Sequence, e.ID, store.ErrDuplicate)
 }
@@ -125,14 +139,14 @@ func (es *EventStore) Append(ctx context.Context, rec store.EventRecord) error {
 // deterministic (order and sequence), so the id alone cannot tell a redelivery from a
 // different fact claiming the same place; the payload can. (The time may differ: a retried
 // producer re-emits the same fact later.)
-func sameFact(item map[string]types.AttributeValue, e events.Envelope) bool {
-	if getS(item, "eventId") != e.ID || getS(item, "type") != string(e.Type) {
+func sameFact(item eventItem, e events.Envelope) bool {
+	if item.EventID != e.ID || item.Type != string(e.Type) {
 		return false
 	}
 	var stored struct {
 		Payload json.RawMessage `json:"payload"`
 	}
-	if err := json.Unmarshal([]byte(getS(item, "envelope")), &stored); err != nil {
+	if err := json.Unmarshal([]byte(item.Envelope), &stored); err != nil {
 		return false
 	}
 	var a, b bytes.Buffer
@@ -158,8 +172,12 @@ func (es *EventStore) Load(ctx context.Context, orderID string) ([]events.Envelo
 		if err != nil {
 			return nil, fmt.Errorf("load %s: %w", orderID, err)
 		}
-		for _, item := range page.Items {
-			e, err := events.Parse([]byte(getS(item, "envelope")))
+		var items []eventItem
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &items); err != nil {
+			return nil, fmt.Errorf("load %s: %w", orderID, err)
+		}
+		for _, item := range items {
+			e, err := events.Parse([]byte(item.Envelope))
 			if err != nil {
 				return nil, fmt.Errorf("load %s: stored event: %w", orderID, err)
 			}
@@ -180,22 +198,22 @@ func (es *EventStore) PlacedAt(ctx context.Context, orderID string) (time.Time, 
 		ProjectionExpression:     aws.String("#type, #time"),
 		ExpressionAttributeNames: map[string]string{"#type": "type", "#time": "time"},
 	})
+	if err == nil && len(out.Item) == 0 {
+		err = store.ErrNotFound
+	}
+	var first eventItem
+	if err == nil {
+		err = attributevalue.UnmarshalMap(out.Item, &first)
+	}
 	switch {
 	case err != nil:
 		return time.Time{}, fmt.Errorf("placed at %s: %w", orderID, err)
-	case len(out.Item) == 0:
-		return time.Time{}, fmt.Errorf("placed at %s: %w", orderID, store.ErrNotFound)
-	case getS(out.Item, "type") != string(events.TypeOrderPlaced):
-		return time.Time{}, fmt.Errorf("placed at %s: event #1 is a %q, not an OrderPlaced", orderID, getS(out.Item, "type"))
+	case first.Type != string(events.TypeOrderPlaced):
+		return time.Time{}, fmt.Errorf("placed at %s: event #1 is a %q, not an OrderPlaced", orderID, first.Type)
+	case first.Time.IsZero():
+		return time.Time{}, fmt.Errorf("placed at %s: attribute time: missing", orderID)
 	}
-	placed, err := getTime(out.Item, "time")
-	if err == nil && placed.IsZero() {
-		err = errors.New("attribute time: missing")
-	}
-	if err != nil {
-		return time.Time{}, fmt.Errorf("placed at %s: %w", orderID, err)
-	}
-	return placed, nil
+	return first.Time, nil
 }
 
 // CustomerOrders lists the OrderPlaced events of a customer's orders, newest first, at most
@@ -223,8 +241,12 @@ func (es *EventStore) CustomerOrders(ctx context.Context, customerID string, lim
 	if err != nil {
 		return nil, nil, fmt.Errorf("orders of %s: %w", customerID, err)
 	}
-	for _, item := range out.Items {
-		e, err := events.Parse([]byte(getS(item, "envelope")))
+	var items []eventItem
+	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
+		return nil, nil, fmt.Errorf("orders of %s: %w", customerID, err)
+	}
+	for _, item := range items {
+		e, err := events.Parse([]byte(item.Envelope))
 		if err != nil {
 			return nil, nil, fmt.Errorf("orders of %s: stored event: %w", customerID, err)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -277,15 +278,17 @@ func (inv *Inventory) Stock(ctx context.Context, skus []string) (map[string]int,
 		if err != nil {
 			return nil, fmt.Errorf("stock: %w", err)
 		}
-		for _, item := range out.Responses[inv.table] {
-			if _, ok := item["stock"]; !ok {
-				continue
+		var items []struct {
+			PK    string `dynamodbav:"pk"` // "SKU#<sku>"
+			Stock *int   `dynamodbav:"stock"`
+		}
+		if err := attributevalue.UnmarshalListOfMaps(out.Responses[inv.table], &items); err != nil {
+			return nil, fmt.Errorf("stock: %w", err)
+		}
+		for _, it := range items {
+			if it.Stock != nil {
+				stock[strings.TrimPrefix(it.PK, "SKU#")] = *it.Stock
 			}
-			v, err := getN(item, "stock")
-			if err != nil {
-				return nil, fmt.Errorf("stock of %s: %w", getS(item, "pk"), err)
-			}
-			stock[getS(item, "pk")[len("SKU#"):]] = int(v)
 		}
 		request = out.UnprocessedKeys
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -63,19 +64,29 @@ func NewShipments(client RecordsAPI, table string) *Shipments {
 	return &Shipments{client: client, table: table}
 }
 
+// shipmentItem is a shipment as the table keeps it.
+type shipmentItem struct {
+	OrderID    string    `dynamodbav:"orderId"`
+	ShipmentID string    `dynamodbav:"shipmentId"`
+	Carrier    string    `dynamodbav:"carrier"`
+	CreatedAt  time.Time `dynamodbav:"createdAt"`
+}
+
 // Record stores sh unless the order already has a shipment, and returns the shipment in force.
 func (ss *Shipments) Record(ctx context.Context, sh store.Shipment) (store.Shipment, error) {
-	got, err := putOnce(ctx, ss.client, ss.table, "orderId", map[string]types.AttributeValue{
-		"orderId": str(sh.OrderID), "shipmentId": str(sh.ShipmentID), "carrier": str(sh.Carrier), "createdAt": ts(sh.CreatedAt),
-	})
+	item, err := attributevalue.MarshalMap(shipmentItem{OrderID: sh.OrderID, ShipmentID: sh.ShipmentID, Carrier: sh.Carrier, CreatedAt: sh.CreatedAt.UTC()})
 	if err != nil {
 		return store.Shipment{}, fmt.Errorf("record shipment %s: %w", sh.OrderID, err)
 	}
-	created, err := getTime(got, "createdAt")
+	got, err := putOnce(ctx, ss.client, ss.table, "orderId", item)
+	var held shipmentItem
+	if err == nil {
+		err = attributevalue.UnmarshalMap(got, &held)
+	}
 	if err != nil {
 		return store.Shipment{}, fmt.Errorf("record shipment %s: %w", sh.OrderID, err)
 	}
-	return store.Shipment{OrderID: getS(got, "orderId"), ShipmentID: getS(got, "shipmentId"), Carrier: getS(got, "carrier"), CreatedAt: created}, nil
+	return store.Shipment(held), nil
 }
 
 // Notifications keeps one record per event and channel: partition key "eventId", sort key
