@@ -18,6 +18,7 @@ import (
 
 	"github.com/orderflow-dev/orderflow/scripts/internal/journey"
 	view "github.com/orderflow-dev/orderflow/scripts/internal/render" // (render is taken in this package)
+	"github.com/orderflow-dev/orderflow/scripts/internal/render/browsertest"
 	"github.com/orderflow-dev/orderflow/scripts/internal/shop"
 )
 
@@ -192,9 +193,9 @@ func checkTrace(t *testing.T, p shop.Placed, status string, types []string) {
 
 	// The picture: every hop in the page Chromium renders.
 	t.Run("html in chromium", func(t *testing.T) {
-		bin := view.Chromium()
+		bin := browsertest.Chromium()
 		if bin == "" {
-			t.Skip("chromium is not installed, so the page is not checked in a browser; install it with: " + view.ChromiumInstall)
+			t.Skip("chromium is not installed, so the page is not checked in a browser; install it with: " + browsertest.ChromiumInstall)
 		}
 		var page bytes.Buffer
 		if err := view.HTML(&page, j); err != nil {
@@ -206,11 +207,11 @@ func checkTrace(t *testing.T, p shop.Placed, status string, types []string) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		dom, err := view.DumpDOM(ctx, bin, path)
+		dom, err := browsertest.DumpDOM(ctx, bin, path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if missing := view.CheckDOM(dom, j); len(missing) > 0 {
+		if missing := browsertest.CheckDOM(dom, j); len(missing) > 0 {
 			t.Errorf("the page Chromium rendered lacks:\n%s", strings.Join(missing, "\n"))
 		}
 	})

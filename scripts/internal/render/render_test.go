@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/orderflow-dev/orderflow/scripts/internal/journey"
+	"github.com/orderflow-dev/orderflow/scripts/internal/render/browsertest"
 )
 
 var t0 = time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC)
@@ -169,7 +170,7 @@ func TestHTMLDrawsEveryHop(t *testing.T) {
 	j := sample()
 	page := renderHTML(t, j)
 	// Before any script runs, everything but the script's mark must be there already.
-	missing := CheckDOM(page, j)
+	missing := browsertest.CheckDOM(page, j)
 	if len(missing) != 1 || !strings.Contains(missing[0], "script wired") {
 		t.Errorf("static page: %v, want only the script's mark missing", missing)
 	}
@@ -188,7 +189,7 @@ func TestHTMLDrawsEveryHop(t *testing.T) {
 	}
 	// CheckDOM itself must notice a missing hop.
 	j.Hops = append(j.Hops, journey.Hop{Key: "not-drawn", Service: journey.SQS, What: "never rendered"})
-	if missing := CheckDOM(page, j); len(missing) < 3 {
+	if missing := browsertest.CheckDOM(page, j); len(missing) < 3 {
 		t.Errorf("CheckDOM with an extra hop found only %v", missing)
 	}
 }
@@ -196,9 +197,9 @@ func TestHTMLDrawsEveryHop(t *testing.T) {
 // TestHTMLInChromium renders the page in headless Chromium, as a reader's browser would, and
 // checks that every hop is in the DOM it built and that the page's script ran.
 func TestHTMLInChromium(t *testing.T) {
-	bin := Chromium()
+	bin := browsertest.Chromium()
 	if bin == "" {
-		t.Skip("chromium is not installed, so the page is not checked in a browser; install it with: " + ChromiumInstall)
+		t.Skip("chromium is not installed, so the page is not checked in a browser; install it with: " + browsertest.ChromiumInstall)
 	}
 	j := sample()
 	path := filepath.Join(t.TempDir(), "trace.html")
@@ -207,15 +208,15 @@ func TestHTMLInChromium(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	dom, err := DumpDOM(ctx, bin, path)
+	dom, err := browsertest.DumpDOM(ctx, bin, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if missing := CheckDOM(dom, j); len(missing) > 0 {
+	if missing := browsertest.CheckDOM(dom, j); len(missing) > 0 {
 		t.Errorf("the rendered page lacks:\n%s", strings.Join(missing, "\n"))
 	}
 	png := filepath.Join(t.TempDir(), "trace.png")
-	if err := Screenshot(ctx, bin, path, png, 1200, 800); err != nil {
+	if err := browsertest.Screenshot(ctx, bin, path, png, 1200, 800); err != nil {
 		t.Fatal(err)
 	}
 	if b, err := os.ReadFile(png); err != nil || !bytes.HasPrefix(b, []byte("\x89PNG")) {

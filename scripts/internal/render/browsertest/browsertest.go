@@ -1,4 +1,7 @@
-package render
+// Package browsertest holds the tests' headless-browser helpers: find Chromium, render the trace
+// page in it, take a screenshot, and check that the rendered page shows every hop of a journey.
+// Only tests import it (the trace page's own tests and the end-to-end trace test).
+package browsertest
 
 import (
 	"bytes"
