@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -68,14 +67,7 @@ func kinesisRecord(seq string, data []byte) lambdaevents.KinesisEventRecord {
 	return r
 }
 
-func failedIDs(resp lambdaevents.KinesisEventResponse) []string {
-	ids := []string{}
-	for _, f := range resp.BatchItemFailures {
-		ids = append(ids, f.ItemIdentifier)
-	}
-	sort.Strings(ids)
-	return ids
-}
+var failedIDs = fixture.KinesisFailures
 
 // Two orders confirmed, one cancelled, plus events that do not count; every record twice,
 // shuffled (a replay): the totals count each event once.

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -94,14 +93,7 @@ func snsEnvelope(t *testing.T, body []byte) string {
 	return string(b)
 }
 
-func failedIDs(resp lambdaevents.SQSEventResponse) []string {
-	ids := []string{}
-	for _, f := range resp.BatchItemFailures {
-		ids = append(ids, f.ItemIdentifier)
-	}
-	sort.Strings(ids)
-	return ids
-}
+var failedIDs = fixture.SQSFailures
 
 func TestEveryEventOncePerChannel(t *testing.T) {
 	id := fixture.OrderID(1)

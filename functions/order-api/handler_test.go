@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -193,25 +192,8 @@ type fixture_ struct {
 	stock   *fakeStock
 	keys    *memKeys
 	intents *memIntents
-	logs    *lockedBuffer
+	logs    *fixture.Buffer
 	clock   *time.Time
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func newFixture() fixture_ {
@@ -219,7 +201,7 @@ func newFixture() fixture_ {
 	f := fixture_{
 		bus: &recordingBus{}, events: &fakeEvents{events: map[string][]events.Envelope{}}, stock: &fakeStock{},
 		keys: &memKeys{recs: map[[2]string]store.IdempotencyRecord{}}, intents: &memIntents{intents: map[string]store.PaymentIntent{}},
-		logs: &lockedBuffer{}, clock: &now,
+		logs: &fixture.Buffer{}, clock: &now,
 	}
 	f.h = newHandler("orders", Ports{Bus: f.bus, Events: f.events, Stock: f.stock, Keys: f.keys, Intents: f.intents},
 		slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,9 +8,7 @@ import (
 	"log/slog"
 	"reflect"
 	"slices"
-	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,7 +30,7 @@ type fakes struct {
 	provider *fakeProvider
 	tasks    *fakeTasks
 	dlq      *fakeDLQ
-	logs     *syncBuffer
+	logs     *fixture.Buffer
 }
 
 func newFakes() fakes {
@@ -43,7 +40,7 @@ func newFakes() fakes {
 		provider: newFakeProvider(),
 		tasks:    &fakeTasks{succeeded: map[string]string{}, closed: map[string]bool{}},
 		dlq:      &fakeDLQ{},
-		logs:     &syncBuffer{},
+		logs:     &fixture.Buffer{},
 	}
 	f.h = newHandler("orders", ports{payments: f.payments, intents: f.intents, provider: f.provider, tasks: f.tasks, dlq: f.dlq},
 		maxReceiveCount, slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
@@ -57,24 +54,6 @@ func (f fakes) placed(t *testing.T, n int, token string) events.Envelope {
 	placed := fixture.Placed(t, fixture.OrderID(n), token)
 	f.intents.add(placed, token)
 	return placed
-}
-
-// syncBuffer collects log lines from concurrent deliveries.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // reservedState is the state after the inventory task reserved the order's stock.
@@ -108,14 +87,7 @@ func msg(id, body string) lambdaevents.SQSMessage {
 	return lambdaevents.SQSMessage{MessageId: id, Body: body, EventSourceARN: "arn:aws:sqs:us-east-1:000000000000:payments"}
 }
 
-func failedIDs(resp lambdaevents.SQSEventResponse) []string {
-	ids := []string{}
-	for _, f := range resp.BatchItemFailures {
-		ids = append(ids, f.ItemIdentifier)
-	}
-	sort.Strings(ids)
-	return ids
-}
+var failedIDs = fixture.SQSFailures
 
 // Every message delivered twice, shuffled: one decision and one task answer per order.
 func TestDecisions(t *testing.T) {
@@ -151,7 +123,9 @@ func TestDecisions(t *testing.T) {
 		t.Run(o.token, func(t *testing.T) {
 			id := fixture.OrderID(i)
 			p := f.payments.stored[id]
-			if p.PaymentID != PaymentID(id) || p.AmountCents != 4999 || p.Reason != o.wantReason || p.Attempts != 1 {
+			// The two copies of a message may be handled at the same moment: then both claim the
+			// PENDING payment (2 attempts) and both ask the provider, under the one payment id.
+			if p.PaymentID != PaymentID(id) || p.AmountCents != 4999 || p.Reason != o.wantReason || p.Attempts < 1 || p.Attempts > 2 {
 				t.Errorf("payment = %+v", p)
 			}
 			wantCharged := int64(0)

@@ -131,7 +131,7 @@ type world struct {
 	provider *fakeProvider
 	tasks    *fakeTasks
 	dlq      *fakeDLQ
-	logs     *syncBuffer
+	logs     *fixture.Buffer
 	h        *Handler
 	messages map[string]lambdaevents.SQSMessage // by delivery word
 }
@@ -150,7 +150,7 @@ func (sc scenario) build(t *testing.T) func(s *scheduler) *world {
 	return func(s *scheduler) *world {
 		w := &world{
 			sc: sc, orderID: id, payments: newMemLedger(), provider: newFakeProvider(),
-			tasks: &fakeTasks{succeeded: map[string]string{}, closed: map[string]bool{}}, dlq: &fakeDLQ{}, logs: &syncBuffer{}, messages: messages,
+			tasks: &fakeTasks{succeeded: map[string]string{}, closed: map[string]bool{}}, dlq: &fakeDLQ{}, logs: &fixture.Buffer{}, messages: messages,
 		}
 		intents := &fakeIntents{intents: map[string]store.PaymentIntent{}}
 		intents.add(placed, sc.token)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -113,14 +112,7 @@ func kinesisRecord(seq string, data []byte) lambdaevents.KinesisEventRecord {
 	return r
 }
 
-func failedIDs(resp lambdaevents.KinesisEventResponse) []string {
-	ids := []string{}
-	for _, f := range resp.BatchItemFailures {
-		ids = append(ids, f.ItemIdentifier)
-	}
-	sort.Strings(ids)
-	return ids
-}
+var failedIDs = fixture.KinesisFailures
 
 func history(t *testing.T, id string) []events.Envelope {
 	t.Helper()

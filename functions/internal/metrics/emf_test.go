@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
 	"github.com/orderflow-dev/orderflow/functions/internal/metrics"
 	"github.com/orderflow-dev/orderflow/functions/internal/metrics/metricstest"
 )
@@ -333,20 +334,9 @@ func TestValidatorRefuses(t *testing.T) {
 	}
 }
 
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
 // Records emitted concurrently come out as whole lines.
 func TestConcurrentEmit(t *testing.T) {
-	var out lockedBuffer
+	var out fixture.Buffer
 	e, err := metrics.New(&out, metrics.Orderflow(), clock)
 	if err != nil {
 		t.Fatal(err)
@@ -360,7 +350,7 @@ func TestConcurrentEmit(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if recs := metricstest.Lines(t, out.buf.Bytes()); len(recs) != 50 {
+	if recs := metricstest.Lines(t, []byte(out.String())); len(recs) != 50 {
 		t.Errorf("%d records, want 50", len(recs))
 	}
 }
