@@ -137,7 +137,7 @@ func NewWorkflow(scope constructs.Construct, p WorkflowProps) awsstepfunctions.S
 	// The definition is a string, so CDK cannot infer permissions: grant exactly what the tasks call.
 	p.Inventory.GrantInvoke(sm)
 	p.Shipping.GrantInvoke(sm)
-	p.Payments.GrantSendMessages(sm)
+	p.Payments.Grant(sm, jsii.String("sqs:SendMessage")) // not GrantSendMessages: the task needs no GetQueueUrl/Attributes
 	p.Bus.GrantPutEventsTo(sm, nil)
 	p.Sagas.Grant(sm, jsii.String("dynamodb:PutItem")) // ClaimSaga: a conditional put
 

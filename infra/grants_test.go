@@ -1,0 +1,130 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// taskGrants says, for each service integration the definition uses, the IAM action it needs
+// and the parameter naming the resource it acts on ("" when the resource is data: PutEvents
+// puts the entries a task wrote, on the bus they name).
+var taskGrants = map[string]struct{ action, param string }{
+	"arn:aws:states:::lambda:invoke":                    {"lambda:InvokeFunction", "FunctionName"},
+	"arn:aws:states:::sqs:sendMessage.waitForTaskToken": {"sqs:SendMessage", "QueueUrl"},
+	"arn:aws:states:::dynamodb:putItem":                 {"dynamodb:PutItem", "TableName"},
+	"arn:aws:states:::events:putEvents":                 {"events:PutEvents", ""},
+}
+
+// grantsOfEveryStateMachine are the role's grants that no task uses: tracing and log delivery.
+var grantsOfEveryStateMachine = []string{
+	"xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets",
+	"logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries",
+	"logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+}
+
+// TestStateMachineRoleGrantsWhatTheTasksCall ties the definition to its role, both ways: each
+// task's action is allowed on the very resource its parameters name (through the definition's
+// substitutions), and the role allows nothing no task calls (least privilege).
+func TestStateMachineRoleGrantsWhatTheTasksCall(t *testing.T) {
+	var sm map[string]any
+	for _, props := range resources(t, "AWS::StepFunctions::StateMachine") {
+		if get(props, "DefinitionSubstitutions", "SagasTable") != nil {
+			sm = props
+		}
+	}
+	if sm == nil {
+		t.Fatal("no order-fulfilment state machine in the template")
+	}
+	role := fmt.Sprint(get(sm, "RoleArn", "Fn::GetAtt").([]any)[0])
+	granted := map[string][]string{} // action → resources, as JSON
+	for id, p := range resources(t, "AWS::IAM::Policy") {
+		if !slices.ContainsFunc(get(p, "Roles").([]any), func(r any) bool { return get(r, "Ref") == role }) {
+			continue
+		}
+		for _, st := range get(p, "PolicyDocument", "Statement").([]any) {
+			if get(st, "Effect") != "Allow" {
+				t.Errorf("%s: unexpected %v statement", id, get(st, "Effect"))
+			}
+			for _, a := range list(get(st, "Action")) {
+				for _, r := range list(get(st, "Resource")) {
+					b, _ := json.Marshal(r)
+					granted[fmt.Sprint(a)] = append(granted[fmt.Sprint(a)], string(b))
+				}
+			}
+		}
+	}
+	if len(granted) == 0 {
+		t.Fatalf("no policy of the state machine's role %s", role)
+	}
+
+	var def struct {
+		States map[string]struct {
+			Type, Resource string
+			Parameters     map[string]any
+		}
+	}
+	if err := json.Unmarshal([]byte(fulfilmentASL), &def); err != nil {
+		t.Fatal(err)
+	}
+	used := map[string]bool{}
+	for name, s := range def.States {
+		if s.Type != "Task" {
+			continue
+		}
+		g, ok := taskGrants[s.Resource]
+		if !ok {
+			t.Errorf("%s: %s is an integration this test does not know: add the action it needs to taskGrants", name, s.Resource)
+			continue
+		}
+		used[g.action] = true
+		if len(granted[g.action]) == 0 {
+			t.Errorf("%s calls %s, which the role does not allow", name, g.action)
+			continue
+		}
+		if g.param == "" {
+			continue
+		}
+		placeholder, _ := s.Parameters[g.param].(string)
+		sub, ok := strings.CutPrefix(placeholder, "${")
+		if !ok {
+			t.Errorf("%s: %s = %q, want a ${...} substitution", name, g.param, placeholder)
+			continue
+		}
+		target := get(sm, "DefinitionSubstitutions", strings.TrimSuffix(sub, "}"))
+		logical := logicalIDIn(target)
+		if logical == "" {
+			t.Errorf("%s: %s names %v, which is no resource of the stack", name, g.param, target)
+			continue
+		}
+		if !slices.ContainsFunc(granted[g.action], func(r string) bool { return strings.Contains(r, `"`+logical+`"`) }) {
+			t.Errorf("%s calls %s on %s, but the role allows it only on %v", name, g.action, logical, granted[g.action])
+		}
+	}
+	for a, rs := range granted {
+		if !used[a] && !slices.Contains(grantsOfEveryStateMachine, a) {
+			t.Errorf("the role allows %s on %v, which no task calls", a, rs)
+		}
+	}
+}
+
+// list is a policy field that may be one value or a list, as a list.
+func list(v any) []any {
+	if l, ok := v.([]any); ok {
+		return l
+	}
+	return []any{v}
+}
+
+// logicalIDIn is the logical id a Ref or Fn::GetAtt names; "" if v is neither.
+func logicalIDIn(v any) string {
+	if r, ok := get(v, "Ref").(string); ok {
+		return r
+	}
+	if a, ok := get(v, "Fn::GetAtt").([]any); ok && len(a) > 0 {
+		return fmt.Sprint(a[0])
+	}
+	return ""
+}
