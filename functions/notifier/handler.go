@@ -73,11 +73,10 @@ func (h *Handler) message(ctx context.Context, m record.Message) error {
 		return fmt.Errorf("no channel configured for queue %s", m.SourceARN)
 	}
 	record.Bind(ctx, "channel", channel)
-	e, err := events.FromEventBridge(unwrapSNS(m.Body))
+	e, err := record.Event(ctx, unwrapSNS(m.Body))
 	if err != nil {
 		return err // a *events.ValidationError: parked
 	}
-	record.BindEvent(ctx, e)
 	text, err := message(e)
 	if err != nil {
 		return err

@@ -9,7 +9,6 @@ import (
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
-	"github.com/orderflow-dev/orderflow/events"
 	"github.com/orderflow-dev/orderflow/functions/internal/metrics"
 	"github.com/orderflow-dev/orderflow/functions/internal/projection"
 	"github.com/orderflow-dev/orderflow/functions/internal/record"
@@ -58,11 +57,10 @@ func (h *Handler) Handle(ctx context.Context, ev lambdaevents.KinesisEvent) (lam
 }
 
 func (h *Handler) record(ctx context.Context, m record.Message) error {
-	e, err := events.FromEventBridge(m.Body)
+	e, err := record.Event(ctx, m.Body)
 	if err != nil {
 		return err // a *events.ValidationError: parked
 	}
-	record.BindEvent(ctx, e)
 	rec, err := projection.EventRecord(e, m.ID, m.Arrived, h.now())
 	if err != nil {
 		return record.Permanent(err)

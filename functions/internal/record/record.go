@@ -242,6 +242,18 @@ func Bind(ctx context.Context, args ...any) {
 	}
 }
 
+// Event reads the EventBridge event a record carries (validated: an invalid one is an
+// *events.ValidationError, which Park parks with its reason) and binds its correlation
+// attributes to the record's logger.
+func Event(ctx context.Context, body []byte) (events.Envelope, error) {
+	e, err := events.FromEventBridge(body)
+	if err != nil {
+		return events.Envelope{}, err
+	}
+	BindEvent(ctx, e)
+	return e, nil
+}
+
 // BindEvent binds the event's correlation attributes: correlationId, orderId, eventType, eventId.
 func BindEvent(ctx context.Context, e events.Envelope) {
 	Bind(ctx, "correlationId", e.CorrelationID, "orderId", e.OrderID, "eventType", string(e.Type), "eventId", e.ID)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
 )
 
 type parked struct {
@@ -167,5 +168,27 @@ func TestConsumer(t *testing.T) {
 				t.Errorf("parked %+v, want one with a reason containing %q", p.calls, tc.wantReason)
 			}
 		})
+	}
+}
+
+// Event validates the EventBridge event and binds it to the record's log lines; an invalid one
+// is an *events.ValidationError, which Park parks.
+func TestEvent(t *testing.T) {
+	var logs bytes.Buffer
+	placed := fixture.Placed(t, fixture.OrderID(1), "tok_visa")
+	var got events.Envelope
+	h := Chain(func(ctx context.Context, m Message) (err error) {
+		got, err = Event(ctx, m.Body)
+		return err
+	}, Log(slog.New(slog.NewJSONHandler(&logs, nil))))
+	if err := h(context.Background(), Message{ID: "m-1", Body: fixture.EventBridge(t, placed)}); err != nil || got.ID != placed.ID {
+		t.Fatalf("Event = %s, %v; want %s", got.ID, err, placed.ID)
+	}
+	if !strings.Contains(logs.String(), `"eventId":"`+placed.ID+`"`) {
+		t.Errorf("log lacks the event id: %s", logs.String())
+	}
+	var invalid *events.ValidationError
+	if err := h(context.Background(), Message{ID: "m-2", Body: []byte(`{"detail-type":"OrderPlaced","detail":{}}`)}); !errors.As(err, &invalid) {
+		t.Errorf("an invalid event: %v, want a *events.ValidationError", err)
 	}
 }
