@@ -54,9 +54,32 @@ func cancelledByConditions(err error) (failed []int, ok bool) {
 }
 
 // updateGetter is the part of the DynamoDB client updateIf uses.
+// The DynamoDB client's methods, one interface each: an adapter's API interface lists the
+// ones it calls, so a test fake implements only those.
+type (
+	putter interface {
+		PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	}
+	getter interface {
+		GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	}
+	updater interface {
+		UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	}
+	querier interface {
+		Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	}
+	batchGetter interface {
+		BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	}
+	transactWriter interface {
+		TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+	}
+)
+
 type updateGetter interface {
-	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
-	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	updater
+	getter
 }
 
 // updateIf applies in (an update with a condition) and returns the item after it and true,

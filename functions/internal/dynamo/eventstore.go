@@ -18,9 +18,9 @@ import (
 
 // EventStoreAPI is the part of the DynamoDB client the event store uses.
 type EventStoreAPI interface {
-	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
-	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	putter
+	getter
+	querier
 }
 
 // EventStore is the append-only log of every order's events: partition key "orderId" (S),

@@ -16,9 +16,9 @@ import (
 
 // IdempotencyAPI is the part of the DynamoDB client the idempotency keys use.
 type IdempotencyAPI interface {
-	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
-	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	putter
+	getter
+	updater
 }
 
 // IdempotencyKeys keeps the Idempotency-Keys of POST /orders: partition key "customerId",

@@ -15,8 +15,8 @@ import (
 
 // PaymentsAPI is the part of the DynamoDB client the payments ledger uses.
 type PaymentsAPI interface {
-	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
-	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	updater
+	getter
 }
 
 // Payments is the payments ledger: one item per order (partition key "orderId") that the

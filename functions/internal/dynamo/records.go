@@ -15,8 +15,8 @@ import (
 
 // RecordsAPI is the part of the DynamoDB client the write-once tables use.
 type RecordsAPI interface {
-	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	putter
+	getter
 }
 
 // putOnce writes item unless an item with the same key exists, and returns the item in force:
@@ -124,7 +124,7 @@ func (ns *Notifications) Record(ctx context.Context, nt store.Notification) erro
 
 // AnalyticsAPI is the part of the DynamoDB client analytics uses.
 type AnalyticsAPI interface {
-	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+	transactWriter
 }
 
 // Analytics keeps sales totals: partition key "pk"; "TOTALS" holds the counters and
