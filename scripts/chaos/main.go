@@ -19,7 +19,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
@@ -84,9 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 
-	loadCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	stack, err := deployed.Load(loadCtx)
-	cancel()
+	stack, err := deployed.Load(ctx)
 	if err != nil {
 		return fail(err)
 	}

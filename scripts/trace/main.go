@@ -53,9 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "trace:", err)
 		return 2
 	}
-	loadCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	stack, err := deployed.Load(loadCtx)
-	cancel()
+	stack, err := deployed.Load(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "trace:", err)
 		return 1

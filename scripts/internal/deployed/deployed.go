@@ -29,9 +29,14 @@ type Stack struct {
 	HTTP    *http.Client
 }
 
+// loadTimeout bounds Load: an endpoint that does not answer fails the tool, not hangs it.
+const loadTimeout = 30 * time.Second
+
 // Load reads the stack's outputs through CloudFormation, using the SDK's default configuration
-// (so AWS_ENDPOINT_URL points it at an emulator).
+// (so AWS_ENDPOINT_URL points it at an emulator), within loadTimeout.
 func Load(ctx context.Context) (*Stack, error) {
+	ctx, cancel := context.WithTimeout(ctx, loadTimeout)
+	defer cancel()
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
