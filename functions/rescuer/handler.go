@@ -162,7 +162,8 @@ func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error 
 		envelope = in["event"]
 		logger = logger.With("rescuedExecution", nameOf(rescuedExecution(rescue)))
 	}
-	logger = logger.With(orderAttrs(envelope)...)
+	ids := orderIDsOf(envelope)
+	logger = logger.With("orderId", ids.OrderID, "correlationId", ids.CorrelationID)
 	if workflow.Compensated(failed.err) {
 		// A rescue whose compensation ran ends at the same Fail states as the saga's own.
 		logger.InfoContext(ctx, "ignored: the execution compensated the order itself", "rescue", isRescue)
@@ -173,7 +174,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error 
 		logger.ErrorContext(ctx, "a rescue failed: the order needs an operator")
 		return nil
 	}
-	if orderIDOf(envelope) == "" {
+	if ids.OrderID == "" {
 		// The rescue's claim would fail on it: the order (if any) needs an operator.
 		logger.ErrorContext(ctx, "cannot rescue: the execution input has no OrderPlaced event with an order id; the order needs an operator")
 		return nil
@@ -287,16 +288,21 @@ func stateOf(e types.HistoryEvent) json.RawMessage {
 	if d == nil || d.Output == nil {
 		return nil
 	}
-	var out map[string]json.RawMessage
-	if json.Unmarshal([]byte(*d.Output), &out) != nil {
+	var out struct {
+		State        json.RawMessage `json:"state"`
+		Compensation struct {
+			State json.RawMessage `json:"state"`
+		} `json:"compensation"`
+	}
+	var mismatch *json.UnmarshalTypeError // e.g. a "compensation" that is no object: the rest still decodes
+	if err := json.Unmarshal([]byte(*d.Output), &out); err != nil && !errors.As(err, &mismatch) {
 		return nil // not a workflow document
 	}
-	var compensation map[string]json.RawMessage
-	if json.Unmarshal(out["compensation"], &compensation) == nil && isObject(compensation["state"]) {
-		return compensation["state"]
+	if isObject(out.Compensation.State) {
+		return out.Compensation.State
 	}
-	if isObject(out["state"]) {
-		return out["state"]
+	if isObject(out.State) {
+		return out.State
 	}
 	return nil
 }
@@ -346,23 +352,16 @@ func rescuedExecution(rescue json.RawMessage) string {
 	return r.Execution
 }
 
-// orderAttrs are the log attributes of an OrderPlaced envelope: its order and correlation ids
-// (no customer data).
-func orderAttrs(envelope json.RawMessage) []any {
-	var e struct {
-		OrderID       string `json:"orderId"`
-		CorrelationID string `json:"correlationId"`
-	}
-	_ = json.Unmarshal(envelope, &e)
-	return []any{slog.String("orderId", e.OrderID), slog.String("correlationId", e.CorrelationID)}
+// orderIDs are an OrderPlaced envelope's order and correlation ids: what the rescue's logs
+// name it by (no customer data), and what its claim needs.
+type orderIDs struct {
+	OrderID       string `json:"orderId"`
+	CorrelationID string `json:"correlationId"`
 }
 
-func orderIDOf(envelope json.RawMessage) string {
-	var e struct {
-		OrderID string `json:"orderId"`
-	}
-	_ = json.Unmarshal(envelope, &e)
-	return e.OrderID
+func orderIDsOf(envelope json.RawMessage) (ids orderIDs) {
+	_ = json.Unmarshal(envelope, &ids)
+	return ids
 }
 
 // outcomeOf is the state's outcome, which the rescue's Choice reads ("" without a state).
