@@ -41,20 +41,7 @@ func (f *fakeTotals) Add(_ context.Context, eventID string, t store.Totals, expi
 	return nil
 }
 
-type fakeDLQ struct {
-	reasons []string
-	err     error
-}
-
-func (d *fakeDLQ) Park(_ context.Context, _ []byte, reason string) error {
-	if d.err != nil {
-		return d.err
-	}
-	d.reasons = append(d.reasons, reason)
-	return nil
-}
-
-func newTestHandler(f *fakeTotals, d *fakeDLQ) *Handler {
+func newTestHandler(f *fakeTotals, d *fixture.DLQ) *Handler {
 	h := newHandler(f, d, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	h.now = func() time.Time { return fixture.Now }
 	return h
@@ -84,13 +71,13 @@ func TestTotals(t *testing.T) {
 	for i, e := range evs {
 		batch = append(batch, kinesisRecord(fmt.Sprint(i), fixture.EventBridge(t, e)))
 	}
-	f, d := &fakeTotals{counted: map[string]time.Time{}}, &fakeDLQ{}
+	f, d := &fakeTotals{counted: map[string]time.Time{}}, &fixture.DLQ{}
 	resp, err := newTestHandler(f, d).Handle(context.Background(), lambdaevents.KinesisEvent{Records: fixture.TwiceShuffled(11, batch)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ids := failedIDs(resp); len(ids) != 0 || len(d.reasons) != 0 {
-		t.Fatalf("failed %v, parked %v", ids, d.reasons)
+	if ids := failedIDs(resp); len(ids) != 0 || len(d.Reasons()) != 0 {
+		t.Fatalf("failed %v, parked %v", ids, d.Reasons())
 	}
 	if b, _ := json.Marshal(resp); string(b) != `{"batchItemFailures":[]}` { // never null: MiniStack's poller crashes on it
 		t.Errorf("response = %s", b)
@@ -126,7 +113,7 @@ func TestPoisonAndFailures(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f, d := &fakeTotals{counted: map[string]time.Time{}, err: tc.storeErr}, &fakeDLQ{err: tc.dlqErr}
+			f, d := &fakeTotals{counted: map[string]time.Time{}, err: tc.storeErr}, &fixture.DLQ{Err: tc.dlqErr}
 			resp, _ := newTestHandler(f, d).Handle(context.Background(), lambdaevents.KinesisEvent{Records: []lambdaevents.KinesisEventRecord{kinesisRecord("s-1", tc.data)}})
 			want := tc.wantFailed
 			if want == nil {
@@ -135,8 +122,8 @@ func TestPoisonAndFailures(t *testing.T) {
 			if got := failedIDs(resp); !reflect.DeepEqual(got, want) {
 				t.Errorf("failed = %v, want %v", got, want)
 			}
-			if tc.wantParked != "" && (len(d.reasons) != 1 || !strings.Contains(d.reasons[0], tc.wantParked)) {
-				t.Errorf("parked %v, want a reason with %q", d.reasons, tc.wantParked)
+			if tc.wantParked != "" && (len(d.Reasons()) != 1 || !strings.Contains(d.Reasons()[0], tc.wantParked)) {
+				t.Errorf("parked %v, want a reason with %q", d.Reasons(), tc.wantParked)
 			}
 			if (store.Totals{}) != f.totals {
 				t.Errorf("totals changed: %+v", f.totals)

@@ -47,35 +47,17 @@ func (f *fakeNotifications) Record(_ context.Context, n store.Notification) erro
 	return nil
 }
 
-type fakeDLQ struct {
-	mu     sync.Mutex
-	parked []string // reasons
-	bodies []string
-	err    error
-}
-
-func (f *fakeDLQ) Park(_ context.Context, body []byte, reason string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.err != nil {
-		return f.err
-	}
-	f.parked = append(f.parked, reason)
-	f.bodies = append(f.bodies, string(body))
-	return nil
-}
-
 // maxReceiveCount is the queues' redrive setting in these tests.
 const maxReceiveCount = 3
 
 type fakes struct {
 	h          *Handler
 	store      *fakeNotifications
-	email, sms *fakeDLQ
+	email, sms *fixture.DLQ
 }
 
 func newFakes() fakes {
-	f := fakes{store: &fakeNotifications{stored: map[string]store.Notification{}}, email: &fakeDLQ{}, sms: &fakeDLQ{}}
+	f := fakes{store: &fakeNotifications{stored: map[string]store.Notification{}}, email: &fixture.DLQ{}, sms: &fixture.DLQ{}}
 	f.h = newHandler(
 		map[string]string{emailQueue: "email", smsQueue: "sms"},
 		map[string]parker{emailQueue: f.email, smsQueue: f.sms},
@@ -117,8 +99,8 @@ func TestEveryEventOncePerChannel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ids := failedIDs(resp); len(ids) != 0 || len(f.email.parked)+len(f.sms.parked) != 0 {
-		t.Fatalf("failed %v, parked %v %v", ids, f.email.parked, f.sms.parked)
+	if ids := failedIDs(resp); len(ids) != 0 || len(f.email.Reasons())+len(f.sms.Reasons()) != 0 {
+		t.Fatalf("failed %v, parked %v %v", ids, f.email.Reasons(), f.sms.Reasons())
 	}
 	if b, _ := json.Marshal(resp); string(b) != `{"batchItemFailures":[]}` { // never null: MiniStack's poller crashes on it
 		t.Errorf("response = %s", b)
@@ -174,8 +156,8 @@ func TestPoisonParkedInItsQueuesDLQ(t *testing.T) {
 			if tc.queue == emailQueue {
 				dlq, other = f.email, f.sms
 			}
-			if len(dlq.parked) != 1 || !strings.Contains(dlq.parked[0], tc.wantReason) || dlq.bodies[0] != tc.body || len(other.parked) != 0 {
-				t.Errorf("parked %v / other %v, want one reason with %q", dlq.parked, other.parked, tc.wantReason)
+			if len(dlq.Reasons()) != 1 || !strings.Contains(dlq.Reasons()[0], tc.wantReason) || dlq.Parked()[0].Body != tc.body || len(other.Reasons()) != 0 {
+				t.Errorf("parked %v / other %v, want one reason with %q", dlq.Reasons(), other.Reasons(), tc.wantReason)
 			}
 			if len(f.store.stored) != 0 {
 				t.Errorf("notified: %v", f.store.stored)
@@ -198,7 +180,7 @@ func TestFailuresAreRetried(t *testing.T) {
 		{name: "unknown queue", msgs: []lambdaevents.SQSMessage{{MessageId: "a", Body: good, EventSourceARN: emailQueue}, {MessageId: "b", Body: good, EventSourceARN: "arn:aws:sqs:us-east-1:000000000000:other"}},
 			want: []string{"b"}},
 		{name: "dead-letter queue down", msgs: []lambdaevents.SQSMessage{{MessageId: "a", Body: "x", EventSourceARN: smsQueue}, {MessageId: "b", Body: good, EventSourceARN: smsQueue}},
-			setup: func(f fakes) { f.sms.err = errors.New("down") }, want: []string{"a"}},
+			setup: func(f fakes) { f.sms.Err = errors.New("down") }, want: []string{"a"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -232,14 +214,14 @@ func TestLastReceiveParksWithTheReason(t *testing.T) {
 				t.Errorf("failed = %v on receive %d of %d", got, receive, maxReceiveCount)
 			}
 			if !last {
-				if len(f.sms.parked)+len(f.email.parked) != 0 {
-					t.Errorf("parked %v %v before the last receive", f.sms.parked, f.email.parked)
+				if len(f.sms.Reasons())+len(f.email.Reasons()) != 0 {
+					t.Errorf("parked %v %v before the last receive", f.sms.Reasons(), f.email.Reasons())
 				}
 				return
 			}
-			if len(f.sms.parked) != 1 || len(f.email.parked) != 0 || f.sms.bodies[0] != good ||
-				!strings.Contains(f.sms.parked[0], "gave up after 3 receives") || !strings.Contains(f.sms.parked[0], "ProvisionedThroughputExceededException") {
-				t.Errorf("sms DLQ %v, email DLQ %v: want the message in the sms DLQ with the last error", f.sms.parked, f.email.parked)
+			if len(f.sms.Reasons()) != 1 || len(f.email.Reasons()) != 0 || f.sms.Parked()[0].Body != good ||
+				!strings.Contains(f.sms.Reasons()[0], "gave up after 3 receives") || !strings.Contains(f.sms.Reasons()[0], "ProvisionedThroughputExceededException") {
+				t.Errorf("sms DLQ %v, email DLQ %v: want the message in the sms DLQ with the last error", f.sms.Reasons(), f.email.Reasons())
 			}
 		})
 	}

@@ -268,21 +268,3 @@ func (f *fakeTasks) Fail(_ context.Context, token, name, cause string) error {
 	f.failed = append(f.failed, failure{token, name, cause})
 	return nil
 }
-
-type parked struct{ body, reason string }
-
-type fakeDLQ struct {
-	mu     sync.Mutex
-	parked []parked
-	err    error
-}
-
-func (f *fakeDLQ) Park(_ context.Context, body []byte, reason string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.err != nil {
-		return f.err
-	}
-	f.parked = append(f.parked, parked{string(body), reason})
-	return nil
-}

@@ -29,7 +29,7 @@ type fakes struct {
 	intents  *fakeIntents
 	provider *fakeProvider
 	tasks    *fakeTasks
-	dlq      *fakeDLQ
+	dlq      *fixture.DLQ
 	logs     *fixture.Buffer
 }
 
@@ -39,7 +39,7 @@ func newFakes() fakes {
 		intents:  &fakeIntents{intents: map[string]store.PaymentIntent{}},
 		provider: newFakeProvider(),
 		tasks:    &fakeTasks{succeeded: map[string]string{}, closed: map[string]bool{}},
-		dlq:      &fakeDLQ{},
+		dlq:      &fixture.DLQ{},
 		logs:     &fixture.Buffer{},
 	}
 	f.h = newHandler("orders", ports{payments: f.payments, intents: f.intents, provider: f.provider, tasks: f.tasks, dlq: f.dlq},
@@ -116,8 +116,8 @@ func TestDecisions(t *testing.T) {
 	if b, _ := json.Marshal(resp); string(b) != `{"batchItemFailures":[]}` { // never null: MiniStack's poller crashes on it
 		t.Errorf("response = %s", b)
 	}
-	if len(f.payments.stored) != len(orders) || len(f.tasks.succeeded) != len(orders) || len(f.tasks.failed) != 0 || len(f.dlq.parked) != 0 {
-		t.Fatalf("payments %d, answers %d, failures %d, parked %d", len(f.payments.stored), len(f.tasks.succeeded), len(f.tasks.failed), len(f.dlq.parked))
+	if len(f.payments.stored) != len(orders) || len(f.tasks.succeeded) != len(orders) || len(f.tasks.failed) != 0 || len(f.dlq.Parked()) != 0 {
+		t.Fatalf("payments %d, answers %d, failures %d, parked %d", len(f.payments.stored), len(f.tasks.succeeded), len(f.tasks.failed), len(f.dlq.Parked()))
 	}
 	for i, o := range orders {
 		t.Run(o.token, func(t *testing.T) {
@@ -202,7 +202,7 @@ func TestPoisonAndFailures(t *testing.T) {
 		{name: "provider down: retried", body: good, setup: func(f fakes) { f.provider.err = errors.New("502 bad gateway") }, wantFailed: []string{"m-1"}},
 		{name: "task answer throttled: retried", body: good, setup: func(f fakes) { f.tasks.err = errors.New("throttled") }, wantFailed: []string{"m-1"}},
 		{name: "task already answered: done", body: good, setup: func(f fakes) { f.tasks.closed["tk-good"] = true }},
-		{name: "dead-letter queue down: retried", body: "{", setup: func(f fakes) { f.dlq.err = errors.New("down") }, wantFailed: []string{"m-1"}},
+		{name: "dead-letter queue down: retried", body: "{", setup: func(f fakes) { f.dlq.Err = errors.New("down") }, wantFailed: []string{"m-1"}},
 		{name: "panic: retried", body: good, setup: func(f fakes) { f.payments.panics = true }, wantFailed: []string{"m-1"}},
 		{name: "healthy", body: good, wantAnswered: true},
 	}
@@ -226,11 +226,11 @@ func TestPoisonAndFailures(t *testing.T) {
 			}
 			switch {
 			case tc.wantParked != "":
-				if len(f.dlq.parked) != 1 || !strings.Contains(f.dlq.parked[0].reason, tc.wantParked) || f.dlq.parked[0].body != tc.body {
-					t.Errorf("parked = %+v, want reason with %q", f.dlq.parked, tc.wantParked)
+				if len(f.dlq.Parked()) != 1 || !strings.Contains(f.dlq.Parked()[0].Reason, tc.wantParked) || f.dlq.Parked()[0].Body != tc.body {
+					t.Errorf("parked = %+v, want reason with %q", f.dlq.Parked(), tc.wantParked)
 				}
-			case len(f.dlq.parked) != 0:
-				t.Errorf("parked = %+v", f.dlq.parked)
+			case len(f.dlq.Parked()) != 0:
+				t.Errorf("parked = %+v", f.dlq.Parked())
 			}
 			if got := len(f.tasks.failed) == 1 && f.tasks.failed[0].name == "InvalidInputError" && f.tasks.failed[0].cause != ""; got != tc.wantTaskFail {
 				t.Errorf("task failures = %+v", f.tasks.failed)
@@ -259,8 +259,8 @@ func TestBatchReportsOnlyFailures(t *testing.T) {
 	if got := failedIDs(resp); !reflect.DeepEqual(got, []string{"m-2"}) {
 		t.Errorf("failed = %v, want [m-2]", got)
 	}
-	if len(f.tasks.succeeded) != 3 || len(f.dlq.parked) != 1 {
-		t.Errorf("answered %d, parked %d", len(f.tasks.succeeded), len(f.dlq.parked))
+	if len(f.tasks.succeeded) != 3 || len(f.dlq.Parked()) != 1 {
+		t.Errorf("answered %d, parked %d", len(f.tasks.succeeded), len(f.dlq.Parked()))
 	}
 }
 
@@ -313,8 +313,8 @@ func TestTransientProviderErrorIsRetriedBySQS(t *testing.T) {
 	if got := failedIDs(resp); !reflect.DeepEqual(got, []string{"m-1"}) {
 		t.Fatalf("first attempt: failed = %v, want the message retried", got)
 	}
-	if p := f.payments.stored[id]; p.Status != store.PaymentPending || p.Attempts != 1 || len(f.tasks.succeeded)+len(f.tasks.failed)+len(f.dlq.parked) != 0 {
-		t.Fatalf("after the processing error: payment %+v, answers %v, failures %v, parked %v", p, f.tasks.succeeded, f.tasks.failed, f.dlq.parked)
+	if p := f.payments.stored[id]; p.Status != store.PaymentPending || p.Attempts != 1 || len(f.tasks.succeeded)+len(f.tasks.failed)+len(f.dlq.Parked()) != 0 {
+		t.Fatalf("after the processing error: payment %+v, answers %v, failures %v, parked %v", p, f.tasks.succeeded, f.tasks.failed, f.dlq.Parked())
 	}
 
 	resp, _ = f.h.Handle(context.Background(), sqsEvent(receive(m, 2)))
@@ -411,8 +411,8 @@ func TestRefund(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ids := failedIDs(resp); len(ids) != 0 || len(f.tasks.failed) != 0 || len(f.dlq.parked) != 0 {
-		t.Fatalf("failed %v, task failures %+v, parked %v", ids, f.tasks.failed, f.dlq.parked)
+	if ids := failedIDs(resp); len(ids) != 0 || len(f.tasks.failed) != 0 || len(f.dlq.Parked()) != 0 {
+		t.Fatalf("failed %v, task failures %+v, parked %v", ids, f.tasks.failed, f.dlq.Parked())
 	}
 	if f.payments.refunds != 3 || f.provider.net() != 0 {
 		t.Errorf("%d refunds, provider holds %d; want 3 (one per charged order, whatever the deliveries), all given back", f.payments.refunds, f.provider.net())
@@ -496,7 +496,7 @@ func TestLastReceive(t *testing.T) {
 		{name: "parking fails on the last receive: failed, SQS redrives it", m: receive(charge, 3),
 			setup: func(f fakes) {
 				f.payments.err[id] = errors.New("ThrottlingException")
-				f.dlq.err = errors.New("sqs down")
+				f.dlq.Err = errors.New("sqs down")
 			}, wantFailed: true},
 		{name: "no token on its first receive: parked, nothing answered", m: receive(msg("m-1", `{"event":{}}`), 1), wantReason: "no taskToken"},
 	}
@@ -512,10 +512,10 @@ func TestLastReceive(t *testing.T) {
 				t.Errorf("failed = %v, want failed %v", failedIDs(resp), tc.wantFailed)
 			}
 			switch {
-			case tc.wantReason == "" && len(f.dlq.parked) != 0:
-				t.Errorf("parked %+v", f.dlq.parked)
-			case tc.wantReason != "" && (len(f.dlq.parked) != 1 || !strings.Contains(f.dlq.parked[0].reason, tc.wantReason) || f.dlq.parked[0].body != tc.m.Body):
-				t.Errorf("parked %+v, want the message with a reason containing %q", f.dlq.parked, tc.wantReason)
+			case tc.wantReason == "" && len(f.dlq.Parked()) != 0:
+				t.Errorf("parked %+v", f.dlq.Parked())
+			case tc.wantReason != "" && (len(f.dlq.Parked()) != 1 || !strings.Contains(f.dlq.Parked()[0].Reason, tc.wantReason) || f.dlq.Parked()[0].Body != tc.m.Body):
+				t.Errorf("parked %+v, want the message with a reason containing %q", f.dlq.Parked(), tc.wantReason)
 			}
 			gotFail := len(f.tasks.failed) == 1 && f.tasks.failed[0].name == errorDeadLettered && f.tasks.failed[0].token == "tk" && strings.Contains(f.tasks.failed[0].cause, tc.wantReason)
 			if gotFail != tc.wantTaskFail {

@@ -130,7 +130,7 @@ type world struct {
 	payments *memLedger
 	provider *fakeProvider
 	tasks    *fakeTasks
-	dlq      *fakeDLQ
+	dlq      *fixture.DLQ
 	logs     *fixture.Buffer
 	h        *Handler
 	messages map[string]lambdaevents.SQSMessage // by delivery word
@@ -150,7 +150,7 @@ func (sc scenario) build(t *testing.T) func(s *scheduler) *world {
 	return func(s *scheduler) *world {
 		w := &world{
 			sc: sc, orderID: id, payments: newMemLedger(), provider: newFakeProvider(),
-			tasks: &fakeTasks{succeeded: map[string]string{}, closed: map[string]bool{}}, dlq: &fakeDLQ{}, logs: &fixture.Buffer{}, messages: messages,
+			tasks: &fakeTasks{succeeded: map[string]string{}, closed: map[string]bool{}}, dlq: &fixture.DLQ{}, logs: &fixture.Buffer{}, messages: messages,
 		}
 		intents := &fakeIntents{intents: map[string]store.PaymentIntent{}}
 		intents.add(placed, sc.token)
@@ -239,8 +239,8 @@ func (w *world) check() []string {
 			fail("the refund task said %s, the ledger ends %s", o, p.Status)
 		}
 	}
-	if len(w.dlq.parked) != 0 {
-		fail("parked %+v", w.dlq.parked)
+	if len(w.dlq.Parked()) != 0 {
+		fail("parked %+v", w.dlq.Parked())
 	}
 	if strings.Contains(w.logs.String(), w.sc.token) {
 		fail("the token was logged")
@@ -566,7 +566,7 @@ func (y yieldingTasks) Fail(ctx context.Context, token, name, cause string) erro
 
 type yieldingDLQ struct {
 	s *scheduler
-	d *fakeDLQ
+	d *fixture.DLQ
 }
 
 func (y yieldingDLQ) Park(ctx context.Context, body []byte, reason string) error {

@@ -91,8 +91,8 @@ func TestTokenSource(t *testing.T) {
 			f := newFakes()
 			placed, st := tc.setup(f)
 			resp, _ := f.h.Handle(context.Background(), sqsEvent(msg("m-1", taskBody(t, "tk", placed, st))))
-			if ids := failedIDs(resp); len(ids) != 0 || len(f.dlq.parked) != 0 {
-				t.Fatalf("failed %v, parked %v", ids, f.dlq.parked)
+			if ids := failedIDs(resp); len(ids) != 0 || len(f.dlq.Parked()) != 0 {
+				t.Fatalf("failed %v, parked %v", ids, f.dlq.Parked())
 			}
 			if tc.wantToken != "" {
 				doc := output(t, f, "tk")
@@ -215,8 +215,8 @@ func TestTokenNeverLeaks(t *testing.T) {
 	for _, fl := range f.tasks.failed {
 		written = append(written, fl.name+" "+fl.cause)
 	}
-	for _, p := range f.dlq.parked {
-		written = append(written, p.body+" "+p.reason)
+	for _, p := range f.dlq.Parked() {
+		written = append(written, p.Body+" "+p.Reason)
 	}
 	for _, w := range written {
 		for _, tok := range tokens {

@@ -68,19 +68,6 @@ func (f *fakeEventStore) envelopes() []events.Envelope {
 	return out
 }
 
-type fakeDLQ struct {
-	reasons []string
-	err     error
-}
-
-func (d *fakeDLQ) Park(_ context.Context, _ []byte, reason string) error {
-	if d.err != nil {
-		return d.err
-	}
-	d.reasons = append(d.reasons, reason)
-	return nil
-}
-
 // metricsClock is the business metrics' clock in the tests.
 var metricsClock = fixture.Now.Add(2 * time.Hour)
 
@@ -91,7 +78,7 @@ type testHandler struct {
 	logs    bytes.Buffer
 }
 
-func newTestHandler(t *testing.T, s eventStore, d *fakeDLQ) *testHandler {
+func newTestHandler(t *testing.T, s eventStore, d *fixture.DLQ) *testHandler {
 	t.Helper()
 	th := &testHandler{}
 	m, err := metrics.New(&th.metrics, metrics.Orderflow(), func() time.Time { return metricsClock })
@@ -133,13 +120,13 @@ func TestProjectsEachEventOnce(t *testing.T) {
 	for i, e := range evs {
 		batch = append(batch, kinesisRecord(fmt.Sprintf("4959%02d", i), fixture.EventBridge(t, e)))
 	}
-	f, d := &fakeEventStore{stored: map[string]store.EventRecord{}}, &fakeDLQ{}
+	f, d := &fakeEventStore{stored: map[string]store.EventRecord{}}, &fixture.DLQ{}
 	resp, err := newTestHandler(t, f, d).Handle(context.Background(), lambdaevents.KinesisEvent{Records: fixture.TwiceShuffled(5, batch)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ids := failedIDs(resp); len(ids) != 0 || len(d.reasons) != 0 {
-		t.Fatalf("failed %v, parked %v", ids, d.reasons)
+	if ids := failedIDs(resp); len(ids) != 0 || len(d.Reasons()) != 0 {
+		t.Fatalf("failed %v, parked %v", ids, d.Reasons())
 	}
 	if b, _ := json.Marshal(resp); string(b) != `{"batchItemFailures":[]}` { // never null: MiniStack's poller crashes on it
 		t.Errorf("response = %s", b)
@@ -172,7 +159,7 @@ func TestPoisonAndFailures(t *testing.T) {
 	tests := []struct {
 		name       string
 		records    []lambdaevents.KinesisEventRecord
-		setup      func(*fakeEventStore, *fakeDLQ)
+		setup      func(*fakeEventStore, *fixture.DLQ)
 		wantFailed []string
 		wantParked []string // reason substrings, in order
 		wantStored int
@@ -186,15 +173,15 @@ func TestPoisonAndFailures(t *testing.T) {
 		{name: "unknown type parked", records: []lambdaevents.KinesisEventRecord{kinesisRecord("1", bytes.ReplaceAll(good, []byte(`InventoryReserved`), []byte(`InventoryCounted`)))},
 			wantParked: []string{"InventoryCounted"}},
 		{name: "only the throttled record is retried", records: []lambdaevents.KinesisEventRecord{kinesisRecord("1", fixture.EventBridge(t, evs[0])), kinesisRecord("2", good), kinesisRecord("3", fixture.EventBridge(t, evs[2]))},
-			setup: func(f *fakeEventStore, _ *fakeDLQ) {
+			setup: func(f *fakeEventStore, _ *fixture.DLQ) {
 				f.err[evs[1].ID] = errors.New("ProvisionedThroughputExceededException")
 			}, wantFailed: []string{"2"}, wantStored: 2, wantLines: 1}, // OrderPlaced's; InventoryReserved and PaymentApproved count nothing
 		{name: "dead-letter queue down: retried", records: []lambdaevents.KinesisEventRecord{kinesisRecord("1", []byte("{"))},
-			setup: func(_ *fakeEventStore, d *fakeDLQ) { d.err = errors.New("down") }, wantFailed: []string{"1"}},
+			setup: func(_ *fakeEventStore, d *fixture.DLQ) { d.Err = errors.New("down") }, wantFailed: []string{"1"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f, d := &fakeEventStore{stored: map[string]store.EventRecord{}, err: map[string]error{}}, &fakeDLQ{}
+			f, d := &fakeEventStore{stored: map[string]store.EventRecord{}, err: map[string]error{}}, &fixture.DLQ{}
 			if tc.setup != nil {
 				tc.setup(f, d)
 			}
@@ -207,12 +194,12 @@ func TestPoisonAndFailures(t *testing.T) {
 			if got := failedIDs(resp); !reflect.DeepEqual(got, want) {
 				t.Errorf("failed = %v, want %v", got, want)
 			}
-			if len(d.reasons) != len(tc.wantParked) {
-				t.Fatalf("parked %v, want %v", d.reasons, tc.wantParked)
+			if len(d.Reasons()) != len(tc.wantParked) {
+				t.Fatalf("parked %v, want %v", d.Reasons(), tc.wantParked)
 			}
 			for i, w := range tc.wantParked {
-				if !strings.Contains(d.reasons[i], w) {
-					t.Errorf("reason %q lacks %q", d.reasons[i], w)
+				if !strings.Contains(d.Reasons()[i], w) {
+					t.Errorf("reason %q lacks %q", d.Reasons()[i], w)
 				}
 			}
 			if len(f.stored) != tc.wantStored {

@@ -126,7 +126,7 @@ func TestBusinessMetricsPerEvent(t *testing.T) {
 				f.stored[fmt.Sprintf("%s/%d", e.OrderID, e.Sequence)] = store.EventRecord{Envelope: e}
 			}
 			f.placedErr = tc.placedErr
-			h := newTestHandler(t, f, &fakeDLQ{})
+			h := newTestHandler(t, f, &fixture.DLQ{})
 			if ids := failedIDs(handle(t, h, tc.e)); len(ids) != 0 {
 				t.Fatalf("failed %v", ids)
 			}
@@ -201,7 +201,7 @@ func TestBusinessMetricsOncePerEvent(t *testing.T) {
 			measured += len(want) - 8
 			unmeasured += 3 - (len(want) - 8)
 			f := newStore()
-			h := newTestHandler(t, f, &fakeDLQ{})
+			h := newTestHandler(t, f, &fixture.DLQ{})
 			resp, err := h.Handle(context.Background(), lambdaevents.KinesisEvent{Records: records})
 			if err != nil || len(resp.BatchItemFailures) != 0 {
 				t.Fatalf("failures %v, %v", resp.BatchItemFailures, err)
@@ -231,7 +231,7 @@ func TestNoMetricsUnlessAppended(t *testing.T) {
 	id := fixture.OrderID(14)
 	placed := fixture.Placed(t, id, "tok_visa")
 	shipped := fixture.Event(t, events.TypeOrderShipped, id, 5, events.OrderShipped{OrderID: id, ShipmentID: "9a4e7c21-6d3b-4f58-8b0e-1c7d5a2f4e69", Carrier: "ACME Parcel"})
-	f, d := newStore(), &fakeDLQ{}
+	f, d := newStore(), &fixture.DLQ{}
 	h := newTestHandler(t, f, d)
 
 	handle(t, h, placed, shipped)
@@ -249,8 +249,8 @@ func TestNoMetricsUnlessAppended(t *testing.T) {
 	if _, err := h.Handle(context.Background(), lambdaevents.KinesisEvent{Records: []lambdaevents.KinesisEventRecord{kinesisRecord("p", poison)}}); err != nil {
 		t.Fatal(err)
 	}
-	if len(d.reasons) != 2 {
-		t.Fatalf("parked %v, want the conflict and the poison record", d.reasons)
+	if len(d.Reasons()) != 2 {
+		t.Fatalf("parked %v, want the conflict and the poison record", d.Reasons())
 	}
 	other := fixture.Placed(t, fixture.OrderID(16), "tok_visa")
 	f.err[other.ID] = errors.New("ProvisionedThroughputExceededException")
@@ -279,7 +279,7 @@ func (b *brokenEmitter) Emit(map[string]string, ...metrics.Value) error {
 // not parked.
 func TestMetricsFailureDoesNotFailTheRecord(t *testing.T) {
 	id := fixture.OrderID(17)
-	f, d := newStore(), &fakeDLQ{}
+	f, d := newStore(), &fixture.DLQ{}
 	var logs bytes.Buffer
 	broken := &brokenEmitter{}
 	h := newHandler(f, d, broken, slog.New(slog.NewJSONHandler(&logs, nil)))
@@ -287,8 +287,8 @@ func TestMetricsFailureDoesNotFailTheRecord(t *testing.T) {
 		kinesisRecord("1", fixture.EventBridge(t, fixture.Placed(t, id, "tok_visa"))),
 		kinesisRecord("2", fixture.EventBridge(t, fixture.Event(t, events.TypeOrderCancelled, id, 2, events.OrderCancelled{OrderID: id, Reason: events.ReasonOutOfStock}))),
 	}})
-	if err != nil || len(resp.BatchItemFailures) != 0 || len(d.reasons) != 0 || len(f.stored) != 2 {
-		t.Fatalf("failures %v, parked %v, stored %d, %v", resp.BatchItemFailures, d.reasons, len(f.stored), err)
+	if err != nil || len(resp.BatchItemFailures) != 0 || len(d.Reasons()) != 0 || len(f.stored) != 2 {
+		t.Fatalf("failures %v, parked %v, stored %d, %v", resp.BatchItemFailures, d.Reasons(), len(f.stored), err)
 	}
 	if broken.calls != 2 {
 		t.Errorf("%d emits, want 2: one record per event", broken.calls)
@@ -340,7 +340,7 @@ func (f *fakeDynamo) Query(context.Context, *dynamodb.QueryInput, ...func(*dynam
 func TestLatencyThroughTheEventStoreAdapter(t *testing.T) {
 	id, orphan := fixture.OrderID(18), fixture.OrderID(19)
 	db := &fakeDynamo{items: map[string]map[string]types.AttributeValue{}}
-	h := newTestHandler(t, dynamo.NewEventStore(db, "event-store"), &fakeDLQ{})
+	h := newTestHandler(t, dynamo.NewEventStore(db, "event-store"), &fixture.DLQ{})
 	handle(t, h,
 		fixture.Placed(t, id, "tok_visa"),
 		fixture.Event(t, events.TypeOrderShipped, id, 5, events.OrderShipped{OrderID: id, ShipmentID: "9a4e7c21-6d3b-4f58-8b0e-1c7d5a2f4e69", Carrier: "ACME Parcel"}),

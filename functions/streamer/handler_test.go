@@ -27,19 +27,6 @@ func (s *recordingStream) Put(_ context.Context, key string, data []byte) (strin
 	return "49590338271490256608559692538361571095921575989136588898", nil
 }
 
-type recordingDLQ struct {
-	reasons []string
-	err     error
-}
-
-func (d *recordingDLQ) Park(_ context.Context, _ []byte, reason string) error {
-	if d.err != nil {
-		return d.err
-	}
-	d.reasons = append(d.reasons, reason)
-	return nil
-}
-
 func TestStream(t *testing.T) {
 	id := fixture.OrderID(1)
 	good := fixture.EventBridge(t, fixture.Placed(t, id, "tok_visa"))
@@ -62,7 +49,7 @@ func TestStream(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s, d := &recordingStream{err: tc.streamErr}, &recordingDLQ{err: tc.dlqErr}
+			s, d := &recordingStream{err: tc.streamErr}, &fixture.DLQ{Err: tc.dlqErr}
 			err := newHandler(s, d, slog.New(slog.NewTextHandler(io.Discard, nil))).Handle(context.Background(), []byte(tc.raw))
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("err = %v, wantErr %v", err, tc.wantErr)
@@ -78,11 +65,11 @@ func TestStream(t *testing.T) {
 					t.Errorf("streamed data is not the EventBridge event: %v", err)
 				}
 			}
-			if tc.wantParked != "" && (len(d.reasons) != 1 || !strings.Contains(d.reasons[0], tc.wantParked)) {
-				t.Errorf("parked %v, want a reason with %q", d.reasons, tc.wantParked)
+			if tc.wantParked != "" && (len(d.Reasons()) != 1 || !strings.Contains(d.Reasons()[0], tc.wantParked)) {
+				t.Errorf("parked %v, want a reason with %q", d.Reasons(), tc.wantParked)
 			}
-			if tc.wantParked == "" && len(d.reasons) != 0 {
-				t.Errorf("parked %v", d.reasons)
+			if tc.wantParked == "" && len(d.Reasons()) != 0 {
+				t.Errorf("parked %v", d.Reasons())
 			}
 		})
 	}
