@@ -23,17 +23,9 @@ func (t *benchTotals) Add(context.Context, string, store.Totals, time.Time) erro
 	return nil
 }
 
-// benchDLQ counts what it is asked to park.
-type benchDLQ struct{ parked int }
-
-func (d *benchDLQ) Park(context.Context, []byte, string) error {
-	d.parked++
-	return nil
-}
-
 // benchKinesis is a Kinesis batch of ten events of five orders, as the stream carries them:
 // each order placed then confirmed; three confirmations and two cancellations count.
-func benchKinesis(b testing.TB) ([]byte, *Handler, *benchTotals, *benchDLQ) {
+func benchKinesis(b testing.TB) ([]byte, *Handler, *benchTotals, *fixture.DLQ) {
 	var keys []string
 	var data [][]byte
 	for n := 1; n <= 5; n++ {
@@ -46,7 +38,7 @@ func benchKinesis(b testing.TB) ([]byte, *Handler, *benchTotals, *benchDLQ) {
 			keys, data = append(keys, id), append(data, fixture.EventBridge(b, e))
 		}
 	}
-	t, d := &benchTotals{}, &benchDLQ{}
+	t, d := &benchTotals{}, &fixture.DLQ{}
 	return benchfixture.KinesisEvent(b, keys, data...), newHandler(t, d, benchfixture.Logger()), t, d
 }
 
@@ -62,14 +54,14 @@ func BenchmarkFloorAnalytics(b *testing.B) {
 }
 
 // counted checks that the five counting events were counted, none parked or failed.
-func counted(t *benchTotals, d *benchDLQ) func([]byte) error {
+func counted(t *benchTotals, d *fixture.DLQ) func([]byte) error {
 	return func(out []byte) error {
 		var resp lambdaevents.KinesisEventResponse
 		if err := json.Unmarshal(out, &resp); err != nil {
 			return err
 		}
-		if len(resp.BatchItemFailures) != 0 || t.added != 5 || d.parked != 0 {
-			return fmt.Errorf("%d failures, %d counted, %d parked", len(resp.BatchItemFailures), t.added, d.parked)
+		if len(resp.BatchItemFailures) != 0 || t.added != 5 || len(d.Parked()) != 0 {
+			return fmt.Errorf("%d failures, %d counted, %d parked", len(resp.BatchItemFailures), t.added, len(d.Parked()))
 		}
 		return nil
 	}

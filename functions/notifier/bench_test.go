@@ -26,14 +26,6 @@ func (f *benchNotifications) Record(context.Context, store.Notification) error {
 	return nil
 }
 
-// benchDLQ counts what it is asked to park.
-type benchDLQ struct{ parked atomic.Int64 }
-
-func (d *benchDLQ) Park(context.Context, []byte, string) error {
-	d.parked.Add(1)
-	return nil
-}
-
 // benchCustomerEvents is one of each event customers hear about, for order n (OrderPlaced first).
 func benchCustomerEvents(b testing.TB, n int) []events.Envelope {
 	id := fixture.OrderID(n)
@@ -58,15 +50,15 @@ func benchNotify(b testing.TB) (raw []byte, h *Handler, check func([]byte) error
 		}
 	}
 	raw = benchfixture.SQSEvent(b, benchQueue, bodies...)
-	notes, dlq := &benchNotifications{}, &benchDLQ{}
+	notes, dlq := &benchNotifications{}, &fixture.DLQ{}
 	h = newHandler(map[string]string{benchQueue: "email"}, map[string]parker{benchQueue: dlq}, notes, 3, benchfixture.Logger())
 	return raw, h, func(out []byte) error {
 		var resp lambdaevents.SQSEventResponse
 		if err := json.Unmarshal(out, &resp); err != nil {
 			return err
 		}
-		if len(resp.BatchItemFailures) != 0 || dlq.parked.Load() != 0 || notes.recorded.Load() != 10 {
-			return fmt.Errorf("%d failures, %d parked, %d notified", len(resp.BatchItemFailures), dlq.parked.Load(), notes.recorded.Load())
+		if len(resp.BatchItemFailures) != 0 || len(dlq.Parked()) != 0 || notes.recorded.Load() != 10 {
+			return fmt.Errorf("%d failures, %d parked, %d notified", len(resp.BatchItemFailures), len(dlq.Parked()), notes.recorded.Load())
 		}
 		return nil
 	}

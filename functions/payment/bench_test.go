@@ -70,10 +70,6 @@ func (t *benchTasks) Fail(context.Context, string, string, string) error {
 	return nil
 }
 
-type benchDLQ struct{}
-
-func (benchDLQ) Park(context.Context, []byte, string) error { return nil }
-
 // benchCharges is an SQS batch of benchBatch RequestPayment messages (each a different order,
 // its stock reserved) and the handler, whose intent store holds the orders' payment tokens.
 // The check says every message was charged and its task answered with success.
@@ -101,7 +97,7 @@ func benchCharges(b testing.TB) (raw []byte, h *Handler, check func([]byte) erro
 	}
 	raw = benchfixture.SQSEvent(b, "arn:aws:sqs:us-east-1:000000000000:payments", bodies...)
 	tasks := &benchTasks{}
-	h = newHandler("orders", ports{payments: benchPayments{}, intents: intents, provider: provider.Sandbox{}, tasks: tasks, dlq: benchDLQ{}},
+	h = newHandler("orders", ports{payments: benchPayments{}, intents: intents, provider: provider.Sandbox{}, tasks: tasks, dlq: &fixture.DLQ{}},
 		3, benchfixture.Logger())
 	return raw, h, func(out []byte) error {
 		if err := noFailures(out); err != nil {

@@ -27,14 +27,6 @@ func (s *benchStore) Append(context.Context, store.EventRecord) error {
 
 func (*benchStore) PlacedAt(context.Context, string) (time.Time, error) { return fixture.Now, nil }
 
-// benchDLQ counts what it is asked to park.
-type benchDLQ struct{ parked int }
-
-func (d *benchDLQ) Park(context.Context, []byte, string) error {
-	d.parked++
-	return nil
-}
-
 // benchLifecycle is the five events of a shipped order, as the streamer put them on the stream.
 func benchLifecycle(b testing.TB, n int) []events.Envelope {
 	id := fixture.OrderID(n)
@@ -51,7 +43,7 @@ func benchLifecycle(b testing.TB, n int) []events.Envelope {
 
 // benchKinesis is a Kinesis batch of two shipped orders' ten events (each record the whole
 // EventBridge event, keyed by its order), and the handler, whose business metrics go nowhere.
-func benchKinesis(b testing.TB) ([]byte, *Handler, *benchStore, *benchDLQ) {
+func benchKinesis(b testing.TB) ([]byte, *Handler, *benchStore, *fixture.DLQ) {
 	var keys []string
 	var data [][]byte
 	for n := 1; n <= 2; n++ {
@@ -63,7 +55,7 @@ func benchKinesis(b testing.TB) ([]byte, *Handler, *benchStore, *benchDLQ) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, d := &benchStore{}, &benchDLQ{}
+	s, d := &benchStore{}, &fixture.DLQ{}
 	return benchfixture.KinesisEvent(b, keys, data...), newHandler(s, d, m, benchfixture.Logger()), s, d
 }
 
@@ -80,14 +72,14 @@ func BenchmarkFloorProjector(b *testing.B) {
 }
 
 // appended checks that every record was appended, none parked or failed.
-func appended(s *benchStore, d *benchDLQ) func([]byte) error {
+func appended(s *benchStore, d *fixture.DLQ) func([]byte) error {
 	return func(out []byte) error {
 		var resp lambdaevents.KinesisEventResponse
 		if err := json.Unmarshal(out, &resp); err != nil {
 			return err
 		}
-		if len(resp.BatchItemFailures) != 0 || s.appended != 10 || d.parked != 0 {
-			return fmt.Errorf("%d failures, %d appended, %d parked", len(resp.BatchItemFailures), s.appended, d.parked)
+		if len(resp.BatchItemFailures) != 0 || s.appended != 10 || len(d.Parked()) != 0 {
+			return fmt.Errorf("%d failures, %d appended, %d parked", len(resp.BatchItemFailures), s.appended, len(d.Parked()))
 		}
 		return nil
 	}

@@ -20,18 +20,10 @@ func (s *benchStream) Put(context.Context, string, []byte) (string, error) {
 	return benchfixture.SequenceNumber(s.puts), nil
 }
 
-// benchDLQ counts what it is asked to park.
-type benchDLQ struct{ parked int }
-
-func (d *benchDLQ) Park(context.Context, []byte, string) error {
-	d.parked++
-	return nil
-}
-
 // benchEvent is an OrderPlaced event of a three-line order, as the bus's rule delivers it.
-func benchEvent(b testing.TB) ([]byte, *Handler, *benchStream, *benchDLQ) {
+func benchEvent(b testing.TB) ([]byte, *Handler, *benchStream, *fixture.DLQ) {
 	raw := fixture.EventBridge(b, fixture.Placed(b, fixture.OrderID(1), "tok_visa", benchfixture.Items()...))
-	s, d := &benchStream{}, &benchDLQ{}
+	s, d := &benchStream{}, &fixture.DLQ{}
 	return raw, newHandler(s, d, benchfixture.Logger()), s, d
 }
 
@@ -49,10 +41,10 @@ func BenchmarkFloorStreamer(b *testing.B) {
 }
 
 // streamed checks that the event was streamed, not parked.
-func streamed(s *benchStream, d *benchDLQ) func([]byte) error {
+func streamed(s *benchStream, d *fixture.DLQ) func([]byte) error {
 	return func([]byte) error {
-		if s.puts != 1 || d.parked != 0 {
-			return fmt.Errorf("%d streamed, %d parked", s.puts, d.parked)
+		if s.puts != 1 || len(d.Parked()) != 0 {
+			return fmt.Errorf("%d streamed, %d parked", s.puts, len(d.Parked()))
 		}
 		return nil
 	}
