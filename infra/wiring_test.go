@@ -128,3 +128,47 @@ func logicalIDIn(v any) string {
 	}
 	return ""
 }
+
+// TestEveryDeadLetterQueueIsAnOutput: every queue something dead-letters into (a queue's
+// redrive policy, a rule target's, a subscription's, a function's on-failure destination) is a
+// stack output named …DlqUrl, which is how `make redrive`, the load run's DLQ check and the
+// operators find it (redrive's own test then wants a way back for each such output).
+func TestEveryDeadLetterQueueIsAnOutput(t *testing.T) {
+	dlqs := map[string]string{} // logical id → what dead-letters into it
+	note := func(arn any, by string) {
+		if id := logicalIDIn(arn); id != "" {
+			dlqs[id] = by
+		}
+	}
+	for id, p := range resources(t, "AWS::SQS::Queue") {
+		note(get(p, "RedrivePolicy", "deadLetterTargetArn"), "queue "+id)
+	}
+	for id, p := range resources(t, "AWS::Events::Rule") {
+		for _, target := range list(get(p, "Targets")) {
+			note(get(target, "DeadLetterConfig", "Arn"), "rule "+id)
+		}
+	}
+	for id, p := range resources(t, "AWS::SNS::Subscription") {
+		note(get(p, "RedrivePolicy", "deadLetterTargetArn"), "subscription "+id)
+	}
+	for _, typ := range []string{"AWS::Lambda::EventInvokeConfig", "AWS::Lambda::EventSourceMapping"} {
+		for id, p := range resources(t, typ) {
+			note(get(p, "DestinationConfig", "OnFailure", "Destination"), typ+" "+id)
+		}
+	}
+	if len(dlqs) < 10 {
+		t.Fatalf("found only %d dead-letter queues: %v", len(dlqs), dlqs)
+	}
+	t.Logf("%d dead-letter queues", len(dlqs))
+	output := map[string]string{} // logical id → output name
+	for name, o := range tpl["Outputs"].(map[string]any) {
+		if strings.HasSuffix(name, "DlqUrl") {
+			output[logicalIDIn(get(o, "Value"))] = name
+		}
+	}
+	for id, by := range dlqs {
+		if output[id] == "" {
+			t.Errorf("%s dead-letters into %s, which no …DlqUrl output names (infra/stack.go): redrive cannot find it", by, id)
+		}
+	}
+}
