@@ -125,7 +125,7 @@ func (es *EventStore) Append(ctx context.Context, rec store.EventRecord) error {
 		}
 		old = out.Item
 	}
-	var stored eventItem
+	var stored storedFact // only what sameFact compares: a malformed attribute elsewhere is no reason to fail
 	if err := attributevalue.UnmarshalMap(old, &stored); err != nil {
 		return fmt.Errorf("append %s #%d: read existing event: %w", e.OrderID, e.Sequence, err)
 	}
@@ -135,11 +135,18 @@ func (es *EventStore) Append(ctx context.Context, rec store.EventRecord) error {
 	return fmt.Errorf("append %s #%d: event %s: %w", e.OrderID, e.Sequence, e.ID, store.ErrDuplicate)
 }
 
+// storedFact is what sameFact reads of the item holding a slot.
+type storedFact struct {
+	EventID  string `dynamodbav:"eventId"`
+	Type     string `dynamodbav:"type"`
+	Envelope string `dynamodbav:"envelope"`
+}
+
 // sameFact reports whether the stored item is e again: same id, type and payload. Ids are
 // deterministic (order and sequence), so the id alone cannot tell a redelivery from a
 // different fact claiming the same place; the payload can. (The time may differ: a retried
 // producer re-emits the same fact later.)
-func sameFact(item eventItem, e events.Envelope) bool {
+func sameFact(item storedFact, e events.Envelope) bool {
 	if item.EventID != e.ID || item.Type != string(e.Type) {
 		return false
 	}

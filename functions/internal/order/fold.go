@@ -144,17 +144,20 @@ func (o *Order) apply(e events.Envelope) error {
 		return fmt.Errorf("unknown event type %q: %w", e.Type, ErrCorrupt)
 	}
 	// The rules a type brings beyond the registry's; a type without any (InventoryReserved,
-	// InventoryReleased, PaymentDeclined: progress inside PLACED, or compensation after
-	// CONFIRMED) just sets the status the registry names, if any.
+	// PaymentDeclined: progress inside PLACED) just sets the status the registry names, if any.
 	switch e.Type {
 	case events.TypePaymentApproved:
 		o.charged = true
 	case events.TypePaymentRefunded:
 		// compensation: the money goes back; the status changes with the OrderCancelled that follows
-		if !o.charged || o.refunded {
-			return fmt.Errorf("a refund needs one approved, unrefunded payment (approved %v, refunded %v): %w", o.charged, o.refunded, ErrCorrupt)
+		if !o.charged || o.refunded || o.Status == StatusShipped {
+			return fmt.Errorf("a refund needs one approved, unrefunded payment of an order not shipped (approved %v, refunded %v, %s): %w", o.charged, o.refunded, o.Status, ErrCorrupt)
 		}
 		o.refunded = true
+	case events.TypeInventoryReleased:
+		if o.Status == StatusShipped {
+			return fmt.Errorf("cannot release the stock of a %s order: %w", o.Status, ErrCorrupt)
+		}
 	case events.TypeOrderConfirmed:
 		if o.Status != StatusPlaced {
 			return fmt.Errorf("cannot confirm a %s order: %w", o.Status, ErrCorrupt)
@@ -165,7 +168,8 @@ func (o *Order) apply(e events.Envelope) error {
 		}
 	case events.TypeOrderCancelled:
 		if o.Status == StatusShipped {
-			// unreachable while OrderShipped ends an order; holds if a later event does
+			// This guard, the refund's and the release's are unreachable while OrderShipped
+			// ends an order; they hold if a later event (a delivery) comes to end it.
 			return fmt.Errorf("cannot cancel a %s order: %w", o.Status, ErrCorrupt)
 		}
 		p, err := events.DecodePayload[events.OrderCancelled](e)

@@ -64,8 +64,10 @@ func Document(root string) ([]byte, error) {
 	}
 	messages["PaymentTask"] = task
 
-	customer := keysOf(latest, events.CustomerFacing())
-	sms := keysOf(latest, events.SMSTypes())
+	// The rules match on detail-type alone: an older version of a customer-facing type (an
+	// OrderPlaced v1 put on the bus) reaches the topic too, and the notifier upcasts it.
+	customer := keysOf(all, events.CustomerFacing())
+	sms := keysOf(all, events.SMSTypes())
 	placed := keysOfAllVersions(events.TypeOrderPlaced)
 	channels := map[string]any{
 		"ordersBus": channel("{stackName}-orders", "The orders event bus (EventBridge)",
@@ -77,7 +79,7 @@ func Document(root string) ([]byte, error) {
 				"one order's events keep their order within a shard.",
 			all),
 		"notificationsTopic": channel(nil, "The order-notifications topic (SNS; the stack's output NotificationsTopicArn)",
-			"The customer-facing events (the registry's), as the whole EventBridge event, published by the bus's notifications rule.",
+			"The customer-facing events (the registry's), any version, as the whole EventBridge event, published by the bus's notifications rule.",
 			customer),
 		"emailQueue": channel(nil, "The e-mail notifications queue (SQS; the stack's output EmailQueueUrl)",
 			"A raw-delivered copy of every message of the notifications topic.", customer),
@@ -112,8 +114,8 @@ func Document(root string) ([]byte, error) {
 	operations["appendToStream"] = operation("send", "orderEventsStream", "The streamer appends each event", "PutRecord, partition key orderId.", all)
 	operations["project"] = operation("receive", "orderEventsStream", "The projector keeps the event store",
 		"Appends each event to the event store once (conditional put), and emits the business metrics of an event stored for the first time.", all)
-	operations["count"] = operation("receive", "orderEventsStream", "Analytics counts events",
-		"Counts each event once per type and day (a marker per event id).", all)
+	operations["count"] = operation("receive", "orderEventsStream", "Analytics keeps the sales totals",
+		"Adds OrderConfirmed, OrderCancelled and PaymentRefunded to one totals item, each event once (a marker per event id, in the same transaction); the other types count nothing.", all)
 	operations["notify"] = operation("receive", "ordersBus", "Customer-facing events to the topic",
 		"The CustomerFacingToNotifications rule publishes the customer-facing events to the topic.", customer)
 	operations["publishNotification"] = operation("send", "notificationsTopic", "The rule publishes to the topic", "SNS fans each message out to the queues.", customer)
@@ -269,9 +271,14 @@ func paymentTask(b *bundler, definition string) (map[string]any, error) {
 	if err := json.Unmarshal(events.Sample(events.TypeOrderPlaced, events.LatestVersion(events.TypeOrderPlaced)), &sample); err != nil {
 		return nil, fmt.Errorf("asyncapi: sample of OrderPlaced: %w", err)
 	}
+	placedSample := sample.(map[string]any)
+	orderID, _ := placedSample["orderId"].(string)
 	example := map[string]any{
 		"action": actions[0], "taskToken": "AQCEAAAAKgAAAAMAAAAA...(Step Functions' opaque token)", "event": sample,
-		"state": map[string]any{"correlationId": sample.(map[string]any)["correlationId"], "sequence": 2, "outcome": "reserved"},
+		"state": map[string]any{ // after the reservation (sequence 2), as the inventory task leaves it
+			"order": placedSample["payload"], "correlationId": events.ID(orderID, 1), "lastEventId": events.ID(orderID, 2),
+			"sequence": 2, "outcome": "reserved", "entries": []any{},
+		},
 	}
 	return map[string]any{
 		"name":        "PaymentTask",
@@ -286,7 +293,19 @@ func paymentTask(b *bundler, definition string) (map[string]any, error) {
 				"action":    map[string]any{"enum": actions, "description": "What the saga asks: the action of each sqs:sendMessage.waitForTaskToken task of its definition."},
 				"taskToken": map[string]any{"type": "string", "description": "Step Functions' task token: SendTaskSuccess or SendTaskFailure with it."},
 				"event":     map[string]any{"description": "The OrderPlaced (the envelope) that started the saga.", "oneOf": placed},
-				"state":     map[string]any{"type": "object", "description": "The saga's state (package workflow's State): the upcast order, the last sequence used, the outcome so far."},
+				"state": map[string]any{
+					"type":        "object",
+					"description": "The saga's state (package workflow's State). The payment service refuses a state without its order, before sequence 2, or whose ids are not the order's (InvalidInputError).",
+					"required":    []any{"order", "correlationId", "lastEventId", "sequence"},
+					"properties": map[string]any{
+						"order":         map[string]any{"allOf": []any{ref("#/components/schemas/OrderPlaced.v3.payload")}, "description": "The OrderPlaced payload, upcast to v3 (no payment token)."},
+						"correlationId": map[string]any{"allOf": []any{ref("#/components/schemas/envelope.uuid")}, "description": "The id of the order's OrderPlaced (sequence 1)."},
+						"lastEventId":   map[string]any{"allOf": []any{ref("#/components/schemas/envelope.uuid")}, "description": "The id of the event at sequence: the next event's causation."},
+						"sequence":      map[string]any{"type": "integer", "minimum": 2, "description": "The last sequence used (the reservation's, at least)."},
+						"outcome":       map[string]any{"type": "string", "description": "The last task's outcome, which the definition's Choices read."},
+						"entries":       map[string]any{"type": "array", "description": "What the next Publish state puts on the bus (PutEvents entries)."},
+					},
+				},
 				"error": map[string]any{
 					"type": "object", "description": "refund only: the failure being compensated (Step Functions' error and cause).",
 					"properties": map[string]any{"Error": map[string]any{"type": "string"}, "Cause": map[string]any{"type": "string"}},

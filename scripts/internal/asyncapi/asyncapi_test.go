@@ -77,9 +77,9 @@ func TestChannelsFollowTheRegistry(t *testing.T) {
 	for ch, want := range map[string][]string{
 		"ordersBus":          keys(events.Types(), true),
 		"orderEventsStream":  keys(events.Types(), true),
-		"notificationsTopic": keys(events.CustomerFacing(), false),
-		"emailQueue":         keys(events.CustomerFacing(), false),
-		"smsQueue":           keys(events.SMSTypes(), false),
+		"notificationsTopic": keys(events.CustomerFacing(), true),
+		"emailQueue":         keys(events.CustomerFacing(), true),
+		"smsQueue":           keys(events.SMSTypes(), true),
 		"paymentsQueue":      {"PaymentTask"},
 	} {
 		if got := channelTypes(t, doc, ch); !slices.Equal(got, want) {

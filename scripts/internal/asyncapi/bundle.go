@@ -46,7 +46,36 @@ func newBundler() (*bundler, error) {
 			return nil, fmt.Errorf("asyncapi: schema %s: %w", name, err)
 		}
 	}
+	for key, c := range b.components {
+		if missing := b.dangling(c); missing != "" {
+			return nil, fmt.Errorf("asyncapi: schema component %s refers to %s, which no schema defines", key, missing)
+		}
+	}
 	return b, nil
+}
+
+// dangling is the first reference in v to a component that does not exist ("" if none).
+func (b *bundler) dangling(v any) string {
+	switch n := v.(type) {
+	case map[string]any:
+		if r, ok := n["$ref"].(string); ok {
+			if _, exists := b.components[strings.TrimPrefix(r, "#/components/schemas/")]; !exists {
+				return r
+			}
+		}
+		for _, c := range n {
+			if m := b.dangling(c); m != "" {
+				return m
+			}
+		}
+	case []any:
+		for _, c := range n {
+			if m := b.dangling(c); m != "" {
+				return m
+			}
+		}
+	}
+	return ""
 }
 
 // add makes node the component key, and each of its $defs the component key.<name>; doc is the
@@ -162,9 +191,6 @@ func component(r, doc string) (map[string]any, error) {
 		default:
 			key += "." + tok
 		}
-	}
-	if strings.Count(pointer, "$defs") != strings.Count(pointer, "/")/2 {
-		return nil, fmt.Errorf("$ref %s: only references to $defs are supported", r)
 	}
 	return ref("#/components/schemas/" + key), nil
 }

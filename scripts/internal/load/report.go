@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/orderflow-dev/orderflow/events"
 	"github.com/orderflow-dev/orderflow/scripts/internal/journey"
 )
 
@@ -160,16 +161,14 @@ func (r *Report) summarize(placements []Placement, orders []Order, journeys []jo
 		}
 		var placedAt, endAt time.Time
 		for _, e := range o.Events {
-			switch e.Type {
-			case "OrderPlaced":
+			switch {
+			case e.Type == string(events.TypeOrderPlaced):
 				placedAt = e.Time
-			case shipped, cancelled:
-				if endAt.IsZero() {
-					endAt = e.Time
-					line.Outcome = Outcome(o.Events)
-					if e.Type == cancelled {
-						line.Reason = reasonOf(e.Detail)
-					}
+			case events.EndsOrder(events.Type(e.Type)) && endAt.IsZero(): // the registry's ending types
+				endAt = e.Time
+				line.Outcome = Outcome(o.Events)
+				if e.Type == cancelled {
+					line.Reason = reasonOf(e.Detail)
 				}
 			}
 		}

@@ -103,10 +103,17 @@ func (r *run) tableTotals(ctx context.Context) (toolkit.Totals, error) {
 	if err != nil {
 		return toolkit.Totals{}, fmt.Errorf("read analytics totals: %w", err)
 	}
-	var t toolkit.Totals // its fields are the item's attributes (orders, revenueCents, ...)
-	if err := attributevalue.UnmarshalMap(out.Item, &t); err != nil {
+	var item struct {
+		Orders        int64 `dynamodbav:"orders"`
+		RevenueCents  int64 `dynamodbav:"revenueCents"`
+		Cancelled     int64 `dynamodbav:"cancelled"`
+		Refunds       int64 `dynamodbav:"refunds"`
+		RefundedCents int64 `dynamodbav:"refundedCents"`
+	}
+	if err := attributevalue.UnmarshalMap(out.Item, &item); err != nil {
 		return toolkit.Totals{}, fmt.Errorf("read analytics totals: %w", err)
 	}
+	t := toolkit.Totals(item)
 	if r.dry != nil {
 		inc := r.dry.increments(r.d.AnalyticsTable, key)
 		t.Orders += inc["orders"]
