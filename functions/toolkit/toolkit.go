@@ -23,6 +23,7 @@ import (
 // The event store and the sales totals, as the projector and analytics functions write them.
 type (
 	EventStore    = dynamo.EventStore
+	StoredEvent   = store.EventRecord
 	EventStoreAPI = dynamo.EventStoreAPI
 	Analytics     = dynamo.Analytics
 	AnalyticsAPI  = dynamo.AnalyticsAPI
@@ -31,6 +32,7 @@ type (
 
 var (
 	NewEventStore = dynamo.NewEventStore
+	EventRecords  = dynamo.Records // an order's stored events with the projector's notes (the trace)
 	NewAnalytics  = dynamo.NewAnalytics
 	ErrConflict   = store.ErrConflict
 	ErrDuplicate  = store.ErrDuplicate

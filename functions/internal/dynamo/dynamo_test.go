@@ -330,3 +330,34 @@ func TestAnalyticsAdd(t *testing.T) {
 		})
 	}
 }
+
+// Records reads back what Append wrote, the projector's notes included, without validating.
+func TestEventStoreRecords(t *testing.T) {
+	placed := fixture.Placed(t, fixture.OrderID(1), "tok_visa")
+	rec := store.EventRecord{Envelope: placed, Detail: fixture.JSON(t, placed), KinesisSequenceNumber: "4960",
+		KinesisArrival: fixture.Now.Add(time.Second), RecordedAt: fixture.Now.Add(2 * time.Second)}
+	db := &fakeDB{}
+	if err := NewEventStore(db, "events").Append(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	broken := map[string]types.AttributeValue{"orderId": str(placed.OrderID), "sequence": num(2), "eventId": str("e-2"),
+		"type": str("OrderShipped"), "envelope": str(`{"not":"valid"}`)} // a damaged item: still shown
+	db.queryAnswers = []*dynamodb.QueryOutput{{Items: []map[string]types.AttributeValue{db.puts[0].Item, broken}}}
+	got, err := Records(context.Background(), db, "events", placed.OrderID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !aws.ToBool(db.queries[0].ConsistentRead) || aws.ToString(db.queries[0].TableName) != "events" {
+		t.Fatalf("records %+v, query %+v", got, db.queries[0])
+	}
+	r := got[0]
+	e := r.Envelope
+	if e.ID != placed.ID || e.Type != placed.Type || e.Version != placed.Version || e.Source != placed.Source || !e.Time.Equal(placed.Time) ||
+		e.OrderID != placed.OrderID || e.Sequence != 1 || e.CorrelationID != placed.CorrelationID || string(r.Detail) != string(rec.Detail) ||
+		r.KinesisSequenceNumber != "4960" || !r.KinesisArrival.Equal(rec.KinesisArrival) || !r.RecordedAt.Equal(rec.RecordedAt) {
+		t.Errorf("record = %+v\nwant what was appended: %+v", r, rec)
+	}
+	if got[1].Envelope.ID != "e-2" || string(got[1].Detail) != `{"not":"valid"}` || !got[1].RecordedAt.IsZero() {
+		t.Errorf("damaged record = %+v", got[1])
+	}
+}

@@ -163,6 +163,47 @@ func sameFact(item storedFact, e events.Envelope) bool {
 	return bytes.Equal(a.Bytes(), b.Bytes())
 }
 
+// Records returns the order's stored events in sequence order, read consistently, each with
+// what the projector recorded of it: where it read it on the stream, when Kinesis received it,
+// when it stored it. The envelope is the item's attributes and Detail the stored JSON, not
+// validated: this is for the tools that show what is stored, valid or not (the trace); the
+// functions use Load. client needs only Query.
+func Records(ctx context.Context, client querier, table, orderID string) ([]store.EventRecord, error) {
+	p := dynamodb.NewQueryPaginator(client, &dynamodb.QueryInput{
+		TableName:                 aws.String(table),
+		KeyConditionExpression:    aws.String("orderId = :id"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(orderID)},
+		ConsistentRead:            aws.Bool(true),
+	})
+	var recs []store.EventRecord
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("records of %s: %w", orderID, err)
+		}
+		var items []eventItem
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &items); err != nil {
+			return nil, fmt.Errorf("records of %s: %w", orderID, err)
+		}
+		for _, it := range items {
+			r := store.EventRecord{
+				Envelope: events.Envelope{
+					ID: it.EventID, Type: events.Type(it.Type), Version: it.Version, Source: it.Source, Time: it.Time,
+					OrderID: it.OrderID, Sequence: it.Sequence, CorrelationID: it.CorrelationID, CausationID: it.CausationID,
+				},
+				Detail:                []byte(it.Envelope),
+				KinesisSequenceNumber: it.KinesisSequenceNumber,
+				RecordedAt:            it.RecordedAt,
+			}
+			if it.KinesisArrival != nil {
+				r.KinesisArrival = *it.KinesisArrival
+			}
+			recs = append(recs, r)
+		}
+	}
+	return recs, nil
+}
+
 // Load returns the order's events in sequence order, read consistently; none if the order is
 // unknown. Each envelope is validated against its schema on the way out.
 func (es *EventStore) Load(ctx context.Context, orderID string) ([]events.Envelope, error) {

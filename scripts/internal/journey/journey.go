@@ -65,17 +65,17 @@ type Hop struct {
 
 // Event is one fact of the order as the event store holds it: the envelope's identity fields.
 type Event struct {
-	ID            string    `dynamodbav:"eventId"`
-	Type          string    `dynamodbav:"type"`
-	Version       int       `dynamodbav:"version"`
-	Source        string    `dynamodbav:"source"`
-	Sequence      int       `dynamodbav:"sequence"`
-	CorrelationID string    `dynamodbav:"correlationId"`
-	CausationID   string    `dynamodbav:"causationId"`
-	Time          time.Time `dynamodbav:"time"`                  // when the producer created it
-	RecordedAt    time.Time `dynamodbav:"recordedAt"`            // when the projector appended it
-	KinesisSeq    string    `dynamodbav:"kinesisSequenceNumber"` // the stream record the projector appended it from
-	Detail        string    `dynamodbav:"envelope"`              // the envelope JSON (the EventBridge detail)
+	ID            string
+	Type          string
+	Version       int
+	Source        string
+	Sequence      int
+	CorrelationID string
+	CausationID   string
+	Time          time.Time // when the producer created it
+	RecordedAt    time.Time // when the projector appended it
+	KinesisSeq    string    // the stream record the projector appended it from
+	Detail        string    // the envelope JSON (the EventBridge detail)
 }
 
 // Rule is one rule of the orders bus and where it routes.

@@ -17,25 +17,21 @@ import (
 // The tables' side of the evidence: the event store, and what the consumers wrote for the
 // order (reservation, payment, shipment, notifications, analytics markers).
 
-// eventStore reads the order's events: the facts, in sequence.
+// eventStore reads the order's events through the event store's adapter: the facts, in
+// sequence, with what the projector recorded of each.
 func (c *Collector) eventStore(ctx context.Context, orderID string) ([]Event, error) {
-	p := dynamodb.NewQueryPaginator(c.db, &dynamodb.QueryInput{
-		TableName:                 aws.String(c.res[ResEventStore]),
-		KeyConditionExpression:    aws.String("orderId = :id"),
-		ExpressionAttributeValues: map[string]dbtypes.AttributeValue{":id": &dbtypes.AttributeValueMemberS{Value: orderID}},
-		ConsistentRead:            aws.Bool(true),
-	})
-	var evs []Event
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("query event store %s: %w", c.res[ResEventStore], err)
-		}
-		var page []Event // its fields are the event store's attributes
-		if err := attributevalue.UnmarshalListOfMaps(out.Items, &page); err != nil {
-			return nil, fmt.Errorf("read event store %s: %w", c.res[ResEventStore], err)
-		}
-		evs = append(evs, page...)
+	recs, err := toolkit.EventRecords(ctx, c.db, c.res[ResEventStore], orderID)
+	if err != nil {
+		return nil, fmt.Errorf("read event store %s: %w", c.res[ResEventStore], err)
+	}
+	evs := make([]Event, 0, len(recs))
+	for _, r := range recs {
+		e := r.Envelope
+		evs = append(evs, Event{
+			ID: e.ID, Type: string(e.Type), Version: e.Version, Source: e.Source, Sequence: e.Sequence,
+			CorrelationID: e.CorrelationID, CausationID: e.CausationID, Time: e.Time,
+			RecordedAt: r.RecordedAt, KinesisSeq: r.KinesisSequenceNumber, Detail: string(r.Detail),
+		})
 	}
 	sort.SliceStable(evs, func(a, b int) bool { return evs[a].Sequence < evs[b].Sequence })
 	return evs, nil
