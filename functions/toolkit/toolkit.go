@@ -24,6 +24,7 @@ import (
 type (
 	EventStore    = dynamo.EventStore
 	StoredEvent   = store.EventRecord
+	Payment       = store.Payment
 	EventStoreAPI = dynamo.EventStoreAPI
 	Analytics     = dynamo.Analytics
 	AnalyticsAPI  = dynamo.AnalyticsAPI
@@ -33,9 +34,16 @@ type (
 var (
 	NewEventStore = dynamo.NewEventStore
 	EventRecords  = dynamo.Records // an order's stored events with the projector's notes (the trace)
-	NewAnalytics  = dynamo.NewAnalytics
-	ErrConflict   = store.ErrConflict
-	ErrDuplicate  = store.ErrDuplicate
+
+	// What the consumers stored, read as their adapters write it (the trace).
+	PaymentOf           = dynamo.PaymentOf
+	ReservationOf       = dynamo.ReservationOf
+	ShipmentOf          = dynamo.ShipmentOf
+	NotificationsOf     = dynamo.NotificationsOf
+	CountedMarkerExpiry = dynamo.CountedMarkerExpiry
+	NewAnalytics        = dynamo.NewAnalytics
+	ErrConflict         = store.ErrConflict
+	ErrDuplicate        = store.ErrDuplicate
 )
 
 // What the stream's consumers make of one event (package projection).

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/orderflow-dev/orderflow/events"
 	"github.com/orderflow-dev/orderflow/functions/internal/store"
 )
 
@@ -51,6 +52,22 @@ func putOnce(ctx context.Context, client RecordsAPI, table, pk string, item map[
 		return nil, fmt.Errorf("read existing: item vanished after a failed condition")
 	}
 	return out.Item, nil
+}
+
+// notificationItem is a sent notification as the table keeps it (key eventId + channel).
+type notificationItem struct {
+	EventID   string    `dynamodbav:"eventId"`
+	Channel   string    `dynamodbav:"channel"`
+	OrderID   string    `dynamodbav:"orderId"`
+	Type      string    `dynamodbav:"type"`
+	Message   string    `dynamodbav:"message"`
+	SentAt    time.Time `dynamodbav:"sentAt"`
+	ExpiresAt int64     `dynamodbav:"expiresAt"` // epoch seconds: the table's TTL
+}
+
+func (it notificationItem) notification() store.Notification {
+	return store.Notification{EventID: it.EventID, Channel: it.Channel, OrderID: it.OrderID, Type: events.Type(it.Type),
+		Message: it.Message, SentAt: it.SentAt, ExpiresAt: time.Unix(it.ExpiresAt, 0).UTC()}
 }
 
 // Shipments keeps the one shipment per order: partition key "orderId".
@@ -104,13 +121,16 @@ func NewNotifications(client RecordsAPI, table string) *Notifications {
 // Record stores nt, or returns store.ErrDuplicate if this event was already notified on
 // this channel.
 func (ns *Notifications) Record(ctx context.Context, nt store.Notification) error {
-	_, err := ns.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(ns.table),
-		Item: map[string]types.AttributeValue{
-			"eventId": str(nt.EventID), "channel": str(nt.Channel), "orderId": str(nt.OrderID),
-			"type": str(string(nt.Type)), "message": str(nt.Message), "sentAt": ts(nt.SentAt),
-			"expiresAt": epoch(nt.ExpiresAt),
-		},
+	item, err := attributevalue.MarshalMap(notificationItem{
+		EventID: nt.EventID, Channel: nt.Channel, OrderID: nt.OrderID, Type: string(nt.Type), Message: nt.Message,
+		SentAt: nt.SentAt.UTC(), ExpiresAt: nt.ExpiresAt.Unix(),
+	})
+	if err != nil {
+		return fmt.Errorf("notification %s/%s: %w", nt.EventID, nt.Channel, err)
+	}
+	_, err = ns.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:           aws.String(ns.table),
+		Item:                item,
 		ConditionExpression: aws.String("attribute_not_exists(eventId)"),
 	})
 	if _, failed := isConditionFailed(err); failed {
