@@ -169,36 +169,23 @@ func sameFact(item storedFact, e events.Envelope) bool {
 // validated: this is for the tools that show what is stored, valid or not (the trace); the
 // functions use Load. client needs only Query.
 func Records(ctx context.Context, client querier, table, orderID string) ([]store.EventRecord, error) {
-	p := dynamodb.NewQueryPaginator(client, &dynamodb.QueryInput{
-		TableName:                 aws.String(table),
-		KeyConditionExpression:    aws.String("orderId = :id"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(orderID)},
-		ConsistentRead:            aws.Bool(true),
-	})
-	var recs []store.EventRecord
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("records of %s: %w", orderID, err)
+	items, err := orderItems(ctx, client, table, orderID, "")
+	if err != nil {
+		return nil, fmt.Errorf("records of %s: %w", orderID, err)
+	}
+	recs := make([]store.EventRecord, len(items))
+	for i, it := range items {
+		recs[i] = store.EventRecord{
+			Envelope: events.Envelope{
+				ID: it.EventID, Type: events.Type(it.Type), Version: it.Version, Source: it.Source, Time: it.Time,
+				OrderID: it.OrderID, Sequence: it.Sequence, CorrelationID: it.CorrelationID, CausationID: it.CausationID,
+			},
+			Detail:                []byte(it.Envelope),
+			KinesisSequenceNumber: it.KinesisSequenceNumber,
+			RecordedAt:            it.RecordedAt,
 		}
-		var items []eventItem
-		if err := attributevalue.UnmarshalListOfMaps(page.Items, &items); err != nil {
-			return nil, fmt.Errorf("records of %s: %w", orderID, err)
-		}
-		for _, it := range items {
-			r := store.EventRecord{
-				Envelope: events.Envelope{
-					ID: it.EventID, Type: events.Type(it.Type), Version: it.Version, Source: it.Source, Time: it.Time,
-					OrderID: it.OrderID, Sequence: it.Sequence, CorrelationID: it.CorrelationID, CausationID: it.CausationID,
-				},
-				Detail:                []byte(it.Envelope),
-				KinesisSequenceNumber: it.KinesisSequenceNumber,
-				RecordedAt:            it.RecordedAt,
-			}
-			if it.KinesisArrival != nil {
-				r.KinesisArrival = *it.KinesisArrival
-			}
-			recs = append(recs, r)
+		if it.KinesisArrival != nil {
+			recs[i].KinesisArrival = *it.KinesisArrival
 		}
 	}
 	return recs, nil
@@ -207,32 +194,46 @@ func Records(ctx context.Context, client querier, table, orderID string) ([]stor
 // Load returns the order's events in sequence order, read consistently; none if the order is
 // unknown. Each envelope is validated against its schema on the way out.
 func (es *EventStore) Load(ctx context.Context, orderID string) ([]events.Envelope, error) {
-	p := dynamodb.NewQueryPaginator(es.client, &dynamodb.QueryInput{
-		TableName:                 aws.String(es.table),
+	items, err := orderItems(ctx, es.client, es.table, orderID, "envelope")
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", orderID, err)
+	}
+	evs := make([]events.Envelope, 0, len(items))
+	for _, item := range items {
+		e, err := events.Parse([]byte(item.Envelope))
+		if err != nil {
+			return nil, fmt.Errorf("load %s: stored event: %w", orderID, err)
+		}
+		evs = append(evs, e)
+	}
+	return evs, nil
+}
+
+// orderItems reads every item of the order, in sequence order, consistently; projection names
+// the attributes to read ("": all of them).
+func orderItems(ctx context.Context, client querier, table, orderID, projection string) ([]eventItem, error) {
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(table),
 		KeyConditionExpression:    aws.String("orderId = :id"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(orderID)},
-		ProjectionExpression:      aws.String("envelope"),
 		ConsistentRead:            aws.Bool(true),
-	})
-	var evs []events.Envelope
-	for p.HasMorePages() {
+	}
+	if projection != "" {
+		in.ProjectionExpression = aws.String(projection)
+	}
+	var out []eventItem
+	for p := dynamodb.NewQueryPaginator(client, in); p.HasMorePages(); {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("load %s: %w", orderID, err)
+			return nil, err
 		}
 		var items []eventItem
 		if err := attributevalue.UnmarshalListOfMaps(page.Items, &items); err != nil {
-			return nil, fmt.Errorf("load %s: %w", orderID, err)
+			return nil, err
 		}
-		for _, item := range items {
-			e, err := events.Parse([]byte(item.Envelope))
-			if err != nil {
-				return nil, fmt.Errorf("load %s: stored event: %w", orderID, err)
-			}
-			evs = append(evs, e)
-		}
+		out = append(out, items...)
 	}
-	return evs, nil
+	return out, nil
 }
 
 // PlacedAt is when the order was placed: the time of its OrderPlaced, the item at sequence 1,
