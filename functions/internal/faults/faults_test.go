@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+
 	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
 )
 
