@@ -14,6 +14,14 @@
 // Producers use the Source constants (SourceOrders, ...); SourceOf gives the one source
 // allowed for each type (the schemas pin it, and the EventBridge rules match on it).
 //
+// # Registry
+//
+// One entry per type (types.go, Registry and Lookup) says everything the rest of the system
+// needs to know of it: its source and latest version, whether the customer hears about it
+// (CustomerFacing, SMS), the order status it sets and whether it ends the order. The bus
+// rules and the SMS filter (infra), the notifier, the fold, the trace, the shop, the load run,
+// the Outcome metric and docs/asyncapi.json derive from it.
+//
 // # Envelope
 //
 // Every event travels as an Envelope: the EventBridge detail, the payload of the Kinesis
