@@ -45,7 +45,7 @@ func Document(root string) ([]byte, error) {
 		return nil, err
 	}
 	messages := map[string]any{}
-	var all, latest []string // message keys: every version; each type's latest
+	var all []string // message keys, every version of every type
 	for _, info := range events.Registry() {
 		for v := 1; v <= info.Latest(); v++ {
 			key := messageKey(info.Type, v)
@@ -56,7 +56,6 @@ func Document(root string) ([]byte, error) {
 			messages[key] = m
 			all = append(all, key)
 		}
-		latest = append(latest, messageKey(info.Type, info.Latest()))
 	}
 	task, err := paymentTask(bundle, filepath.Join(root, definition))
 	if err != nil {
@@ -153,9 +152,10 @@ func Document(root string) ([]byte, error) {
 // messageKey is a message's key in components/messages: "OrderPlaced.v3".
 func messageKey(t events.Type, v int) string { return fmt.Sprintf("%s.v%d", t, v) }
 
-func keysOf(latest []string, types []events.Type) []string {
+// keysOf keeps the keys of messages of the given types.
+func keysOf(keys []string, types []events.Type) []string {
 	var out []string
-	for _, k := range latest {
+	for _, k := range keys {
 		if slices.Contains(types, events.Type(strings.Split(k, ".")[0])) {
 			out = append(out, k)
 		}
