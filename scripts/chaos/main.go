@@ -105,13 +105,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if out == "" {
 		out = filepath.Join(root, ".emulator", "chaos", res.Report.Started.UTC().Format("20060102-150405"))
 	}
-	if err := load.WriteReports(out, res.WriteMarkdown, res.WriteJSON); err != nil {
+	if err := load.WriteReports(stdout, out, res.WriteMarkdown, res.WriteJSON); err != nil {
 		return fail(err)
 	}
-	if err := res.WriteMarkdown(stdout); err != nil {
-		return fail(err)
-	}
-	fmt.Fprintf(stdout, "\nWrote %s and %s.\n", filepath.Join(out, "report.md"), filepath.Join(out, "report.json"))
 	if n := res.Violations(); n > 0 {
 		fmt.Fprintf(stderr, "chaos: %d violations\n", n)
 		return 1

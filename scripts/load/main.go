@@ -60,15 +60,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if out == "" {
 		out = filepath.Join(".emulator", "load", r.Started.UTC().Format("20060102-150405"))
 	}
-	if err := load.WriteReports(out, r.WriteMarkdown, r.WriteJSON); err != nil {
+	if err := load.WriteReports(stdout, out, r.WriteMarkdown, r.WriteJSON); err != nil {
 		fmt.Fprintln(stderr, "load:", err)
 		return 1
 	}
-	if err := r.WriteMarkdown(stdout); err != nil {
-		fmt.Fprintln(stderr, "load:", err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "\nWrote %s and %s.\n", filepath.Join(out, "report.md"), filepath.Join(out, "report.json"))
 	if n := r.Violations(); n > 0 {
 		fmt.Fprintf(stderr, "load: %d violations\n", n)
 		return 1

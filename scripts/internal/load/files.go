@@ -1,14 +1,16 @@
 package load
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 )
 
 // WriteReports writes a run's two reports into dir (made if need be): report.md by markdown,
-// report.json by json. make load and make chaos write theirs so.
-func WriteReports(dir string, markdown, json func(io.Writer) error) error {
+// report.json by json; then prints the Markdown report to stdout and says where the files
+// are. make load and make chaos report so.
+func WriteReports(stdout io.Writer, dir string, markdown, json func(io.Writer) error) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -25,5 +27,9 @@ func WriteReports(dir string, markdown, json func(io.Writer) error) error {
 			return err
 		}
 	}
-	return nil
+	if err := markdown(stdout); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(stdout, "\nWrote %s and %s.\n", filepath.Join(dir, "report.md"), filepath.Join(dir, "report.json"))
+	return err
 }
