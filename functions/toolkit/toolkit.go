@@ -23,7 +23,6 @@ import (
 // The event store and the sales totals, as the projector and analytics functions write them.
 type (
 	EventStore    = dynamo.EventStore
-	StoredEvent   = store.EventRecord
 	Payment       = store.Payment
 	EventStoreAPI = dynamo.EventStoreAPI
 	Analytics     = dynamo.Analytics

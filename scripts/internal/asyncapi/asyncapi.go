@@ -67,7 +67,7 @@ func Document(root string) ([]byte, error) {
 	// OrderPlaced v1 put on the bus) reaches the topic too, and the notifier upcasts it.
 	customer := keysOf(all, events.CustomerFacing())
 	sms := keysOf(all, events.SMSTypes())
-	placed := keysOfAllVersions(events.TypeOrderPlaced)
+	placed := keysOf(all, []events.Type{events.TypeOrderPlaced})
 	channels := map[string]any{
 		"ordersBus": channel("{stackName}-orders", "The orders event bus (EventBridge)",
 			"Every order event, as an EventBridge event: detail-type is the event's type, source its producer's, detail the envelope. "+
@@ -163,15 +163,6 @@ func keysOf(keys []string, types []events.Type) []string {
 	return out
 }
 
-func keysOfAllVersions(t events.Type) []string {
-	info, _ := events.Lookup(t)
-	var out []string
-	for v := 1; v <= info.Latest(); v++ {
-		out = append(out, messageKey(t, v))
-	}
-	return out
-}
-
 func ref(path string) map[string]any { return map[string]any{"$ref": path} }
 
 func channel(address any, title, description string, keys []string) map[string]any {
@@ -258,9 +249,7 @@ func paymentTask(b *bundler, definition string) (map[string]any, error) {
 		return nil, err
 	}
 	var placed []any
-	for _, k := range keysOfAllVersions(events.TypeOrderPlaced) {
-		var v int
-		fmt.Sscanf(strings.TrimPrefix(k, string(events.TypeOrderPlaced)+".v"), "%d", &v)
+	for v := 1; v <= events.LatestVersion(events.TypeOrderPlaced); v++ {
 		s, err := b.schema(events.TypeOrderPlaced, v)
 		if err != nil {
 			return nil, err
