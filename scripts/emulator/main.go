@@ -6,7 +6,9 @@
 //	go run ./scripts/emulator run -- CMD... # up, run CMD, then down again if this run started it
 //	go run ./scripts/emulator env           # the variables a client needs to trust an https endpoint
 //
-// The endpoint is ORDERFLOW_ENDPOINT (default http://127.0.0.1:4566); MiniStack listens on its port.
+// The endpoint is ORDERFLOW_ENDPOINT (default http://127.0.0.1:4566). MiniStack listens on a free
+// loopback port; a proxy (this command, "proxy") serves the endpoint in front of it and enforces the
+// HTTP API route throttles MiniStack stores but does not enforce (throttle.go).
 // If an emulator already answers on the endpoint (a MiniStack started earlier, or LocalStack started
 // with Docker), up uses it and run leaves it running. EMULATOR=localstack makes up refuse to start
 // MiniStack and explain how to start LocalStack instead.
@@ -16,8 +18,7 @@
 // the CDK bootstrap bucket and the stack's queues and topics deny requests without it
 // (aws:SecureTransport), so it needs an https endpoint (e.g. https://localhost:4566). With an https
 // endpoint, up makes a self-signed certificate for localhost, *.execute-api.localhost, 127.0.0.1 and
-// ::1 under .emulator/tls (once), runs MiniStack on a free loopback port over plain HTTP, and puts a
-// TLS proxy on the endpoint's port that tells MiniStack the request came over TLS
+// ::1 under .emulator/tls (once), and the proxy terminates TLS and tells MiniStack the request came over TLS
 // (X-Forwarded-Proto: https, which MiniStack reads as aws:SecureTransport). MiniStack's own USE_SSL
 // is not used: under it, MiniStack 1.5.33's HTTP API JWT authorizer fetches the Cognito keys over
 // plain http from its own https port, and refuses every token.
@@ -149,21 +150,25 @@ func up(cfg config) (started bool, err error) {
 	}
 	defer logFile.Close()
 
-	gatewayPort, local := cfg.port, cfg.endpoint // where MiniStack listens, and how the proxy reaches it
+	// MiniStack listens on a free loopback port; the proxy (throttle.go, tls.go) faces clients on the
+	// endpoint's port.
+	gatewayPort, err := freePort()
+	if err != nil {
+		return false, err
+	}
+	local := "http://127.0.0.1:" + gatewayPort
 	env := []string{
 		// Functions inherit this, so their SDK calls reach the emulator rather than AWS: through
-		// the TLS proxy when there is one, so that they too count as aws:SecureTransport.
+		// the proxy, so that over TLS they too count as aws:SecureTransport.
 		"AWS_ENDPOINT_URL=" + cfg.endpoint,
 		"MINISTACK_REGION=us-east-1",
 		// No IoT here: otherwise every MiniStack binds 0.0.0.0:8883 (MQTT over mTLS), and a second one
 		// (another port, another checkout) finds it taken.
 		"IOT_MTLS_ENABLED=0",
+		"BIND_HOST=127.0.0.1", // only the proxy faces clients
+		"GATEWAY_PORT=" + gatewayPort,
 	}
 	if cfg.tls {
-		if gatewayPort, err = freePort(); err != nil {
-			return false, err
-		}
-		local = "http://127.0.0.1:" + gatewayPort
 		trust, err := trustEnv()
 		if err != nil {
 			return false, err
@@ -173,12 +178,10 @@ func up(cfg config) (started bool, err error) {
 		// signed by unknown authority"). Set, not defaulted: CI machines often point them at
 		// the system bundle already.
 		env = append(env, trust...)
-		env = append(env, "BIND_HOST=127.0.0.1") // only the proxy faces clients
 	}
 	if cfg.auth {
 		env = append(env, "AUTH=true")
 	}
-	env = append(env, "GATEWAY_PORT="+gatewayPort)
 	cmd := exec.Command(filepath.Join(venvDir, "bin", "python"), "-m", "ministack")
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
@@ -192,28 +195,29 @@ func up(cfg config) (started bool, err error) {
 	}
 	exited := make(chan error, 2)
 	go func() { exited <- cmd.Wait() }()
-	if cfg.tls {
-		self, err := os.Executable()
-		if err != nil {
-			return false, err
-		}
-		p := exec.Command(self, "proxy", "-listen", "127.0.0.1:"+cfg.port, "-backend", local,
-			"-cert", filepath.Join(tlsDir, "server.crt"), "-key", filepath.Join(tlsDir, "server.key"))
-		p.Stdout, p.Stderr = logFile, logFile
-		// In MiniStack's process group: down stops both with one signal.
-		p.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pgid: pid}
-		if err := p.Start(); err != nil {
-			_ = syscall.Kill(-pid, syscall.SIGTERM)
-			return false, fmt.Errorf("start the TLS proxy: %w", err)
-		}
-		go func() { exited <- p.Wait() }()
+	self, err := os.Executable()
+	if err != nil {
+		return false, err
 	}
+	proxyArgs := []string{"proxy", "-listen", "127.0.0.1:" + cfg.port, "-backend", local}
+	if cfg.tls {
+		proxyArgs = append(proxyArgs, "-cert", filepath.Join(tlsDir, "server.crt"), "-key", filepath.Join(tlsDir, "server.key"))
+	}
+	p := exec.Command(self, proxyArgs...)
+	p.Stdout, p.Stderr = logFile, logFile
+	// In MiniStack's process group: down stops both with one signal.
+	p.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pgid: pid}
+	if err := p.Start(); err != nil {
+		_ = syscall.Kill(-pid, syscall.SIGTERM)
+		return false, fmt.Errorf("start the proxy: %w", err)
+	}
+	go func() { exited <- p.Wait() }()
 	deadline := time.Now().Add(60 * time.Second)
 	for !healthy(cfg, cfg.endpoint) {
 		select {
 		case err := <-exited:
 			_ = syscall.Kill(-pid, syscall.SIGTERM)
-			return false, fmt.Errorf("MiniStack or its TLS proxy exited during start-up (%v); see %s", err, logPath)
+			return false, fmt.Errorf("MiniStack or its proxy exited during start-up (%v); see %s", err, logPath)
 		case <-time.After(250 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
@@ -221,7 +225,7 @@ func up(cfg config) (started bool, err error) {
 			return false, fmt.Errorf("MiniStack did not become healthy within 60s; see %s", logPath)
 		}
 	}
-	mode := ""
+	mode := fmt.Sprintf(", proxy in front of 127.0.0.1:%s", gatewayPort)
 	if cfg.tls {
 		mode = fmt.Sprintf(", TLS proxy in front of 127.0.0.1:%s", gatewayPort)
 	}

@@ -19,8 +19,8 @@ import (
 	"time"
 )
 
-// The https endpoint: the self-signed certificate, the variables that make clients trust it,
-// and the TLS proxy in front of the plain-HTTP MiniStack.
+// The https endpoint: the self-signed certificate and the variables that make clients trust it;
+// and the proxy in front of the plain-HTTP MiniStack.
 
 // trustEnv names the certificate for every kind of client: the CDK CLI and the AWS SDKs read
 // AWS_CA_BUNDLE (it replaces their roots, hence a bundle with the system roots in it; the CDK CLI
@@ -124,14 +124,16 @@ func freePort() (string, error) {
 	return port, err
 }
 
-// proxy terminates TLS in front of the plain-HTTP MiniStack. It keeps the client's Host header
-// (SigV4 signs it) and replaces any X-Forwarded-* the client sent with its own, so MiniStack sees
-// X-Forwarded-Proto: https, which it reads as aws:SecureTransport.
+// proxy serves the endpoint in front of MiniStack: it terminates TLS when given a certificate,
+// and refuses what an HTTP API's route throttle refuses on AWS (throttle.go), which MiniStack does
+// not. It keeps the client's Host header (SigV4 signs it) and replaces any X-Forwarded-* the client
+// sent with its own, so MiniStack sees X-Forwarded-Proto: https, which it reads as
+// aws:SecureTransport, only for requests that came over TLS.
 func proxy(args []string) {
 	fs := flag.NewFlagSet("proxy", flag.ExitOnError)
-	listen := fs.String("listen", "127.0.0.1:4566", "TLS address to serve")
+	listen := fs.String("listen", "127.0.0.1:4566", "address to serve")
 	backend := fs.String("backend", "", "plain-HTTP MiniStack")
-	cert := fs.String("cert", "", "certificate (PEM)")
+	cert := fs.String("cert", "", "certificate (PEM); none: serve plain HTTP")
 	key := fs.String("key", "", "private key (PEM)")
 	_ = fs.Parse(args)
 	target, err := url.Parse(*backend)
@@ -146,6 +148,19 @@ func proxy(args []string) {
 		},
 		FlushInterval: -1, // stream responses (long polls, Lambda response streaming)
 	}
+	// Full duplex: MiniStack may start its answer before it has read all of a request's body, and
+	// Go's HTTP/1 server would then close the rest of that body, cutting the request to MiniStack
+	// and with it the answer ("ReverseProxy read error during body copy: use of closed network
+	// connection"; the client sees "unexpected EOF"). golang.org/issue/40747.
+	duplex := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = http.NewResponseController(w).EnableFullDuplex()
+		rp.ServeHTTP(w, r)
+	})
+	handler := newThrottle(fetchFrom(target.String(), &http.Client{})).wrap(duplex)
+	if *cert == "" {
+		log.Printf("emulator proxy: http://%s -> %s", *listen, target)
+		log.Fatal(http.ListenAndServe(*listen, handler))
+	}
 	log.Printf("emulator proxy: https://%s -> %s", *listen, target)
-	log.Fatal(http.ListenAndServeTLS(*listen, *cert, *key, rp))
+	log.Fatal(http.ListenAndServeTLS(*listen, *cert, *key, handler))
 }
