@@ -29,6 +29,8 @@ type APIProps struct {
 	Idempotency, PaymentIntents awsdynamodb.ITable
 	Customers                   awscognito.IUserPool
 	CustomersClient             awscognito.IUserPoolClient
+	// PlaceOrder is POST /orders' throttle (ParsePlaceOrderRate; zero: 50/s, burst 100).
+	PlaceOrder RouteThrottle
 }
 
 // NewAPI defines the HTTP API on the $default stage with access logs and throttling, and the
@@ -105,8 +107,12 @@ func NewAPI(scope constructs.Construct, d FunctionDefaults, p APIProps) *API {
 		Throttle:          &awsapigatewayv2.ThrottleSettings{RateLimit: jsii.Number(100), BurstLimit: jsii.Number(200)},
 	})
 	// POST /orders has its own, lower throttle: every order starts a saga, a GET costs one read.
+	throttle := p.PlaceOrder
+	if throttle == (RouteThrottle{}) {
+		throttle = RouteThrottle{Rate: placeOrderRate, Burst: placeOrderBurst}
+	}
 	stage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetRouteSettings(map[string]any{
-		"POST /orders": map[string]any{"ThrottlingRateLimit": placeOrderRate, "ThrottlingBurstLimit": placeOrderBurst},
+		"POST /orders": map[string]any{"ThrottlingRateLimit": throttle.Rate, "ThrottlingBurstLimit": throttle.Burst},
 	})
 	return &API{HTTP: api, Function: fn}
 }

@@ -1,5 +1,11 @@
 package main
 
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
 // The concurrency budget: how many copies of each function may run at once, and how many batches
 // each queue hands its consumer at once. Unbounded, a burst of clients starts a process per
 // request on every stage (a load of 80 clients left 247 function processes on a 2-core machine
@@ -24,5 +30,25 @@ const (
 
 	// POST /orders: the route's own throttle (requests per second, burst), below the stage's
 	// (100, 200) that GET routes keep. Beyond it API Gateway answers 429 with a JSON error.
+	// Context placeOrderRate sets another rate (burst twice it): the rate the deployment sustains.
 	placeOrderRate, placeOrderBurst = 50, 100
 )
+
+// RouteThrottle is a route's token bucket: Rate requests a second, holding up to Burst.
+type RouteThrottle struct{ Rate, Burst float64 }
+
+// ParsePlaceOrderRate reads context placeOrderRate: POST /orders' requests a second, its burst twice
+// that. None: 50/s, burst 100. Set it to what the target sustains, e.g. `make deploy-local
+// CONTEXT="-c placeOrderRate=8"` on a machine whose emulator ends about 9 orders a second (README,
+// "Performance"): beyond it clients get 429 and retry, instead of orders queueing inside the stack.
+func ParsePlaceOrderRate(v any) (RouteThrottle, error) {
+	s := strings.TrimSpace(fmt.Sprint(v))
+	if v == nil || s == "" {
+		return RouteThrottle{Rate: placeOrderRate, Burst: placeOrderBurst}, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 5000 {
+		return RouteThrottle{}, fmt.Errorf("context placeOrderRate=%s: want a whole number of requests a second from 1 to 5000 (half the account's API Gateway quota, 10000)", s)
+	}
+	return RouteThrottle{Rate: float64(n), Burst: float64(2 * n)}, nil
+}

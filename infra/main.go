@@ -7,6 +7,7 @@
 //	cdk deploy -c faults='{"payment":{"crashAfterWrite":{"callPercentage":10}}}'   # fault injection
 //	                                            # (functions/internal/faults); `make deploy` never passes it
 //	cdk deploy -c callbackTimeout=45 -c executionTimeout=600   # shorter saga timeouts, for a test deploy
+//	cdk deploy -c placeOrderRate=20             # POST /orders' route throttle (default 50/s, burst 100)
 //
 // cdk-nag's AwsSolutions pack runs on every synth; an unsuppressed error fails it.
 package main
@@ -52,6 +53,12 @@ func main() {
 		os.Exit(1)
 	}
 
+	placeOrder, err := ParsePlaceOrderRate(app.Node().TryGetContext(jsii.String("placeOrderRate")))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+
 	alarmEmail, _ := app.Node().TryGetContext(jsii.String("alarmEmail")).(string)
 	emulator, _ := app.Node().TryGetContext(jsii.String("emulator")).(string) // -c emulator=true: make deploy-local
 	reserved, _ := app.Node().TryGetContext(jsii.String("reservedConcurrency")).(string)
@@ -63,8 +70,9 @@ func main() {
 		Emulator:     emulator == "true",
 		// -c reservedConcurrency=false: for an account whose concurrency quota cannot spare any.
 		NoReservedConcurrency: reserved == "false",
-		Faults:                faults,   // -c faults='{…}': chaos experiments only
-		Timeouts:              timeouts, // -c callbackTimeout=45 -c executionTimeout=…: test deploys only
+		Faults:                faults,     // -c faults='{…}': chaos experiments only
+		Timeouts:              timeouts,   // -c callbackTimeout=45 -c executionTimeout=…: test deploys only
+		PlaceOrder:            placeOrder, // -c placeOrderRate=8: what the target sustains
 	})
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	app.Synth(nil)

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -184,8 +185,9 @@ func TestAlarmTopic(t *testing.T) {
 	}
 }
 
-// local is the template of a stack built as `make deploy-local` and `-c alarmEmail=…` and
-// `-c faults=…` would build it (one more synthesis, shared by the tests that need it).
+// local is the template of a stack built as `make deploy-local` and `-c alarmEmail=…`,
+// `-c faults=…` and `-c placeOrderRate=8` would build it (one more synthesis, shared by the tests
+// that need it).
 var local = sync.OnceValues(func() (map[string]any, error) {
 	root, err := filepath.Abs("..")
 	if err != nil {
@@ -193,7 +195,7 @@ var local = sync.OnceValues(func() (map[string]any, error) {
 	}
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(filepath.Join(os.TempDir(), "orderflow-infra-test-local.out"))})
 	s := NewOrderflowStack(app, "Local", &OrderflowStackProps{Architecture: ARM64, SourceRoot: root, AlarmEmail: "ops@example.com", Emulator: true,
-		Faults: map[string]string{"payment": localFaults}})
+		Faults: map[string]string{"payment": localFaults}, PlaceOrder: localPlaceOrder})
 	return *assertions.Template_FromStack(s, nil).ToJSON(), nil
 })
 
@@ -211,6 +213,9 @@ func localResources(t *testing.T, typ string) map[string]map[string]any {
 	}
 	return out
 }
+
+// localPlaceOrder is the local stack's POST /orders throttle (context placeOrderRate=8).
+var localPlaceOrder = RouteThrottle{Rate: 8, Burst: 16}
 
 // localFaults arm the payment function of the local stack.
 const localFaults = `{"crashAfterWrite":{"callPercentage":10}}`
@@ -454,4 +459,47 @@ func TestConcurrencyBudget(t *testing.T) {
 	hasProps(t, "AWS::ApiGatewayV2::Stage", map[string]any{
 		"RouteSettings": map[string]any{"POST /orders": map[string]any{"ThrottlingRateLimit": placeOrderRate, "ThrottlingBurstLimit": placeOrderBurst}},
 	})
+}
+
+// Context placeOrderRate sets POST /orders' throttle, and only its: the stage's default stays.
+func TestPlaceOrderRateSetsTheRouteThrottle(t *testing.T) {
+	stages := localResources(t, "AWS::ApiGatewayV2::Stage")
+	if len(stages) != 1 {
+		t.Fatalf("%d stages", len(stages))
+	}
+	for id, p := range stages {
+		route := get(p, "RouteSettings", "POST /orders")
+		want := map[string]any{"ThrottlingRateLimit": localPlaceOrder.Rate, "ThrottlingBurstLimit": localPlaceOrder.Burst}
+		if !reflect.DeepEqual(route, want) {
+			t.Errorf("%s: POST /orders throttle %v, want %v", id, route, want)
+		}
+		if n := get(p, "DefaultRouteSettings", "ThrottlingRateLimit"); n != 100.0 {
+			t.Errorf("%s: the stage's default rate %v, want 100", id, n)
+		}
+	}
+}
+
+func TestParsePlaceOrderRate(t *testing.T) {
+	for _, c := range []struct {
+		in   any
+		want RouteThrottle
+		err  bool
+	}{
+		{nil, RouteThrottle{Rate: placeOrderRate, Burst: placeOrderBurst}, false},
+		{" ", RouteThrottle{Rate: placeOrderRate, Burst: placeOrderBurst}, false},
+		{"8", RouteThrottle{Rate: 8, Burst: 16}, false},
+		{20.0, RouteThrottle{Rate: 20, Burst: 40}, false}, // a number in cdk.json
+		{"0", RouteThrottle{}, true},
+		{"8.5", RouteThrottle{}, true},
+		{"5001", RouteThrottle{}, true},
+		{"fast", RouteThrottle{}, true},
+	} {
+		got, err := ParsePlaceOrderRate(c.in)
+		if (err != nil) != c.err || got != c.want {
+			t.Errorf("ParsePlaceOrderRate(%v) = %+v, %v; want %+v (error: %v)", c.in, got, err, c.want, c.err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "placeOrderRate=") {
+			t.Errorf("ParsePlaceOrderRate(%v): %v does not name the context value", c.in, err)
+		}
+	}
 }

@@ -26,6 +26,8 @@ type OrderflowStackProps struct {
 	// Timeouts: see WorkflowProps (context values callbackTimeout, executionTimeout; set by
 	// `make test-e2e` only).
 	Timeouts Timeouts
+	// PlaceOrder: POST /orders' route throttle (context placeOrderRate; zero: 50/s, burst 100).
+	PlaceOrder RouteThrottle
 }
 
 // NewOrderflowStack wires the order flow:
@@ -60,6 +62,7 @@ func NewOrderflowStack(scope constructs.Construct, id string, props *OrderflowSt
 		Bus: bus.Bus, EventStore: tables.EventStore, Inventory: tables.Inventory,
 		Idempotency: tables.Idempotency, PaymentIntents: tables.PaymentIntents,
 		Customers: identity.Pool, CustomersClient: identity.Client,
+		PlaceOrder: props.PlaceOrder,
 	})
 
 	inventory := NewGoFunction(stack, "Inventory", d, GoFunctionProps{
