@@ -115,16 +115,23 @@ func (p *placer) placeAll(ctx context.Context, n, concurrency int, progress func
 }
 
 // place posts one order under a fresh Idempotency-Key, retrying what may succeed later (no
-// answer, 409, 429, 5xx) with the same key, so that a retry can never place a second order.
+// answer, 409, 429, 5xx) with the same key, so that a retry can never place a second order. A 429
+// is the door saying "not now" (the route throttle: the request went no further), so it does not
+// use up one of maxTries: it is retried, with backoff, for as long as ctx lasts.
 func (p *placer) place(ctx context.Context, index, customer int) Placement {
 	pl := Placement{Index: index, Customer: customer, Choice: p.choose(index), Key: uuid.NewString(), Start: time.Now()}
-	for try := 1; try <= p.maxTries; try++ {
+	for try, failed := 1, 0; failed < p.maxTries; try++ {
 		pl.Tries = try
 		code, hdr, body, err := p.post(ctx, p.tokens[customer], pl.Key, p.bodies[pl.Choice])
+		if err != nil || code != http.StatusTooManyRequests {
+			failed++
+		}
 		p.mu.Lock()
 		p.req.Tries++
 		retry := true
 		switch {
+		case err != nil && ctx.Err() != nil && pl.Err != "":
+			pl.Err += "; then the run's time ran out" // keep the last answer: it says why
 		case err != nil:
 			p.req.Transport++
 			pl.Err = err.Error()
@@ -173,7 +180,7 @@ func (p *placer) place(ctx context.Context, index, customer int) Placement {
 // backoff is the wait before try+1: exponential from 250 ms to 8 s with full jitter, and at
 // least what a Retry-After header asks.
 func backoff(try int, hdr http.Header) time.Duration {
-	ceiling := min(250*time.Millisecond<<(try-1), 8*time.Second)
+	ceiling := min(250*time.Millisecond<<min(try-1, 6), 8*time.Second)
 	d := time.Duration(rand.Int64N(int64(ceiling))) + 50*time.Millisecond
 	if s, err := strconv.Atoi(hdr.Get("Retry-After")); err == nil && time.Duration(s)*time.Second > d {
 		d = time.Duration(s) * time.Second

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -127,6 +128,52 @@ func TestPlacerGivesUpAfterMaxTries(t *testing.T) {
 	}
 	if r := p.requests(); r.Server != 4 || r.NotPlaced != 1 {
 		t.Errorf("requests %+v", r)
+	}
+}
+
+// A 429 is the route throttle's "not now": retried for as long as the run lasts, without using up
+// a try; the other failures still end the placement after maxTries.
+func TestPlacerRetriesThrottledRequestsBeyondMaxTries(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch n := calls.Add(1); {
+		case n <= 10:
+			w.WriteHeader(http.StatusTooManyRequests)
+			fmt.Fprint(w, `{"message":"Too Many Requests"}`)
+		case n == 11:
+			w.WriteHeader(http.StatusInternalServerError)
+		default:
+			w.WriteHeader(http.StatusCreated)
+			fmt.Fprint(w, `{"orderId":"ORD-1","totalCents":100}`)
+		}
+	}))
+	defer srv.Close()
+	p, err := newPlacer(srv.Client(), srv.URL, []string{"t"}, 1, Only(Choice{SKU: "SKU-100", Token: "tok_visa"}), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.backoff = func(int, http.Header) time.Duration { return 0 }
+	pl := p.place(context.Background(), 0, 0)
+	if pl.OrderID != "ORD-1" || pl.Tries != 12 {
+		t.Errorf("placement %+v, want ORD-1 at the 12th request (10 throttled, one 500)", pl)
+	}
+	if r := p.requests(); r.Throttled != 10 || r.Server != 1 || r.Created != 1 || r.NotPlaced != 0 {
+		t.Errorf("requests %+v", r)
+	}
+
+	throttled := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer throttled.Close()
+	p, _ = newPlacer(throttled.Client(), throttled.URL, []string{"t"}, 1, Only(Choice{SKU: "SKU-100", Token: "tok_visa"}), 2)
+	p.backoff = func(int, http.Header) time.Duration { return time.Millisecond }
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if pl := p.place(ctx, 0, 0); pl.OrderID != "" || !strings.Contains(pl.Err, "429") || pl.Tries < 3 {
+		t.Errorf("placement %+v, want none, after more than maxTries 429s, once the run's time is up", pl)
+	}
+	if r := p.requests(); r.NotPlaced != 1 {
+		t.Errorf("requests %+v, want the order counted as not placed", r)
 	}
 }
 
