@@ -120,7 +120,9 @@ func (h *Handler) park(ctx context.Context, m record.Message, reason string) err
 	if err := h.dlq.Park(ctx, m.Body, reason); err != nil {
 		return err
 	}
-	var msg taskMessage
+	var msg struct { // the token alone: a message parked for a mistyped field elsewhere still has one
+		TaskToken string `json:"taskToken"`
+	}
 	if json.Unmarshal(m.Body, &msg) != nil || msg.TaskToken == "" {
 		return nil
 	}

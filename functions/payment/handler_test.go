@@ -175,6 +175,10 @@ func TestStoredDecisionWins(t *testing.T) {
 func TestPoisonAndFailures(t *testing.T) {
 	placed := fixture.Placed(t, fixture.OrderID(20), "tok_visa")
 	good := taskBody(t, "tk-good", placed, reservedState(t, placed))
+	mistyped := strings.Replace(good, `"entries":[{`, `"entries":5,"was":[{`, 1)
+	if mistyped == good {
+		t.Fatalf("the reserved state carries no entries: %s", good)
+	}
 	tests := []struct {
 		name         string
 		body         string
@@ -183,10 +187,13 @@ func TestPoisonAndFailures(t *testing.T) {
 		wantParked   string // reason substring
 		wantTaskFail bool
 		wantAnswered bool
+		// its task failed as dead-lettered: the state machine compensates now, not at the timeout
+		wantDeadLettered bool
 	}{
 		{name: "unparseable body is parked", body: "{not json", wantParked: "not a payment task"},
 		{name: "no task token is parked", body: `{"event":{},"state":null}`, wantParked: "no taskToken"},
 		{name: "token without state fails the task", body: `{"taskToken":"tk-bad","event":{}}`, wantTaskFail: true},
+		{name: "a mistyped field is parked, its task failed", body: mistyped, wantParked: "not a payment task", wantDeadLettered: true},
 		{name: "token with a broken state fails the task", body: `{"taskToken":"tk-bad","state":{"order":{"orderId":"nope"},"correlationId":"x","sequence":2}}`, wantTaskFail: true},
 		{name: "state that cannot emit fails the task", body: func() string {
 			st := reservedState(t, placed)
@@ -234,6 +241,9 @@ func TestPoisonAndFailures(t *testing.T) {
 			}
 			if got := len(f.tasks.failed) == 1 && f.tasks.failed[0].name == "InvalidInputError" && f.tasks.failed[0].cause != ""; got != tc.wantTaskFail {
 				t.Errorf("task failures = %+v", f.tasks.failed)
+			}
+			if got := len(f.tasks.failed) == 1 && f.tasks.failed[0].name == errorDeadLettered; got != tc.wantDeadLettered {
+				t.Errorf("task failures = %+v, want one dead-lettered: %v", f.tasks.failed, tc.wantDeadLettered)
 			}
 			if tc.wantTaskFail && strings.Contains(tc.body, "nope") && (f.payments.records != 0 || len(f.provider.calls) != 0) {
 				t.Errorf("a broken state reached the provider (%v) or the ledger (%d records)", f.provider.calls, f.payments.records)
