@@ -172,3 +172,28 @@ func TestEveryDeadLetterQueueIsAnOutput(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryFunctionIsAnOutput: every function of ours (the Go functions, runtime provided.*) is a
+// stack output named …FunctionName, which is how the trace draws it (its own test then wants each
+// such output in a journey) and how `make chaos` and the operators find it.
+func TestEveryFunctionIsAnOutput(t *testing.T) {
+	output := map[string]string{} // logical id → output name
+	for name, o := range tpl["Outputs"].(map[string]any) {
+		if strings.HasSuffix(name, "FunctionName") {
+			output[logicalIDIn(get(o, "Value"))] = name
+		}
+	}
+	ours := 0
+	for id, p := range resources(t, "AWS::Lambda::Function") {
+		if !strings.HasPrefix(fmt.Sprint(get(p, "Runtime")), "provided") {
+			continue // the CDK's own helpers (custom resources)
+		}
+		ours++
+		if output[id] == "" {
+			t.Errorf("function %s (%v) has no …FunctionName output (infra/stack.go): the trace and the tools cannot find it", id, get(p, "Description"))
+		}
+	}
+	if ours < 9 {
+		t.Fatalf("found only %d Go functions", ours)
+	}
+}

@@ -29,13 +29,13 @@ func (b *builder) execution(x Execution, duplicate bool) {
 	}
 	rule := ruleLabel(b.rule(x.EventID, b.ev.Resources[ResWorkflow]), "the bus")
 	what := rule + " started execution " + name
-	from := EventBridge
+	from, actor := EventBridge, ""
 	if duplicate {
 		what += " (a second execution for the same order: it finds the order claimed and ends at Duplicate, doing nothing)"
 	}
 	if x.RescueOf != "" {
 		stalled := x.RescueOf[strings.LastIndex(x.RescueOf, ":")+1:]
-		from, cause = Lambda, ""
+		from, actor, cause = Lambda, "rescuer", ""
 		if end := "sfn/" + stalled + "/end"; b.keys[end] {
 			cause = end
 		}
@@ -44,7 +44,7 @@ func (b *builder) execution(x Execution, duplicate bool) {
 	}
 	b.ownWrites(x)
 	prev := b.add(b.withEvent(Hop{Key: "sfn/" + name + "/start", Cause: cause, Time: x.Started, From: from,
-		Service: StepFunctions, Resource: ResWorkflow, Action: "StartExecution", Evidence: "execution history",
+		Service: StepFunctions, Resource: ResWorkflow, Actor: actor, Action: "StartExecution", Evidence: "execution history",
 		What: what, Duplicate: duplicate}, x.EventID))
 	for i, s := range x.States {
 		stateKey := b.add(Hop{Key: fmt.Sprintf("sfn/%s/%d", name, i), Cause: prev, Time: s.Entered, From: StepFunctions,

@@ -109,19 +109,24 @@ func SharedStream() Option {
 	return func(c *Collector) { c.sharedStream = true }
 }
 
+// resourceOutputs names the stack's output (infra/stack.go) that gives each resource and function
+// the journey draws; a function's key is the Actor of its hops.
+var resourceOutputs = map[string]string{
+	ResAPI: "ApiUrl", ResBus: "EventBusName", ResWorkflow: "StateMachineArn", ResStream: "StreamName",
+	ResTopic: "NotificationsTopicArn", ResPaymentsQueue: "PaymentsQueueUrl", "email queue": "EmailQueueUrl",
+	"sms queue": "SmsQueueUrl", ResEventStore: "EventStoreTable", ResInventory: "InventoryTable",
+	ResPayments: "PaymentsTable", ResShipments: "ShipmentsTable", ResNotifications: "NotificationsTable",
+	ResAnalytics: "AnalyticsTable", ResSagas: "SagasTable", "order-api": "OrderApiFunctionName", "inventory": "InventoryFunctionName",
+	"payment": "PaymentFunctionName", "shipping": "ShippingFunctionName", "notifier": "NotifierFunctionName",
+	"streamer": "StreamerFunctionName", "projector": "ProjectorFunctionName", "analytics": "AnalyticsFunctionName",
+	"rescuer": "RescuerFunctionName",
+}
+
 // NewCollector returns a collector for the stack. Without options it finds everything the trace
 // shows, duplicate executions included.
 func NewCollector(s *deployed.Stack, opts ...Option) *Collector {
 	res := map[string]string{}
-	for name, out := range map[string]string{
-		ResAPI: "ApiUrl", ResBus: "EventBusName", ResWorkflow: "StateMachineArn", ResStream: "StreamName",
-		ResTopic: "NotificationsTopicArn", ResPaymentsQueue: "PaymentsQueueUrl", "email queue": "EmailQueueUrl",
-		"sms queue": "SmsQueueUrl", ResEventStore: "EventStoreTable", ResInventory: "InventoryTable",
-		ResPayments: "PaymentsTable", ResShipments: "ShipmentsTable", ResNotifications: "NotificationsTable",
-		ResAnalytics: "AnalyticsTable", ResSagas: "SagasTable", "order-api": "OrderApiFunctionName", "inventory": "InventoryFunctionName",
-		"payment": "PaymentFunctionName", "shipping": "ShippingFunctionName", "notifier": "NotifierFunctionName",
-		"streamer": "StreamerFunctionName", "projector": "ProjectorFunctionName", "analytics": "AnalyticsFunctionName",
-	} {
+	for name, out := range resourceOutputs {
 		if v := s.Outputs[out]; v != "" {
 			res[name] = v
 		}

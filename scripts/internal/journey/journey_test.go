@@ -2,6 +2,8 @@ package journey
 
 import (
 	"fmt"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -192,6 +194,55 @@ func approved() Evidence {
 		{EventID: "e5", Channel: "sms", SentAt: at(650)}, {EventID: "e5", Channel: "email", SentAt: at(660)}}
 	ev.Counted = []Counted{{EventID: "e4", At: at(0)}} // the marker's second: earlier than the record it counts
 	return ev
+}
+
+// rescued is approved's order aborted while it waited for the payment, and rescued: the rescuer
+// started rescue-x1, which compensated (its Compensate task released the stock).
+func rescued() Evidence {
+	ev := approved()
+	stalled := &ev.Executions[0]
+	stalled.Status, stalled.Stopped = "ABORTED", at(480)
+	stalled.States = stalled.States[:5] // aborted while waiting for the payment
+	stalled.States[4].Attempts[0].Ended, stalled.States[4].Attempts[0].Outcome = time.Time{}, ""
+	ev.Executions = append(ev.Executions, Execution{Arn: "arn:aws:states:r:1:execution:sm:rescue-x1", Name: "rescue-x1", Status: "FAILED",
+		Started: at(700), Stopped: at(900), EventID: "e1", RescueOf: "arn:aws:states:r:1:execution:sm:x1",
+		States: []State{{Name: "Compensate", Type: "Task", Entered: at(710),
+			Attempts: []Attempt{{Resource: "lambda:invoke", Target: "inventory", Scheduled: at(710), Ended: at(800), Outcome: "Succeeded"}}}}})
+	ev.Events, ev.Records, ev.Notifications, ev.Payment = ev.Events[:2], ev.Records[:2], nil, nil
+	return ev
+}
+
+// Every function of the stack (each has a …FunctionName output in infra/stack.go) is known to the
+// collector and drawn in the trace: in an approved order's journey, or, the rescuer, in a rescued
+// one's. A function added to the stack fails here until the trace shows what it does.
+func TestEveryFunctionOfTheStackIsInTheTrace(t *testing.T) {
+	src, err := os.ReadFile("../../../infra/stack.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	outputs := regexp.MustCompile(`"(\w+FunctionName)"`).FindAllStringSubmatch(string(src), -1)
+	if len(outputs) < 9 {
+		t.Fatalf("infra/stack.go declares only %d …FunctionName outputs", len(outputs))
+	}
+	nameOf := map[string]string{}
+	for name, out := range resourceOutputs {
+		nameOf[out] = name
+	}
+	drawn := map[string]bool{}
+	for _, ev := range []Evidence{approved(), rescued()} {
+		for _, h := range Build(ev).Hops {
+			drawn[h.Actor] = true
+		}
+	}
+	for _, o := range outputs {
+		name, ok := nameOf[o[1]]
+		switch {
+		case !ok:
+			t.Errorf("the stack's output %s names a function the trace does not know: add it to resourceOutputs (collect.go) and draw its hops (build*.go)", o[1])
+		case !drawn[name]:
+			t.Errorf("function %s (output %s) acts in no hop of an approved order's or a rescued one's journey (build*.go)", name, o[1])
+		}
+	}
 }
 
 func index(t *testing.T, j Journey, what string, match func(Hop) bool) int {

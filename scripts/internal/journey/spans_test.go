@@ -92,17 +92,7 @@ func TestSpansLeaveOutDuplicatesAndWhatHasNotHappened(t *testing.T) {
 }
 
 func TestSpansOfARescue(t *testing.T) {
-	ev := approved()
-	stalled := &ev.Executions[0]
-	stalled.Status, stalled.Stopped = "ABORTED", at(480)
-	stalled.States = stalled.States[:5] // aborted while waiting for the payment
-	stalled.States[4].Attempts[0].Ended, stalled.States[4].Attempts[0].Outcome = time.Time{}, ""
-	ev.Executions = append(ev.Executions, Execution{Arn: "arn:aws:states:r:1:execution:sm:rescue-x1", Name: "rescue-x1", Status: "FAILED",
-		Started: at(700), Stopped: at(900), EventID: "e1", RescueOf: "arn:aws:states:r:1:execution:sm:x1",
-		States: []State{{Name: "Compensate", Type: "Task", Entered: at(710),
-			Attempts: []Attempt{{Resource: "lambda:invoke", Target: "inventory", Scheduled: at(710), Ended: at(800), Outcome: "Succeeded"}}}}})
-	ev.Events, ev.Records, ev.Notifications, ev.Payment = ev.Events[:2], ev.Records[:2], nil, nil
-	j := Build(ev)
+	j := Build(rescued())
 	start := j.Hops[index(t, j, "the rescue's start", func(h Hop) bool { return h.Key == "sfn/rescue-x1/start" })]
 	if start.Duplicate || start.Cause != "sfn/x1/end" || start.From != Lambda {
 		t.Errorf("rescue start: duplicate %v, cause %q, from %s; want the rescuer's, after the stalled execution's end", start.Duplicate, start.Cause, start.From)
