@@ -169,10 +169,20 @@ type throttle struct {
 
 type throttledAPI struct {
 	mu       sync.Mutex
-	read     time.Time // when the settings were read (zero: never)
+	read     time.Time // when the settings were last read, or tried (zero: never)
+	reading  bool      // a request is reading them now
 	settings apiSettings
-	failed   bool // the last read failed: requests pass, as they would without the proxy
+	known    bool // settings holds what a read returned
+	failed   bool // the last read failed (said once in the log)
 	buckets  map[string]*rate.Limiter
+}
+
+// fallback says what happens to requests while the settings cannot be read.
+func (a *throttledAPI) fallback() string {
+	if a.known {
+		return "keeping the settings read before"
+	}
+	return "requests pass"
 }
 
 func newThrottle(fetch func(context.Context, string) (apiSettings, error)) *throttle {
@@ -192,19 +202,24 @@ func (t *throttle) allow(ctx context.Context, apiID, method, path string) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := t.now()
-	if now.Sub(a.read) >= throttleRefresh {
+	if now.Sub(a.read) >= throttleRefresh && !a.reading {
+		// This request reads the settings; the others meanwhile go by what was read before, so
+		// that a slow answer from a busy emulator holds up one request, not all of them.
+		a.reading = true
+		a.mu.Unlock()
 		settings, err := t.fetch(ctx, apiID)
-		if err != nil {
-			if !a.failed {
-				log.Printf("emulator proxy: no throttle for API %s (requests pass): %v", apiID, err)
-			}
-		} else {
-			a.settings = settings
+		a.mu.Lock()
+		a.reading, a.read = false, now
+		switch {
+		case err != nil && !a.failed:
+			log.Printf("emulator proxy: cannot read the throttle of API %s (%s): %v", apiID, a.fallback(), err)
+			a.failed = true
+		case err == nil:
+			a.settings, a.known, a.failed = settings, true, false
 		}
-		a.read, a.failed = now, err != nil
 	}
-	if a.failed {
-		return true
+	if !a.known {
+		return true // not read (yet): requests pass, as they would without the proxy
 	}
 	st, routeKey, ok := a.settings.route(method, path)
 	if !ok {

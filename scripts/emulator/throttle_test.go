@@ -227,3 +227,62 @@ func TestFetchFromReadsBothSpellings(t *testing.T) {
 		t.Errorf("an unknown API: %v, want the 404", err)
 	}
 }
+
+// A read that fails after a good one keeps the settings read before: the throttle holds.
+func TestAllowKeepsTheSettingsWhenARefreshFails(t *testing.T) {
+	fail := false
+	th, now, _ := clocked(func(context.Context, string) (apiSettings, error) {
+		if fail {
+			return apiSettings{}, errors.New("emulator busy")
+		}
+		return orderflowAPI, nil
+	})
+	ctx := context.Background()
+	th.allow(ctx, "api1", "POST", "/orders")
+	fail, *now = true, now.Add(throttleRefresh)
+	allowed := 0
+	for range 10 {
+		if th.allow(ctx, "api1", "POST", "/orders") {
+			allowed++
+		}
+	}
+	if allowed != 3 { // refilled to its burst in 5 s at 2/s; without the settings all 10 would pass
+		t.Errorf("%d of 10 allowed after a failed refresh, want the burst, 3", allowed)
+	}
+}
+
+// While one request reads the settings, the others do not wait for it: they go by the settings
+// read before.
+func TestAllowDoesNotHoldRequestsWhileOneReads(t *testing.T) {
+	release, reading := make(chan struct{}), make(chan struct{}, 1)
+	first := true
+	th, now, _ := clocked(func(context.Context, string) (apiSettings, error) {
+		if first {
+			first = false
+			return orderflowAPI, nil
+		}
+		reading <- struct{}{}
+		<-release
+		return orderflowAPI, nil
+	})
+	ctx := context.Background()
+	th.allow(ctx, "api1", "GET", "/products")
+	*now = now.Add(throttleRefresh)
+	done := make(chan bool)
+	go func() { done <- th.allow(ctx, "api1", "GET", "/products") }() // reads, and waits for the answer
+	<-reading
+	got := make(chan bool)
+	go func() { got <- th.allow(ctx, "api1", "GET", "/products") }()
+	select {
+	case ok := <-got:
+		if !ok {
+			t.Error("GET /products refused while the settings were being read")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a request waited for another's read of the settings")
+	}
+	close(release)
+	if !<-done {
+		t.Error("the reading request was refused")
+	}
+}
