@@ -128,6 +128,16 @@ type GoFunctionProps struct {
 	Reserved int
 }
 
+// memorySize is every function's memory, in MB. Lambda gives a function CPU time in proportion to
+// its memory, a whole vCPU at 1,769 MB: at 256 MB about a seventh of one.
+const memorySize = 256
+
+// goMaxProcs is every function's GOMAXPROCS: with less than one vCPU of CPU time a second P buys
+// nothing, while its thread hand-offs, spinning and parallel GC cost the same small share. Under
+// `make load` the functions' CPU per order fell by a quarter with it (README, Performance). A
+// function's own Environment may set another value.
+const goMaxProcs = "1"
+
 // NewGoFunction builds functions/<name> with `go build` on this machine (no Docker) and defines it
 // on provided.al2023 with JSON logs to its own log group, X-Ray tracing and the chosen architecture.
 func NewGoFunction(scope constructs.Construct, id string, d FunctionDefaults, p GoFunctionProps) awslambda.Function {
@@ -135,12 +145,14 @@ func NewGoFunction(scope constructs.Construct, id string, d FunctionDefaults, p 
 	if timeout == nil {
 		timeout = awscdk.Duration_Seconds(jsii.Number(10))
 	}
-	env := p.Environment
+	env := maps.Clone(p.Environment)
+	if env == nil {
+		env = map[string]*string{}
+	}
+	if _, ok := env["GOMAXPROCS"]; !ok {
+		env["GOMAXPROCS"] = jsii.String(goMaxProcs)
+	}
 	if spec, ok := d.Faults[p.Name]; ok {
-		env = maps.Clone(env)
-		if env == nil {
-			env = map[string]*string{}
-		}
 		env[toolkit.FaultsVariable] = jsii.String(spec)
 	}
 	logs := awslogs.NewLogGroup(scope, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
@@ -160,7 +172,7 @@ func NewGoFunction(scope constructs.Construct, id string, d FunctionDefaults, p 
 				Local: &goBundler{root: d.SourceRoot, pkg: "./functions/" + p.Name, goarch: d.Architecture.goarch()},
 			},
 		}),
-		MemorySize:            jsii.Number(256),
+		MemorySize:            jsii.Number(memorySize),
 		Timeout:               timeout,
 		Tracing:               awslambda.Tracing_ACTIVE,
 		LoggingFormat:         awslambda.LoggingFormat_JSON,

@@ -117,6 +117,13 @@ func TestEveryFunctionSharesTheDefaults(t *testing.T) {
 		if get(p, "LoggingConfig", "LogFormat") != "JSON" || get(p, "LoggingConfig", "LogGroup") == nil {
 			t.Errorf("%s: logging %v, want JSON to its own log group", id, p["LoggingConfig"])
 		}
+		// Less than one vCPU of CPU time (a whole one at 1,769 MB): one P.
+		if mem, _ := p["MemorySize"].(float64); mem <= 0 || mem >= 1769 {
+			t.Errorf("%s: memory %v MB, want under 1,769 (GOMAXPROCS=1 assumes less than a vCPU)", id, p["MemorySize"])
+		}
+		if got := get(p, "Environment", "Variables", "GOMAXPROCS"); got != "1" {
+			t.Errorf("%s: GOMAXPROCS %v, want 1", id, got)
+		}
 	}
 }
 

@@ -76,6 +76,7 @@ func envValue(name, endpoint string) string {
 
 // functionEnv is the environment the RIE runs a function in (it passes its own environment
 // on): what Lambda sets for a function the CDK app defines (256 MB, 10 s, JSON logs at INFO),
+// the GOMAXPROCS the app sets for every function (hello-world too, to compare like with like),
 // fake credentials, the refusing endpoint, and the Config variables.
 func functionEnv(name, root, endpoint, home, path string) ([]string, error) {
 	env := []string{
@@ -89,6 +90,7 @@ func functionEnv(name, root, endpoint, home, path string) ([]string, error) {
 		"AWS_LAMBDA_FUNCTION_NAME=orderflow-bench-" + name,
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256", "AWS_LAMBDA_FUNCTION_TIMEOUT=10",
 		"AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_LAMBDA_LOG_LEVEL=INFO",
+		"GOMAXPROCS=1",
 		"LOG_LEVEL=info", // the RIE's own log level: its INIT REPORT line is logged at info
 	}
 	if name == helloFunctionName {
