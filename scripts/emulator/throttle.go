@@ -210,6 +210,9 @@ func (t *throttle) allow(ctx context.Context, apiID, method, path string) bool {
 		settings, err := t.fetch(ctx, apiID)
 		a.mu.Lock()
 		a.reading, a.read = false, now
+		// The token is taken now: the others took theirs meanwhile, and a bucket told a time
+		// before the last it saw counts the time between again (golang.org/x/time/rate).
+		now = t.now()
 		switch {
 		case err != nil && !a.failed:
 			log.Printf("emulator proxy: cannot read the throttle of API %s (%s): %v", apiID, a.fallback(), err)

@@ -286,3 +286,42 @@ func TestAllowDoesNotHoldRequestsWhileOneReads(t *testing.T) {
 		t.Error("the reading request was refused")
 	}
 }
+
+// A read of the settings may take a while on a busy emulator, while other requests take their
+// tokens: the reading request takes its own at the time it is done, not at the time it came in.
+// (A bucket told an earlier time after a later one counts the time between twice: under load
+// that let through a third more requests than the rate.)
+func TestAllowTakesTheTokenOfASlowReadWhenItEnds(t *testing.T) {
+	var (
+		th    *throttle
+		now   *time.Time
+		first = true
+	)
+	ctx := context.Background()
+	th, now, _ = clocked(func(context.Context, string) (apiSettings, error) {
+		if !first { // the read takes 2 s, and another request comes meanwhile
+			*now = now.Add(2 * time.Second)
+			if !th.allow(ctx, "api1", "POST", "/orders") {
+				t.Error("a POST /orders during the read refused, with a full bucket")
+			}
+		}
+		first = false
+		return orderflowAPI, nil
+	})
+	for range 3 { // POST /orders: 2/s, burst 3
+		th.allow(ctx, "api1", "POST", "/orders")
+	}
+	*now = now.Add(throttleRefresh) // the bucket is full again, and the settings due for a read
+	if !th.allow(ctx, "api1", "POST", "/orders") {
+		t.Fatal("the reading POST /orders refused, with a token left")
+	}
+	allowed := 0
+	for range 5 {
+		if th.allow(ctx, "api1", "POST", "/orders") {
+			allowed++
+		}
+	}
+	if allowed != 1 {
+		t.Errorf("right after the read: %d POST /orders allowed, want the one token left of the burst of 3", allowed)
+	}
+}
