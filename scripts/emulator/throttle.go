@@ -204,11 +204,18 @@ func (t *throttle) allow(ctx context.Context, apiID, method, path string) bool {
 	now := t.now()
 	if now.Sub(a.read) >= throttleRefresh && !a.reading {
 		// This request reads the settings; the others meanwhile go by what was read before, so
-		// that a slow answer from a busy emulator holds up one request, not all of them.
+		// that a slow answer from a busy emulator holds up one request, not all of them. Before
+		// the first read there is nothing to go by: they wait for it (were they let through, a
+		// burst of clients would all get in while it lasts).
 		a.reading = true
-		a.mu.Unlock()
+		first := !a.known
+		if !first {
+			a.mu.Unlock()
+		}
 		settings, err := t.fetch(ctx, apiID)
-		a.mu.Lock()
+		if !first {
+			a.mu.Lock()
+		}
 		a.reading, a.read = false, now
 		// The token is taken now: the others took theirs meanwhile, and a bucket told a time
 		// before the last it saw counts the time between again (golang.org/x/time/rate).

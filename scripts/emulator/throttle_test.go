@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -323,5 +324,43 @@ func TestAllowTakesTheTokenOfASlowReadWhenItEnds(t *testing.T) {
 	}
 	if allowed != 1 {
 		t.Errorf("right after the read: %d POST /orders allowed, want the one token left of the burst of 3", allowed)
+	}
+}
+
+// Before the settings are first read there is nothing to throttle by: requests that come while
+// the first read lasts wait for it, and then take their tokens, instead of all getting in.
+func TestAllowHoldsRequestsUntilTheFirstRead(t *testing.T) {
+	release, reading := make(chan struct{}), make(chan struct{}, 1)
+	th, _, _ := clocked(func(context.Context, string) (apiSettings, error) {
+		reading <- struct{}{}
+		<-release
+		return orderflowAPI, nil
+	})
+	ctx := context.Background()
+	results := make(chan bool, 11)
+	go func() { results <- th.allow(ctx, "api1", "POST", "/orders") }() // reads, and waits for the answer
+	<-reading
+	var answered atomic.Int32
+	for range 10 {
+		go func() {
+			ok := th.allow(ctx, "api1", "POST", "/orders")
+			answered.Add(1)
+			results <- ok
+		}()
+	}
+	// The read ends once the ten have answered (they must not have: they wait for it) or after
+	// 200 ms: either way, no more than the burst may get in.
+	for deadline := time.Now().Add(200 * time.Millisecond); answered.Load() < 10 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	allowed := 0
+	for range 11 {
+		if <-results {
+			allowed++
+		}
+	}
+	if allowed != 3 {
+		t.Errorf("%d of 11 POST /orders allowed during and after the first read, want the burst, 3", allowed)
 	}
 }
