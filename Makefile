@@ -102,7 +102,7 @@ up: ## start MiniStack on 127.0.0.1:4566 (installs it into .venv the first time)
 down: ## stop the MiniStack that `make up` started
 	go run ./scripts/emulator down
 
-deploy-local: deps ## bootstrap and deploy the stack to the emulator, built for this machine's CPU [CONTEXT="-c placeOrderRate=6"]
+deploy-local: deps ## bootstrap and deploy the stack to the emulator, built for this machine's CPU [CONTEXT="-c placeOrderRate=5"]
 	@mkdir -p .emulator
 	@# bootstrap from outside the app folder, so the CLI does not synthesize the app twice
 	cd .emulator && $(LOCAL_ENV) ../node_modules/.bin/cdk bootstrap aws://000000000000/us-east-1 $(CDK_FLAGS)

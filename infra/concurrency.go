@@ -39,7 +39,7 @@ type RouteThrottle struct{ Rate, Burst float64 }
 
 // ParsePlaceOrderRate reads context placeOrderRate: POST /orders' requests a second, its burst twice
 // that. None: 50/s, burst 100. Set it to what the target sustains, e.g. `make deploy-local
-// CONTEXT="-c placeOrderRate=6"` on a 2-core machine, whose emulator keeps up with 6 orders a second
+// CONTEXT="-c placeOrderRate=5"` on a 2-core machine, whose emulator keeps up with 5 orders a second
 // (README, "Performance"): beyond it clients get 429 and retry, instead of orders queueing inside.
 func ParsePlaceOrderRate(v any) (RouteThrottle, error) {
 	s := strings.TrimSpace(fmt.Sprint(v))
