@@ -94,6 +94,18 @@ func TestAPIOf(t *testing.T) {
 	}
 }
 
+// postsAllowed sends n POST /orders to api1, one after the other at the same time, and counts
+// those allowed.
+func postsAllowed(th *throttle, n int) int {
+	allowed := 0
+	for range n {
+		if th.allow(context.Background(), "api1", "POST", "/orders") {
+			allowed++
+		}
+	}
+	return allowed
+}
+
 // clocked is a throttle with a fake clock and a count of reads.
 func clocked(fetch func(context.Context, string) (apiSettings, error)) (*throttle, *time.Time, *int) {
 	now, reads := time.Unix(1_800_000_000, 0), 0
@@ -108,13 +120,7 @@ func clocked(fetch func(context.Context, string) (apiSettings, error)) (*throttl
 func TestAllowRefusesBeyondTheBurstAndRefillsAtTheRate(t *testing.T) {
 	th, now, reads := clocked(func(context.Context, string) (apiSettings, error) { return orderflowAPI, nil })
 	ctx := context.Background()
-	allowed := 0
-	for range 10 {
-		if th.allow(ctx, "api1", "POST", "/orders") {
-			allowed++
-		}
-	}
-	if allowed != 3 {
+	if allowed := postsAllowed(th, 10); allowed != 3 {
 		t.Fatalf("POST /orders: %d of 10 at once allowed, want the burst, 3", allowed)
 	}
 	for i := range 10 { // the stage's default (100/s, burst 200) for the other routes, a bucket each
@@ -316,13 +322,7 @@ func TestAllowTakesTheTokenOfASlowReadWhenItEnds(t *testing.T) {
 	if !th.allow(ctx, "api1", "POST", "/orders") {
 		t.Fatal("the reading POST /orders refused, with a token left")
 	}
-	allowed := 0
-	for range 5 {
-		if th.allow(ctx, "api1", "POST", "/orders") {
-			allowed++
-		}
-	}
-	if allowed != 1 {
+	if allowed := postsAllowed(th, 5); allowed != 1 {
 		t.Errorf("right after the read: %d POST /orders allowed, want the one token left of the burst of 3", allowed)
 	}
 }
