@@ -1,11 +1,13 @@
 package load
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,6 +53,29 @@ type CPUSample struct {
 	Emulator  time.Duration // the process itself
 	Functions time.Duration // children it waited for (cutime+cstime), plus every live descendant's own and waited-for
 	Live      int           // live descendants
+	live      map[int]liveCPU
+}
+
+// liveCPU is a live descendant's CPU so far (its own and its children's it waited for), and the
+// function it is an execution environment of (AWS_LAMBDA_FUNCTION_NAME; "" for none).
+type liveCPU struct {
+	function string
+	cpu      time.Duration
+}
+
+// functionOf is the AWS_LAMBDA_FUNCTION_NAME in process pid's environment ("" when it has none
+// or it cannot be read).
+func functionOf(root string, pid int) string {
+	b, err := os.ReadFile(filepath.Join(root, strconv.Itoa(pid), "environ"))
+	if err != nil {
+		return ""
+	}
+	for v := range strings.SplitSeq(string(b), "\x00") {
+		if name, ok := strings.CutPrefix(v, "AWS_LAMBDA_FUNCTION_NAME="); ok {
+			return name
+		}
+	}
+	return ""
 }
 
 // SampleCPU reads the CPU of process pid and its descendants from the proc file system at root
@@ -84,7 +109,7 @@ func SampleCPU(root string, pid int) (CPUSample, error) {
 	if err != nil {
 		return CPUSample{}, err
 	}
-	s := CPUSample{At: time.Now(), Emulator: ticks(self.UTime + self.STime), Functions: ticks(self.CUTime + self.CSTime)}
+	s := CPUSample{At: time.Now(), Emulator: ticks(self.UTime + self.STime), Functions: ticks(self.CUTime + self.CSTime), live: map[int]liveCPU{}}
 	queue := []int{pid}
 	seen := map[int]bool{pid: true}
 	for len(queue) > 0 {
@@ -96,7 +121,9 @@ func SampleCPU(root string, pid int) (CPUSample, error) {
 			}
 			seen[c.PID] = true
 			s.Live++
-			s.Functions += ticks(c.UTime + c.STime + c.CUTime + c.CSTime)
+			own := ticks(c.UTime + c.STime + c.CUTime + c.CSTime)
+			s.Functions += own
+			s.live[c.PID] = liveCPU{function: functionOf(root, c.PID), cpu: own}
 			queue = append(queue, c.PID)
 		}
 	}
@@ -112,6 +139,38 @@ type CPU struct {
 	Orders    int           `json:"orders"`
 	Goal      float64       `json:"goal"` // the functions' CPU may be at most this share of the emulator's
 	Note      string        `json:"note,omitempty"`
+	// ByFunction is the functions' CPU per function, most first: the processes alive at the end,
+	// each from its start or the first sample. What processes that ended meanwhile used (and
+	// descendants that are no function's) is Functions less their sum: Unattributed.
+	ByFunction []FunctionCPU `json:"byFunction,omitempty"`
+}
+
+// FunctionCPU is what one function's execution environments used over a run.
+type FunctionCPU struct {
+	Function  string        `json:"function"`  // its name, as deployed (Named: the stack output's)
+	Processes int           `json:"processes"` // alive at the end
+	CPU       time.Duration `json:"cpu"`
+}
+
+// Named renames each function by the stack output that holds its name ("StreamerFunctionName"
+// names it Streamer); a function no output names keeps its deployed name.
+func (c *CPU) Named(outputs map[string]string) {
+	for i, f := range c.ByFunction {
+		for k, v := range outputs {
+			if stem, ok := strings.CutSuffix(k, "FunctionName"); ok && v == f.Function && stem != "" {
+				c.ByFunction[i].Function = stem
+			}
+		}
+	}
+}
+
+// Unattributed is the functions' CPU that ByFunction does not name.
+func (c CPU) Unattributed() time.Duration {
+	d := c.Functions
+	for _, f := range c.ByFunction {
+		d -= f.CPU
+	}
+	return d
 }
 
 // Ratio is the functions' CPU as a share of the emulator's.
@@ -135,8 +194,32 @@ func (c CPU) Met() bool { return c.Ratio() <= c.Goal }
 
 // Between is the CPU used from one sample to the next.
 func Between(pid int, before, after CPUSample, orders int, goal float64) CPU {
-	return CPU{PID: pid, Emulator: after.Emulator - before.Emulator, Functions: after.Functions - before.Functions,
+	c := CPU{PID: pid, Emulator: after.Emulator - before.Emulator, Functions: after.Functions - before.Functions,
 		Window: after.At.Sub(before.At), Orders: orders, Goal: goal}
+	byName := map[string]*FunctionCPU{}
+	for pid, p := range after.live {
+		if p.function == "" {
+			continue
+		}
+		f := byName[p.function]
+		if f == nil {
+			f = &FunctionCPU{Function: p.function}
+			byName[p.function] = f
+		}
+		f.Processes++
+		if b, ok := before.live[pid]; ok && b.function == p.function {
+			f.CPU += p.cpu - b.cpu
+		} else { // started since the first sample: all of it
+			f.CPU += p.cpu
+		}
+	}
+	for _, f := range byName {
+		c.ByFunction = append(c.ByFunction, *f)
+	}
+	slices.SortFunc(c.ByFunction, func(a, b FunctionCPU) int {
+		return cmp.Or(cmp.Compare(b.CPU, a.CPU), strings.Compare(a.Function, b.Function))
+	})
+	return c
 }
 
 // ErrNotLocal means the CPU cannot be measured: the endpoint is not a MiniStack this machine runs.

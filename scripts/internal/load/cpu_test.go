@@ -3,8 +3,10 @@ package load
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -30,8 +32,9 @@ func TestParseStat(t *testing.T) {
 	}
 }
 
-// fakeProc writes a /proc tree of stat files.
-func fakeProc(t *testing.T, lines map[int]string) string {
+// fakeProc writes a /proc tree of stat files, and environ files for the pids functions names
+// (AWS_LAMBDA_FUNCTION_NAME among other variables).
+func fakeProc(t *testing.T, lines map[int]string, functions map[int]string) string {
 	t.Helper()
 	root := t.TempDir()
 	for pid, line := range lines {
@@ -41,6 +44,12 @@ func fakeProc(t *testing.T, lines map[int]string) string {
 		}
 		if err := os.WriteFile(filepath.Join(dir, "stat"), []byte(line+"\n"), 0o644); err != nil {
 			t.Fatal(err)
+		}
+		if name, ok := functions[pid]; ok {
+			environ := "PATH=/usr/bin\x00AWS_LAMBDA_FUNCTION_NAME=" + name + "\x00GOMAXPROCS=1\x00"
+			if err := os.WriteFile(filepath.Join(dir, "environ"), []byte(environ), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	if err := os.MkdirAll(filepath.Join(root, "self"), 0o755); err != nil { // not a pid: skipped
@@ -56,7 +65,7 @@ func TestSampleCPU(t *testing.T) {
 		102: stat(102, 101, "helper", 5, 5, 0, 0),      // its child: 0.1 s
 		103: stat(103, 100, "bootstrap", 10, 0, 10, 0), // another, with a child it waited for: 0.2 s
 		200: stat(200, 1, "unrelated", 900, 900, 0, 0),
-	})
+	}, map[int]string{101: "streamer", 103: "projector"})
 	s, err := SampleCPU(root, 100)
 	if err != nil {
 		t.Fatal(err)
@@ -64,8 +73,43 @@ func TestSampleCPU(t *testing.T) {
 	if s.Emulator != 6*time.Second || s.Functions != 1200*time.Millisecond || s.Live != 3 {
 		t.Errorf("sample %+v, want emulator 6s, functions 1.2s (0.5 waited for + 0.4 + 0.1 + 0.2 live), 3 live", s)
 	}
+	want := map[int]liveCPU{101: {"streamer", 400 * time.Millisecond}, 102: {"", 100 * time.Millisecond}, 103: {"projector", 200 * time.Millisecond}}
+	if !maps.Equal(s.live, want) {
+		t.Errorf("live processes %v, want %v", s.live, want)
+	}
 	if _, err := SampleCPU(root, 999); err == nil {
 		t.Error("a missing emulator process was sampled")
+	}
+}
+
+func TestBetweenAttributesTheLiveProcessesToTheirFunctions(t *testing.T) {
+	before := CPUSample{At: t0, Functions: time.Second, live: map[int]liveCPU{
+		10: {"streamer", 300 * time.Millisecond},
+		11: {"payment", 200 * time.Millisecond}, // ends during the run
+		12: {"projector", 500 * time.Millisecond},
+	}}
+	after := CPUSample{At: t0.Add(time.Minute), Functions: 5 * time.Second, live: map[int]liveCPU{
+		10: {"streamer", 1300 * time.Millisecond}, // +1 s
+		12: {"analytics", 100 * time.Millisecond}, // the pid taken by another function since: all of it
+		13: {"streamer", 1500 * time.Millisecond}, // started during the run: all of it
+		14: {"", 50 * time.Millisecond},           // no function's
+		15: {"projector", 400 * time.Millisecond}, // started during the run
+	}}
+	c := Between(7, before, after, 10, 0.25)
+	want := []FunctionCPU{
+		{Function: "streamer", Processes: 2, CPU: 2500 * time.Millisecond},
+		{Function: "projector", Processes: 1, CPU: 400 * time.Millisecond},
+		{Function: "analytics", Processes: 1, CPU: 100 * time.Millisecond},
+	}
+	if !slices.Equal(c.ByFunction, want) {
+		t.Errorf("by function %+v, want %+v (most first)", c.ByFunction, want)
+	}
+	if u := c.Unattributed(); u != time.Second {
+		t.Errorf("unattributed %v, want 1s (4 s of functions less 3 s named)", u)
+	}
+	c.Named(map[string]string{"StreamerFunctionName": "streamer", "ProjectorFunctionName": "projector", "StreamerDlqUrl": "analytics"})
+	if got := []string{c.ByFunction[0].Function, c.ByFunction[1].Function, c.ByFunction[2].Function}; !slices.Equal(got, []string{"Streamer", "Projector", "analytics"}) {
+		t.Errorf("named %v, want the outputs' stems, and the deployed name where no …FunctionName output names it", got)
 	}
 }
 

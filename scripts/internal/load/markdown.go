@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -154,6 +155,26 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			p("At rest (%.1f s measured just before the run) MiniStack used %.0f ms of CPU per second and its functions %.0f: "+
 				"about %.2f s of the emulator's figure is that background (its pollers), included above.",
 				i.Window.Seconds(), e, perSecond(i.Functions, i.Window), e*c.Window.Seconds()/1000)
+		}
+		if len(c.ByFunction) > 0 {
+			p("")
+			p("By function: the processes alive at the end (MiniStack keeps an execution environment as a process), each over the run or since it started; what processes that ended meanwhile used is not attributed.")
+			p("")
+			p("| function | processes | CPU | per order | of the functions' |")
+			p("|---|---:|---:|---:|---:|")
+			row := func(name, procs string, d time.Duration) {
+				share := 0.0
+				if c.Functions > 0 {
+					share = 100 * float64(d) / float64(c.Functions)
+				}
+				p("| %s | %s | %.2f s | %s | %.0f %% |", name, procs, d.Seconds(), dur(ms(c.PerOrder(d))), share)
+			}
+			for _, f := range c.ByFunction {
+				row(f.Function, strconv.Itoa(f.Processes), f.CPU)
+			}
+			if u := c.Unattributed(); u > 0 {
+				row("not attributed", "", u)
+			}
 		}
 	} else {
 		p("Not measured: %s", strings.TrimPrefix(r.CPUNote, "not measured: "))

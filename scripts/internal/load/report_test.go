@@ -21,7 +21,9 @@ func sampleReport() *Report {
 	for i, o := range f.Orders {
 		placements = append(placements, Placement{Index: i, OrderID: o.ID, Start: at(-50), Latency: time.Duration(50+i) * time.Millisecond})
 	}
-	cpu := Between(1234, CPUSample{At: t0}, CPUSample{At: t0.Add(time.Minute), Emulator: 8 * time.Second, Functions: 4 * time.Second}, 4, 0.25)
+	cpu := Between(1234, CPUSample{At: t0}, CPUSample{At: t0.Add(time.Minute), Emulator: 8 * time.Second, Functions: 4 * time.Second,
+		live: map[int]liveCPU{7: {function: "Orderflow-StreamingStreamer7DF6", cpu: 3 * time.Second}}}, 4, 0.25)
+	cpu.Named(map[string]string{"StreamerFunctionName": "Orderflow-StreamingStreamer7DF6", "StreamDlqUrl": "http://q"})
 	r.CPU = &cpu
 	idle := Between(1234, CPUSample{At: t0}, CPUSample{At: t0.Add(2 * time.Second), Emulator: 100 * time.Millisecond}, 0, 0.25)
 	r.Idle = &idle
@@ -49,6 +51,8 @@ func TestReportMarkdown(t *testing.T) {
 		"Functions' CPU per order = **50 %** of the emulator's (goal ≤ 25 %: **not met**)",
 		"| MiniStack itself | 8.00 s | 2.00 s |",
 		"At rest (2.0 s measured just before the run) MiniStack used 50 ms of CPU per second and its functions 0: about 3.00 s",
+		"| Streamer | 1 | 3.00 s | 750 ms | 75 % |",
+		"| not attributed |  | 1.00 s | 250 ms | 25 % |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("the Markdown lacks %q:\n%s", want, md)
@@ -112,6 +116,12 @@ func TestReportJSON(t *testing.T) {
 			FunctionsToEmulator float64
 			FunctionsPerOrderMs float64
 			Met                 bool
+			ByFunction          []struct {
+				Function   string
+				Processes  int
+				PerOrderMs float64
+			}
+			UnattributedS float64
 		}
 		Checks    []struct{ Name string }
 		OrderList []struct{ OrderID, Outcome string }
@@ -124,6 +134,9 @@ func TestReportJSON(t *testing.T) {
 	}
 	if got.CPU.FunctionsToEmulator != 0.5 || got.CPU.FunctionsPerOrderMs != 1000 || got.CPU.Met {
 		t.Errorf("CPU %+v, want 0.5, 1000 ms per order, not met", got.CPU)
+	}
+	if f := got.CPU.ByFunction; len(f) != 1 || f[0].Function != "Streamer" || f[0].Processes != 1 || f[0].PerOrderMs != 750 || got.CPU.UnattributedS != 1 {
+		t.Errorf("CPU by function %+v, unattributed %v s; want Streamer, 1 process, 750 ms per order; 1 s", f, got.CPU.UnattributedS)
 	}
 	if len(got.Stages) == 0 || got.Stages[0].Stage != StageAPI || got.Stages[0].Latency.Count != 4 {
 		t.Errorf("stages %+v", got.Stages)

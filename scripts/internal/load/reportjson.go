@@ -22,6 +22,17 @@ type cpuJSON struct {
 	LoadGeneratorS      float64 `json:"loadGeneratorS"`
 	IdleEmulatorMsPerS  float64 `json:"idleEmulatorMsPerS,omitempty"`  // at rest, before the run
 	IdleFunctionsMsPerS float64 `json:"idleFunctionsMsPerS,omitempty"` // at rest, before the run
+	// ByFunction: the processes alive at the end, per function (CPU.ByFunction); UnattributedS
+	// is the rest of FunctionsS (processes that ended meanwhile).
+	ByFunction    []functionCPUJSON `json:"byFunction,omitempty"`
+	UnattributedS float64           `json:"unattributedS"`
+}
+
+type functionCPUJSON struct {
+	Function   string  `json:"function"`
+	Processes  int     `json:"processes"`
+	CPUS       float64 `json:"cpuS"`
+	PerOrderMs Millis  `json:"perOrderMs"`
 }
 
 // perSecond is a CPU time per second of a window, in milliseconds.
@@ -44,6 +55,10 @@ func (r *Report) WriteJSON(w io.Writer) error {
 		out.CPU = &cpuJSON{PID: c.PID, WindowS: c.Window.Seconds(), EmulatorS: c.Emulator.Seconds(), FunctionsS: c.Functions.Seconds(),
 			EmulatorPerOrderMs: ms(c.PerOrder(c.Emulator)), FunctionsPerOrder: ms(c.PerOrder(c.Functions)), Ratio: c.Ratio(), Goal: c.Goal,
 			Met: c.Met(), LoadGeneratorS: r.LoadCPU.Seconds()}
+		for _, f := range c.ByFunction {
+			out.CPU.ByFunction = append(out.CPU.ByFunction, functionCPUJSON{Function: f.Function, Processes: f.Processes, CPUS: f.CPU.Seconds(), PerOrderMs: ms(c.PerOrder(f.CPU))})
+		}
+		out.CPU.UnattributedS = c.Unattributed().Seconds()
 		if i := r.Idle; i != nil {
 			out.CPU.IdleEmulatorMsPerS, out.CPU.IdleFunctionsMsPerS = perSecond(i.Emulator, i.Window), perSecond(i.Functions, i.Window)
 		}

@@ -186,6 +186,7 @@ func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error
 		var after CPUSample
 		if after, cpuErr = SampleCPU("/proc", pid); cpuErr == nil {
 			cpu := Between(pid, cpuBefore, after, len(w.known), cfg.CPUGoal)
+			cpu.Named(stack.Outputs)
 			r.CPU = &cpu
 		}
 	}
