@@ -52,9 +52,11 @@ type CPUSample struct {
 	At        time.Time
 	Emulator  time.Duration // the process itself
 	Functions time.Duration // children it waited for (cutime+cstime), plus every live descendant's own and waited-for
-	Live      int           // live descendants
 	live      map[int]liveCPU
 }
+
+// Live is how many descendants were alive.
+func (s CPUSample) Live() int { return len(s.live) }
 
 // liveCPU is a live descendant's CPU so far (its own and its children's it waited for), and the
 // function it is an execution environment of (AWS_LAMBDA_FUNCTION_NAME; "" for none).
@@ -120,7 +122,6 @@ func SampleCPU(root string, pid int) (CPUSample, error) {
 				continue
 			}
 			seen[c.PID] = true
-			s.Live++
 			own := ticks(c.UTime + c.STime + c.CUTime + c.CSTime)
 			s.Functions += own
 			s.live[c.PID] = liveCPU{function: functionOf(root, c.PID), cpu: own}

@@ -70,7 +70,7 @@ func TestSampleCPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Emulator != 6*time.Second || s.Functions != 1200*time.Millisecond || s.Live != 3 {
+	if s.Emulator != 6*time.Second || s.Functions != 1200*time.Millisecond || s.Live() != 3 {
 		t.Errorf("sample %+v, want emulator 6s, functions 1.2s (0.5 waited for + 0.4 + 0.1 + 0.2 live), 3 live", s)
 	}
 	want := map[int]liveCPU{101: {"streamer", 400 * time.Millisecond}, 102: {"", 100 * time.Millisecond}, 103: {"projector", 200 * time.Millisecond}}
