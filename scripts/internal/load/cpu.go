@@ -156,11 +156,15 @@ type FunctionCPU struct {
 // Named renames each function by the stack output that holds its name ("StreamerFunctionName"
 // names it Streamer); a function no output names keeps its deployed name.
 func (c *CPU) Named(outputs map[string]string) {
+	stems := map[string]string{} // deployed name → output stem
+	for k, v := range outputs {
+		if stem, ok := strings.CutSuffix(k, "FunctionName"); ok && stem != "" {
+			stems[v] = stem
+		}
+	}
 	for i, f := range c.ByFunction {
-		for k, v := range outputs {
-			if stem, ok := strings.CutSuffix(k, "FunctionName"); ok && v == f.Function && stem != "" {
-				c.ByFunction[i].Function = stem
-			}
+		if stem, ok := stems[f.Function]; ok {
+			c.ByFunction[i].Function = stem
 		}
 	}
 }
