@@ -65,16 +65,24 @@ func (s *scriptedAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"orderId": "ORD-" + strings.Trim(key, `"`), "status": "PLACED", "totalCents": 1499})
 }
 
+// placerFor is a placer of one SKU-100 paid with tok_visa per order, an order per token, against
+// srv, waiting wait before each retry.
+func placerFor(t *testing.T, srv *httptest.Server, tokens []string, maxTries int, wait time.Duration) *placer {
+	t.Helper()
+	p, err := newPlacer(srv.Client(), srv.URL, tokens, len(tokens), Only(Choice{SKU: "SKU-100", Token: "tok_visa"}), maxTries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.backoff = func(int, http.Header) time.Duration { return wait }
+	return p
+}
+
 func TestPlacerRetriesWithTheSameKeyAndCountsEveryAnswer(t *testing.T) {
 	api := &scriptedAPI{tries: map[string]int{}, keys: map[string][]string{}}
 	srv := httptest.NewServer(api)
 	defer srv.Close()
 	tokens := []string{"ok", "throttled", "conflict", "server", "drop", "bad"}
-	p, err := newPlacer(srv.Client(), srv.URL, tokens, len(tokens), Only(Choice{SKU: "SKU-100", Token: "tok_visa"}), 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.backoff = func(int, http.Header) time.Duration { return time.Millisecond }
+	p := placerFor(t, srv, tokens, 3, time.Millisecond)
 	placements := p.placeAll(context.Background(), len(tokens), 3, func(int) {})
 	for i, pl := range placements {
 		tok := tokens[pl.Customer]
@@ -117,11 +125,7 @@ func TestPlacerGivesUpAfterMaxTries(t *testing.T) {
 		fmt.Fprint(w, `{"error":"internal error"}`)
 	}))
 	defer srv.Close()
-	p, err := newPlacer(srv.Client(), srv.URL, []string{"t"}, 1, Only(Choice{SKU: "SKU-100", Token: "tok_visa"}), 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.backoff = func(int, http.Header) time.Duration { return 0 }
+	p := placerFor(t, srv, []string{"t"}, 4, 0)
 	pl := p.place(context.Background(), 0, 0)
 	if pl.OrderID != "" || pl.Tries != 4 || !strings.Contains(pl.Err, "HTTP 500") {
 		t.Errorf("placement %+v, want none after 4 tries", pl)
@@ -148,11 +152,7 @@ func TestPlacerRetriesThrottledRequestsBeyondMaxTries(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	p, err := newPlacer(srv.Client(), srv.URL, []string{"t"}, 1, Only(Choice{SKU: "SKU-100", Token: "tok_visa"}), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.backoff = func(int, http.Header) time.Duration { return 0 }
+	p := placerFor(t, srv, []string{"t"}, 2, 0)
 	pl := p.place(context.Background(), 0, 0)
 	if pl.OrderID != "ORD-1" || pl.Tries != 12 {
 		t.Errorf("placement %+v, want ORD-1 at the 12th request (10 throttled, one 500)", pl)
@@ -165,8 +165,7 @@ func TestPlacerRetriesThrottledRequestsBeyondMaxTries(t *testing.T) {
 		w.WriteHeader(http.StatusTooManyRequests)
 	}))
 	defer throttled.Close()
-	p, _ = newPlacer(throttled.Client(), throttled.URL, []string{"t"}, 1, Only(Choice{SKU: "SKU-100", Token: "tok_visa"}), 2)
-	p.backoff = func(int, http.Header) time.Duration { return time.Millisecond }
+	p = placerFor(t, throttled, []string{"t"}, 2, time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	if pl := p.place(ctx, 0, 0); pl.OrderID != "" || !strings.Contains(pl.Err, "429") || pl.Tries < 3 {
