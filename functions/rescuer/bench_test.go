@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
@@ -148,7 +147,7 @@ func BenchmarkHandleRescuer(b *testing.B) {
 
 func BenchmarkFloorRescuer(b *testing.B) {
 	raw, h, _ := benchRescue(b)
-	benchfixture.Floor[events.EventBridgeEvent, json.RawMessage](b, h.Handle, raw)
+	benchfixture.Floor[StatusChangeEvent, json.RawMessage](b, h.Handle, raw)
 }
 
 // rescued checks that the rescue was started.

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
@@ -92,6 +91,24 @@ type dataIncluded struct {
 	Included bool `json:"included"`
 }
 
+// StatusChangeEvent is the EventBridge event that carries a status change: the fields of
+// aws-lambda-go's events.EventBridgeEvent that the rescuer reads, with the detail decoded in the
+// same pass (a detail that does not decode fails the invoke, which is retried, then dead-lettered).
+type StatusChangeEvent struct {
+	ID         string       `json:"id"`
+	DetailType string       `json:"detail-type"`
+	Source     string       `json:"source"`
+	Detail     statusChange `json:"detail"`
+}
+
+// executionInput is what the rescuer reads of an execution's input: the OrderPlaced EventBridge
+// event that started a saga (its detail), or a rescue's input (RescueInput: its rescue and event).
+type executionInput struct {
+	Detail json.RawMessage `json:"detail"`
+	Event  json.RawMessage `json:"event"`
+	Rescue json.RawMessage `json:"rescue"`
+}
+
 // RescueInput is the input of a rescue execution: the workflow document ({"event", "state",
 // "error"}, as a Catch leaves it) plus "rescue", which the state machine's first Choice tests
 // for. $.rescue.execution is the failed execution, from which the rescue claims the order.
@@ -100,6 +117,26 @@ type RescueInput struct {
 	Event  json.RawMessage    `json:"event"` // the OrderPlaced envelope: the failed execution's input's detail
 	State  json.RawMessage    `json:"state"` // the last saga state the failed execution recorded, or null
 	Error  workflow.TaskError `json:"error"` // as a Catch writes $.error
+}
+
+// encode is json.Marshal of in, but for Event and State, which it writes as they are: they were
+// decoded from the execution's input and history, so they are valid JSON already, and
+// json.Marshal would scan them again to check and compact them (the most of the rescuer's CPU).
+func (in RescueInput) encode() ([]byte, error) {
+	head, err := json.Marshal(struct {
+		Rescue Rescue             `json:"rescue"`
+		Error  workflow.TaskError `json:"error"`
+	}{in.Rescue, in.Error})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(head)+len(in.Event)+len(in.State)+len(`,"event":,"state":`))
+	out = append(out, head[:len(head)-1]...) // without its closing brace
+	out = append(out, `,"event":`...)
+	out = append(out, in.Event...)
+	out = append(out, `,"state":`...)
+	out = append(out, in.State...)
+	return append(out, '}'), nil
 }
 
 // Rescue names the execution rescued and how it ended. Every member is always present
@@ -128,7 +165,7 @@ func newHandler(stateMachineARN string, p ports, logger *slog.Logger) *Handler {
 // the rescue's name follows from the failed execution's. It returns nil for an event that
 // needs no rescue, or none that can help (a failed rescue: an operator is paged by the alarm
 // on failed executions). Payloads are never logged: they hold customer data.
-func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error {
+func (h *Handler) Handle(ctx context.Context, ev StatusChangeEvent) error {
 	d, err := parse(ev)
 	if err != nil {
 		// A rule routes what it should not: an error, so that the event reaches the DLQ.
@@ -151,16 +188,16 @@ func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error 
 		return err
 	}
 	logger = logger.With("executionError", failed.err)
-	var in map[string]json.RawMessage
+	var in executionInput
 	if err := json.Unmarshal([]byte(failed.input), &in); err != nil {
 		logger.ErrorContext(ctx, "cannot rescue: the execution input is not a JSON object; the order needs an operator")
 		return nil // retrying cannot change the input
 	}
-	envelope := in["detail"] // the input is the OrderPlaced EventBridge event
-	rescue, isRescue := in["rescue"]
+	envelope := in.Detail // the input is the OrderPlaced EventBridge event
+	isRescue := in.Rescue != nil
 	if isRescue {
-		envelope = in["event"]
-		logger = logger.With("rescuedExecution", nameOf(rescuedExecution(rescue)))
+		envelope = in.Event
+		logger = logger.With("rescuedExecution", nameOf(rescuedExecution(in.Rescue)))
 	}
 	ids := orderIDsOf(envelope)
 	logger = logger.With("orderId", ids.OrderID, "correlationId", ids.CorrelationID)
@@ -187,7 +224,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error 
 	}
 	name := rescueName(d.Name)
 	logger = logger.With("rescueName", name, "stateFrom", exited, "outcome", outcomeOf(state))
-	input, err := json.Marshal(rescueInput(d, failed, envelope, state))
+	input, err := rescueInput(d, failed, envelope, state).encode()
 	if err != nil {
 		err = fmt.Errorf("rescue input: %w", err)
 		logger.ErrorContext(ctx, "rescue failed", "error", err.Error())
@@ -214,14 +251,11 @@ func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error 
 	return nil
 }
 
-// parse checks that ev is a status change and decodes its detail.
-func parse(ev events.EventBridgeEvent) (statusChange, error) {
-	var d statusChange
+// parse checks that ev is a status change.
+func parse(ev StatusChangeEvent) (statusChange, error) {
+	d := ev.Detail
 	if ev.Source != eventSource || ev.DetailType != detailType {
 		return d, fmt.Errorf("want %q from %s, got %q from %q", detailType, eventSource, ev.DetailType, ev.Source)
-	}
-	if err := json.Unmarshal(ev.Detail, &d); err != nil {
-		return d, fmt.Errorf("status change detail: %w", err)
 	}
 	if d.ExecutionARN == "" {
 		return d, errors.New("status change detail: no executionArn")

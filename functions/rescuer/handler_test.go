@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
@@ -175,16 +175,21 @@ func detail(name, status string, input, errName, cause any) map[string]any {
 	}
 }
 
-// statusEvent is the EventBridge event carrying d, decoded as the Lambda runtime decodes it.
-func statusEvent(t *testing.T, d map[string]any) events.EventBridgeEvent {
+// statusEventJSON is the EventBridge event carrying d from source, as the default bus delivers it.
+func statusEventJSON(t *testing.T, source string, d map[string]any) []byte {
 	t.Helper()
-	raw := mustJSON(t, map[string]any{
-		"version": "0", "id": "315c1398-40ff-a850-213b-158f73e60175", "detail-type": detailType, "source": eventSource,
+	return []byte(mustJSON(t, map[string]any{
+		"version": "0", "id": "315c1398-40ff-a850-213b-158f73e60175", "detail-type": detailType, "source": source,
 		"account": "000000000000", "time": "2026-03-01T12:30:00Z", "region": "us-east-1",
 		"resources": []string{executionPrefix + "x"}, "detail": d,
-	})
-	var ev events.EventBridgeEvent
-	if err := json.Unmarshal([]byte(raw), &ev); err != nil {
+	}))
+}
+
+// statusEvent is the status change event carrying d, decoded as the Lambda runtime decodes it.
+func statusEvent(t *testing.T, d map[string]any) StatusChangeEvent {
+	t.Helper()
+	var ev StatusChangeEvent
+	if err := json.Unmarshal(statusEventJSON(t, eventSource, d), &ev); err != nil {
 		t.Fatal(err)
 	}
 	return ev
@@ -522,28 +527,23 @@ func TestErrors(t *testing.T) {
 	o := newOrder(t, 6)
 	name := executionName(0)
 	failed := errors.New("operation error SFN: GetExecutionHistory, exceeded maximum number of attempts, 3")
-	wrongSource := statusEvent(t, detail(name, statusFailed, o.input, "States.Runtime", ""))
-	wrongSource.Source = "orderflow.orders"
-	badDetail := statusEvent(t, nil)
-	badDetail.Detail = json.RawMessage(`{"executionArn": 42}`)
-	noARN := statusEvent(t, map[string]any{"status": statusFailed, "stateMachineArn": stateMachineARN})
 	tests := []struct {
 		name        string
-		ev          events.EventBridgeEvent
+		ev          []byte
 		historyErr  error
 		describeErr error
 	}{
-		{name: "another event type", ev: wrongSource},
-		{name: "a detail that is not a status change", ev: badDetail},
-		{name: "no execution ARN", ev: noARN},
-		{name: "DescribeExecution failed", ev: statusEvent(t, detail(name, statusTimedOut, nil, nil, nil)), describeErr: failed},
-		{name: "GetExecutionHistory failed", ev: statusEvent(t, detail(name, statusTimedOut, o.input, nil, nil)), historyErr: failed},
+		{name: "another event type", ev: statusEventJSON(t, "orderflow.orders", detail(name, statusFailed, o.input, "States.Runtime", ""))},
+		{name: "a detail that is not a status change", ev: statusEventJSON(t, eventSource, map[string]any{"executionArn": 42})},
+		{name: "no execution ARN", ev: statusEventJSON(t, eventSource, map[string]any{"status": statusFailed, "stateMachineArn": stateMachineARN})},
+		{name: "DescribeExecution failed", ev: statusEventJSON(t, eventSource, detail(name, statusTimedOut, nil, nil, nil)), describeErr: failed},
+		{name: "GetExecutionHistory failed", ev: statusEventJSON(t, eventSource, detail(name, statusTimedOut, o.input, nil, nil)), historyErr: failed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newHarness(o.timedOutInPayment(t))
 			f.history.err, f.describer.err = tc.historyErr, tc.describeErr
-			err := f.h.Handle(context.Background(), tc.ev)
+			_, err := lambda.NewHandler(f.h.Handle).Invoke(context.Background(), tc.ev) // as the runtime calls it
 			if err == nil {
 				t.Fatal("no error: the event would be lost instead of retried, then dead-lettered")
 			}
@@ -646,5 +646,34 @@ func TestNoCustomerDataInLogs(t *testing.T) {
 		if strings.Contains(out, secret) {
 			t.Errorf("logs contain %q:\n%s", secret, out)
 		}
+	}
+}
+
+// encode writes what json.Marshal writes, but for the order of the members.
+func TestRescueInputEncode(t *testing.T) {
+	o := newOrder(t, 2)
+	in := RescueInput{
+		Rescue: Rescue{Execution: executionPrefix + "x", Status: statusFailed, Error: "States.Runtime", Cause: `a "quoted" cause <&>`},
+		Event:  o.envelope,
+		State:  json.RawMessage(`{"outcome":"reserved","sequence":2}`),
+		Error:  workflow.TaskError{Error: "States.Runtime", Cause: `a "quoted" cause <&>`},
+	}
+	got, err := in.encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g, w any
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Fatalf("%s: %v", got, err)
+	}
+	if err := json.Unmarshal(want, &w); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(g, w) {
+		t.Errorf("encode = %s\nwant %s", got, want)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/orderflow-dev/orderflow/functions/internal/boot"
@@ -24,7 +23,7 @@ func TestBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := h.(func(context.Context, events.EventBridgeEvent) error); !ok {
+	if _, ok := h.(func(context.Context, StatusChangeEvent) error); !ok {
 		t.Errorf("handler is a %T", h)
 	}
 	_, err = boot.Setup(context.Background(), func(string) (string, bool) { return "", false }, loadAWS, logger, build)
