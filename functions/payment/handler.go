@@ -158,7 +158,7 @@ func (h *Handler) message(ctx context.Context, m record.Message) error {
 
 // succeed completes the task with doc; a task already closed (a redelivered message) is done.
 func (h *Handler) succeed(ctx context.Context, token string, doc workflow.Doc) error {
-	out, err := json.Marshal(doc)
+	out, err := doc.Encode()
 	if err != nil {
 		return h.fail(ctx, token, fmt.Errorf("encode output: %w", err))
 	}

@@ -276,6 +276,42 @@ func TestDocJSON(t *testing.T) {
 	}
 }
 
+// Encode writes what json.Marshal writes (the members' values; Event as it came).
+func TestDocEncode(t *testing.T) {
+	s, err := workflow.Start(parseSample(t, events.TypeOrderPlaced, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	event := json.RawMessage(events.Sample(events.TypeOrderPlaced, 2))
+	for name, d := range map[string]workflow.Doc{
+		"event and state":    {Event: event, State: s},
+		"with an error":      {Event: event, State: s, Error: &workflow.TaskError{Error: "States.Timeout", Cause: `"quoted" <&>`}},
+		"no state":           {Event: event, Error: &workflow.TaskError{Error: "TransientError"}},
+		"no event, no state": {},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, err := d.Encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := json.Marshal(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var g, w any
+			if err := json.Unmarshal(got, &g); err != nil {
+				t.Fatalf("%s: %v", got, err)
+			}
+			if err := json.Unmarshal(want, &w); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(g, w) {
+				t.Errorf("Encode = %s\nwant %s", got, want)
+			}
+		})
+	}
+}
+
 type plainErr struct{}
 
 func (plainErr) Error() string { return "boom" }
