@@ -214,8 +214,10 @@ func handlerBenchmarks(ctx context.Context, root, work string, o options) ([]pai
 	for round := range o.count {
 		for i := range paths {
 			p := paths[(i+round)%len(paths)] // a different package first in each round
+			// -test.cpu 1: one P, as every function runs (GOMAXPROCS=1, infra/function.go); with
+			// more, a handler that works a batch concurrently would be measured faster than it runs.
 			cmd := exec.CommandContext(ctx, bins[p], "-test.run", "^$", "-test.bench", o.bench, "-test.benchmem",
-				"-test.count", "1", "-test.benchtime", o.benchtime)
+				"-test.count", "1", "-test.benchtime", o.benchtime, "-test.cpu", "1")
 			cmd.Dir = pkgs[p]
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out

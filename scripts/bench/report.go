@@ -105,7 +105,7 @@ func (r Report) Markdown(w io.Writer) error {
 	fmt.Fprintf(&b, "Measured %s with %s on %s.\n\n", r.Generated.Format("2006-01-02 15:04 MST"), r.Go, r.Host)
 	if len(r.Benchmarks) > 0 {
 		fmt.Fprintf(&b, "### Handlers against their floor\n\n")
-		fmt.Fprintf(&b, "Each package's test binary (`go test -c`) run %[2]d times with `-test.run '^$' -test.bench '%[1]s' -test.benchmem -test.count 1 -test.benchtime %[3]s`, packages in turn: median of %[2]d runs (± the largest distance of a run from it). "+
+		fmt.Fprintf(&b, "Each package's test binary (`go test -c`) run %[2]d times with `-test.run '^$' -test.bench '%[1]s' -test.benchmem -test.count 1 -test.benchtime %[3]s -test.cpu 1` (one P, as the functions run), packages in turn: median of %[2]d runs (± the largest distance of a run from it). "+
 			"Handler: the event's bytes through aws-lambda-go's `lambda.NewHandler` (decode, handle on in-memory fakes, encode the answer). "+
 			"Floor: `json.Unmarshal` of the same bytes into the same event type and `json.Marshal` of the same answer.\n\n",
 			r.Settings.Bench, r.Settings.Count, r.Settings.Benchtime)
