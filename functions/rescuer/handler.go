@@ -3,14 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -60,15 +57,6 @@ const (
 // machine's TimeoutSeconds, StopExecution.
 var rescuable = map[string]bool{statusFailed: true, statusTimedOut: true, statusAborted: true}
 
-// Limits of the rescue execution's name and of what it carries from the failed one.
-const (
-	rescuePrefix = "rescue-"
-	maxNameLen   = 80   // StartExecution's limit on a name
-	maxErrorLen  = 256  // Step Functions' limit on an error name
-	maxCauseLen  = 2048 // the cause is for an operator to read; the history keeps all of it
-	hashLen      = 12   // hex digits of the failed name's hash that end a shortened rescue name
-)
-
 // statusChange is the detail of a "Step Functions Execution Status Change" event: the fields of
 // DescribeExecution at the time of the change, {"executionArn", "stateMachineArn", "name",
 // "status", "startDate", "stopDate" (epoch milliseconds), "input", "inputDetails": {"included"},
@@ -107,45 +95,6 @@ type executionInput struct {
 	Detail json.RawMessage `json:"detail"`
 	Event  json.RawMessage `json:"event"`
 	Rescue json.RawMessage `json:"rescue"`
-}
-
-// RescueInput is the input of a rescue execution: the workflow document ({"event", "state",
-// "error"}, as a Catch leaves it) plus "rescue", which the state machine's first Choice tests
-// for. $.rescue.execution is the failed execution, from which the rescue claims the order.
-type RescueInput struct {
-	Rescue Rescue             `json:"rescue"`
-	Event  json.RawMessage    `json:"event"` // the OrderPlaced envelope: the failed execution's input's detail
-	State  json.RawMessage    `json:"state"` // the last saga state the failed execution recorded, or null
-	Error  workflow.TaskError `json:"error"` // as a Catch writes $.error
-}
-
-// encode is json.Marshal of in, but for Event and State, which it writes as they are: they were
-// decoded from the execution's input and history, so they are valid JSON already, and
-// json.Marshal would scan them again to check and compact them (the most of the rescuer's CPU).
-func (in RescueInput) encode() ([]byte, error) {
-	head, err := json.Marshal(struct {
-		Rescue Rescue             `json:"rescue"`
-		Error  workflow.TaskError `json:"error"`
-	}{in.Rescue, in.Error})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]byte, 0, len(head)+len(in.Event)+len(in.State)+len(`,"event":,"state":`))
-	out = append(out, head[:len(head)-1]...) // without its closing brace
-	out = append(out, `,"event":`...)
-	out = append(out, in.Event...)
-	out = append(out, `,"state":`...)
-	out = append(out, in.State...)
-	return append(out, '}'), nil
-}
-
-// Rescue names the execution rescued and how it ended. Every member is always present
-// (error and cause are "" when the execution had none).
-type Rescue struct {
-	Execution string `json:"execution"` // the failed execution's ARN
-	Status    string `json:"status"`    // FAILED, TIMED_OUT or ABORTED
-	Error     string `json:"error"`     // its error name, as Step Functions reported it
-	Cause     string `json:"cause"`     // its cause, truncated to maxCauseLen bytes
 }
 
 // Handler is the target of the rule that sends order-fulfilment's FAILED, TIMED_OUT and ABORTED
@@ -341,49 +290,10 @@ func stateOf(e types.HistoryEvent) json.RawMessage {
 	return nil
 }
 
-// rescueInput builds the rescue execution's input. An execution with no error (timed out, or
-// aborted without one) gets "States."+status, as a Catch would see States.Timeout.
-func rescueInput(d statusChange, f failedExecution, envelope, state json.RawMessage) RescueInput {
-	errName, cause := truncate(f.err, maxErrorLen), truncate(f.cause, maxCauseLen)
-	caught := errName
-	if caught == "" {
-		caught = "States." + d.Status
-	}
-	if state == nil {
-		state = json.RawMessage("null")
-	}
-	return RescueInput{
-		Rescue: Rescue{Execution: d.ExecutionARN, Status: d.Status, Error: errName, Cause: cause},
-		Event:  envelope,
-		State:  state,
-		Error:  workflow.TaskError{Error: caught, Cause: cause},
-	}
-}
-
-// rescueName is "rescue-" + the failed execution's name: the same for every delivery of its
-// event, so that a second start finds the first. Too long for the limit, the name keeps its
-// beginning and ends with a hash of the whole failed name, so that two failed names sharing a
-// long prefix still make two rescues.
-func rescueName(failed string) string {
-	name := rescuePrefix + failed
-	if len(name) <= maxNameLen {
-		return name
-	}
-	suffix := "-" + shortHash(failed)
-	return truncate(name, maxNameLen-len(suffix)) + suffix
-}
-
 // nameOf is the execution name at the end of an execution ARN
 // (arn:aws:states:<region>:<account>:execution:<stateMachine>:<name>).
 func nameOf(executionARN string) string {
 	return executionARN[strings.LastIndex(executionARN, ":")+1:]
-}
-
-// rescuedExecution is $.rescue.execution of a rescue's input.
-func rescuedExecution(rescue json.RawMessage) string {
-	var r Rescue
-	_ = json.Unmarshal(rescue, &r)
-	return r.Execution
 }
 
 // orderIDs are an OrderPlaced envelope's order and correlation ids: what the rescue's logs
@@ -411,21 +321,4 @@ func outcomeOf(state json.RawMessage) string {
 func isObject(raw json.RawMessage) bool {
 	raw = bytes.TrimSpace(raw)
 	return len(raw) > 0 && raw[0] == '{'
-}
-
-// truncate cuts s to at most n bytes, at a character boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
-// shortHash is the first hashLen hex digits of s's SHA-256.
-func shortHash(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])[:hashLen]
 }

@@ -658,22 +658,26 @@ func TestRescueInputEncode(t *testing.T) {
 		State:  json.RawMessage(`{"outcome":"reserved","sequence":2}`),
 		Error:  workflow.TaskError{Error: "States.Runtime", Cause: `a "quoted" cause <&>`},
 	}
-	got, err := in.encode()
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := json.Marshal(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var g, w any
-	if err := json.Unmarshal(got, &g); err != nil {
-		t.Fatalf("%s: %v", got, err)
-	}
-	if err := json.Unmarshal(want, &w); err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(g, w) {
-		t.Errorf("encode = %s\nwant %s", got, want)
+	noState := in
+	noState.State = nil
+	for _, in := range []RescueInput{in, noState} {
+		got, err := in.encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.Marshal(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var g, w any
+		if err := json.Unmarshal(got, &g); err != nil {
+			t.Fatalf("%s: %v", got, err)
+		}
+		if err := json.Unmarshal(want, &w); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(g, w) {
+			t.Errorf("encode = %s\nwant %s", got, want)
+		}
 	}
 }
