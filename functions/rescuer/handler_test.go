@@ -649,12 +649,16 @@ func TestNoCustomerDataInLogs(t *testing.T) {
 	}
 }
 
-// encode writes what json.Marshal writes, but for the order of the members.
+// encode writes what json.Marshal writes.
 func TestRescueInputEncode(t *testing.T) {
 	o := newOrder(t, 2)
+	var event bytes.Buffer
+	if err := json.Compact(&event, o.envelope); err != nil {
+		t.Fatal(err)
+	}
 	in := RescueInput{
 		Rescue: Rescue{Execution: executionPrefix + "x", Status: statusFailed, Error: "States.Runtime", Cause: `a "quoted" cause <&>`},
-		Event:  o.envelope,
+		Event:  event.Bytes(),
 		State:  json.RawMessage(`{"outcome":"reserved","sequence":2}`),
 		Error:  workflow.TaskError{Error: "States.Runtime", Cause: `a "quoted" cause <&>`},
 	}
@@ -669,14 +673,7 @@ func TestRescueInputEncode(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var g, w any
-		if err := json.Unmarshal(got, &g); err != nil {
-			t.Fatalf("%s: %v", got, err)
-		}
-		if err := json.Unmarshal(want, &w); err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(g, w) {
+		if !bytes.Equal(got, want) {
 			t.Errorf("encode = %s\nwant %s", got, want)
 		}
 	}

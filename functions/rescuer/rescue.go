@@ -35,21 +35,20 @@ type RescueInput struct {
 // json.Marshal would scan them again to check and compact them (a tenth of the rescuer's time).
 // Either, absent, is written null, as json.Marshal writes a nil RawMessage.
 func (in RescueInput) encode() ([]byte, error) {
-	head, err := json.Marshal(struct {
-		Rescue Rescue             `json:"rescue"`
-		Error  workflow.TaskError `json:"error"`
-	}{in.Rescue, in.Error})
+	rescue, err := json.Marshal(in.Rescue)
+	if err != nil {
+		return nil, err
+	}
+	caught, err := json.Marshal(in.Error)
 	if err != nil {
 		return nil, err
 	}
 	event, state := orNull(in.Event), orNull(in.State)
-	out := make([]byte, 0, len(head)+len(event)+len(state)+len(`,"event":,"state":`))
-	out = append(out, head[:len(head)-1]...) // without its closing brace
-	out = append(out, `,"event":`...)
-	out = append(out, event...)
-	out = append(out, `,"state":`...)
-	out = append(out, state...)
-	return append(out, '}'), nil
+	out := make([]byte, 0, len(rescue)+len(event)+len(state)+len(caught)+len(`{"rescue":,"event":,"state":,"error":}`))
+	out = append(append(append(out, `{"rescue":`...), rescue...), `,"event":`...)
+	out = append(append(out, event...), `,"state":`...)
+	out = append(append(out, state...), `,"error":`...)
+	return append(append(out, caught...), '}'), nil
 }
 
 func orNull(raw json.RawMessage) json.RawMessage {
