@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -99,15 +98,12 @@ func benchCharges(b testing.TB) (raw []byte, h *Handler, check func([]byte) erro
 	tasks := &benchTasks{}
 	h = newHandler("orders", ports{payments: benchPayments{}, intents: intents, provider: provider.Sandbox{}, tasks: tasks, dlq: &fixture.DLQ{}},
 		3, benchfixture.Logger())
-	return raw, h, func(out []byte) error {
-		if err := noFailures(out); err != nil {
-			return err
-		}
+	return raw, h, benchfixture.NoFailures(func() error {
 		if tasks.succeeded.Load() != benchBatch || tasks.failed.Load() != 0 {
 			return fmt.Errorf("%d tasks succeeded, %d failed, want %d and 0", tasks.succeeded.Load(), tasks.failed.Load(), benchBatch)
 		}
 		return nil
-	}
+	})
 }
 
 // intentLifetime is how long order-api keeps an intent (its own constant is order-api's).
@@ -123,17 +119,6 @@ func BenchmarkHandlePayment(b *testing.B) {
 func BenchmarkFloorPayment(b *testing.B) {
 	raw, h, _ := benchCharges(b)
 	benchfixture.Floor[lambdaevents.SQSEvent, lambdaevents.SQSEventResponse](b, h.Handle, raw)
-}
-
-func noFailures(out []byte) error {
-	var resp lambdaevents.SQSEventResponse
-	if err := json.Unmarshal(out, &resp); err != nil {
-		return err
-	}
-	if len(resp.BatchItemFailures) != 0 {
-		return fmt.Errorf("%d failures", len(resp.BatchItemFailures))
-	}
-	return nil
 }
 
 // The benchmark's input takes the path it is meant to measure.

@@ -121,6 +121,22 @@ func Floor[In, Out any](b *testing.B, handler any, raw []byte) {
 	}
 }
 
+// NoFailures is a check for Invoke and Check of a batch handler's answer (SQS's or Kinesis's:
+// both are {"batchItemFailures": [...]}): it fails if the answer reports a failure, then runs
+// then, which checks what the handler did.
+func NoFailures(then func() error) func(out []byte) error {
+	return func(out []byte) error {
+		var resp lambdaevents.SQSEventResponse // a Kinesis answer has the same shape
+		if err := json.Unmarshal(out, &resp); err != nil {
+			return err
+		}
+		if n := len(resp.BatchItemFailures); n != 0 {
+			return fmt.Errorf("%d batch item failures", n)
+		}
+		return then()
+	}
+}
+
 // JSON marshals v or fails the benchmark.
 func JSON(tb testing.TB, v any) []byte {
 	tb.Helper()
