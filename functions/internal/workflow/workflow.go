@@ -38,7 +38,8 @@ type Doc struct {
 
 // Encode is json.Marshal(d), but for Event, which it writes as it is: a task decodes Event from
 // its input, so it is valid JSON already, and json.Marshal would scan it twice more to check and
-// compact it (a third of encoding a document). Event must be valid JSON, or nil (null).
+// compact it (more than half of json.Marshal's time on a payment task's document). Event must be
+// valid JSON, or nil (null).
 func (d Doc) Encode() ([]byte, error) {
 	rest, err := json.Marshal(struct {
 		State *State     `json:"state"`
