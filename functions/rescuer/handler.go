@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
@@ -79,14 +80,12 @@ type dataIncluded struct {
 	Included bool `json:"included"`
 }
 
-// StatusChangeEvent is the EventBridge event that carries a status change: the fields of
-// aws-lambda-go's events.EventBridgeEvent that the rescuer reads, with the detail decoded in the
-// same pass (a detail that does not decode fails the invoke, which is retried, then dead-lettered).
+// StatusChangeEvent is the EventBridge event that carries a status change: aws-lambda-go's
+// events.EventBridgeEvent with its detail decoded in the same pass (the outer Detail takes
+// "detail"; a detail that does not decode fails the invoke, which is retried, then dead-lettered).
 type StatusChangeEvent struct {
-	ID         string       `json:"id"`
-	DetailType string       `json:"detail-type"`
-	Source     string       `json:"source"`
-	Detail     statusChange `json:"detail"`
+	events.EventBridgeEvent
+	Detail statusChange `json:"detail"`
 }
 
 // executionInput is what the rescuer reads of an execution's input: the OrderPlaced EventBridge
