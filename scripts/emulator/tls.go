@@ -124,6 +124,10 @@ func freePort() (string, error) {
 	return port, err
 }
 
+// maxIdleToBackend is how many idle connections to MiniStack the proxy keeps: more than the
+// requests a local run has in flight at once (functions' execution environments and clients).
+const maxIdleToBackend = 256
+
 // proxy serves the endpoint in front of MiniStack: it terminates TLS when given a certificate,
 // and refuses what an HTTP API's route throttle refuses on AWS (throttle.go), which MiniStack does
 // not. It keeps the client's Host header (SigV4 signs it) and replaces any X-Forwarded-* the client
@@ -140,7 +144,25 @@ func proxy(args []string) {
 	if err != nil || target.Host == "" {
 		log.Fatalf("emulator proxy: -backend %q", *backend)
 	}
+	handler := newThrottle(fetchFrom(target.String(), &http.Client{})).wrap(forward(target))
+	if *cert == "" {
+		log.Printf("emulator proxy: http://%s -> %s", *listen, target)
+		log.Fatal(http.ListenAndServe(*listen, handler))
+	}
+	log.Printf("emulator proxy: https://%s -> %s", *listen, target)
+	log.Fatal(http.ListenAndServeTLS(*listen, *cert, *key, handler))
+}
+
+// forward sends each request on to target (MiniStack), keeping the client's Host header (SigV4
+// signs it) and replacing any X-Forwarded-* the client sent with its own (see proxy).
+func forward(target *url.URL) http.Handler {
+	// Keep a connection to MiniStack open for every request that may be in flight: the default
+	// transport keeps two idle connections a host, so each burst of requests (the functions, the
+	// load's clients) would open new connections to MiniStack and close them again.
+	toBackend := http.DefaultTransport.(*http.Transport).Clone()
+	toBackend.MaxIdleConns, toBackend.MaxIdleConnsPerHost = maxIdleToBackend, maxIdleToBackend
 	rp := &httputil.ReverseProxy{
+		Transport: toBackend,
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(target)
 			r.Out.Host = r.In.Host
@@ -152,15 +174,8 @@ func proxy(args []string) {
 	// Go's HTTP/1 server would then close the rest of that body, cutting the request to MiniStack
 	// and with it the answer ("ReverseProxy read error during body copy: use of closed network
 	// connection"; the client sees "unexpected EOF"). golang.org/issue/40747.
-	duplex := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_ = http.NewResponseController(w).EnableFullDuplex()
 		rp.ServeHTTP(w, r)
 	})
-	handler := newThrottle(fetchFrom(target.String(), &http.Client{})).wrap(duplex)
-	if *cert == "" {
-		log.Printf("emulator proxy: http://%s -> %s", *listen, target)
-		log.Fatal(http.ListenAndServe(*listen, handler))
-	}
-	log.Printf("emulator proxy: https://%s -> %s", *listen, target)
-	log.Fatal(http.ListenAndServeTLS(*listen, *cert, *key, handler))
 }

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// A second burst of requests reuses the connections to MiniStack the first one opened (with
+// the default transport's two idle connections a host, it would open them again).
+func TestForwardKeepsItsConnectionsToTheBackend(t *testing.T) {
+	const inFlight = 20
+	var opened atomic.Int64
+	var arrived sync.WaitGroup // a burst's requests wait for each other at the backend: all overlap
+	backend := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		arrived.Done()
+		all := make(chan struct{})
+		go func() { arrived.Wait(); close(all) }()
+		select {
+		case <-all:
+		case <-time.After(10 * time.Second):
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	backend.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	backend.Start()
+	defer backend.Close()
+	target, err := url.Parse(backend.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := httptest.NewServer(forward(target))
+	defer front.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: inFlight}}
+
+	burst := func() {
+		arrived.Add(inFlight)
+		var wg sync.WaitGroup
+		for range inFlight {
+			wg.Go(func() {
+				resp, err := client.Get(front.URL + "/")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusNoContent {
+					t.Errorf("status %d", resp.StatusCode)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	burst()
+	first := opened.Load()
+	if first != inFlight {
+		t.Fatalf("the first burst opened %d connections to the backend, want %d", first, inFlight)
+	}
+	burst()
+	if again := opened.Load() - first; again != 0 {
+		t.Errorf("the second burst opened %d more connections to the backend (the first opened %d)", again, first)
+	}
+}
