@@ -161,6 +161,9 @@ func forward(target *url.URL) http.Handler {
 	// load's clients) would open new connections to MiniStack and close them again.
 	toBackend := http.DefaultTransport.(*http.Transport).Clone()
 	toBackend.MaxIdleConns, toBackend.MaxIdleConnsPerHost = maxIdleToBackend, maxIdleToBackend
+	// Drop an idle connection before MiniStack does (its keep-alive timeout is 75 s; Go's default
+	// here is 90 s), so that a request is never sent on one MiniStack is closing.
+	toBackend.IdleConnTimeout = 60 * time.Second
 	rp := &httputil.ReverseProxy{
 		Transport: toBackend,
 		Rewrite: func(r *httputil.ProxyRequest) {
