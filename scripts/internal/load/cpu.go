@@ -23,6 +23,7 @@ func ticks(n int64) time.Duration { return time.Duration(n) * time.Second / user
 // procStat is the part of /proc/<pid>/stat the CPU measurement reads.
 type procStat struct {
 	PID, PPID      int
+	PGrp           int   // its process group
 	UTime, STime   int64 // the process itself (all its threads), in ticks
 	CUTime, CSTime int64 // its children it has waited for, in ticks
 }
@@ -43,7 +44,7 @@ func parseStat(line string) (procStat, error) {
 		return procStat{}, fmt.Errorf("stat of %d: %d fields", pid, len(f)+2)
 	}
 	n := func(i int) int64 { v, _ := strconv.ParseInt(f[i], 10, 64); return v }
-	return procStat{PID: pid, PPID: int(n(1)), UTime: n(11), STime: n(12), CUTime: n(13), CSTime: n(14)}, nil
+	return procStat{PID: pid, PPID: int(n(1)), PGrp: int(n(2)), UTime: n(11), STime: n(12), CUTime: n(13), CSTime: n(14)}, nil
 }
 
 // CPUSample is the CPU an emulator process has used so far: its own, and its functions' (every
@@ -52,7 +53,10 @@ type CPUSample struct {
 	At        time.Time
 	Emulator  time.Duration // the process itself
 	Functions time.Duration // children it waited for (cutime+cstime), plus every live descendant's own and waited-for
-	live      map[int]liveCPU
+	// Proxy is what the rest of the emulator's process group used: the proxy `make up` starts in
+	// front of MiniStack, in its group (scripts/emulator). Zero when MiniStack leads no group.
+	Proxy time.Duration
+	live  map[int]liveCPU
 }
 
 // Live is how many descendants were alive.
@@ -80,15 +84,16 @@ func functionOf(root string, pid int) string {
 	return ""
 }
 
-// SampleCPU reads the CPU of process pid and its descendants from the proc file system at root
-// ("/proc"). Live descendants are read before the process, so that one ending in between is
-// counted twice rather than lost (a few ticks at most).
+// SampleCPU reads the CPU of process pid, its descendants and the rest of its process group from
+// the proc file system at root ("/proc"). Live descendants are read before the process, so that
+// one ending in between is counted twice rather than lost (a few ticks at most).
 func SampleCPU(root string, pid int) (CPUSample, error) {
 	entries, err := os.ReadDir(root)
 	if err != nil {
 		return CPUSample{}, err
 	}
 	children := map[int][]procStat{}
+	var all []procStat
 	for _, e := range entries {
 		if _, err := strconv.Atoi(e.Name()); err != nil {
 			continue
@@ -102,6 +107,7 @@ func SampleCPU(root string, pid int) (CPUSample, error) {
 			continue
 		}
 		children[st.PPID] = append(children[st.PPID], st)
+		all = append(all, st)
 	}
 	b, err := os.ReadFile(filepath.Join(root, strconv.Itoa(pid), "stat"))
 	if err != nil {
@@ -128,6 +134,13 @@ func SampleCPU(root string, pid int) (CPUSample, error) {
 			queue = append(queue, c.PID)
 		}
 	}
+	if self.PGrp == pid { // MiniStack leads its group: what else is in it and not below it is the proxy
+		for _, st := range all {
+			if st.PGrp == pid && !seen[st.PID] {
+				s.Proxy += ticks(st.UTime + st.STime + st.CUTime + st.CSTime)
+			}
+		}
+	}
 	return s, nil
 }
 
@@ -136,10 +149,13 @@ type CPU struct {
 	PID       int           `json:"pid"`
 	Emulator  time.Duration `json:"emulator"`
 	Functions time.Duration `json:"functions"`
-	Window    time.Duration `json:"window"` // between the two samples
-	Orders    int           `json:"orders"`
-	Goal      float64       `json:"goal"` // the functions' CPU may be at most this share of the emulator's
-	Note      string        `json:"note,omitempty"`
+	// Proxy is the emulator's proxy (CPUSample.Proxy): the clients' requests and the functions' AWS
+	// calls pass through it. Not in the ratio, which compares the functions with MiniStack.
+	Proxy  time.Duration `json:"proxy"`
+	Window time.Duration `json:"window"` // between the two samples
+	Orders int           `json:"orders"`
+	Goal   float64       `json:"goal"` // the functions' CPU may be at most this share of the emulator's
+	Note   string        `json:"note,omitempty"`
 	// ByFunction is the functions' CPU per function, most first: the processes alive at the end,
 	// each from its start or the first sample. What processes that ended meanwhile used (and
 	// descendants that are no function's) is Functions less their sum: Unattributed.
@@ -200,7 +216,7 @@ func (c CPU) Met() bool { return c.Ratio() <= c.Goal }
 // Between is the CPU used from one sample to the next.
 func Between(pid int, before, after CPUSample, orders int, goal float64) CPU {
 	c := CPU{PID: pid, Emulator: after.Emulator - before.Emulator, Functions: after.Functions - before.Functions,
-		Window: after.At.Sub(before.At), Orders: orders, Goal: goal}
+		Proxy: after.Proxy - before.Proxy, Window: after.At.Sub(before.At), Orders: orders, Goal: goal}
 	byName := map[string]*FunctionCPU{}
 	for pid, p := range after.live {
 		if p.function == "" {

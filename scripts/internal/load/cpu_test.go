@@ -13,15 +13,20 @@ import (
 
 // stat is a /proc/<pid>/stat line with the fields the measurement reads (the rest zero).
 func stat(pid, ppid int, comm string, utime, stime, cutime, cstime int64) string {
-	return fmt.Sprintf("%d (%s) S %d 0 0 0 -1 0 0 0 0 0 %d %d %d %d 20 0 1 0 0 0 0", pid, comm, ppid, utime, stime, cutime, cstime)
+	return statInGroup(pid, ppid, 0, comm, utime, stime, cutime, cstime)
+}
+
+// statInGroup is stat of a process in process group pgrp.
+func statInGroup(pid, ppid, pgrp int, comm string, utime, stime, cutime, cstime int64) string {
+	return fmt.Sprintf("%d (%s) S %d %d 0 0 -1 0 0 0 0 0 %d %d %d %d 20 0 1 0 0 0 0", pid, comm, ppid, pgrp, utime, stime, cutime, cstime)
 }
 
 func TestParseStat(t *testing.T) {
-	st, err := parseStat(stat(42, 7, "python -m (mini) stack", 150, 50, 300, 20))
+	st, err := parseStat(statInGroup(42, 7, 42, "python -m (mini) stack", 150, 50, 300, 20))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := procStat{PID: 42, PPID: 7, UTime: 150, STime: 50, CUTime: 300, CSTime: 20}
+	want := procStat{PID: 42, PPID: 7, PGrp: 42, UTime: 150, STime: 50, CUTime: 300, CSTime: 20}
 	if st != want {
 		t.Errorf("parseStat = %+v, want %+v (a command name with spaces and parentheses)", st, want)
 	}
@@ -77,8 +82,33 @@ func TestSampleCPU(t *testing.T) {
 	if !maps.Equal(s.live, want) {
 		t.Errorf("live processes %v, want %v", s.live, want)
 	}
+	if s.Proxy != 0 {
+		t.Errorf("proxy %v, want 0: MiniStack leads no process group here", s.Proxy)
+	}
 	if _, err := SampleCPU(root, 999); err == nil {
 		t.Error("a missing emulator process was sampled")
+	}
+}
+
+// As `make up` starts it: MiniStack leads a process group, its functions are in it (below it),
+// and so is the proxy (not below it).
+func TestSampleCPUCountsTheProxyInMiniStacksGroup(t *testing.T) {
+	root := fakeProc(t, map[int]string{
+		100: statInGroup(100, 1, 100, "python", 500, 100, 0, 0),
+		101: statInGroup(101, 100, 100, "bootstrap", 30, 10, 0, 0), // a function: not the proxy
+		150: statInGroup(150, 1, 100, "emulator", 70, 20, 0, 0),    // the proxy: 0.9 s
+		200: statInGroup(200, 1, 200, "make", 900, 900, 0, 0),      // another group
+	}, map[int]string{101: "streamer"})
+	s, err := SampleCPU(root, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Proxy != 900*time.Millisecond || s.Functions != 400*time.Millisecond || s.Emulator != 6*time.Second {
+		t.Errorf("sample %+v, want proxy 0.9s, functions 0.4s, emulator 6s", s)
+	}
+	c := Between(100, CPUSample{At: t0, Proxy: 200 * time.Millisecond}, s, 7, 0.25)
+	if c.Proxy != 700*time.Millisecond {
+		t.Errorf("proxy over the run %v, want 0.7s", c.Proxy)
 	}
 }
 

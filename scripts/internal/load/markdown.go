@@ -143,6 +143,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		p("|---|---:|---:|")
 		p("| MiniStack itself | %.2f s | %s |", c.Emulator.Seconds(), dur(ms(c.PerOrder(c.Emulator))))
 		p("| functions (its subprocesses) | %.2f s | %s |", c.Functions.Seconds(), dur(ms(c.PerOrder(c.Functions))))
+		if c.Proxy > 0 {
+			p("| its proxy (scripts/emulator: throttles, TLS; not in the ratio) | %.2f s | %s |", c.Proxy.Seconds(), dur(ms(c.PerOrder(c.Proxy))))
+		}
 		met := "met"
 		if !c.Met() {
 			met = "**not met**"

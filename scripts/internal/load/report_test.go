@@ -21,7 +21,7 @@ func sampleReport() *Report {
 	for i, o := range f.Orders {
 		placements = append(placements, Placement{Index: i, OrderID: o.ID, Start: at(-50), Latency: time.Duration(50+i) * time.Millisecond})
 	}
-	cpu := Between(1234, CPUSample{At: t0}, CPUSample{At: t0.Add(time.Minute), Emulator: 8 * time.Second, Functions: 4 * time.Second,
+	cpu := Between(1234, CPUSample{At: t0}, CPUSample{At: t0.Add(time.Minute), Emulator: 8 * time.Second, Functions: 4 * time.Second, Proxy: 2 * time.Second,
 		live: map[int]liveCPU{7: {function: "Orderflow-StreamingStreamer7DF6", cpu: 3 * time.Second}}}, 4, 0.25)
 	cpu.Named(map[string]string{"StreamerFunctionName": "Orderflow-StreamingStreamer7DF6", "StreamDlqUrl": "http://q"})
 	r.CPU = &cpu
@@ -50,6 +50,7 @@ func TestReportMarkdown(t *testing.T) {
 		"Stock of SKU-100: set to 14 before the run, 12 after.",
 		"Functions' CPU per order = **50 %** of the emulator's (goal ≤ 25 %: **not met**)",
 		"| MiniStack itself | 8.00 s | 2.00 s |",
+		"| its proxy (scripts/emulator: throttles, TLS; not in the ratio) | 2.00 s | 500 ms |",
 		"At rest (2.0 s measured just before the run) MiniStack used 50 ms of CPU per second and its functions 0: about 3.00 s",
 		"| Streamer | 1 | 3.00 s | 750 ms | 75 % |",
 		"| not attributed |  | 1.00 s | 250 ms | 25 % |",
@@ -115,6 +116,7 @@ func TestReportJSON(t *testing.T) {
 		CPU struct {
 			FunctionsToEmulator float64
 			FunctionsPerOrderMs float64
+			ProxyPerOrderMs     float64
 			Met                 bool
 			ByFunction          []struct {
 				Function   string
@@ -132,8 +134,8 @@ func TestReportJSON(t *testing.T) {
 	if got.Orders != 4 || got.Violations != 0 || got.Post.P50Ms != 51 || len(got.Checks) != 10 || len(got.OrderList) != 4 {
 		t.Errorf("JSON %+v", got)
 	}
-	if got.CPU.FunctionsToEmulator != 0.5 || got.CPU.FunctionsPerOrderMs != 1000 || got.CPU.Met {
-		t.Errorf("CPU %+v, want 0.5, 1000 ms per order, not met", got.CPU)
+	if got.CPU.FunctionsToEmulator != 0.5 || got.CPU.FunctionsPerOrderMs != 1000 || got.CPU.ProxyPerOrderMs != 500 || got.CPU.Met {
+		t.Errorf("CPU %+v, want 0.5, 1000 ms per order, the proxy 500 ms, not met", got.CPU)
 	}
 	if f := got.CPU.ByFunction; len(f) != 1 || f[0].Function != "Streamer" || f[0].Processes != 1 || f[0].PerOrderMs != 750 || got.CPU.UnattributedS != 1 {
 		t.Errorf("CPU by function %+v, unattributed %v s; want Streamer, 1 process, 750 ms per order; 1 s", f, got.CPU.UnattributedS)

@@ -16,6 +16,8 @@ type cpuJSON struct {
 	FunctionsS          float64 `json:"functionsS"`
 	EmulatorPerOrderMs  Millis  `json:"emulatorPerOrderMs"`
 	FunctionsPerOrder   Millis  `json:"functionsPerOrderMs"`
+	ProxyS              float64 `json:"proxyS"` // the emulator's proxy (CPU.Proxy): not in the ratio
+	ProxyPerOrderMs     Millis  `json:"proxyPerOrderMs"`
 	Ratio               float64 `json:"functionsToEmulator"`
 	Goal                float64 `json:"goal"`
 	Met                 bool    `json:"met"`
@@ -53,7 +55,8 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	}{plain: (*plain)(r), Violations: r.Violations()}
 	if c := r.CPU; c != nil {
 		out.CPU = &cpuJSON{PID: c.PID, WindowS: c.Window.Seconds(), EmulatorS: c.Emulator.Seconds(), FunctionsS: c.Functions.Seconds(),
-			EmulatorPerOrderMs: ms(c.PerOrder(c.Emulator)), FunctionsPerOrder: ms(c.PerOrder(c.Functions)), Ratio: c.Ratio(), Goal: c.Goal,
+			EmulatorPerOrderMs: ms(c.PerOrder(c.Emulator)), FunctionsPerOrder: ms(c.PerOrder(c.Functions)),
+			ProxyS: c.Proxy.Seconds(), ProxyPerOrderMs: ms(c.PerOrder(c.Proxy)), Ratio: c.Ratio(), Goal: c.Goal,
 			Met: c.Met(), LoadGeneratorS: r.LoadCPU.Seconds()}
 		for _, f := range c.ByFunction {
 			out.CPU.ByFunction = append(out.CPU.ByFunction, functionCPUJSON{Function: f.Function, Processes: f.Processes, CPUS: f.CPU.Seconds(), PerOrderMs: ms(c.PerOrder(f.CPU))})
