@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 )
 
@@ -144,6 +145,9 @@ func proxy(args []string) {
 	if err != nil || target.Host == "" {
 		log.Fatalf("emulator proxy: -backend %q", *backend)
 	}
+	// One P: the proxy only waits on sockets, and with more its threads hand the work to each other
+	// (futex wake-ups and sleeps), which costs more CPU than forwarding the requests.
+	runtime.GOMAXPROCS(1)
 	handler := newThrottle(fetchFrom(target.String(), &http.Client{})).wrap(forward(target))
 	if *cert == "" {
 		log.Printf("emulator proxy: http://%s -> %s", *listen, target)
