@@ -28,6 +28,9 @@ type procStat struct {
 	CUTime, CSTime int64 // its children it has waited for, in ticks
 }
 
+// total is the CPU the process used, its own and its waited-for children's.
+func (st procStat) total() time.Duration { return ticks(st.UTime + st.STime + st.CUTime + st.CSTime) }
+
 // parseStat reads one /proc/<pid>/stat line. The command name, in parentheses, may hold spaces
 // and parentheses itself: the fields are counted from the last ')'.
 func parseStat(line string) (procStat, error) {
@@ -92,8 +95,7 @@ func SampleCPU(root string, pid int) (CPUSample, error) {
 	if err != nil {
 		return CPUSample{}, err
 	}
-	children := map[int][]procStat{}
-	var all []procStat
+	children := map[int][]procStat{} // by parent
 	for _, e := range entries {
 		if _, err := strconv.Atoi(e.Name()); err != nil {
 			continue
@@ -107,7 +109,6 @@ func SampleCPU(root string, pid int) (CPUSample, error) {
 			continue
 		}
 		children[st.PPID] = append(children[st.PPID], st)
-		all = append(all, st)
 	}
 	b, err := os.ReadFile(filepath.Join(root, strconv.Itoa(pid), "stat"))
 	if err != nil {
@@ -128,16 +129,17 @@ func SampleCPU(root string, pid int) (CPUSample, error) {
 				continue
 			}
 			seen[c.PID] = true
-			own := ticks(c.UTime + c.STime + c.CUTime + c.CSTime)
-			s.Functions += own
-			s.live[c.PID] = liveCPU{function: functionOf(root, c.PID), cpu: own}
+			s.Functions += c.total()
+			s.live[c.PID] = liveCPU{function: functionOf(root, c.PID), cpu: c.total()}
 			queue = append(queue, c.PID)
 		}
 	}
 	if self.PGrp == pid { // MiniStack leads its group: what else is in it and not below it is the proxy
-		for _, st := range all {
-			if st.PGrp == pid && !seen[st.PID] {
-				s.Proxy += ticks(st.UTime + st.STime + st.CUTime + st.CSTime)
+		for _, siblings := range children {
+			for _, st := range siblings {
+				if st.PGrp == pid && !seen[st.PID] {
+					s.Proxy += st.total()
+				}
 			}
 		}
 	}
