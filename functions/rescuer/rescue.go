@@ -26,7 +26,7 @@ const (
 type RescueInput struct {
 	Rescue Rescue             `json:"rescue"`
 	Event  json.RawMessage    `json:"event"` // the OrderPlaced envelope: the failed execution's input's detail
-	State  json.RawMessage    `json:"state"` // the last saga state the failed execution recorded, or null
+	State  json.RawMessage    `json:"state"` // the last saga state the failed execution recorded (none: written null)
 	Error  workflow.TaskError `json:"error"` // as a Catch writes $.error
 }
 
@@ -74,9 +74,6 @@ func rescueInput(d statusChange, f failedExecution, envelope, state json.RawMess
 	caught := errName
 	if caught == "" {
 		caught = "States." + d.Status
-	}
-	if state == nil {
-		state = json.RawMessage("null")
 	}
 	return RescueInput{
 		Rescue: Rescue{Execution: d.ExecutionARN, Status: d.Status, Error: errName, Cause: cause},
