@@ -157,8 +157,7 @@ func proxy(args []string) {
 	log.Fatal(http.ListenAndServeTLS(*listen, *cert, *key, handler))
 }
 
-// forward sends each request on to target (MiniStack), keeping the client's Host header (SigV4
-// signs it) and replacing any X-Forwarded-* the client sent with its own (see proxy).
+// forward sends each request on to target (MiniStack), with its headers as proxy's comment says.
 func forward(target *url.URL) http.Handler {
 	// Keep a connection to MiniStack open for every request that may be in flight: the default
 	// transport keeps two idle connections a host, so each burst of requests (the functions, the
