@@ -64,7 +64,7 @@ func NewNotifications(scope constructs.Construct, d FunctionDefaults, key awskms
 			"NOTIFICATIONS_TABLE": table.TableName(),
 			"QUEUE_CHANNELS":      joinPairs(email.Queue.QueueArn(), jsii.String("email"), sms.Queue.QueueArn(), jsii.String("sms")),
 			"DLQ_URLS":            joinPairs(email.Queue.QueueArn(), email.DLQ.QueueUrl(), sms.Queue.QueueArn(), sms.DLQ.QueueUrl()),
-			"MAX_RECEIVE_COUNT":   jsii.String(strconv.Itoa(maxReceiveCount)), // the last receive parks with the reason
+			"MAX_RECEIVE_COUNT":   jsii.String(strconv.Itoa(maxReceiveCount)), // a message given up on is parked with the reason
 		},
 	})
 	for _, q := range []QueueWithDLQ{email, sms} {

@@ -30,7 +30,7 @@ const (
 
 // NewPayments defines the payments queue (DLQ after maxReceiveCount receives) and the payment
 // function that consumes it in batches, reporting failed messages one by one and parking a
-// message itself, with its reason, on its last receive.
+// message itself, with its reason, when it gives up on it (record.LastReceive).
 func NewPayments(scope constructs.Construct, d FunctionDefaults, table, intents awsdynamodb.ITable, busName *string) *Payments {
 	s := constructs.NewConstruct(scope, jsii.String("Payments"))
 	timeout := awscdk.Duration_Seconds(jsii.Number(paymentTimeoutSeconds))

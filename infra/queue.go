@@ -8,8 +8,16 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
 
-// maxReceiveCount is how many times a message is received before SQS moves it to the DLQ.
-const maxReceiveCount = 3
+// deliveryAttempts is how many times a queue's consumer handles a message before it gives up on
+// it and dead-letters it with the last error as the reason.
+const deliveryAttempts = 3
+
+// maxReceiveCount is the queues' redrive setting: how many times a message is received before
+// SQS moves it to the DLQ, which it does without a reason. One more than deliveryAttempts: the
+// consumer keeps that receive to dead-letter, itself and with a reason, a message whose last
+// attempt never answered (the function crashed or timed out: record.LastReceive). Consumers are
+// given it as MAX_RECEIVE_COUNT.
+const maxReceiveCount = deliveryAttempts + 1
 
 // QueueWithDLQ is a work queue and the dead-letter queue that catches what cannot be processed.
 type QueueWithDLQ struct {
@@ -18,7 +26,7 @@ type QueueWithDLQ struct {
 }
 
 // NewQueueWithDLQ defines an encrypted, TLS-only queue whose messages move to an encrypted,
-// TLS-only DLQ after maxReceiveCount receives.
+// TLS-only DLQ after maxReceiveCount receives (on that last receive its consumer parks them itself).
 func NewQueueWithDLQ(scope constructs.Construct, id string, visibility awscdk.Duration) QueueWithDLQ {
 	dlq := NewDeadLetterQueue(scope, id+"DLQ")
 	q := awssqs.NewQueue(scope, jsii.String(id), &awssqs.QueueProps{

@@ -39,8 +39,9 @@ type Handler struct {
 }
 
 // newHandler wires the middleware: a message that fails permanently, or still fails
-// transiently on its last receive (maxReceiveCount, the queues' redrive setting), is parked
-// in its queue's DLQ with the reason.
+// transiently on its last attempt, or is received again after a last attempt that never
+// answered (maxReceiveCount, the queues' redrive setting: record.LastReceive), is parked in its
+// queue's DLQ with the reason.
 func newHandler(channels map[string]string, dlqs map[string]parker, notifications notificationStore, maxReceiveCount int, logger *slog.Logger) *Handler {
 	h := &Handler{channels: channels, dlqs: dlqs, notifications: notifications, now: time.Now}
 	h.handle = record.Consumer(h.message, logger, h.park, maxReceiveCount)

@@ -47,8 +47,9 @@ func (f *fakeNotifications) Record(_ context.Context, n store.Notification) erro
 	return nil
 }
 
-// maxReceiveCount is the queues' redrive setting in these tests.
-const maxReceiveCount = 3
+// maxReceiveCount is the queues' redrive setting in these tests: three attempts, and the
+// receive the function keeps to park a message whose last attempt never answered.
+const maxReceiveCount = 4
 
 type fakes struct {
 	h          *Handler
@@ -196,12 +197,17 @@ func TestFailuresAreRetried(t *testing.T) {
 	}
 }
 
-// A message that still fails on its last receive is parked in its own queue's DLQ with the
-// last error as the reason (not left to SQS's redrive, which gives no reason); earlier
-// receives are retried.
+// A message that still fails on its last attempt is parked in its own queue's DLQ with the
+// last error as the reason (not left to SQS's redrive, which gives no reason); earlier attempts
+// are retried. Received once more (its last attempt crashed or timed out), it is parked
+// unhandled, with that reason.
 func TestLastReceiveParksWithTheReason(t *testing.T) {
 	id := fixture.OrderID(5)
 	good := string(fixture.EventBridge(t, fixture.Event(t, events.TypeOrderConfirmed, id, 4, events.OrderConfirmed{OrderID: id, TotalCents: 1})))
+	wantReason := map[int][]string{
+		maxReceiveCount - 1: {"gave up after 3 receives", "ProvisionedThroughputExceededException"},
+		maxReceiveCount:     {"received 4 times", "not handled again"},
+	}
 	for receive := 1; receive <= maxReceiveCount; receive++ {
 		t.Run(fmt.Sprintf("receive %d", receive), func(t *testing.T) {
 			f := newFakes()
@@ -209,19 +215,19 @@ func TestLastReceiveParksWithTheReason(t *testing.T) {
 			m := lambdaevents.SQSMessage{MessageId: "a", Body: good, EventSourceARN: smsQueue,
 				Attributes: map[string]string{"ApproximateReceiveCount": fmt.Sprint(receive)}}
 			resp, _ := f.h.Handle(context.Background(), lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{m}})
-			last := receive == maxReceiveCount
-			if got := failedIDs(resp); reflect.DeepEqual(got, []string{"a"}) == last {
+			want, parked := wantReason[receive]
+			if got := failedIDs(resp); reflect.DeepEqual(got, []string{"a"}) == parked {
 				t.Errorf("failed = %v on receive %d of %d", got, receive, maxReceiveCount)
 			}
-			if !last {
+			if !parked {
 				if len(f.sms.Reasons())+len(f.email.Reasons()) != 0 {
-					t.Errorf("parked %v %v before the last receive", f.sms.Reasons(), f.email.Reasons())
+					t.Errorf("parked %v %v before the last attempt", f.sms.Reasons(), f.email.Reasons())
 				}
 				return
 			}
 			if len(f.sms.Reasons()) != 1 || len(f.email.Reasons()) != 0 || f.sms.Parked()[0].Body != good ||
-				!strings.Contains(f.sms.Reasons()[0], "gave up after 3 receives") || !strings.Contains(f.sms.Reasons()[0], "ProvisionedThroughputExceededException") {
-				t.Errorf("sms DLQ %v, email DLQ %v: want the message in the sms DLQ with the last error", f.sms.Reasons(), f.email.Reasons())
+				!strings.Contains(f.sms.Reasons()[0], want[0]) || !strings.Contains(f.sms.Reasons()[0], want[1]) {
+				t.Errorf("sms DLQ %v, email DLQ %v: want the message in the sms DLQ with a reason containing %q", f.sms.Reasons(), f.email.Reasons(), want)
 			}
 		})
 	}

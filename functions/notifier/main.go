@@ -21,7 +21,7 @@ type Config struct {
 	NotificationsTable string `env:"NOTIFICATIONS_TABLE"`
 	QueueChannels      string `env:"QUEUE_CHANNELS"`    // "<queueArn>=email,<queueArn>=sms"
 	DLQURLs            string `env:"DLQ_URLS"`          // "<queueArn>=<dlqUrl>,..."
-	MaxReceiveCount    string `env:"MAX_RECEIVE_COUNT"` // the queues' redrive maxReceiveCount: the last receive parks
+	MaxReceiveCount    string `env:"MAX_RECEIVE_COUNT"` // the queues' redrive maxReceiveCount (record.LastReceive)
 }
 
 var (

@@ -58,9 +58,9 @@ type parker interface {
 	Park(ctx context.Context, body []byte, reason string) error
 }
 
-// errorDeadLettered is the error a waiting task fails with when its message is dead-lettered
-// (it kept failing until its last receive): the state machine compensates at once instead of
-// waiting for the task's timeout.
+// errorDeadLettered is the error a waiting charge task fails with when its message is
+// dead-lettered (it kept failing until its last attempt, or that attempt never answered): the
+// state machine compensates at once instead of waiting for the task's timeout.
 const errorDeadLettered = "PaymentDeadLettered"
 
 // paymentIDNamespace makes payment ids deterministic per order. Never change it: ids are stored.
@@ -95,8 +95,9 @@ type Handler struct {
 }
 
 // newHandler wires the middleware: a message that fails permanently, or still fails
-// transiently on its last receive (maxReceiveCount, the queue's redrive setting), is parked
-// with its reason (and its task failed, see park); earlier transient failures are retried by SQS.
+// transiently on its last attempt, or is received again after a last attempt that never
+// answered (maxReceiveCount, the queue's redrive setting: record.LastReceive), is parked with
+// its reason (and a charge's task failed, see park); earlier transient failures are retried by SQS.
 func newHandler(busName string, p ports, maxReceiveCount int, logger *slog.Logger) *Handler {
 	h := &Handler{ports: p, busName: busName, now: time.Now}
 	h.handle = record.Consumer(h.message, logger, h.park, maxReceiveCount)
@@ -113,17 +114,22 @@ func (h *Handler) Handle(ctx context.Context, ev lambdaevents.SQSEvent) (lambdae
 	return record.SQS(ctx, ev, h.handle, batchConcurrency), nil
 }
 
-// park dead-letters the message with its reason. If it carries a task token (it gave up on
-// its last receive), the waiting task is failed too, so the workflow compensates now rather
-// than at the task's timeout; that answer is best effort (the timeout remains the backstop).
+// park dead-letters the message with its reason. If it is a charge request with a task token,
+// the waiting task is failed too, so the workflow compensates now rather than at the task's
+// timeout (the compensation voids the payment; a charge redriven later refunds itself); that
+// answer is best effort (the timeout remains the backstop). A refund's task is left waiting:
+// failed, the saga would cancel the order with the money still taken, and the refund a redrive
+// does later could no longer tell the order's history (its PaymentRefunded goes out through
+// that task). Redriven before the callback's timeout, the refund completes the saga as usual.
 func (h *Handler) park(ctx context.Context, m record.Message, reason string) error {
 	if err := h.dlq.Park(ctx, m.Body, reason); err != nil {
 		return err
 	}
-	var msg struct { // the token alone: a message parked for a mistyped field elsewhere still has one
+	var msg struct { // the token and action alone: a message parked for a mistyped field elsewhere still has them
+		Action    string `json:"action"`
 		TaskToken string `json:"taskToken"`
 	}
-	if json.Unmarshal(m.Body, &msg) != nil || msg.TaskToken == "" {
+	if json.Unmarshal(m.Body, &msg) != nil || msg.TaskToken == "" || msg.Action == workflow.ActionRefund {
 		return nil
 	}
 	if err := h.tasks.Fail(ctx, msg.TaskToken, errorDeadLettered, reason); err != nil && !errors.Is(err, tasks.ErrTaskClosed) {

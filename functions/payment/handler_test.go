@@ -20,8 +20,9 @@ import (
 	"github.com/orderflow-dev/orderflow/functions/internal/workflow"
 )
 
-// maxReceiveCount is the payments queue's redrive setting in these tests.
-const maxReceiveCount = 3
+// maxReceiveCount is the payments queue's redrive setting in these tests: three attempts, and the
+// receive the function keeps to park a message whose last attempt never answered.
+const maxReceiveCount = 4
 
 type fakes struct {
 	h        *Handler
@@ -479,31 +480,40 @@ func TestLateChargeAfterVoid(t *testing.T) {
 	}
 }
 
-// A message still failing transiently on its last receive is parked with the last error as
-// its reason, and its waiting task is failed so that the workflow compensates now; before the
-// last receive it is retried. A message without a token is parked and nothing is answered.
+// A message still failing transiently on its last attempt is parked with the last error as its
+// reason, and its waiting task is failed so that the workflow compensates now; before the last
+// attempt it is retried. One received again after its last attempt (that attempt crashed or
+// timed out) is parked unhandled, saying so, and its task failed too. A refund's task is not
+// failed: the saga would cancel the order with its money still taken, and the refund's
+// PaymentRefunded goes out through that task once the message is redriven. A message without a
+// token is parked and nothing is answered.
 func TestLastReceive(t *testing.T) {
 	id := fixture.OrderID(70)
 	placed := fixture.Placed(t, id, "tok_visa")
 	charge := msg("m-1", taskBody(t, "tk", placed, reservedState(t, placed)))
 	tests := []struct {
-		name         string
-		m            lambdaevents.SQSMessage
-		setup        func(f fakes)
-		wantFailed   bool
-		wantReason   string // "" = not parked
-		wantTaskFail bool
+		name          string
+		m             lambdaevents.SQSMessage
+		setup         func(f fakes)
+		wantFailed    bool
+		wantReason    string // "" = not parked
+		wantTaskFail  bool
+		wantUnhandled bool // nothing claimed, no provider call
 	}{
 		{name: "receive 1: retried", m: receive(charge, 1), setup: func(f fakes) { f.payments.err[id] = errors.New("ThrottlingException") }, wantFailed: true},
 		{name: "receive 2: retried", m: receive(charge, 2), setup: func(f fakes) { f.payments.err[id] = errors.New("ThrottlingException") }, wantFailed: true},
-		{name: "receive 3 of 3: parked, task failed", m: receive(charge, 3), setup: func(f fakes) { f.payments.err[id] = errors.New("ThrottlingException") },
-			wantReason: "gave up after 3 receives (maxReceiveCount 3): ThrottlingException", wantTaskFail: true},
-		{name: "refund on its last receive: parked, task failed", m: receive(msg("m-1", refundBody(t, "tk", placed, approvedState(t, placed))), 3),
-			setup: func(f fakes) { f.payments.err[id] = errors.New("ThrottlingException") }, wantReason: "ThrottlingException", wantTaskFail: true},
+		{name: "receive 3, the last attempt: parked, task failed", m: receive(charge, 3), setup: func(f fakes) { f.payments.err[id] = errors.New("ThrottlingException") },
+			wantReason: "gave up after 3 receives (maxReceiveCount 4): ThrottlingException", wantTaskFail: true},
+		{name: "receive 4, after an attempt that never answered: parked unhandled, task failed", m: receive(charge, 4),
+			wantReason: "received 4 times (maxReceiveCount 4) and not handled again", wantTaskFail: true, wantUnhandled: true},
+		{name: "refund on its last attempt: parked, its task left waiting for the redrive", m: receive(msg("m-1", refundBody(t, "tk", placed, approvedState(t, placed))), 3),
+			setup: func(f fakes) { f.payments.err[id] = errors.New("ThrottlingException") }, wantReason: "ThrottlingException"},
+		{name: "refund received after an attempt that never answered: parked unhandled, its task left waiting",
+			m: receive(msg("m-1", refundBody(t, "tk", placed, approvedState(t, placed))), 4), wantReason: "received 4 times", wantUnhandled: true},
 		{name: "task answer keeps failing: parked, task failed (best effort)", m: receive(charge, 3), setup: func(f fakes) { f.tasks.err = errors.New("sfn down") },
 			wantReason: "sfn down"},
 		{name: "last receive succeeds", m: receive(charge, 3)},
-		{name: "parking fails on the last receive: failed, SQS redrives it", m: receive(charge, 3),
+		{name: "parking fails on the last attempt: failed, received again", m: receive(charge, 3),
 			setup: func(f fakes) {
 				f.payments.err[id] = errors.New("ThrottlingException")
 				f.dlq.Err = errors.New("sqs down")
@@ -526,6 +536,9 @@ func TestLastReceive(t *testing.T) {
 				t.Errorf("parked %+v", f.dlq.Parked())
 			case tc.wantReason != "" && (len(f.dlq.Parked()) != 1 || !strings.Contains(f.dlq.Parked()[0].Reason, tc.wantReason) || f.dlq.Parked()[0].Body != tc.m.Body):
 				t.Errorf("parked %+v, want the message with a reason containing %q", f.dlq.Parked(), tc.wantReason)
+			}
+			if tc.wantUnhandled && (len(f.payments.stored) != 0 || len(f.provider.calls) != 0) {
+				t.Errorf("payment %+v, provider calls %v; want the message left unhandled", f.payments.stored, f.provider.calls)
 			}
 			gotFail := len(f.tasks.failed) == 1 && f.tasks.failed[0].name == errorDeadLettered && f.tasks.failed[0].token == "tk" && strings.Contains(f.tasks.failed[0].cause, tc.wantReason)
 			if gotFail != tc.wantTaskFail {

@@ -26,7 +26,9 @@ type Config struct {
 	PaymentIntentsTable string `env:"PAYMENT_INTENTS_TABLE"` // read only: the tokens order-api stored
 	EventBusName        string `env:"EVENT_BUS_NAME"`        // named in the entries the state machine publishes
 	DLQURL              string `env:"DLQ_URL"`
-	// The payments queue's redrive maxReceiveCount: a message still failing on that receive is parked with its reason.
+	// The payments queue's redrive maxReceiveCount: a message still failing on the receive before
+	// it is parked with its reason, one received that many times is parked unhandled (its last
+	// attempt never answered).
 	MaxReceiveCount string `env:"MAX_RECEIVE_COUNT"`
 }
 

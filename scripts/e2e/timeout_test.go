@@ -71,7 +71,7 @@ func TestPaymentTimeoutCancelsTheOrder(t *testing.T) {
 	// The provider's late answer: the third delivery, about 60 s after the order, finds the
 	// payment voided, asks the provider for nothing (two attempts counted) and is done with; a
 	// third delivery that failed would have been parked in the DLQ with its reason at once (the
-	// function parks a message on its last receive).
+	// third is a message's last attempt: record.LastReceive).
 	time.Sleep(time.Until(placedAt.Add(80 * time.Second)))
 	pay := item(t, "PaymentsTable", map[string]string{"orderId": p.OrderID})
 	if st := s(pay, "status"); st != "VOIDED" || n(pay, "attempts") != 2 {

@@ -7,9 +7,11 @@
 //   - Recover: a panic becomes an error for that message only, not a crashed batch;
 //   - Park: a permanent error (see Permanent) sends the message to a dead-letter queue with
 //     its reason and acknowledges it; any other error leaves it to the platform to retry.
-//   - LastReceive: on an SQS message's last receive (ApproximateReceiveCount reached the
-//     queue's maxReceiveCount) a transient error becomes permanent, so Park dead-letters the
-//     message with the last error as its reason instead of SQS redriving it without one.
+//   - LastReceive: on an SQS message's last attempt (the receive before the queue's
+//     maxReceiveCount) a transient error becomes permanent, so Park dead-letters the message with
+//     the last error as its reason; on the last receive, which SQS would end by moving the
+//     message to its DLQ without a word, the message is parked at once with the reason that its
+//     last attempt never answered (a crash or a timeout).
 //
 // Process returns the ids of the messages that failed, for the batch response
 // (ReportBatchItemFailures): the platform retries those and only those.
@@ -57,9 +59,9 @@ func Chain(h Handler, mws ...Middleware) Handler {
 // Consumer is h in the middleware chain every queue and stream consumer uses, outermost first:
 // Log (a logger per message; its outcome logged), Park (a permanent failure goes to the
 // dead-letter queue with its reason, and is acknowledged), LastReceive (a message still failing
-// on its last receive is parked now, with its error, rather than moved by SQS later without
-// one; maxReceiveCount 0 for a stream, which counts no receives) and Recover (a panic fails
-// that message alone).
+// on its last attempt is parked now, with its error, and one whose last attempt never answered
+// is parked on the receive after it, rather than moved by SQS without a reason; maxReceiveCount
+// 0 for a stream, which counts no receives) and Recover (a panic fails that message alone).
 func Consumer(h Handler, logger *slog.Logger, park Parker, maxReceiveCount int) Handler {
 	return Chain(h, Log(logger), Park(park), LastReceive(maxReceiveCount), Recover())
 }
@@ -163,16 +165,32 @@ func Park(park Parker) Middleware {
 	}
 }
 
-// LastReceive gives up on a message on its last receive: when m.ReceiveCount has reached
-// maxReceiveCount (the queue's redrive setting), SQS would move the message to its DLQ at the
-// next receive anyway, without saying why; a transient error is then marked permanent, so
-// that Park, outside this middleware, dead-letters the message now with the last error as
-// the reason. Messages without a receive count (Kinesis) and maxReceiveCount <= 0 are left alone.
+// LastReceive makes sure that a message SQS gives up on reaches the dead-letter queue with a
+// reason. SQS moves a message there, saying nothing, once it has been received maxReceiveCount
+// times (the queue's redrive setting) and still not deleted; so the consumer keeps the last of
+// those receives for itself, and handles a message at most maxReceiveCount-1 times:
+//
+//   - on its last attempt (receive maxReceiveCount-1) a transient error becomes permanent, so that
+//     Park, outside this middleware, dead-letters the message now with that error as its reason;
+//   - a message received maxReceiveCount times or more is parked at once, not handled again: its
+//     last attempt ended without an answer (the function crashed, timed out or ran out of memory,
+//     or parking failed), which no code in the handler could see. The reason says so.
+//
+// With maxReceiveCount 1 the one receive is also the last attempt. Messages without a receive
+// count (Kinesis) and maxReceiveCount <= 0 are left alone.
 func LastReceive(maxReceiveCount int) Middleware {
+	lastAttempt := max(maxReceiveCount-1, 1)
 	return func(next Handler) Handler {
 		return func(ctx context.Context, m Message) error {
+			if maxReceiveCount <= 0 || m.ReceiveCount == 0 {
+				return next(ctx, m)
+			}
+			if m.ReceiveCount > lastAttempt {
+				return Permanentf("received %d times (maxReceiveCount %d) and not handled again: the attempt before ended without an answer "+
+					"(the function crashed, timed out or ran out of memory, or could not park the message)", m.ReceiveCount, maxReceiveCount)
+			}
 			err := next(ctx, m)
-			if err == nil || IsPermanent(err) || maxReceiveCount <= 0 || m.ReceiveCount < maxReceiveCount {
+			if err == nil || IsPermanent(err) || m.ReceiveCount < lastAttempt {
 				return err
 			}
 			return Permanentf("gave up after %d receives (maxReceiveCount %d): %w", m.ReceiveCount, maxReceiveCount, err)

@@ -111,55 +111,69 @@ func TestPermanent(t *testing.T) {
 	}
 }
 
-// On its last receive a message that keeps failing transiently is parked with the last error
-// as its reason; before that it is failed (retried by SQS); Kinesis records (no receive count)
-// and a disabled limit are never given up on; permanent errors keep their own reason.
 // Consumer's chain: what a consumer does with a message that succeeds, fails, fails for good or
-// panics, on each receive.
+// panics, on each receive. With maxReceiveCount 4 a message has three attempts: before the last
+// a failure is retried (by SQS); on the last it is parked with its error as the reason; the
+// fourth receive, which SQS would end by moving the message without a reason, parks it at once,
+// unhandled, saying that the attempt before never answered. Kinesis records (no receive count)
+// and a disabled limit are never given up on; permanent errors keep their own reason.
 func TestConsumer(t *testing.T) {
-	handler := func(_ context.Context, m Message) error {
-		switch string(m.Body) {
-		case "ok":
-			return nil
-		case "poison":
-			return Permanentf("bad body")
-		case "panic":
-			panic("boom")
-		default:
-			return errors.New("payment provider timed out")
-		}
-	}
 	tests := []struct {
-		name       string
-		max        int
-		msg        Message
-		parkErr    error
-		wantFailed bool
-		wantReason string // "" = not parked
+		name        string
+		max         int
+		msg         Message
+		parkErr     error
+		wantFailed  bool
+		wantReason  string // "" = not parked
+		wantHandled bool
 	}{
-		{name: "first receive: retried", max: 3, msg: Message{ID: "m", Body: []byte("flaky"), ReceiveCount: 1}, wantFailed: true},
-		{name: "second receive: retried", max: 3, msg: Message{ID: "m", Body: []byte("flaky"), ReceiveCount: 2}, wantFailed: true},
-		{name: "last receive: parked with the last error", max: 3, msg: Message{ID: "m", Body: []byte("flaky"), ReceiveCount: 3},
-			wantReason: "gave up after 3 receives (maxReceiveCount 3): payment provider timed out"},
-		{name: "past the last receive (maxReceiveCount lowered since): parked", max: 3, msg: Message{ID: "m", Body: []byte("flaky"), ReceiveCount: 5},
-			wantReason: "gave up after 5 receives"},
-		{name: "panic on the last receive: parked", max: 3, msg: Message{ID: "m", Body: []byte("panic"), ReceiveCount: 3}, wantReason: "handler panicked: boom"},
-		{name: "last receive but parking fails: failed, SQS redrives it", max: 3, msg: Message{ID: "m", Body: []byte("flaky"), ReceiveCount: 3},
-			parkErr: errors.New("sqs down"), wantFailed: true, wantReason: "gave up after 3 receives"},
-		{name: "success on the last receive", max: 3, msg: Message{ID: "m", Body: []byte("ok"), ReceiveCount: 3}},
-		{name: "permanent error keeps its reason", max: 3, msg: Message{ID: "m", Body: []byte("poison"), ReceiveCount: 1}, wantReason: "bad body"},
-		{name: "no receive count (Kinesis): retried", max: 3, msg: Message{ID: "m", Body: []byte("flaky")}, wantFailed: true},
-		{name: "a stream's panic: retried", max: 0, msg: Message{ID: "m", Body: []byte("panic")}, wantFailed: true},
-		{name: "a stream's poison: parked", max: 0, msg: Message{ID: "m", Body: []byte("poison")}, wantReason: "bad body"},
-		{name: "limit disabled: retried", max: 0, msg: Message{ID: "m", Body: []byte("flaky"), ReceiveCount: 9}, wantFailed: true},
+		{name: "first receive: retried", max: 4, msg: Message{ID: "m", Body: []byte("flaky"), ReceiveCount: 1}, wantFailed: true, wantHandled: true},
+		{name: "second receive: retried", max: 4, msg: Message{ID: "m", Body: []byte("flaky"), ReceiveCount: 2}, wantFailed: true, wantHandled: true},
+		{name: "last attempt: parked with the last error", max: 4, msg: Message{ID: "m", Body: []byte("flaky"), ReceiveCount: 3},
+			wantReason: "gave up after 3 receives (maxReceiveCount 4): payment provider timed out", wantHandled: true},
+		{name: "panic on the last attempt: parked", max: 4, msg: Message{ID: "m", Body: []byte("panic"), ReceiveCount: 3},
+			wantReason: "handler panicked: boom", wantHandled: true},
+		{name: "last attempt but parking fails: failed, received again", max: 4, msg: Message{ID: "m", Body: []byte("flaky"), ReceiveCount: 3},
+			parkErr: errors.New("sqs down"), wantFailed: true, wantReason: "gave up after 3 receives", wantHandled: true},
+		{name: "success on the last attempt", max: 4, msg: Message{ID: "m", Body: []byte("ok"), ReceiveCount: 3}, wantHandled: true},
+		{name: "last receive (the last attempt never answered): parked unhandled", max: 4, msg: Message{ID: "m", Body: []byte("ok"), ReceiveCount: 4},
+			wantReason: "received 4 times (maxReceiveCount 4) and not handled again: the attempt before ended without an answer (the function crashed"},
+		{name: "last receive but parking fails: failed, SQS moves it", max: 4, msg: Message{ID: "m", Body: []byte("ok"), ReceiveCount: 4},
+			parkErr: errors.New("sqs down"), wantFailed: true, wantReason: "received 4 times"},
+		{name: "past the last receive (maxReceiveCount lowered since): parked unhandled", max: 4, msg: Message{ID: "m", Body: []byte("ok"), ReceiveCount: 6},
+			wantReason: "received 6 times"},
+		{name: "maxReceiveCount 1: the one receive is the last attempt", max: 1, msg: Message{ID: "m", Body: []byte("flaky"), ReceiveCount: 1},
+			wantReason: "gave up after 1 receives (maxReceiveCount 1)", wantHandled: true},
+		{name: "permanent error keeps its reason", max: 4, msg: Message{ID: "m", Body: []byte("poison"), ReceiveCount: 1}, wantReason: "bad body", wantHandled: true},
+		{name: "no receive count (Kinesis): retried", max: 4, msg: Message{ID: "m", Body: []byte("flaky")}, wantFailed: true, wantHandled: true},
+		{name: "a stream's panic: retried", max: 0, msg: Message{ID: "m", Body: []byte("panic")}, wantFailed: true, wantHandled: true},
+		{name: "a stream's poison: parked", max: 0, msg: Message{ID: "m", Body: []byte("poison")}, wantReason: "bad body", wantHandled: true},
+		{name: "limit disabled: retried", max: 0, msg: Message{ID: "m", Body: []byte("flaky"), ReceiveCount: 9}, wantFailed: true, wantHandled: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			handled := false
+			handler := func(_ context.Context, m Message) error {
+				handled = true
+				switch string(m.Body) {
+				case "ok":
+					return nil
+				case "poison":
+					return Permanentf("bad body")
+				case "panic":
+					panic("boom")
+				default:
+					return errors.New("payment provider timed out")
+				}
+			}
 			p := &recordingParker{err: tc.parkErr}
 			h := Consumer(handler, slog.New(slog.DiscardHandler), p.park, tc.max)
 			failed := Process(context.Background(), []Message{tc.msg}, h)
 			if got := len(failed) == 1; got != tc.wantFailed {
 				t.Errorf("failed = %v, want failed %v", failed, tc.wantFailed)
+			}
+			if handled != tc.wantHandled {
+				t.Errorf("handler called: %v, want %v", handled, tc.wantHandled)
 			}
 			switch {
 			case tc.wantReason == "" && len(p.calls) != 0:

@@ -15,7 +15,8 @@ import (
 )
 
 // consumers names the function behind each dead-letter queue that SQS itself fills, after a
-// message's maxReceiveCount failed receives: the only dead letters that may carry no reason.
+// message's maxReceiveCount receives: the only dead letters that may carry no reason (the
+// function parks a message itself on that last receive; SQS moves it only if that failed too).
 var consumers = map[string]string{"payments": "payment", "email": "notifier", "sms": "notifier"}
 
 // Tender redrives the stack's dead-letter queues on a schedule while a run goes on, and keeps
@@ -170,11 +171,11 @@ func Normalize(reason string) string {
 }
 
 // ExplainedCheck checks that every dead letter says why it failed. A message SQS moved after
-// maxReceiveCount carries no reason (the handler parks a message with its last error on its last
-// receive, record.LastReceive, so only a failure outside the handler leaves none): it is
-// explained only if faults struck its consumer during the run, since an injected error after the
-// handler ran, a crash or a timeout is exactly such a failure. Anywhere else it is a violation:
-// a failure nobody can account for.
+// maxReceiveCount carries no reason (the consumer parks a message with its last error on its
+// last attempt, and one whose last attempt never answered on the receive after it,
+// record.LastReceive, so only a failure of that last receive too leaves none): it is explained
+// only if faults struck its consumer during the run, since a crash or a timeout there is exactly
+// such a failure. Anywhere else it is a violation: a failure nobody can account for.
 func ExplainedCheck(letters []DeadLetter, fired map[string]map[string]int) load.Check {
 	c := load.Check{Name: "every dead letter explained", Rule: "each dead-lettered message carries the reason it failed; one SQS moved after maxReceiveCount " +
 		"without a reason came from a consumer that faults struck outside its handler during the run"}
