@@ -50,7 +50,7 @@ func benchNotify(b testing.TB) (raw []byte, h *Handler, check func([]byte) error
 	}
 	raw = benchfixture.SQSEvent(b, benchQueue, bodies...)
 	notes, dlq := &benchNotifications{}, &fixture.DLQ{}
-	h = newHandler(map[string]string{benchQueue: "email"}, map[string]parker{benchQueue: dlq}, notes, 3, benchfixture.Logger())
+	h = newHandler(map[string]string{benchQueue: "email"}, map[string]parker{benchQueue: dlq}, &fixture.Source{}, notes, 3, benchfixture.Logger())
 	return raw, h, benchfixture.NoFailures(func() error {
 		if len(dlq.Parked()) != 0 || notes.recorded.Load() != 10 {
 			return fmt.Errorf("%d parked, %d notified", len(dlq.Parked()), notes.recorded.Load())

@@ -35,16 +35,19 @@ type Handler struct {
 	dlqs          map[string]parker // queue ARN -> its dead-letter queue
 	notifications notificationStore
 	handle        record.Handler
-	now           func() time.Time
+	// maxReceiveCount is the queues' redrive setting (record.LastReceive, record.SQS).
+	maxReceiveCount int
+	now             func() time.Time
 }
 
 // newHandler wires the middleware: a message that fails permanently, or still fails
 // transiently on its last attempt, or is received again after a last attempt that never
 // answered (maxReceiveCount, the queues' redrive setting: record.LastReceive), is parked in its
 // queue's DLQ with the reason.
-func newHandler(channels map[string]string, dlqs map[string]parker, notifications notificationStore, maxReceiveCount int, logger *slog.Logger) *Handler {
-	h := &Handler{channels: channels, dlqs: dlqs, notifications: notifications, now: time.Now}
-	h.handle = record.Consumer(h.message, logger, h.park, maxReceiveCount)
+// A parked message is deleted from its queue at once (sources).
+func newHandler(channels map[string]string, dlqs map[string]parker, sources record.Deleter, notifications notificationStore, maxReceiveCount int, logger *slog.Logger) *Handler {
+	h := &Handler{channels: channels, dlqs: dlqs, notifications: notifications, maxReceiveCount: maxReceiveCount, now: time.Now}
+	h.handle = record.Consumer(h.message, logger, record.DeleteParked(h.park, sources), maxReceiveCount)
 	return h
 }
 
@@ -54,7 +57,7 @@ const batchConcurrency = 10
 
 // Handle processes a batch and reports the messages to retry.
 func (h *Handler) Handle(ctx context.Context, ev lambdaevents.SQSEvent) (lambdaevents.SQSEventResponse, error) {
-	return record.SQS(ctx, ev, h.handle, batchConcurrency), nil
+	return record.SQS(ctx, ev, h.handle, batchConcurrency, h.maxReceiveCount), nil
 }
 
 // park sends the message to the dead-letter queue of the queue it came from.

@@ -55,14 +55,15 @@ type fakes struct {
 	h          *Handler
 	store      *fakeNotifications
 	email, sms *fixture.DLQ
+	source     *fixture.Source
 }
 
 func newFakes() fakes {
-	f := fakes{store: &fakeNotifications{stored: map[string]store.Notification{}}, email: &fixture.DLQ{}, sms: &fixture.DLQ{}}
+	f := fakes{store: &fakeNotifications{stored: map[string]store.Notification{}}, email: &fixture.DLQ{}, sms: &fixture.DLQ{}, source: &fixture.Source{}}
 	f.h = newHandler(
 		map[string]string{emailQueue: "email", smsQueue: "sms"},
 		map[string]parker{emailQueue: f.email, smsQueue: f.sms},
-		f.store, maxReceiveCount, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		f.source, f.store, maxReceiveCount, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	f.h.now = func() time.Time { return fixture.Now }
 	return f
 }
@@ -212,7 +213,7 @@ func TestLastReceiveParksWithTheReason(t *testing.T) {
 		t.Run(fmt.Sprintf("receive %d", receive), func(t *testing.T) {
 			f := newFakes()
 			f.store.err = errors.New("ProvisionedThroughputExceededException")
-			m := lambdaevents.SQSMessage{MessageId: "a", Body: good, EventSourceARN: smsQueue,
+			m := lambdaevents.SQSMessage{MessageId: "a", Body: good, EventSourceARN: smsQueue, ReceiptHandle: "rh-a",
 				Attributes: map[string]string{"ApproximateReceiveCount": fmt.Sprint(receive)}}
 			resp, _ := f.h.Handle(context.Background(), lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{m}})
 			want, parked := wantReason[receive]
@@ -220,10 +221,13 @@ func TestLastReceiveParksWithTheReason(t *testing.T) {
 				t.Errorf("failed = %v on receive %d of %d", got, receive, maxReceiveCount)
 			}
 			if !parked {
-				if len(f.sms.Reasons())+len(f.email.Reasons()) != 0 {
-					t.Errorf("parked %v %v before the last attempt", f.sms.Reasons(), f.email.Reasons())
+				if len(f.sms.Reasons())+len(f.email.Reasons()) != 0 || len(f.source.Deleted()) != 0 {
+					t.Errorf("parked %v %v, deleted %v before the last attempt", f.sms.Reasons(), f.email.Reasons(), f.source.Deleted())
 				}
 				return
+			}
+			if got := f.source.Deleted(); !reflect.DeepEqual(got, []string{smsQueue + " rh-a"}) {
+				t.Errorf("deleted %v, want the parked message deleted from its queue at once", got)
 			}
 			if len(f.sms.Reasons()) != 1 || len(f.email.Reasons()) != 0 || f.sms.Parked()[0].Body != good ||
 				!strings.Contains(f.sms.Reasons()[0], want[0]) || !strings.Contains(f.sms.Reasons()[0], want[1]) {

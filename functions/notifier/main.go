@@ -14,6 +14,7 @@ import (
 	"github.com/orderflow-dev/orderflow/functions/internal/deadletter"
 	"github.com/orderflow-dev/orderflow/functions/internal/dynamo"
 	"github.com/orderflow-dev/orderflow/functions/internal/envconfig"
+	"github.com/orderflow-dev/orderflow/functions/internal/record"
 )
 
 // Config is the function's environment, set by the CDK app.
@@ -27,6 +28,7 @@ type Config struct {
 var (
 	_ notificationStore = (*dynamo.Notifications)(nil)
 	_ parker            = (*deadletter.Queue)(nil)
+	_ record.Deleter    = (*deadletter.Sources)(nil)
 )
 
 func main() { boot.Main(build) }
@@ -54,5 +56,5 @@ func build(cfg Config, awsCfg aws.Config, logger *slog.Logger) (any, error) {
 		}
 		dlqs[queue] = deadletter.New(sqsClient, url)
 	}
-	return newHandler(channels, dlqs, dynamo.NewNotifications(dynamodb.NewFromConfig(awsCfg), cfg.NotificationsTable), maxReceives, logger).Handle, nil
+	return newHandler(channels, dlqs, deadletter.NewSources(sqsClient), dynamo.NewNotifications(dynamodb.NewFromConfig(awsCfg), cfg.NotificationsTable), maxReceives, logger).Handle, nil
 }

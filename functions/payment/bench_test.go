@@ -96,7 +96,7 @@ func benchCharges(b testing.TB) (raw []byte, h *Handler, check func([]byte) erro
 	}
 	raw = benchfixture.SQSEvent(b, "arn:aws:sqs:us-east-1:000000000000:payments", bodies...)
 	tasks := &benchTasks{}
-	h = newHandler("orders", ports{payments: benchPayments{}, intents: intents, provider: provider.Sandbox{}, tasks: tasks, dlq: &fixture.DLQ{}},
+	h = newHandler("orders", ports{payments: benchPayments{}, intents: intents, provider: provider.Sandbox{}, tasks: tasks, dlq: &fixture.DLQ{}, source: &fixture.Source{}},
 		3, benchfixture.Logger())
 	return raw, h, benchfixture.NoFailures(func() error {
 		if tasks.succeeded.Load() != benchBatch || tasks.failed.Load() != 0 {

@@ -31,6 +31,7 @@ type fakes struct {
 	provider *fakeProvider
 	tasks    *fakeTasks
 	dlq      *fixture.DLQ
+	source   *fixture.Source
 	logs     *fixture.Buffer
 }
 
@@ -41,9 +42,10 @@ func newFakes() fakes {
 		provider: newFakeProvider(),
 		tasks:    &fakeTasks{succeeded: map[string]string{}, closed: map[string]bool{}},
 		dlq:      &fixture.DLQ{},
+		source:   &fixture.Source{},
 		logs:     &fixture.Buffer{},
 	}
-	f.h = newHandler("orders", ports{payments: f.payments, intents: f.intents, provider: f.provider, tasks: f.tasks, dlq: f.dlq},
+	f.h = newHandler("orders", ports{payments: f.payments, intents: f.intents, provider: f.provider, tasks: f.tasks, dlq: f.dlq, source: f.source},
 		maxReceiveCount, slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	f.h.now = func() time.Time { return fixture.Now }
 	return f
@@ -85,8 +87,11 @@ func sqsEvent(msgs ...lambdaevents.SQSMessage) lambdaevents.SQSEvent {
 }
 
 func msg(id, body string) lambdaevents.SQSMessage {
-	return lambdaevents.SQSMessage{MessageId: id, Body: body, EventSourceARN: "arn:aws:sqs:us-east-1:000000000000:payments"}
+	return lambdaevents.SQSMessage{MessageId: id, Body: body, EventSourceARN: paymentsQueue, ReceiptHandle: "rh-" + id}
 }
+
+// paymentsQueue is the queue the tests' messages come from.
+const paymentsQueue = "arn:aws:sqs:us-east-1:000000000000:payments"
 
 var failedIDs = fixture.SQSFailures
 
@@ -536,6 +541,10 @@ func TestLastReceive(t *testing.T) {
 				t.Errorf("parked %+v", f.dlq.Parked())
 			case tc.wantReason != "" && (len(f.dlq.Parked()) != 1 || !strings.Contains(f.dlq.Parked()[0].Reason, tc.wantReason) || f.dlq.Parked()[0].Body != tc.m.Body):
 				t.Errorf("parked %+v, want the message with a reason containing %q", f.dlq.Parked(), tc.wantReason)
+			}
+			// A parked message is deleted from the queue at once, not left to the batch's answer.
+			if want := len(f.dlq.Parked()); len(f.source.Deleted()) != want || (want == 1 && f.source.Deleted()[0] != paymentsQueue+" rh-m-1") {
+				t.Errorf("deleted from the queue %v, want the %d parked", f.source.Deleted(), want)
 			}
 			if tc.wantUnhandled && (len(f.payments.stored) != 0 || len(f.provider.calls) != 0) {
 				t.Errorf("payment %+v, provider calls %v; want the message left unhandled", f.payments.stored, f.provider.calls)

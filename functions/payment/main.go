@@ -17,6 +17,7 @@ import (
 	"github.com/orderflow-dev/orderflow/functions/internal/dynamo"
 	"github.com/orderflow-dev/orderflow/functions/internal/envconfig"
 	"github.com/orderflow-dev/orderflow/functions/internal/provider"
+	"github.com/orderflow-dev/orderflow/functions/internal/record"
 	"github.com/orderflow-dev/orderflow/functions/internal/tasks"
 )
 
@@ -39,6 +40,7 @@ var (
 	_ paymentProvider = provider.Sandbox{}
 	_ callback        = (*tasks.Callback)(nil)
 	_ parker          = (*deadletter.Queue)(nil)
+	_ record.Deleter  = (*deadletter.Sources)(nil)
 )
 
 func main() { boot.Main(build) }
@@ -50,11 +52,13 @@ func build(cfg Config, awsCfg aws.Config, logger *slog.Logger) (any, error) {
 		return nil, fmt.Errorf("MAX_RECEIVE_COUNT: %w", err)
 	}
 	db := dynamodb.NewFromConfig(awsCfg)
+	sqsClient := sqs.NewFromConfig(awsCfg)
 	return newHandler(cfg.EventBusName, ports{
 		payments: dynamo.NewPayments(db, cfg.PaymentsTable),
 		intents:  dynamo.NewPaymentIntents(db, cfg.PaymentIntentsTable),
 		provider: provider.Sandbox{},
 		tasks:    tasks.New(sfn.NewFromConfig(awsCfg)),
-		dlq:      deadletter.New(sqs.NewFromConfig(awsCfg), cfg.DLQURL),
+		dlq:      deadletter.New(sqsClient, cfg.DLQURL),
+		source:   deadletter.NewSources(sqsClient),
 	}, maxReceives, logger).Handle, nil
 }

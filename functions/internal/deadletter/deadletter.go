@@ -1,7 +1,8 @@
 // Package deadletter parks poison messages: a message that retrying can never fix (it does
 // not parse, it breaks its schema, it conflicts with a recorded fact) is sent to a dead-letter
 // queue with the reason in the "errorReason" message attribute, and acknowledged, so that it
-// neither blocks its batch nor disappears unexplained.
+// neither blocks its batch nor disappears unexplained. Sources deletes a parked SQS message from
+// its queue at once.
 package deadletter
 
 import (

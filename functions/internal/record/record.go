@@ -11,7 +11,8 @@
 //     maxReceiveCount) a transient error becomes permanent, so Park dead-letters the message with
 //     the last error as its reason; on the last receive, which SQS would end by moving the
 //     message to its DLQ without a word, the message is parked at once with the reason that its
-//     last attempt never answered (a crash or a timeout).
+//     last attempt never answered (a crash or a timeout). SQS handles such messages before
+//     the rest of their batch, and DeleteParked deletes a parked message from its queue at once.
 //
 // Process returns the ids of the messages that failed, for the batch response
 // (ReportBatchItemFailures): the platform retries those and only those.
@@ -38,6 +39,8 @@ type Message struct {
 	// ReceiveCount is SQS's ApproximateReceiveCount: 1 on the first delivery, n on the nth.
 	// 0 when the source does not count deliveries (Kinesis).
 	ReceiveCount int
+	// ReceiptHandle deletes this receive of an SQS message (DeleteParked); "" for Kinesis.
+	ReceiptHandle string
 }
 
 // Handler handles one message. It returns nil when done (including a duplicate it chose to
@@ -147,6 +150,31 @@ func ParkBody(dlq BodyParker) Parker {
 	return func(ctx context.Context, m Message, reason string) error { return dlq.Park(ctx, m.Body, reason) }
 }
 
+// Deleter deletes a received SQS message from its queue (deadletter.Sources).
+type Deleter interface {
+	Delete(ctx context.Context, queueARN, receiptHandle string) error
+}
+
+// DeleteParked is park followed, once the message is parked, by its deletion from the queue it
+// came from, at once rather than with the batch's answer: should the function crash on another
+// message of the batch before answering, SQS would receive this one again and move a second
+// copy to the DLQ, without a reason. The deletion is best effort (the batch's answer deletes the
+// message too); a message without a receipt handle (Kinesis) is left as it is.
+func DeleteParked(park Parker, d Deleter) Parker {
+	return func(ctx context.Context, m Message, reason string) error {
+		if err := park(ctx, m, reason); err != nil {
+			return err
+		}
+		if m.ReceiptHandle == "" {
+			return nil
+		}
+		if err := d.Delete(ctx, m.SourceARN, m.ReceiptHandle); err != nil {
+			Logger(ctx).WarnContext(ctx, "parked message not deleted from its queue yet: the batch's answer will", "error", err.Error())
+		}
+		return nil
+	}
+}
+
 // Park parks messages that fail permanently and acknowledges them; if parking fails the
 // message fails too (and is retried, then dead-lettered by the platform).
 func Park(park Parker) Middleware {
@@ -185,7 +213,7 @@ func LastReceive(maxReceiveCount int) Middleware {
 			if maxReceiveCount <= 0 || m.ReceiveCount == 0 {
 				return next(ctx, m)
 			}
-			if m.ReceiveCount > lastAttempt {
+			if givenUp(m, maxReceiveCount) {
 				return Permanentf("received %d times (maxReceiveCount %d) and not handled again: the attempt before ended without an answer "+
 					"(the function crashed, timed out or ran out of memory, or could not park the message)", m.ReceiveCount, maxReceiveCount)
 			}
@@ -196,6 +224,12 @@ func LastReceive(maxReceiveCount int) Middleware {
 			return Permanentf("gave up after %d receives (maxReceiveCount %d): %w", m.ReceiveCount, maxReceiveCount, err)
 		}
 	}
+}
+
+// givenUp reports whether LastReceive parks m unhandled: it is received again after its last
+// attempt.
+func givenUp(m Message, maxReceiveCount int) bool {
+	return maxReceiveCount > 0 && m.ReceiveCount > max(maxReceiveCount-1, 1)
 }
 
 // Recover turns a panic in the handler into an error for that message.

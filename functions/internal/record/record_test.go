@@ -185,6 +185,48 @@ func TestConsumer(t *testing.T) {
 	}
 }
 
+// DeleteParked deletes a message from its queue once it is parked, not before and not when
+// parking failed; a failed deletion is logged and the message still counts as parked (the
+// batch's answer deletes it); a Kinesis record (no receipt handle) is not deleted.
+func TestDeleteParked(t *testing.T) {
+	sqsMsg := Message{ID: "m", SourceARN: "arn:aws:sqs:us-east-1:000000000000:q", ReceiptHandle: "rh"}
+	tests := []struct {
+		name                 string
+		msg                  Message
+		parkErr, delErr      error
+		wantErr              bool
+		wantDeleted, wantLog []string
+	}{
+		{name: "parked, then deleted", msg: sqsMsg, wantDeleted: []string{"arn:aws:sqs:us-east-1:000000000000:q rh"}},
+		{name: "parking failed: kept", msg: sqsMsg, parkErr: errors.New("sqs down"), wantErr: true},
+		{name: "deletion failed: parked all the same, logged", msg: sqsMsg, delErr: errors.New("throttled"),
+			wantLog: []string{"parked message not deleted from its queue yet", "throttled"}},
+		{name: "a stream's record: nothing to delete", msg: Message{ID: "m", SourceARN: "arn:aws:kinesis:us-east-1:000000000000:stream/s"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			p := &recordingParker{err: tc.parkErr}
+			src := &fixture.Source{Err: tc.delErr}
+			park := Chain(func(ctx context.Context, m Message) error {
+				return DeleteParked(p.park, src)(ctx, m, "bad body")
+			}, Log(slog.New(slog.NewJSONHandler(&logs, nil))))
+			err := park(context.Background(), tc.msg)
+			if (err != nil) != tc.wantErr || len(p.calls) != 1 {
+				t.Fatalf("err %v, parked %v; want error %v, one park", err, p.calls, tc.wantErr)
+			}
+			if got := src.Deleted(); !reflect.DeepEqual(got, tc.wantDeleted) {
+				t.Errorf("deleted %v, want %v", got, tc.wantDeleted)
+			}
+			for _, w := range tc.wantLog {
+				if !strings.Contains(logs.String(), w) {
+					t.Errorf("log lacks %q: %s", w, logs.String())
+				}
+			}
+		})
+	}
+}
+
 // Event validates the EventBridge event and binds it to the record's log lines; an invalid one
 // is an *events.ValidationError, which Park parks.
 func TestEvent(t *testing.T) {

@@ -7,18 +7,27 @@ import (
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 )
 
-// SQS runs h on every message of an SQS batch, at most concurrency at once, and reports the
-// failed ones by MessageId. A standard queue promises no order, and every consumer here is
-// idempotent and safe under concurrent deliveries, so a batch need not be handled one message
-// at a time: ten payment messages take about as long as the slowest, not as the sum.
-func SQS(ctx context.Context, ev lambdaevents.SQSEvent, h Handler, concurrency int) lambdaevents.SQSEventResponse {
-	msgs := make([]Message, 0, len(ev.Records))
+// SQS runs h, a Consumer with maxReceiveCount, on every message of an SQS batch, at most
+// concurrency at once, and reports the failed ones by MessageId. A standard queue promises no
+// order, and every consumer here is idempotent and safe under concurrent deliveries, so a batch
+// need not be handled one message at a time: ten payment messages take about as long as the
+// slowest, not as the sum. The messages h gives up on unhandled (LastReceive: their last
+// attempt never answered, perhaps because the function crashed on a batch-mate) go first, one
+// at a time, before the others start, so that another crash cannot come before they are parked.
+func SQS(ctx context.Context, ev lambdaevents.SQSEvent, h Handler, concurrency, maxReceiveCount int) lambdaevents.SQSEventResponse {
+	var first, rest []Message
 	for _, r := range ev.Records {
 		count, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"]) // absent or garbled: 0, never given up on
-		msgs = append(msgs, Message{ID: r.MessageId, Body: []byte(r.Body), SourceARN: r.EventSourceARN, ReceiveCount: count})
+		m := Message{ID: r.MessageId, Body: []byte(r.Body), SourceARN: r.EventSourceARN, ReceiveCount: count, ReceiptHandle: r.ReceiptHandle}
+		if givenUp(m, maxReceiveCount) {
+			first = append(first, m)
+		} else {
+			rest = append(rest, m)
+		}
 	}
+	failed := append(Process(ctx, first, h), ProcessConcurrently(ctx, rest, h, concurrency)...)
 	resp := lambdaevents.SQSEventResponse{BatchItemFailures: []lambdaevents.SQSBatchItemFailure{}}
-	for _, id := range ProcessConcurrently(ctx, msgs, h, concurrency) {
+	for _, id := range failed {
 		resp.BatchItemFailures = append(resp.BatchItemFailures, lambdaevents.SQSBatchItemFailure{ItemIdentifier: id})
 	}
 	return resp

@@ -41,7 +41,7 @@ func TestSQS(t *testing.T) {
 				ev.Records = append(ev.Records, lambdaevents.SQSMessage{MessageId: "m-" + string(rune('0'+i)), Body: b, EventSourceARN: "arn:q"})
 			}
 			f := &failOn{}
-			got, err := json.Marshal(SQS(context.Background(), ev, f.handle, 1))
+			got, err := json.Marshal(SQS(context.Background(), ev, f.handle, 1, 0))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -58,16 +58,16 @@ func TestSQS(t *testing.T) {
 }
 
 // The receive count comes from the record's ApproximateReceiveCount attribute; without a
-// usable one it is 0, which never counts as a last receive.
+// usable one it is 0, which never counts as a last receive. The receipt handle comes along.
 func TestSQSReceiveCount(t *testing.T) {
 	for attr, want := range map[string]int{"1": 1, "3": 3, "": 0, "three": 0} {
-		ev := lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{{MessageId: "m", Body: "ok", EventSourceARN: "arn:q"}}}
+		ev := lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{{MessageId: "m", Body: "ok", EventSourceARN: "arn:q", ReceiptHandle: "rh"}}}
 		if attr != "" {
 			ev.Records[0].Attributes = map[string]string{"ApproximateReceiveCount": attr, "SentTimestamp": "1767225600000"}
 		}
 		f := &failOn{}
-		SQS(context.Background(), ev, f.handle, 1)
-		if len(f.seen) != 1 || f.seen[0].ReceiveCount != want {
+		SQS(context.Background(), ev, f.handle, 1, 0)
+		if len(f.seen) != 1 || f.seen[0].ReceiveCount != want || f.seen[0].ReceiptHandle != "rh" {
 			t.Errorf("ApproximateReceiveCount %q: messages %+v, want ReceiveCount %d", attr, f.seen, want)
 		}
 	}
@@ -149,5 +149,44 @@ func TestProcessConcurrently(t *testing.T) {
 	}
 	if got := ProcessConcurrently(context.Background(), msgs, h, 1); fmt.Sprint(got) != "[m2 m7]" {
 		t.Errorf("one at a time: failed = %v", got)
+	}
+}
+
+// The messages a consumer gives up on unhandled (received again after their last attempt) go
+// first, one at a time, and are done before any other message of the batch starts: a crash on a
+// batch-mate cannot come before they are parked. Failures are reported whichever group they
+// came from.
+func TestSQSGivenUpFirst(t *testing.T) {
+	const maxReceiveCount = 4
+	var mu sync.Mutex
+	var log []string
+	h := func(_ context.Context, m Message) error {
+		mu.Lock()
+		log = append(log, "start "+m.ID)
+		mu.Unlock()
+		time.Sleep(time.Millisecond) // let a concurrent batch-mate start, if one could
+		mu.Lock()
+		log = append(log, "end "+m.ID)
+		mu.Unlock()
+		if m.ID == "m4" || m.ID == "m1" {
+			return errors.New("transient")
+		}
+		return nil
+	}
+	var ev lambdaevents.SQSEvent
+	for i, count := range []string{"1", "2", "4", "3", "5"} { // m2 and m4 are past their last attempt (3)
+		ev.Records = append(ev.Records, lambdaevents.SQSMessage{MessageId: fmt.Sprintf("m%d", i), Body: "b", EventSourceARN: "arn:q",
+			Attributes: map[string]string{"ApproximateReceiveCount": count}})
+	}
+	resp := SQS(context.Background(), ev, h, 10, maxReceiveCount)
+	if want := []string{"start m2", "end m2", "start m4", "end m4"}; len(log) != 10 || fmt.Sprint(log[:4]) != fmt.Sprint(want) {
+		t.Errorf("handled %v, want %v first", log, want)
+	}
+	var failed []string
+	for _, f := range resp.BatchItemFailures {
+		failed = append(failed, f.ItemIdentifier)
+	}
+	if fmt.Sprint(failed) != "[m4 m1]" {
+		t.Errorf("failures %v, want [m4 m1]", failed)
 	}
 }
