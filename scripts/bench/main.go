@@ -20,7 +20,7 @@
 // A ratio over its goal is reported, not fatal: the exit status is non-zero only when the tool
 // could not measure (a build, a benchmark or an invoke failed, or an answer took another path).
 //
-//	go run ./scripts/bench [-count 5] [-cold 5] [-warm 20] [-out bench.md]
+//	go run ./scripts/bench [-count 5] [-cold 15] [-warm 20] [-out bench.md]
 package main
 
 import (
@@ -44,7 +44,7 @@ import (
 func main() {
 	var o options
 	flag.IntVar(&o.count, "count", 5, "runs of each handler benchmark and its floor (medians are reported)")
-	flag.IntVar(&o.cold, "cold", 5, "cold starts of each function under the RIE (medians are reported)")
+	flag.IntVar(&o.cold, "cold", 15, "cold starts of each function under the RIE (medians are reported; fewer move the init ratios by up to ±0.5× from run to run)")
 	flag.IntVar(&o.warm, "warm", 20, "warm invokes after each cold start")
 	flag.StringVar(&o.out, "out", "", "write the Markdown report to this file and the JSON report beside it (same name, .json); default: Markdown on stdout")
 	flag.StringVar(&o.bench, "bench", ".", "which benchmarks to run (go test -bench)")
