@@ -99,9 +99,10 @@ func TestWorkflowDefinition(t *testing.T) {
 		if strings.HasSuffix(s.Resource, ".waitForTaskToken") && s.TimeoutSeconds == 0 {
 			t.Errorf("%s: a callback task without TimeoutSeconds can wait a year", name)
 		}
-		// A payment message the function gives up on (its last receive comes after maxReceiveCount-1
-		// visibility timeouts) is dead-lettered and fails the task: that must come before the
-		// callback's own timeout, or the saga waits out a message nobody will answer.
+		// A charge request the function gives up on (its last receive comes after maxReceiveCount-1
+		// visibility timeouts) is dead-lettered and fails its task: that must come before the
+		// callback's own timeout, or the saga waits out a message nobody will answer. (A refund's
+		// task waits for the redrive: payment's park.)
 		if strings.HasSuffix(s.Resource, ".waitForTaskToken") && s.TimeoutSeconds <= maxReceiveCount*paymentVisibilitySeconds {
 			t.Errorf("%s: TimeoutSeconds %d, want more than %d receives × the payments queue's %d s visibility",
 				name, s.TimeoutSeconds, maxReceiveCount, paymentVisibilitySeconds)
