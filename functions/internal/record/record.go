@@ -207,7 +207,7 @@ func Park(park Parker) Middleware {
 // With maxReceiveCount 1 the one receive is also the last attempt. Messages without a receive
 // count (Kinesis) and maxReceiveCount <= 0 are left alone.
 func LastReceive(maxReceiveCount int) Middleware {
-	lastAttempt := max(maxReceiveCount-1, 1)
+	last := lastAttempt(maxReceiveCount)
 	return func(next Handler) Handler {
 		return func(ctx context.Context, m Message) error {
 			if maxReceiveCount <= 0 || m.ReceiveCount == 0 {
@@ -218,7 +218,7 @@ func LastReceive(maxReceiveCount int) Middleware {
 					"(the function crashed, timed out or ran out of memory, or could not park the message)", m.ReceiveCount, maxReceiveCount)
 			}
 			err := next(ctx, m)
-			if err == nil || IsPermanent(err) || m.ReceiveCount < lastAttempt {
+			if err == nil || IsPermanent(err) || m.ReceiveCount < last {
 				return err
 			}
 			return Permanentf("gave up after %d receives (maxReceiveCount %d): %w", m.ReceiveCount, maxReceiveCount, err)
@@ -226,10 +226,14 @@ func LastReceive(maxReceiveCount int) Middleware {
 	}
 }
 
+// lastAttempt is the receive on which LastReceive gives up on a message that still fails: the
+// one before maxReceiveCount, kept for parking (the only one, when maxReceiveCount is 1).
+func lastAttempt(maxReceiveCount int) int { return max(maxReceiveCount-1, 1) }
+
 // givenUp reports whether LastReceive parks m unhandled: it is received again after its last
 // attempt.
 func givenUp(m Message, maxReceiveCount int) bool {
-	return maxReceiveCount > 0 && m.ReceiveCount > max(maxReceiveCount-1, 1)
+	return maxReceiveCount > 0 && m.ReceiveCount > lastAttempt(maxReceiveCount)
 }
 
 // Recover turns a panic in the handler into an error for that message.
