@@ -50,8 +50,13 @@ func (h *Handler) charge(ctx context.Context, msg taskMessage) error {
 	if err := h.emitDecision(st, p); err != nil {
 		return h.fail(ctx, msg.TaskToken, err)
 	}
-	if err := h.succeed(ctx, msg.TaskToken, workflow.Doc{Event: msg.Event, State: st}); err != nil {
+	closed, err := h.succeed(ctx, msg.TaskToken, workflow.Doc{Event: msg.Event, State: st})
+	if err != nil {
 		return err
+	}
+	if closed {
+		record.Logger(ctx).InfoContext(ctx, "task already closed: duplicate delivery", "outcome", st.Outcome)
+		return nil
 	}
 	record.Logger(ctx).InfoContext(ctx, "payment decided", "outcome", st.Outcome, "paymentId", p.PaymentID, "amountCents", p.AmountCents, "attempts", p.Attempts)
 	return nil

@@ -164,20 +164,20 @@ func (h *Handler) message(ctx context.Context, m record.Message) error {
 	}
 }
 
-// succeed completes the task with doc; a task already closed (a redelivered message) is done.
-func (h *Handler) succeed(ctx context.Context, token string, doc workflow.Doc) error {
+// succeed completes the task with doc. A task already closed is done, not an error (closed):
+// a redelivered message, or a message redriven after its task timed out.
+func (h *Handler) succeed(ctx context.Context, token string, doc workflow.Doc) (closed bool, err error) {
 	out, err := doc.Encode()
 	if err != nil {
-		return h.fail(ctx, token, fmt.Errorf("encode output: %w", err))
+		return false, h.fail(ctx, token, fmt.Errorf("encode output: %w", err))
 	}
 	if err := h.tasks.Succeed(ctx, token, string(out)); err != nil {
 		if errors.Is(err, tasks.ErrTaskClosed) {
-			record.Logger(ctx).InfoContext(ctx, "task already closed: duplicate delivery", "outcome", doc.State.Outcome)
-			return nil
+			return true, nil
 		}
-		return err
+		return false, err
 	}
-	return nil
+	return false, nil
 }
 
 // fail fails the task with InvalidInputError: the state machine does not retry it, it

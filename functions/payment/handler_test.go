@@ -460,6 +460,49 @@ func TestRefund(t *testing.T) {
 	}
 }
 
+// A refund redriven from the dead-letter queue after its task timed out (the saga ended
+// RefundFailed) still gives the money back, once, and warns that the order's history will not
+// show it; a second delivery of it is a quiet duplicate.
+func TestRefundAfterTaskClosed(t *testing.T) {
+	id := fixture.OrderID(70)
+	f := newFakes()
+	placed := f.placed(t, 70, "tok_visa")
+	f.payments.stored[id] = store.Payment{OrderID: id, PaymentID: PaymentID(id), Status: store.PaymentApproved, AmountCents: 4999, Attempts: 1}
+	f.provider.charged[PaymentID(id)] = 4999
+	f.tasks.closed["tk-late"] = true // timed out
+	body := refundBody(t, "tk-late", placed, approvedState(t, placed))
+	for i := range 2 {
+		resp, err := f.h.Handle(context.Background(), sqsEvent(msg(fmt.Sprintf("m-%d", i), body)))
+		if err != nil || len(failedIDs(resp)) != 0 || len(f.dlq.Parked()) != 0 || len(f.tasks.failed) != 0 {
+			t.Fatalf("delivery %d: err %v, failed %v, parked %v, task failures %+v", i, err, failedIDs(resp), f.dlq.Parked(), f.tasks.failed)
+		}
+	}
+	if got := f.payments.stored[id].Status; got != store.PaymentRefunded || f.payments.refunds != 1 || f.provider.net() != 0 {
+		t.Errorf("ledger %q after %d refunds, provider holds %d; want REFUNDED once, nothing held", got, f.payments.refunds, f.provider.net())
+	}
+	if _, answered := f.tasks.succeeded["tk-late"]; answered {
+		t.Error("a closed task was answered")
+	}
+	var warned, duplicate int
+	for _, line := range strings.Split(strings.TrimSpace(f.logs.String()), "\n") {
+		var l struct{ Level, Msg string }
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		switch {
+		case l.Level == "WARN" && strings.Contains(l.Msg, "PaymentRefunded is not published"):
+			warned++
+		case l.Msg == "task already closed: duplicate delivery":
+			duplicate++
+		case l.Msg == "refund done":
+			t.Errorf("logged %q for a refund whose task had closed", l.Msg)
+		}
+	}
+	if warned != 1 || duplicate != 1 {
+		t.Errorf("%d warnings and %d duplicates logged, want 1 and 1:\n%s", warned, duplicate, f.logs.String())
+	}
+}
+
 // A charge request that arrives after the order was voided (the workflow gave up waiting and
 // compensated) charges nothing: it refunds the payment id at the provider (an earlier delivery
 // may have charged it before it stopped) and its task is failed, which Step Functions answers

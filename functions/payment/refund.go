@@ -59,8 +59,21 @@ func (h *Handler) refund(ctx context.Context, msg taskMessage) error {
 		st.Outcome, st.PaymentID = workflow.OutcomeRefunded, p.PaymentID
 	}
 	// The output keeps the error being compensated: the states after the refund still read it.
-	if err := h.succeed(ctx, msg.TaskToken, workflow.Doc{Event: msg.Event, State: st, Error: msg.Error}); err != nil {
+	closed, err := h.succeed(ctx, msg.TaskToken, workflow.Doc{Event: msg.Event, State: st, Error: msg.Error})
+	if err != nil {
 		return err
+	}
+	switch {
+	case closed && refundedNow:
+		// Redriven from the dead-letter queue after the task's timeout: the saga has ended
+		// (RefundFailed) and will publish nothing more. The money is back and the ledger says so;
+		// the order's history does not, so the operator is told here.
+		record.Logger(ctx).WarnContext(ctx, "refunded after the saga gave up waiting: PaymentRefunded is not published",
+			"paymentId", p.PaymentID, "amountCents", p.AmountCents)
+		return nil
+	case closed:
+		record.Logger(ctx).InfoContext(ctx, "task already closed: duplicate delivery", "outcome", st.Outcome)
+		return nil
 	}
 	record.Logger(ctx).InfoContext(ctx, "refund done", "status", p.Status, "voidedNow", voidedNow, "refundedNow", refundedNow,
 		"paymentId", p.PaymentID, "amountCents", p.AmountCents)
