@@ -34,10 +34,8 @@ type Handler struct {
 	channels      map[string]string // queue ARN -> channel
 	dlqs          map[string]parker // queue ARN -> its dead-letter queue
 	notifications notificationStore
-	handle        record.Handler
-	// maxReceiveCount is the queues' redrive setting (record.LastReceive, record.SQS).
-	maxReceiveCount int
-	now             func() time.Time
+	queue         record.SQSConsumer
+	now           func() time.Time
 }
 
 // newHandler wires the middleware: a message that fails permanently, or still fails
@@ -46,8 +44,8 @@ type Handler struct {
 // queue's DLQ with the reason.
 // A parked message is deleted from its queue at once (sources).
 func newHandler(channels map[string]string, dlqs map[string]parker, sources record.Deleter, notifications notificationStore, maxReceiveCount int, logger *slog.Logger) *Handler {
-	h := &Handler{channels: channels, dlqs: dlqs, notifications: notifications, maxReceiveCount: maxReceiveCount, now: time.Now}
-	h.handle = record.Consumer(h.message, logger, record.DeleteParked(h.park, sources), maxReceiveCount)
+	h := &Handler{channels: channels, dlqs: dlqs, notifications: notifications, now: time.Now}
+	h.queue = record.NewSQSConsumer(h.message, logger, record.DeleteParked(h.park, sources), maxReceiveCount, batchConcurrency)
 	return h
 }
 
@@ -57,7 +55,7 @@ const batchConcurrency = 10
 
 // Handle processes a batch and reports the messages to retry.
 func (h *Handler) Handle(ctx context.Context, ev lambdaevents.SQSEvent) (lambdaevents.SQSEventResponse, error) {
-	return record.SQS(ctx, ev, h.handle, batchConcurrency, h.maxReceiveCount), nil
+	return h.queue.Handle(ctx, ev), nil
 }
 
 // park sends the message to the dead-letter queue of the queue it came from.

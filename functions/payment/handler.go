@@ -90,10 +90,9 @@ type ports struct {
 // answers the workflow's waiting task.
 type Handler struct {
 	ports
-	busName         string
-	handle          record.Handler
-	maxReceiveCount int
-	now             func() time.Time
+	busName string
+	queue   record.SQSConsumer
+	now     func() time.Time
 }
 
 // newHandler wires the middleware: a message that fails permanently, or still fails
@@ -101,8 +100,8 @@ type Handler struct {
 // answered (maxReceiveCount, the queue's redrive setting: record.LastReceive), is parked with
 // its reason (and a charge's task failed, see park); earlier transient failures are retried by SQS.
 func newHandler(busName string, p ports, maxReceiveCount int, logger *slog.Logger) *Handler {
-	h := &Handler{ports: p, busName: busName, maxReceiveCount: maxReceiveCount, now: time.Now}
-	h.handle = record.Consumer(h.message, logger, record.DeleteParked(h.park, p.source), maxReceiveCount)
+	h := &Handler{ports: p, busName: busName, now: time.Now}
+	h.queue = record.NewSQSConsumer(h.message, logger, record.DeleteParked(h.park, p.source), maxReceiveCount, batchConcurrency)
 	return h
 }
 
@@ -113,7 +112,7 @@ const batchConcurrency = 10
 
 // Handle processes a batch and reports the messages to retry.
 func (h *Handler) Handle(ctx context.Context, ev lambdaevents.SQSEvent) (lambdaevents.SQSEventResponse, error) {
-	return record.SQS(ctx, ev, h.handle, batchConcurrency, h.maxReceiveCount), nil
+	return h.queue.Handle(ctx, ev), nil
 }
 
 // park dead-letters the message with its reason. If it is a charge request with a task token,

@@ -2,10 +2,30 @@ package record
 
 import (
 	"context"
+	"log/slog"
 	"strconv"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 )
+
+// SQSConsumer is a queue's consumer: its handler in the Consumer chain, run on each batch by
+// SQS, both with the queue's one maxReceiveCount, so that the two cannot disagree on it.
+type SQSConsumer struct {
+	handle          Handler
+	concurrency     int
+	maxReceiveCount int
+}
+
+// NewSQSConsumer wraps h in the Consumer chain (logger, park, maxReceiveCount: the queue's
+// redrive setting) and handles up to concurrency messages of a batch at once.
+func NewSQSConsumer(h Handler, logger *slog.Logger, park Parker, maxReceiveCount, concurrency int) SQSConsumer {
+	return SQSConsumer{handle: Consumer(h, logger, park, maxReceiveCount), concurrency: concurrency, maxReceiveCount: maxReceiveCount}
+}
+
+// Handle handles one batch (SQS) and reports the messages to retry.
+func (c SQSConsumer) Handle(ctx context.Context, ev lambdaevents.SQSEvent) lambdaevents.SQSEventResponse {
+	return SQS(ctx, ev, c.handle, c.concurrency, c.maxReceiveCount)
+}
 
 // SQS runs h, a Consumer with maxReceiveCount, on every message of an SQS batch, at most
 // concurrency at once, and reports the failed ones by MessageId. A standard queue promises no

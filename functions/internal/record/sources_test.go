@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -188,5 +190,37 @@ func TestSQSGivenUpFirst(t *testing.T) {
 	}
 	if fmt.Sprint(failed) != "[m4 m1]" {
 		t.Errorf("failures %v, want [m4 m1]", failed)
+	}
+}
+
+// An SQSConsumer parks a message received past its last attempt, unhandled and before the rest
+// of its batch starts, and parks one failing on its last attempt with its error: the chain and
+// the batch's order read the one maxReceiveCount it was given.
+func TestSQSConsumer(t *testing.T) {
+	var handled []string
+	h := func(_ context.Context, m Message) error {
+		handled = append(handled, m.ID)
+		if m.ID == "last" {
+			return errors.New("still throttled")
+		}
+		return nil
+	}
+	p := &recordingParker{}
+	c := NewSQSConsumer(h, slog.New(slog.DiscardHandler), p.park, 4, 1)
+	var ev lambdaevents.SQSEvent
+	for _, r := range [][2]string{{"first", "1"}, {"last", "3"}, {"given-up", "4"}} {
+		ev.Records = append(ev.Records, lambdaevents.SQSMessage{MessageId: r[0], Body: "b", EventSourceARN: "arn:q",
+			Attributes: map[string]string{"ApproximateReceiveCount": r[1]}})
+	}
+	resp := c.Handle(context.Background(), ev)
+	if len(resp.BatchItemFailures) != 0 {
+		t.Errorf("failures %+v, want none: both are parked", resp.BatchItemFailures)
+	}
+	if fmt.Sprint(handled) != "[first last]" {
+		t.Errorf("handled %v, want [first last] (given-up parked unhandled)", handled)
+	}
+	if len(p.calls) != 2 || p.calls[0].id != "given-up" || !strings.Contains(p.calls[0].reason, "received 4 times (maxReceiveCount 4)") ||
+		p.calls[1].id != "last" || !strings.Contains(p.calls[1].reason, "still throttled") {
+		t.Errorf("parked %+v, want given-up first (received 4 times), then last with its error", p.calls)
 	}
 }
