@@ -96,7 +96,7 @@ chromium: ## headless Chromium for the trace page tests (Debian package; install
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
-up: ## start MiniStack on 127.0.0.1:4566 (installs it into .venv the first time) [AUTH=true: IAM enforced, https://localhost:4566]
+up: ## start MiniStack behind the emulator proxy on 127.0.0.1:4566 (installs it into .venv the first time) [AUTH=true: IAM enforced, https://localhost:4566]
 	go run ./scripts/emulator up
 
 down: ## stop the MiniStack that `make up` started
