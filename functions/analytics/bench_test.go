@@ -23,13 +23,13 @@ func (t *benchTotals) Add(context.Context, string, store.Totals, time.Time) erro
 }
 
 // benchKinesis is a Kinesis batch of ten events of five orders, as the stream carries them:
-// each order placed then confirmed; three confirmations and two cancellations count.
+// each order placed then paid or cancelled; three payments and two cancellations count.
 func benchKinesis(b testing.TB) ([]byte, *Handler, *benchTotals, *fixture.DLQ) {
 	var keys []string
 	var data [][]byte
 	for n := 1; n <= 5; n++ {
 		id := fixture.OrderID(n)
-		last := fixture.Event(b, events.TypeOrderConfirmed, id, 4, events.OrderConfirmed{OrderID: id, TotalCents: 14038})
+		last := fixture.Event(b, events.TypePaymentApproved, id, 3, events.PaymentApproved{OrderID: id, PaymentID: "3b1f0c8e-2d4a-5b6c-8d7e-9f0a1b2c3d4e", AmountCents: 14038})
 		if n%2 == 0 {
 			last = fixture.Event(b, events.TypeOrderCancelled, id, 2, events.OrderCancelled{OrderID: id, Reason: events.ReasonOutOfStock})
 		}

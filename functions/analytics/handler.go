@@ -18,7 +18,7 @@ type totals = projection.TotalsAdder
 type parker = record.BodyParker
 
 // Handler is a second, independent reader of the order-events stream: it keeps sales
-// totals (confirmed orders, revenue, cancellations) and can re-read the stream from the start.
+// totals (paid orders and the money taken, cancellations, refunds and the money given back) and can re-read the stream from the start.
 type Handler struct {
 	totals totals
 	handle record.Handler

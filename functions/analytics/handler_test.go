@@ -38,6 +38,8 @@ func (f *fakeTotals) Add(_ context.Context, eventID string, t store.Totals, expi
 	f.totals.Orders += t.Orders
 	f.totals.RevenueCents += t.RevenueCents
 	f.totals.Cancelled += t.Cancelled
+	f.totals.Refunds += t.Refunds
+	f.totals.RefundedCents += t.RefundedCents
 	return nil
 }
 
@@ -56,16 +58,21 @@ func kinesisRecord(seq string, data []byte) lambdaevents.KinesisEventRecord {
 
 var failedIDs = fixture.KinesisFailures
 
-// Two orders confirmed, one cancelled, plus events that do not count; every record twice,
-// shuffled (a replay): the totals count each event once.
+// Two orders paid, one cancelled, one charged and refunded without the workflow ever confirming
+// it (its payment request timed out after the money was taken), plus events that do not count;
+// every record twice, shuffled (a replay): the totals count each event once, and the refund
+// takes back from the revenue exactly what its charge added.
 func TestTotals(t *testing.T) {
-	a, b, c := fixture.OrderID(1), fixture.OrderID(2), fixture.OrderID(3)
+	a, b, c, r := fixture.OrderID(1), fixture.OrderID(2), fixture.OrderID(3), fixture.OrderID(4)
 	evs := []events.Envelope{
 		fixture.Placed(t, a, "tok_visa"),
+		fixture.Event(t, events.TypePaymentApproved, a, 3, events.PaymentApproved{OrderID: a, PaymentID: "6f1c5a0e-3b7d-4f2a-9c1e-8d4b2a7e5f10", AmountCents: 4999}),
 		fixture.Event(t, events.TypeOrderConfirmed, a, 4, events.OrderConfirmed{OrderID: a, TotalCents: 4999}),
-		fixture.Event(t, events.TypeOrderConfirmed, b, 4, events.OrderConfirmed{OrderID: b, TotalCents: 1299}),
+		fixture.Event(t, events.TypePaymentApproved, b, 3, events.PaymentApproved{OrderID: b, PaymentID: "0d9e8f7a-6b5c-4d3e-8f2a-1b0c9d8e7f6a", AmountCents: 1299}),
 		fixture.Event(t, events.TypeOrderShipped, b, 5, events.OrderShipped{OrderID: b, ShipmentID: "9a4e7c21-6d3b-4f58-8b0e-1c7d5a2f4e69", Carrier: "ACME Parcel"}),
 		fixture.Event(t, events.TypeOrderCancelled, c, 2, events.OrderCancelled{OrderID: c, Reason: events.ReasonOutOfStock}),
+		fixture.Event(t, events.TypePaymentApproved, r, 3, events.PaymentApproved{OrderID: r, PaymentID: "5e4d3c2b-1a09-4f8e-8d7c-6b5a49382716", AmountCents: 700}),
+		fixture.Event(t, events.TypePaymentRefunded, r, 4, events.PaymentRefunded{OrderID: r, PaymentID: "5e4d3c2b-1a09-4f8e-8d7c-6b5a49382716", AmountCents: 700, Reason: events.ReasonFulfilmentFailed}),
 	}
 	var batch []lambdaevents.KinesisEventRecord
 	for i, e := range evs {
@@ -82,10 +89,13 @@ func TestTotals(t *testing.T) {
 	if b, _ := json.Marshal(resp); string(b) != `{"batchItemFailures":[]}` { // never null: MiniStack's poller crashes on it
 		t.Errorf("response = %s", b)
 	}
-	if want := (store.Totals{Orders: 2, RevenueCents: 6298, Cancelled: 1}); f.totals != want {
+	if want := (store.Totals{Orders: 3, RevenueCents: 6998, Cancelled: 1, Refunds: 1, RefundedCents: 700}); f.totals != want {
 		t.Errorf("totals = %+v, want %+v", f.totals, want)
 	}
-	if len(f.counted) != 3 {
+	if net := f.totals.RevenueCents - f.totals.RefundedCents; net != 6298 {
+		t.Errorf("net revenue %d cents, want 6298 (the refunded order nets to nothing)", net)
+	}
+	if len(f.counted) != 5 {
 		t.Errorf("markers = %v", f.counted)
 	}
 	for id, exp := range f.counted {
@@ -97,7 +107,7 @@ func TestTotals(t *testing.T) {
 
 func TestPoisonAndFailures(t *testing.T) {
 	id := fixture.OrderID(4)
-	good := fixture.EventBridge(t, fixture.Event(t, events.TypeOrderConfirmed, id, 4, events.OrderConfirmed{OrderID: id, TotalCents: 100}))
+	good := fixture.EventBridge(t, fixture.Event(t, events.TypePaymentApproved, id, 3, events.PaymentApproved{OrderID: id, PaymentID: "6f1c5a0e-3b7d-4f2a-9c1e-8d4b2a7e5f10", AmountCents: 100}))
 	tests := []struct {
 		name       string
 		data       []byte
@@ -107,7 +117,7 @@ func TestPoisonAndFailures(t *testing.T) {
 		wantParked string
 	}{
 		{name: "garbage parked", data: []byte("garbage"), wantParked: "not an EventBridge event"},
-		{name: "schema break parked", data: bytes.Replace(good, []byte(`"totalCents":100`), []byte(`"totalCents":-1`), 1), wantParked: "totalCents"},
+		{name: "schema break parked", data: bytes.Replace(good, []byte(`"amountCents":100`), []byte(`"amountCents":-1`), 1), wantParked: "amountCents"},
 		{name: "table throttled: retried", data: good, storeErr: errors.New("throttled"), wantFailed: []string{"s-1"}},
 		{name: "dead-letter queue down: retried", data: []byte("x"), dlqErr: errors.New("down"), wantFailed: []string{"s-1"}},
 	}

@@ -290,7 +290,7 @@ func (b *builder) lifecycles() []events.Envelope {
 func (b *builder) uncounted() []events.Envelope {
 	var out []events.Envelope
 	for _, e := range b.lifecycles() {
-		if e.Type != events.TypeOrderConfirmed {
+		if e.Type != events.TypePaymentApproved {
 			out = append(out, e)
 		}
 	}

@@ -174,7 +174,7 @@ func TestDuplicateEventsChangeNothing(t *testing.T) {
 	}
 	// Wait until every consumer is done with the order, then take the picture.
 	quiet(t, o.OrderID)
-	counted(t, ids["OrderConfirmed"])
+	counted(t, ids["PaymentApproved"])
 	eventually(t, time.Minute, "notifications", func(context.Context) error {
 		for _, n := range []struct{ typ, channel string }{{"OrderPlaced", "email"}, {"OrderConfirmed", "email"}, {"OrderShipped", "email"}, {"OrderShipped", "sms"}} {
 			if item(t, "NotificationsTable", map[string]string{"eventId": ids[n.typ], "channel": n.channel}) == nil {

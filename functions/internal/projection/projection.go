@@ -69,17 +69,22 @@ type TotalsAdder interface {
 // counts an event twice.
 const MarkerRetention = 400 * 24 * time.Hour
 
-// Totals is what e adds to the sales totals: a confirmed order and its revenue, or a
-// cancellation; ok is false for the events that do not count. A payload that breaks its
-// type is a *events.ValidationError.
+// Totals is what e adds to the sales totals: a paid order and the money taken, a cancellation,
+// or a refund and the money given back; ok is false for the events that do not count. A
+// payload that breaks its type is a *events.ValidationError.
+//
+// The money is counted where it moves, PaymentApproved, not at OrderConfirmed: a refund can
+// give back a charge the workflow never heard of (its request timed out after the money was
+// taken), and then PaymentApproved and PaymentRefunded go out with no OrderConfirmed between.
+// Counted at the confirmation, that refund would take from the revenue what was never added.
 func Totals(e events.Envelope) (t store.Totals, ok bool, err error) {
 	switch e.Type {
-	case events.TypeOrderConfirmed:
-		p, err := events.DecodePayload[events.OrderConfirmed](e)
+	case events.TypePaymentApproved:
+		p, err := events.DecodePayload[events.PaymentApproved](e)
 		if err != nil {
 			return store.Totals{}, false, err
 		}
-		return store.Totals{Orders: 1, RevenueCents: p.TotalCents}, true, nil
+		return store.Totals{Orders: 1, RevenueCents: p.AmountCents}, true, nil
 	case events.TypeOrderCancelled:
 		return store.Totals{Cancelled: 1}, true, nil
 	case events.TypePaymentRefunded:

@@ -73,6 +73,7 @@ func (f *fakeAdder) Add(_ context.Context, eventID string, _ store.Totals, expir
 
 func TestCount(t *testing.T) {
 	id := fixture.OrderID(2)
+	approved := fixture.Event(t, events.TypePaymentApproved, id, 3, events.PaymentApproved{OrderID: id, PaymentID: "6f1c5a0e-3b7d-4f2a-9c1e-8d4b2a7e5f10", AmountCents: 4999})
 	confirmed := fixture.Event(t, events.TypeOrderConfirmed, id, 4, events.OrderConfirmed{OrderID: id, TotalCents: 4999})
 	cancelled := fixture.Event(t, events.TypeOrderCancelled, id, 2, events.OrderCancelled{OrderID: id, Reason: events.ReasonOutOfStock})
 	refunded := fixture.Event(t, events.TypePaymentRefunded, id, 5, events.PaymentRefunded{OrderID: id, PaymentID: "6f1c5a0e-3b7d-4f2a-9c1e-8d4b2a7e5f10", AmountCents: 4999, Reason: events.ReasonFulfilmentFailed})
@@ -86,9 +87,10 @@ func TestCount(t *testing.T) {
 		wantCall bool
 		wantErr  bool
 	}{
-		{"confirmed counts the order and its revenue", confirmed, nil, Applied, store.Totals{Orders: 1, RevenueCents: 4999}, true, false},
+		{"approved counts the order and the money taken", approved, nil, Applied, store.Totals{Orders: 1, RevenueCents: 4999}, true, false},
+		{"confirmed does not count (approved did)", confirmed, nil, NotCounted, store.Totals{}, false, false},
 		{"cancelled counts a cancellation", cancelled, nil, Applied, store.Totals{Cancelled: 1}, true, false},
-		{"counted before", confirmed, fmt.Errorf("count: %w", store.ErrDuplicate), AlreadyPresent, store.Totals{Orders: 1, RevenueCents: 4999}, true, false},
+		{"counted before", approved, fmt.Errorf("count: %w", store.ErrDuplicate), AlreadyPresent, store.Totals{Orders: 1, RevenueCents: 4999}, true, false},
 		{"refunded counts the refund", refunded, nil, Applied, store.Totals{Refunds: 1, RefundedCents: 4999}, true, false},
 		{"shipped does not count", shipped, nil, NotCounted, store.Totals{}, false, false},
 		{"table down", cancelled, errors.New("down"), "", store.Totals{Cancelled: 1}, true, true},
@@ -107,8 +109,8 @@ func TestCount(t *testing.T) {
 			}
 		})
 	}
-	bad := confirmed
-	bad.Payload = []byte(`{"orderId":"` + id + `","totalCents":1,"extra":true}`)
+	bad := approved
+	bad.Payload = []byte(`{"orderId":"` + id + `","paymentId":"6f1c5a0e-3b7d-4f2a-9c1e-8d4b2a7e5f10","amountCents":1,"extra":true}`)
 	var ve *events.ValidationError
 	if _, _, err := Count(context.Background(), &fakeAdder{}, bad, fixture.Now); !errors.As(err, &ve) {
 		t.Errorf("Count(bad payload) error = %v, want a *events.ValidationError (parked by the consumer)", err)

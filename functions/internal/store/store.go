@@ -88,8 +88,8 @@ type Notification struct {
 
 // Totals is an increment of the sales totals kept by analytics (the "TOTALS" item).
 type Totals struct {
-	Orders        int64 // confirmed orders
-	RevenueCents  int64 // revenue of confirmed orders
+	Orders        int64 // paid orders (PaymentApproved)
+	RevenueCents  int64 // money taken for them
 	Cancelled     int64 // cancelled orders
 	Refunds       int64 // refunded payments
 	RefundedCents int64 // money given back; net revenue = RevenueCents - RefundedCents

@@ -176,12 +176,13 @@ func record(t *testing.T, e events.Envelope) []byte {
 	return b
 }
 
-// A stream of two orders: A confirmed (its confirmation delivered twice), B cancelled; plus a
+// A stream of two orders: A paid and confirmed (its payment delivered twice), B cancelled; plus a
 // record that is not an event.
 func stream(t *testing.T) (*oneShard, []events.Envelope) {
 	a := []events.Envelope{
 		placed(t, orderA),
-		event(t, events.TypeOrderConfirmed, orderA, 2, events.OrderConfirmed{OrderID: orderA, TotalCents: 4999}),
+		event(t, events.TypePaymentApproved, orderA, 2, events.PaymentApproved{OrderID: orderA, PaymentID: "3b1f0c8e-2d4a-5b6c-8d7e-9f0a1b2c3d4e", AmountCents: 4999}),
+		event(t, events.TypeOrderConfirmed, orderA, 3, events.OrderConfirmed{OrderID: orderA, TotalCents: 4999}),
 		placed(t, orderB),
 		event(t, events.TypeOrderCancelled, orderB, 2, events.OrderCancelled{OrderID: orderB, Reason: events.ReasonOutOfStock}),
 	}
@@ -209,13 +210,13 @@ func TestReplayRebuildsAndIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !r.OK() || r.Records != 6 || r.Events != 5 || len(r.Invalid) != 1 || r.Orders != 2 {
-		t.Fatalf("report %+v, want OK: 6 records, 5 events of 2 orders, 1 invalid", r)
+	if !r.OK() || r.Records != 7 || r.Events != 6 || len(r.Invalid) != 1 || r.Orders != 2 {
+		t.Fatalf("report %+v, want OK: 7 records, 6 events of 2 orders, 1 invalid", r)
 	}
-	if want := (Tally{Applied: 4, AlreadyPresent: 1}); r.EventStore != want {
+	if want := (Tally{Applied: 5, AlreadyPresent: 1}); r.EventStore != want {
 		t.Errorf("event store %+v, want %+v", r.EventStore, want)
 	}
-	if want := (Tally{Applied: 2, AlreadyPresent: 1, NotCounted: 2}); r.Analytics != want {
+	if want := (Tally{Applied: 2, AlreadyPresent: 1, NotCounted: 3}); r.Analytics != want {
 		t.Errorf("analytics %+v, want %+v", r.Analytics, want)
 	}
 	if want := (toolkit.Totals{Orders: 1, RevenueCents: 4999, Cancelled: 1}); !r.TotalsChecked || r.Recomputed != want || r.Table != want {
@@ -225,15 +226,15 @@ func TestReplayRebuildsAndIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !again.OK() || again.EventStore.Applied != 0 || again.EventStore.AlreadyPresent != 5 || again.Analytics.Applied != 0 || again.Table != r.Table {
+	if !again.OK() || again.EventStore.Applied != 0 || again.EventStore.AlreadyPresent != 6 || again.Analytics.Applied != 0 || again.Table != r.Table {
 		t.Errorf("second replay %+v, want nothing new", again)
 	}
 	one, err := Run(context.Background(), deps(s, db), opts(Options{OrderID: orderA, From: FromEventStore}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !one.OK() || one.Events != 2 || one.CountedMarked != 1 || one.TotalsChecked {
-		t.Errorf("replay of %s from the event store %+v, want its 2 events, its confirmation counted", orderA, one)
+	if !one.OK() || one.Events != 3 || one.CountedMarked != 1 || one.TotalsChecked {
+		t.Errorf("replay of %s from the event store %+v, want its 3 events, its payment counted", orderA, one)
 	}
 }
 
@@ -244,7 +245,7 @@ func TestDryRunWritesNothingAndSaysWhat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !r.OK() || r.EventStore.Applied != 4 || r.EventStore.AlreadyPresent != 1 || r.Analytics.Applied != 2 || r.Table != r.Recomputed {
+	if !r.OK() || r.EventStore.Applied != 5 || r.EventStore.AlreadyPresent != 1 || r.Analytics.Applied != 2 || r.Table != r.Recomputed {
 		t.Errorf("dry run %+v, want what a replay would do, and its check passing", r)
 	}
 	if db.puts != 0 || len(db.items["es"]) != 0 || len(db.items["an"]) != 0 {
@@ -263,8 +264,8 @@ func TestReplayReportsWhatDiffers(t *testing.T) {
 			put(t, db, other)
 		}, "CANCELLED"},
 		{"the event store is ahead of the stream", func(t *testing.T, db *memDB, evs []events.Envelope) {
-			put(t, db, event(t, events.TypeOrderShipped, orderA, 3, events.OrderShipped{OrderID: orderA, ShipmentID: "9a4e7c21-6d3b-4f58-8b0e-1c7d5a2f4e69", Carrier: "ACME"}))
-		}, "SHIPPED after 3 events"},
+			put(t, db, event(t, events.TypeOrderShipped, orderA, 4, events.OrderShipped{OrderID: orderA, ShipmentID: "9a4e7c21-6d3b-4f58-8b0e-1c7d5a2f4e69", Carrier: "ACME"}))
+		}, "SHIPPED after 4 events"},
 		{"the totals were counted elsewhere", func(t *testing.T, db *memDB, evs []events.Envelope) {
 			db.items["an"]["TOTALS"] = map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "TOTALS"}, "orders": &types.AttributeValueMemberN{Value: "7"}}
 		}, "analytics totals"},
