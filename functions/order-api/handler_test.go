@@ -100,7 +100,8 @@ type fakeStock struct {
 
 func (s *fakeStock) Stock(context.Context, []string) (map[string]int, error) { return s.stock, s.err }
 
-// memKeys is dynamo.IdempotencyKeys in memory, with the same conditions.
+// memKeys is dynamo.IdempotencyKeys in memory, with the same conditions, and the same
+// precision: the table keeps leaseUntil and expiresAt in whole seconds.
 type memKeys struct {
 	mu   sync.Mutex
 	recs map[[2]string]store.IdempotencyRecord
@@ -117,6 +118,7 @@ func (m *memKeys) Claim(_ context.Context, rec store.IdempotencyRecord, now time
 	if old, ok := m.recs[k]; ok && !old.ExpiresAt.Before(now.Truncate(time.Second)) {
 		return old, false, nil
 	}
+	rec.LeaseUntil, rec.ExpiresAt = rec.LeaseUntil.Truncate(time.Second), rec.ExpiresAt.Truncate(time.Second)
 	m.recs[k] = rec
 	return rec, true, nil
 }
@@ -126,10 +128,11 @@ func (m *memKeys) TakeOver(_ context.Context, customerID, key, fingerprint, leas
 	defer m.mu.Unlock()
 	k := [2]string{customerID, key}
 	rec, ok := m.recs[k]
-	if !ok || rec.Status != store.KeyInProgress || !rec.LeaseUntil.Before(now) || rec.Fingerprint != fingerprint {
+	// The table's condition, as written there (leaseUntil <= :now, in epoch seconds).
+	if !ok || rec.Status != store.KeyInProgress || rec.LeaseUntil.Unix() > now.Unix() || rec.Fingerprint != fingerprint {
 		return rec, false, nil
 	}
-	rec.LeaseID, rec.LeaseUntil = leaseID, until
+	rec.LeaseID, rec.LeaseUntil = leaseID, until.Truncate(time.Second)
 	m.recs[k] = rec
 	return rec, true, nil
 }

@@ -130,7 +130,7 @@ func (h *Handler) claim(ctx context.Context, logger *slog.Logger, customer, key,
 		switch {
 		case held.Status == store.KeyCompleted:
 			return attempt{}, replayed(held), true
-		case held.Status == store.KeyInProgress && !now.Before(held.LeaseUntil):
+		case held.Status == store.KeyInProgress && held.LeaseRunOut(now):
 			held, claimed, err = h.Keys.TakeOver(ctx, customer, key, fingerprint, rec.LeaseID, now.Add(leaseTime), now)
 			if err != nil {
 				return attempt{}, internalError(ctx, logger, err), true
@@ -148,7 +148,7 @@ func (h *Handler) claim(ctx context.Context, logger *slog.Logger, customer, key,
 		resp := reply(http.StatusConflict, errorBody{
 			Error: "a request with this Idempotency-Key is still being processed: retry in a moment", Field: "Idempotency-Key",
 		})
-		resp.Headers["Retry-After"] = strconv.Itoa(int(leaseTime / time.Second))
+		resp.Headers["Retry-After"] = strconv.Itoa(int(held.LeaseLeft(now) / time.Second)) // then it is answered, or free to take over
 		return attempt{}, resp, true
 	}
 	return attempt{orderID: rec.OrderID, intentID: rec.IntentID, key: key, leaseID: rec.LeaseID}, lambdaevents.APIGatewayV2HTTPResponse{}, false

@@ -283,6 +283,24 @@ func TestIdempotencyKey(t *testing.T) {
 			t.Errorf("the takeover did not reuse the claimed intent, or published %d", f.bus.count())
 		}
 	})
+	t.Run("the table's whole seconds: told when to retry, and taken over from that second", func(t *testing.T) {
+		f := newFixture()
+		f.advance(300 * time.Millisecond) // the first request claims at …00.3 and dies
+		f.keys.recs[[2]string{alice, "k1"}] = store.IdempotencyRecord{
+			CustomerID: alice, Key: "k1", Fingerprint: fingerprintOf(t, validBody), Status: store.KeyInProgress,
+			OrderID: fixture.OrderID(98), IntentID: "pi_00000000000000000000000000000098", LeaseID: "dead",
+			LeaseUntil: f.clock.Add(leaseTime).Truncate(time.Second), CreatedAt: *f.clock, ExpiresAt: f.clock.Add(keyLifetime).Truncate(time.Second),
+		}
+		f.advance(10 * time.Second)
+		resp := f.do(t, place(alice, validBody, "Idempotency-Key", "k1"))
+		if resp.StatusCode != http.StatusConflict || resp.Headers["Retry-After"] != "20" {
+			t.Fatalf("10 s into the lease: %d, Retry-After %q; want 409, 20 (the lease's whole seconds left)", resp.StatusCode, resp.Headers["Retry-After"])
+		}
+		f.advance(leaseTime - 10*time.Second) // …30.3: the lease, kept as …30, ran out with its second
+		if resp := f.do(t, place(alice, validBody, "Idempotency-Key", "k1")); resp.StatusCode != 201 || decode[placed](t, resp).OrderID != fixture.OrderID(98) {
+			t.Fatalf("once the lease ran out: %d %s, want 201 for the first request's order", resp.StatusCode, resp.Body)
+		}
+	})
 }
 
 // Requests with one key sent at the same moment place one order, whatever their bodies.

@@ -166,6 +166,19 @@ func TestEmulatorIdempotencyKeys(t *testing.T) {
 	if _, claimed, err := keys.Claim(ctx, rec("b5"), now.Add(25*time.Hour)); err != nil || !claimed {
 		t.Fatalf("claim an expired key: %v %v", claimed, err)
 	}
+
+	// The table and store.IdempotencyRecord.LeaseRunOut agree on when a lease has run out,
+	// half a second either side of the second it ends with.
+	d := rec("d1")
+	if _, claimed, err := keys.Claim(ctx, d, now); err != nil || !claimed {
+		t.Fatalf("claim: %v %v", claimed, err)
+	}
+	for _, at := range []time.Time{d.LeaseUntil.Add(-500 * time.Millisecond), d.LeaseUntil.Add(500 * time.Millisecond)} {
+		_, ok, err := keys.TakeOver(ctx, d.CustomerID, d.Key, "fp", "d2", at.Add(time.Minute), at)
+		if err != nil || ok != d.LeaseRunOut(at) {
+			t.Fatalf("take over at %v (lease until %v): %v %v, but LeaseRunOut says %v", at, d.LeaseUntil, ok, err, d.LeaseRunOut(at))
+		}
+	}
 }
 
 func TestEmulatorPaymentIntents(t *testing.T) {

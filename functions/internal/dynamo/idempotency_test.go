@@ -87,7 +87,7 @@ func TestIdempotencyKeysLease(t *testing.T) {
 		t.Fatalf("TakeOver = %+v, %v, %v", got, ok, err)
 	}
 	u := db.updates[0]
-	if cond := aws.ToString(u.ConditionExpression); !strings.Contains(cond, "leaseUntil < :now") || !strings.Contains(cond, "fingerprint = :fp") || !strings.Contains(cond, "#status = :inProgress") {
+	if cond := aws.ToString(u.ConditionExpression); !strings.Contains(cond, "leaseUntil <= :now") || !strings.Contains(cond, "fingerprint = :fp") || !strings.Contains(cond, "#status = :inProgress") {
 		t.Errorf("take-over condition = %q", cond)
 	}
 	if _, unused := u.ExpressionAttributeNames["#key"]; unused {

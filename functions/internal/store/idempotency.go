@@ -26,3 +26,17 @@ type IdempotencyRecord struct {
 	CreatedAt   time.Time `dynamodbav:"createdAt"`           // when the key was first used
 	ExpiresAt   time.Time `dynamodbav:"expiresAt,unixtime"`  // DynamoDB TTL: the key may be reused after this
 }
+
+// LeaseRunOut reports whether the lease has run out at now, as the table's conditional write
+// decides it (dynamo.IdempotencyKeys.TakeOver: leaseUntil <= now, both in epoch seconds): a
+// lease until second L runs out when second L begins. The table keeps whole seconds, so a
+// lease is up to a second shorter than asked, never longer.
+func (r IdempotencyRecord) LeaseRunOut(now time.Time) bool {
+	return r.LeaseUntil.Unix() <= now.Unix()
+}
+
+// LeaseLeft is how long until the lease runs out (LeaseRunOut), in whole seconds, at least
+// one: what a request that finds the key held should wait before it tries again.
+func (r IdempotencyRecord) LeaseLeft(now time.Time) time.Duration {
+	return time.Duration(max(r.LeaseUntil.Unix()-now.Unix(), 1)) * time.Second
+}
