@@ -87,7 +87,7 @@ func payloads() (map[string]payload, error) {
 			Expect: wantFailures(benchBatchSize),
 		},
 		"analytics": {
-			Path:   "Kinesis batch of 10 valid events that count nothing (OrderPlaced, InventoryReserved, PaymentApproved, OrderShipped) → no failures (validate; no AWS call)",
+			Path:   "Kinesis batch of 10 valid events that count nothing (OrderPlaced, InventoryReserved, OrderConfirmed, OrderShipped) → no failures (validate; no AWS call)",
 			Event:  b.kinesisBatch(b.uncounted()),
 			Expect: wantFailures(0),
 		},

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/toolkit"
 )
 
 const repoRoot = "../.."
@@ -107,6 +108,11 @@ func TestPayloadEventsAreValid(t *testing.T) {
 	}
 	if len(b.uncounted()) != benchBatchSize {
 		t.Errorf("%d uncounted events", len(b.uncounted()))
+	}
+	for _, e := range b.uncounted() {
+		if _, counts, err := toolkit.TotalsOf(e); counts || err != nil {
+			t.Errorf("uncounted %s: analytics counts it (%v)", e.Type, err)
+		}
 	}
 	var reserve struct{ Event json.RawMessage }
 	if err := json.Unmarshal(b.reserveWrongID(), &reserve); err != nil {
