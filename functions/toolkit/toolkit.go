@@ -39,6 +39,7 @@ var (
 	ReservationOf       = dynamo.ReservationOf
 	ShipmentOf          = dynamo.ShipmentOf
 	NotificationsOf     = dynamo.NotificationsOf
+	SalesTotals         = dynamo.SalesTotals // analytics' TOTALS item
 	CountedMarkerExpiry = dynamo.CountedMarkerExpiry
 	NewAnalytics        = dynamo.NewAnalytics
 	ErrConflict         = store.ErrConflict

@@ -103,3 +103,17 @@ func getItem(ctx context.Context, client getter, table string, key map[string]ty
 	}
 	return out.Item, nil
 }
+
+// SalesTotals is the analytics table's totals ("TOTALS"), as Analytics.Add keeps them: zero
+// before anything was counted.
+func SalesTotals(ctx context.Context, client getter, table string) (store.Totals, error) {
+	item, err := getItem(ctx, client, table, totalsKey)
+	if err != nil {
+		return store.Totals{}, fmt.Errorf("sales totals: %w", err)
+	}
+	var t totalsItem
+	if err := attributevalue.UnmarshalMap(item, &t); err != nil {
+		return store.Totals{}, fmt.Errorf("sales totals: %w", err)
+	}
+	return store.Totals(t), nil
+}

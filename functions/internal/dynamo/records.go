@@ -155,6 +155,17 @@ type Analytics struct {
 	table  string
 }
 
+// totalsKey is the item that holds the totals; totalsItem is it, its counters named as Add names them.
+var totalsKey = map[string]types.AttributeValue{"pk": str("TOTALS")}
+
+type totalsItem struct {
+	Orders        int64 `dynamodbav:"orders"`
+	RevenueCents  int64 `dynamodbav:"revenueCents"`
+	Cancelled     int64 `dynamodbav:"cancelled"`
+	Refunds       int64 `dynamodbav:"refunds"`
+	RefundedCents int64 `dynamodbav:"refundedCents"`
+}
+
 // NewAnalytics returns the totals kept in table.
 func NewAnalytics(client AnalyticsAPI, table string) *Analytics {
 	return &Analytics{client: client, table: table}
@@ -190,7 +201,7 @@ func (a *Analytics) Add(ctx context.Context, eventID string, t store.Totals, exp
 		}},
 		{Update: &types.Update{
 			TableName:                 aws.String(a.table),
-			Key:                       map[string]types.AttributeValue{"pk": str("TOTALS")},
+			Key:                       totalsKey,
 			UpdateExpression:          aws.String("ADD " + expr),
 			ExpressionAttributeNames:  names,
 			ExpressionAttributeValues: values,

@@ -117,6 +117,11 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if len(stock) > 0 {
 		p("Stock of %s.", strings.Join(stock, "; of "))
 	}
+	if s := r.Facts.Sales; s != nil {
+		m := moved(s.Before, s.After)
+		p("Analytics' totals moved by %d orders charged (%d cents), %d cancellations and %d refunds (%d cents): money kept %d cents.",
+			m.Orders, m.RevenueCents, m.Cancelled, m.Refunds, m.RefundedCents, m.RevenueCents-m.RefundedCents)
+	}
 	for _, c := range r.Checks {
 		for i, v := range c.Violations {
 			if i == 20 {

@@ -1,11 +1,15 @@
 package load
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/orderflow-dev/orderflow/functions/toolkit"
 	"github.com/orderflow-dev/orderflow/scripts/internal/journey"
 )
 
@@ -26,7 +30,8 @@ var (
 )
 
 // clean is a run where every rule holds: two orders shipped, one declined, one out of stock,
-// one refused by the carrier (charged, then refunded).
+// one refused by the carrier (charged, then refunded); analytics' totals moved by three orders
+// charged (4,497 cents), three cancellations and one refund (1,499 cents).
 func clean() Facts {
 	order := func(id string, evs []journey.Event, pay *Payment) Order {
 		return Order{ID: id, Customer: "load-01", SKU: "SKU-100", Acknowledged: true, TotalCents: 1499, Events: evs, Payment: pay,
@@ -45,6 +50,10 @@ func clean() Facts {
 		UnitsPerOrder: 1, Stock: []Stock{{SKU: "SKU-100", Before: 14, After: 12}, {SKU: "SKU-451", Before: 11, After: 11}},
 		DLQs:            []Queue{{Name: "PaymentsDlq"}, {Name: "ProjectorDlq", Before: 0, After: 0}},
 		ExecutionPrefix: prefix,
+		Sales: &Sales{
+			Before: toolkit.Totals{Orders: 10, RevenueCents: 20000, Cancelled: 2, Refunds: 1, RefundedCents: 500},
+			After:  toolkit.Totals{Orders: 13, RevenueCents: 24497, Cancelled: 5, Refunds: 2, RefundedCents: 1999},
+		},
 	}
 }
 
@@ -63,8 +72,8 @@ func TestReconcileACleanRun(t *testing.T) {
 	if v := violated(checks); len(v) > 0 {
 		t.Fatalf("violations in a clean run: %v", checks)
 	}
-	if len(checks) != 10 {
-		t.Errorf("%d checks, want 10", len(checks))
+	if len(checks) != 11 {
+		t.Errorf("%d checks, want 11", len(checks))
 	}
 }
 
@@ -124,9 +133,18 @@ func TestReconcileFindsEachViolation(t *testing.T) {
 		{"an order without a claim", func(f *Facts) { f.Orders[3].Claim = nil }, []string{"one saga per order"}, "ORD-4: no saga claim"},
 		{"a claim naming something else", func(f *Facts) { f.Orders[3].Claim.ExecutionArn = "arn:aws:states:us-east-1:1:execution:other:x" },
 			[]string{"one saga per order"}, "not an execution of the state machine"},
+		// Analytics' totals against the ledger (the cases above change the ledger alone, so
+		// they run with the totals unread).
+		{"a refund of a charge never counted", func(f *Facts) {
+			f.Sales.After.Orders, f.Sales.After.RevenueCents = 12, 22998 // the refunded order's charge left out, its refund not
+		}, []string{"sales totals"}, "RevenueCents:2998 "},
+		{"an event counted twice", func(f *Facts) { f.Sales.After.Cancelled++ }, []string{"sales totals"}, "Cancelled:4 "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := clean()
+			if !strings.HasPrefix(tc.want[0], "sales") {
+				f.Sales = nil
+			}
 			tc.breaks(&f)
 			checks := Reconcile(f)
 			if got := violated(checks); !slices.Equal(got, tc.want) {
@@ -145,10 +163,11 @@ func TestReconcileFindsEachViolation(t *testing.T) {
 
 func TestReconcileNotesWhatIsNoViolation(t *testing.T) {
 	f := clean()
-	f.Orders[0].Payment.Attempts = 2                   // a redelivered charge request: same payment id
-	f.Orders[2].Payment.Status = "VOIDED"              // declined, then closed
-	f.Orders[3].Claim.RescuedFrom = prefix + "stalled" // rescued
-	f.DLQs[0].Before = 0                               // nothing new
+	f.Orders[0].Payment.Attempts = 2                     // a redelivered charge request: same payment id
+	f.Orders[2].Payment.Status = "VOIDED"                // declined, then closed
+	f.Orders[3].Claim.RescuedFrom = prefix + "stalled"   // rescued
+	f.DLQs[0].Before = 0                                 // nothing new
+	f.Sales.InFlightBefore, f.Sales.After.Orders = 1, 14 // an order of an execution running before the run
 	checks := Reconcile(f)
 	if v := violated(checks); len(v) > 0 {
 		t.Fatalf("violations %v: %+v", v, checks)
@@ -157,8 +176,9 @@ func TestReconcileNotesWhatIsNoViolation(t *testing.T) {
 	for _, c := range checks {
 		notes = append(notes, c.Notes...)
 	}
-	if len(notes) != 2 || !strings.Contains(notes[0], "2 charge requests") || !strings.Contains(notes[1], "rescued from") {
-		t.Errorf("notes %q, want the redelivered charge and the rescue", notes)
+	if len(notes) != 3 || !strings.Contains(notes[0], "2 charge requests") || !strings.Contains(notes[1], "rescued from") ||
+		!strings.Contains(notes[2], "1 executions were running before") {
+		t.Errorf("notes %q, want the redelivered charge, the rescue and the totals not checked", notes)
 	}
 }
 
@@ -175,5 +195,61 @@ func TestOutcome(t *testing.T) {
 		if got := Outcome(history(tc.types...)); got != tc.want {
 			t.Errorf("Outcome(%v) = %q, want %q", tc.types, got, tc.want)
 		}
+	}
+}
+
+// waitSales reads until analytics has caught up with the run, and gives the last read when it
+// never does.
+func TestWaitSales(t *testing.T) {
+	before := toolkit.Totals{Orders: 1}
+	want := toolkit.Totals{Orders: 2, RevenueCents: 100}
+	type result struct {
+		t   toolkit.Totals
+		err error
+	}
+	script := []result{{t: before}, {t: toolkit.Totals{Orders: 2, RevenueCents: 50}}, {err: errors.New("throttled")}, // a failed read is read again
+		{t: toolkit.Totals{Orders: 3, RevenueCents: 100}}, {t: toolkit.Totals{Orders: 3, RevenueCents: 100, Cancelled: 1}}}
+	n := 0
+	read := func(context.Context) (toolkit.Totals, error) {
+		r := script[min(n, len(script)-1)]
+		n++
+		return r.t, r.err
+	}
+	got, err := waitSales(context.Background(), read, before, want, time.Millisecond)
+	if err != nil || got != script[3].t || n != 4 {
+		t.Errorf("waitSales = %+v, %v after %d reads; want %+v after 4", got, err, n, script[3].t)
+	}
+
+	n = 0
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if got, err := waitSales(ctx, read, before, toolkit.Totals{Orders: 9}, time.Millisecond); err != nil || got != script[4].t {
+		t.Errorf("never caught up: %+v, %v; want the last read %+v", got, err, script[4].t)
+	}
+	if _, err := waitSales(ctx, func(context.Context) (toolkit.Totals, error) { return toolkit.Totals{}, errors.New("no table") }, before, want, time.Millisecond); err == nil {
+		t.Error("no read succeeded, and no error")
+	}
+}
+
+// quietSales waits until analytics stops counting what came before the run.
+func TestQuietSales(t *testing.T) {
+	type result struct {
+		t   toolkit.Totals
+		err error
+	}
+	script := []result{{t: toolkit.Totals{Orders: 1}}, {err: errors.New("throttled")}, {t: toolkit.Totals{Orders: 2}}, {t: toolkit.Totals{Orders: 2}}, {t: toolkit.Totals{Orders: 3}}}
+	n := 0
+	read := func(context.Context) (toolkit.Totals, error) {
+		r := script[min(n, len(script)-1)]
+		n++
+		return r.t, r.err
+	}
+	if got, err := quietSales(context.Background(), read, time.Millisecond); err != nil || got != script[3].t || n != 4 {
+		t.Errorf("quietSales = %+v, %v after %d reads; want %+v after 4 (two agreeing reads)", got, err, n, script[3].t)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if _, err := quietSales(ctx, func(context.Context) (toolkit.Totals, error) { return toolkit.Totals{}, errors.New("no table") }, time.Millisecond); err == nil {
+		t.Error("no read succeeded, and no error")
 	}
 }

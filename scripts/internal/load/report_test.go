@@ -7,12 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orderflow-dev/orderflow/functions/toolkit"
 	"github.com/orderflow-dev/orderflow/scripts/internal/journey"
 )
 
 func sampleReport() *Report {
 	f := clean()
 	f.Orders, f.Stock = f.Orders[:4], f.Stock[:1] // approvals, a decline, an out-of-stock
+	f.Sales.After = toolkit.Totals{Orders: 12, RevenueCents: 22998, Cancelled: 4, Refunds: 1, RefundedCents: 500}
 	f.Orders[2].Events[4].Detail = `{"type":"OrderCancelled","payload":{"orderId":"ORD-3","reason":"payment-declined"}}`
 	r := &Report{Machine: Machine{CPUs: 2, OS: "linux/amd64", Go: "go1.26"}, Endpoint: "http://127.0.0.1:4590", Orders: 4, Concurrency: 2,
 		Customers: 2, SKU: "SKU-100", Token: "tok_visa", UnitsPerOrder: 1, Stock: f.Stock,
@@ -27,7 +29,7 @@ func sampleReport() *Report {
 	r.CPU = &cpu
 	idle := Between(1234, CPUSample{At: t0}, CPUSample{At: t0.Add(2 * time.Second), Emulator: 100 * time.Millisecond}, 0, 0.25)
 	r.Idle = &idle
-	r.Checks = Reconcile(f)
+	r.Checks, r.Facts = Reconcile(f), f
 	r.summarize(placements, f.Orders, []journey.Journey{handMade(0)}, at(-50), at(10))
 	return r
 }
@@ -48,6 +50,8 @@ func TestReportMarkdown(t *testing.T) {
 		"| task <State> |",
 		"| stock conserved | ok |",
 		"Stock of SKU-100: set to 14 before the run, 12 after.",
+		"| sales totals | ok |",
+		"Analytics' totals moved by 2 orders charged (2998 cents), 2 cancellations and 0 refunds (0 cents): money kept 2998 cents.",
 		"Functions' CPU per order = **50 %** of the emulator's (goal ≤ 25 %: **not met**)",
 		"| MiniStack itself | 8.00 s | 2.00 s |",
 		"| its proxy (scripts/emulator: throttles, TLS; not in the ratio) | 2.00 s | 500 ms |",
@@ -131,7 +135,7 @@ func TestReportJSON(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &got); err != nil {
 		t.Fatal(err)
 	}
-	if got.Orders != 4 || got.Violations != 0 || got.Post.P50Ms != 51 || len(got.Checks) != 10 || len(got.OrderList) != 4 {
+	if got.Orders != 4 || got.Violations != 0 || got.Post.P50Ms != 51 || len(got.Checks) != 11 || len(got.OrderList) != 4 {
 		t.Errorf("JSON %+v", got)
 	}
 	if got.CPU.FunctionsToEmulator != 0.5 || got.CPU.FunctionsPerOrderMs != 1000 || got.CPU.ProxyPerOrderMs != 500 || got.CPU.Met {

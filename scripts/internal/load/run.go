@@ -1,8 +1,9 @@
 // Package load places many orders through a deployed stack's API, waits for every one to end,
 // reconciles what the services recorded (no order lost, one terminal state each, charged once,
-// stock conserved, no dead letters, no execution left running) and reports latencies, where
-// the time goes per hop (measured on each order's journey, as the trace builds it) and, on a
-// local MiniStack, the CPU the emulator and its functions used.
+// stock conserved, no dead letters, no execution left running, analytics' totals moved by what
+// the ledger says) and reports latencies, where the time goes per hop (measured on each order's
+// journey, as the trace builds it) and, on a local MiniStack, the CPU the emulator and its
+// functions used.
 package load
 
 import (
@@ -59,11 +60,16 @@ func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error
 	q := sqs.NewFromConfig(stack.AWS)
 	machine := stack.Output("StateMachineArn")
 
-	// Before: nothing in flight, the DLQs as they are, customers signed in, the SKU restocked.
-	if n, err := Running(ctx, sf, machine); err != nil {
+	// Before: nothing in flight, the DLQs as they are, customers signed in, the SKU restocked,
+	// analytics' totals as they stand.
+	inFlight, err := Running(ctx, sf, machine)
+	if err != nil {
 		return nil, err
-	} else if n > 0 {
-		r.Notes = append(r.Notes, fmt.Sprintf("%d executions were RUNNING before the run: their stock moves count in the stock check", n))
+	} else if inFlight > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("%d executions were RUNNING before the run: their stock moves count in the stock check", inFlight))
+	}
+	readSales := func(ctx context.Context) (toolkit.Totals, error) {
+		return toolkit.SalesTotals(ctx, db, stack.Output("AnalyticsTable"))
 	}
 	dlqs, err := dlqDepths(ctx, q, stack.Outputs)
 	if err != nil {
@@ -82,6 +88,17 @@ func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error
 		}
 		r.Stock = append(r.Stock, Stock{SKU: sku, Before: before})
 		logf("stock of %s set to %d", sku, before)
+	}
+
+	// Analytics' totals once they stand still: it may still be counting what came before.
+	var sales *Sales
+	quietCtx, cancelQuiet := context.WithTimeout(ctx, 30*time.Second)
+	before, err := quietSales(quietCtx, readSales, 2*time.Second)
+	cancelQuiet()
+	if err != nil {
+		r.Notes = append(r.Notes, "analytics' totals not checked: "+err.Error())
+	} else {
+		sales = &Sales{Before: before, InFlightBefore: inFlight}
 	}
 
 	pid, cpuErr := cfg.EmulatorPID, error(nil)
@@ -214,6 +231,14 @@ func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error
 	if err := readLedgers(ctx, db, stack, orders); err != nil {
 		return nil, err
 	}
+	if sales != nil { // analytics reads the stream at its own pace: give it a minute to catch up
+		waitCtx, cancelWait := context.WithTimeout(ctx, time.Minute)
+		sales.After, err = waitSales(waitCtx, readSales, sales.Before, expectedSales(orders), cfg.Poll)
+		cancelWait()
+		if err != nil {
+			r.Notes, sales = append(r.Notes, "analytics' totals not checked: "+err.Error()), nil
+		}
+	}
 
 	// Journeys: one collector for all, through the saga claims and one read of the stream.
 	logf("collecting the journeys of %d orders (%d at a time)", len(orders), cfg.Collectors)
@@ -231,7 +256,7 @@ func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error
 		}
 	}
 	r.Facts = Facts{Orders: orders, NotPlaced: notPlaced, Late: late, UnitsPerOrder: r.UnitsPerOrder, Stock: r.Stock,
-		DLQs: r.DLQs, Running: r.Running, ExecutionPrefix: strings.Replace(machine, ":stateMachine:", ":execution:", 1) + ":"}
+		DLQs: r.DLQs, Running: r.Running, ExecutionPrefix: strings.Replace(machine, ":stateMachine:", ":execution:", 1) + ":", Sales: sales}
 	r.Checks = Reconcile(r.Facts)
 	r.summarize(placements, orders, journeys, since, placedAll)
 	return r, nil

@@ -8,7 +8,6 @@ import (
 	"sort"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -98,24 +97,12 @@ func (r *run) verifyMarkers(ctx context.Context) error {
 
 // tableTotals reads the analytics totals (plus, in a dry run, what the run would have added).
 func (r *run) tableTotals(ctx context.Context) (toolkit.Totals, error) {
-	key := map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: totalsKey}}
-	out, err := r.d.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(r.d.AnalyticsTable), Key: key, ConsistentRead: aws.Bool(true)})
+	t, err := toolkit.SalesTotals(ctx, r.d.DB, r.d.AnalyticsTable)
 	if err != nil {
-		return toolkit.Totals{}, fmt.Errorf("read analytics totals: %w", err)
+		return toolkit.Totals{}, err
 	}
-	var item struct {
-		Orders        int64 `dynamodbav:"orders"`
-		RevenueCents  int64 `dynamodbav:"revenueCents"`
-		Cancelled     int64 `dynamodbav:"cancelled"`
-		Refunds       int64 `dynamodbav:"refunds"`
-		RefundedCents int64 `dynamodbav:"refundedCents"`
-	}
-	if err := attributevalue.UnmarshalMap(out.Item, &item); err != nil {
-		return toolkit.Totals{}, fmt.Errorf("read analytics totals: %w", err)
-	}
-	t := toolkit.Totals(item)
 	if r.dry != nil {
-		inc := r.dry.increments(r.d.AnalyticsTable, key)
+		inc := r.dry.increments(r.d.AnalyticsTable, map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: totalsKey}})
 		t.Orders += inc["orders"]
 		t.RevenueCents += inc["revenueCents"]
 		t.Cancelled += inc["cancelled"]
