@@ -10,13 +10,10 @@ package dynamo
 import (
 	"context"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/orderflow-dev/orderflow/events"
 	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
@@ -116,20 +113,17 @@ func TestEmulatorRecords(t *testing.T) {
 			t.Fatalf("step %d: err = %v, want %v", i, err, step.want)
 		}
 	}
-	out, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(analyticsTable), Key: map[string]types.AttributeValue{"pk": str("TOTALS")}, ConsistentRead: aws.Bool(true)})
-	if err != nil {
+	if got, err := SalesTotals(ctx, db, analyticsTable); err != nil || got != (store.Totals{Orders: 2, RevenueCents: 5000, Cancelled: 1}) {
+		t.Errorf("totals = %+v, %v; want 2 orders, 5000 cents, 1 cancellation", got, err)
+	}
+	if err := analytics.Add(ctx, "e4", store.Totals{Refunds: 1, RefundedCents: 700}, fixture.Now); err != nil {
 		t.Fatal(err)
 	}
-	var got []int64
-	for _, a := range []string{"orders", "revenueCents", "cancelled"} {
-		v, err := getN(out.Item, a)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, v)
+	if got, err := SalesTotals(ctx, db, analyticsTable); err != nil || got != (store.Totals{Orders: 2, RevenueCents: 5000, Cancelled: 1, Refunds: 1, RefundedCents: 700}) {
+		t.Errorf("totals = %+v, %v; want the refund added", got, err)
 	}
-	if fmt.Sprint(got) != "[2 5000 1]" {
-		t.Errorf("totals = %v, want [2 5000 1]", got)
+	if got, err := SalesTotals(ctx, db, table(t, db, "pk")); err != nil || got != (store.Totals{}) {
+		t.Errorf("totals of an empty table = %+v, %v; want zero", got, err)
 	}
 }
 
