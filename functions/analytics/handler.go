@@ -17,8 +17,9 @@ type totals = projection.TotalsAdder
 // parker sends a poison record to the dead-letter queue (deadletter.Queue).
 type parker = record.BodyParker
 
-// Handler is a second, independent reader of the order-events stream: it keeps sales
-// totals (paid orders and the money taken, cancellations, refunds and the money given back) and can re-read the stream from the start.
+// Handler is a second, independent reader of the order-events stream: it keeps sales totals
+// (paid orders and the money taken, cancellations, refunds and the money given back) and can
+// re-read the stream from the start.
 type Handler struct {
 	totals totals
 	handle record.Handler

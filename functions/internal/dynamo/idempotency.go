@@ -69,9 +69,10 @@ func (k *IdempotencyKeys) Claim(ctx context.Context, rec store.IdempotencyRecord
 }
 
 // TakeOver hands the work of a key to leaseID (until `until`) if its holder's lease has run out
-// at now (store.IdempotencyRecord.LeaseRunOut: in whole seconds) and the request is the same one (fingerprint): the holder failed or died, and
-// the retry carries on with the same order id. ok is false when someone holds a live lease,
-// the key is completed, or the fingerprint differs; the record in force is returned.
+// at now (store.IdempotencyRecord.LeaseRunOut: in whole seconds) and the request is the same
+// one (fingerprint): the holder failed or died, and the retry carries on with the same order
+// id. ok is false when someone holds a live lease, the key is completed, or the fingerprint
+// differs; the record in force is returned.
 func (k *IdempotencyKeys) TakeOver(ctx context.Context, customerID, key, fingerprint, leaseID string, until, now time.Time) (_ store.IdempotencyRecord, ok bool, err error) {
 	item, ok, err := k.update(ctx, customerID, key, "SET leaseId = :lease, leaseUntil = :until",
 		"#status = :inProgress AND leaseUntil <= :now AND fingerprint = :fp",

@@ -155,7 +155,8 @@ type Analytics struct {
 	table  string
 }
 
-// totalsKey is the item that holds the totals; totalsItem is it, its counters named as Add names them.
+// totalsKey is the item that holds the totals; totalsItem is that item, its counters named as
+// Add names them.
 var totalsKey = map[string]types.AttributeValue{"pk": str("TOTALS")}
 
 type totalsItem struct {
