@@ -59,6 +59,8 @@ func (m benchIntents) Get(_ context.Context, intentID string) (store.PaymentInte
 // handler runs a batch's messages concurrently).
 type benchTasks struct{ succeeded, failed atomic.Int64 }
 
+func (t *benchTasks) Live(context.Context, string) error { return nil }
+
 func (t *benchTasks) Succeed(context.Context, string, string) error {
 	t.succeeded.Add(1)
 	return nil

@@ -230,12 +230,26 @@ func (f *fakeIntents) add(placed events.Envelope, token string) {
 type failure struct{ token, name, cause string }
 
 // fakeTasks answers a token once; later answers get ErrTaskClosed, as Step Functions does.
+// A token in forged was never issued: Live says so.
 type fakeTasks struct {
 	mu        sync.Mutex
 	succeeded map[string]string // token -> output
 	failed    []failure
 	closed    map[string]bool
+	forged    map[string]bool
 	err       error
+}
+
+func (f *fakeTasks) Live(_ context.Context, token string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case f.forged[token]:
+		return fmt.Errorf("send task heartbeat: %w", tasks.ErrInvalidToken)
+	case f.closed[token]:
+		return fmt.Errorf("send task heartbeat: %w", tasks.ErrTaskClosed)
+	}
+	return nil
 }
 
 func (f *fakeTasks) answer(token string) error {

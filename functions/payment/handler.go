@@ -47,8 +47,10 @@ type paymentProvider interface {
 	Refund(ctx context.Context, idempotencyKey string) error
 }
 
-// callback answers the waiting Step Functions task (tasks.Callback).
+// callback answers the waiting Step Functions task, and tells whether a token is one Step
+// Functions issued (tasks.Callback).
 type callback interface {
+	Live(ctx context.Context, token string) error
 	Succeed(ctx context.Context, token, output string) error
 	Fail(ctx context.Context, token, errorName, cause string) error
 }
@@ -148,6 +150,9 @@ func (h *Handler) message(ctx context.Context, m record.Message) error {
 	if msg.TaskToken == "" {
 		return record.Permanentf("not a payment task: no taskToken")
 	}
+	if err := h.issued(ctx, msg.TaskToken); err != nil {
+		return err
+	}
 	if err := check(msg.State); err != nil {
 		return h.fail(ctx, msg.TaskToken, err)
 	}
@@ -160,6 +165,24 @@ func (h *Handler) message(ctx context.Context, m record.Message) error {
 		return h.refund(ctx, msg)
 	default:
 		return h.fail(ctx, msg.TaskToken, fmt.Errorf("unknown action %q (want %s or %s)", msg.Action, workflow.ActionCharge, workflow.ActionRefund))
+	}
+}
+
+// issued checks, before any money moves, that the token is one Step Functions issued: a
+// message forged onto the payments queue (anyone with sqs:SendMessage on it) or a direct invoke
+// could otherwise charge a cancelled order or refund a shipped one. A closed task is no
+// forgery: a redelivery after its answer, or a redrive after its timeout; the ledger decides
+// those as before. (A real token of a closed task, copied into a forged message, passes: the
+// queue's own policy is what keeps such senders out.)
+func (h *Handler) issued(ctx context.Context, token string) error {
+	err := h.tasks.Live(ctx, token)
+	switch {
+	case err == nil, errors.Is(err, tasks.ErrTaskClosed):
+		return nil
+	case errors.Is(err, tasks.ErrInvalidToken):
+		return record.Permanentf("not a payment task: its taskToken is no task token Step Functions issued: %w", err)
+	default:
+		return err // the API's: retried
 	}
 }
 

@@ -40,7 +40,7 @@ func newFakes() fakes {
 		payments: newMemLedger(),
 		intents:  &fakeIntents{intents: map[string]store.PaymentIntent{}},
 		provider: newFakeProvider(),
-		tasks:    &fakeTasks{succeeded: map[string]string{}, closed: map[string]bool{}},
+		tasks:    &fakeTasks{succeeded: map[string]string{}, closed: map[string]bool{}, forged: map[string]bool{}},
 		dlq:      &fixture.DLQ{},
 		source:   &fixture.Source{},
 		logs:     &fixture.Buffer{},
@@ -457,6 +457,36 @@ func TestRefund(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A message whose taskToken Step Functions never issued (forged onto the queue, or a direct
+// invoke) moves no money: a charge for a cancelled order is not taken, a refund of a shipped
+// one not given; each is parked with its reason and no task is answered.
+func TestForgedTaskToken(t *testing.T) {
+	f := newFakes()
+	cancelled, shipped := fixture.OrderID(80), fixture.OrderID(81)
+	placedCancelled, placedShipped := f.placed(t, 80, "tok_visa"), f.placed(t, 81, "tok_visa")
+	f.payments.stored[shipped] = store.Payment{OrderID: shipped, PaymentID: PaymentID(shipped), Status: store.PaymentApproved, AmountCents: 4999, Attempts: 1}
+	f.provider.charged[PaymentID(shipped)] = 4999
+	f.tasks.forged["tk-forged-1"], f.tasks.forged["tk-forged-2"] = true, true
+	resp, err := f.h.Handle(context.Background(), sqsEvent(
+		msg("m-1", taskBody(t, "tk-forged-1", placedCancelled, reservedState(t, placedCancelled))),
+		msg("m-2", refundBody(t, "tk-forged-2", placedShipped, approvedState(t, placedShipped)))))
+	if err != nil || len(failedIDs(resp)) != 0 {
+		t.Fatalf("err %v, failed %v: want both parked", err, failedIDs(resp))
+	}
+	if calls := f.provider.calls; len(calls) != 0 || f.provider.net() != 4999 {
+		t.Errorf("provider calls %v, holds %d cents; want none, the shipped order's 4999 untouched", calls, f.provider.net())
+	}
+	if _, ok := f.payments.stored[cancelled]; ok || f.payments.stored[shipped].Status != store.PaymentApproved {
+		t.Errorf("ledger %+v: want nothing for the cancelled order, the shipped one APPROVED", f.payments.stored)
+	}
+	if len(f.tasks.succeeded) != 0 {
+		t.Errorf("answered %v", f.tasks.succeeded)
+	}
+	if reasons := f.dlq.Reasons(); len(reasons) != 2 || !strings.Contains(reasons[0]+reasons[1], "no task token Step Functions issued") {
+		t.Errorf("parked %q, want both, saying why", reasons)
 	}
 }
 

@@ -554,6 +554,9 @@ type yieldingTasks struct {
 	t *fakeTasks
 }
 
+// Live changes nothing, so it is no point at which to interleave.
+func (y yieldingTasks) Live(ctx context.Context, token string) error { return y.t.Live(ctx, token) }
+
 func (y yieldingTasks) Succeed(ctx context.Context, token, output string) error {
 	y.s.yield(ctx, "sfn.SendTaskSuccess "+token)
 	return y.t.Succeed(ctx, token, output)

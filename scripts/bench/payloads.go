@@ -62,7 +62,7 @@ func payloads() (map[string]payload, error) {
 			Expect: wantErrorType("InvalidInputError"),
 		},
 		"payment": {
-			Path:   "SQS batch of 10 charges; the ledger's DynamoDB call is refused → 10 batch item failures (decode, state checks, one signed request per message)",
+			Path:   "SQS batch of 10 charges; the check of each task token (SFN SendTaskHeartbeat) is refused → 10 batch item failures (decode, one signed request per message)",
 			Event:  b.chargeBatch(),
 			Expect: wantFailures(benchBatchSize),
 		},

@@ -1,6 +1,7 @@
 // Package tasks answers Step Functions tasks that wait for a callback
 // (sqs:sendMessage.waitForTaskToken): SendTaskSuccess with the task's output, or
-// SendTaskFailure with an error name the state machine's Retry and Catch match on.
+// SendTaskFailure with an error name the state machine's Retry and Catch match on; and checks,
+// before a message is acted on, that its token is one Step Functions issued.
 package tasks
 
 import (
@@ -17,6 +18,10 @@ import (
 // redelivered message), it timed out, or its token is not valid. Retrying cannot change that.
 var ErrTaskClosed = errors.New("task closed")
 
+// ErrInvalidToken means a token is no task token Step Functions issued (Live): the message
+// carrying it did not come from the state machine.
+var ErrInvalidToken = errors.New("not a task token Step Functions issued")
+
 // SFN API limits on SendTaskFailure.
 const (
 	maxErrorLen = 256
@@ -27,6 +32,7 @@ const (
 type API interface {
 	SendTaskSuccess(ctx context.Context, in *sfn.SendTaskSuccessInput, optFns ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error)
 	SendTaskFailure(ctx context.Context, in *sfn.SendTaskFailureInput, optFns ...func(*sfn.Options)) (*sfn.SendTaskFailureOutput, error)
+	SendTaskHeartbeat(ctx context.Context, in *sfn.SendTaskHeartbeatInput, optFns ...func(*sfn.Options)) (*sfn.SendTaskHeartbeatOutput, error)
 }
 
 // Callback answers tasks.
@@ -57,6 +63,23 @@ func (c *Callback) Fail(ctx context.Context, token, errorName, cause string) err
 		return fmt.Errorf("send task failure: %w", translate(err))
 	}
 	return nil
+}
+
+// Live reports whether token's task still waits (nil), with a heartbeat, which changes nothing
+// for a task without HeartbeatSeconds: ErrTaskClosed when it was answered or timed out (a
+// redelivered or redriven message), ErrInvalidToken when Step Functions never issued it (a
+// forged message); any other error is the API's, worth retrying.
+func (c *Callback) Live(ctx context.Context, token string) error {
+	_, err := c.client.SendTaskHeartbeat(ctx, &sfn.SendTaskHeartbeatInput{TaskToken: aws.String(token)})
+	var invalid *types.InvalidToken
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &invalid):
+		return fmt.Errorf("send task heartbeat: %w: %w", ErrInvalidToken, err)
+	default:
+		return fmt.Errorf("send task heartbeat: %w", translate(err))
+	}
 }
 
 func translate(err error) error {

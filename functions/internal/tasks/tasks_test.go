@@ -13,9 +13,15 @@ import (
 )
 
 type recordingSFN struct {
-	successes []*sfn.SendTaskSuccessInput
-	failures  []*sfn.SendTaskFailureInput
-	err       error
+	successes  []*sfn.SendTaskSuccessInput
+	failures   []*sfn.SendTaskFailureInput
+	heartbeats []*sfn.SendTaskHeartbeatInput
+	err        error
+}
+
+func (r *recordingSFN) SendTaskHeartbeat(_ context.Context, in *sfn.SendTaskHeartbeatInput, _ ...func(*sfn.Options)) (*sfn.SendTaskHeartbeatOutput, error) {
+	r.heartbeats = append(r.heartbeats, in)
+	return &sfn.SendTaskHeartbeatOutput{}, r.err
 }
 
 func (r *recordingSFN) SendTaskSuccess(_ context.Context, in *sfn.SendTaskSuccessInput, _ ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error) {
@@ -54,6 +60,33 @@ func TestErrorTranslation(t *testing.T) {
 				if (err != nil) != (tc.err != nil) || errors.Is(err, ErrTaskClosed) != tc.wantClosed {
 					t.Errorf("err = %v, closed want %v", err, tc.wantClosed)
 				}
+			}
+		})
+	}
+}
+
+// Live tells a waiting task from a closed one and from a token Step Functions never issued.
+func TestLive(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		err         error
+		wantClosed  bool
+		wantInvalid bool
+	}{
+		{name: "waiting"},
+		{name: "answered", err: wrap(&types.TaskDoesNotExist{}), wantClosed: true},
+		{name: "timed out", err: wrap(&types.TaskTimedOut{}), wantClosed: true},
+		{name: "forged", err: wrap(&types.InvalidToken{}), wantInvalid: true},
+		{name: "throttled", err: wrap(errors.New("ThrottlingException"))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &recordingSFN{err: tc.err}
+			err := New(r).Live(context.Background(), "tk")
+			if (err != nil) != (tc.err != nil) || errors.Is(err, ErrTaskClosed) != tc.wantClosed || errors.Is(err, ErrInvalidToken) != tc.wantInvalid {
+				t.Errorf("err = %v, want closed %v, invalid %v", err, tc.wantClosed, tc.wantInvalid)
+			}
+			if len(r.heartbeats) != 1 || aws.ToString(r.heartbeats[0].TaskToken) != "tk" {
+				t.Errorf("heartbeats %+v, want one for tk", r.heartbeats)
 			}
 		})
 	}
