@@ -162,7 +162,7 @@ func Reconcile(f Facts) []Check {
 	return []Check{placed, lost, terminal, unexpected, charged, refunds, stock, dlqs, running, claims, salesCheck(f.Sales, sales)}
 }
 
-// SalesOf is what an order adds to analytics' totals, from the ledger and its end, not from
+// salesOf is what an order adds to analytics' totals, from the ledger and its end, not from
 // the events analytics counts: an order and its amount for a payment charged (APPROVED, or
 // REFUNDED: charged, then given back), a refund and its amount for REFUNDED, a cancellation
 // for a cancelled order. The money kept, revenue less refunds, is then what was charged and
