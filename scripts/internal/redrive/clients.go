@@ -8,13 +8,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/orderflow-dev/orderflow/events"
 	"github.com/orderflow-dev/orderflow/functions/toolkit"
 	"github.com/orderflow-dev/orderflow/scripts/internal/deployed"
 	"github.com/orderflow-dev/orderflow/scripts/internal/streamlog"
@@ -45,9 +44,9 @@ type streamPutter interface {
 	Put(ctx context.Context, partitionKey string, data []byte) (string, error)
 }
 
-// publisher puts entries on the bus (toolkit.Publisher).
-type publisher interface {
-	Publish(ctx context.Context, entries ...events.Entry) error
+// PublishAPI publishes to a topic (sns.Client).
+type PublishAPI interface {
+	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
 }
 
 // Clients are the services redrive talks to, and the functions' code it delivers with.
@@ -57,8 +56,7 @@ type Clients struct {
 	Lambda     InvokeAPI
 	Stream     *streamlog.Reader // re-reads failed Kinesis batches
 	Streamer   streamPutter      // the stream path
-	Bus        publisher
-	BusName    string
+	SNS        PublishAPI
 	EventStore toolkit.EventAppender
 	Analytics  toolkit.TotalsAdder
 	Now        func() time.Time
@@ -72,8 +70,7 @@ func NewClients(s *deployed.Stack) Clients {
 		SQS: sqs.NewFromConfig(s.AWS), SFN: sfn.NewFromConfig(s.AWS), Lambda: lambda.NewFromConfig(s.AWS),
 		Stream:     &streamlog.Reader{Client: k, Stream: s.Output("StreamName")},
 		Streamer:   toolkit.NewStreamWriter(k, s.Output("StreamName")),
-		Bus:        toolkit.NewPublisher(eventbridge.NewFromConfig(s.AWS)),
-		BusName:    s.Output("EventBusName"),
+		SNS:        sns.NewFromConfig(s.AWS),
 		EventStore: toolkit.NewEventStore(db, s.Output("EventStoreTable")),
 		Analytics:  toolkit.NewAnalytics(db, s.Output("AnalyticsTable")),
 		Now:        time.Now,

@@ -1,5 +1,6 @@
 // Delivering a message back: to a queue, the stream path, the state machine, a function or the
-// bus; a failed Kinesis batch, re-read from the stream, through its consumer's projection.
+// notifications topic; a failed Kinesis batch, re-read from the stream, through its consumer's
+// projection.
 
 package redrive
 
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -78,17 +80,18 @@ func deliver(ctx context.Context, c Clients, src Source, m Message, dryRun bool)
 			err = fmt.Errorf("the function failed again (%s): %s", aws.ToString(out.FunctionError), out.Payload)
 		}
 		return to, err
-	case ToBus:
-		to := "the bus " + c.BusName
-		e, err := events.FromEventBridge(m.Payload)
-		if err != nil {
+	case ToTopic:
+		to := "topic " + src.Destination
+		if _, err := events.FromEventBridge(m.Payload); err != nil {
 			return to, fmt.Errorf("still invalid, kept: %w", err)
 		}
-		entry, err := e.Entry(c.BusName)
-		if err != nil || dryRun {
-			return to, err
+		if dryRun {
+			return to, nil
 		}
-		return to, c.Bus.Publish(ctx, entry)
+		// The message is the event, as the rule publishes it: the subscriptions' filter
+		// policies read its body, and deliver it raw to their queues.
+		_, err := c.SNS.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(src.Destination), Message: aws.String(string(m.Payload))})
+		return to, err
 	}
 	return "", fmt.Errorf("unknown target %d", target)
 }

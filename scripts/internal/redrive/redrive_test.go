@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -274,5 +275,41 @@ func TestRedriveToAFunction(t *testing.T) {
 		if fail && (rep.Failed != 1 || len(f.queues["dlq"]) != 1) || !fail && (rep.Moved != 1 || len(f.queues["dlq"]) != 0) {
 			t.Errorf("fail %v: moved %d, failed %d, DLQ %v", fail, rep.Moved, rep.Failed, bodies(f.queues["dlq"]))
 		}
+	}
+}
+
+// fakeTopic records what is published to it.
+type fakeTopic struct{ published []string }
+
+func (f *fakeTopic) Publish(_ context.Context, in *sns.PublishInput, _ ...func(*sns.Options)) (*sns.PublishOutput, error) {
+	f.published = append(f.published, aws.ToString(in.TopicArn)+" "+aws.ToString(in.Message))
+	return &sns.PublishOutput{}, nil
+}
+
+// What the notifications rule could not publish goes to the topic, the event unchanged (the
+// subscriptions filter on its body), not to the bus; an invalid event stays.
+func TestRedriveToTheTopic(t *testing.T) {
+	old := time.Now().Add(-time.Hour)
+	id := "ORD-3c1e28ba-2fa1-41d2-883f-0016d3cca427"
+	e, err := events.New(events.Spec{Type: events.TypeOrderCancelled, Version: 1, OrderID: id, Sequence: 2, CorrelationID: events.ID(id, 1), CausationID: events.ID(id, 1), Payload: events.OrderCancelled{OrderID: id, Reason: events.ReasonOutOfStock}, Time: old})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry, _ := e.Entry("bus")
+	valid := `{"version":"0","detail-type":"OrderCancelled","source":"orderflow.fulfilment","detail":` + entry.Detail + `}`
+	f := &fakeSQS{queues: map[string][]*fakeMsg{}}
+	f.add("dlq", valid, "", old)
+	f.add("dlq", `{"detail-type":"OrderCancelled","detail":{"id":"x"}}`, "", old)
+	topic := &fakeTopic{}
+	src := Source{Name: "notify-rule", DLQURL: "dlq", Target: ToTopic, Destination: "arn:aws:sns:us-east-1:1:notifications"}
+	rep, err := Redrive(context.Background(), Clients{SQS: f, SNS: topic}, []Source{src}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(topic.published) != 1 || topic.published[0] != src.Destination+" "+valid {
+		t.Errorf("published %q, want the valid event, unchanged, to the topic", topic.published)
+	}
+	if rep.Moved != 1 || rep.Failed != 1 || len(f.queues["dlq"]) != 1 {
+		t.Errorf("moved %d, failed %d, DLQ %v: want the invalid event kept", rep.Moved, rep.Failed, bodies(f.queues["dlq"]))
 	}
 }

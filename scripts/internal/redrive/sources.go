@@ -25,7 +25,7 @@ const (
 	ToProjector                  // failed batches: the event store; parked events: the stream path
 	ToAnalytics                  // failed batches: the totals; parked events: the stream path
 	ToStateMachine               // Destination: the state machine ARN
-	ToBus                        // the bus, as the event was first published
+	ToTopic                      // Destination: the topic ARN, published to as the rule publishes the event
 	ToFunction                   // Destination: the function, invoked with the payload and waited for
 )
 
@@ -34,7 +34,7 @@ type Source struct {
 	Name        string // what -queue names
 	DLQURL      string
 	Target      Target
-	Destination string // ToQueue: the queue URL; ToStateMachine: its ARN; ToFunction: its name
+	Destination string // ToQueue: the queue URL; ToStateMachine, ToTopic: its ARN; ToFunction: its name
 }
 
 // Sources lists the stack's dead-letter queues and their way back. The DLQs of the email and
@@ -69,7 +69,10 @@ func Sources(ctx context.Context, s *deployed.Stack, c SQSAPI) ([]Source, error)
 	}{
 		{"workflow-rule", "WorkflowRuleDlqUrl", ToStateMachine, o["StateMachineArn"]},
 		{"stream-rule", "StreamRuleDlqUrl", ToStream, ""},
-		{"notify-rule", "NotifyRuleDlqUrl", ToBus, ""}, // SNS is the rule's target; the bus gets it there (and duplicates elsewhere are ignored)
+		// What the rule could not publish to the notifications topic: to the topic, as the rule
+		// would have (not to the bus, whose policy lets only the producers put order events, and
+		// which would hand the event to every other rule again).
+		{"notify-rule", "NotifyRuleDlqUrl", ToTopic, o["NotificationsTopicArn"]},
 		// What SNS could not deliver to a subscribed queue (raw delivery: the body is the event) goes to that queue.
 		{"email-subscription", "EmailSubscriptionDlqUrl", ToQueue, o["EmailQueueUrl"]},
 		{"sms-subscription", "SmsSubscriptionDlqUrl", ToQueue, o["SmsQueueUrl"]},
