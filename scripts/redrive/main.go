@@ -1,7 +1,9 @@
 // Command redrive moves dead-lettered messages back to where they came from once the cause is
 // fixed: for each dead-letter queue of the stack it prints every message's errorReason, sends
 // the message back the way its kind of failure calls for (see package redrive), and deletes it
-// from the DLQ only after that succeeded. It exits 1 if a message could not be moved.
+// from the DLQ only after that succeeded. It exits 1 if a message could not be moved, 2 if a
+// dead-letter queue could not be read to the end (the others are still redriven, and the
+// summary printed).
 //
 //	go run ./scripts/redrive [-queue NAME] [-dry-run] [-max N] [-match TEXT]
 //
@@ -63,10 +65,7 @@ func run(ctx context.Context, queue string, o redrive.Options) error {
 		}
 		sources = sources[i : i+1]
 	}
-	rep, err := redrive.Redrive(ctx, c, sources, o)
-	if err != nil {
-		return err
-	}
+	rep, redriveErr := redrive.Redrive(ctx, c, sources, o)
 	verb := "moved"
 	if o.DryRun {
 		verb = "would move"
@@ -76,6 +75,9 @@ func run(ctx context.Context, queue string, o redrive.Options) error {
 		n = len(rep.Results) - rep.Failed
 	}
 	fmt.Printf("%d messages: %s %d, %d not moved\n", len(rep.Results), verb, n, rep.Failed)
+	if redriveErr != nil { // the others were read: what they held is above
+		return fmt.Errorf("not read to the end: %s: %w", strings.Join(rep.Unfinished, ", "), redriveErr)
+	}
 	if rep.Failed > 0 {
 		os.Exit(1)
 	}

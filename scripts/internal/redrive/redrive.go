@@ -21,6 +21,7 @@ package redrive
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -50,23 +51,33 @@ type Result struct {
 
 // Report is what a redrive did.
 type Report struct {
-	Results []Result
-	Moved   int
-	Failed  int
+	Results    []Result
+	Moved      int
+	Failed     int
+	Unfinished []string // the sources it could not read to the end (the error says why)
 }
 
-// Redrive moves the messages of each source, as o says.
+// Redrive moves the messages of each source, as o says. A source it cannot read (its DLQ gone,
+// refused, throttled) does not stop the others: the error names every such source, and the
+// report holds what was done in all of them.
 func Redrive(ctx context.Context, c Clients, sources []Source, o Options) (*Report, error) {
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
 	rep := &Report{}
+	var errs []error
 	for _, src := range sources {
+		if ctx.Err() != nil {
+			rep.Unfinished = append(rep.Unfinished, src.Name)
+			errs = append(errs, fmt.Errorf("%s: not read: %w", src.Name, ctx.Err()))
+			continue
+		}
 		if err := redriveSource(ctx, c, src, o, rep); err != nil {
-			return rep, fmt.Errorf("%s: %w", src.Name, err)
+			rep.Unfinished = append(rep.Unfinished, src.Name)
+			errs = append(errs, fmt.Errorf("%s: %w", src.Name, err))
 		}
 	}
-	return rep, nil
+	return rep, errors.Join(errs...)
 }
 
 // visibility hides a message received by a run from other readers (and from the run's next

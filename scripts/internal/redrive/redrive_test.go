@@ -82,9 +82,10 @@ func TestParse(t *testing.T) {
 
 // fakeSQS is a queue per URL; received messages are invisible until deleted or made visible.
 type fakeSQS struct {
-	queues  map[string][]*fakeMsg
-	sendErr error
-	next    int
+	queues     map[string][]*fakeMsg
+	sendErr    error
+	next       int
+	unreadable map[string]error // by queue URL: what ReceiveMessage answers
 }
 
 type fakeMsg struct {
@@ -99,6 +100,9 @@ func (f *fakeSQS) add(url, body, reason string, sent time.Time) {
 }
 
 func (f *fakeSQS) ReceiveMessage(_ context.Context, in *sqs.ReceiveMessageInput, _ ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+	if err := f.unreadable[*in.QueueUrl]; err != nil {
+		return nil, err
+	}
 	out := &sqs.ReceiveMessageOutput{}
 	for _, m := range f.queues[*in.QueueUrl] {
 		if m.hidden || len(out.Messages) == int(in.MaxNumberOfMessages) {
@@ -311,5 +315,27 @@ func TestRedriveToTheTopic(t *testing.T) {
 	}
 	if rep.Moved != 1 || rep.Failed != 1 || len(f.queues["dlq"]) != 1 {
 		t.Errorf("moved %d, failed %d, DLQ %v: want the invalid event kept", rep.Moved, rep.Failed, bodies(f.queues["dlq"]))
+	}
+}
+
+// A dead-letter queue that cannot be read does not stop the others: they are redriven, and the
+// error and the report name the one left.
+func TestRedriveGoesPastAnUnreadableQueue(t *testing.T) {
+	old := time.Now().Add(-time.Hour)
+	f := &fakeSQS{queues: map[string][]*fakeMsg{}, unreadable: map[string]error{"email-dlq": errors.New("AccessDenied: kms:Decrypt")}}
+	f.add("sms-dlq", "hello", "", old)
+	sources := []Source{
+		{Name: "email", DLQURL: "email-dlq", Target: ToQueue, Destination: "email"},
+		{Name: "sms", DLQURL: "sms-dlq", Target: ToQueue, Destination: "sms"},
+	}
+	rep, err := Redrive(context.Background(), Clients{SQS: f}, sources, Options{})
+	if err == nil || !strings.Contains(err.Error(), "email") || !strings.Contains(err.Error(), "AccessDenied") {
+		t.Errorf("err = %v, want the email DLQ named, and why", err)
+	}
+	if rep.Moved != 1 || len(f.queues["sms"]) != 1 || len(f.queues["sms-dlq"]) != 0 {
+		t.Errorf("moved %d, sms queue %v, sms DLQ %v: want the sms DLQ redriven anyway", rep.Moved, bodies(f.queues["sms"]), bodies(f.queues["sms-dlq"]))
+	}
+	if fmt.Sprint(rep.Unfinished) != "[email]" {
+		t.Errorf("unfinished %v, want [email]", rep.Unfinished)
 	}
 }
