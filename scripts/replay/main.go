@@ -75,7 +75,8 @@ func Print(w io.Writer, r *replay.Report) {
 	} else {
 		fmt.Fprintf(w, "  event store %d appended, %d already present, %d conflicts\n", r.EventStore.Applied, r.EventStore.AlreadyPresent, r.EventStore.Conflicts)
 	}
-	fmt.Fprintf(w, "  analytics   %d counted, %d already counted, %d not counted (types that do not count)\n", r.Analytics.Applied, r.Analytics.AlreadyPresent, r.Analytics.NotCounted)
+	fmt.Fprintf(w, "  analytics   %d counted, %d already counted, %d not counted (types that do not count), %d too old to count again\n",
+		r.Analytics.Applied, r.Analytics.AlreadyPresent, r.Analytics.NotCounted, r.Analytics.TooOld)
 	for _, c := range r.Conflicts {
 		fmt.Fprintf(w, "  CONFLICT    %s\n", c)
 	}

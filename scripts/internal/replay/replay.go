@@ -80,10 +80,14 @@ type Options struct {
 
 // Tally counts what a projection did with the events.
 type Tally struct {
-	Applied        int // written now (or, in a dry run, would be)
+	Applied        int // written by this run, in any of its rounds (or, in a dry run, would be)
 	AlreadyPresent int // there before: nothing to do
 	Conflicts      int // a different event holds the slot (event store only)
 	NotCounted     int // events the projection has no use for (analytics only)
+	// TooOld are events older than the markers that make counting once possible
+	// (toolkit.MarkerRetention): analytics counted them when they were new, and their
+	// markers may have expired since, so they are not counted again (analytics only).
+	TooOld int
 }
 
 // Report is what a replay did and found.
@@ -191,6 +195,24 @@ func (r *run) project(ctx context.Context, e events.Envelope, kinesisSeq string,
 	} else {
 		r.report.EventStore.AlreadyPresent++ // read from the event store: it is the source
 	}
+	if r.o.Now().Sub(e.Time) >= toolkit.MarkerRetention {
+		// Its marker may be gone: counting it could count it twice. What it adds still goes
+		// into the totals recomputed, as analytics counted it when it was new.
+		add, counts, err := toolkit.TotalsOf(e)
+		switch {
+		case err != nil:
+			return fmt.Errorf("analytics, event %s: %w", e.ID, err)
+		case !counts:
+			r.report.Analytics.NotCounted++
+			return nil
+		}
+		r.report.Analytics.TooOld++
+		if !r.seen[e.ID] {
+			r.seen[e.ID] = true
+			r.recomputed = toolkit.SumTotals(r.recomputed, add)
+		}
+		return nil
+	}
 	outcome, add, err := toolkit.Count(ctx, r.an, e, r.o.Now())
 	if err != nil {
 		return fmt.Errorf("analytics, event %s: %w", e.ID, err)
@@ -261,8 +283,11 @@ func (r *run) fromEventStore(ctx context.Context) error {
 		if len(r.report.Mismatches) == 0 || round >= r.o.Rounds {
 			return nil
 		}
-		// Events were appended while we read: read again, from a clean slate.
+		// Events were appended while we read: read again, from a clean slate, but for what this
+		// run wrote (a second round finds it already there, and must not hide that it wrote it).
+		wrote := [2]int{r.report.EventStore.Applied, r.report.Analytics.Applied}
 		*r.report = Report{From: r.o.From, OrderID: r.o.OrderID, DryRun: r.o.DryRun}
+		r.report.EventStore.Applied, r.report.Analytics.Applied = wrote[0], wrote[1]
 		r.events, r.seen, r.recomputed = map[string][]events.Envelope{}, map[string]bool{}, toolkit.Totals{}
 		if err := sleep(ctx, r.o.Pause); err != nil {
 			return err
