@@ -217,15 +217,24 @@ func TestRedriveToTheSourceQueue(t *testing.T) {
 	}
 }
 
-func TestRedriveThroughTheStreamPath(t *testing.T) {
-	old := time.Now().Add(-time.Hour)
-	id := "ORD-2b1e28ba-2fa1-41d2-883f-0016d3cca427"
+// cancelledEvent is an OrderCancelled of order id as EventBridge delivers it, sent at old.
+func cancelledEvent(t *testing.T, id string, old time.Time) string {
+	t.Helper()
 	e, err := events.New(events.Spec{Type: events.TypeOrderCancelled, Version: 1, OrderID: id, Sequence: 2, CorrelationID: events.ID(id, 1), CausationID: events.ID(id, 1), Payload: events.OrderCancelled{OrderID: id, Reason: events.ReasonOutOfStock}, Time: old})
 	if err != nil {
 		t.Fatal(err)
 	}
-	detail, _ := e.Entry("bus")
-	valid := `{"detail-type":"OrderCancelled","source":"orderflow.fulfilment","detail":` + detail.Detail + `}`
+	entry, err := e.Entry("bus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return `{"version":"0","detail-type":"OrderCancelled","source":"orderflow.fulfilment","detail":` + entry.Detail + `}`
+}
+
+func TestRedriveThroughTheStreamPath(t *testing.T) {
+	old := time.Now().Add(-time.Hour)
+	id := "ORD-2b1e28ba-2fa1-41d2-883f-0016d3cca427"
+	valid := cancelledEvent(t, id, old)
 	f := &fakeSQS{queues: map[string][]*fakeMsg{}}
 	f.add("dlq", valid, "sequence conflict: ...", old)
 	f.add("dlq", `{"detail-type":"OrderCancelled","detail":{"id":"x"}}`, "schema: ...", old)
@@ -294,13 +303,7 @@ func (f *fakeTopic) Publish(_ context.Context, in *sns.PublishInput, _ ...func(*
 // subscriptions filter on its body), not to the bus; an invalid event stays.
 func TestRedriveToTheTopic(t *testing.T) {
 	old := time.Now().Add(-time.Hour)
-	id := "ORD-3c1e28ba-2fa1-41d2-883f-0016d3cca427"
-	e, err := events.New(events.Spec{Type: events.TypeOrderCancelled, Version: 1, OrderID: id, Sequence: 2, CorrelationID: events.ID(id, 1), CausationID: events.ID(id, 1), Payload: events.OrderCancelled{OrderID: id, Reason: events.ReasonOutOfStock}, Time: old})
-	if err != nil {
-		t.Fatal(err)
-	}
-	entry, _ := e.Entry("bus")
-	valid := `{"version":"0","detail-type":"OrderCancelled","source":"orderflow.fulfilment","detail":` + entry.Detail + `}`
+	valid := cancelledEvent(t, "ORD-3c1e28ba-2fa1-41d2-883f-0016d3cca427", old)
 	f := &fakeSQS{queues: map[string][]*fakeMsg{}}
 	f.add("dlq", valid, "", old)
 	f.add("dlq", `{"detail-type":"OrderCancelled","detail":{"id":"x"}}`, "", old)
