@@ -13,10 +13,11 @@
 //	                       Kinesis batch failures   → the batch re-read from the stream and run
 //	                                                  through that consumer's projection
 //	workflow-rule, stream-rule, notify-rule (when the stack outputs their DLQs): an event an
-//	EventBridge rule could not deliver → the state machine, the stream path, or the bus
+//	EventBridge rule could not deliver → the state machine, the stream path, or the
+//	notifications topic (as the rule publishes it)
 //
 // Every delivery reuses the functions' code (functions/toolkit): the stream writer, the event
-// store and analytics projections, the bus publisher.
+// store and analytics projections.
 package redrive
 
 import (
