@@ -90,7 +90,9 @@ func (r *Reader) ReadFrom(ctx context.Context, from Positions, fn func(Record) e
 }
 
 // ReadRange calls fn for the records of one shard whose sequence numbers lie between first
-// and last, both included.
+// and last, both included. It fails, before calling fn at all, when the stream no longer holds
+// first (trimmed: past its retention) and starts reading after it: the range can no longer be
+// read whole.
 func (r *Reader) ReadRange(ctx context.Context, shardID, first, last string, fn func(Record) error) error {
 	end, ok := new(big.Int).SetString(last, 10)
 	if !ok {
@@ -100,7 +102,13 @@ func (r *Reader) ReadRange(ctx context.Context, shardID, first, last string, fn 
 		StreamName: aws.String(r.Stream), ShardId: aws.String(shardID),
 		ShardIteratorType: types.ShardIteratorTypeAtSequenceNumber, StartingSequenceNumber: aws.String(first),
 	}
+	started := false
 	return r.read(ctx, in, func(rec Record) (bool, error) {
+		if !started && rec.SequenceNumber != first {
+			return false, fmt.Errorf("shard %s: the range starts at record %s, but the stream's first record there is %s: its start is no longer on the stream (past its retention?)",
+				shardID, first, rec.SequenceNumber)
+		}
+		started = true
 		n, ok := new(big.Int).SetString(rec.SequenceNumber, 10)
 		if !ok || n.Cmp(end) > 0 {
 			return false, nil

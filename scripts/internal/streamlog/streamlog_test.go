@@ -21,6 +21,9 @@ type fakeKinesis struct {
 	shards map[string][]string // shard id -> record sequence numbers
 	closed map[string]bool
 	calls  int
+	// trimmed: an AT_SEQUENCE_NUMBER iterator for a record the shard no longer holds starts at
+	// its oldest record (else: an error)
+	trimmed bool
 }
 
 func (f *fakeKinesis) ListShards(_ context.Context, in *kinesis.ListShardsInput, _ ...func(*kinesis.Options)) (*kinesis.ListShardsOutput, error) {
@@ -51,7 +54,9 @@ func (f *fakeKinesis) GetShardIterator(_ context.Context, in *kinesis.GetShardIt
 				start = i
 			}
 		}
-		if start < 0 {
+		if start < 0 && f.trimmed {
+			start = 0
+		} else if start < 0 {
 			return nil, fmt.Errorf("no record %s", *in.StartingSequenceNumber)
 		}
 		if in.ShardIteratorType == types.ShardIteratorTypeAfterSequenceNumber {
@@ -148,5 +153,17 @@ func TestReadRange(t *testing.T) {
 	}
 	if err := r.ReadRange(context.Background(), "shard-0", "11", "x", func(Record) error { return nil }); err == nil {
 		t.Error("a range ending at a non-number was accepted")
+	}
+
+	// A range whose start the stream has trimmed: nothing read, an error saying why (a caller
+	// that went on with the rest would take part of a batch for all of it).
+	f.trimmed = true
+	got = nil
+	err := r.ReadRange(context.Background(), "shard-0", "9", "12", func(rec Record) error {
+		got = append(got, rec.SequenceNumber)
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "no longer on the stream") || len(got) != 0 {
+		t.Errorf("trimmed start: read %v, err %v; want nothing read and the reason", got, err)
 	}
 }
