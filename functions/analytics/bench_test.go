@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -23,8 +22,9 @@ func (t *benchTotals) Add(context.Context, string, store.Totals, time.Time) erro
 }
 
 // benchKinesis is a Kinesis batch of ten events of five orders, as the stream carries them:
-// each order placed then paid or cancelled; three payments and two cancellations count.
-func benchKinesis(b testing.TB) ([]byte, *Handler, *benchTotals, *fixture.DLQ) {
+// each order placed then paid or cancelled; three payments and two cancellations count. The
+// check: the five counting events were counted, none parked or failed.
+func benchKinesis(b testing.TB) ([]byte, any, func([]byte) error) {
 	var keys []string
 	var data [][]byte
 	for n := 1; n <= 5; n++ {
@@ -38,32 +38,16 @@ func benchKinesis(b testing.TB) ([]byte, *Handler, *benchTotals, *fixture.DLQ) {
 		}
 	}
 	t, d := &benchTotals{}, &fixture.DLQ{}
-	return benchfixture.KinesisEvent(b, keys, data...), newHandler(t, d, benchfixture.Logger()), t, d
+	return benchfixture.KinesisEvent(b, keys, data...), newHandler(t, d, benchfixture.Logger()).Handle,
+		benchfixture.Handled("counted", 5, func() int { return t.added }, d)
 }
 
 // A batch: per record, parse and validate the event, add what it counts to the totals.
-func BenchmarkHandleAnalytics(b *testing.B) {
-	raw, h, t, d := benchKinesis(b)
-	benchfixture.Invoke(b, h.Handle, raw, counted(t, d))
-}
+func BenchmarkHandleAnalytics(b *testing.B) { benchfixture.Invoke(b, benchKinesis) }
 
 func BenchmarkFloorAnalytics(b *testing.B) {
-	raw, h, _, _ := benchKinesis(b)
-	benchfixture.Floor[lambdaevents.KinesisEvent, lambdaevents.KinesisEventResponse](b, h.Handle, raw)
-}
-
-// counted checks that the five counting events were counted, none parked or failed.
-func counted(t *benchTotals, d *fixture.DLQ) func([]byte) error {
-	return benchfixture.NoFailures(func() error {
-		if t.added != 5 || len(d.Parked()) != 0 {
-			return fmt.Errorf("%d counted, %d parked", t.added, len(d.Parked()))
-		}
-		return nil
-	})
+	benchfixture.Floor[lambdaevents.KinesisEvent, lambdaevents.KinesisEventResponse](b, benchKinesis)
 }
 
 // The benchmark's input takes the path it is meant to measure.
-func TestBenchmarkInputs(t *testing.T) {
-	raw, h, tot, d := benchKinesis(t)
-	benchfixture.Check(t, h.Handle, raw, counted(tot, d))
-}
+func TestBenchmarkInputs(t *testing.T) { benchfixture.Check(t, benchKinesis) }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"sync/atomic"
 	"testing"
 
@@ -41,7 +40,7 @@ func benchCustomerEvents(b testing.TB, n int) []events.Envelope {
 // raw delivery: each body is SNS's envelope around the EventBridge event), two of each
 // customer-facing event type.
 // The check says every message was notified, none parked or failed.
-func benchNotify(b testing.TB) (raw []byte, h *Handler, check func([]byte) error) {
+func benchNotify(b testing.TB) (raw []byte, handler any, check func([]byte) error) {
 	var bodies []string
 	for n := 1; n <= 2; n++ {
 		for _, e := range benchCustomerEvents(b, n) {
@@ -50,28 +49,16 @@ func benchNotify(b testing.TB) (raw []byte, h *Handler, check func([]byte) error
 	}
 	raw = benchfixture.SQSEvent(b, benchQueue, bodies...)
 	notes, dlq := &benchNotifications{}, &fixture.DLQ{}
-	h = newHandler(map[string]string{benchQueue: "email"}, map[string]parker{benchQueue: dlq}, &fixture.Source{}, notes, 3, benchfixture.Logger())
-	return raw, h, benchfixture.NoFailures(func() error {
-		if len(dlq.Parked()) != 0 || notes.recorded.Load() != 10 {
-			return fmt.Errorf("%d parked, %d notified", len(dlq.Parked()), notes.recorded.Load())
-		}
-		return nil
-	})
+	h := newHandler(map[string]string{benchQueue: "email"}, map[string]parker{benchQueue: dlq}, &fixture.Source{}, notes, 3, benchfixture.Logger())
+	return raw, h.Handle, benchfixture.Handled("notified", 10, func() int { return int(notes.recorded.Load()) }, dlq)
 }
 
 // A batch: per message, unwrap SNS, parse and validate the event, write its text, record it.
-func BenchmarkHandleNotifier(b *testing.B) {
-	raw, h, check := benchNotify(b)
-	benchfixture.Invoke(b, h.Handle, raw, check)
-}
+func BenchmarkHandleNotifier(b *testing.B) { benchfixture.Invoke(b, benchNotify) }
 
 func BenchmarkFloorNotifier(b *testing.B) {
-	raw, h, _ := benchNotify(b)
-	benchfixture.Floor[lambdaevents.SQSEvent, lambdaevents.SQSEventResponse](b, h.Handle, raw)
+	benchfixture.Floor[lambdaevents.SQSEvent, lambdaevents.SQSEventResponse](b, benchNotify)
 }
 
 // The benchmark's input takes the path it is meant to measure.
-func TestBenchmarkInputs(t *testing.T) {
-	raw, h, check := benchNotify(t)
-	benchfixture.Check(t, h.Handle, raw, check)
-}
+func TestBenchmarkInputs(t *testing.T) { benchfixture.Check(t, benchNotify) }

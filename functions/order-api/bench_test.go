@@ -137,42 +137,39 @@ func wantStatus(status int) func([]byte) error {
 	}
 }
 
-// POST /orders with an Idempotency-Key: validate, price, claim the key, store the payment
-// intent, publish OrderPlaced, answer 201 and store the answer under the key.
-func BenchmarkHandleOrderAPIPlace(b *testing.B) {
-	raw := benchRequest(b, routePlace, "/orders", benchPlaceBody)
-	benchfixture.Invoke(b, benchHandler(nil).Handle, raw, wantStatus(http.StatusCreated))
+// benchPlace is POST /orders with an Idempotency-Key, answered 201.
+func benchPlace(tb testing.TB) ([]byte, any, func([]byte) error) {
+	return benchRequest(tb, routePlace, "/orders", benchPlaceBody), benchHandler(nil).Handle, wantStatus(http.StatusCreated)
 }
 
+// benchGet is GET /orders/{orderId} of a shipped order, answered 200.
+func benchGet(tb testing.TB) ([]byte, any, func([]byte) error) {
+	id := fixture.OrderID(1)
+	var req lambdaevents.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(benchRequest(tb, routeGet, "/orders/"+id, ""), &req); err != nil {
+		tb.Fatal(err)
+	}
+	req.PathParameters = map[string]string{"orderId": id}
+	return benchfixture.JSON(tb, req), benchHandler(benchOrderHistory(tb, id)).Handle, wantStatus(http.StatusOK)
+}
+
+// POST /orders with an Idempotency-Key: validate, price, claim the key, store the payment
+// intent, publish OrderPlaced, answer 201 and store the answer under the key.
+func BenchmarkHandleOrderAPIPlace(b *testing.B) { benchfixture.Invoke(b, benchPlace) }
+
 func BenchmarkFloorOrderAPIPlace(b *testing.B) {
-	raw := benchRequest(b, routePlace, "/orders", benchPlaceBody)
-	benchfixture.Floor[lambdaevents.APIGatewayV2HTTPRequest, lambdaevents.APIGatewayV2HTTPResponse](b, benchHandler(nil).Handle, raw)
+	benchfixture.Floor[lambdaevents.APIGatewayV2HTTPRequest, lambdaevents.APIGatewayV2HTTPResponse](b, benchPlace)
 }
 
 // GET /orders/{orderId} of a shipped order: load its five events, fold them, answer 200.
-func BenchmarkHandleOrderAPIGet(b *testing.B) {
-	raw, h := benchGet(b)
-	benchfixture.Invoke(b, h.Handle, raw, wantStatus(http.StatusOK))
-}
+func BenchmarkHandleOrderAPIGet(b *testing.B) { benchfixture.Invoke(b, benchGet) }
 
 func BenchmarkFloorOrderAPIGet(b *testing.B) {
-	raw, h := benchGet(b)
-	benchfixture.Floor[lambdaevents.APIGatewayV2HTTPRequest, lambdaevents.APIGatewayV2HTTPResponse](b, h.Handle, raw)
-}
-
-func benchGet(b testing.TB) ([]byte, *Handler) {
-	id := fixture.OrderID(1)
-	var req lambdaevents.APIGatewayV2HTTPRequest
-	if err := json.Unmarshal(benchRequest(b, routeGet, "/orders/"+id, ""), &req); err != nil {
-		b.Fatal(err)
-	}
-	req.PathParameters = map[string]string{"orderId": id}
-	return benchfixture.JSON(b, req), benchHandler(benchOrderHistory(b, id))
+	benchfixture.Floor[lambdaevents.APIGatewayV2HTTPRequest, lambdaevents.APIGatewayV2HTTPResponse](b, benchGet)
 }
 
 // The benchmarks' inputs take the paths they are meant to measure.
 func TestBenchmarkInputs(t *testing.T) {
-	benchfixture.Check(t, benchHandler(nil).Handle, benchRequest(t, routePlace, "/orders", benchPlaceBody), wantStatus(http.StatusCreated))
-	raw, h := benchGet(t)
-	benchfixture.Check(t, h.Handle, raw, wantStatus(http.StatusOK))
+	benchfixture.Check(t, benchPlace)
+	benchfixture.Check(t, benchGet)
 }

@@ -74,7 +74,7 @@ func (t *benchTasks) Fail(context.Context, string, string, string) error {
 // benchCharges is an SQS batch of benchBatch RequestPayment messages (each a different order,
 // its stock reserved) and the handler, whose intent store holds the orders' payment tokens.
 // The check says every message was charged and its task answered with success.
-func benchCharges(b testing.TB) (raw []byte, h *Handler, check func([]byte) error) {
+func benchCharges(b testing.TB) (raw []byte, handler any, check func([]byte) error) {
 	intents := benchIntents{}
 	bodies := make([]string, 0, benchBatch)
 	for n := 1; n <= benchBatch; n++ {
@@ -98,9 +98,9 @@ func benchCharges(b testing.TB) (raw []byte, h *Handler, check func([]byte) erro
 	}
 	raw = benchfixture.SQSEvent(b, "arn:aws:sqs:us-east-1:000000000000:payments", bodies...)
 	tasks := &benchTasks{}
-	h = newHandler("orders", ports{payments: benchPayments{}, intents: intents, provider: provider.Sandbox{}, tasks: tasks, dlq: &fixture.DLQ{}, source: &fixture.Source{}},
+	h := newHandler("orders", ports{payments: benchPayments{}, intents: intents, provider: provider.Sandbox{}, tasks: tasks, dlq: &fixture.DLQ{}, source: &fixture.Source{}},
 		3, benchfixture.Logger())
-	return raw, h, benchfixture.NoFailures(func() error {
+	return raw, h.Handle, benchfixture.NoFailures(func() error {
 		if tasks.succeeded.Load() != benchBatch || tasks.failed.Load() != 0 {
 			return fmt.Errorf("%d tasks succeeded, %d failed, want %d and 0", tasks.succeeded.Load(), tasks.failed.Load(), benchBatch)
 		}
@@ -113,18 +113,11 @@ const intentLifetime = 14 * 24 * time.Hour
 
 // A batch of charges: per message, decode the task, check its state, claim the payment, read
 // the intent, charge, record, emit PaymentApproved and OrderConfirmed, answer the task.
-func BenchmarkHandlePayment(b *testing.B) {
-	raw, h, check := benchCharges(b)
-	benchfixture.Invoke(b, h.Handle, raw, check)
-}
+func BenchmarkHandlePayment(b *testing.B) { benchfixture.Invoke(b, benchCharges) }
 
 func BenchmarkFloorPayment(b *testing.B) {
-	raw, h, _ := benchCharges(b)
-	benchfixture.Floor[lambdaevents.SQSEvent, lambdaevents.SQSEventResponse](b, h.Handle, raw)
+	benchfixture.Floor[lambdaevents.SQSEvent, lambdaevents.SQSEventResponse](b, benchCharges)
 }
 
 // The benchmark's input takes the path it is meant to measure.
-func TestBenchmarkInputs(t *testing.T) {
-	raw, h, check := benchCharges(t)
-	benchfixture.Check(t, h.Handle, raw, check)
-}
+func TestBenchmarkInputs(t *testing.T) { benchfixture.Check(t, benchCharges) }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"testing"
 	"time"
@@ -42,7 +41,8 @@ func benchLifecycle(b testing.TB, n int) []events.Envelope {
 
 // benchKinesis is a Kinesis batch of two shipped orders' ten events (each record the whole
 // EventBridge event, keyed by its order), and the handler, whose business metrics go nowhere.
-func benchKinesis(b testing.TB) ([]byte, *Handler, *benchStore, *fixture.DLQ) {
+// The check: every record was appended, none parked or failed.
+func benchKinesis(b testing.TB) ([]byte, any, func([]byte) error) {
 	var keys []string
 	var data [][]byte
 	for n := 1; n <= 2; n++ {
@@ -55,33 +55,17 @@ func benchKinesis(b testing.TB) ([]byte, *Handler, *benchStore, *fixture.DLQ) {
 		b.Fatal(err)
 	}
 	s, d := &benchStore{}, &fixture.DLQ{}
-	return benchfixture.KinesisEvent(b, keys, data...), newHandler(s, d, m, benchfixture.Logger()), s, d
+	return benchfixture.KinesisEvent(b, keys, data...), newHandler(s, d, m, benchfixture.Logger()).Handle,
+		benchfixture.Handled("appended", 10, func() int { return s.appended }, d)
 }
 
 // A batch: per record, parse and validate the event, append it to the event store, emit its
 // business metrics (OrdersPlaced; OrdersShipped with PlacedToTerminal).
-func BenchmarkHandleProjector(b *testing.B) {
-	raw, h, s, d := benchKinesis(b)
-	benchfixture.Invoke(b, h.Handle, raw, appended(s, d))
-}
+func BenchmarkHandleProjector(b *testing.B) { benchfixture.Invoke(b, benchKinesis) }
 
 func BenchmarkFloorProjector(b *testing.B) {
-	raw, h, _, _ := benchKinesis(b)
-	benchfixture.Floor[lambdaevents.KinesisEvent, lambdaevents.KinesisEventResponse](b, h.Handle, raw)
-}
-
-// appended checks that every record was appended, none parked or failed.
-func appended(s *benchStore, d *fixture.DLQ) func([]byte) error {
-	return benchfixture.NoFailures(func() error {
-		if s.appended != 10 || len(d.Parked()) != 0 {
-			return fmt.Errorf("%d appended, %d parked", s.appended, len(d.Parked()))
-		}
-		return nil
-	})
+	benchfixture.Floor[lambdaevents.KinesisEvent, lambdaevents.KinesisEventResponse](b, benchKinesis)
 }
 
 // The benchmark's input takes the path it is meant to measure.
-func TestBenchmarkInputs(t *testing.T) {
-	raw, h, s, d := benchKinesis(t)
-	benchfixture.Check(t, h.Handle, raw, appended(s, d))
-}
+func TestBenchmarkInputs(t *testing.T) { benchfixture.Check(t, benchKinesis) }

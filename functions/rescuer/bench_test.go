@@ -120,8 +120,8 @@ func benchTimedOut(b testing.TB) (input string, newestFirst []types.HistoryEvent
 }
 
 // benchRescue is the status change of that execution (TIMED_OUT, its input included) as the
-// default bus delivers it, and the handler.
-func benchRescue(b testing.TB) ([]byte, *Handler, *benchStarter) {
+// default bus delivers it, and the handler. The check: the rescue was started.
+func benchRescue(b testing.TB) ([]byte, any, func([]byte) error) {
 	input, history := benchTimedOut(b)
 	raw := benchfixture.JSON(b, map[string]any{
 		"version": "0", "id": "315c1398-40ff-a850-213b-158f73e60175", "detail-type": detailType, "source": eventSource,
@@ -136,23 +136,7 @@ func benchRescue(b testing.TB) ([]byte, *Handler, *benchStarter) {
 	s := &benchStarter{}
 	h := newHandler(benchStateMachine, ports{history: benchHistoryPage{&sfn.GetExecutionHistoryOutput{Events: history}}, describer: benchDescriber{}, starter: s},
 		benchfixture.Logger())
-	return raw, h, s
-}
-
-// One status change: decode it, read the history back to the last saga state, start the rescue.
-func BenchmarkHandleRescuer(b *testing.B) {
-	raw, h, s := benchRescue(b)
-	benchfixture.Invoke(b, h.Handle, raw, rescued(s))
-}
-
-func BenchmarkFloorRescuer(b *testing.B) {
-	raw, h, _ := benchRescue(b)
-	benchfixture.Floor[StatusChangeEvent, json.RawMessage](b, h.Handle, raw)
-}
-
-// rescued checks that the rescue was started.
-func rescued(s *benchStarter) func([]byte) error {
-	return func([]byte) error {
+	return raw, h.Handle, func([]byte) error {
 		if s.started != 1 {
 			return fmt.Errorf("%d rescues started", s.started)
 		}
@@ -160,8 +144,12 @@ func rescued(s *benchStarter) func([]byte) error {
 	}
 }
 
-// The benchmark's input takes the path it is meant to measure.
-func TestBenchmarkInputs(t *testing.T) {
-	raw, h, s := benchRescue(t)
-	benchfixture.Check(t, h.Handle, raw, rescued(s))
+// One status change: decode it, read the history back to the last saga state, start the rescue.
+func BenchmarkHandleRescuer(b *testing.B) { benchfixture.Invoke(b, benchRescue) }
+
+func BenchmarkFloorRescuer(b *testing.B) {
+	benchfixture.Floor[StatusChangeEvent, json.RawMessage](b, benchRescue)
 }
+
+// The benchmark's input takes the path it is meant to measure.
+func TestBenchmarkInputs(t *testing.T) { benchfixture.Check(t, benchRescue) }

@@ -34,6 +34,7 @@ import (
 	"github.com/orderflow-dev/orderflow/events"
 	"github.com/orderflow-dev/orderflow/functions/internal/catalogue"
 	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
+	"github.com/orderflow-dev/orderflow/functions/internal/workflow"
 )
 
 // Where the events come from: the account, region and resources of the deployed stack.
@@ -61,15 +62,21 @@ func Context() context.Context {
 	})
 }
 
-// Invoke benchmarks handler (a function lambda.Start accepts) on the event raw through
-// aws-lambda-go's lambda.NewHandler, as the runtime calls it. check reads the first answer,
-// before the timer starts: the benchmark fails unless the handler took the path it is meant
-// to measure.
-func Invoke(b *testing.B, handler any, raw []byte, check func(out []byte) error) {
+// Case is one benchmark's setup: raw is the event as its source sends it, handler (a function
+// lambda.Start accepts) runs on in-memory fakes, and check reads the handler's answer (and what
+// its fakes saw) to tell that it took the path the benchmark is meant to measure. Each
+// bench_test.go gives its Case to Invoke, Floor and Check.
+type Case func(tb testing.TB) (raw []byte, handler any, check func(out []byte) error)
+
+// Invoke benchmarks c's handler on its event through aws-lambda-go's lambda.NewHandler, as the
+// runtime calls it. c's check reads the first answer, before the timer starts: the benchmark
+// fails unless the handler took the path it is meant to measure.
+func Invoke(b *testing.B, c Case) {
 	b.Helper()
+	raw, handler, check := c(b)
+	answer(b, handler, raw, check)
 	h := lambda.NewHandler(handler)
 	ctx := Context()
-	Check(b, handler, raw, check)
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -79,10 +86,17 @@ func Invoke(b *testing.B, handler any, raw []byte, check func(out []byte) error)
 	}
 }
 
-// Check invokes handler once on raw, as the runtime would, and runs check on its answer. Each
-// bench_test.go runs it in a test too, so that `go test` notices when a benchmark's input no
-// longer takes the path it is meant to measure.
-func Check(tb testing.TB, handler any, raw []byte, check func(out []byte) error) {
+// Check invokes c's handler once on its event, as the runtime would, and runs c's check on its
+// answer. Each bench_test.go runs it in a test too, so that `go test` notices when a
+// benchmark's input no longer takes the path it is meant to measure.
+func Check(tb testing.TB, c Case) {
+	tb.Helper()
+	raw, handler, check := c(tb)
+	answer(tb, handler, raw, check)
+}
+
+// answer invokes handler once on raw and returns its answer, checked by check (when not nil).
+func answer(tb testing.TB, handler any, raw []byte, check func(out []byte) error) []byte {
 	tb.Helper()
 	out, err := lambda.NewHandler(handler).Invoke(Context(), raw)
 	if err != nil {
@@ -93,20 +107,19 @@ func Check(tb testing.TB, handler any, raw []byte, check func(out []byte) error)
 			tb.Fatalf("answered %s: %v", out, err)
 		}
 	}
+	return out
 }
 
-// Floor benchmarks the floor of handler on raw: json.Unmarshal of raw into a new In (the
-// handler's event type) and json.Marshal of the handler's answer to raw (computed once, before
-// the timer starts, and decoded into Out, the handler's answer type).
-func Floor[In, Out any](b *testing.B, handler any, raw []byte) {
+// Floor benchmarks the floor of c: json.Unmarshal of its event into a new In (the handler's
+// event type) and json.Marshal of the handler's answer to it (computed once, before the timer
+// starts, and decoded into Out, the handler's answer type).
+func Floor[In, Out any](b *testing.B, c Case) {
 	b.Helper()
-	answer, err := lambda.NewHandler(handler).Invoke(Context(), raw)
-	if err != nil {
-		b.Fatalf("invoke: %v", err)
-	}
+	raw, handler, _ := c(b)
+	reply := answer(b, handler, raw, nil)
 	var out Out
-	if err := json.Unmarshal(answer, &out); err != nil {
-		b.Fatalf("answer %s as %T: %v", answer, out, err)
+	if err := json.Unmarshal(reply, &out); err != nil {
+		b.Fatalf("answer %s as %T: %v", reply, out, err)
 	}
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()
@@ -119,6 +132,32 @@ func Floor[In, Out any](b *testing.B, handler any, raw []byte) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// Outcome is a check of a task's answer (a workflow document): its state's outcome is outcome
+// and the task emitted one event.
+func Outcome(outcome string) func(out []byte) error {
+	return func(out []byte) error {
+		var doc workflow.Doc
+		if err := json.Unmarshal(out, &doc); err != nil {
+			return err
+		}
+		if doc.State == nil || doc.State.Outcome != outcome || len(doc.State.Entries) != 1 {
+			return fmt.Errorf("not %s with one event emitted", outcome)
+		}
+		return nil
+	}
+}
+
+// Handled is a check of a batch handler's answer: no failure reported, nothing parked on dlq,
+// and count, what the fakes saw done (e.g. "appended"), is want.
+func Handled(done string, want int, count func() int, dlq *fixture.DLQ) func(out []byte) error {
+	return NoFailures(func() error {
+		if n := count(); n != want || len(dlq.Parked()) != 0 {
+			return fmt.Errorf("%d %s (want %d), %d parked", n, done, want, len(dlq.Parked()))
+		}
+		return nil
+	})
 }
 
 // NoFailures is a check for Invoke and Check of a batch handler's answer (SQS's or Kinesis's:
