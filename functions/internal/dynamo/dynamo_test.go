@@ -194,36 +194,89 @@ func TestEventStoreAppend(t *testing.T) {
 	}
 }
 
-func TestEventStoreCustomerOrders(t *testing.T) {
-	a, b := fixture.OrderID(11), fixture.OrderID(12)
-	ea, eb := fixture.Placed(t, a, "tok_visa"), fixture.Placed(t, b, "tok_visa")
-	item := func(e events.Envelope) map[string]types.AttributeValue {
-		return map[string]types.AttributeValue{"orderId": str(e.OrderID), "envelope": str(string(fixture.JSON(t, e)))}
+// customerIndex answers a query of CustomerOrdersIndex as DynamoDB does: at most Limit items,
+// newest first, after ExclusiveStartKey, and a LastEvaluatedKey whenever the query stopped at
+// its Limit, whether or not anything follows.
+type customerIndex struct {
+	*fakeDB
+	items []map[string]types.AttributeValue // newest first
+}
+
+func (ix *customerIndex) Query(_ context.Context, in *dynamodb.QueryInput, _ ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	ix.queries = append(ix.queries, in)
+	from := 0
+	if in.ExclusiveStartKey != nil {
+		for i, item := range ix.items {
+			if getS(item, "orderId") == getS(in.ExclusiveStartKey, "orderId") {
+				from = i + 1
+			}
+		}
 	}
-	db := &fakeDB{queryAnswers: []*dynamodb.QueryOutput{{
-		Items:            []map[string]types.AttributeValue{item(eb), item(ea)},
-		LastEvaluatedKey: map[string]types.AttributeValue{"customerId": str(fixture.Customer)},
-	}, {Items: nil}}}
-	es := NewEventStore(db, "events")
-	got, next, err := es.CustomerOrders(context.Background(), fixture.Customer, 2, nil)
-	if err != nil {
+	out := &dynamodb.QueryOutput{Items: ix.items[from:min(len(ix.items), from+int(aws.ToInt32(in.Limit)))]}
+	if len(out.Items) == int(aws.ToInt32(in.Limit)) {
+		out.LastEvaluatedKey = map[string]types.AttributeValue{"orderId": out.Items[len(out.Items)-1]["orderId"]}
+	}
+	return out, nil
+}
+
+func TestEventStoreCustomerOrders(t *testing.T) {
+	var placed []events.Envelope // newest first
+	var items []map[string]types.AttributeValue
+	for n := 15; n > 10; n-- {
+		e := fixture.Placed(t, fixture.OrderID(n), "tok_visa")
+		placed = append(placed, e)
+		items = append(items, map[string]types.AttributeValue{"orderId": str(e.OrderID), "envelope": str(string(fixture.JSON(t, e)))})
+	}
+	for _, tc := range []struct {
+		orders, limit int
+		pages         []int // orders on each page; the last one has no next
+	}{
+		{orders: 5, limit: 2, pages: []int{2, 2, 1}},
+		{orders: 4, limit: 2, pages: []int{2, 2}}, // the last page full: no next page, empty, promised
+		{orders: 2, limit: 20, pages: []int{2}},
+		{orders: 2, limit: 2, pages: []int{2}},
+		{orders: 0, limit: 20, pages: []int{0}},
+	} {
+		ix := &customerIndex{fakeDB: &fakeDB{}, items: items[:tc.orders]}
+		es := NewEventStore(ix, "events")
+		var after *store.OrderCursor
+		for i, want := range tc.pages {
+			got, next, err := es.CustomerOrders(context.Background(), fixture.Customer, tc.limit, after)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first := i * tc.limit
+			if len(got) != want || want > 0 && got[0].OrderID != placed[first].OrderID {
+				t.Fatalf("%d orders by %d, page %d: %v, want %d from %s", tc.orders, tc.limit, i, got, want, placed[first].OrderID)
+			}
+			last := i == len(tc.pages)-1
+			if last != (next == nil) || !last && (next.OrderID != got[want-1].OrderID || !next.PlacedAt.Equal(got[want-1].Time)) {
+				t.Fatalf("%d orders by %d, page %d: next %+v (last page: %v)", tc.orders, tc.limit, i, next, last)
+			}
+			after = next
+		}
+		q := ix.queries[0]
+		if aws.ToString(q.IndexName) != CustomerOrdersIndex || aws.ToBool(q.ScanIndexForward) || aws.ToInt32(q.Limit) != int32(tc.limit)+1 ||
+			getS(q.ExpressionAttributeValues, ":c") != fixture.Customer || q.ExclusiveStartKey != nil {
+			t.Errorf("query = %+v", q)
+		}
+	}
+
+	// The next page starts after the cursor, on the caller's partition, whatever the cursor says.
+	ix := &customerIndex{fakeDB: &fakeDB{}, items: items}
+	cursor := &store.OrderCursor{PlacedAt: placed[1].Time, OrderID: placed[1].OrderID}
+	if _, _, err := NewEventStore(ix, "events").CustomerOrders(context.Background(), fixture.Customer, 2, cursor); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[0].OrderID != b || got[1].OrderID != a || next == nil || next.OrderID != a || !next.PlacedAt.Equal(ea.Time) {
-		t.Fatalf("page = %v, next %+v", got, next)
-	}
-	q := db.queries[0]
-	if aws.ToString(q.IndexName) != CustomerOrdersIndex || aws.ToBool(q.ScanIndexForward) || aws.ToInt32(q.Limit) != 2 ||
-		getS(q.ExpressionAttributeValues, ":c") != fixture.Customer || q.ExclusiveStartKey != nil {
-		t.Errorf("query = %+v", q)
-	}
-	// The next page starts after the cursor, on the caller's partition, whatever the cursor says.
-	if _, next, err = es.CustomerOrders(context.Background(), fixture.Customer, 2, next); err != nil || next != nil {
-		t.Fatalf("last page: next %+v, err %v", next, err)
-	}
-	start := db.queries[1].ExclusiveStartKey
-	if getS(start, "customerId") != fixture.Customer || getS(start, "orderId") != a || getS(start, "placedAt") != "2026-03-01T12:00:01.000Z" {
+	start := ix.queries[0].ExclusiveStartKey
+	if getS(start, "customerId") != fixture.Customer || getS(start, "orderId") != placed[1].OrderID || getS(start, "placedAt") != "2026-03-01T12:00:01.000Z" {
 		t.Errorf("ExclusiveStartKey = %v", start)
+	}
+
+	// A query that stops short of its Limit (DynamoDB's 1 MB a page) has more to come.
+	short := &fakeDB{queryAnswers: []*dynamodb.QueryOutput{{Items: items[:1], LastEvaluatedKey: map[string]types.AttributeValue{"orderId": items[0]["orderId"]}}}}
+	if got, next, err := NewEventStore(short, "events").CustomerOrders(context.Background(), fixture.Customer, 20, nil); err != nil || len(got) != 1 || next == nil {
+		t.Errorf("a page cut at 1 MB: %v, next %+v, err %v", got, next, err)
 	}
 }
 

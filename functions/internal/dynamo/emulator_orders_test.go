@@ -70,27 +70,34 @@ func TestEmulatorCustomerOrders(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var got []string
-	var after *store.OrderCursor
-	for page := 0; page < 5; page++ {
-		placed, next, err := es.CustomerOrders(ctx, customer, 2, after)
-		if err != nil {
-			t.Fatal(err)
+	// By 2: pages of 2, 2 and 1. By 5: one page, exactly full, with no next page after it.
+	for _, limit := range []int{2, 5} {
+		var got []string
+		var after *store.OrderCursor
+		pages := 0
+		for ; pages < 5; pages++ {
+			placed, next, err := es.CustomerOrders(ctx, customer, limit, after)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range placed {
+				got = append(got, e.OrderID)
+			}
+			if next == nil {
+				break
+			}
+			after = next
 		}
-		for _, e := range placed {
-			got = append(got, e.OrderID)
+		if len(got) != len(want) {
+			t.Fatalf("by %d: listed %v, want %v (one entry per order, newest first)", limit, got, want)
 		}
-		if next == nil {
-			break
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("by %d: listed %v, want %v (newest first)", limit, got, want)
+			}
 		}
-		after = next
-	}
-	if len(got) != len(want) {
-		t.Fatalf("listed %v, want %v (one entry per order, newest first)", got, want)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("listed %v, want %v (newest first)", got, want)
+		if wantPages := (len(want) + limit - 1) / limit; pages+1 != wantPages {
+			t.Errorf("by %d: %d pages, want %d (no empty page after a full one)", limit, pages+1, wantPages)
 		}
 	}
 }

@@ -267,9 +267,11 @@ func (es *EventStore) PlacedAt(ctx context.Context, orderID string) (time.Time, 
 
 // CustomerOrders lists the OrderPlaced events of a customer's orders, newest first, at most
 // limit of them, starting after the order `after` names (nil: from the newest). next names
-// the last order of the page when there may be more, nil otherwise. The index is eventually
-// consistent, like the event store's other readers: an order appears once the projector has
-// stored its OrderPlaced.
+// the last order of the page when more follow, nil on the last page. It asks for one order
+// more than limit to know: DynamoDB returns a LastEvaluatedKey whenever a query stops at its
+// Limit, even when nothing follows, so a page exactly full would otherwise promise a next page
+// that is empty. The index is eventually consistent, like the event store's other readers: an
+// order appears once the projector has stored its OrderPlaced.
 func (es *EventStore) CustomerOrders(ctx context.Context, customerID string, limit int, after *store.OrderCursor) (placed []events.Envelope, next *store.OrderCursor, err error) {
 	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(es.table),
@@ -278,7 +280,7 @@ func (es *EventStore) CustomerOrders(ctx context.Context, customerID string, lim
 		ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(customerID)},
 		ProjectionExpression:      aws.String("orderId, placedAt, envelope"),
 		ScanIndexForward:          aws.Bool(false),
-		Limit:                     aws.Int32(int32(limit)),
+		Limit:                     aws.Int32(int32(limit) + 1),
 	}
 	if after != nil {
 		in.ExclusiveStartKey = map[string]types.AttributeValue{
@@ -294,6 +296,12 @@ func (es *EventStore) CustomerOrders(ctx context.Context, customerID string, lim
 	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
 		return nil, nil, fmt.Errorf("orders of %s: %w", customerID, err)
 	}
+	// More follow when the extra order came back, or when the query stopped short of its
+	// Limit at DynamoDB's 1 MB a page.
+	more := len(items) > limit || len(out.LastEvaluatedKey) > 0
+	if len(items) > limit {
+		items = items[:limit]
+	}
 	for _, item := range items {
 		e, err := events.Parse([]byte(item.Envelope))
 		if err != nil {
@@ -301,7 +309,7 @@ func (es *EventStore) CustomerOrders(ctx context.Context, customerID string, lim
 		}
 		placed = append(placed, e)
 	}
-	if len(out.LastEvaluatedKey) > 0 && len(placed) > 0 {
+	if more && len(placed) > 0 {
 		last := placed[len(placed)-1]
 		next = &store.OrderCursor{PlacedAt: last.Time, OrderID: last.OrderID}
 	}
