@@ -40,6 +40,10 @@ var keyStatusName = map[string]string{"#status": "status", "#key": "key", "#resp
 // Claim stores rec unless its customer already holds rec.Key (and it has not expired at
 // now). claimed reports whether rec is now the record; if not, the record in force is
 // returned, and the caller compares fingerprints and statuses.
+//
+// A write can land and its call still fail (a 500, a timeout); the SDK then sends it again, and
+// the retry's condition fails on the item the first try wrote. Lease ids are random, so a
+// record holding rec's lease is this call's own: claimed (TakeOver and Complete likewise).
 func (k *IdempotencyKeys) Claim(ctx context.Context, rec store.IdempotencyRecord, now time.Time) (_ store.IdempotencyRecord, claimed bool, err error) {
 	item, err := attributevalue.MarshalMap(rec)
 	if err != nil {
@@ -65,7 +69,16 @@ func (k *IdempotencyKeys) Claim(ctx context.Context, rec store.IdempotencyRecord
 		}
 	}
 	held, err := decodeKey(old)
-	return held, false, err
+	if err != nil {
+		return store.IdempotencyRecord{}, false, err
+	}
+	return held, ownLease(held, rec.LeaseID, store.KeyInProgress), nil
+}
+
+// ownLease reports whether rec is what the holder of leaseID wrote, in status: its own write,
+// landed before a retry of it failed its condition.
+func ownLease(rec store.IdempotencyRecord, leaseID, status string) bool {
+	return leaseID != "" && rec.LeaseID == leaseID && rec.Status == status
 }
 
 // TakeOver hands the work of a key to leaseID (until `until`) if its holder's lease has run out
@@ -84,13 +97,16 @@ func (k *IdempotencyKeys) TakeOver(ctx context.Context, customerID, key, fingerp
 		return store.IdempotencyRecord{}, false, fmt.Errorf("take over idempotency key: %w", err)
 	}
 	rec, err := decodeKey(item)
-	return rec, ok, err
+	if err != nil {
+		return store.IdempotencyRecord{}, false, err
+	}
+	return rec, ok || ownLease(rec, leaseID, store.KeyInProgress), nil
 }
 
 // Complete stores the answer of the request holding leaseID: from now on every retry gets
 // it. store.ErrConflict if leaseID no longer holds the key (it ran out and a retry took it).
 func (k *IdempotencyKeys) Complete(ctx context.Context, customerID, key, leaseID, response string) error {
-	_, ok, err := k.update(ctx, customerID, key, "SET #status = :completed, #response = :response",
+	item, ok, err := k.update(ctx, customerID, key, "SET #status = :completed, #response = :response",
 		"leaseId = :lease AND #status = :inProgress",
 		map[string]types.AttributeValue{
 			":completed": str(store.KeyCompleted), ":response": str(response),
@@ -100,6 +116,9 @@ func (k *IdempotencyKeys) Complete(ctx context.Context, customerID, key, leaseID
 		return fmt.Errorf("complete idempotency key: %w", err)
 	}
 	if !ok {
+		if held, err := decodeKey(item); err == nil && ownLease(held, leaseID, store.KeyCompleted) {
+			return nil
+		}
 		return fmt.Errorf("complete idempotency key: the lease was taken over: %w", store.ErrConflict)
 	}
 	return nil

@@ -30,7 +30,7 @@ func keyRecord(t *testing.T) (store.IdempotencyRecord, map[string]types.Attribut
 }
 
 func TestIdempotencyKeysClaim(t *testing.T) {
-	rec, _ := keyRecord(t)
+	rec, own := keyRecord(t)
 	held := rec
 	held.LeaseID, held.Fingerprint = "lease-0", "fp-other"
 	_, heldItem := func() (store.IdempotencyRecord, map[string]types.AttributeValue) {
@@ -48,6 +48,8 @@ func TestIdempotencyKeysClaim(t *testing.T) {
 		{name: "claimed", wantClaimed: true, wantLease: "lease-1"},
 		{name: "held: the record in force", putErr: conditionFailed(heldItem), wantLease: "lease-0"},
 		{name: "held, old item not returned: read it", putErr: conditionFailed(nil), got: heldItem, wantLease: "lease-0"},
+		// The SDK's retry of a put that landed fails its condition on this claim's own record.
+		{name: "held by this claim's own earlier try", putErr: conditionFailed(own), wantClaimed: true, wantLease: "lease-1"},
 		{name: "throttled", putErr: throttled, wantErr: true},
 	}
 	for _, tc := range tests {
@@ -99,10 +101,26 @@ func TestIdempotencyKeysLease(t *testing.T) {
 		t.Errorf("TakeOver of a live lease = %+v, %v, %v", got, ok, err)
 	}
 
-	db = &fakeDB{updateAnswers: []updateAnswer{{item: item}, {err: conditionFailed(item)}}}
+	// The SDK's retry of a take-over that landed fails its condition (the lease is live) on the
+	// take-over's own write.
+	taken := rec
+	taken.LeaseID, taken.LeaseUntil = "lease-2", fixture.Now.Add(time.Minute)
+	takenItem, _ := attributevalue.MarshalMap(taken)
+	db = &fakeDB{updateAnswers: []updateAnswer{{err: conditionFailed(takenItem)}}}
+	if got, ok, err = NewIdempotencyKeys(db, "keys").TakeOver(ctx, rec.CustomerID, rec.Key, "fp", "lease-2", fixture.Now.Add(time.Minute), fixture.Now); err != nil || !ok || got.LeaseID != "lease-2" {
+		t.Errorf("TakeOver retried after it landed = %+v, %v, %v", got, ok, err)
+	}
+
+	done := rec
+	done.Status, done.Response = store.KeyCompleted, `{"orderId":"x"}`
+	doneItem, _ := attributevalue.MarshalMap(done)
+	db = &fakeDB{updateAnswers: []updateAnswer{{item: item}, {err: conditionFailed(doneItem)}, {err: conditionFailed(doneItem)}}}
 	keys := NewIdempotencyKeys(db, "keys")
 	if err := keys.Complete(ctx, rec.CustomerID, rec.Key, "lease-1", `{"orderId":"x"}`); err != nil {
 		t.Errorf("Complete: %v", err)
+	}
+	if err := keys.Complete(ctx, rec.CustomerID, rec.Key, "lease-1", `{"orderId":"x"}`); err != nil {
+		t.Errorf("Complete retried after it landed: %v, want nil", err)
 	}
 	if err := keys.Complete(ctx, rec.CustomerID, rec.Key, "lease-9", `{}`); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("Complete with a lost lease: %v, want ErrConflict", err)
