@@ -425,6 +425,31 @@ func TestWorkflowRescue(t *testing.T) {
 			t.Errorf("PaymentRequested? on %s → %s, want %s", tc.doc, got, tc.want)
 		}
 	}
+
+	// The rescue of an execution whose refund had failed before it compensated carries
+	// $.refundError (the rescuer copies it): every state on the way keeps it, so the rescue ends
+	// RefundFailed (an operator refunds), not FulfilmentFailed (refunded).
+	var refundFailed map[string]any
+	_ = json.Unmarshal([]byte(`{"rescue":{"execution":"arn:x"},"event":{"orderId":"ORD-1"},"state":{"outcome":"cancelled"},"error":{},"refundError":{"Error":"States.Timeout"}}`), &refundFailed)
+	var path []string
+	for at := "ClaimRescue"; len(path) < 10; {
+		path = append(path, at)
+		s := states[at]
+		if s["Type"] == "Fail" {
+			break
+		}
+		if rp, set := s["ResultPath"]; s["Type"] == "Task" && (!set || rp != nil && !strings.HasPrefix(rp.(string), "$.") || rp == "$.refundError") {
+			t.Errorf("%s's result replaces the document or writes $.refundError (ResultPath %v): the rescue loses the failed refund", at, rp)
+		}
+		if s["Type"] == "Choice" {
+			at = choose(t, s, refundFailed)
+		} else {
+			at = s["Next"].(string)
+		}
+	}
+	if got := strings.Join(path, " → "); got != "ClaimRescue → PaymentRequested? → Compensate → PublishCompensation → RefundFailed? → RefundFailed" {
+		t.Errorf("a rescue after a failed refund runs %s, want it to end RefundFailed", got)
+	}
 }
 
 // A test deploy shortens the saga's timeouts (-c callbackTimeout, -c executionTimeout); nothing

@@ -165,14 +165,14 @@ func (h *Handler) Handle(ctx context.Context, ev StatusChangeEvent) error {
 		return nil
 	}
 
-	state, exited, err := h.lastState(ctx, d.ExecutionARN)
+	last, exited, err := h.lastState(ctx, d.ExecutionARN)
 	if err != nil {
 		logger.ErrorContext(ctx, "rescue failed", "error", err.Error())
 		return err
 	}
 	name := rescueName(d.Name)
-	logger = logger.With("rescueName", name, "stateFrom", exited, "outcome", outcomeOf(state))
-	input, err := rescueInput(d, failed, envelope, state).encode()
+	logger = logger.With("rescueName", name, "stateFrom", exited, "outcome", outcomeOf(last.State), "refundFailed", last.RefundError != nil)
+	input, err := rescueInput(d, failed, envelope, last).encode()
 	if err != nil {
 		err = fmt.Errorf("rescue input: %w", err)
 		logger.ErrorContext(ctx, "rescue failed", "error", err.Error())
@@ -240,11 +240,21 @@ func (h *Handler) execution(ctx context.Context, d statusChange) (failedExecutio
 	return f, nil
 }
 
+// recorded is what the rescue carries of the last workflow document a failed execution
+// recorded: its saga state and, when a refund had failed before it ($.refundError, which
+// RefundPayment's Catch writes), that error, so that the rescue still ends RefundFailed
+// (an operator refunds) rather than FulfilmentFailed, which says the payment was refunded.
+type recorded struct {
+	State       json.RawMessage // nil: none (the execution stopped before its first task)
+	RefundError json.RawMessage // nil: no refund failed
+}
+
 // lastState reads the execution's history from the newest event back to the last saga state
 // it recorded: the output of the newest state exit whose "state" is an object ($.compensation.state
-// first: Compensate writes the newer state there). It returns that state (nil if there is
-// none: the execution stopped before its first task) and the name of the state that exited.
-func (h *Handler) lastState(ctx context.Context, executionARN string) (json.RawMessage, string, error) {
+// first: Compensate writes the newer state there). It returns that document's state and refund
+// error (none if there is no state: the execution stopped before its first task) and the name
+// of the state that exited.
+func (h *Handler) lastState(ctx context.Context, executionARN string) (recorded, string, error) {
 	pages := sfn.NewGetExecutionHistoryPaginator(h.history, &sfn.GetExecutionHistoryInput{
 		ExecutionArn:         aws.String(executionARN),
 		ReverseOrder:         true,
@@ -253,40 +263,48 @@ func (h *Handler) lastState(ctx context.Context, executionARN string) (json.RawM
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return nil, "", fmt.Errorf("execution history of %s: %w", nameOf(executionARN), err)
+			return recorded{}, "", fmt.Errorf("execution history of %s: %w", nameOf(executionARN), err)
 		}
 		for _, e := range page.Events {
-			if st := stateOf(e); st != nil {
-				return st, aws.ToString(e.StateExitedEventDetails.Name), nil
+			if r := recordedIn(e); r.State != nil {
+				return r, aws.ToString(e.StateExitedEventDetails.Name), nil
 			}
 		}
 	}
-	return nil, "", nil
+	return recorded{}, "", nil
 }
 
-// stateOf is the saga state a state-exited event's output carries, or nil.
-func stateOf(e types.HistoryEvent) json.RawMessage {
+// recordedIn is the saga state a state-exited event's output carries (State nil if none) and
+// its refund error.
+func recordedIn(e types.HistoryEvent) recorded {
 	d := e.StateExitedEventDetails
 	if d == nil || d.Output == nil {
-		return nil
+		return recorded{}
 	}
 	var out struct {
 		State        json.RawMessage `json:"state"`
 		Compensation struct {
 			State json.RawMessage `json:"state"`
 		} `json:"compensation"`
+		RefundError json.RawMessage `json:"refundError"`
 	}
 	var mismatch *json.UnmarshalTypeError // e.g. a "compensation" that is no object: the rest still decodes
 	if err := json.Unmarshal([]byte(*d.Output), &out); err != nil && !errors.As(err, &mismatch) {
-		return nil // not a workflow document
+		return recorded{} // not a workflow document
 	}
-	if isObject(out.Compensation.State) {
-		return out.Compensation.State
+	var r recorded
+	switch {
+	case isObject(out.Compensation.State):
+		r.State = out.Compensation.State
+	case isObject(out.State):
+		r.State = out.State
+	default:
+		return recorded{}
 	}
-	if isObject(out.State) {
-		return out.State
+	if isObject(out.RefundError) {
+		r.RefundError = out.RefundError
 	}
-	return nil
+	return r
 }
 
 // nameOf is the execution name at the end of an execution ARN

@@ -144,6 +144,24 @@ func (o order) compensationFailed(t *testing.T) []types.HistoryEvent {
 		failState("CompensationFailed", failed, "CompensationFailed", compensationFailedCause).events
 }
 
+// refundThenCompensationFailed: RefundPayment's task timed out (its Catch wrote $.refundError),
+// Compensate cancelled the order, and PublishCompensation failed after its retries.
+func (o order) refundThenCompensationFailed(t *testing.T) []types.HistoryEvent {
+	h, doc0 := o.start(t)
+	reserved := doc(t, o.envelope, o.reserved(t), nil)
+	caught := with(t, reserved, map[string]any{"error": workflow.TaskError{Error: "States.TaskFailed", Cause: "carrier down"}, "refundError": refundTimedOut})
+	compensated := with(t, caught, map[string]any{"compensation": map[string]any{"state": o.cancelled(t, o.reserved(t))}})
+	failed := with(t, compensated, map[string]any{"compensationError": map[string]any{"Error": "EventBridge.EventBridgeException", "Cause": "Service Unavailable (Status Code: 503)"}})
+	return h.task("ReserveInventory", "lambda:invoke", doc0, lambdaResult(t, reserved), reserved).
+		caught("RefundPayment", "sqs:sendMessage.waitForTaskToken", reserved, "States.Timeout", "", caught).
+		task("Compensate", "lambda:invoke", caught, lambdaResult(t, doc(t, o.envelope, o.cancelled(t, o.reserved(t)), nil)), compensated).
+		caught("PublishCompensation", "events:putEvents", compensated, "EventBridge.EventBridgeException", "Service Unavailable (Status Code: 503)", failed).
+		failState("CompensationFailed", failed, "CompensationFailed", compensationFailedCause).events
+}
+
+// refundTimedOut is RefundPayment's Catch's $.refundError when its task timed out.
+var refundTimedOut = workflow.TaskError{Error: "States.Timeout", Cause: ""}
+
 // runtimeError: InStock? failed with an error no Catch can take (States.Runtime).
 func (o order) runtimeError(t *testing.T) []types.HistoryEvent {
 	h := &history{events: o.timedOutInPayment(t)[:19]} // up to InStock?'s entry, event 19
@@ -257,6 +275,7 @@ func TestRescue(t *testing.T) {
 		wantState      any // nil: none
 		wantFrom       string
 		wantError      workflow.TaskError
+		wantRefundErr  any // nil: none
 	}{
 		{
 			name: "timed out waiting in RequestPayment", status: statusTimedOut,
@@ -274,6 +293,15 @@ func TestRescue(t *testing.T) {
 			history:   o.compensationFailed(t),
 			wantState: o.cancelled(t, o.reserved(t)), wantFrom: "PublishCompensation",
 			wantError: workflow.TaskError{Error: "CompensationFailed", Cause: compensationFailedCause},
+		},
+		{
+			// The rescue carries the failed refund, so that it ends RefundFailed (an operator
+			// refunds), not FulfilmentFailed (refunded).
+			name: "CompensationFailed after a refund failed", status: statusFailed, errName: "CompensationFailed", cause: compensationFailedCause,
+			history:   o.refundThenCompensationFailed(t),
+			wantState: o.cancelled(t, o.reserved(t)), wantFrom: "PublishCompensation",
+			wantError:     workflow.TaskError{Error: "CompensationFailed", Cause: compensationFailedCause},
+			wantRefundErr: refundTimedOut,
 		},
 		{
 			name: "SagaNotStarted", status: statusFailed, errName: "SagaNotStarted", cause: sagaNotStartedCause,
@@ -312,6 +340,9 @@ func TestRescue(t *testing.T) {
 				"event":  o.envelope,
 				"state":  tc.wantState,
 				"error":  tc.wantError,
+			}
+			if tc.wantRefundErr != nil {
+				want["refundError"] = tc.wantRefundErr
 			}
 			var input any
 			if err := json.Unmarshal([]byte(aws.ToString(got.Input)), &input); err != nil {
@@ -671,7 +702,9 @@ func TestRescueInputEncode(t *testing.T) {
 	}
 	noState := in
 	noState.State = nil
-	for _, in := range []RescueInput{in, noState} {
+	refundFailed := in
+	refundFailed.RefundError = json.RawMessage(`{"Error":"States.Timeout","Cause":""}`)
+	for _, in := range []RescueInput{in, noState, refundFailed} {
 		got, err := in.encode()
 		if err != nil {
 			t.Fatal(err)

@@ -21,19 +21,22 @@ const (
 )
 
 // RescueInput is the input of a rescue execution: the workflow document ({"event", "state",
-// "error"}, as a Catch leaves it) plus "rescue", which the state machine's first Choice tests
-// for. $.rescue.execution is the failed execution, from which the rescue claims the order.
+// "error"}, as a Catch leaves it, and "refundError" if a refund had failed) plus "rescue",
+// which the state machine's first Choice tests for. $.rescue.execution is the failed
+// execution, from which the rescue claims the order.
 type RescueInput struct {
-	Rescue Rescue             `json:"rescue"`
-	Event  json.RawMessage    `json:"event"` // the OrderPlaced envelope: the failed execution's input's detail
-	State  json.RawMessage    `json:"state"` // the last saga state the failed execution recorded (none: written null)
-	Error  workflow.TaskError `json:"error"` // as a Catch writes $.error
+	Rescue      Rescue             `json:"rescue"`
+	Event       json.RawMessage    `json:"event"`                 // the OrderPlaced envelope: the failed execution's input's detail
+	State       json.RawMessage    `json:"state"`                 // the last saga state the failed execution recorded (none: written null)
+	Error       workflow.TaskError `json:"error"`                 // as a Catch writes $.error
+	RefundError json.RawMessage    `json:"refundError,omitempty"` // as RefundPayment's Catch wrote it, if it did
 }
 
 // encode is json.Marshal of in, but for Event and State, which it writes as they are: they were
 // decoded from the execution's input and history, so they are valid JSON already, and
 // json.Marshal would scan them again to check and compact them (a tenth of the rescuer's time).
-// Either, absent, is written null, as json.Marshal writes a nil RawMessage.
+// Either, absent, is written null, as json.Marshal writes a nil RawMessage; RefundError, absent,
+// is left out, as omitempty does.
 func (in RescueInput) encode() ([]byte, error) {
 	rescue, err := json.Marshal(in.Rescue)
 	if err != nil {
@@ -44,11 +47,15 @@ func (in RescueInput) encode() ([]byte, error) {
 		return nil, err
 	}
 	event, state := orNull(in.Event), orNull(in.State)
-	out := make([]byte, 0, len(rescue)+len(event)+len(state)+len(caught)+len(`{"rescue":,"event":,"state":,"error":}`))
+	out := make([]byte, 0, len(rescue)+len(event)+len(state)+len(caught)+len(in.RefundError)+len(`{"rescue":,"event":,"state":,"error":,"refundError":}`))
 	out = append(append(append(out, `{"rescue":`...), rescue...), `,"event":`...)
 	out = append(append(out, event...), `,"state":`...)
 	out = append(append(out, state...), `,"error":`...)
-	return append(append(out, caught...), '}'), nil
+	out = append(out, caught...)
+	if len(in.RefundError) > 0 {
+		out = append(append(out, `,"refundError":`...), in.RefundError...)
+	}
+	return append(out, '}'), nil
 }
 
 func orNull(raw json.RawMessage) json.RawMessage {
@@ -69,17 +76,18 @@ type Rescue struct {
 
 // rescueInput builds the rescue execution's input. An execution with no error (timed out, or
 // aborted without one) gets "States."+status, as a Catch would see States.Timeout.
-func rescueInput(d statusChange, f failedExecution, envelope, state json.RawMessage) RescueInput {
+func rescueInput(d statusChange, f failedExecution, envelope json.RawMessage, last recorded) RescueInput {
 	errName, cause := truncate(f.err, maxErrorLen), truncate(f.cause, maxCauseLen)
 	caught := errName
 	if caught == "" {
 		caught = "States." + d.Status
 	}
 	return RescueInput{
-		Rescue: Rescue{Execution: d.ExecutionARN, Status: d.Status, Error: errName, Cause: cause},
-		Event:  envelope,
-		State:  state,
-		Error:  workflow.TaskError{Error: caught, Cause: cause},
+		Rescue:      Rescue{Execution: d.ExecutionARN, Status: d.Status, Error: errName, Cause: cause},
+		Event:       envelope,
+		State:       last.State,
+		Error:       workflow.TaskError{Error: caught, Cause: cause},
+		RefundError: last.RefundError,
 	}
 }
 
