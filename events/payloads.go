@@ -55,6 +55,10 @@ type OrderPlacedV3 struct {
 // returns it. Code against it rather than a numbered version.
 type OrderPlaced = OrderPlacedV3
 
+// MaxLineQuantity is the most units of one SKU a line of any event may carry (the schemas'
+// quantity). An order may list a SKU on several lines: what they add up to can be more.
+const MaxLineQuantity = 100
+
 // StockLine is a quantity of one SKU, as reserved or released.
 type StockLine struct {
 	SKU      string `json:"sku"`

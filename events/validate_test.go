@@ -48,6 +48,21 @@ func defOf(doc map[string]any, name string) map[string]any {
 	return doc["$defs"].(map[string]any)[name].(map[string]any)
 }
 
+// MaxLineQuantity is the schemas' quantity maximum.
+func TestMaxLineQuantity(t *testing.T) {
+	raw, err := schemas.FS.ReadFile("envelope.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if max := defOf(doc, "quantity")["maximum"]; max != float64(MaxLineQuantity) {
+		t.Errorf("the schemas' quantity maximum is %v, MaxLineQuantity %d", max, MaxLineQuantity)
+	}
+}
+
 func TestSchemasCompile(t *testing.T) {
 	all, err := compiled()
 	if err != nil {

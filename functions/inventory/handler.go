@@ -171,11 +171,16 @@ func lines(o events.OrderPlaced) []store.Line {
 	return out
 }
 
-// releasedLines are the lines a Release gave back, as InventoryReleased carries them.
+// releasedLines are the lines a Release gave back, as InventoryReleased carries them. The
+// ledger keeps one line per SKU: for an order that lists a SKU on several lines, that line may
+// hold more than an event's line may carry, so it goes out in lines of at most
+// events.MaxLineQuantity (no more lines than the order had).
 func releasedLines(lines []store.Line) []events.StockLine {
 	out := make([]events.StockLine, 0, len(lines))
 	for _, l := range lines {
-		out = append(out, events.StockLine{SKU: l.SKU, Quantity: l.Quantity})
+		for left := l.Quantity; left > 0; left -= events.MaxLineQuantity {
+			out = append(out, events.StockLine{SKU: l.SKU, Quantity: min(left, events.MaxLineQuantity)})
+		}
 	}
 	return out
 }

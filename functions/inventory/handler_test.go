@@ -427,3 +427,38 @@ func TestErrors(t *testing.T) {
 		})
 	}
 }
+
+// mergedLedger has reserved what an order listing one SKU on several lines reserves in the
+// ledger, which keeps one line per SKU: Release gives back the merged lines.
+type mergedLedger struct{ held []store.Line }
+
+func (mergedLedger) Reserve(context.Context, string, []store.Line) (store.ReservationStatus, error) {
+	return store.Reserved, nil
+}
+
+func (l mergedLedger) Release(context.Context, string) (store.ReservationStatus, []store.Line, error) {
+	return store.Released, l.held, nil
+}
+
+// A SKU's lines can add up to more than an event's line may carry: InventoryReleased splits it
+// rather than break its schema (which would fail the release and the compensation for good).
+func TestReleaseSplitsMergedLines(t *testing.T) {
+	placed := fixture.Placed(t, fixture.OrderID(3), "tok_declined")
+	l := mergedLedger{held: []store.Line{{SKU: "SKU-100", Quantity: 2*events.MaxLineQuantity + 20}, {SKU: "SKU-001", Quantity: 5}}}
+	st, err := newTestHandler(l).Handle(context.Background(), Request{Action: "release", Doc: workflow.Doc{State: stateAfter(t, placed, workflow.OutcomeDeclined)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := published(t, st.State)
+	if len(got) != 2 || got[0].Type != events.TypeInventoryReleased {
+		t.Fatalf("published %v, want InventoryReleased and OrderCancelled", got)
+	}
+	p, err := events.DecodePayload[events.InventoryReleased](got[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []events.StockLine{{SKU: "SKU-100", Quantity: events.MaxLineQuantity}, {SKU: "SKU-100", Quantity: events.MaxLineQuantity}, {SKU: "SKU-100", Quantity: 20}, {SKU: "SKU-001", Quantity: 5}}
+	if !reflect.DeepEqual(p.Items, want) {
+		t.Errorf("released %v, want %v", p.Items, want)
+	}
+}
