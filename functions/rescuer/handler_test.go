@@ -132,29 +132,32 @@ func (o order) abortedBeforeReserving(t *testing.T) []types.HistoryEvent {
 // compensationFailed: PublishReservation failed, Compensate cancelled the order, and
 // PublishCompensation failed after its retries.
 func (o order) compensationFailed(t *testing.T) []types.HistoryEvent {
-	h, doc0 := o.start(t)
-	reserved := doc(t, o.envelope, o.reserved(t), nil)
-	caught := with(t, reserved, map[string]any{"error": workflow.TaskError{Error: "EventBridge.EventBridgeException", Cause: "Service Unavailable (Status Code: 503)"}})
-	compensated := with(t, caught, map[string]any{"compensation": map[string]any{"state": o.cancelled(t, o.reserved(t))}})
-	failed := with(t, compensated, map[string]any{"compensationError": map[string]any{"Error": "EventBridge.EventBridgeException", "Cause": "Service Unavailable (Status Code: 503)"}})
-	return h.task("ReserveInventory", "lambda:invoke", doc0, lambdaResult(t, reserved), reserved).
-		caught("PublishReservation", "events:putEvents", reserved, "EventBridge.EventBridgeException", "Service Unavailable (Status Code: 503)", caught).
-		task("Compensate", "lambda:invoke", caught, lambdaResult(t, doc(t, o.envelope, o.cancelled(t, o.reserved(t)), nil)), compensated).
-		caught("PublishCompensation", "events:putEvents", compensated, "EventBridge.EventBridgeException", "Service Unavailable (Status Code: 503)", failed).
-		failState("CompensationFailed", failed, "CompensationFailed", compensationFailedCause).events
+	return o.compensationFailedAfter(t, catch{"PublishReservation", "events:putEvents", "EventBridge.EventBridgeException", "Service Unavailable (Status Code: 503)"},
+		map[string]any{"error": workflow.TaskError{Error: "EventBridge.EventBridgeException", Cause: "Service Unavailable (Status Code: 503)"}})
 }
 
 // refundThenCompensationFailed: RefundPayment's task timed out (its Catch wrote $.refundError),
 // Compensate cancelled the order, and PublishCompensation failed after its retries.
 func (o order) refundThenCompensationFailed(t *testing.T) []types.HistoryEvent {
+	return o.compensationFailedAfter(t, catch{"RefundPayment", "sqs:sendMessage.waitForTaskToken", "States.Timeout", ""},
+		map[string]any{"error": workflow.TaskError{Error: "States.TaskFailed", Cause: "carrier down"}, "refundError": refundTimedOut})
+}
+
+// catch is a task state whose error a Catch took.
+type catch struct{ state, resource, errName, cause string }
+
+// compensationFailedAfter: after the order was reserved, c's state failed and its Catch wrote
+// caught into the document, Compensate cancelled the order, and PublishCompensation failed
+// after its retries.
+func (o order) compensationFailedAfter(t *testing.T, c catch, caught map[string]any) []types.HistoryEvent {
 	h, doc0 := o.start(t)
 	reserved := doc(t, o.envelope, o.reserved(t), nil)
-	caught := with(t, reserved, map[string]any{"error": workflow.TaskError{Error: "States.TaskFailed", Cause: "carrier down"}, "refundError": refundTimedOut})
-	compensated := with(t, caught, map[string]any{"compensation": map[string]any{"state": o.cancelled(t, o.reserved(t))}})
+	afterCatch := with(t, reserved, caught)
+	compensated := with(t, afterCatch, map[string]any{"compensation": map[string]any{"state": o.cancelled(t, o.reserved(t))}})
 	failed := with(t, compensated, map[string]any{"compensationError": map[string]any{"Error": "EventBridge.EventBridgeException", "Cause": "Service Unavailable (Status Code: 503)"}})
 	return h.task("ReserveInventory", "lambda:invoke", doc0, lambdaResult(t, reserved), reserved).
-		caught("RefundPayment", "sqs:sendMessage.waitForTaskToken", reserved, "States.Timeout", "", caught).
-		task("Compensate", "lambda:invoke", caught, lambdaResult(t, doc(t, o.envelope, o.cancelled(t, o.reserved(t)), nil)), compensated).
+		caught(c.state, c.resource, reserved, c.errName, c.cause, afterCatch).
+		task("Compensate", "lambda:invoke", afterCatch, lambdaResult(t, doc(t, o.envelope, o.cancelled(t, o.reserved(t)), nil)), compensated).
 		caught("PublishCompensation", "events:putEvents", compensated, "EventBridge.EventBridgeException", "Service Unavailable (Status Code: 503)", failed).
 		failState("CompensationFailed", failed, "CompensationFailed", compensationFailedCause).events
 }
