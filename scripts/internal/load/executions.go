@@ -26,17 +26,30 @@ func Running(ctx context.Context, sf *sfn.Client, machine string) (int, error) {
 	return n, nil
 }
 
-// settle waits until no execution runs, or ctx ends; it returns how many still run.
+// settle waits until no execution runs, or ctx ends; it returns how many still run: the last
+// count read, when ctx ended during a read (never the 0 of a read that did not finish), and
+// ctx's error when no read finished at all.
 func settle(ctx context.Context, sf *sfn.Client, machine string) (int, error) {
+	return settleWith(ctx, func(ctx context.Context) (int, error) { return Running(ctx, sf, machine) }, time.Second)
+}
+
+func settleWith(ctx context.Context, running func(context.Context) (int, error), poll time.Duration) (int, error) {
+	last, counted := 0, false
 	for {
-		n, err := Running(ctx, sf, machine)
-		if err != nil || n == 0 {
-			return n, err
+		n, err := running(ctx)
+		switch {
+		case err != nil && ctx.Err() != nil && counted:
+			return last, nil // the wait ran out during a read: what the last one counted still runs
+		case err != nil:
+			return 0, err
+		case n == 0:
+			return 0, nil
 		}
+		last, counted = n, true
 		select {
 		case <-ctx.Done():
 			return n, nil
-		case <-time.After(time.Second):
+		case <-time.After(poll):
 		}
 	}
 }

@@ -54,6 +54,7 @@ type Stock struct {
 type Facts struct {
 	Orders          []Order
 	NotPlaced       []string // orders the client could not place (the last answer of each, after retries)
+	Shared          []string // requests (each its own Idempotency-Key) answered with another request's order
 	Late            []string // orders not seen ended when the wait for them timed out
 	UnitsPerOrder   int
 	Stock           []Stock // every SKU the run's orders bought
@@ -111,6 +112,9 @@ func Reconcile(f Facts) []Check {
 	placed := Check{Name: "every order placed", Rule: "each of the N POST /orders got a 201 (after retries)"}
 	for _, why := range f.NotPlaced {
 		placed.Violations = append(placed.Violations, "not placed: "+why)
+	}
+	for _, why := range f.Shared {
+		placed.Violations = append(placed.Violations, "one order for two requests: "+why)
 	}
 
 	lost := Check{Name: "no order lost", Rule: "every order the API acknowledged is in the event store, from OrderPlaced to a terminal event, within the timeout"}

@@ -86,6 +86,8 @@ func TestReconcileFindsEachViolation(t *testing.T) {
 	}{
 		{"a POST never answered 201", func(f *Facts) { f.NotPlaced = []string{"order #7 after 8 tries: HTTP 503"} },
 			[]string{"every order placed"}, "HTTP 503"},
+		{"two requests answered with one order", func(f *Facts) { _, f.Shared = unplaced(sharedPlacements) },
+			[]string{"every order placed"}, "#2 (key k2) was answered with ORD-1, the order of #1 (key k1)"},
 		{"an acknowledged order is not in the event store", func(f *Facts) { f.Orders[0].Events, f.Stock[0].Before = nil, 13 },
 			[]string{"no order lost"}, "no OrderPlaced"},
 		{"an order never ended", func(f *Facts) { f.Orders[0].Events, f.Stock[0].Before = history(approvedPath[:4]...), 13 },
@@ -179,6 +181,20 @@ func TestReconcileNotesWhatIsNoViolation(t *testing.T) {
 	if len(notes) != 3 || !strings.Contains(notes[0], "2 charge requests") || !strings.Contains(notes[1], "rescued from") ||
 		!strings.Contains(notes[2], "1 executions were running before") {
 		t.Errorf("notes %q, want the redelivered charge, the rescue and the totals not checked", notes)
+	}
+}
+
+// sharedPlacements are three requests, each with its own key: the second was answered with the
+// first one's order, the third with none.
+var sharedPlacements = []Placement{{Index: 1, Key: "k1", OrderID: "ORD-1"}, {Index: 2, Key: "k2", OrderID: "ORD-1"}, {Index: 3, Key: "k3", Tries: 8, Err: "HTTP 503"}}
+
+func TestUnplaced(t *testing.T) {
+	notPlaced, shared := unplaced(sharedPlacements)
+	if len(notPlaced) != 1 || !strings.Contains(notPlaced[0], "#3") || len(shared) != 1 || !strings.Contains(shared[0], "#2") {
+		t.Errorf("not placed %q, shared %q", notPlaced, shared)
+	}
+	if notPlaced, shared := unplaced(sharedPlacements[:1]); len(notPlaced)+len(shared) != 0 {
+		t.Errorf("one request, one order: not placed %q, shared %q", notPlaced, shared)
 	}
 }
 

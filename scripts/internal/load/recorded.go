@@ -46,6 +46,25 @@ func ordersOf(placements []Placement, w *watcher) []Order {
 	return out
 }
 
+// unplaced lists the requests that placed no order of their own: those the API never answered
+// 201 (after retries), and those answered with an order another request (another
+// Idempotency-Key) was answered with first: two requests, one order.
+func unplaced(placements []Placement) (notPlaced, shared []string) {
+	first := map[string]Placement{}
+	for _, pl := range placements {
+		if pl.OrderID == "" {
+			notPlaced = append(notPlaced, fmt.Sprintf("order #%d (customer %d, key %s) after %d tries: %s", pl.Index, pl.Customer, pl.Key, pl.Tries, pl.Err))
+			continue
+		}
+		if other, seen := first[pl.OrderID]; seen {
+			shared = append(shared, fmt.Sprintf("order #%d (key %s) was answered with %s, the order of #%d (key %s)", pl.Index, pl.Key, pl.OrderID, other.Index, other.Key))
+			continue
+		}
+		first[pl.OrderID] = pl
+	}
+	return notPlaced, shared
+}
+
 // readLedgers reads each order's payment (payments table) and saga claim (sagas table), 100
 // orders a request.
 func readLedgers(ctx context.Context, db *dynamodb.Client, stack *deployed.Stack, orders []Order) error {

@@ -169,12 +169,13 @@ func (w *watcher) poll(ctx context.Context, customer, size int, all bool) (bool,
 		older := false
 		w.mu.Lock()
 		for _, o := range page.Orders {
-			if o.PlacedAt.Before(w.since.Add(-w.slack)) {
-				older = true
+			// An order a 201 named is this run's, whatever its time says (the API's clock may
+			// be behind this machine's by more than the slack); another one before the run is
+			// a previous run's, and one well before it ends the paging (newest first).
+			_, known := w.known[o.OrderID]
+			if !known && o.PlacedAt.Before(w.since) {
+				older = older || o.PlacedAt.Before(w.since.Add(-w.slack))
 				continue
-			}
-			if _, known := w.known[o.OrderID]; !known && o.PlacedAt.Before(w.since) {
-				continue // a previous run's, just before this one
 			}
 			l := Listed{Customer: customer, Status: o.Status, Reason: o.Reason, PlacedAt: o.PlacedAt, TotalCents: o.TotalCents}
 			if len(o.Items) > 0 {

@@ -129,3 +129,19 @@ func TestWatcherStopsAtTheDeadline(t *testing.T) {
 		t.Error("the sweep missed an order of the run")
 	}
 }
+
+// The API's clock behind this machine's by more than the slack: an order a 201 named is still
+// this run's, listed and waited for, not reported lost.
+func TestWaitKnownOrderBehindTheSlack(t *testing.T) {
+	api := &listAPI{orders: map[string][]shop.OrderSummary{"c0": {{OrderID: "ORD-1", Status: "SHIPPED", PlacedAt: t0.Add(-clockSlack - time.Second)}}},
+		after: map[string]int{"ORD-1": 0}, polls: map[string]int{}}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	w := &watcher{shops: []*shop.Client{{BaseURL: srv.URL, HTTP: srv.Client(), Token: "c0"}}, since: t0, slack: clockSlack,
+		known: map[string]int{"ORD-1": 0}, listed: map[string]Listed{}}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := w.wait(ctx, 5*time.Millisecond, func(int, int) {}); err != nil {
+		t.Errorf("wait: %v; late: %q", err, w.late())
+	}
+}
