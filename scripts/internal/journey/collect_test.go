@@ -84,8 +84,9 @@ type fakeExecution struct {
 
 type fakeSFN struct {
 	mu         sync.Mutex
-	executions []fakeExecution
-	calls      map[string]int // "ListExecutions", "DescribeExecution <name>", "GetExecutionHistory <name>"
+	executions []fakeExecution // listed in this order
+	pageSize   int             // of ListExecutions (0: one page)
+	calls      map[string]int  // "ListExecutions", "DescribeExecution <name>", "GetExecutionHistory <name>"
 }
 
 func (f *fakeSFN) count(call string) {
@@ -106,7 +107,13 @@ func (f *fakeSFN) find(arn string) (fakeExecution, error) {
 func (f *fakeSFN) ListExecutions(_ context.Context, in *sfn.ListExecutionsInput, _ ...func(*sfn.Options)) (*sfn.ListExecutionsOutput, error) {
 	f.count("ListExecutions")
 	out := &sfn.ListExecutionsOutput{}
-	for _, x := range f.executions {
+	from, _ := strconv.Atoi(aws.ToString(in.NextToken))
+	to := len(f.executions)
+	if f.pageSize > 0 && from+f.pageSize < to {
+		to = from + f.pageSize
+		out.NextToken = aws.String(strconv.Itoa(to))
+	}
+	for _, x := range f.executions[from:to] {
 		out.Executions = append(out.Executions, sfntypes.ExecutionListItem{ExecutionArn: aws.String(x.arn), Name: aws.String(nameOf(x.arn)),
 			StartDate: aws.Time(x.started), StateMachineArn: in.StateMachineArn, Status: sfntypes.ExecutionStatusSucceeded})
 	}
@@ -340,6 +347,51 @@ func describes(f *fakeSFN) int {
 		}
 	}
 	return n
+}
+
+// The listing of executions (without ClaimedOnly) stops at the first page, newest first, that
+// ends before the order's window, and past ten pages it stops and says so.
+func TestListingStops(t *testing.T) {
+	ctx := context.Background()
+	newestFirst := func(f *fakeStack) {
+		slices.SortFunc(f.sf.executions, func(a, b fakeExecution) int { return b.started.Compare(a.started) })
+	}
+	t.Run("at a page older than the window", func(t *testing.T) {
+		f := newFakeStack(1)
+		for i := range 6 {
+			f.sf.executions = append(f.sf.executions, fakeExecution{arn: execArn(fmt.Sprintf("old%d", i)), input: orderInput("ORD-0"), started: t0.Add(-window - time.Duration(i+1)*time.Hour)})
+		}
+		newestFirst(f)
+		f.sf.pageSize = 2
+		ev, err := f.collector().Gather(ctx, "ORD-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := names(ev.Executions); !slices.Equal(got, []string{"x1", "dup1"}) || len(ev.Notes) != 0 {
+			t.Errorf("executions %v, notes %q; want x1 and dup1, no note", got, ev.Notes)
+		}
+		if n := f.sf.calls["ListExecutions"]; n != 2 {
+			t.Errorf("%d pages listed, want 2 (the second ends before the window)", n)
+		}
+	})
+	t.Run("after ten pages, with a note", func(t *testing.T) {
+		f := newFakeStack(1)
+		for i := range 1000 {
+			f.sf.executions = append(f.sf.executions, fakeExecution{arn: execArn(fmt.Sprintf("other%d", i)), input: orderInput("ORD-0"), started: t0.Add(time.Hour + time.Duration(i)*time.Millisecond)})
+		}
+		newestFirst(f)
+		f.sf.pageSize = 100
+		ev, err := f.collector().Gather(ctx, "ORD-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := f.sf.calls["ListExecutions"]; n != maxListedPages {
+			t.Errorf("%d pages listed, want %d", n, maxListedPages)
+		}
+		if got := names(ev.Executions); !slices.Equal(got, []string{"x1"}) || !strings.Contains(strings.Join(ev.Notes, "\n"), "may be missing") {
+			t.Errorf("executions %v, notes %q; want the claimed x1 and a note that dup1 may be missing", got, ev.Notes)
+		}
+	})
 }
 
 func TestSharedStreamReadsEachRecordOnce(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 )
 
 // The workflow's side of the evidence: an order's executions (through its saga claim, or by
@@ -108,12 +109,19 @@ func (c *Collector) claimed(ctx context.Context, orderID string) ([]string, erro
 	return arns, nil
 }
 
+// maxListedPages is how many pages of executions (100 each) listed reads at the most.
+const maxListedPages = 10
+
 // listed lists the state machine's executions started in the window and returns those of the
-// order that are not in seen.
+// order that are not in seen. AWS lists the newest first: a page, in that order, that ends
+// before the window ends the listing. Past maxListedPages it stops and says so.
 func (c *Collector) listed(ctx context.Context, machine, orderID string, since, until time.Time, seen map[string]bool) ([]Execution, error) {
 	var out []Execution
 	p := sfn.NewListExecutionsPaginator(c.sf, &sfn.ListExecutionsInput{StateMachineArn: aws.String(machine)})
-	for pages := 0; p.HasMorePages() && pages < 10; pages++ {
+	for pages := 0; p.HasMorePages(); pages++ {
+		if pages == maxListedPages {
+			return out, fmt.Errorf("listed the newest %d pages of executions only: an older execution of this order (a duplicate, a rescue) may be missing", maxListedPages)
+		}
 		page, err := p.NextPage(ctx)
 		if err != nil {
 			return out, fmt.Errorf("list executions: %w", err)
@@ -137,8 +145,21 @@ func (c *Collector) listed(ctx context.Context, machine, orderID string, since, 
 			seen[arn] = true
 			out = append(out, x)
 		}
+		if endsBefore(page.Executions, since) {
+			break // the next pages are older still
+		}
 	}
 	return out, nil
+}
+
+// endsBefore reports whether a page of executions is newest first and its last started before t.
+func endsBefore(page []sfntypes.ExecutionListItem, t time.Time) bool {
+	for i := 1; i < len(page); i++ {
+		if aws.ToTime(page[i].StartDate).After(aws.ToTime(page[i-1].StartDate)) {
+			return false // not newest first (an emulator): nothing follows from the order
+		}
+	}
+	return len(page) > 0 && aws.ToTime(page[len(page)-1].StartDate).Before(t)
 }
 
 // input describes an execution once: what started it, and when.
