@@ -13,7 +13,7 @@ func Build(ev Evidence) Journey {
 	j := Journey{OrderID: ev.OrderID, Events: ev.Events, Rules: ev.Rules, RuleCheck: ev.RuleCheck,
 		Resources: ev.Resources, Notes: ev.Notes}
 	b := &builder{ev: ev, byID: map[string]Event{}, busKey: map[string]string{}, busByBusID: map[string]string{}, busIDOf: map[string]string{},
-		keys: map[string]bool{}, owned: map[string][]*Write{}, placed: map[*Write]bool{}}
+		keys: map[string]bool{}, owned: map[string][]*Write{}}
 	for _, e := range ev.Events {
 		b.byID[e.ID] = e
 		if j.CorrelationID == "" {
@@ -21,6 +21,7 @@ func Build(ev Evidence) Journey {
 		}
 	}
 	b.api()
+	b.ownWrites(ev.Executions)
 	for i, x := range ev.Executions {
 		b.execution(x, i > 0 && x.RescueOf == "")
 	}
@@ -46,7 +47,6 @@ type builder struct {
 	busByBusID map[string]string   // EventBridge id → key of that hop onto the bus
 	busIDOf    map[string]string   // key of a hop onto the bus → the id EventBridge gave it
 	owned      map[string][]*Write // attempt key → the table writes it made
-	placed     map[*Write]bool
 }
 
 func (b *builder) add(h Hop) string {

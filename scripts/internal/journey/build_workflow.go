@@ -42,7 +42,6 @@ func (b *builder) execution(x Execution, duplicate bool) {
 		what = "the rescuer started rescue execution " + name + " for execution " + stalled +
 			", which stopped without compensating: it takes the order's claim over and compensates (refund or void, release, OrderCancelled)"
 	}
-	b.ownWrites(x)
 	prev := b.add(b.withEvent(Hop{Key: "sfn/" + name + "/start", Cause: cause, Time: x.Started, From: from,
 		Service: StepFunctions, Resource: ResWorkflow, Actor: actor, Action: "StartExecution", Evidence: "execution history",
 		What: what, Duplicate: duplicate}, x.EventID))
@@ -178,31 +177,38 @@ func (b *builder) writes(target string) []*Write {
 	return slices.DeleteFunc(out, func(w *Write) bool { return w == nil })
 }
 
-// ownWrites decides which attempt of an execution made each table write: the attempt whose run
-// holds the write's time or, lacking one (clocks differ), the last one begun before it. A write
-// is drawn once, under that attempt.
-func (b *builder) ownWrites(x Execution) {
+// ownWrites decides which attempt, of all the order's executions, made each table write: the
+// attempt whose run holds the write's time or, lacking one (clocks differ), the last one begun
+// before it. An attempt of an execution that stopped while it ran (aborted, timed out) ends, for
+// this, when its execution did: the writes a rescue makes after it are the rescue's. A write is
+// drawn once, under that attempt.
+func (b *builder) ownWrites(xs []Execution) {
 	for _, target := range []string{"inventory", "shipping", ResPaymentsQueue} {
 		for _, w := range b.writes(target) {
-			if b.placed[w] {
-				continue
-			}
-			within, before := "", ""
-			for i, s := range x.States {
-				for k, a := range s.Attempts {
-					if a.Target != target || a.Scheduled.After(w.At.Add(time.Second)) {
-						continue
-					}
-					key := fmt.Sprintf("sfn/%s/%d/%d", x.Name, i, k)
-					before = key
-					if !a.Scheduled.After(w.At) && (a.Ended.IsZero() || !a.Ended.Before(w.At)) && within == "" {
-						within = key
+			var within, before string
+			var withinAt, beforeAt time.Time
+			for _, x := range xs {
+				for i, s := range x.States {
+					for k, a := range s.Attempts {
+						if a.Target != target || a.Scheduled.After(w.At.Add(time.Second)) {
+							continue
+						}
+						key := fmt.Sprintf("sfn/%s/%d/%d", x.Name, i, k)
+						if before == "" || !a.Scheduled.Before(beforeAt) {
+							before, beforeAt = key, a.Scheduled
+						}
+						ended := a.Ended
+						if ended.IsZero() {
+							ended = x.Stopped // zero while the execution runs
+						}
+						if !a.Scheduled.After(w.At) && (ended.IsZero() || !ended.Before(w.At)) && (within == "" || a.Scheduled.Before(withinAt)) {
+							within, withinAt = key, a.Scheduled
+						}
 					}
 				}
 			}
 			if owner := orDefault(within, before); owner != "" {
 				b.owned[owner] = append(b.owned[owner], w)
-				b.placed[w] = true
 			}
 		}
 	}

@@ -467,3 +467,53 @@ func TestTerminal(t *testing.T) {
 		}
 	}
 }
+
+// A rescue's writes are drawn under the rescue, not under an attempt of the execution it
+// rescued that was still running when that execution stopped: the refund of an execution
+// aborted in ShipOrder, the release the rescue's Compensate made. No stage comes out negative.
+func TestRescueWritesAreTheRescues(t *testing.T) {
+	refunded := approved()
+	x1 := &refunded.Executions[0]
+	x1.Status, x1.Stopped = "ABORTED", at(580)
+	x1.States = x1.States[:7] // ... RequestPayment (ended 470), PublishPaymentOutcome, ShipOrder (running)
+	x1.States[6].Attempts[0].Ended, x1.States[6].Attempts[0].Outcome = time.Time{}, ""
+	refunded.Shipment = nil
+	refunded.Executions = append(refunded.Executions, Execution{Arn: "arn:aws:states:r:1:execution:sm:rescue-x1", Name: "rescue-x1", Status: "FAILED",
+		Started: at(700), Stopped: at(900), EventID: "e1", RescueOf: "arn:aws:states:r:1:execution:sm:x1",
+		States: []State{{Name: "RefundPayment", Type: "Task", Entered: at(710),
+			Attempts: []Attempt{{Resource: "sqs:sendMessage.waitForTaskToken", Target: ResPaymentsQueue, Scheduled: at(710), Ended: at(790), Outcome: "Succeeded"}}}}})
+	refunded.Refund = &Write{Item: "payment p1", Status: "REFUNDED", At: at(780)}
+
+	released := rescued()
+	released.Reservation = &Write{Item: "RES#ORD-1", Status: "RELEASED", At: at(790)}
+
+	for _, tc := range []struct {
+		name string
+		ev   Evidence
+		hop  string // in the What of the write's hop
+	}{
+		{"the refund", refunded, "gave the charge back"},
+		{"the release", released, "RELEASED"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			j := Build(tc.ev)
+			found := false
+			for _, h := range j.Hops {
+				if strings.Contains(h.What, tc.hop) {
+					found = true
+					if !strings.HasPrefix(h.Key, "sfn/rescue-x1/") {
+						t.Errorf("drawn under %s, want under the rescue", h.Key)
+					}
+				}
+			}
+			if !found {
+				t.Fatalf("no hop says %q", tc.hop)
+			}
+			for _, s := range j.Spans() {
+				if s.Duration < 0 {
+					t.Errorf("negative span %s %s→%s: %v", s.Stage, s.From, s.To, s.Duration)
+				}
+			}
+		})
+	}
+}
