@@ -53,8 +53,10 @@ func SQS(ctx context.Context, ev lambdaevents.SQSEvent, h Handler, concurrency, 
 	return resp
 }
 
-// Kinesis runs h on every record of a Kinesis batch and reports the failed ones by
-// SequenceNumber (Lambda then retries from the lowest one reported).
+// Kinesis runs h on the records of a Kinesis batch (one shard's, in order) up to the first that
+// fails, and reports that one by SequenceNumber: Lambda retries the batch from it. The records
+// after it are left for that retry, as AWS documents: handled now, they would be handled again
+// then (a record parked once per retry, an order's events stored out of their order).
 func Kinesis(ctx context.Context, ev lambdaevents.KinesisEvent, h Handler) lambdaevents.KinesisEventResponse {
 	msgs := make([]Message, 0, len(ev.Records))
 	for _, r := range ev.Records {
@@ -64,8 +66,11 @@ func Kinesis(ctx context.Context, ev lambdaevents.KinesisEvent, h Handler) lambd
 		})
 	}
 	resp := lambdaevents.KinesisEventResponse{BatchItemFailures: []lambdaevents.KinesisBatchItemFailure{}}
-	for _, id := range Process(ctx, msgs, h) {
-		resp.BatchItemFailures = append(resp.BatchItemFailures, lambdaevents.KinesisBatchItemFailure{ItemIdentifier: id})
+	for _, m := range msgs {
+		if err := h(ctx, m); err != nil {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, lambdaevents.KinesisBatchItemFailure{ItemIdentifier: m.ID})
+			break
+		}
 	}
 	return resp
 }

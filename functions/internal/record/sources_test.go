@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -88,10 +89,12 @@ func TestKinesis(t *testing.T) {
 		name     string
 		records  []lambdaevents.KinesisEventRecord
 		wantJSON string
+		wantSeen []string // the records handled, by sequence number
 	}{
-		{name: "nothing failed", records: []lambdaevents.KinesisEventRecord{record("1", "ok")}, wantJSON: `{"batchItemFailures":[]}`},
-		{name: "failures by sequence number", records: []lambdaevents.KinesisEventRecord{record("1", "fail"), record("2", "ok"), record("3", "fail")},
-			wantJSON: `{"batchItemFailures":[{"itemIdentifier":"1"},{"itemIdentifier":"3"}]}`},
+		{name: "nothing failed", records: []lambdaevents.KinesisEventRecord{record("1", "ok")}, wantJSON: `{"batchItemFailures":[]}`, wantSeen: []string{"1"}},
+		// Lambda retries from the first failure: the records after it wait for that retry.
+		{name: "the first failure by sequence number, nothing after it handled", records: []lambdaevents.KinesisEventRecord{record("1", "ok"), record("2", "fail"), record("3", "ok"), record("4", "fail")},
+			wantJSON: `{"batchItemFailures":[{"itemIdentifier":"2"}]}`, wantSeen: []string{"1", "2"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -102,6 +105,13 @@ func TestKinesis(t *testing.T) {
 			}
 			if string(got) != tc.wantJSON {
 				t.Errorf("response = %s, want %s", got, tc.wantJSON)
+			}
+			var seen []string
+			for _, m := range f.seen {
+				seen = append(seen, m.ID)
+			}
+			if !slices.Equal(seen, tc.wantSeen) {
+				t.Errorf("handled %v, want %v", seen, tc.wantSeen)
 			}
 			for _, m := range f.seen {
 				if !m.Arrived.Equal(arrived) || m.SourceARN != "arn:stream" {
