@@ -68,6 +68,8 @@ var (
 	SumTotals         = projection.Sum
 	ReasonAttribute   = deadletter.ReasonAttribute
 	EncodingAttribute = deadletter.EncodingAttribute
+	EncodingBase64    = deadletter.EncodingBase64
+	EncodingEmpty     = deadletter.EncodingEmpty
 )
 
 // An order's state, the fold of its events (GET /orders/{id} shows it).

@@ -20,9 +20,16 @@ import (
 // ReasonAttribute is the message attribute that says why a message was parked.
 const ReasonAttribute = "errorReason"
 
-// EncodingAttribute is set to "base64" when the body was not text SQS can carry (invalid
-// UTF-8, control characters, empty) and was encoded to be parked.
+// EncodingAttribute says how a parked body is written when it was not text SQS can carry:
+// EncodingBase64 (invalid UTF-8, control characters: the body encoded), or EncodingEmpty (no
+// body at all, which SQS rejects: the message body is a placeholder).
 const EncodingAttribute = "bodyEncoding"
+
+// The values of EncodingAttribute.
+const (
+	EncodingBase64 = "base64"
+	EncodingEmpty  = "empty"
+)
 
 // maxReason keeps the reason readable in a console.
 const maxReason = 1000
@@ -60,13 +67,15 @@ func (q *Queue) Park(ctx context.Context, body []byte, reason string) error {
 	attrs := map[string]types.MessageAttributeValue{
 		ReasonAttribute: {DataType: aws.String("String"), StringValue: aws.String(reason)},
 	}
-	text := string(body)
-	if !sqsText(body) {
-		text = base64.StdEncoding.EncodeToString(body)
-		if text == "" {
-			text = "(empty)" // SQS rejects an empty body
-		}
-		attrs[EncodingAttribute] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String("base64")}
+	text, encoding := string(body), ""
+	switch {
+	case len(body) == 0:
+		text, encoding = "(empty)", EncodingEmpty // SQS rejects an empty body
+	case !sqsText(body):
+		text, encoding = base64.StdEncoding.EncodeToString(body), EncodingBase64
+	}
+	if encoding != "" {
+		attrs[EncodingAttribute] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(encoding)}
 	}
 	_, err := q.client.SendMessage(ctx, &sqs.SendMessageInput{
 		QueueUrl:          aws.String(q.url),

@@ -37,7 +37,7 @@ func TestPark(t *testing.T) {
 		{name: "control character base64", body: []byte("a\x01b"), reason: "x", wantBody: base64.StdEncoding.EncodeToString([]byte("a\x01b")), wantReason: "x", wantEncoding: "base64"},
 		{name: "reason made safe", body: []byte("b"), reason: "bad \x00 byte \xff", wantBody: "b", wantReason: "bad ? byte ?"},
 		{name: "long multibyte reason cut on a rune", body: []byte("b"), reason: strings.Repeat("é", 2000), wantBody: "b", wantReason: strings.Repeat("é", maxReason) + "…"},
-		{name: "empty body", body: nil, reason: "x", wantBody: "(empty)", wantReason: "x", wantEncoding: "base64"},
+		{name: "empty body", body: nil, reason: "x", wantBody: "(empty)", wantReason: "x", wantEncoding: EncodingEmpty},
 		{name: "empty reason", body: []byte("b"), wantBody: "b", wantReason: "unspecified"},
 		{name: "long reason cut", body: []byte("b"), reason: strings.Repeat("r", 5000), wantBody: "b", wantReason: strings.Repeat("r", maxReason) + "…"},
 		{name: "send fails", body: []byte("b"), reason: "x", sendErr: errors.New("down"), wantBody: "b", wantReason: "x", wantErr: true},

@@ -83,12 +83,19 @@ func Parse(id, body string, attrs map[string]types.MessageAttributeValue) (Messa
 	}
 	if reason, ok := attrs[toolkit.ReasonAttribute]; ok {
 		m.Kind, m.Reason = Parked, aws.ToString(reason.StringValue)
-		if enc, ok := attrs[toolkit.EncodingAttribute]; ok && aws.ToString(enc.StringValue) == "base64" {
+		switch enc := attrs[toolkit.EncodingAttribute]; aws.ToString(enc.StringValue) {
+		case toolkit.EncodingBase64:
+			if body == "(empty)" { // an empty body as parked before EncodingEmpty ("(empty)" is no base64)
+				m.Payload = []byte{}
+				break
+			}
 			b, err := base64.StdEncoding.DecodeString(body)
 			if err != nil {
 				return m, fmt.Errorf("message %s: body marked base64 does not decode: %w", id, err)
 			}
 			m.Payload = b
+		case toolkit.EncodingEmpty:
+			m.Payload = []byte{} // parked with no body: SQS's body is a placeholder
 		}
 		return m, nil
 	}
