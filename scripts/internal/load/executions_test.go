@@ -15,7 +15,7 @@ func TestSettle(t *testing.T) {
 		select {
 		case <-ctx.Done(): // the read outlives the wait
 			return 0, ctx.Err()
-		case <-time.After(30 * time.Millisecond):
+		case <-time.After(5 * time.Millisecond):
 			return 1, nil
 		}
 	}
@@ -31,8 +31,8 @@ func TestSettle(t *testing.T) {
 		{name: "the API refuses", running: func(context.Context) (int, error) { return 0, errors.New("AccessDenied") }, wantErr: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for range 10 { // wherever the deadline falls: during a read, or between two
-				ctx, cancel := context.WithTimeout(context.Background(), 80*time.Millisecond)
+			for range 5 { // wherever the deadline falls: during a read, or between two
+				ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 				n, err := settleWith(ctx, tc.running, 7*time.Millisecond)
 				cancel()
 				if (err != nil) != tc.wantErr || n != tc.want {
