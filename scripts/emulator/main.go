@@ -10,7 +10,8 @@
 // loopback port; a proxy (this command, "proxy") serves the endpoint in front of it and enforces the
 // HTTP API route throttles MiniStack stores but does not enforce (throttle.go).
 // If an emulator already answers on the endpoint (a MiniStack started earlier, or LocalStack started
-// with Docker), up uses it and run leaves it running. EMULATOR=localstack makes up refuse to start
+// with Docker), up uses it and run leaves it running; if the port is taken by anything else (an
+// emulator started over the other scheme), up refuses and says so. EMULATOR=localstack makes up refuse to start
 // MiniStack and explain how to start LocalStack instead.
 //
 // AUTH=true turns on MiniStack's IAM enforcement: every call a function makes is checked against its
@@ -25,12 +26,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -86,9 +89,11 @@ func main() {
 	if len(os.Args) < 2 {
 		usage()
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	switch os.Args[1] {
 	case "up":
-		_, err = up(cfg)
+		_, err = up(ctx, cfg)
 	case "down":
 		err = down(cfg)
 	case "status":
@@ -96,7 +101,7 @@ func main() {
 			err = fmt.Errorf("no emulator answers on %s", cfg.endpoint)
 		}
 	case "run":
-		err = run(cfg, os.Args[2:])
+		err = run(ctx, cfg, os.Args[2:])
 	case "env":
 		if cfg.tls {
 			var env []string
@@ -123,7 +128,9 @@ func usage() {
 }
 
 // up makes sure an emulator answers on the endpoint; started reports whether this call started it.
-func up(cfg config) (started bool, err error) {
+// What it starts and then cannot bring up (it exits, it is not healthy within 60 s, ctx ends:
+// Ctrl-C) it stops again, pid file included.
+func up(ctx context.Context, cfg config) (started bool, err error) {
 	if cfg.tls {
 		if _, err := ensureCertificate(); err != nil {
 			return false, err
@@ -136,6 +143,13 @@ func up(cfg config) (started bool, err error) {
 	if cfg.kind == "localstack" {
 		return false, fmt.Errorf("nothing answers on %s: start LocalStack first (it needs Docker and, since March 2026, "+
 			"a token): docker run -d -p 4566:4566 -e LOCALSTACK_AUTH_TOKEN -v /var/run/docker.sock:/var/run/docker.sock localstack/localstack", cfg.endpoint)
+	}
+	if !portFree(cfg.port) {
+		// Starting anyway would leave a MiniStack whose proxy cannot listen, and its pid file in
+		// place of the one of what holds the port, which `make down` could then not stop.
+		return false, fmt.Errorf("port %s is taken, but no emulator answers on %s: one started in the other mode? "+
+			"(`make demo` runs one over http without AUTH; `make test`, one over https with AUTH=true.) "+
+			"Stop it (`make down`, same port) or choose another port (ENDPOINT=…)", cfg.port, cfg.endpoint)
 	}
 	if err := install(); err != nil {
 		return false, err
@@ -190,14 +204,19 @@ func up(cfg config) (started bool, err error) {
 		return false, fmt.Errorf("start MiniStack: %w", err)
 	}
 	pid := cmd.Process.Pid
-	if err := os.WriteFile(cfg.pidFile(), []byte(strconv.Itoa(pid)), 0o644); err != nil {
+	abandon := func(err error) (bool, error) { // stop what this call started
+		_ = syscall.Kill(-pid, syscall.SIGTERM)
+		_ = os.Remove(cfg.pidFile())
 		return false, err
+	}
+	if err := os.WriteFile(cfg.pidFile(), []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		return abandon(err)
 	}
 	exited := make(chan error, 2)
 	go func() { exited <- cmd.Wait() }()
 	self, err := os.Executable()
 	if err != nil {
-		return false, err
+		return abandon(err)
 	}
 	proxyArgs := []string{"proxy", "-listen", "127.0.0.1:" + cfg.port, "-backend", local}
 	if cfg.tls {
@@ -208,21 +227,20 @@ func up(cfg config) (started bool, err error) {
 	// In MiniStack's process group: down stops both with one signal.
 	p.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pgid: pid}
 	if err := p.Start(); err != nil {
-		_ = syscall.Kill(-pid, syscall.SIGTERM)
-		return false, fmt.Errorf("start the proxy: %w", err)
+		return abandon(fmt.Errorf("start the proxy: %w", err))
 	}
 	go func() { exited <- p.Wait() }()
 	deadline := time.Now().Add(60 * time.Second)
 	for !healthy(cfg, cfg.endpoint) {
 		select {
 		case err := <-exited:
-			_ = syscall.Kill(-pid, syscall.SIGTERM)
-			return false, fmt.Errorf("MiniStack or its proxy exited during start-up (%v); see %s", err, logPath)
+			return abandon(fmt.Errorf("MiniStack or its proxy exited during start-up (%v); see %s", err, logPath))
+		case <-ctx.Done():
+			return abandon(fmt.Errorf("interrupted while MiniStack was starting: stopped it (%w)", ctx.Err()))
 		case <-time.After(250 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			_ = syscall.Kill(-pid, syscall.SIGTERM)
-			return false, fmt.Errorf("MiniStack did not become healthy within 60s; see %s", logPath)
+			return abandon(fmt.Errorf("MiniStack did not become healthy within 60s; see %s", logPath))
 		}
 	}
 	mode := fmt.Sprintf(", proxy in front of 127.0.0.1:%s", gatewayPort)
@@ -260,6 +278,30 @@ func install() error {
 	return os.WriteFile(stamp, want, 0o644)
 }
 
+// portFree reports whether nothing listens on the loopback port.
+func portFree(port string) bool {
+	l, err := net.Listen("tcp", "127.0.0.1:"+port)
+	if err != nil {
+		return false
+	}
+	_ = l.Close()
+	return true
+}
+
+// isMiniStack reports whether pid is a running MiniStack (its command line runs the ministack
+// module). Where /proc cannot tell (not Linux), a live process is taken for it.
+func isMiniStack(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		_, noProc := os.Stat("/proc/self")
+		return noProc != nil
+	}
+	return bytes.Contains(cmdline, []byte("ministack"))
+}
+
 // pidFile records the MiniStack this command started on the configured port.
 func (c config) pidFile() string { return filepath.Join(stateDir, "ministack-"+c.port+".pid") }
 
@@ -277,6 +319,11 @@ func down(cfg config) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", pidFile, err)
 	}
+	if !isMiniStack(pid) {
+		// It ended (a reboot, a crash) and its pid may name another program now: signal nothing.
+		fmt.Printf("emulator: MiniStack (pid %d) no longer runs; removed its stale %s\n", pid, pidFile)
+		return os.Remove(pidFile)
+	}
 	_ = syscall.Kill(-pid, syscall.SIGTERM)
 	for i := 0; i < 40 && syscall.Kill(-pid, 0) == nil; i++ {
 		time.Sleep(250 * time.Millisecond) // wait for the process group to exit
@@ -288,23 +335,22 @@ func down(cfg config) error {
 	return os.Remove(pidFile)
 }
 
-// run brings the emulator up, runs args, and stops the emulator again if it started it.
-func run(cfg config, args []string) error {
+// run brings the emulator up, runs args, and stops the emulator again if it started it (also when
+// ctx ends: Ctrl-C, during start-up or while args run).
+func run(ctx context.Context, cfg config, args []string) error {
 	if len(args) > 0 && args[0] == "--" {
 		args = args[1:]
 	}
 	if len(args) == 0 {
 		usage()
 	}
-	started, err := up(cfg)
+	started, err := up(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	if started {
 		defer func() { _ = down(cfg) }()
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = os.Environ()

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// up starts the proxy as this binary's "proxy" command: so does the test binary.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "proxy" {
+		proxy(os.Args[2:])
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// checkout is a working directory whose MiniStack is a stand-in: .venv/bin/python sleeps (its
+// command line, "python -m ministack", names the module as the real one's does) and never answers.
+func checkout(t *testing.T) {
+	t.Helper()
+	t.Chdir(t.TempDir())
+	for path, content := range map[string]string{
+		venvDir + "/bin/python":             "#!/bin/sh\nsleep 120\n",
+		requirements:                        "ministack==0\n",
+		venvDir + "/requirements.installed": "ministack==0\n",
+	} {
+		if err := os.MkdirAll(path[:strings.LastIndex(path, "/")], 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(stateDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// group starts name's command line in a process group of its own, stopped when the test ends.
+func group(t *testing.T, name string, args ...string) int {
+	t.Helper()
+	c := exec.Command(name, args...)
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = c.Wait() }()
+	t.Cleanup(func() { _ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL) })
+	return c.Process.Pid
+}
+
+func freeTestPort(t *testing.T) string {
+	t.Helper()
+	p, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func gone(pid int) bool {
+	for range 40 {
+		if syscall.Kill(-pid, 0) != nil {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
+}
+
+// `make demo` left an emulator over http on the port; `make test` wants one over https there.
+// up refuses, and the running emulator's pid file and log stay as they were.
+func TestUpRefusesAPortTakenByAnotherEmulator(t *testing.T) {
+	checkout(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0") // what holds the port answers nothing up recognises
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.Close()
+		}
+	}()
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	cfg := config{endpoint: "http://127.0.0.1:" + port, port: port, kind: "ministack"}
+	if err := os.WriteFile(cfg.pidFile(), []byte("4242"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	started, err := up(context.Background(), cfg)
+	if started || err == nil || !strings.Contains(err.Error(), "port "+port+" is taken") {
+		t.Fatalf("up = %v, %v; want a refusal naming the port", started, err)
+	}
+	if b, _ := os.ReadFile(cfg.pidFile()); string(b) != "4242" {
+		t.Errorf("pid file now %q: the running emulator's was replaced", b)
+	}
+	if _, err := os.Stat(stateDir + "/ministack-" + port + ".log"); err == nil {
+		t.Error("a log was written over the running emulator's")
+	}
+}
+
+// Ctrl-C while MiniStack starts stops it, its proxy and its pid file with it.
+func TestUpInterruptedStopsWhatItStarted(t *testing.T) {
+	checkout(t)
+	port := freeTestPort(t)
+	cfg := config{endpoint: "http://127.0.0.1:" + port, port: port, kind: "ministack"}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	started, err := up(ctx, cfg)
+	if started || err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("up = %v, %v; want interrupted", started, err)
+	}
+	if _, err := os.Stat(cfg.pidFile()); err == nil {
+		t.Error("the pid file of the MiniStack it stopped is left")
+	}
+	for range 40 {
+		if portFree(port) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Errorf("port %s still taken: the proxy outlived the interrupted start", port)
+}
+
+// down stops the MiniStack its pid file names, and nothing else: a pid file whose process ended
+// (its pid now another program's) is removed without a signal.
+func TestDownStopsOnlyMiniStack(t *testing.T) {
+	checkout(t)
+	cfg := config{endpoint: "http://127.0.0.1:4599", port: "4599", kind: "ministack"}
+
+	other := group(t, "sleep", "120") // a shell job that got the pid of an ended MiniStack
+	if err := os.WriteFile(cfg.pidFile(), []byte(strconv.Itoa(other)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := down(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if syscall.Kill(-other, 0) != nil {
+		t.Error("down signalled a process group that is not MiniStack's")
+	}
+	if _, err := os.Stat(cfg.pidFile()); err == nil {
+		t.Error("the stale pid file is left")
+	}
+
+	ministack := group(t, venvDir+"/bin/python", "-m", "ministack")
+	if err := os.WriteFile(cfg.pidFile(), []byte(strconv.Itoa(ministack)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := down(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if !gone(ministack) {
+		t.Error("down left MiniStack running")
+	}
+}
