@@ -288,11 +288,13 @@ func portFree(port string) bool {
 	return true
 }
 
-// isMiniStack reports whether pid is a running MiniStack (its command line runs the ministack
-// module). Where /proc cannot tell (not Linux), a live process is taken for it.
+// isMiniStack reports whether the process group pid is still the one up started: its leader runs
+// the ministack module, or, the leader gone, members of its group (the proxy) still run (Linux
+// reuses no pid while a group bears it). Where /proc cannot tell (not Linux), a live leader is
+// taken for MiniStack.
 func isMiniStack(pid int) bool {
 	if syscall.Kill(pid, 0) != nil {
-		return false
+		return syscall.Kill(-pid, 0) == nil // MiniStack ended, its proxy may not have
 	}
 	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	if err != nil {
@@ -320,7 +322,8 @@ func down(cfg config) error {
 		return fmt.Errorf("%s: %w", pidFile, err)
 	}
 	if !isMiniStack(pid) {
-		// It ended (a reboot, a crash) and its pid may name another program now: signal nothing.
+		// It ended (a reboot, a crash), its group with it, and its pid may name another program
+		// now: signal nothing.
 		fmt.Printf("emulator: MiniStack (pid %d) no longer runs; removed its stale %s\n", pid, pidFile)
 		return os.Remove(pidFile)
 	}

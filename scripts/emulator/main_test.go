@@ -153,6 +153,24 @@ func TestDownStopsOnlyMiniStack(t *testing.T) {
 		t.Error("the stale pid file is left")
 	}
 
+	// MiniStack ended, its proxy did not: the proxy, in MiniStack's process group, is stopped.
+	leader := exec.Command("sh", "-c", "sleep 120 & exit 0") // the leader exits, its child stays in the group
+	leader.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := leader.Run(); err != nil {
+		t.Fatal(err)
+	}
+	orphans := leader.Process.Pid
+	t.Cleanup(func() { _ = syscall.Kill(-orphans, syscall.SIGKILL) })
+	if err := os.WriteFile(cfg.pidFile(), []byte(strconv.Itoa(orphans)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := down(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if !gone(orphans) {
+		t.Error("down left the proxy of an ended MiniStack running")
+	}
+
 	ministack := group(t, venvDir+"/bin/python", "-m", "ministack")
 	if err := os.WriteFile(cfg.pidFile(), []byte(strconv.Itoa(ministack)), 0o644); err != nil {
 		t.Fatal(err)
