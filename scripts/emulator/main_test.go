@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"os"
@@ -180,5 +181,33 @@ func TestDownStopsOnlyMiniStack(t *testing.T) {
 	}
 	if !gone(ministack) {
 		t.Error("down left MiniStack running")
+	}
+}
+
+// The certificate is made once, and made again when it is about to end.
+func TestCertificateRenewedBeforeItEnds(t *testing.T) {
+	t.Chdir(t.TempDir())
+	path, err := ensureCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := os.ReadFile(path)
+	if _, err := ensureCertificate(); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := os.ReadFile(path); !bytes.Equal(again, first) {
+		t.Fatal("a certificate two years from its end was made again")
+	}
+	if !expiresBefore(path, time.Now().AddDate(2, 0, 1)) || expiresBefore(path, time.Now().AddDate(1, 11, 0)) {
+		t.Fatal("expiresBefore does not read the certificate's end")
+	}
+	if err := os.WriteFile(path, []byte("not a certificate"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ensureCertificate(); err != nil {
+		t.Fatal(err)
+	}
+	if renewed, _ := os.ReadFile(path); bytes.Equal(renewed, []byte("not a certificate")) || expiresBefore(path, time.Now().AddDate(1, 11, 0)) {
+		t.Error("an unreadable certificate was kept")
 	}
 }

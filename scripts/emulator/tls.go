@@ -51,9 +51,9 @@ var systemRoots = []string{
 	"/etc/ssl/cert.pem",                                 // macOS, Alpine
 }
 
-// ensureCertificate makes the emulator's self-signed certificate once (.emulator/tls/server.crt,
-// server.key) and a bundle of the system roots plus it (ca-bundle.pem). It returns the
-// certificate's absolute path.
+// ensureCertificate makes the emulator's self-signed certificate (.emulator/tls/server.crt,
+// server.key) and a bundle of the system roots plus it (ca-bundle.pem): once, and again when the
+// certificate has less than 30 days left. It returns the certificate's absolute path.
 func ensureCertificate() (string, error) {
 	certPath, keyPath := filepath.Join(tlsDir, "server.crt"), filepath.Join(tlsDir, "server.key")
 	bundlePath := filepath.Join(tlsDir, "ca-bundle.pem")
@@ -61,7 +61,7 @@ func ensureCertificate() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := os.Stat(bundlePath); err == nil {
+	if _, err := os.Stat(bundlePath); err == nil && !expiresBefore(certPath, time.Now().AddDate(0, 0, 30)) {
 		return abs, nil
 	}
 	if err := os.MkdirAll(tlsDir, 0o755); err != nil {
@@ -112,6 +112,21 @@ func ensureCertificate() (string, error) {
 		return "", err
 	}
 	return abs, nil
+}
+
+// expiresBefore reports whether the certificate at path ends before t, or cannot be read: then a
+// new one is made (they last two years; clients refuse one past its end).
+func expiresBefore(path string, t time.Time) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return true
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return true
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	return err != nil || cert.NotAfter.Before(t)
 }
 
 // freePort returns a loopback port nothing listens on now.
