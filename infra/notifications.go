@@ -28,11 +28,24 @@ type Notifications struct {
 	Function                                 awslambda.Function
 }
 
+// notificationsTopicName is the topic's name, "<stack>-order-notifications": named, so that the
+// key that encrypts it can name it in its policy without naming itself (the topic refers to the key).
+func notificationsTopicName() *string {
+	return awscdk.Fn_Join(jsii.String("-"), &[]*string{awscdk.Aws_STACK_NAME(), jsii.String("order-notifications")})
+}
+
+// notificationsTopicArn is the topic's ARN, built from its name.
+func notificationsTopicArn() *string {
+	return awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":sns:"), awscdk.Aws_REGION(),
+		jsii.String(":"), awscdk.Aws_ACCOUNT_ID(), jsii.String(":"), notificationsTopicName()})
+}
+
 // NewNotifications defines the order-notifications topic, its two queue subscriptions and the
 // notifier function that consumes both.
 func NewNotifications(scope constructs.Construct, d FunctionDefaults, key awskms.IKey, table awsdynamodb.ITable) *Notifications {
 	s := constructs.NewConstruct(scope, jsii.String("Notifications"))
 	topic := awssns.NewTopic(s, jsii.String("Topic"), &awssns.TopicProps{
+		TopicName:   notificationsTopicName(),
 		DisplayName: jsii.String("orderflow order notifications"),
 		MasterKey:   key,
 		EnforceSSL:  jsii.Bool(true),

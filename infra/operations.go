@@ -137,7 +137,7 @@ func (o *Operations) Watch(stack awscdk.Stack) {
 	over, atLeast := awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD
 	for _, q := range dlqs {
 		o.alarm(nameOf(q)+"NotEmpty",
-			"A message was dead-lettered: it failed every delivery, and its body (and reason attribute) wait in the queue. Read why with `make redrive ARGS=\"-dry-run\"`, fix the cause, then redrive.",
+			"A message was dead-lettered: it failed every delivery, and its body (and reason attribute) wait in the queue. Read why with `go run ./scripts/redrive -dry-run` (credentials of the account; `make redrive` is the local emulator's), fix the cause, then redrive.",
 			q.MetricApproximateNumberOfMessagesVisible(fiveMinutes("Maximum")), 0, over)
 	}
 	wf := o.props.Workflow

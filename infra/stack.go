@@ -46,15 +46,18 @@ func NewOrderflowStack(scope constructs.Construct, id string, props *OrderflowSt
 	})
 	tables := NewTables(stack)
 	bus := NewBus(stack)
-	// EventBridge publishes to the encrypted topic, so it must be able to use the key: only for
-	// this account's rules on the orders bus (confused-deputy protection).
+	// EventBridge publishes to the encrypted notifications topic, so it must be able to use the
+	// key: for that topic only (the encryption context SNS gives its key requests). Not with
+	// aws:SourceAccount and aws:SourceArn, as the other grants to EventBridge are: the SNS
+	// developer guide says a key policy does not support them for EventBridge publishing to an
+	// encrypted topic, and with them every publish is refused (the rule's events all end in its
+	// DLQ). The topic's own policy carries them (bus.go).
 	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)},
 		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey"),
 		Resources:  jsii.Strings("*"), // in a key policy, "*" means this key
 		Conditions: &map[string]any{
-			"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
-			"ArnLike":      map[string]any{"aws:SourceArn": bus.RuleArns()},
+			"StringEquals": map[string]any{"kms:EncryptionContext:aws:sns:topicArn": notificationsTopicArn()},
 		},
 	}), nil)
 	identity := NewIdentity(stack)

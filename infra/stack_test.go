@@ -408,7 +408,8 @@ func TestBusAcceptsOrderEventsOnlyFromTheirProducers(t *testing.T) {
 
 // Every resource policy that lets a service principal in names the account and the resource
 // acting (aws:SourceAccount / aws:SourceArn): no other account's rule or topic can use it
-// (confused deputy). The same for roles EventBridge assumes.
+// (confused deputy). The same for roles EventBridge assumes. The one exception, EventBridge's use
+// of the topics' key, is limited to the notifications topic instead.
 func TestServicePrincipalsAreConditioned(t *testing.T) {
 	docs := map[string]any{}
 	for id, p := range resources(t, "AWS::KMS::Key") {
@@ -432,6 +433,15 @@ func TestServicePrincipalsAreConditioned(t *testing.T) {
 			}
 			checked++
 			cond := fmt.Sprint(get(st, "Condition"))
+			// EventBridge's use of the key that encrypts the notifications topic: a key policy does
+			// not support aws:SourceArn for it (stack.go); the topic ARN of the encryption context
+			// limits it to that topic instead.
+			if strings.HasPrefix(id, "Key") && get(st, "Principal", "Service") == "events.amazonaws.com" {
+				if !strings.Contains(cond, "kms:EncryptionContext:aws:sns:topicArn") {
+					t.Errorf("%s: %v lets EventBridge use the key for any topic", id, get(st, "Action"))
+				}
+				continue
+			}
 			if !strings.Contains(cond, "aws:SourceArn") {
 				t.Errorf("%s: %v lets %v in without aws:SourceArn", id, get(st, "Action"), get(st, "Principal", "Service"))
 			}
@@ -576,9 +586,15 @@ func TestKeyPolicyLetsEventBridgeUseTheKey(t *testing.T) {
 			"Action":    []any{"kms:Decrypt", "kms:GenerateDataKey"},
 			"Effect":    "Allow",
 			"Condition": map[string]any{
-				"StringEquals": map[string]any{"aws:SourceAccount": map[string]any{"Ref": "AWS::AccountId"}},
-				"ArnLike":      map[string]any{"aws:SourceArn": assertions.Match_AnyValue()},
+				"StringEquals": map[string]any{"kms:EncryptionContext:aws:sns:topicArn": map[string]any{"Fn::Join": []any{"", []any{
+					"arn:", map[string]any{"Ref": "AWS::Partition"}, ":sns:", map[string]any{"Ref": "AWS::Region"}, ":", map[string]any{"Ref": "AWS::AccountId"}, ":",
+					map[string]any{"Fn::Join": []any{"-", []any{map[string]any{"Ref": "AWS::StackName"}, "order-notifications"}}},
+				}}}},
 			},
 		})})},
+	})
+	// The ARN it names is the notifications topic's.
+	hasProps(t, "AWS::SNS::Topic", map[string]any{
+		"TopicName": map[string]any{"Fn::Join": []any{"-", []any{map[string]any{"Ref": "AWS::StackName"}, "order-notifications"}}},
 	})
 }
