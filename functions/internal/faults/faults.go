@@ -38,6 +38,7 @@ import (
 	crand "crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -70,6 +71,11 @@ func (e *InjectedError) Error() string {
 type Options struct {
 	Function string       // named in every log line (AWS_LAMBDA_FUNCTION_NAME)
 	Logger   *slog.Logger // default slog.Default()
+	// Environment names the execution environment (AWS_LAMBDA_LOG_STREAM_NAME). With a seed, it
+	// is mixed into the draws: a crash or a timeout starts a new environment, which would
+	// otherwise draw the same sequence again from its start (the same write crashing after every
+	// cold start, or every one). "" (a test): the seed alone.
+	Environment string
 	// Exit ends the process after a crashAfterWrite (default os.Exit). It does not return;
 	// only a test's does, and then the call's result is handed back as if nothing happened.
 	Exit func(code int)
@@ -107,8 +113,13 @@ func FromEnv(lookup func(string) (string, bool), logger *slog.Logger) (*Injector
 		return nil, fmt.Errorf("%s: %w", Variable, err)
 	}
 	function, _ := lookup("AWS_LAMBDA_FUNCTION_NAME")
-	i := New(cfg, Options{Function: function, Logger: logger})
-	i.o.Logger.Warn("faults armed", "function", function, "faults", cfg)
+	environment, _ := lookup("AWS_LAMBDA_LOG_STREAM_NAME")
+	i := New(cfg, Options{Function: function, Logger: logger, Environment: environment})
+	attrs := []any{"function", function, "faults", cfg}
+	if cfg.Seed != nil && environment != "" {
+		attrs = append(attrs, "environment", environment) // with the seed, what its draws follow from
+	}
+	i.o.Logger.Warn("faults armed", attrs...)
 	return i, nil
 }
 
@@ -131,7 +142,13 @@ func New(cfg Config, o Options) *Injector {
 	}
 	var seeds [4]uint64
 	if cfg.Seed != nil {
-		seeds = [4]uint64{*cfg.Seed, 1, *cfg.Seed, 2}
+		env := uint64(0)
+		if o.Environment != "" {
+			h := fnv.New64a()
+			_, _ = h.Write([]byte(o.Environment))
+			env = h.Sum64() &^ 3 // its two low bits are the streams'
+		}
+		seeds = [4]uint64{*cfg.Seed, env | 1, *cfg.Seed, env | 2}
 	} else {
 		var b [32]byte
 		_, _ = crand.Read(b[:]) // never fails (crypto/rand ends the program if it cannot read)

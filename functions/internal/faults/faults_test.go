@@ -396,4 +396,34 @@ func TestFromEnv(t *testing.T) {
 	if len(lines) != 1 || lines[0]["function"] != "Orderflow-Payments" || !reflect.DeepEqual(lines[0]["faults"], want) {
 		t.Errorf("armed line %v, want faults %v", lines, want)
 	}
+	// On Lambda, the seed's draws follow from the execution environment too: the line names it.
+	if _, err := FromEnv(env(map[string]string{Variable: `{"invocationTimeout":{"invocationPercentage":5},"seed":9}`,
+		"AWS_LAMBDA_LOG_STREAM_NAME": "2026/12/02/[$LATEST]abc"}), logs.logger()); err != nil {
+		t.Fatal(err)
+	}
+	if lines := logs.lines(t, "faults armed"); len(lines) != 2 || lines[1]["environment"] != "2026/12/02/[$LATEST]abc" {
+		t.Errorf("armed lines %v, want the second naming its environment", lines)
+	}
+}
+
+// With a seed, each execution environment draws its own sequence: a new one (after a crash or a
+// timeout) does not replay the draws of the one before from their start. The same environment
+// and seed draw the same sequence.
+func TestSeedPerEnvironment(t *testing.T) {
+	seed := uint64(6)
+	draws := func(env string) string {
+		i := New(Config{Seed: &seed, InvocationError: &InvocationError{InvocationPercentage: 50}}, Options{Environment: env})
+		var b strings.Builder
+		for range 64 {
+			b.WriteString(map[bool]string{true: "x", false: "."}[i.invocations.roll(50)])
+		}
+		return b.String()
+	}
+	first := draws("2026/12/02/[$LATEST]8f1c0e6b2a4d4f0c9e7b3a5d1c2e4f60")
+	if again := draws("2026/12/02/[$LATEST]8f1c0e6b2a4d4f0c9e7b3a5d1c2e4f60"); again != first {
+		t.Errorf("one environment, one seed: %s then %s", first, again)
+	}
+	if next := draws("2026/12/02/[$LATEST]0b9d7e5c3a1f4e2d8c6b4a2f0e1d3c5b"); next == first {
+		t.Errorf("a new environment replays the draws of the one before: %s", next)
+	}
 }
