@@ -118,8 +118,12 @@ type (
 var NewStreamWriter = stream.NewWriter
 
 // Fault injection (package faults): the variable that arms it in a function, and the check of
-// its value that the function makes at cold start, for the CDK app to make at synth.
-const FaultsVariable = faults.Variable
+// its value that the function makes at cold start, for the CDK app to make at synth; the kind a
+// harmless delay logs (the others end an invocation abnormally).
+const (
+	FaultsVariable    = faults.Variable
+	FaultKindAddDelay = faults.KindAddDelay
+)
 
 // CheckFaults reports what is wrong with a fault configuration (faults.Parse), or nil.
 func CheckFaults(config string) error {

@@ -114,9 +114,12 @@ func TestKindOf(t *testing.T) {
 		`{"time":"2026-01-01T00:00:00Z","level":"WARN","msg":"fault injected","kind":"crashAfterWrite","function":"f","operation":"DynamoDB.PutItem"}`: "crashAfterWrite",
 		`{"level":"WARN","message":"fault injected","kind":"invocationError","preventExecution":false}`:                                                "invocationError",
 		`2026-01-01T00:00:00Z {"msg":"fault injected","kind":"invocationAddDelay"`:                                                                     "invocationAddDelay", // cut short
+		`{"level":"WARN","msg":"fault injected","kind":"invocationAddDelay","milliseconds":800,"pastDeadline":true}`:                                   KindDelayPastDeadline,
+		`{"level":"WARN","msg":"fault injected","kind":"invocationAddDelay","milliseconds":200,"pastDeadline":false}`:                                  "invocationAddDelay",
+		`time=2026-01-01T00:00:00Z level=WARN msg="fault injected" kind=invocationAddDelay milliseconds=800 pastDeadline=true`:                         KindDelayPastDeadline,
 		`{"level":"WARN","msg":"faults armed","faults":{"invocationError":{}}}`:                                                                        "",
 		`{"level":"INFO","msg":"placed","note":"fault injected earlier","kind":"x"}`:                                                                   "",
-		`START RequestId: 1 Version: $LATEST`:                                                                                                          "",
+		`START RequestId: 1 Version: $LATEST`: "",
 	} {
 		if got := KindOf(line); got != want {
 			t.Errorf("KindOf(%s) = %q, want %q", line, got, want)
@@ -167,7 +170,7 @@ func TestTenderTalliesEachMessageOnce(t *testing.T) {
 }
 
 func TestExplainedCheck(t *testing.T) {
-	fired := map[string]map[string]int{"notifier": {"invocationError": 3}, "payment": {}}
+	fired := map[string]map[string]int{"notifier": {"invocationError": 3}, "payment": {"invocationAddDelay": 40}}
 	for _, tc := range []struct {
 		name    string
 		letter  DeadLetter
@@ -176,7 +179,8 @@ func TestExplainedCheck(t *testing.T) {
 		{"a parked message with its reason", DeadLetter{Queue: "payments", Kind: redrive.Parked, Reason: "gave up: throttled", Count: 2}, ""},
 		{"a rule failure with its error", DeadLetter{Queue: "workflow-rule", Kind: redrive.RuleFailure, Reason: "Throttling: rate exceeded", Count: 1}, ""},
 		{"moved by SQS from a consumer faults struck", DeadLetter{Queue: "email", Kind: redrive.Exhausted, Reason: "no reason recorded", Count: 1}, ""},
-		{"moved by SQS from a consumer no fault struck", DeadLetter{Queue: "payments", Kind: redrive.Exhausted, Reason: "no reason recorded", Count: 1}, "no fault struck payment"},
+		// A delay within the deadline ends no invocation: the handler still parks with a reason.
+		{"moved by SQS from a consumer only delays within the deadline struck", DeadLetter{Queue: "payments", Kind: redrive.Exhausted, Reason: "no reason recorded", Count: 1}, "no fault struck payment"},
 		{"moved by SQS from a queue of no known consumer", DeadLetter{Queue: "email-subscription", Kind: redrive.Exhausted, Count: 1}, "no fault struck its consumer"},
 		{"parked with a blank reason", DeadLetter{Queue: "streamer", Kind: redrive.Parked, Reason: " ", Count: 4}, "4 parked messages without a reason"},
 	} {
@@ -189,6 +193,15 @@ func TestExplainedCheck(t *testing.T) {
 				t.Errorf("violations %v, want one saying %q", c.Violations, tc.violate)
 			}
 		})
+	}
+}
+
+// A delay past the deadline ends its invocation as a timeout does: it explains a message SQS
+// moved without a reason.
+func TestExplainedByADelayPastTheDeadline(t *testing.T) {
+	letter := DeadLetter{Queue: "payments", Kind: redrive.Exhausted, Reason: "no reason recorded", Count: 1}
+	if c := ExplainedCheck([]DeadLetter{letter}, map[string]map[string]int{"payment": {"invocationAddDelay": 40, KindDelayPastDeadline: 1}}); !c.OK() {
+		t.Errorf("violations %v", c.Violations)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/orderflow-dev/orderflow/functions/toolkit"
 	"github.com/orderflow-dev/orderflow/scripts/internal/load"
 	"github.com/orderflow-dev/orderflow/scripts/internal/redrive"
 )
@@ -174,17 +175,18 @@ func Normalize(reason string) string {
 // maxReceiveCount carries no reason (the consumer parks a message with its last error on its
 // last attempt, and one whose last attempt never answered on the receive after it,
 // record.LastReceive, so only a failure of that last receive too leaves none): it is explained
-// only if faults struck its consumer during the run, since a crash or a timeout there is exactly
-// such a failure. Anywhere else it is a violation: a failure nobody can account for.
+// only if faults that end an invocation (a crash, a timeout, an error, a delay past the deadline;
+// not a delay within it) struck its consumer during the run, since such a fault is exactly such a
+// failure. Anywhere else it is a violation: a failure nobody can account for.
 func ExplainedCheck(letters []DeadLetter, fired map[string]map[string]int) load.Check {
 	c := load.Check{Name: "every dead letter explained", Rule: "each dead-lettered message carries the reason it failed; one SQS moved after maxReceiveCount " +
 		"without a reason came from a consumer that faults struck outside its handler during the run"}
 	for _, d := range letters {
 		switch {
 		case d.Kind != redrive.Exhausted && strings.TrimSpace(d.Reason) != "":
-		case d.Kind == redrive.Exhausted && consumers[d.Queue] != "" && total(fired[consumers[d.Queue]]) > 0:
-			c.Notes = append(c.Notes, fmt.Sprintf("%s: %d moved by SQS without a reason: %s had %d faults injected, outside its handler's reach",
-				d.Queue, d.Count, consumers[d.Queue], total(fired[consumers[d.Queue]])))
+		case d.Kind == redrive.Exhausted && consumers[d.Queue] != "" && abnormal(fired[consumers[d.Queue]]) > 0:
+			c.Notes = append(c.Notes, fmt.Sprintf("%s: %d moved by SQS without a reason: %s had %d faults injected that end an invocation, outside its handler's reach",
+				d.Queue, d.Count, consumers[d.Queue], abnormal(fired[consumers[d.Queue]])))
 		case d.Kind == redrive.Exhausted:
 			c.Violations = append(c.Violations, fmt.Sprintf("%s: %d messages moved by SQS after maxReceiveCount without a reason, and no fault struck %s",
 				d.Queue, d.Count, orDefault(consumers[d.Queue], "its consumer")))
@@ -214,6 +216,12 @@ func FiredCheck(armed map[string]string, fired map[string]map[string]int, countE
 		c.Violations = append(c.Violations, fmt.Sprintf("no fault fired in any of the %d functions armed", len(armed)))
 	}
 	return c
+}
+
+// abnormal counts the faults that end an invocation abnormally: all but a delay within the
+// invocation's deadline, which only slows it (its handler still parks what fails, with a reason).
+func abnormal(kinds map[string]int) int {
+	return total(kinds) - kinds[toolkit.FaultKindAddDelay]
 }
 
 func total(kinds map[string]int) int {

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	logtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/orderflow-dev/orderflow/functions/toolkit"
 )
 
 // LogsAPI is the part of the CloudWatch Logs client counting uses.
@@ -74,6 +76,10 @@ var (
 	injectText = regexp.MustCompile(`(?:^|\s)(?:msg|message)="` + injectedLine + `"`)
 )
 
+// KindDelayPastDeadline is what KindOf reads of a delay that ran past its invocation's deadline:
+// unlike a delay within it, it ends the invocation as a timeout does.
+const KindDelayPastDeadline = toolkit.FaultKindAddDelay + "PastDeadline"
+
 // KindOf reads the kind of fault a log line reports, or "" if it reports none. Lambda's JSON
 // log format gives a JSON line whose message is "fault injected" (slog's msg, or message as
 // Lambda names it); where the format is text (MiniStack does not pass it on to the function),
@@ -83,21 +89,35 @@ func KindOf(line string) string {
 		return ""
 	}
 	var l struct {
-		Msg     string `json:"msg"`
-		Message string `json:"message"`
-		Kind    string `json:"kind"`
+		Msg          string `json:"msg"`
+		Message      string `json:"message"`
+		Kind         string `json:"kind"`
+		PastDeadline bool   `json:"pastDeadline"`
 	}
 	if i := strings.IndexByte(line, '{'); i >= 0 && json.Unmarshal([]byte(line[i:]), &l) == nil {
 		if l.Msg != injectedLine && l.Message != injectedLine {
 			return ""
 		}
-		return l.Kind
+		return pastDeadline(l.Kind, l.PastDeadline)
 	}
 	if m := kindJSON.FindStringSubmatch(line); m != nil { // a JSON line cut or prefixed: the field alone
-		return m[1]
+		return pastDeadline(m[1], pastJSON.MatchString(line))
 	}
 	if m := kindText.FindStringSubmatch(line); m != nil && injectText.MatchString(line) {
-		return m[1]
+		return pastDeadline(m[1], pastText.MatchString(line))
 	}
 	return ""
+}
+
+var (
+	pastJSON = regexp.MustCompile(`"pastDeadline"\s*:\s*true`)
+	pastText = regexp.MustCompile(`(?:^|\s)pastDeadline=true(?:\s|$)`)
+)
+
+// pastDeadline is kind, or KindDelayPastDeadline for a delay that ran past its deadline.
+func pastDeadline(kind string, past bool) string {
+	if kind == toolkit.FaultKindAddDelay && past {
+		return KindDelayPastDeadline
+	}
+	return kind
 }
