@@ -140,13 +140,18 @@ func TestDownStopsOnlyMiniStack(t *testing.T) {
 	checkout(t)
 	cfg := config{endpoint: "http://127.0.0.1:4599", port: "4599", kind: "ministack"}
 
+	downOn := func(pid int) { // down, with pid in the pid file
+		t.Helper()
+		if err := os.WriteFile(cfg.pidFile(), []byte(strconv.Itoa(pid)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := down(cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	other := group(t, "sleep", "120") // a shell job that got the pid of an ended MiniStack
-	if err := os.WriteFile(cfg.pidFile(), []byte(strconv.Itoa(other)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := down(cfg); err != nil {
-		t.Fatal(err)
-	}
+	downOn(other)
 	if syscall.Kill(-other, 0) != nil {
 		t.Error("down signalled a process group that is not MiniStack's")
 	}
@@ -162,23 +167,13 @@ func TestDownStopsOnlyMiniStack(t *testing.T) {
 	}
 	orphans := leader.Process.Pid
 	t.Cleanup(func() { _ = syscall.Kill(-orphans, syscall.SIGKILL) })
-	if err := os.WriteFile(cfg.pidFile(), []byte(strconv.Itoa(orphans)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := down(cfg); err != nil {
-		t.Fatal(err)
-	}
+	downOn(orphans)
 	if !gone(orphans) {
 		t.Error("down left the proxy of an ended MiniStack running")
 	}
 
 	ministack := group(t, venvDir+"/bin/python", "-m", "ministack")
-	if err := os.WriteFile(cfg.pidFile(), []byte(strconv.Itoa(ministack)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := down(cfg); err != nil {
-		t.Fatal(err)
-	}
+	downOn(ministack)
 	if !gone(ministack) {
 		t.Error("down left MiniStack running")
 	}
