@@ -70,6 +70,7 @@ var (
 	EncodingAttribute = deadletter.EncodingAttribute
 	EncodingBase64    = deadletter.EncodingBase64
 	EncodingEmpty     = deadletter.EncodingEmpty
+	EmptyBody         = deadletter.EmptyBody
 )
 
 // An order's state, the fold of its events (GET /orders/{id} shows it).

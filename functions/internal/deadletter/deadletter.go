@@ -25,10 +25,11 @@ const ReasonAttribute = "errorReason"
 // body at all, which SQS rejects: the message body is a placeholder).
 const EncodingAttribute = "bodyEncoding"
 
-// The values of EncodingAttribute.
+// The values of EncodingAttribute, and the body an empty one is parked with.
 const (
 	EncodingBase64 = "base64"
 	EncodingEmpty  = "empty"
+	EmptyBody      = "(empty)"
 )
 
 // maxReason keeps the reason readable in a console.
@@ -70,7 +71,7 @@ func (q *Queue) Park(ctx context.Context, body []byte, reason string) error {
 	text, encoding := string(body), ""
 	switch {
 	case len(body) == 0:
-		text, encoding = "(empty)", EncodingEmpty // SQS rejects an empty body
+		text, encoding = EmptyBody, EncodingEmpty // SQS rejects an empty body
 	case !sqsText(body):
 		text, encoding = base64.StdEncoding.EncodeToString(body), EncodingBase64
 	}

@@ -85,7 +85,7 @@ func Parse(id, body string, attrs map[string]types.MessageAttributeValue) (Messa
 		m.Kind, m.Reason = Parked, aws.ToString(reason.StringValue)
 		switch enc := attrs[toolkit.EncodingAttribute]; aws.ToString(enc.StringValue) {
 		case toolkit.EncodingBase64:
-			if body == "(empty)" { // an empty body as parked before EncodingEmpty ("(empty)" is no base64)
+			if body == toolkit.EmptyBody { // an empty body as parked before EncodingEmpty (the placeholder is no base64)
 				m.Payload = []byte{}
 				break
 			}
