@@ -145,15 +145,16 @@ func (c *Collector) listed(ctx context.Context, machine, orderID string, since, 
 			seen[arn] = true
 			out = append(out, x)
 		}
-		if endsBefore(page.Executions, since) {
+		if PageEndsBefore(page.Executions, since) {
 			break // the next pages are older still
 		}
 	}
 	return out, nil
 }
 
-// endsBefore reports whether a page of executions is newest first and its last started before t.
-func endsBefore(page []sfntypes.ExecutionListItem, t time.Time) bool {
+// PageEndsBefore reports whether a page of ListExecutions is newest first (as AWS lists them) and
+// its last execution started before t: the pages after it are older still.
+func PageEndsBefore(page []sfntypes.ExecutionListItem, t time.Time) bool {
 	for i := 1; i < len(page); i++ {
 		if aws.ToTime(page[i].StartDate).After(aws.ToTime(page[i-1].StartDate)) {
 			return false // not newest first (an emulator): nothing follows from the order

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/orderflow-dev/orderflow/scripts/internal/journey"
 )
 
 // Running counts the state machine's RUNNING executions.
@@ -64,16 +66,12 @@ func startedSince(ctx context.Context, sf *sfn.Client, machine string, t time.Ti
 		if err != nil {
 			return 0, fmt.Errorf("list executions: %w", err)
 		}
-		newestFirst := true
-		for i, x := range page.Executions {
+		for _, x := range page.Executions {
 			if !aws.ToTime(x.StartDate).Before(t) {
 				n++
 			}
-			if i > 0 && aws.ToTime(x.StartDate).After(aws.ToTime(page.Executions[i-1].StartDate)) {
-				newestFirst = false
-			}
 		}
-		if k := len(page.Executions); k > 0 && newestFirst && aws.ToTime(page.Executions[k-1].StartDate).Before(t) {
+		if journey.PageEndsBefore(page.Executions, t) {
 			break
 		}
 	}
