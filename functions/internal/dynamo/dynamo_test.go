@@ -312,13 +312,42 @@ func TestEventStoreLoad(t *testing.T) {
 
 // --- inventory
 
-// payment is a payments item as DynamoDB returns it.
-func TestShipmentsRecord(t *testing.T) {
+// --- shipments
+
+// A shipment recorded again is the one stored; a seal stored first refuses it (ErrConflict); a
+// seal after a shipment is the shipment, and the seal is written without shipment id or carrier.
+func TestShipmentsRecordAndSeal(t *testing.T) {
+	ctx := context.Background()
 	old := map[string]types.AttributeValue{"orderId": str("o"), "shipmentId": str("s-old"), "carrier": str("ACME Parcel"), "createdAt": str("2026-02-01T00:00:00Z")}
+	sealed := map[string]types.AttributeValue{"orderId": str("o"), "sealed": &types.AttributeValueMemberBOOL{Value: true}, "createdAt": str("2026-02-01T00:00:00Z")}
+	ship := store.Shipment{OrderID: "o", ShipmentID: "s-new", Carrier: "ACME Parcel", CreatedAt: fixture.Now}
+
 	db := &fakeDB{putAnswers: []error{conditionFailed(old)}}
-	got, err := NewShipments(db, "shipments").Record(context.Background(), store.Shipment{OrderID: "o", ShipmentID: "s-new", Carrier: "ACME Parcel", CreatedAt: fixture.Now})
-	if err != nil || got.ShipmentID != "s-old" || got.CreatedAt.IsZero() {
+	got, err := NewShipments(db, "shipments").Record(ctx, ship)
+	if err != nil || got.ShipmentID != "s-old" || got.CreatedAt.IsZero() || got.Sealed {
 		t.Errorf("got %+v, %v; want the stored shipment", got, err)
+	}
+
+	db = &fakeDB{putAnswers: []error{conditionFailed(sealed)}}
+	if got, err := NewShipments(db, "shipments").Record(ctx, ship); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("record after a seal = %+v, %v; want ErrConflict", got, err)
+	}
+
+	db = &fakeDB{putAnswers: []error{conditionFailed(old)}}
+	if got, err := NewShipments(db, "shipments").Seal(ctx, "o", fixture.Now); err != nil || got.Sealed || got.ShipmentID != "s-old" {
+		t.Errorf("seal after a shipment = %+v, %v; want the shipment", got, err)
+	}
+
+	db = &fakeDB{putAnswers: []error{nil}}
+	if got, err := NewShipments(db, "shipments").Seal(ctx, "o", fixture.Now); err != nil || !got.Sealed || got.ShipmentID != "" {
+		t.Errorf("seal = %+v, %v; want the seal", got, err)
+	}
+	if len(db.puts) != 1 {
+		t.Fatalf("puts = %d", len(db.puts))
+	}
+	item := db.puts[0].Item
+	if _, has := item["shipmentId"]; has || item["sealed"] == nil || aws.ToString(db.puts[0].ConditionExpression) != "attribute_not_exists(#pk)" {
+		t.Errorf("seal item %v (condition %s), want a conditional seal without a shipment id", item, aws.ToString(db.puts[0].ConditionExpression))
 	}
 }
 

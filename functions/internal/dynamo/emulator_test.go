@@ -83,6 +83,19 @@ func TestEmulatorRecords(t *testing.T) {
 	if got, err := shipments.Record(ctx, sh); err != nil || got != sh {
 		t.Errorf("shipment = %+v, %v", got, err)
 	}
+	if got, err := shipments.Seal(ctx, "o", fixture.Now.Add(time.Hour)); err != nil || got != sh {
+		t.Errorf("seal after the shipment = %+v, %v; want the shipment", got, err)
+	}
+	seal := store.Shipment{OrderID: "o2", CreatedAt: fixture.Now, Sealed: true}
+	if got, err := shipments.Seal(ctx, "o2", fixture.Now); err != nil || got != seal {
+		t.Errorf("seal = %+v, %v", got, err)
+	}
+	if got, err := shipments.Seal(ctx, "o2", fixture.Now.Add(time.Hour)); err != nil || got != seal {
+		t.Errorf("seal again = %+v, %v; want the first seal", got, err)
+	}
+	if _, err := shipments.Record(ctx, store.Shipment{OrderID: "o2", ShipmentID: "s2", Carrier: "ACME Parcel", CreatedAt: fixture.Now}); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("shipment after the seal: err = %v, want ErrConflict", err)
+	}
 
 	notifications := NewNotifications(db, table(t, db, "eventId", "channel", "S"))
 	n := store.Notification{EventID: "e", Channel: "email", OrderID: "o", Type: events.TypeOrderShipped, Message: "m", SentAt: fixture.Now, ExpiresAt: fixture.Now.Add(time.Hour)}

@@ -66,12 +66,16 @@ const (
 	NoReservation ReservationStatus = ""
 )
 
-// Shipment is the one shipment of an order (shipments table, pk orderId).
+// Shipment is the one shipment of an order (shipments table, pk orderId), or its seal: what a
+// compensation writes before it refunds an approved order, so that the order never ships (a
+// ShipOrder still running, or retried late, finds it and refuses). A seal has no ShipmentID
+// and no Carrier.
 type Shipment struct {
 	OrderID    string
 	ShipmentID string
 	Carrier    string
 	CreatedAt  time.Time
+	Sealed     bool
 }
 
 // Notification is one message sent to a customer for one event on one channel
