@@ -288,8 +288,8 @@ func TestWorkflowCompensationRoutes(t *testing.T) {
 		{"Charged?", `{"error":{},"state":null}`, "Compensate"},
 		{"Charged?", `{"error":{},"state":{"outcome":"reserved"}}`, "Compensate"},
 		{"Charged?", `{"error":{},"state":{"outcome":"declined"}}`, "Compensate"},
-		{"Charged?", `{"error":{},"state":{"outcome":"approved"}}`, "RefundPayment"},
-		{"Charged?", `{"error":{},"state":{"outcome":"shipped"}}`, "Compensate"}, // the goods left: nothing to refund
+		{"Charged?", `{"error":{},"state":{"outcome":"approved"}}`, "SealShipment"}, // then the refund, if nothing shipped
+		{"Charged?", `{"error":{},"state":{"outcome":"shipped"}}`, "Compensate"},    // the goods left: nothing to refund
 		{"Refunded?", `{"error":{},"state":{"outcome":"refunded","entries":[{}]}}`, "PublishRefund"},
 		{"Refunded?", `{"error":{},"state":{"outcome":"reserved","entries":[]}}`, "Compensate"}, // voided: no events
 		{"RefundFailed?", `{"error":{},"compensation":{}}`, "FulfilmentFailed"},
@@ -306,6 +306,100 @@ func TestWorkflowCompensationRoutes(t *testing.T) {
 	for name, want := range map[string]string{"RefundFailed": "Fail", "FulfilmentFailed": "Fail"} {
 		if states[name]["Type"] != want {
 			t.Errorf("%s is a %v, want %s", name, states[name]["Type"], want)
+		}
+	}
+}
+
+// An approved order is closed to shipping before its payment is refunded, on both routes that
+// refund one (a Catch's Charged?, a rescue's PaymentRequested?): Step Functions does not stop a
+// ShipOrder's Lambda when its execution stops, so without the seal a late ShipOrder could book
+// the carrier for a refunded, cancelled order. If a shipment was booked first, the order ships
+// instead. On the refund route the document goes on unchanged ($.error, $.refundError kept).
+func TestWorkflowSealsBeforeRefundingAnApprovedOrder(t *testing.T) {
+	states := rawStates(t)
+	parse := func(s string) map[string]any {
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(s), &doc); err != nil {
+			t.Fatal(err)
+		}
+		return doc
+	}
+	const approved = `{"event":{"orderId":"ORD-1"},"state":{"outcome":"approved","entries":[]},"error":{"Error":"States.Timeout"},"refundError":{"Error":"States.TaskFailed"}}`
+	if got := choose(t, states["Charged?"], parse(approved)); got != "SealShipment" {
+		t.Errorf("Charged? sends an approved order to %s, want SealShipment", got)
+	}
+	if got := choose(t, states["PaymentRequested?"], parse(approved)); got != "SealShipment" {
+		t.Errorf("a rescue sends an approved order to %s, want SealShipment", got)
+	}
+	for name, s := range states {
+		if name != "Charged?" && name != "PaymentRequested?" && name != "ShippedAlready?" && s["Type"] == "Choice" {
+			if got := choose(t, s, parse(approved)); got == "RefundPayment" {
+				t.Errorf("%s sends an approved order to RefundPayment without sealing it first", name)
+			}
+		}
+	}
+
+	seal := states["SealShipment"]
+	if seal["Resource"] != "arn:aws:states:::lambda:invoke" || get(seal, "Parameters", "FunctionName") != "${ShippingFunctionArn}" {
+		t.Errorf("SealShipment calls %v %v, want the shipping function", seal["Resource"], get(seal, "Parameters", "FunctionName"))
+	}
+	if p := get(seal, "Parameters", "Payload"); !reflect.DeepEqual(p, map[string]any{"action": "seal", "event.$": "$.event", "state.$": "$.state"}) {
+		t.Errorf("SealShipment sends %v", p)
+	}
+	if seal["ResultPath"] != "$.seal" || !reflect.DeepEqual(seal["ResultSelector"], map[string]any{"state.$": "$.Payload.state"}) || seal["OutputPath"] != nil {
+		t.Errorf("SealShipment: ResultSelector %v ResultPath %v OutputPath %v, want the returned state under $.seal only",
+			seal["ResultSelector"], seal["ResultPath"], seal["OutputPath"])
+	}
+	if c, _ := seal["Catch"].([]any); len(c) == 0 || c[len(c)-1].(map[string]any)["Next"] != "CompensationFailed" {
+		t.Fatalf("SealShipment catches %v, want its failure to go to CompensationFailed: whether the goods left is unknown", c)
+	}
+
+	for _, tc := range []struct {
+		returned string // the state the seal returns
+		want     string
+	}{
+		{`{"outcome":"approved","entries":[]}`, "SealShipment → ShippedAlready? → RefundPayment"},
+		{`{"outcome":"shipped","entries":[{}]}`, "SealShipment → ShippedAlready? → ShipInstead → PublishShipment"},
+	} {
+		doc := parse(approved)
+		var path []string
+		for at := "SealShipment"; ; {
+			path = append(path, at)
+			s := states[at]
+			switch {
+			case at == "SealShipment":
+				doc["seal"] = map[string]any{"state": parse(tc.returned)}
+				at = s["Next"].(string)
+				continue
+			case s["Type"] == "Choice":
+				at = choose(t, s, doc)
+				continue
+			case s["Type"] == "Pass":
+				out := map[string]any{}
+				for k, v := range s["Parameters"].(map[string]any) {
+					out[strings.TrimSuffix(k, ".$")], _ = lookup(doc, v.(string))
+				}
+				doc = out
+				at = s["Next"].(string)
+				continue
+			}
+			break
+		}
+		if got := strings.Join(path, " → "); got != tc.want {
+			t.Errorf("the seal returns %s: %s, want %s", tc.returned, got, tc.want)
+			continue
+		}
+		if path[len(path)-1] == "RefundPayment" {
+			for _, k := range []string{"event", "error", "refundError"} {
+				if !reflect.DeepEqual(doc[k], parse(approved)[k]) {
+					t.Errorf("the refund reads $.%s = %v, want it as it was", k, doc[k])
+				}
+			}
+			if !reflect.DeepEqual(doc["state"], parse(approved)["state"]) {
+				t.Errorf("the refund reads $.state = %v, want the approved state", doc["state"])
+			}
+		} else if !reflect.DeepEqual(doc, map[string]any{"event": parse(approved)["event"], "state": parse(tc.returned)}) {
+			t.Errorf("PublishShipment reads %v, want the event and the shipped state", doc)
 		}
 	}
 }
@@ -413,7 +507,7 @@ func TestWorkflowRescue(t *testing.T) {
 		{`{"state":{"sequence":1}}`, "Compensate"},
 		{`{"state":{"outcome":"out-of-stock"}}`, "Compensate"},
 		{`{"state":{"outcome":"reserved"}}`, "RefundPayment"}, // waiting for the payment: void it
-		{`{"state":{"outcome":"approved"}}`, "RefundPayment"},
+		{`{"state":{"outcome":"approved"}}`, "SealShipment"},  // then the refund, if nothing shipped
 		{`{"state":{"outcome":"declined"}}`, "Compensate"},
 		{`{"state":{"outcome":"shipped"}}`, "Compensate"},
 	} {

@@ -16,7 +16,7 @@ import (
 	"github.com/orderflow-dev/orderflow/functions/internal/workflow"
 )
 
-// fakeShipments keeps the first shipment per order, as the conditional put does.
+// fakeShipments keeps the first shipment or seal per order, as the conditional put does.
 type fakeShipments struct {
 	stored map[string]store.Shipment
 	calls  int
@@ -24,6 +24,18 @@ type fakeShipments struct {
 }
 
 func (f *fakeShipments) Record(_ context.Context, sh store.Shipment) (store.Shipment, error) {
+	held, err := f.putOnce(sh)
+	if err == nil && held.Sealed {
+		return held, store.ErrConflict
+	}
+	return held, err
+}
+
+func (f *fakeShipments) Seal(_ context.Context, orderID string, at time.Time) (store.Shipment, error) {
+	return f.putOnce(store.Shipment{OrderID: orderID, CreatedAt: at, Sealed: true})
+}
+
+func (f *fakeShipments) putOnce(sh store.Shipment) (store.Shipment, error) {
 	f.calls++
 	if f.err != nil {
 		return store.Shipment{}, f.err
@@ -121,6 +133,9 @@ func TestShipErrors(t *testing.T) {
 		{name: "not approved", req: Request{Action: "ship", Doc: workflow.Doc{State: declined}}, wantType: "InvalidInputError"},
 		{name: "table throttled", req: Request{Action: "ship", Doc: workflow.Doc{State: approvedState(t, id)}}, storeErr: errors.New("throttled"), wantType: "TransientError"},
 		{name: "dangerous goods refused", req: Request{Action: "ship", Doc: workflow.Doc{State: dangerous}}, wantType: "ShipmentRefusedError"},
+		{name: "seal: no state", req: Request{Action: "seal"}, wantType: "InvalidInputError"},
+		{name: "seal: not approved", req: Request{Action: "seal", Doc: workflow.Doc{State: declined}}, wantType: "InvalidInputError"},
+		{name: "seal: table throttled", req: Request{Action: "seal", Doc: workflow.Doc{State: approvedState(t, id)}}, storeErr: errors.New("throttled"), wantType: "TransientError"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -141,4 +156,75 @@ func TestShipErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Before a compensation refunds an approved order, the seal closes it to shipping: the state
+// comes back as it was (the refund goes on, its events unpublished kept), and a ShipOrder that
+// runs after it (a late retry, a Lambda that outlived its execution) books nothing and fails
+// for good. A shipment booked before the seal wins: the order ships instead of being refunded.
+func TestSeal(t *testing.T) {
+	ctx := context.Background()
+	id := fixture.OrderID(3)
+	doc := func(st *workflow.State) workflow.Doc {
+		return workflow.Doc{Event: fixture.JSON(t, fixture.Placed(t, id, "tok_visa")), State: st, Error: &workflow.TaskError{Error: "States.Timeout"}}
+	}
+
+	t.Run("nothing shipped: sealed, then a late ship is refused", func(t *testing.T) {
+		f := &fakeShipments{stored: map[string]store.Shipment{}}
+		h := newTestHandler(f)
+		before := approvedState(t, id) // PaymentApproved and OrderConfirmed not published yet
+		out, err := h.Handle(ctx, Request{Action: "seal", Doc: doc(approvedState(t, id))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(out.State, before) {
+			t.Errorf("sealed state changed:\n got %+v\nwant %+v", out.State, before)
+		}
+		if !f.stored[id].Sealed {
+			t.Fatalf("stored %+v, want a seal", f.stored[id])
+		}
+		if out, err := h.Handle(ctx, Request{Action: "seal", Doc: doc(approvedState(t, id))}); err != nil || !reflect.DeepEqual(out.State, before) {
+			t.Errorf("seal again: %+v, %v", out.State, err)
+		}
+		_, err = h.Handle(ctx, Request{Action: "ship", Doc: doc(approvedState(t, id))})
+		if got := reflect.TypeOf(err); got == nil || got.Elem().Name() != "InvalidInputError" || !errors.Is(err, store.ErrConflict) {
+			t.Errorf("ship after the seal: %T %v, want an InvalidInputError (not retried)", err, err)
+		}
+		if !f.stored[id].Sealed {
+			t.Errorf("ship after the seal stored %+v", f.stored[id])
+		}
+	})
+
+	t.Run("shipped first: ships instead of refunding", func(t *testing.T) {
+		f := &fakeShipments{stored: map[string]store.Shipment{}}
+		h := newTestHandler(f)
+		shipped, err := h.Handle(ctx, Request{Action: "ship", Doc: doc(approvedState(t, id))}) // its result was lost
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := approvedState(t, id)
+		st.Published = &workflow.PublishResult{} // PaymentApproved and OrderConfirmed went out
+		out, err := h.Handle(ctx, Request{Action: "seal", Doc: doc(st)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.State.Outcome != workflow.OutcomeShipped || out.State.ShipmentID != ShipmentID(id) || f.stored[id].Sealed {
+			t.Errorf("state %+v, stored %+v; want shipped", out.State, f.stored[id])
+		}
+		if len(out.State.Entries) != 1 || out.State.Entries[0].Detail != shipped.State.Entries[0].Detail {
+			t.Errorf("entries %+v, want the OrderShipped ShipOrder emitted", out.State.Entries)
+		}
+
+		unpublished, err := h.Handle(ctx, Request{Action: "seal", Doc: doc(approvedState(t, id))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var types []events.Type
+		for _, e := range unpublished.State.Entries {
+			types = append(types, events.Type(e.DetailType))
+		}
+		if want := []events.Type{events.TypeInventoryReserved, events.TypePaymentApproved, events.TypeOrderConfirmed, events.TypeOrderShipped}; !reflect.DeepEqual(types, want) {
+			t.Errorf("entries %v, want the unpublished ones, then OrderShipped: %v", types, want)
+		}
+	})
 }

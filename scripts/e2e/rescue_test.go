@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -131,4 +133,96 @@ func matchesRule(t *testing.T, event string) {
 		return
 	}
 	t.Fatal("no rule on the default bus for Step Functions status changes")
+}
+
+// Step Functions does not stop a task's Lambda when its execution stops, so an execution aborted
+// while ShipOrder ran can leave the order shipped while its last recorded state says "approved".
+// The rescue of such an execution must not refund and cancel a shipped order: it seals the order
+// against shipping first, finds the shipment, and ships the order instead. The test rescues a
+// shipped order from the state its saga recorded before ShipOrder, as the rescuer would have
+// after an abort at that moment, and checks that nothing changes: still shipped, charged once,
+// the shipment as it was, the same events.
+func TestRescueAfterAShipmentShipsTheOrder(t *testing.T) {
+	t.Parallel() // it orders mug, whose stock no test compares
+	ctx := context.Background()
+	c, _ := signIn(t)
+	p, err := c.PlaceOrder(ctx, shop.NewOrder(shop.TokenApprove, shop.Line{SKU: mug, Quantity: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := waitTerminalAs(t, c, p.OrderID)
+	if o.Status != "SHIPPED" {
+		t.Fatalf("order %s %s with %v, want SHIPPED", o.OrderID, o.Status, eventTypes(o))
+	}
+	saga := executionFor(t, p.OrderID)
+	sf := sfn.NewFromConfig(stack.AWS)
+	desc, err := sf.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(saga.ExecutionArn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var input struct{ Detail json.RawMessage }
+	if err := json.Unmarshal([]byte(aws.ToString(desc.Input)), &input); err != nil || len(input.Detail) == 0 {
+		t.Fatalf("execution input %s: %v", aws.ToString(desc.Input), err)
+	}
+	// The state PublishPaymentOutcome recorded: what the rescuer finds after an abort in ShipOrder.
+	var approved json.RawMessage
+	hist, err := sf.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(saga.ExecutionArn), IncludeExecutionData: aws.Bool(true), MaxResults: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range hist.Events {
+		if d := e.StateExitedEventDetails; d != nil && aws.ToString(d.Name) == "PublishPaymentOutcome" {
+			var out struct{ State json.RawMessage }
+			if err := json.Unmarshal([]byte(aws.ToString(d.Output)), &out); err != nil {
+				t.Fatal(err)
+			}
+			approved = out.State
+		}
+	}
+	var st struct{ Outcome string }
+	if _ = json.Unmarshal(approved, &st); st.Outcome != "approved" {
+		t.Fatalf("PublishPaymentOutcome recorded %s, want an approved state", approved)
+	}
+	before := map[string]dbItem{
+		"payment":  item(t, "PaymentsTable", map[string]string{"orderId": p.OrderID}),
+		"shipment": item(t, "ShipmentsTable", map[string]string{"orderId": p.OrderID}),
+	}
+
+	in, _ := json.Marshal(map[string]any{
+		"rescue": map[string]string{"execution": saga.ExecutionArn, "status": "ABORTED", "error": "", "cause": ""},
+		"event":  input.Detail, "state": approved, "error": map[string]string{"Error": "States.ABORTED", "Cause": ""},
+	})
+	start, err := sf.StartExecution(ctx, &sfn.StartExecutionInput{
+		StateMachineArn: aws.String(stack.Output("StateMachineArn")), Name: aws.String("rescue-e2e-" + uuid.NewString()), Input: aws.String(string(in)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rescue *sfn.DescribeExecutionOutput
+	eventually(t, time.Minute, "the rescue ends", func(ctx context.Context) (err error) {
+		if rescue, err = sf.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: start.ExecutionArn}); err != nil {
+			return err
+		}
+		if rescue.Status == "RUNNING" {
+			return fmt.Errorf("rescue %s", rescue.Status)
+		}
+		return nil
+	})
+	if rescue.Status != "SUCCEEDED" {
+		t.Errorf("rescue %s (%s: %s), want SUCCEEDED (shipped)", rescue.Status, aws.ToString(rescue.Error), aws.ToString(rescue.Cause))
+	}
+	for what, was := range before {
+		table := map[string]string{"payment": "PaymentsTable", "shipment": "ShipmentsTable"}[what]
+		if now := item(t, table, map[string]string{"orderId": p.OrderID}); !reflect.DeepEqual(now, was) {
+			t.Errorf("%s changed by the rescue:\nbefore %v\nafter  %v", what, was, now)
+		}
+	}
+	if s(before["payment"], "status") != "APPROVED" {
+		t.Errorf("payment %v, want APPROVED", before["payment"])
+	}
+	// The rescue published OrderShipped again (same id): give its consumers time, then compare.
+	time.Sleep(5 * time.Second)
+	if again, err := c.GetOrder(ctx, p.OrderID); err != nil || again.Status != "SHIPPED" || !slices.Equal(eventTypes(again), eventTypes(o)) {
+		t.Errorf("after the rescue: %s with %v (%v), want SHIPPED with %v", again.Status, eventTypes(again), err, eventTypes(o))
+	}
 }

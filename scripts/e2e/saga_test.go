@@ -65,13 +65,15 @@ func TestRefusedShipmentIsRefunded(t *testing.T) {
 		t.Errorf("SKU-451 stock %d → %d: want the reservation released", before, got)
 	}
 
-	// DynamoDB: the one payment was refunded, in full; nothing was shipped.
+	// DynamoDB: the one payment was refunded, in full; nothing was shipped, and nothing can be:
+	// the order was sealed against shipping before the refund.
 	pay := item(t, "PaymentsTable", map[string]string{"orderId": p.OrderID})
 	if s(pay, "status") != "REFUNDED" || n(pay, "amountCents") != p.TotalCents || s(pay, "refundedAt") == "" || s(pay, "paymentId") == "" {
 		t.Errorf("payment record %v, want REFUNDED of %d cents", pay, p.TotalCents)
 	}
-	if sh := item(t, "ShipmentsTable", map[string]string{"orderId": p.OrderID}); sh != nil {
-		t.Errorf("shipment recorded for a refused order: %v", sh)
+	sh := item(t, "ShipmentsTable", map[string]string{"orderId": p.OrderID})
+	if sealed, _ := sh["sealed"].(*dbtypes.AttributeValueMemberBOOL); sealed == nil || !sealed.Value || s(sh, "shipmentId") != "" {
+		t.Errorf("shipments table holds %v for a refused order, want its seal (no shipment)", sh)
 	}
 
 	// Step Functions: the execution ended, as a failure that was compensated.

@@ -10,6 +10,7 @@ const (
 	ActionRelease    = "release"    // ReleaseInventory, after a declined payment: give it back, cancel
 	ActionCompensate = "compensate" // Compensate, after any failure: give back what was taken, cancel
 	ActionShip       = "ship"       // ShipOrder: book the carrier
+	ActionSeal       = "seal"       // SealShipment, before refunding an approved order: close it to shipping (or ship it, if booked)
 	ActionCharge     = "charge"     // RequestPayment (payments queue): decide the order's payment once
 	ActionRefund     = "refund"     // RefundPayment (payments queue): give an approved payment back
 )

@@ -60,7 +60,7 @@ func TestDefinitionKeepsTheContract(t *testing.T) {
 	states := loadDefinition(t)
 
 	actions := map[string][]string{} // action → states sending it
-	outcomes := map[string]bool{}    // values $.state.outcome is compared with
+	outcomes := map[string]bool{}    // values $.state.outcome (or SealShipment's) is compared with
 	fails := map[string]string{}     // Fail state → its error
 	errorTypes := map[string]bool{}  // error names in retriers and catchers
 	for name, s := range states {
@@ -72,7 +72,7 @@ func TestDefinitionKeepsTheContract(t *testing.T) {
 		})
 		for _, c := range s.Choices {
 			walk(map[string]any{"choice": c}, func(_ string, value any) {
-				if m, ok := value.(map[string]any); ok && m["Variable"] == "$.state.outcome" {
+				if m, ok := value.(map[string]any); ok && (m["Variable"] == "$.state.outcome" || m["Variable"] == "$.seal.state.outcome") {
 					if v, ok := m["StringEquals"].(string); ok {
 						outcomes[v] = true
 					}
@@ -96,7 +96,7 @@ func TestDefinitionKeepsTheContract(t *testing.T) {
 
 	wantActions := map[string]string{
 		ActionReserve: "ReserveInventory", ActionRelease: "ReleaseInventory", ActionCompensate: "Compensate",
-		ActionShip: "ShipOrder", ActionCharge: "RequestPayment", ActionRefund: "RefundPayment",
+		ActionShip: "ShipOrder", ActionSeal: "SealShipment", ActionCharge: "RequestPayment", ActionRefund: "RefundPayment",
 	}
 	for a, state := range wantActions {
 		if got := actions[a]; !slices.Equal(got, []string{state}) {
@@ -117,8 +117,9 @@ func TestDefinitionKeepsTheContract(t *testing.T) {
 		}
 	}
 	// What each branch needs: stock reserved goes on to the payment, an approved payment to the
-	// carrier, a refund to the cancellation; every other outcome takes a Default.
-	for _, o := range []string{OutcomeReserved, OutcomeApproved, OutcomeRefunded} {
+	// carrier, a refund to the cancellation, a seal that found a shipment to its publication;
+	// every other outcome takes a Default.
+	for _, o := range []string{OutcomeReserved, OutcomeApproved, OutcomeRefunded, OutcomeShipped} {
 		if !outcomes[o] {
 			t.Errorf("the definition never branches on outcome %q", o)
 		}

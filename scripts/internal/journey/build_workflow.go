@@ -115,7 +115,7 @@ func (b *builder) attempt(key, stateKey string, s State, k int, a Attempt) strin
 				Resource: res, Actor: fn, Action: action, Evidence: res,
 				What: fmt.Sprintf("%s wrote %s = %s (conditional write: a retry finds it and does not repeat it)", fn, w.Item, w.Status)})
 		}
-		return outcome(Lambda, last, fn+" returned", fn+" returned the events to publish")
+		return outcome(Lambda, last, fn+" returned", fn+" returned the saga's next state and the events it decided, if any")
 	case strings.Contains(a.Resource, "sqs:sendMessage"):
 		q := orDefault(a.Target, "a queue")
 		send := b.add(Hop{Key: key + "/send", Cause: stateKey, Time: a.Scheduled, From: StepFunctions, Service: SQS,

@@ -58,7 +58,10 @@ func (c *Collector) consumers(ctx context.Context, ev *Evidence) error {
 		if err != nil {
 			return err
 		}
-		if ok {
+		switch {
+		case ok && sh.Sealed:
+			ev.Shipment = &Write{Item: "shipment seal", Status: "SEALED (will not ship)", At: sh.CreatedAt}
+		case ok:
 			ev.Shipment = &Write{Item: "shipment " + short(sh.ShipmentID), Status: sh.Carrier, At: sh.CreatedAt}
 		}
 	}
