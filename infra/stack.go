@@ -88,7 +88,7 @@ func NewOrderflowStack(scope constructs.Construct, id string, props *OrderflowSt
 	suppressFunctionRoleFindings(shipping)
 
 	payments := NewPayments(stack, d, tables.Payments, tables.PaymentIntents, bus.Bus.EventBusName())
-	workflow := NewWorkflow(stack, WorkflowProps{Inventory: inventory, Shipping: shipping, Payments: payments.Queue, Bus: bus.Bus, Sagas: tables.Sagas, Timeouts: props.Timeouts})
+	workflow := NewWorkflow(stack, WorkflowProps{Inventory: inventory, Shipping: shipping, Payments: payments.Queue, Bus: bus.Bus, Sagas: tables.Sagas, Shipments: tables.Shipments, Timeouts: props.Timeouts})
 	workflow.GrantTaskResponse(payments.Function)
 	if props.Emulator {
 		// MiniStack 1.5.33 authorizes states:SendTaskSuccess/Failure/Heartbeat against Resource

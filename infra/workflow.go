@@ -32,6 +32,7 @@ type WorkflowProps struct {
 	Payments            awssqs.IQueue
 	Bus                 awsevents.IEventBus
 	Sagas               awsdynamodb.ITable // one claim per order: a duplicate OrderPlaced runs no second saga
+	Shipments           awsdynamodb.ITable // SealShipment: a compensation closes an approved order to shipping
 	Timeouts            Timeouts           // zero: the definition's own (300 s per callback, 1,800 s in all)
 }
 
@@ -121,6 +122,7 @@ func NewWorkflow(scope constructs.Construct, p WorkflowProps) awsstepfunctions.S
 			"ShippingFunctionArn":  p.Shipping.FunctionArn(),
 			"PaymentsQueueUrl":     p.Payments.QueueUrl(),
 			"SagasTable":           p.Sagas.TableName(),
+			"ShipmentsTable":       p.Shipments.TableName(),
 		},
 		TracingEnabled: jsii.Bool(true),
 		// Every state is logged, without its data: inputs and outputs hold customer data and task
@@ -139,7 +141,8 @@ func NewWorkflow(scope constructs.Construct, p WorkflowProps) awsstepfunctions.S
 	p.Shipping.GrantInvoke(sm)
 	p.Payments.Grant(sm, jsii.String("sqs:SendMessage")) // not GrantSendMessages: the task needs no GetQueueUrl/Attributes
 	p.Bus.GrantPutEventsTo(sm, nil)
-	p.Sagas.Grant(sm, jsii.String("dynamodb:PutItem")) // ClaimSaga: a conditional put
+	p.Sagas.Grant(sm, jsii.String("dynamodb:PutItem"))     // ClaimSaga: a conditional put
+	p.Shipments.Grant(sm, jsii.String("dynamodb:PutItem")) // SealShipment: a conditional put
 
 	cdknag.NagSuppressions_AddResourceSuppressions(sm.Role(), &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("AwsSolutions-IAM5"),

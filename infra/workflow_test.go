@@ -313,94 +313,67 @@ func TestWorkflowCompensationRoutes(t *testing.T) {
 // An approved order is closed to shipping before its payment is refunded, on both routes that
 // refund one (a Catch's Charged?, a rescue's PaymentRequested?): Step Functions does not stop a
 // ShipOrder's Lambda when its execution stops, so without the seal a late ShipOrder could book
-// the carrier for a refunded, cancelled order. If a shipment was booked first, the order ships
-// instead. On the refund route the document goes on unchanged ($.error, $.refundError kept).
+// the carrier for a refunded, cancelled order. The seal is the state machine's own conditional
+// put (compensation must not depend on the shipping function, whose failure is often why it
+// runs); a shipment booked first fails it, and the order ships instead (ShipBooked), without a
+// way back to Charged?. On the refund route the document goes on unchanged.
 func TestWorkflowSealsBeforeRefundingAnApprovedOrder(t *testing.T) {
 	states := rawStates(t)
-	parse := func(s string) map[string]any {
-		var doc map[string]any
-		if err := json.Unmarshal([]byte(s), &doc); err != nil {
-			t.Fatal(err)
-		}
-		return doc
-	}
-	const approved = `{"event":{"orderId":"ORD-1"},"state":{"outcome":"approved","entries":[]},"error":{"Error":"States.Timeout"},"refundError":{"Error":"States.TaskFailed"}}`
-	if got := choose(t, states["Charged?"], parse(approved)); got != "SealShipment" {
+	var approved map[string]any
+	_ = json.Unmarshal([]byte(`{"event":{"orderId":"ORD-1"},"state":{"outcome":"approved","order":{"orderId":"ORD-1"}},"error":{"Error":"States.Timeout"}}`), &approved)
+	if got := choose(t, states["Charged?"], approved); got != "SealShipment" {
 		t.Errorf("Charged? sends an approved order to %s, want SealShipment", got)
 	}
-	if got := choose(t, states["PaymentRequested?"], parse(approved)); got != "SealShipment" {
+	if got := choose(t, states["PaymentRequested?"], approved); got != "SealShipment" {
 		t.Errorf("a rescue sends an approved order to %s, want SealShipment", got)
 	}
 	for name, s := range states {
-		if name != "Charged?" && name != "PaymentRequested?" && name != "ShippedAlready?" && s["Type"] == "Choice" {
-			if got := choose(t, s, parse(approved)); got == "RefundPayment" {
+		if name != "Charged?" && name != "PaymentRequested?" && s["Type"] == "Choice" {
+			if got := choose(t, s, approved); got == "RefundPayment" {
 				t.Errorf("%s sends an approved order to RefundPayment without sealing it first", name)
 			}
 		}
 	}
 
 	seal := states["SealShipment"]
-	if seal["Resource"] != "arn:aws:states:::lambda:invoke" || get(seal, "Parameters", "FunctionName") != "${ShippingFunctionArn}" {
-		t.Errorf("SealShipment calls %v %v, want the shipping function", seal["Resource"], get(seal, "Parameters", "FunctionName"))
+	if seal["Resource"] != "arn:aws:states:::dynamodb:putItem" || get(seal, "Parameters", "TableName") != "${ShipmentsTable}" {
+		t.Fatalf("SealShipment: %v on %v, want a put in the shipments table", seal["Resource"], get(seal, "Parameters", "TableName"))
 	}
-	if p := get(seal, "Parameters", "Payload"); !reflect.DeepEqual(p, map[string]any{"action": "seal", "event.$": "$.event", "state.$": "$.state"}) {
-		t.Errorf("SealShipment sends %v", p)
+	if k := get(seal, "Parameters", "Item", "orderId", "S.$"); k != "$.state.order.orderId" {
+		t.Errorf("SealShipment seals %v, want the state's order ($.state.order.orderId)", k)
 	}
-	if seal["ResultPath"] != "$.seal" || !reflect.DeepEqual(seal["ResultSelector"], map[string]any{"state.$": "$.Payload.state"}) || seal["OutputPath"] != nil {
-		t.Errorf("SealShipment: ResultSelector %v ResultPath %v OutputPath %v, want the returned state under $.seal only",
-			seal["ResultSelector"], seal["ResultPath"], seal["OutputPath"])
+	if c := get(seal, "Parameters", "ConditionExpression"); c != "attribute_not_exists(orderId) OR sealed = :sealed" {
+		t.Errorf("SealShipment condition %v: want it to pass on nothing or a seal (its own retry), and fail on a shipment", c)
 	}
-	if c, _ := seal["Catch"].([]any); len(c) == 0 || c[len(c)-1].(map[string]any)["Next"] != "CompensationFailed" {
-		t.Fatalf("SealShipment catches %v, want its failure to go to CompensationFailed: whether the goods left is unknown", c)
+	if seal["ResultPath"] != nil || seal["Next"] != "RefundPayment" {
+		t.Errorf("SealShipment: ResultPath %v, Next %v; want the document unchanged, on to RefundPayment", seal["ResultPath"], seal["Next"])
+	}
+	catches, _ := seal["Catch"].([]any)
+	if len(catches) != 2 {
+		t.Fatalf("SealShipment catches %v", catches)
+	}
+	if c := catches[0].(map[string]any); fmt.Sprint(c["ErrorEquals"]) != "[DynamoDB.ConditionalCheckFailedException]" || c["Next"] != "ShipBooked" || c["ResultPath"] != nil {
+		t.Errorf("SealShipment's first Catch %v, want a failed condition (a shipment is there) to go on to ShipBooked, the document unchanged", c)
+	}
+	if c := catches[1].(map[string]any); c["Next"] != "CompensationFailed" {
+		t.Errorf("SealShipment's last Catch %v, want CompensationFailed: whether the goods left is unknown", c)
 	}
 
-	for _, tc := range []struct {
-		returned string // the state the seal returns
-		want     string
-	}{
-		{`{"outcome":"approved","entries":[]}`, "SealShipment → ShippedAlready? → RefundPayment"},
-		{`{"outcome":"shipped","entries":[{}]}`, "SealShipment → ShippedAlready? → ShipInstead → PublishShipment"},
-	} {
-		doc := parse(approved)
-		var path []string
-		for at := "SealShipment"; ; {
-			path = append(path, at)
-			s := states[at]
-			switch {
-			case at == "SealShipment":
-				doc["seal"] = map[string]any{"state": parse(tc.returned)}
-				at = s["Next"].(string)
-				continue
-			case s["Type"] == "Choice":
-				at = choose(t, s, doc)
-				continue
-			case s["Type"] == "Pass":
-				out := map[string]any{}
-				for k, v := range s["Parameters"].(map[string]any) {
-					out[strings.TrimSuffix(k, ".$")], _ = lookup(doc, v.(string))
-				}
-				doc = out
-				at = s["Next"].(string)
-				continue
-			}
-			break
-		}
-		if got := strings.Join(path, " → "); got != tc.want {
-			t.Errorf("the seal returns %s: %s, want %s", tc.returned, got, tc.want)
-			continue
-		}
-		if path[len(path)-1] == "RefundPayment" {
-			for _, k := range []string{"event", "error", "refundError"} {
-				if !reflect.DeepEqual(doc[k], parse(approved)[k]) {
-					t.Errorf("the refund reads $.%s = %v, want it as it was", k, doc[k])
-				}
-			}
-			if !reflect.DeepEqual(doc["state"], parse(approved)["state"]) {
-				t.Errorf("the refund reads $.state = %v, want the approved state", doc["state"])
-			}
-		} else if !reflect.DeepEqual(doc, map[string]any{"event": parse(approved)["event"], "state": parse(tc.returned)}) {
-			t.Errorf("PublishShipment reads %v, want the event and the shipped state", doc)
-		}
+	booked := states["ShipBooked"]
+	if booked["Resource"] != "arn:aws:states:::lambda:invoke" || get(booked, "Parameters", "FunctionName") != "${ShippingFunctionArn}" ||
+		get(booked, "Parameters", "Payload", "action") != "ship" || booked["Next"] != "PublishShipment" {
+		t.Errorf("ShipBooked: %v %v %v → %v, want the shipping function's ship, then PublishShipment", booked["Resource"],
+			get(booked, "Parameters", "FunctionName"), get(booked, "Parameters", "Payload"), booked["Next"])
+	}
+	if c := booked["Catch"].([]any); c[len(c)-1].(map[string]any)["Next"] != "CompensationFailed" {
+		t.Errorf("ShipBooked catches into %v, want CompensationFailed (back to Charged? would seal and come here again)", c[len(c)-1])
+	}
+	// Once shipped, no route leads back to the seal: PublishShipment's Catch reaches Charged? with
+	// outcome shipped, which compensates by publishing the shipment again.
+	var shipped map[string]any
+	_ = json.Unmarshal([]byte(`{"event":{},"state":{"outcome":"shipped"},"error":{}}`), &shipped)
+	if got := choose(t, states["Charged?"], shipped); got != "Compensate" {
+		t.Errorf("Charged? sends a shipped order to %s, want Compensate", got)
 	}
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/orderflow-dev/orderflow/events"
 	"github.com/orderflow-dev/orderflow/functions/internal/benchfixture"
@@ -17,10 +16,6 @@ type benchShipments struct{}
 
 func (benchShipments) Record(_ context.Context, sh store.Shipment) (store.Shipment, error) {
 	return sh, nil
-}
-
-func (benchShipments) Seal(_ context.Context, orderID string, at time.Time) (store.Shipment, error) {
-	return store.Shipment{OrderID: orderID, CreatedAt: at, Sealed: true}, nil
 }
 
 // benchShip is the Ship task's input as the state machine sends it: the workflow document of

@@ -15,11 +15,11 @@ import (
 	"github.com/orderflow-dev/orderflow/functions/internal/workflow"
 )
 
-// shipmentStore keeps one shipment per order, or the seal that closes the order to shipping
-// (dynamo.Shipments). Record fails with store.ErrConflict on a sealed order.
+// shipmentStore keeps one shipment per order (dynamo.Shipments). Record fails with
+// store.ErrConflict on an order its compensation sealed against shipping (the state machine's
+// SealShipment writes the seal).
 type shipmentStore interface {
 	Record(ctx context.Context, sh store.Shipment) (store.Shipment, error)
-	Seal(ctx context.Context, orderID string, at time.Time) (store.Shipment, error)
 }
 
 // carrier ships every order in this demo.
@@ -55,54 +55,49 @@ func newHandler(busName string, shipments shipmentStore, logger *slog.Logger) *H
 	return &Handler{busName: busName, shipments: shipments, logger: logger, now: time.Now}
 }
 
-// Handle ships a confirmed order once and emits OrderShipped ("ship"), or, before a compensation
-// refunds it, closes the order to shipping ("seal"). Errors are a *ShipmentRefusedError or a
-// *workflow.InvalidInputError (not retried) or a *workflow.TransientError (retried).
+// Handle ships a confirmed order once and emits OrderShipped: for ShipOrder, and for ShipBooked
+// (a compensation found the shipment booked before its seal: the order ships instead). Errors are
+// a *ShipmentRefusedError or a *workflow.InvalidInputError (not retried) or a
+// *workflow.TransientError (retried).
 func (h *Handler) Handle(ctx context.Context, req Request) (workflow.Doc, error) {
-	st, err := h.handle(ctx, req)
+	st, err := h.ship(ctx, req)
 	var refused *ShipmentRefusedError
 	if errors.As(err, &refused) {
 		h.logger.WarnContext(ctx, "shipment refused", "orderId", req.State.Order.OrderID, "correlationId", req.State.CorrelationID, "error", err.Error())
 		return workflow.Doc{}, refused // unwrapped: the errorType is the type's name
+	}
+	if errors.Is(err, store.ErrConflict) {
+		// Expected after a compensation gave up on this task (a retry, or a Lambda that outlived
+		// its execution): the order was sealed, its refund is the saga's. Not an error to page on.
+		h.logger.WarnContext(ctx, "not shipped: the order was sealed by its compensation", "orderId", req.State.Order.OrderID,
+			"correlationId", req.State.CorrelationID, "error", err.Error())
+		return workflow.Doc{}, workflow.LambdaError(err)
 	}
 	if err != nil {
 		err = workflow.LambdaError(err)
 		h.logger.ErrorContext(ctx, "task failed", "action", req.Action, "errorType", fmt.Sprintf("%T", err), "error", err.Error())
 		return workflow.Doc{}, err
 	}
-	switch {
-	case req.Action == workflow.ActionSeal && st.Outcome != workflow.OutcomeShipped:
-		h.logger.InfoContext(ctx, "order sealed: it will not ship", "orderId", st.Order.OrderID, "correlationId", st.CorrelationID)
-	case req.Action == workflow.ActionSeal:
-		h.logger.WarnContext(ctx, "order already shipped: shipping it instead of refunding", "orderId", st.Order.OrderID,
-			"correlationId", st.CorrelationID, "shipmentId", st.ShipmentID, "sequence", st.Sequence)
-	default:
-		h.logger.InfoContext(ctx, "order shipped", "orderId", st.Order.OrderID, "correlationId", st.CorrelationID,
-			"shipmentId", st.ShipmentID, "sequence", st.Sequence)
-	}
+	h.logger.InfoContext(ctx, "order shipped", "orderId", st.Order.OrderID, "correlationId", st.CorrelationID,
+		"shipmentId", st.ShipmentID, "sequence", st.Sequence, "entries", len(st.Entries))
 	return workflow.Doc{Event: req.Event, State: st}, nil
 }
 
-func (h *Handler) handle(ctx context.Context, req Request) (*workflow.State, error) {
-	if req.Action != workflow.ActionShip && req.Action != workflow.ActionSeal {
-		return nil, &workflow.InvalidInputError{Err: fmt.Errorf("unknown action %q (want %s or %s)", req.Action, workflow.ActionShip, workflow.ActionSeal)}
+// ship books the carrier for the order, once, and emits OrderShipped. Events of the state that
+// no Publish state has sent (ShipBooked runs after a Catch) stay ahead of it. An order its
+// compensation sealed first (this call came late: a retry, or a Lambda that outlived its
+// execution) is not shipped.
+func (h *Handler) ship(ctx context.Context, req Request) (*workflow.State, error) {
+	if req.Action != workflow.ActionShip {
+		return nil, &workflow.InvalidInputError{Err: fmt.Errorf("unknown action %q (want ship)", req.Action)}
 	}
 	st := req.State
 	if st == nil {
-		return nil, &workflow.InvalidInputError{Err: fmt.Errorf("%s: no state", req.Action)}
+		return nil, &workflow.InvalidInputError{Err: errors.New("ship: no state")}
 	}
 	if st.Outcome != workflow.OutcomeApproved {
-		return nil, &workflow.InvalidInputError{Err: fmt.Errorf("%s: order %s is %q, want %q", req.Action, st.Order.OrderID, st.Outcome, workflow.OutcomeApproved)}
+		return nil, &workflow.InvalidInputError{Err: fmt.Errorf("ship: order %s is %q, want %q", st.Order.OrderID, st.Outcome, workflow.OutcomeApproved)}
 	}
-	if req.Action == workflow.ActionSeal {
-		return h.seal(ctx, st)
-	}
-	return h.ship(ctx, st)
-}
-
-// ship books the carrier for the order, once: OrderShipped. An order its compensation sealed
-// first (this call ran late: a retry, or a Lambda that outlived its execution) is not shipped.
-func (h *Handler) ship(ctx context.Context, st *workflow.State) (*workflow.State, error) {
 	orderID := st.Order.OrderID
 	if err := acceptable(st.Order); err != nil {
 		return nil, err
@@ -114,32 +109,9 @@ func (h *Handler) ship(ctx context.Context, st *workflow.State) (*workflow.State
 	if err != nil {
 		return nil, err
 	}
-	st.ClearEntries()
-	return h.shipped(st, sh)
-}
-
-// seal runs before a compensation refunds an approved order (SealShipment): Step Functions does
-// not stop a task's Lambda when its execution stops, so a ShipOrder may still book the carrier
-// after the saga gave up on it. The seal closes the order to shipping, and the state comes back
-// as it was: the refund goes on. If a shipment was booked first, the goods are going: the
-// order ships instead (OrderShipped, after any events of the state not yet published), and
-// nothing is refunded.
-func (h *Handler) seal(ctx context.Context, st *workflow.State) (*workflow.State, error) {
-	sh, err := h.shipments.Seal(ctx, st.Order.OrderID, h.now())
-	if err != nil {
-		return nil, err
-	}
-	if sh.Sealed {
-		return st, nil
-	}
 	st.KeepUnpublished()
-	return h.shipped(st, sh)
-}
-
-// shipped records sh in the state and emits OrderShipped.
-func (h *Handler) shipped(st *workflow.State, sh store.Shipment) (*workflow.State, error) {
 	st.Outcome, st.ShipmentID = workflow.OutcomeShipped, sh.ShipmentID
-	if err := st.Emit(h.busName, events.TypeOrderShipped, events.OrderShipped{OrderID: st.Order.OrderID, ShipmentID: sh.ShipmentID, Carrier: sh.Carrier}, h.now()); err != nil {
+	if err := st.Emit(h.busName, events.TypeOrderShipped, events.OrderShipped{OrderID: orderID, ShipmentID: sh.ShipmentID, Carrier: sh.Carrier}, h.now()); err != nil {
 		return nil, err
 	}
 	return st, nil

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"reflect"
@@ -16,7 +17,8 @@ import (
 	"github.com/orderflow-dev/orderflow/functions/internal/workflow"
 )
 
-// fakeShipments keeps the first shipment or seal per order, as the conditional put does.
+// fakeShipments keeps the first shipment per order, as the conditional put does, and refuses
+// an order that holds a seal (SealShipment's), as Record does.
 type fakeShipments struct {
 	stored map[string]store.Shipment
 	calls  int
@@ -24,23 +26,13 @@ type fakeShipments struct {
 }
 
 func (f *fakeShipments) Record(_ context.Context, sh store.Shipment) (store.Shipment, error) {
-	held, err := f.putOnce(sh)
-	if err == nil && held.Sealed {
-		return held, store.ErrConflict
-	}
-	return held, err
-}
-
-func (f *fakeShipments) Seal(_ context.Context, orderID string, at time.Time) (store.Shipment, error) {
-	return f.putOnce(store.Shipment{OrderID: orderID, CreatedAt: at, Sealed: true})
-}
-
-func (f *fakeShipments) putOnce(sh store.Shipment) (store.Shipment, error) {
 	f.calls++
 	if f.err != nil {
 		return store.Shipment{}, f.err
 	}
-	if old, ok := f.stored[sh.OrderID]; ok {
+	if old, ok := f.stored[sh.OrderID]; ok && old.Sealed {
+		return old, fmt.Errorf("record shipment %s: sealed: %w", sh.OrderID, store.ErrConflict)
+	} else if ok {
 		return old, nil
 	}
 	f.stored[sh.OrderID] = sh
@@ -53,7 +45,8 @@ func newTestHandler(s shipmentStore) *Handler {
 	return h
 }
 
-// approvedState is the state after payment approved the order (last event: OrderConfirmed #4).
+// approvedState is the state after payment approved the order (last event: OrderConfirmed #4),
+// its events not yet published.
 func approvedState(t *testing.T, orderID string) *workflow.State {
 	t.Helper()
 	st, err := workflow.Start(fixture.Placed(t, orderID, "tok_visa"))
@@ -81,7 +74,9 @@ func TestShip(t *testing.T) {
 	f := &fakeShipments{stored: map[string]store.Shipment{}}
 	h := newTestHandler(f)
 	req := func() Request {
-		return Request{Action: "ship", Doc: workflow.Doc{Event: fixture.JSON(t, fixture.Placed(t, id, "tok_visa")), State: approvedState(t, id)}}
+		st := approvedState(t, id)
+		st.Published = &workflow.PublishResult{} // by PublishPaymentOutcome
+		return Request{Action: "ship", Doc: workflow.Doc{Event: fixture.JSON(t, fixture.Placed(t, id, "tok_visa")), State: st}}
 	}
 	first, err := h.Handle(context.Background(), req())
 	if err != nil {
@@ -133,9 +128,6 @@ func TestShipErrors(t *testing.T) {
 		{name: "not approved", req: Request{Action: "ship", Doc: workflow.Doc{State: declined}}, wantType: "InvalidInputError"},
 		{name: "table throttled", req: Request{Action: "ship", Doc: workflow.Doc{State: approvedState(t, id)}}, storeErr: errors.New("throttled"), wantType: "TransientError"},
 		{name: "dangerous goods refused", req: Request{Action: "ship", Doc: workflow.Doc{State: dangerous}}, wantType: "ShipmentRefusedError"},
-		{name: "seal: no state", req: Request{Action: "seal"}, wantType: "InvalidInputError"},
-		{name: "seal: not approved", req: Request{Action: "seal", Doc: workflow.Doc{State: declined}}, wantType: "InvalidInputError"},
-		{name: "seal: table throttled", req: Request{Action: "seal", Doc: workflow.Doc{State: approvedState(t, id)}}, storeErr: errors.New("throttled"), wantType: "TransientError"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -158,73 +150,58 @@ func TestShipErrors(t *testing.T) {
 	}
 }
 
-// Before a compensation refunds an approved order, the seal closes it to shipping: the state
-// comes back as it was (the refund goes on, its events unpublished kept), and a ShipOrder that
-// runs after it (a late retry, a Lambda that outlived its execution) books nothing and fails
-// for good. A shipment booked before the seal wins: the order ships instead of being refunded.
-func TestSeal(t *testing.T) {
+// A compensation seals an approved order against shipping before it refunds it (SealShipment,
+// in the state machine): a ShipOrder that runs after the seal (a late retry, a Lambda that
+// outlived its execution) books nothing and fails for good. If the shipment was booked first,
+// the seal fails and ShipBooked ships the order: the events the state had not published (it
+// runs after a Catch) go out ahead of OrderShipped.
+func TestShipAroundTheSeal(t *testing.T) {
 	ctx := context.Background()
 	id := fixture.OrderID(3)
 	doc := func(st *workflow.State) workflow.Doc {
-		return workflow.Doc{Event: fixture.JSON(t, fixture.Placed(t, id, "tok_visa")), State: st, Error: &workflow.TaskError{Error: "States.Timeout"}}
+		return workflow.Doc{Event: fixture.JSON(t, fixture.Placed(t, id, "tok_visa")), State: st}
 	}
 
-	t.Run("nothing shipped: sealed, then a late ship is refused", func(t *testing.T) {
-		f := &fakeShipments{stored: map[string]store.Shipment{}}
-		h := newTestHandler(f)
-		before := approvedState(t, id) // PaymentApproved and OrderConfirmed not published yet
-		out, err := h.Handle(ctx, Request{Action: "seal", Doc: doc(approvedState(t, id))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(out.State, before) {
-			t.Errorf("sealed state changed:\n got %+v\nwant %+v", out.State, before)
-		}
-		if !f.stored[id].Sealed {
-			t.Fatalf("stored %+v, want a seal", f.stored[id])
-		}
-		if out, err := h.Handle(ctx, Request{Action: "seal", Doc: doc(approvedState(t, id))}); err != nil || !reflect.DeepEqual(out.State, before) {
-			t.Errorf("seal again: %+v, %v", out.State, err)
-		}
-		_, err = h.Handle(ctx, Request{Action: "ship", Doc: doc(approvedState(t, id))})
+	t.Run("sealed first: a late ship is refused", func(t *testing.T) {
+		seal := store.Shipment{OrderID: id, CreatedAt: fixture.Now, Sealed: true}
+		f := &fakeShipments{stored: map[string]store.Shipment{id: seal}}
+		_, err := newTestHandler(f).Handle(ctx, Request{Action: "ship", Doc: doc(approvedState(t, id))})
 		if got := reflect.TypeOf(err); got == nil || got.Elem().Name() != "InvalidInputError" || !errors.Is(err, store.ErrConflict) {
 			t.Errorf("ship after the seal: %T %v, want an InvalidInputError (not retried)", err, err)
 		}
-		if !f.stored[id].Sealed {
+		if f.stored[id] != seal {
 			t.Errorf("ship after the seal stored %+v", f.stored[id])
 		}
 	})
 
-	t.Run("shipped first: ships instead of refunding", func(t *testing.T) {
+	t.Run("booked first: ShipBooked ships, unpublished events first", func(t *testing.T) {
 		f := &fakeShipments{stored: map[string]store.Shipment{}}
 		h := newTestHandler(f)
-		shipped, err := h.Handle(ctx, Request{Action: "ship", Doc: doc(approvedState(t, id))}) // its result was lost
+		shipped, err := h.Handle(ctx, Request{Action: "ship", Doc: doc(approvedState(t, id))}) // ShipOrder: its answer was lost
 		if err != nil {
 			t.Fatal(err)
 		}
-		st := approvedState(t, id)
-		st.Published = &workflow.PublishResult{} // PaymentApproved and OrderConfirmed went out
-		out, err := h.Handle(ctx, Request{Action: "seal", Doc: doc(st)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if out.State.Outcome != workflow.OutcomeShipped || out.State.ShipmentID != ShipmentID(id) || f.stored[id].Sealed {
-			t.Errorf("state %+v, stored %+v; want shipped", out.State, f.stored[id])
-		}
-		if len(out.State.Entries) != 1 || out.State.Entries[0].Detail != shipped.State.Entries[0].Detail {
-			t.Errorf("entries %+v, want the OrderShipped ShipOrder emitted", out.State.Entries)
-		}
-
-		unpublished, err := h.Handle(ctx, Request{Action: "seal", Doc: doc(approvedState(t, id))})
+		again, err := h.Handle(ctx, Request{Action: "ship", Doc: doc(approvedState(t, id))}) // ShipBooked, after a Catch
 		if err != nil {
 			t.Fatal(err)
 		}
 		var types []events.Type
-		for _, e := range unpublished.State.Entries {
+		for _, e := range again.State.Entries {
 			types = append(types, events.Type(e.DetailType))
 		}
 		if want := []events.Type{events.TypeInventoryReserved, events.TypePaymentApproved, events.TypeOrderConfirmed, events.TypeOrderShipped}; !reflect.DeepEqual(types, want) {
 			t.Errorf("entries %v, want the unpublished ones, then OrderShipped: %v", types, want)
+		}
+		last := again.State.Entries[len(again.State.Entries)-1]
+		if again.State.Outcome != workflow.OutcomeShipped || last.Detail != shipped.State.Entries[len(shipped.State.Entries)-1].Detail {
+			t.Errorf("state %+v, want shipped with the very OrderShipped ShipOrder emitted", again.State)
+		}
+
+		published := approvedState(t, id)
+		published.Published = &workflow.PublishResult{} // PublishPaymentOutcome sent them: ShipOrder's usual input
+		out, err := h.Handle(ctx, Request{Action: "ship", Doc: doc(published)})
+		if err != nil || len(out.State.Entries) != 1 || out.State.Published != nil {
+			t.Errorf("entries %+v (%v), want OrderShipped alone", out.State.Entries, err)
 		}
 	})
 }

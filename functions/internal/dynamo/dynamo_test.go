@@ -2,7 +2,9 @@ package dynamo
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"os"
 	"testing"
 	"time"
 
@@ -314,12 +316,50 @@ func TestEventStoreLoad(t *testing.T) {
 
 // --- shipments
 
-// A shipment recorded again is the one stored; a seal stored first refuses it (ErrConflict); a
-// seal after a shipment is the shipment, and the seal is written without shipment id or carrier.
-func TestShipmentsRecordAndSeal(t *testing.T) {
+// workflowSeal is the item the state machine's SealShipment puts for orderID, built from the
+// definition itself (its Item, with the paths it reads filled in as Step Functions would): the
+// adapter must read what the workflow writes.
+func workflowSeal(t *testing.T, orderID string) map[string]types.AttributeValue {
+	t.Helper()
+	b, err := os.ReadFile("../../../infra/workflow/order-fulfilment.asl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var def struct {
+		States map[string]struct {
+			Parameters struct{ Item map[string]map[string]any }
+		}
+	}
+	if err := json.Unmarshal(b, &def); err != nil {
+		t.Fatal(err)
+	}
+	paths := map[string]string{"$.state.order.orderId": orderID, "$$.State.EnteredTime": "2026-03-01T12:00:00.123Z"}
+	item := map[string]types.AttributeValue{}
+	for name, v := range def.States["SealShipment"].Parameters.Item {
+		switch {
+		case v["S.$"] != nil:
+			val, ok := paths[v["S.$"].(string)]
+			if !ok {
+				t.Fatalf("SealShipment's %s reads %v: tell this test what it holds", name, v["S.$"])
+			}
+			item[name] = str(val)
+		case v["BOOL"] != nil:
+			item[name] = &types.AttributeValueMemberBOOL{Value: v["BOOL"].(bool)}
+		default:
+			t.Fatalf("SealShipment's %s is %v: tell this test its type", name, v)
+		}
+	}
+	if len(item) == 0 {
+		t.Fatal("no SealShipment item in the definition")
+	}
+	return item
+}
+
+// A shipment recorded again is the one stored; an order the workflow sealed first is refused
+// (ErrConflict) and stays sealed.
+func TestShipmentsRecord(t *testing.T) {
 	ctx := context.Background()
 	old := map[string]types.AttributeValue{"orderId": str("o"), "shipmentId": str("s-old"), "carrier": str("ACME Parcel"), "createdAt": str("2026-02-01T00:00:00Z")}
-	sealed := map[string]types.AttributeValue{"orderId": str("o"), "sealed": &types.AttributeValueMemberBOOL{Value: true}, "createdAt": str("2026-02-01T00:00:00Z")}
 	ship := store.Shipment{OrderID: "o", ShipmentID: "s-new", Carrier: "ACME Parcel", CreatedAt: fixture.Now}
 
 	db := &fakeDB{putAnswers: []error{conditionFailed(old)}}
@@ -328,26 +368,12 @@ func TestShipmentsRecordAndSeal(t *testing.T) {
 		t.Errorf("got %+v, %v; want the stored shipment", got, err)
 	}
 
-	db = &fakeDB{putAnswers: []error{conditionFailed(sealed)}}
+	db = &fakeDB{putAnswers: []error{conditionFailed(workflowSeal(t, "o"))}}
 	if got, err := NewShipments(db, "shipments").Record(ctx, ship); !errors.Is(err, store.ErrConflict) {
-		t.Errorf("record after a seal = %+v, %v; want ErrConflict", got, err)
+		t.Errorf("record after the workflow's seal = %+v, %v; want ErrConflict", got, err)
 	}
-
-	db = &fakeDB{putAnswers: []error{conditionFailed(old)}}
-	if got, err := NewShipments(db, "shipments").Seal(ctx, "o", fixture.Now); err != nil || got.Sealed || got.ShipmentID != "s-old" {
-		t.Errorf("seal after a shipment = %+v, %v; want the shipment", got, err)
-	}
-
-	db = &fakeDB{putAnswers: []error{nil}}
-	if got, err := NewShipments(db, "shipments").Seal(ctx, "o", fixture.Now); err != nil || !got.Sealed || got.ShipmentID != "" {
-		t.Errorf("seal = %+v, %v; want the seal", got, err)
-	}
-	if len(db.puts) != 1 {
-		t.Fatalf("puts = %d", len(db.puts))
-	}
-	item := db.puts[0].Item
-	if _, has := item["shipmentId"]; has || item["sealed"] == nil || aws.ToString(db.puts[0].ConditionExpression) != "attribute_not_exists(#pk)" {
-		t.Errorf("seal item %v (condition %s), want a conditional seal without a shipment id", item, aws.ToString(db.puts[0].ConditionExpression))
+	if item := db.puts[0].Item; item["sealed"] != nil || aws.ToString(db.puts[0].ConditionExpression) != "attribute_not_exists(#pk)" {
+		t.Errorf("shipment item %v (condition %s), want a conditional put of a shipment, not a seal", item, aws.ToString(db.puts[0].ConditionExpression))
 	}
 }
 

@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/orderflow-dev/orderflow/events"
 	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
@@ -74,27 +76,41 @@ func TestEmulatorEventStore(t *testing.T) {
 	}
 }
 
+func isConditionFailedOnly(err error) bool {
+	_, failed := isConditionFailed(err)
+	return failed
+}
+
 func TestEmulatorRecords(t *testing.T) {
 	db := emulator(t)
 	ctx := context.Background()
 
-	shipments := NewShipments(db, table(t, db, "orderId"))
+	shipmentsTable := table(t, db, "orderId")
+	shipments := NewShipments(db, shipmentsTable)
 	sh := store.Shipment{OrderID: "o", ShipmentID: "s1", Carrier: "ACME Parcel", CreatedAt: fixture.Now}
 	if got, err := shipments.Record(ctx, sh); err != nil || got != sh {
 		t.Errorf("shipment = %+v, %v", got, err)
 	}
-	if got, err := shipments.Seal(ctx, "o", fixture.Now.Add(time.Hour)); err != nil || got != sh {
-		t.Errorf("seal after the shipment = %+v, %v; want the shipment", got, err)
+	// What the state machine's SealShipment puts, under its condition: it holds the order
+	// against a later shipment, passes again (a retry), and fails where a shipment is.
+	sealCond := func(orderID string) *dynamodb.PutItemInput {
+		return &dynamodb.PutItemInput{TableName: aws.String(shipmentsTable), Item: workflowSeal(t, orderID),
+			ConditionExpression:       aws.String("attribute_not_exists(orderId) OR sealed = :sealed"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":sealed": &types.AttributeValueMemberBOOL{Value: true}}}
 	}
-	seal := store.Shipment{OrderID: "o2", CreatedAt: fixture.Now, Sealed: true}
-	if got, err := shipments.Seal(ctx, "o2", fixture.Now); err != nil || got != seal {
-		t.Errorf("seal = %+v, %v", got, err)
+	for i := range 2 {
+		if _, err := db.PutItem(ctx, sealCond("o2")); err != nil {
+			t.Fatalf("seal #%d: %v", i+1, err)
+		}
 	}
-	if got, err := shipments.Seal(ctx, "o2", fixture.Now.Add(time.Hour)); err != nil || got != seal {
-		t.Errorf("seal again = %+v, %v; want the first seal", got, err)
+	if _, err := db.PutItem(ctx, sealCond("o")); !isConditionFailedOnly(err) {
+		t.Errorf("seal of a shipped order: err = %v, want the condition to fail", err)
 	}
 	if _, err := shipments.Record(ctx, store.Shipment{OrderID: "o2", ShipmentID: "s2", Carrier: "ACME Parcel", CreatedAt: fixture.Now}); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("shipment after the seal: err = %v, want ErrConflict", err)
+	}
+	if got, ok, err := ShipmentOf(ctx, db, shipmentsTable, "o2"); err != nil || !ok || !got.Sealed || got.ShipmentID != "" {
+		t.Errorf("ShipmentOf(sealed) = %+v, %v, %v", got, ok, err)
 	}
 
 	notifications := NewNotifications(db, table(t, db, "eventId", "channel", "S"))

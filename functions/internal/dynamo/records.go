@@ -81,7 +81,8 @@ func NewShipments(client RecordsAPI, table string) *Shipments {
 	return &Shipments{client: client, table: table}
 }
 
-// shipmentItem is a shipment, or a seal, as the table keeps it.
+// shipmentItem is a shipment, or the seal the state machine's SealShipment writes (orderId,
+// sealed, createdAt: infra/workflow/order-fulfilment.asl.json), as the table keeps it.
 type shipmentItem struct {
 	OrderID    string    `dynamodbav:"orderId"`
 	ShipmentID string    `dynamodbav:"shipmentId,omitempty"`
@@ -91,35 +92,22 @@ type shipmentItem struct {
 }
 
 // Record stores sh unless the order already has a shipment, and returns the shipment in force.
-// If the order was sealed, it stores nothing and fails with store.ErrConflict.
+// If the order was sealed against shipping, it stores nothing and fails with store.ErrConflict.
 func (ss *Shipments) Record(ctx context.Context, sh store.Shipment) (store.Shipment, error) {
-	sh.Sealed = false
-	held, err := ss.putOnce(ctx, sh)
-	if err == nil && held.Sealed {
-		err = fmt.Errorf("record shipment %s: the order was sealed at %s: %w", sh.OrderID, held.CreatedAt.Format(time.RFC3339), store.ErrConflict)
-	}
-	return held, err
-}
-
-// Seal closes the order to shipping unless it has a shipment already, and returns what is in
-// force: the seal (Sealed), or the shipment that was booked first.
-func (ss *Shipments) Seal(ctx context.Context, orderID string, at time.Time) (store.Shipment, error) {
-	return ss.putOnce(ctx, store.Shipment{OrderID: orderID, CreatedAt: at, Sealed: true})
-}
-
-// putOnce stores sh unless the order has an item (a shipment or a seal), and returns that item.
-func (ss *Shipments) putOnce(ctx context.Context, sh store.Shipment) (store.Shipment, error) {
-	item, err := attributevalue.MarshalMap(shipmentItem{OrderID: sh.OrderID, ShipmentID: sh.ShipmentID, Carrier: sh.Carrier, CreatedAt: sh.CreatedAt.UTC(), Sealed: sh.Sealed})
+	item, err := attributevalue.MarshalMap(shipmentItem{OrderID: sh.OrderID, ShipmentID: sh.ShipmentID, Carrier: sh.Carrier, CreatedAt: sh.CreatedAt.UTC()})
 	if err != nil {
-		return store.Shipment{}, fmt.Errorf("shipment %s: %w", sh.OrderID, err)
+		return store.Shipment{}, fmt.Errorf("record shipment %s: %w", sh.OrderID, err)
 	}
 	got, err := putOnce(ctx, ss.client, ss.table, "orderId", item)
 	var held shipmentItem
 	if err == nil {
 		err = attributevalue.UnmarshalMap(got, &held)
 	}
+	if err == nil && held.Sealed {
+		err = fmt.Errorf("the order was sealed against shipping at %s: %w", held.CreatedAt.Format(time.RFC3339), store.ErrConflict)
+	}
 	if err != nil {
-		return store.Shipment{}, fmt.Errorf("shipment %s: %w", sh.OrderID, err)
+		return store.Shipment{}, fmt.Errorf("record shipment %s: %w", sh.OrderID, err)
 	}
 	return store.Shipment(held), nil
 }

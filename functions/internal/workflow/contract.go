@@ -9,8 +9,7 @@ const (
 	ActionReserve    = "reserve"    // ReserveInventory: take the stock, or cancel for lack of it
 	ActionRelease    = "release"    // ReleaseInventory, after a declined payment: give it back, cancel
 	ActionCompensate = "compensate" // Compensate, after any failure: give back what was taken, cancel
-	ActionShip       = "ship"       // ShipOrder: book the carrier
-	ActionSeal       = "seal"       // SealShipment, before refunding an approved order: close it to shipping (or ship it, if booked)
+	ActionShip       = "ship"       // ShipOrder, and ShipBooked (a shipment found booked before its compensation's seal): book the carrier
 	ActionCharge     = "charge"     // RequestPayment (payments queue): decide the order's payment once
 	ActionRefund     = "refund"     // RefundPayment (payments queue): give an approved payment back
 )

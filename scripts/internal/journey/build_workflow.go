@@ -141,6 +141,11 @@ func (b *builder) attempt(key, stateKey string, s State, k int, a Attempt) strin
 			from = SQS
 		}
 		return outcome(from, last, "SendTaskSuccess", "the consumer answered with SendTaskSuccess; the saga resumes")
+	case strings.Contains(a.Resource, "dynamodb:putItem") && a.Target == ResShipments:
+		seal := b.add(Hop{Key: key + "/seal", Cause: stateKey, Time: a.Scheduled, From: StepFunctions, Service: DynamoDB,
+			Resource: ResShipments, Actor: s.Name, Action: "PutItem (seal)", Evidence: "execution history",
+			What: s.Name + " sealed the order against shipping before its refund (conditional put: a ShipOrder still running refuses it; a shipment booked first fails the condition, and the order ships instead)" + attemptNote(k)})
+		return outcome(DynamoDB, seal, "sealed", "sealed: no shipment will be booked, the refund goes on")
 	case strings.Contains(a.Resource, "dynamodb:putItem"):
 		claim := b.add(Hop{Key: key + "/claim", Cause: stateKey, Time: a.Scheduled, From: StepFunctions, Service: DynamoDB,
 			Resource: ResSagas, Actor: s.Name, Action: "PutItem (claim)", Evidence: "execution history",

@@ -165,7 +165,7 @@ func (c *Collector) Collect(ctx context.Context, orderID string) (Journey, error
 func (c *Collector) Gather(ctx context.Context, orderID string) (Evidence, error) {
 	ev := Evidence{OrderID: orderID, Resources: c.res}
 	var err error
-	if ev.Events, err = c.eventStore(ctx, orderID); err != nil {
+	if ev.Events, err = c.Events(ctx, orderID); err != nil {
 		return ev, err
 	}
 	if len(ev.Events) == 0 {

@@ -63,7 +63,7 @@ func joinErr(e, cause string) string {
 }
 
 // definition is what the trace needs from the state machine's definition: per Task state, the
-// function or queue it calls (friendly name) and the JSONPath its putEvents entries come from.
+// function, queue or table it calls (friendly name) and the JSONPath its putEvents entries come from.
 type definition struct {
 	target  map[string]string
 	entries map[string]string
@@ -80,7 +80,7 @@ func parseDefinition(def string, res map[string]string) (*definition, error) {
 	}
 	out := &definition{target: map[string]string{}, entries: map[string]string{}}
 	for name, s := range d.States {
-		for _, k := range []string{"FunctionName", "QueueUrl"} {
+		for _, k := range []string{"FunctionName", "QueueUrl", "TableName"} {
 			if v, ok := s.Parameters[k].(string); ok {
 				out.target[name] = friendly(v, res)
 			}
@@ -145,7 +145,7 @@ func ParseHistory(hist []HistoryEvent, def *definition) Execution {
 			if def != nil {
 				a.Target = def.target[cur.Name]
 			}
-			for _, k := range []string{"FunctionName", "QueueUrl"} {
+			for _, k := range []string{"FunctionName", "QueueUrl", "TableName"} {
 				if v, ok := params[k].(string); ok && a.Target == "" {
 					a.Target = v[strings.LastIndexAny(v, ":/")+1:]
 				}

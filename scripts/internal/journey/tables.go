@@ -11,9 +11,9 @@ import (
 // The tables' side of the evidence: the event store, and what the consumers wrote for the
 // order (reservation, payment, shipment, notifications, analytics markers).
 
-// eventStore reads the order's events through the event store's adapter: the facts, in
-// sequence, with what the projector recorded of each.
-func (c *Collector) eventStore(ctx context.Context, orderID string) ([]Event, error) {
+// Events reads the order's events through the event store's adapter: the facts, in sequence,
+// with what the projector recorded of each (none: an empty list).
+func (c *Collector) Events(ctx context.Context, orderID string) ([]Event, error) {
 	recs, err := toolkit.EventRecords(ctx, c.db, c.res[ResEventStore], orderID)
 	if err != nil {
 		return nil, fmt.Errorf("read event store %s: %w", c.res[ResEventStore], err)
@@ -58,10 +58,7 @@ func (c *Collector) consumers(ctx context.Context, ev *Evidence) error {
 		if err != nil {
 			return err
 		}
-		switch {
-		case ok && sh.Sealed:
-			ev.Shipment = &Write{Item: "shipment seal", Status: "SEALED (will not ship)", At: sh.CreatedAt}
-		case ok:
+		if ok && !sh.Sealed { // a seal is the state machine's write (SealShipment), drawn from its history
 			ev.Shipment = &Write{Item: "shipment " + short(sh.ShipmentID), Status: sh.Carrier, At: sh.CreatedAt}
 		}
 	}
