@@ -12,7 +12,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/orderflow-dev/orderflow/scripts/internal/deployed"
@@ -118,32 +117,23 @@ func Run(ctx context.Context, stack *deployed.Stack, o Options) (*Result, error)
 	// redriven messages may still be on their way.
 	fmt.Fprintln(o.Log, "chaos: draining: every queue empty, dead letters redriven")
 	drainStart := o.Clock()
-	final, err := drain(ctx, stack, t, o.Drain)
+	err = drain(ctx, stack, t, o.Drain)
 	res.Drained = o.Clock().Sub(drainStart)
 	if err != nil {
 		return nil, err
 	}
 	res.DeadLetters = t.DeadLetters()
 	res.Passes, res.Problems = t.Passes()
-	before := map[string]int{}
-	for _, q := range rep.DLQs {
-		before[q.Name] = q.Before
-	}
-	rep.DLQs = load.Queues(before, final)
-	running, err := load.Running(ctx, sfn.NewFromConfig(stack.AWS), stack.Output("StateMachineArn"))
-	if err != nil {
+
+	// The checks: load's, on what the services recorded once the drain's redrives were done
+	// (they can add events, refunds, released stock and sales), then the chaos ones.
+	fmt.Fprintln(o.Log, "chaos: reading what the services recorded after the drain")
+	if err := load.Recount(ctx, stack, rep, cfg.Poll); err != nil {
 		return nil, err
 	}
-	rep.Running = running
-
 	names := Names(stack.Outputs, slices.Collect(maps.Keys(o.Armed)))
 	res.Fired, res.FiredErr = Injected(ctx, o.Logs, o.Lambda, names, start.Add(-5*time.Second)) // a little slack for the clock that stamps the logs
-
-	// The checks: load's, with the dead-letter queues and the executions as they are now.
-	f := rep.Facts
-	f.DLQs, f.Running = rep.DLQs, running
-	rep.Facts = f
-	rep.Checks = append(load.Reconcile(f), ExplainedCheck(res.DeadLetters, res.Fired), FiredCheck(o.Armed, res.Fired, res.FiredErr))
+	rep.Checks = append(rep.Checks, ExplainedCheck(res.DeadLetters, res.Fired), FiredCheck(o.Armed, res.Fired, res.FiredErr))
 	for i := range rep.Checks {
 		if rep.Checks[i].Name == load.DLQCheckName {
 			rep.Checks[i].Rule = "every …DlqUrl queue holds no message once the run has ended and what they held was redriven"
@@ -155,19 +145,18 @@ func Run(ctx context.Context, stack *deployed.Stack, o Options) (*Result, error)
 
 // drain waits until every queue and dead-letter queue of the stack has been empty on two looks
 // in a row, redriving the dead-letter queues whenever one holds a message, or until within ends.
-// It returns the dead-letter queues' depths at the end.
-func drain(ctx context.Context, stack *deployed.Stack, t *Tender, within time.Duration) (map[string]int, error) {
+func drain(ctx context.Context, stack *deployed.Stack, t *Tender, within time.Duration) error {
 	q := sqs.NewFromConfig(stack.AWS)
 	deadline := time.Now().Add(within)
 	quiet := 0
 	for {
 		queues, err := load.Depths(ctx, q, stack.Outputs, "QueueUrl")
 		if err != nil {
-			return nil, err
+			return err
 		}
 		dlqs, err := load.Depths(ctx, q, stack.Outputs, "DlqUrl")
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if sum(queues)+sum(dlqs) == 0 {
 			quiet++
@@ -175,14 +164,14 @@ func drain(ctx context.Context, stack *deployed.Stack, t *Tender, within time.Du
 			quiet = 0
 		}
 		if quiet == 2 || time.Now().After(deadline) {
-			return dlqs, nil
+			return nil
 		}
 		if sum(dlqs) > 0 {
 			t.Pass(ctx)
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return ctx.Err()
 		case <-time.After(5 * time.Second):
 		}
 	}

@@ -48,11 +48,11 @@ func dlqAfter(ctx context.Context, q *sqs.Client, outputs map[string]string, bef
 	if err != nil {
 		return nil, err
 	}
-	return Queues(before, after), nil
+	return queues(before, after), nil
 }
 
-// Queues pairs the depths of the same queues before and after, by name.
-func Queues(before, after map[string]int) []Queue {
+// queues pairs the depths of the same queues before and after, by name.
+func queues(before, after map[string]int) []Queue {
 	var out []Queue
 	for name, n := range after {
 		out = append(out, Queue{Name: name, Before: before[name], After: n})

@@ -218,12 +218,8 @@ func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error
 	if r.DLQs, err = dlqAfter(ctx, q, stack.Outputs, dlqs); err != nil {
 		return nil, err
 	}
-	stock, err := inventory.Stock(ctx, skus)
-	if err != nil {
+	if err := readStock(ctx, inventory, r.Stock); err != nil {
 		return nil, err
-	}
-	for i := range r.Stock {
-		r.Stock[i].After = stock[r.Stock[i].SKU]
 	}
 	if r.ExecutionsStarted, err = startedSince(ctx, sf, machine, since); err != nil {
 		return nil, err
@@ -243,10 +239,7 @@ func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error
 	// Analytics reads the stream at its own pace: give it a minute to move by what the orders'
 	// events (read just above, by collect) say it should.
 	if sales != nil {
-		waitCtx, cancelWait := context.WithTimeout(ctx, time.Minute)
-		sales.After, err = waitSales(waitCtx, readSales, sales.Before, expectedSales(orders), cfg.Poll)
-		cancelWait()
-		if err != nil {
+		if err := awaitSales(ctx, readSales, sales, orders, cfg.Poll); err != nil {
 			r.Notes, sales = append(r.Notes, "analytics' totals not checked: "+err.Error()), nil
 		}
 	}
