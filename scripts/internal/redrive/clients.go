@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/orderflow-dev/orderflow/events"
 	"github.com/orderflow-dev/orderflow/functions/toolkit"
 	"github.com/orderflow-dev/orderflow/scripts/internal/deployed"
 	"github.com/orderflow-dev/orderflow/scripts/internal/streamlog"
@@ -49,6 +50,13 @@ type PublishAPI interface {
 	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
 }
 
+// EventStore is the event store as redrive uses it: the projector's append (a failed batch,
+// re-read) and the order's events (whether a parked event still conflicts with them).
+type EventStore interface {
+	toolkit.EventAppender
+	Load(ctx context.Context, orderID string) ([]events.Envelope, error)
+}
+
 // Clients are the services redrive talks to, and the functions' code it delivers with.
 type Clients struct {
 	SQS        SQSAPI
@@ -57,7 +65,7 @@ type Clients struct {
 	Stream     *streamlog.Reader // re-reads failed Kinesis batches
 	Streamer   streamPutter      // the stream path
 	SNS        PublishAPI
-	EventStore toolkit.EventAppender
+	EventStore EventStore
 	Analytics  toolkit.TotalsAdder
 	Now        func() time.Time
 }

@@ -58,6 +58,11 @@ func deliver(ctx context.Context, c Clients, src Source, m Message, dryRun bool)
 		if err != nil {
 			return to, fmt.Errorf("still invalid, kept: %w", err)
 		}
+		if src.Target == ToProjector && c.EventStore != nil {
+			if err := conflict(ctx, c.EventStore, e); err != nil {
+				return to, err
+			}
+		}
 		if dryRun {
 			return to, nil
 		}
@@ -94,6 +99,23 @@ func deliver(ctx context.Context, c Clients, src Source, m Message, dryRun bool)
 		return to, err
 	}
 	return "", fmt.Errorf("unknown target %d", target)
+}
+
+// conflict is an error if the event store holds another event at e's place (its order and
+// sequence): the projector parked e for that conflict, and would again; delivering it cannot help,
+// so it stays parked until an operator decides which of the two is the fact.
+func conflict(ctx context.Context, store EventStore, e events.Envelope) error {
+	stored, err := store.Load(ctx, e.OrderID)
+	if err != nil {
+		return fmt.Errorf("read the order's events: %w", err)
+	}
+	for _, s := range stored {
+		if s.Sequence == e.Sequence && s.ID != e.ID {
+			return fmt.Errorf("conflicts with the event store, kept: %s #%d is %s (event %s) there, not %s (event %s); an operator decides which is the fact",
+				e.OrderID, e.Sequence, s.Type, s.ID, e.Type, e.ID)
+		}
+	}
+	return nil
 }
 
 // redriveBatch re-reads a failed Kinesis batch from the stream and runs each record through the

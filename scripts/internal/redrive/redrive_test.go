@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/toolkit"
 )
 
 func attr(v string) types.MessageAttributeValue {
@@ -258,6 +259,64 @@ func TestRedriveThroughTheStreamPath(t *testing.T) {
 		if r.Err != nil && !strings.Contains(r.Err.Error(), "still invalid") {
 			t.Errorf("failure %v, want it to say the event is still invalid", r.Err)
 		}
+	}
+}
+
+// fakeEvents is an event store that holds the given events (Append is not used here).
+type fakeEvents struct{ held []events.Envelope }
+
+func (f *fakeEvents) Append(context.Context, toolkit.StoredEvent) error {
+	return errors.New("not used")
+}
+
+func (f *fakeEvents) Load(_ context.Context, orderID string) ([]events.Envelope, error) {
+	var out []events.Envelope
+	for _, e := range f.held {
+		if e.OrderID == orderID {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// A parked event that the event store contradicts (another event holds its order and sequence)
+// is kept, saying so: the projector would park it again, and a redrive loop (make chaos) would
+// circle it for ever. The same event stored, or none, and it goes back through the stream.
+func TestRedriveKeepsAnEventTheStoreContradicts(t *testing.T) {
+	old := time.Now().Add(-time.Hour)
+	id := "ORD-2b1e28ba-2fa1-41d2-883f-0016d3cca427"
+	parked := cancelledEvent(t, id, old)
+	e, err := events.FromEventBridge([]byte(parked))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := e
+	other.ID, other.Type = events.ID(id, 99), events.TypeOrderShipped
+	for _, tc := range []struct {
+		name     string
+		held     []events.Envelope
+		wantPuts int
+	}{
+		{"another event holds the place", []events.Envelope{other}, 0},
+		{"the same event is stored", []events.Envelope{e}, 1},
+		{"nothing is stored", nil, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeSQS{queues: map[string][]*fakeMsg{}}
+			f.add("dlq", parked, "sequence conflict: ...", old)
+			stream := &fakeStream{}
+			rep, err := Redrive(context.Background(), Clients{SQS: f, Streamer: stream, EventStore: &fakeEvents{held: tc.held}},
+				[]Source{{Name: "projector", DLQURL: "dlq", Target: ToProjector}}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(stream.puts) != tc.wantPuts || len(f.queues["dlq"]) != 1-tc.wantPuts {
+				t.Errorf("put %v, DLQ %v; want %d put", stream.puts, bodies(f.queues["dlq"]), tc.wantPuts)
+			}
+			if tc.wantPuts == 0 && (rep.Failed != 1 || rep.Results[0].Err == nil || !strings.Contains(rep.Results[0].Err.Error(), "OrderShipped")) {
+				t.Errorf("failed %d (%v): want the conflict named", rep.Failed, rep.Results[0].Err)
+			}
+		})
 	}
 }
 
