@@ -117,6 +117,39 @@ var throttled = sdkErr("PutItem", &types.ProvisionedThroughputExceededException{
 
 // --- event store
 
+// Contradiction answers, without writing, what Append would decide: a free slot or the same
+// fact again (even re-emitted later) is none; another fact under the same (deterministic) id is
+// named.
+func TestEventStoreContradiction(t *testing.T) {
+	id := fixture.OrderID(1)
+	e := fixture.Placed(t, id, "tok_visa")
+	rival := fixture.Placed(t, id, "tok_declined") // same id and sequence, another fact
+	later := e
+	later.Time = later.Time.Add(time.Minute)
+	storedAs := func(e events.Envelope) map[string]types.AttributeValue {
+		return map[string]types.AttributeValue{"eventId": str(e.ID), "type": str(string(e.Type)), "envelope": str(string(fixture.JSON(t, e)))}
+	}
+	for _, tc := range []struct {
+		name   string
+		stored map[string]types.AttributeValue
+		want   string
+	}{
+		{"free slot", nil, ""},
+		{"the same event", storedAs(e), ""},
+		{"the same fact, later", storedAs(later), ""},
+		{"another fact", storedAs(rival), "OrderPlaced (event " + e.ID + ")"},
+	} {
+		db := &fakeDB{getAnswers: []map[string]types.AttributeValue{tc.stored}}
+		got, err := NewEventStore(db, "events").Contradiction(context.Background(), later)
+		if err != nil || got != tc.want {
+			t.Errorf("%s: %q, %v; want %q", tc.name, got, err, tc.want)
+		}
+		if len(db.puts) != 0 || len(db.gets) != 1 || !aws.ToBool(db.gets[0].ConsistentRead) {
+			t.Errorf("%s: %d puts, gets %+v; want one consistent read and no write", tc.name, len(db.puts), db.gets)
+		}
+	}
+}
+
 func TestEventStoreAppend(t *testing.T) {
 	id := fixture.OrderID(1)
 	e := fixture.Placed(t, id, "tok_visa")

@@ -64,6 +64,14 @@ func TestEmulatorEventStore(t *testing.T) {
 			t.Fatalf("%s: err = %v, want %v", step.name, err, step.want)
 		}
 	}
+	for _, c := range []struct {
+		e    events.Envelope
+		want string
+	}{{e1, ""}, {fixture.Placed(t, id, "tok_declined"), "OrderPlaced (event " + e1.ID + ")"}, {fixture.Placed(t, fixture.OrderID(102), "tok_visa"), ""}} {
+		if got, err := es.Contradiction(ctx, c.e); err != nil || got != c.want {
+			t.Errorf("Contradiction(%s #%d) = %q, %v; want %q", c.e.OrderID, c.e.Sequence, got, err, c.want)
+		}
+	}
 	got, err := es.Load(ctx, id)
 	if err != nil {
 		t.Fatal(err)

@@ -113,17 +113,9 @@ func (es *EventStore) Append(ctx context.Context, rec store.EventRecord) error {
 		return fmt.Errorf("append %s #%d: %w", e.OrderID, e.Sequence, err)
 	}
 	if len(old) == 0 { // not every endpoint returns the old item: read it
-		out, err := es.client.GetItem(ctx, &dynamodb.GetItemInput{
-			TableName:                aws.String(es.table),
-			Key:                      map[string]types.AttributeValue{"orderId": str(e.OrderID), "sequence": num(e.Sequence)},
-			ConsistentRead:           aws.Bool(true),
-			ProjectionExpression:     aws.String("eventId, #type, envelope"),
-			ExpressionAttributeNames: map[string]string{"#type": "type"},
-		})
-		if err != nil {
+		if old, err = es.slot(ctx, e); err != nil {
 			return fmt.Errorf("append %s #%d: read existing event: %w", e.OrderID, e.Sequence, err)
 		}
-		old = out.Item
 	}
 	var stored storedFact // only what sameFact compares: a malformed attribute elsewhere is no reason to fail
 	if err := attributevalue.UnmarshalMap(old, &stored); err != nil {
@@ -133,6 +125,40 @@ func (es *EventStore) Append(ctx context.Context, rec store.EventRecord) error {
 		return fmt.Errorf("append %s #%d: a different %s (event %s) holds the slot: %w", e.OrderID, e.Sequence, stored.Type, stored.EventID, store.ErrConflict)
 	}
 	return fmt.Errorf("append %s #%d: event %s: %w", e.OrderID, e.Sequence, e.ID, store.ErrDuplicate)
+}
+
+// Contradiction reads, without writing, what Append would find at e's slot: "" if the slot is
+// free or holds e again, otherwise the stored event it conflicts with ("OrderShipped (event …)").
+// For the tools that must not hand the projector an event it can only park again (redrive).
+func (es *EventStore) Contradiction(ctx context.Context, e events.Envelope) (string, error) {
+	item, err := es.slot(ctx, e)
+	if err != nil || len(item) == 0 {
+		return "", err
+	}
+	var stored storedFact
+	if err := attributevalue.UnmarshalMap(item, &stored); err != nil {
+		return "", fmt.Errorf("event %s #%d: %w", e.OrderID, e.Sequence, err)
+	}
+	if sameFact(stored, e) {
+		return "", nil
+	}
+	return fmt.Sprintf("%s (event %s)", stored.Type, stored.EventID), nil
+}
+
+// slot reads, consistently, what sameFact compares of the item at e's order and sequence (none:
+// an empty item).
+func (es *EventStore) slot(ctx context.Context, e events.Envelope) (map[string]types.AttributeValue, error) {
+	out, err := es.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:                aws.String(es.table),
+		Key:                      map[string]types.AttributeValue{"orderId": str(e.OrderID), "sequence": num(e.Sequence)},
+		ConsistentRead:           aws.Bool(true),
+		ProjectionExpression:     aws.String("eventId, #type, envelope"),
+		ExpressionAttributeNames: map[string]string{"#type": "type"},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.Item, nil
 }
 
 // storedFact is what sameFact reads of the item holding a slot.

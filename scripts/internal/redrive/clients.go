@@ -51,10 +51,10 @@ type PublishAPI interface {
 }
 
 // EventStore is the event store as redrive uses it: the projector's append (a failed batch,
-// re-read) and the order's events (whether a parked event still conflicts with them).
+// re-read), and whether a parked event still conflicts with what it holds (dynamo.EventStore).
 type EventStore interface {
 	toolkit.EventAppender
-	Load(ctx context.Context, orderID string) ([]events.Envelope, error)
+	Contradiction(ctx context.Context, e events.Envelope) (string, error)
 }
 
 // Clients are the services redrive talks to, and the functions' code it delivers with.

@@ -101,19 +101,18 @@ func deliver(ctx context.Context, c Clients, src Source, m Message, dryRun bool)
 	return "", fmt.Errorf("unknown target %d", target)
 }
 
-// conflict is an error if the event store holds another event at e's place (its order and
-// sequence): the projector parked e for that conflict, and would again; delivering it cannot help,
-// so it stays parked until an operator decides which of the two is the fact.
+// conflict is an error if the event store holds another fact at e's place (its order and
+// sequence), as the projector compares them: the projector parked e for that conflict, and would
+// again; delivering it cannot help, so it stays parked until an operator decides which of the two
+// is the fact.
 func conflict(ctx context.Context, store EventStore, e events.Envelope) error {
-	stored, err := store.Load(ctx, e.OrderID)
+	holder, err := store.Contradiction(ctx, e)
 	if err != nil {
-		return fmt.Errorf("read the order's events: %w", err)
+		return fmt.Errorf("read the event store at %s #%d: %w", e.OrderID, e.Sequence, err)
 	}
-	for _, s := range stored {
-		if s.Sequence == e.Sequence && s.ID != e.ID {
-			return fmt.Errorf("conflicts with the event store, kept: %s #%d is %s (event %s) there, not %s (event %s); an operator decides which is the fact",
-				e.OrderID, e.Sequence, s.Type, s.ID, e.Type, e.ID)
-		}
+	if holder != "" {
+		return fmt.Errorf("conflicts with the event store, kept: %s #%d holds %s, not this %s; an operator decides which is the fact",
+			e.OrderID, e.Sequence, holder, e.Type)
 	}
 	return nil
 }

@@ -262,26 +262,24 @@ func TestRedriveThroughTheStreamPath(t *testing.T) {
 	}
 }
 
-// fakeEvents is an event store that holds the given events (Append is not used here).
-type fakeEvents struct{ held []events.Envelope }
+// fakeEvents is an event store whose slots hold the given contradictions (by event id).
+type fakeEvents struct {
+	holders map[string]string // event id → what the store holds instead ("" or absent: nothing against it)
+	err     error
+}
 
 func (f *fakeEvents) Append(context.Context, toolkit.StoredEvent) error {
 	return errors.New("not used")
 }
 
-func (f *fakeEvents) Load(_ context.Context, orderID string) ([]events.Envelope, error) {
-	var out []events.Envelope
-	for _, e := range f.held {
-		if e.OrderID == orderID {
-			out = append(out, e)
-		}
-	}
-	return out, nil
+func (f *fakeEvents) Contradiction(_ context.Context, e events.Envelope) (string, error) {
+	return f.holders[e.ID], f.err
 }
 
-// A parked event that the event store contradicts (another event holds its order and sequence)
-// is kept, saying so: the projector would park it again, and a redrive loop (make chaos) would
-// circle it for ever. The same event stored, or none, and it goes back through the stream.
+// A parked event that the event store contradicts (another fact holds its order and sequence,
+// as dynamo.EventStore.Contradiction compares them) is kept, saying so: the projector would park
+// it again, and a redrive loop (make chaos) would circle it for ever. The same fact stored, or
+// none, and it goes back through the stream; a failed read keeps it too.
 func TestRedriveKeepsAnEventTheStoreContradicts(t *testing.T) {
 	old := time.Now().Add(-time.Hour)
 	id := "ORD-2b1e28ba-2fa1-41d2-883f-0016d3cca427"
@@ -290,22 +288,21 @@ func TestRedriveKeepsAnEventTheStoreContradicts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := e
-	other.ID, other.Type = events.ID(id, 99), events.TypeOrderShipped
 	for _, tc := range []struct {
 		name     string
-		held     []events.Envelope
+		store    *fakeEvents
 		wantPuts int
+		wantErr  string
 	}{
-		{"another event holds the place", []events.Envelope{other}, 0},
-		{"the same event is stored", []events.Envelope{e}, 1},
-		{"nothing is stored", nil, 1},
+		{"another fact holds the place", &fakeEvents{holders: map[string]string{e.ID: "OrderShipped (event " + e.ID + ")"}}, 0, "OrderShipped"},
+		{"the same fact, or nothing", &fakeEvents{}, 1, ""},
+		{"the store cannot be read", &fakeEvents{err: errors.New("throttled")}, 0, "throttled"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &fakeSQS{queues: map[string][]*fakeMsg{}}
 			f.add("dlq", parked, "sequence conflict: ...", old)
 			stream := &fakeStream{}
-			rep, err := Redrive(context.Background(), Clients{SQS: f, Streamer: stream, EventStore: &fakeEvents{held: tc.held}},
+			rep, err := Redrive(context.Background(), Clients{SQS: f, Streamer: stream, EventStore: tc.store},
 				[]Source{{Name: "projector", DLQURL: "dlq", Target: ToProjector}}, Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -313,8 +310,8 @@ func TestRedriveKeepsAnEventTheStoreContradicts(t *testing.T) {
 			if len(stream.puts) != tc.wantPuts || len(f.queues["dlq"]) != 1-tc.wantPuts {
 				t.Errorf("put %v, DLQ %v; want %d put", stream.puts, bodies(f.queues["dlq"]), tc.wantPuts)
 			}
-			if tc.wantPuts == 0 && (rep.Failed != 1 || rep.Results[0].Err == nil || !strings.Contains(rep.Results[0].Err.Error(), "OrderShipped")) {
-				t.Errorf("failed %d (%v): want the conflict named", rep.Failed, rep.Results[0].Err)
+			if tc.wantErr != "" && (rep.Failed != 1 || rep.Results[0].Err == nil || !strings.Contains(rep.Results[0].Err.Error(), tc.wantErr)) {
+				t.Errorf("failed %d (%v): want %q named", rep.Failed, rep.Results[0].Err, tc.wantErr)
 			}
 		})
 	}
