@@ -194,9 +194,12 @@ func Recount(ctx context.Context, stack *deployed.Stack, r *Report, poll time.Du
 	}
 	c := journey.NewCollector(stack)
 	for i := range f.Orders {
-		if f.Orders[i].Events, err = c.Events(ctx, f.Orders[i].ID); err != nil {
-			return err
+		evs, err := c.Events(ctx, f.Orders[i].ID)
+		if err != nil { // its events as the run read them stand: say so
+			r.Notes = append(r.Notes, fmt.Sprintf("%s: events not read again after the run: %v", f.Orders[i].ID, err))
+			continue
 		}
+		f.Orders[i].Events = evs
 	}
 	if f.Sales != nil {
 		read := func(ctx context.Context) (toolkit.Totals, error) {
