@@ -158,3 +158,36 @@ func TestShortRule(t *testing.T) {
 		}
 	}
 }
+
+// SealShipment is the state machine's own put in the shipments table: the trace names the table
+// from the definition and draws the seal as such, not as the saga's claim, on AWS (parameters in
+// the history) as on an emulator (none: the definition's).
+func TestTheSealIsDrawnAsASeal(t *testing.T) {
+	def, err := parseDefinition(`{"States":{"SealShipment":{"Type":"Task","Parameters":{"TableName":"Stack-Shipments-XYZ"}},
+		"ClaimSaga":{"Type":"Task","Parameters":{"TableName":"Stack-Sagas-ABC"}}}}`,
+		map[string]string{ResShipments: "Stack-Shipments-XYZ", ResSagas: "Stack-Sagas-ABC"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, params := range []string{"", `{"TableName":"Stack-Shipments-XYZ"}`} {
+		x := ParseHistory([]HistoryEvent{
+			{Type: "ExecutionStarted", Time: at(0)},
+			{Type: "TaskStateEntered", Time: at(1), State: "SealShipment"},
+			{Type: "TaskScheduled", Time: at(1), ResType: "states", Resource: "arn:aws:states:::dynamodb:putItem", Parameters: params},
+			{Type: "TaskSucceeded", Time: at(2)},
+		}, def)
+		if a := x.States[0].Attempts; len(a) != 1 || a[0].Target != ResShipments {
+			t.Fatalf("parameters %q: attempts %+v, want the shipments table as the target", params, a)
+		}
+		x.Name, x.Arn = "x1", "arn:exec:x1"
+		var seal *Hop
+		for _, h := range Build(Evidence{OrderID: "ORD-1", Executions: []Execution{x}}).Hops {
+			if h.Actor == "SealShipment" && h.Service == DynamoDB {
+				seal = &h
+			}
+		}
+		if seal == nil || seal.Resource != ResShipments || seal.Action != "PutItem (seal)" {
+			t.Errorf("parameters %q: the seal's hop %+v, want a PutItem (seal) on the shipments table", params, seal)
+		}
+	}
+}
