@@ -170,7 +170,7 @@ func (h *Handler) Handle(ctx context.Context, ev StatusChangeEvent) error {
 		logger.ErrorContext(ctx, "rescue failed", "error", err.Error())
 		return err
 	}
-	name := rescueName(d.Name)
+	name := workflow.RescueName(d.Name)
 	logger = logger.With("rescueName", name, "stateFrom", exited, "outcome", outcomeOf(last.State), "refundFailed", last.RefundError != nil)
 	input, err := rescueInput(d, failed, envelope, last).encode()
 	if err != nil {

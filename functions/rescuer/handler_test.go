@@ -591,33 +591,9 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-func TestRescueName(t *testing.T) {
-	long := strings.Repeat("a", 73) + "-0001" // 78 characters
-	longToo := strings.Repeat("a", 73) + "-0002"
-	uuidPair := executionName(0) + "_" + executionName(1) // 73 characters: fits exactly
-	tests := []struct {
-		name, failed, want string
-	}{
-		{name: "short", failed: "exec-1", want: "rescue-exec-1"},
-		{name: "exactly the limit", failed: uuidPair, want: "rescue-" + uuidPair},
-		{name: "too long", failed: long, want: "rescue-" + strings.Repeat("a", 60) + "-" + shortHash(long)},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got := rescueName(tc.failed)
-			if got != tc.want || len(got) > maxNameLen || rescueName(tc.failed) != got {
-				t.Errorf("rescueName(%q) = %q (%d), want %q", tc.failed, got, len(got), tc.want)
-			}
-		})
-	}
-	if rescueName(long) == rescueName(longToo) {
-		t.Errorf("two long names share the rescue %q", rescueName(long))
-	}
-	multi := strings.Repeat("é", 40) // 80 bytes: the name is cut at a character boundary
-	if got := rescueName(multi); len(got) > maxNameLen || !strings.HasPrefix(got, "rescue-é") || strings.ContainsRune(got, '\uFFFD') {
-		t.Errorf("rescueName(%q) = %q", multi, got)
-	}
-
+// The rescue of the longest name Step Functions allows is named by workflow.RescueName (which
+// keeps it within the limit).
+func TestRescueOfTheLongestName(t *testing.T) {
 	// Through Handle: the longest name Step Functions allows.
 	o := newOrder(t, 7)
 	f := newHarness(o.timedOutInPayment(t))
@@ -625,7 +601,7 @@ func TestRescueName(t *testing.T) {
 	if err := f.h.Handle(context.Background(), statusEvent(t, detail(longest, statusTimedOut, o.input, nil, nil))); err != nil {
 		t.Fatal(err)
 	}
-	if len(f.starter.calls) != 1 || aws.ToString(f.starter.calls[0].Name) != rescueName(longest) || len(rescueName(longest)) != maxNameLen {
+	if len(f.starter.calls) != 1 || aws.ToString(f.starter.calls[0].Name) != workflow.RescueName(longest) || len(aws.ToString(f.starter.calls[0].Name)) != 80 {
 		t.Errorf("started %+v", f.starter.calls)
 	}
 }

@@ -3,21 +3,15 @@ package main
 // The rescue execution: its input and its name.
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"unicode/utf8"
 
 	"github.com/orderflow-dev/orderflow/functions/internal/workflow"
 )
 
-// Limits of the rescue execution's name and of what it carries from the failed one.
+// Limits of what the rescue execution carries from the failed one (its name: workflow.RescueName).
 const (
-	rescuePrefix = "rescue-"
-	maxNameLen   = 80   // StartExecution's limit on a name
-	maxErrorLen  = 256  // Step Functions' limit on an error name
-	maxCauseLen  = 2048 // the cause is for an operator to read; the history keeps all of it
-	hashLen      = 12   // hex digits of the failed name's hash that end a shortened rescue name
+	maxErrorLen = 256  // Step Functions' limit on an error name
+	maxCauseLen = 2048 // the cause is for an operator to read; the history keeps all of it
 )
 
 // RescueInput is the input of a rescue execution: the workflow document ({"event", "state",
@@ -77,7 +71,7 @@ type Rescue struct {
 // rescueInput builds the rescue execution's input. An execution with no error (timed out, or
 // aborted without one) gets "States."+status, as a Catch would see States.Timeout.
 func rescueInput(d statusChange, f failedExecution, envelope json.RawMessage, last recorded) RescueInput {
-	errName, cause := truncate(f.err, maxErrorLen), truncate(f.cause, maxCauseLen)
+	errName, cause := workflow.Truncate(f.err, maxErrorLen), workflow.Truncate(f.cause, maxCauseLen)
 	caught := errName
 	if caught == "" {
 		caught = "States." + d.Status
@@ -91,39 +85,9 @@ func rescueInput(d statusChange, f failedExecution, envelope json.RawMessage, la
 	}
 }
 
-// rescueName is "rescue-" + the failed execution's name: the same for every delivery of its
-// event, so that a second start finds the first. Too long for the limit, the name keeps its
-// beginning and ends with a hash of the whole failed name, so that two failed names sharing a
-// long prefix still make two rescues.
-func rescueName(failed string) string {
-	name := rescuePrefix + failed
-	if len(name) <= maxNameLen {
-		return name
-	}
-	suffix := "-" + shortHash(failed)
-	return truncate(name, maxNameLen-len(suffix)) + suffix
-}
-
 // rescuedExecution is $.rescue.execution of a rescue's input.
 func rescuedExecution(rescue json.RawMessage) string {
 	var r Rescue
 	_ = json.Unmarshal(rescue, &r)
 	return r.Execution
-}
-
-// truncate cuts s to at most n bytes, at a character boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
-// shortHash is the first hashLen hex digits of s's SHA-256.
-func shortHash(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])[:hashLen]
 }

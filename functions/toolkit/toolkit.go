@@ -1,10 +1,10 @@
-// Package toolkit lends the operator tools under scripts/ (replay, redrive, inject) and the
-// end-to-end tests the pieces of the functions they must share rather than copy: the event
-// store, inventory and analytics adapters,
-// the projection of one event, the order fold, the catalogue, the bus publisher, the stream
-// writer and the dead-letter attributes. Go's internal rule keeps functions/internal/ out of scripts/' reach;
-// this package is the one door, and it only renames: every name here is an alias or a thin
-// wrapper of the code the Lambda functions run.
+// Package toolkit lends the operator tools under scripts/ (replay, redrive, inject, rescue) and
+// the end-to-end tests the pieces of the functions they must share rather than copy: the event
+// store, inventory and analytics adapters, the projection of one event, the order fold, the
+// catalogue, the bus publisher, the stream writer, the dead-letter attributes and the rescue's
+// name. Go's internal rule keeps functions/internal/ out of scripts/' reach; this package is the
+// one door, and it only renames: every name here is an alias or a thin wrapper of the code the
+// Lambda functions run.
 package toolkit
 
 import (
@@ -18,6 +18,7 @@ import (
 	"github.com/orderflow-dev/orderflow/functions/internal/projection"
 	"github.com/orderflow-dev/orderflow/functions/internal/store"
 	"github.com/orderflow-dev/orderflow/functions/internal/stream"
+	"github.com/orderflow-dev/orderflow/functions/internal/workflow"
 )
 
 // The event store and the sales totals, as the projector and analytics functions write them.
@@ -132,3 +133,13 @@ func CheckFaults(config string) error {
 	_, err := faults.Parse(config)
 	return err
 }
+
+// The rescue of a stalled execution (package workflow): the name the rescuer starts it under, and
+// whether an execution that failed with an error compensated its order itself.
+var (
+	RescueName  = workflow.RescueName
+	Compensated = workflow.Compensated
+)
+
+// RescuePrefix begins every rescue execution's name.
+const RescuePrefix = workflow.RescuePrefix
