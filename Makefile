@@ -40,7 +40,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: help demo test test-unit test-e2e e2e deps chromium up down deploy-local synth deploy destroy lint lint-templates token trace replay redrive inject bench load chaos restock fuzz
+.PHONY: help demo test test-unit test-e2e e2e deps chromium up down deploy-local synth deploy destroy lint lint-templates token trace replay redrive rescue inject bench load chaos restock fuzz
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -145,6 +145,9 @@ replay: ## rebuild the projections by replaying the order-events stream from the
 
 redrive: ## move dead-lettered messages back to where they came from (local stack): make redrive [ARGS=-queue ...]
 	$(LOCAL_ENV) go run ./scripts/redrive $(ARGS)
+
+rescue: ## hand stalled executions without a rescue to the rescuer (a lost status change; local stack): make rescue [ARGS="-since 2h -dry-run"]
+	$(LOCAL_ENV) go run ./scripts/rescue $(ARGS)
 
 inject: ## put a duplicate or a v1 event on the bus to watch consumers cope (local stack): make inject ARGS=...
 	$(LOCAL_ENV) go run ./scripts/inject $(ARGS)

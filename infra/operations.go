@@ -150,7 +150,7 @@ func (o *Operations) Watch(stack awscdk.Stack) {
 		{"ExecutionsAborted", "was aborted", wf.MetricAborted(fiveMinutes("Sum"))},
 	} {
 		o.alarm("Workflow"+m.id,
-			fmt.Sprintf("An order-fulfilment execution %s. The rescuer starts a rescue execution that compensates (refund, release, OrderCancelled); if the error is RefundFailed or CompensationFailed, or a rescue failed, the order needs an operator: read the execution's history.", m.what),
+			fmt.Sprintf("An order-fulfilment execution %s. The rescuer starts a rescue execution that compensates (refund, release, OrderCancelled); if none followed (status changes are delivered best effort), go run ./scripts/rescue hands it over. If the error is RefundFailed, or a rescue failed, the order needs an operator: read the execution's history.", m.what),
 			m.metric, 1, atLeast)
 	}
 	for _, fn := range functions {

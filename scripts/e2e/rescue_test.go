@@ -14,11 +14,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/google/uuid"
 
 	"github.com/orderflow-dev/orderflow/scripts/internal/journey"
+	"github.com/orderflow-dev/orderflow/scripts/internal/rescue"
 	"github.com/orderflow-dev/orderflow/scripts/internal/shop"
 )
 
@@ -31,8 +33,76 @@ func TestAbortedExecutionIsRescued(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	c, _ := signIn(t)
-	// tok_processing_error fails the first charge: the saga waits about 30 s in RequestPayment
-	// for SQS to redeliver the message; the test aborts it meanwhile.
+	p, stalled, desc := abortWhilePaying(t, c)
+	sf := sfn.NewFromConfig(stack.AWS)
+
+	o := waitTerminalAs(t, c, p.OrderID)
+	if o.Status != "CANCELLED" || o.Reason != "fulfilment-failed" || eventTypes(o)[len(o.Events)-1] != "OrderCancelled" {
+		t.Fatalf("order %s %s (%s) with %v, want CANCELLED (fulfilment-failed)", o.OrderID, o.Status, o.Reason, eventTypes(o))
+	}
+	if res := item(t, "InventoryTable", map[string]string{"pk": "RES#" + p.OrderID}); s(res, "status") != "RELEASED" {
+		t.Errorf("reservation %v, want RELEASED", res)
+	}
+	if pay := item(t, "PaymentsTable", map[string]string{"orderId": p.OrderID}); s(pay, "status") != "VOIDED" && s(pay, "status") != "REFUNDED" {
+		t.Errorf("payment %v, want VOIDED (or REFUNDED): a late charge must not stick", pay)
+	}
+	rescueARN := strings.Replace(stack.Output("StateMachineArn"), ":stateMachine:", ":execution:", 1) + ":rescue-" + aws.ToString(desc.Name)
+	if claim := item(t, "SagasTable", map[string]string{"orderId": p.OrderID}); s(claim, "executionArn") != rescueARN || s(claim, "rescuedFrom") != stalled.Arn {
+		t.Errorf("the order's claim %v, want the rescue %s, rescued from %s", claim, rescueARN, stalled.Arn)
+	}
+
+	// The event AWS puts on the default bus, which the rule must match: built as scripts/rescue
+	// builds it for an execution whose event never came.
+	event, err := rescue.StatusChange(desc, stack.AWS.Region, "000000000000", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	matchesRule(t, string(event))
+
+	// The same event again (EventBridge delivers at least once): nothing more happens.
+	if out, err := lambda.NewFromConfig(stack.AWS).Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(stack.Output("RescuerFunctionName")), Payload: event}); err != nil || out.FunctionError != nil {
+		t.Fatalf("rescuer, again: %v %s", err, out.Payload)
+	}
+	eventually(t, time.Minute, "the rescue ends", func(ctx context.Context) error {
+		d, err := sf.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(rescueARN)})
+		if err != nil {
+			return err
+		}
+		if d.Status == "RUNNING" {
+			return fmt.Errorf("rescue %s", d.Status)
+		}
+		return nil
+	})
+	if again, err := c.GetOrder(ctx, p.OrderID); err != nil || len(again.Events) != len(o.Events) {
+		t.Errorf("after the event again: %d events (%v), want %d", len(again.Events), err, len(o.Events))
+	}
+
+	// make rescue finds the execution rescued already, and hands nothing more to the rescuer.
+	results, err := rescue.Sweep(ctx, sf, lambda.NewFromConfig(stack.AWS), rescue.Options{StateMachineARN: stack.Output("StateMachineArn"),
+		Rescuer: stack.Output("RescuerFunctionName"), Since: time.Now().Add(-10 * time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range results {
+		if r.Execution == aws.ToString(desc.Name) {
+			found = true
+			if r.Status != "ABORTED" || r.Outcome != rescue.AlreadyDone || r.Err != nil {
+				t.Errorf("make rescue: %+v, want ABORTED, %q", r, rescue.AlreadyDone)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("make rescue did not list the aborted execution %s (%d results)", aws.ToString(desc.Name), len(results))
+	}
+}
+
+// abortWhilePaying places an order whose first charge fails (tok_processing_error: the saga waits
+// about 30 s in RequestPayment for SQS to redeliver the message) and aborts its execution
+// meanwhile, as an operator would.
+func abortWhilePaying(t *testing.T, c *shop.Client) (shop.Placed, journey.Execution, *sfn.DescribeExecutionOutput) {
+	t.Helper()
+	ctx := context.Background()
 	p, err := c.PlaceOrder(ctx, shop.NewOrder(shop.TokenProcessingError, shop.Line{SKU: mug, Quantity: 1}))
 	if err != nil {
 		t.Fatal(err)
@@ -59,80 +129,88 @@ func TestAbortedExecutionIsRescued(t *testing.T) {
 	if err != nil || desc.Status != "ABORTED" {
 		t.Fatalf("after StopExecution: %v, %v", desc.Status, err)
 	}
+	return p, stalled, desc
+}
 
+// Step Functions delivers its status changes best effort: in rare cases the rescuer never hears
+// of a stalled execution. make rescue finds it and hands it over. The test stands in for the
+// lost event by disabling the rescue rule (not in parallel with other tests, which need it) while
+// it aborts an execution; make rescue then starts its rescue, and the order is cancelled.
+func TestLostStatusChangeIsRescuedByMakeRescue(t *testing.T) {
+	ctx := context.Background()
+	eb := eventbridge.NewFromConfig(stack.AWS)
+	rule := rescueRule(t).Name
+	if _, err := eb.DisableRule(ctx, &eventbridge.DisableRuleInput{Name: rule}); err != nil {
+		t.Fatal(err)
+	}
+	enabled := false
+	enable := func() {
+		if !enabled {
+			if _, err := eb.EnableRule(ctx, &eventbridge.EnableRuleInput{Name: rule}); err != nil {
+				t.Errorf("the rescue rule %s stays disabled: %v", aws.ToString(rule), err)
+			}
+			enabled = true
+		}
+	}
+	t.Cleanup(enable)
+	c, _ := signIn(t)
+	p, _, desc := abortWhilePaying(t, c)
+	time.Sleep(3 * time.Second) // with the rule on, its rescue would have started by now
+	sf := sfn.NewFromConfig(stack.AWS)
+	rescueARN := rescue.RescueARN(aws.ToString(desc.ExecutionArn), aws.ToString(desc.Name))
+	if _, err := sf.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(rescueARN)}); err == nil {
+		t.Fatalf("%s exists: the rule delivered the status change after all", rescueARN)
+	}
+
+	results, err := rescue.Sweep(ctx, sf, lambda.NewFromConfig(stack.AWS), rescue.Options{StateMachineARN: stack.Output("StateMachineArn"),
+		Rescuer: stack.Output("RescuerFunctionName"), Since: time.Now().Add(-10 * time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mine *rescue.Result
+	for i, r := range results {
+		if r.Execution == aws.ToString(desc.Name) {
+			mine = &results[i]
+		}
+	}
+	if mine == nil || mine.Outcome != rescue.Started || mine.Err != nil {
+		t.Fatalf("make rescue: %+v, want %q (all: %+v)", mine, rescue.Started, results)
+	}
+	enable()
 	o := waitTerminalAs(t, c, p.OrderID)
-	if o.Status != "CANCELLED" || o.Reason != "fulfilment-failed" || eventTypes(o)[len(o.Events)-1] != "OrderCancelled" {
-		t.Fatalf("order %s %s (%s) with %v, want CANCELLED (fulfilment-failed)", o.OrderID, o.Status, o.Reason, eventTypes(o))
+	if o.Status != "CANCELLED" || o.Reason != "fulfilment-failed" {
+		t.Errorf("order %s %s (%s) with %v, want CANCELLED (fulfilment-failed)", o.OrderID, o.Status, o.Reason, eventTypes(o))
 	}
-	if res := item(t, "InventoryTable", map[string]string{"pk": "RES#" + p.OrderID}); s(res, "status") != "RELEASED" {
-		t.Errorf("reservation %v, want RELEASED", res)
-	}
-	if pay := item(t, "PaymentsTable", map[string]string{"orderId": p.OrderID}); s(pay, "status") != "VOIDED" && s(pay, "status") != "REFUNDED" {
-		t.Errorf("payment %v, want VOIDED (or REFUNDED): a late charge must not stick", pay)
-	}
-	rescue := stack.Output("StateMachineArn")
-	rescue = strings.Replace(rescue, ":stateMachine:", ":execution:", 1) + ":rescue-" + aws.ToString(desc.Name)
-	if claim := item(t, "SagasTable", map[string]string{"orderId": p.OrderID}); s(claim, "executionArn") != rescue || s(claim, "rescuedFrom") != stalled.Arn {
-		t.Errorf("the order's claim %v, want the rescue %s, rescued from %s", claim, rescue, stalled.Arn)
-	}
+}
 
-	// The event AWS puts on the default bus, which the rule must match.
-	detail, _ := json.Marshal(map[string]any{
-		"executionArn": stalled.Arn, "stateMachineArn": stack.Output("StateMachineArn"), "name": aws.ToString(desc.Name),
-		"status": "ABORTED", "startDate": desc.StartDate.UnixMilli(), "stopDate": aws.ToTime(desc.StopDate).UnixMilli(),
-		"input": aws.ToString(desc.Input), "inputDetails": map[string]bool{"included": true},
-		"output": nil, "outputDetails": nil, "error": nil, "cause": nil,
-	})
-	event, _ := json.Marshal(map[string]any{
-		"version": "0", "id": uuid.NewString(), "detail-type": "Step Functions Execution Status Change", "source": "aws.states",
-		"account": "000000000000", "time": time.Now().UTC().Format(time.RFC3339), "region": stack.AWS.Region,
-		"resources": []string{stalled.Arn}, "detail": json.RawMessage(detail),
-	})
-	matchesRule(t, string(event))
-
-	// The same event again (EventBridge delivers at least once): nothing more happens.
-	if out, err := lambda.NewFromConfig(stack.AWS).Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(stack.Output("RescuerFunctionName")), Payload: event}); err != nil || out.FunctionError != nil {
-		t.Fatalf("rescuer, again: %v %s", err, out.Payload)
+// rescueRule is the rule on the default bus that sends Step Functions status changes to the rescuer.
+func rescueRule(t *testing.T) ebtypes.Rule {
+	t.Helper()
+	rules, err := eventbridge.NewFromConfig(stack.AWS).ListRules(context.Background(), &eventbridge.ListRulesInput{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	eventually(t, time.Minute, "the rescue ends", func(ctx context.Context) error {
-		d, err := sf.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(rescue)})
-		if err != nil {
-			return err
+	for _, r := range rules.Rules {
+		if strings.Contains(aws.ToString(r.EventPattern), "aws.states") {
+			return r
 		}
-		if d.Status == "RUNNING" {
-			return fmt.Errorf("rescue %s", d.Status)
-		}
-		return nil
-	})
-	if again, err := c.GetOrder(ctx, p.OrderID); err != nil || len(again.Events) != len(o.Events) {
-		t.Errorf("after the event again: %d events (%v), want %d", len(again.Events), err, len(o.Events))
 	}
+	t.Fatal("no rule on the default bus for Step Functions status changes")
+	return ebtypes.Rule{}
 }
 
 // matchesRule checks that the rescue rule on the default bus matches event, with the endpoint's
 // own EventBridge TestEventPattern.
 func matchesRule(t *testing.T, event string) {
 	t.Helper()
-	ctx := context.Background()
-	eb := eventbridge.NewFromConfig(stack.AWS)
-	rules, err := eb.ListRules(ctx, &eventbridge.ListRulesInput{})
+	r := rescueRule(t)
+	out, err := eventbridge.NewFromConfig(stack.AWS).TestEventPattern(context.Background(), &eventbridge.TestEventPatternInput{Event: aws.String(event), EventPattern: r.EventPattern})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range rules.Rules {
-		if !strings.Contains(aws.ToString(r.EventPattern), "aws.states") {
-			continue
-		}
-		out, err := eb.TestEventPattern(ctx, &eventbridge.TestEventPatternInput{Event: aws.String(event), EventPattern: r.EventPattern})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !out.Result {
-			t.Fatalf("rule %s does not match the status-change event: %s", aws.ToString(r.Name), aws.ToString(r.EventPattern))
-		}
-		return
+	if !out.Result {
+		t.Fatalf("rule %s does not match the status-change event: %s", aws.ToString(r.Name), aws.ToString(r.EventPattern))
 	}
-	t.Fatal("no rule on the default bus for Step Functions status changes")
 }
 
 // Step Functions does not stop a task's Lambda when its execution stops, so an execution aborted
