@@ -68,7 +68,9 @@ func (h *Handler) Handle(ctx context.Context, req Request) (workflow.Doc, error)
 	}
 	if errors.Is(err, store.ErrConflict) {
 		// Expected after a compensation gave up on this task (a retry, or a Lambda that outlived
-		// its execution): the order was sealed, its refund is the saga's. Not an error to page on.
+		// its execution): the order was sealed, its refund is the saga's. A warning, then, though
+		// the task still fails (not retried) and counts in the function's Errors alarm, whose
+		// runbook names this message.
 		h.logger.WarnContext(ctx, "not shipped: the order was sealed by its compensation", "orderId", req.State.Order.OrderID,
 			"correlationId", req.State.CorrelationID, "error", err.Error())
 		return workflow.Doc{}, workflow.LambdaError(err)
