@@ -141,5 +141,9 @@ var (
 	Compensated = workflow.Compensated
 )
 
-// RescuePrefix begins every rescue execution's name.
-const RescuePrefix = workflow.RescuePrefix
+// RescuePrefix begins every rescue execution's name; FailRefund is the error of an execution that
+// compensated but whose refund failed (an operator refunds).
+const (
+	RescuePrefix = workflow.RescuePrefix
+	FailRefund   = workflow.FailRefund
+)

@@ -50,6 +50,10 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	stack, me, api = s, c, &shop.Client{BaseURL: s.APIURL(), HTTP: s.HTTP, Token: c.AccessToken}
+	if err := enableRescueRule(); err != nil { // a run cut short may have left it disabled (TestLostStatusChangeIsRescuedByMakeRescue)
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
+	}
 	code := m.Run()
 	if err := noExecutionLeftRunning(2 * time.Minute); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)

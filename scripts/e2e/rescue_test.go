@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -186,17 +187,40 @@ func TestLostStatusChangeIsRescuedByMakeRescue(t *testing.T) {
 // rescueRule is the rule on the default bus that sends Step Functions status changes to the rescuer.
 func rescueRule(t *testing.T) ebtypes.Rule {
 	t.Helper()
-	rules, err := eventbridge.NewFromConfig(stack.AWS).ListRules(context.Background(), &eventbridge.ListRulesInput{})
+	r, err := findRescueRule(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r
+}
+
+func findRescueRule(ctx context.Context) (ebtypes.Rule, error) {
+	rules, err := eventbridge.NewFromConfig(stack.AWS).ListRules(ctx, &eventbridge.ListRulesInput{})
+	if err != nil {
+		return ebtypes.Rule{}, err
+	}
 	for _, r := range rules.Rules {
 		if strings.Contains(aws.ToString(r.EventPattern), "aws.states") {
-			return r
+			return r, nil
 		}
 	}
-	t.Fatal("no rule on the default bus for Step Functions status changes")
-	return ebtypes.Rule{}
+	return ebtypes.Rule{}, errors.New("no rule on the default bus for Step Functions status changes")
+}
+
+// enableRescueRule enables the rescue rule, which TestLostStatusChangeIsRescuedByMakeRescue
+// disables while it runs: a run cut short (a timeout's panic skips cleanups) must not leave the
+// stack without rescues.
+func enableRescueRule() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r, err := findRescueRule(ctx)
+	if err != nil {
+		return err
+	}
+	if r.State != ebtypes.RuleStateEnabled {
+		_, err = eventbridge.NewFromConfig(stack.AWS).EnableRule(ctx, &eventbridge.EnableRuleInput{Name: r.Name})
+	}
+	return err
 }
 
 // matchesRule checks that the rescue rule on the default bus matches event, with the endpoint's

@@ -65,7 +65,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		what := r.Outcome
 		if r.Err != nil {
 			what, code = "not handled: "+r.Err.Error(), 1
-		} else if r.Outcome == rescue.NoneStarted || r.Outcome == rescue.IsRescue {
+		} else if r.Outcome == rescue.NoneStarted || r.Outcome == rescue.IsRescue || r.Outcome == rescue.RefundFailed {
 			code = 1
 		}
 		fmt.Fprintf(stdout, "%s %s%s: %s\n", r.Status, r.Execution, errorOf(r.Error), what)

@@ -27,6 +27,7 @@ import (
 type SFNAPI interface {
 	ListExecutions(ctx context.Context, in *sfn.ListExecutionsInput, optFns ...func(*sfn.Options)) (*sfn.ListExecutionsOutput, error)
 	DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, optFns ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
+	DescribeStateMachine(ctx context.Context, in *sfn.DescribeStateMachineInput, optFns ...func(*sfn.Options)) (*sfn.DescribeStateMachineOutput, error)
 }
 
 // InvokeAPI is the part of the Lambda client the sweep uses.
@@ -39,7 +40,7 @@ type Options struct {
 	StateMachineARN string
 	Rescuer         string        // the rescuer function's name
 	Since           time.Time     // executions that stopped at or after it
-	MaxRun          time.Duration // longer than any execution runs (the state machine's TimeoutSeconds): listing stops at executions started before Since-MaxRun
+	MaxRun          time.Duration // longer than any execution runs; zero: the state machine's TimeoutSeconds and a margin. Listing stops at executions started before Since-MaxRun
 	DryRun          bool          // say what would be handed to the rescuer, hand nothing
 	Region, Account string        // of the status-change events built (default: the state machine ARN's)
 }
@@ -50,12 +51,13 @@ var Stalled = []types.ExecutionStatus{types.ExecutionStatusFailed, types.Executi
 
 // Outcomes of one execution.
 const (
-	Compensated = "compensated itself"                                                      // FulfilmentFailed, RefundFailed: nothing to rescue
-	AlreadyDone = "rescue already started"                                                  // rescue-<name> exists
-	Started     = "handed to the rescuer: rescue started"                                   // the rescuer started rescue-<name>
-	WouldHand   = "would be handed to the rescuer (dry run)"                                // DryRun
-	NoneStarted = "handed to the rescuer: it started no rescue (read its log: an operator)" // e.g. no order id in the input
-	IsRescue    = "a rescue: never rescued again (an operator)"                             // a failed rescue-… execution
+	Compensated  = "compensated itself"                                                      // FulfilmentFailed: nothing to rescue
+	RefundFailed = "compensated, but its refund failed: an operator refunds"                 // RefundFailed: nothing to rescue, an operator's work
+	AlreadyDone  = "rescue already started"                                                  // rescue-<name> exists
+	Started      = "handed to the rescuer: rescue started"                                   // the rescuer started rescue-<name>
+	WouldHand    = "would be handed to the rescuer (dry run)"                                // DryRun
+	NoneStarted  = "handed to the rescuer: it started no rescue (read its log: an operator)" // e.g. no order id in the input
+	IsRescue     = "a rescue: never rescued again (an operator)"                             // a failed rescue-… execution
 )
 
 // Result is what the sweep did with one execution.
@@ -73,11 +75,14 @@ type Result struct {
 // handle (its Result says why); an error means the listing itself failed.
 func Sweep(ctx context.Context, s SFNAPI, l InvokeAPI, o Options) ([]Result, error) {
 	if o.MaxRun <= 0 {
-		o.MaxRun = 2 * time.Hour
+		var err error
+		if o.MaxRun, err = maxRun(ctx, s, o.StateMachineARN); err != nil {
+			return nil, err
+		}
 	}
 	var out []Result
 	for _, status := range Stalled {
-		pages := sfn.NewListExecutionsPaginator(s, &sfn.ListExecutionsInput{StateMachineArn: aws.String(o.StateMachineARN), StatusFilter: status})
+		pages := sfn.NewListExecutionsPaginator(s, &sfn.ListExecutionsInput{StateMachineArn: aws.String(o.StateMachineARN), StatusFilter: status, MaxResults: 1000})
 	listing:
 		for pages.HasMorePages() {
 			page, err := pages.NextPage(ctx)
@@ -98,6 +103,23 @@ func Sweep(ctx context.Context, s SFNAPI, l InvokeAPI, o Options) ([]Result, err
 	return out, nil
 }
 
+// maxRun is how long an execution of the state machine may run at most: its definition's
+// TimeoutSeconds (a test deploy may change it) and ten minutes more; without one, a year.
+func maxRun(ctx context.Context, s SFNAPI, arn string) (time.Duration, error) {
+	out, err := s.DescribeStateMachine(ctx, &sfn.DescribeStateMachineInput{StateMachineArn: aws.String(arn)})
+	if err != nil {
+		return 0, fmt.Errorf("describe the state machine: %w", err)
+	}
+	var def struct{ TimeoutSeconds int }
+	if err := json.Unmarshal([]byte(aws.ToString(out.Definition)), &def); err != nil {
+		return 0, fmt.Errorf("the state machine's definition: %w", err)
+	}
+	if def.TimeoutSeconds <= 0 {
+		return 365 * 24 * time.Hour, nil
+	}
+	return time.Duration(def.TimeoutSeconds)*time.Second + 10*time.Minute, nil
+}
+
 // one handles one stalled execution.
 func one(ctx context.Context, s SFNAPI, l InvokeAPI, o Options, x types.ExecutionListItem) Result {
 	name := aws.ToString(x.Name)
@@ -109,7 +131,10 @@ func one(ctx context.Context, s SFNAPI, l InvokeAPI, o Options, x types.Executio
 	}
 	r.Error = aws.ToString(d.Error)
 	switch {
-	case toolkit.Compensated(r.Error): // a rescue that compensated ends the same way
+	case r.Error == toolkit.FailRefund: // a rescue that compensated ends the same ways
+		r.Outcome = RefundFailed
+		return r
+	case toolkit.Compensated(r.Error):
 		r.Outcome = Compensated
 		return r
 	case strings.HasPrefix(name, toolkit.RescuePrefix):

@@ -60,6 +60,10 @@ func (f *fakeSFN) ListExecutions(_ context.Context, in *sfn.ListExecutionsInput,
 	return out, nil
 }
 
+func (f *fakeSFN) DescribeStateMachine(context.Context, *sfn.DescribeStateMachineInput, ...func(*sfn.Options)) (*sfn.DescribeStateMachineOutput, error) {
+	return &sfn.DescribeStateMachineOutput{Definition: aws.String(`{"TimeoutSeconds":3000,"StartAt":"A","States":{}}`)}, nil // 50 min
+}
+
 func (f *fakeSFN) DescribeExecution(_ context.Context, in *sfn.DescribeExecutionInput, _ ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error) {
 	arn := aws.ToString(in.ExecutionArn)
 	f.described = append(f.described, arn)
@@ -111,6 +115,7 @@ func stalled() []exec {
 		{name: "rescued", status: types.ExecutionStatusFailed, started: 8 * time.Minute, stop: 7 * time.Minute, err: "CompensationFailed"},
 		{name: "rescue-x", status: types.ExecutionStatusFailed, started: 6 * time.Minute, stop: 5 * time.Minute, err: "CompensationFailed"},
 		{name: "rescue-y", status: types.ExecutionStatusFailed, started: 6 * time.Minute, stop: 5 * time.Minute, err: "FulfilmentFailed"}, // a rescue that compensated
+		{name: "refund-failed", status: types.ExecutionStatusFailed, started: 6 * time.Minute, stop: 5 * time.Minute, err: "RefundFailed"},
 		{name: "lost", status: types.ExecutionStatusAborted, started: 30 * time.Minute, stop: 20 * time.Minute},
 		{name: "too-early", status: types.ExecutionStatusTimedOut, started: 3 * time.Hour, stop: 150 * time.Minute},
 		{name: "long-ago", status: types.ExecutionStatusTimedOut, started: 5 * time.Hour, stop: 270 * time.Minute},
@@ -125,7 +130,8 @@ func stalled() []exec {
 func TestSweep(t *testing.T) {
 	f := &fakeSFN{execs: stalled(), exists: map[string]bool{RescueARN(execARN("rescued"), "rescued"): true}, pages: map[types.ExecutionStatus]int{}}
 	r := &fakeRescuer{sfn: f, start: true}
-	results, err := Sweep(context.Background(), f, r, Options{StateMachineARN: machine, Rescuer: "rescuer", Since: now.Add(-time.Hour), MaxRun: time.Hour})
+	// MaxRun from the definition: its TimeoutSeconds (50 min) and ten minutes.
+	results, err := Sweep(context.Background(), f, r, Options{StateMachineARN: machine, Rescuer: "rescuer", Since: now.Add(-time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +142,8 @@ func TestSweep(t *testing.T) {
 		}
 		got[res.Execution] = res.Outcome
 	}
-	want := map[string]string{"compensated": Compensated, "rescued": AlreadyDone, "rescue-x": IsRescue, "rescue-y": Compensated, "lost": Started}
+	want := map[string]string{"compensated": Compensated, "rescued": AlreadyDone, "rescue-x": IsRescue, "rescue-y": Compensated,
+		"refund-failed": RefundFailed, "lost": Started}
 	if len(got) != len(want) {
 		t.Errorf("results %v, want %v", got, want)
 	}
@@ -219,7 +226,7 @@ func TestSweepDryRunAndFailures(t *testing.T) {
 }
 
 func TestSweepStopsWhenTheListingFails(t *testing.T) {
-	_, err := Sweep(context.Background(), failingList{}, &fakeRescuer{}, Options{StateMachineARN: machine, Since: now})
+	_, err := Sweep(context.Background(), failingList{}, &fakeRescuer{}, Options{StateMachineARN: machine, Since: now, MaxRun: time.Hour})
 	if err == nil || !strings.Contains(err.Error(), "throttled") {
 		t.Errorf("err = %v", err)
 	}
