@@ -16,7 +16,7 @@ type Tables struct {
 	PaymentIntents awsdynamodb.Table // the payment token of each order, handed over by order-api (payments service)
 	Idempotency    awsdynamodb.Table // the Idempotency-Keys of POST /orders, per customer (order-api)
 	Sagas          awsdynamodb.Table // which execution runs each order's saga (the state machine)
-	Shipments      awsdynamodb.Table // one shipment per order
+	Shipments      awsdynamodb.Table // one shipment per order, or its seal (SealShipment)
 	Notifications  awsdynamodb.Table // one notification per event per channel
 	Analytics      awsdynamodb.Table // sales totals and the events already counted
 }

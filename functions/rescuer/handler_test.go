@@ -31,7 +31,7 @@ const (
 
 // Causes of the Fail states, as the definition writes them.
 const (
-	compensationFailedCause = "Compensation itself failed: the order needs an operator (see the execution history)."
+	compensationFailedCause = "Compensation itself failed: the rescuer starts a rescue execution that tries once more; if that fails too, the order needs an operator (see the execution history)."
 	runtimeCause            = "An error occurred while executing the state 'InStock?' (entered at the event id #19). Invalid path '$.state.outcome' : The choice state's condition path references an invalid value."
 	sagaNotStartedCause     = "The order could not be claimed for its saga (the event had no order id, or DynamoDB kept failing): nothing was reserved or charged, and the order needs an operator (see $.error in the execution history)."
 )

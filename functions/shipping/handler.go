@@ -27,7 +27,7 @@ const carrier = "ACME Parcel"
 
 // ShipmentRefusedError means the carrier will not take the order (an item is dangerous goods).
 // Retrying cannot change that: the function fails with errorType "ShipmentRefusedError",
-// which no Retry of the state machine matches, and its Catch compensates (refund, release
+// which no Retry of the state machine matches, and its Catch compensates (seal, refund, release
 // the stock, cancel).
 type ShipmentRefusedError struct{ Err error }
 

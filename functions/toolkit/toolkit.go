@@ -24,7 +24,6 @@ import (
 // The event store and the sales totals, as the projector and analytics functions write them.
 type (
 	EventStore    = dynamo.EventStore
-	StoredEvent   = store.EventRecord // an event as the event store keeps it (EventRecord builds one)
 	Payment       = store.Payment
 	EventStoreAPI = dynamo.EventStoreAPI
 	Analytics     = dynamo.Analytics

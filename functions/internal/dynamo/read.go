@@ -40,7 +40,7 @@ func ReservationOf(ctx context.Context, client getter, table, orderID string) (s
 	return r.Status, r.UpdatedAt, true, nil
 }
 
-// ShipmentOf is the order's shipment; found is false if there is none.
+// ShipmentOf is the order's shipment, or its seal (Sealed); found is false if there is neither.
 func ShipmentOf(ctx context.Context, client getter, table, orderID string) (sh store.Shipment, found bool, err error) {
 	item, err := getItem(ctx, client, table, map[string]types.AttributeValue{"orderId": str(orderID)})
 	if err != nil || item == nil {

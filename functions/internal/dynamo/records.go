@@ -70,7 +70,8 @@ func (it notificationItem) notification() store.Notification {
 		Message: it.Message, SentAt: it.SentAt, ExpiresAt: time.Unix(it.ExpiresAt, 0).UTC()}
 }
 
-// Shipments keeps the one shipment per order: partition key "orderId".
+// Shipments keeps the one shipment per order, or the seal that closed it to shipping (the state
+// machine's SealShipment writes it): partition key "orderId".
 type Shipments struct {
 	client RecordsAPI
 	table  string

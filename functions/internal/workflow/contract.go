@@ -18,7 +18,7 @@ const (
 const (
 	FailFulfilment   = "FulfilmentFailed"   // compensated: the order is cancelled (and any payment refunded)
 	FailRefund       = "RefundFailed"       // compensated, but the refund failed: an operator refunds
-	FailCompensation = "CompensationFailed" // compensation itself failed: the order needs an operator
+	FailCompensation = "CompensationFailed" // compensation itself failed: the rescuer tries once more, then an operator
 	FailNotStarted   = "SagaNotStarted"     // the order could not be claimed: nothing was done
 )
 

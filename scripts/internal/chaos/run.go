@@ -128,7 +128,7 @@ func Run(ctx context.Context, stack *deployed.Stack, o Options) (*Result, error)
 	// The checks: load's, on what the services recorded once the drain's redrives were done
 	// (they can add events, refunds, released stock and sales), then the chaos ones.
 	fmt.Fprintln(o.Log, "chaos: reading what the services recorded after the drain")
-	if err := load.Recount(ctx, stack, rep, cfg.Poll); err != nil {
+	if err := load.Recount(ctx, stack, rep, cfg.Poll, cfg.Settle); err != nil {
 		return nil, err
 	}
 	names := Names(stack.Outputs, slices.Collect(maps.Keys(o.Armed)))

@@ -144,7 +144,7 @@ func (b *builder) attempt(key, stateKey string, s State, k int, a Attempt) strin
 	case strings.Contains(a.Resource, "dynamodb:putItem") && a.Target == ResShipments:
 		seal := b.add(Hop{Key: key + "/seal", Cause: stateKey, Time: a.Scheduled, From: StepFunctions, Service: DynamoDB,
 			Resource: ResShipments, Actor: s.Name, Action: "PutItem (seal)", Evidence: "execution history",
-			What: s.Name + " put a seal where the order's shipment would go, before its refund (conditional put: a ShipOrder that comes later refuses; a shipment booked first fails the condition, and the order ships instead)" + attemptNote(k)})
+			What: s.Name + " tried to put a seal where the order's shipment would go, before its refund (conditional put: a ShipOrder that comes later refuses; a shipment booked first fails the condition, and the order ships instead)" + attemptNote(k)})
 		return outcome(DynamoDB, seal, "sealed", "sealed: no shipment will be booked, the refund goes on")
 	case strings.Contains(a.Resource, "dynamodb:putItem"):
 		claim := b.add(Hop{Key: key + "/claim", Cause: stateKey, Time: a.Scheduled, From: StepFunctions, Service: DynamoDB,

@@ -67,6 +67,7 @@ func joinErr(e, cause string) string {
 type definition struct {
 	target  map[string]string
 	entries map[string]string
+	res     map[string]string // friendly name → physical name, for a target named only in the history
 }
 
 func parseDefinition(def string, res map[string]string) (*definition, error) {
@@ -78,7 +79,7 @@ func parseDefinition(def string, res map[string]string) (*definition, error) {
 	if err := json.Unmarshal([]byte(def), &d); err != nil {
 		return nil, fmt.Errorf("state machine definition: %w", err)
 	}
-	out := &definition{target: map[string]string{}, entries: map[string]string{}}
+	out := &definition{target: map[string]string{}, entries: map[string]string{}, res: res}
 	for name, s := range d.States {
 		for _, k := range []string{"FunctionName", "QueueUrl", "TableName"} {
 			if v, ok := s.Parameters[k].(string); ok {
@@ -147,7 +148,11 @@ func ParseHistory(hist []HistoryEvent, def *definition) Execution {
 			}
 			for _, k := range []string{"FunctionName", "QueueUrl", "TableName"} {
 				if v, ok := params[k].(string); ok && a.Target == "" {
-					a.Target = v[strings.LastIndexAny(v, ":/")+1:]
+					var res map[string]string
+					if def != nil {
+						res = def.res
+					}
+					a.Target = friendly(v, res)
 				}
 			}
 			if strings.Contains(a.Resource, "putEvents") {

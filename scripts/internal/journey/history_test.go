@@ -160,16 +160,24 @@ func TestShortRule(t *testing.T) {
 }
 
 // SealShipment is the state machine's own put in the shipments table: the trace names the table
-// from the definition and draws the seal as such, not as the saga's claim, on AWS (parameters in
-// the history) as on an emulator (none: the definition's).
+// and draws the seal as such, not as the saga's claim, whether the definition names the table
+// (an emulator: the history has no parameters) or only the history does (AWS resolves them).
 func TestTheSealIsDrawnAsASeal(t *testing.T) {
-	def, err := parseDefinition(`{"States":{"SealShipment":{"Type":"Task","Parameters":{"TableName":"Stack-Shipments-XYZ"}},
-		"ClaimSaga":{"Type":"Task","Parameters":{"TableName":"Stack-Sagas-ABC"}}}}`,
-		map[string]string{ResShipments: "Stack-Shipments-XYZ", ResSagas: "Stack-Sagas-ABC"})
+	res := map[string]string{ResShipments: "Stack-Shipments-XYZ", ResSagas: "Stack-Sagas-ABC"}
+	named, err := parseDefinition(`{"States":{"SealShipment":{"Type":"Task","Parameters":{"TableName":"Stack-Shipments-XYZ"}},
+		"ClaimSaga":{"Type":"Task","Parameters":{"TableName":"Stack-Sagas-ABC"}}}}`, res)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, params := range []string{"", `{"TableName":"Stack-Shipments-XYZ"}`} {
+	unnamed, err := parseDefinition(`{"States":{"ClaimSaga":{"Type":"Task","Parameters":{"TableName":"Stack-Sagas-ABC"}}}}`, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		def    *definition
+		params string
+	}{{named, ""}, {unnamed, `{"TableName":"Stack-Shipments-XYZ"}`}} {
+		def, params := tc.def, tc.params
 		x := ParseHistory([]HistoryEvent{
 			{Type: "ExecutionStarted", Time: at(0)},
 			{Type: "TaskStateEntered", Time: at(1), State: "SealShipment"},

@@ -168,8 +168,9 @@ func awaitSales(ctx context.Context, read func(context.Context) (toolkit.Totals,
 // analytics' totals, given a minute to move by what the events now say) and reconciles again:
 // for a caller that did more after the run, whose effects the checks must see (chaos's drain
 // redrives dead letters, which can add an order's events, refund, release stock, count sales).
-// The journeys, latencies and executions started stay the run's.
-func Recount(ctx context.Context, stack *deployed.Stack, r *Report, poll time.Duration) error {
+// The journeys, latencies and executions started stay the run's. Executions the caller's work
+// started (a redriven event starts a saga or a rescue) are first given up to settleWithin to end.
+func Recount(ctx context.Context, stack *deployed.Stack, r *Report, poll, settleWithin time.Duration) error {
 	if poll <= 0 {
 		poll = time.Second
 	}
@@ -183,7 +184,10 @@ func Recount(ctx context.Context, stack *deployed.Stack, r *Report, poll time.Du
 	if f.DLQs, err = dlqAfter(ctx, sqs.NewFromConfig(stack.AWS), stack.Outputs, before); err != nil {
 		return err
 	}
-	if f.Running, err = Running(ctx, sfn.NewFromConfig(stack.AWS), stack.Output("StateMachineArn")); err != nil {
+	settleCtx, cancel := context.WithTimeout(ctx, settleWithin)
+	f.Running, err = settle(settleCtx, sfn.NewFromConfig(stack.AWS), stack.Output("StateMachineArn"))
+	cancel()
+	if err != nil {
 		return err
 	}
 	if err := readStock(ctx, toolkit.NewInventory(db, stack.Output("InventoryTable")), f.Stock); err != nil {

@@ -9,7 +9,9 @@
 //	                                                  stream as the streamer does (an event that is
 //	                                                  still invalid stays, with the reason)
 //	projector, analytics   parked events            → the stream path (every consumer sees them
-//	                                                  again and ignores what it already has)
+//	                                                  again and ignores what it already has); a
+//	                                                  projector's event the event store contradicts
+//	                                                  (another fact at its sequence) stays, saying so
 //	                       Kinesis batch failures   → the batch re-read from the stream and run
 //	                                                  through that consumer's projection
 //	workflow-rule, stream-rule, notify-rule (when the stack outputs their DLQs): an event an

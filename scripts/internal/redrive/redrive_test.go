@@ -262,14 +262,12 @@ func TestRedriveThroughTheStreamPath(t *testing.T) {
 	}
 }
 
-// fakeEvents is an event store whose slots hold the given contradictions (by event id).
+// fakeEvents is an event store whose slots hold the given contradictions (by event id); its
+// Append is not used here.
 type fakeEvents struct {
+	toolkit.EventAppender
 	holders map[string]string // event id → what the store holds instead ("" or absent: nothing against it)
 	err     error
-}
-
-func (f *fakeEvents) Append(context.Context, toolkit.StoredEvent) error {
-	return errors.New("not used")
 }
 
 func (f *fakeEvents) Contradiction(_ context.Context, e events.Envelope) (string, error) {

@@ -22,7 +22,7 @@ type Target int
 const (
 	ToQueue        Target = iota // the source queue (Destination: its URL)
 	ToStream                     // the stream path
-	ToProjector                  // failed batches: the event store; parked events: the stream path
+	ToProjector                  // failed batches: the event store; parked events: the stream path, unless the event store contradicts them
 	ToAnalytics                  // failed batches: the totals; parked events: the stream path
 	ToStateMachine               // Destination: the state machine ARN
 	ToTopic                      // Destination: the topic ARN, published to as the rule publishes the event

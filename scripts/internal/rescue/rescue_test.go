@@ -211,6 +211,9 @@ func TestSweepDryRunAndFailures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if !slices.ContainsFunc(results, func(r Result) bool { return r.Execution == "lost" }) {
+			t.Errorf("%s: no result for the lost execution: %+v", tc.name, results)
+		}
 		for _, res := range results {
 			if res.Execution != "lost" {
 				continue
