@@ -141,12 +141,14 @@ func (s *State) ClearEntries() {
 	s.Published = nil
 }
 
-// KeepUnpublished is ClearEntries for a task reached from a Catch: entries a Publish state has
-// put on the bus go, entries it has not (the failed step may be their Publish) stay, to go out
-// again ahead of the task's own. Sending an event twice is harmless (same id: every consumer
-// drops the duplicate); losing one would leave a gap in the order's history.
+// KeepUnpublished is what a task that replaces the entries calls first: entries a Publish state
+// has put on the bus go; entries it has not stay, to go out again ahead of the task's own: after a
+// Catch (the failed step may be their Publish), or after a PutEvents that failed some of them
+// (AWS's integration then fails the task, so this is for an endpoint that does not; which ones
+// failed is not recorded, so all stay). Sending an event twice is harmless (same id: every
+// consumer drops the duplicate); losing one would leave a gap in the order's history.
 func (s *State) KeepUnpublished() {
-	if s.Published != nil {
+	if s.Published != nil && s.Published.FailedEntryCount == 0 {
 		s.ClearEntries()
 	}
 }
