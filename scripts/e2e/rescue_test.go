@@ -47,7 +47,7 @@ func TestAbortedExecutionIsRescued(t *testing.T) {
 	if pay := item(t, "PaymentsTable", map[string]string{"orderId": p.OrderID}); s(pay, "status") != "VOIDED" && s(pay, "status") != "REFUNDED" {
 		t.Errorf("payment %v, want VOIDED (or REFUNDED): a late charge must not stick", pay)
 	}
-	rescueARN := strings.Replace(stack.Output("StateMachineArn"), ":stateMachine:", ":execution:", 1) + ":rescue-" + aws.ToString(desc.Name)
+	rescueARN := rescue.RescueARN(stalled.Arn, aws.ToString(desc.Name))
 	if claim := item(t, "SagasTable", map[string]string{"orderId": p.OrderID}); s(claim, "executionArn") != rescueARN || s(claim, "rescuedFrom") != stalled.Arn {
 		t.Errorf("the order's claim %v, want the rescue %s, rescued from %s", claim, rescueARN, stalled.Arn)
 	}

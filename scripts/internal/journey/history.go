@@ -81,16 +81,25 @@ func parseDefinition(def string, res map[string]string) (*definition, error) {
 	}
 	out := &definition{target: map[string]string{}, entries: map[string]string{}, res: res}
 	for name, s := range d.States {
-		for _, k := range []string{"FunctionName", "QueueUrl", "TableName"} {
-			if v, ok := s.Parameters[k].(string); ok {
-				out.target[name] = friendly(v, res)
-			}
+		if t := target(s.Parameters, res); t != "" {
+			out.target[name] = t
 		}
 		if v, ok := s.Parameters["Entries.$"].(string); ok {
 			out.entries[name] = v
 		}
 	}
 	return out, nil
+}
+
+// target is the friendly name of the function, queue or table a task's parameters name ("" if
+// none), from the definition or from the history's resolved parameters.
+func target(params map[string]any, res map[string]string) string {
+	for _, k := range []string{"FunctionName", "QueueUrl", "TableName"} {
+		if v, ok := params[k].(string); ok {
+			return friendly(v, res)
+		}
+	}
+	return ""
 }
 
 // friendly returns the friendly name of the resource whose physical name the value contains
@@ -146,14 +155,12 @@ func ParseHistory(hist []HistoryEvent, def *definition) Execution {
 			if def != nil {
 				a.Target = def.target[cur.Name]
 			}
-			for _, k := range []string{"FunctionName", "QueueUrl", "TableName"} {
-				if v, ok := params[k].(string); ok && a.Target == "" {
-					var res map[string]string
-					if def != nil {
-						res = def.res
-					}
-					a.Target = friendly(v, res)
+			if a.Target == "" {
+				var res map[string]string
+				if def != nil {
+					res = def.res
 				}
+				a.Target = target(params, res)
 			}
 			if strings.Contains(a.Resource, "putEvents") {
 				entries, ok := params["Entries"]

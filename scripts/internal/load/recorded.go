@@ -151,6 +151,13 @@ func skusOf(stock []Stock) []string {
 	return out
 }
 
+// salesReader reads analytics' totals (its TOTALS item) on the stack.
+func salesReader(db *dynamodb.Client, stack *deployed.Stack) func(context.Context) (toolkit.Totals, error) {
+	return func(ctx context.Context) (toolkit.Totals, error) {
+		return toolkit.SalesTotals(ctx, db, stack.Output("AnalyticsTable"))
+	}
+}
+
 // awaitSales gives analytics, which reads the stream at its own pace, a minute to move its
 // totals by what the orders' events say, and sets s.After to the last read.
 func awaitSales(ctx context.Context, read func(context.Context) (toolkit.Totals, error), s *Sales, orders []Order, poll time.Duration) error {
@@ -206,10 +213,7 @@ func Recount(ctx context.Context, stack *deployed.Stack, r *Report, poll, settle
 		f.Orders[i].Events = evs
 	}
 	if f.Sales != nil {
-		read := func(ctx context.Context) (toolkit.Totals, error) {
-			return toolkit.SalesTotals(ctx, db, stack.Output("AnalyticsTable"))
-		}
-		if err := awaitSales(ctx, read, f.Sales, f.Orders, poll); err != nil {
+		if err := awaitSales(ctx, salesReader(db, stack), f.Sales, f.Orders, poll); err != nil {
 			r.Notes, f.Sales = append(r.Notes, "analytics' totals not checked again: "+err.Error()), nil
 		}
 	}

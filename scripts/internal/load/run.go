@@ -68,9 +68,7 @@ func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error
 	} else if inFlight > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("%d executions were RUNNING before the run: their stock moves count in the stock check", inFlight))
 	}
-	readSales := func(ctx context.Context) (toolkit.Totals, error) {
-		return toolkit.SalesTotals(ctx, db, stack.Output("AnalyticsTable"))
-	}
+	readSales := salesReader(db, stack)
 	dlqs, err := dlqDepths(ctx, q, stack.Outputs)
 	if err != nil {
 		return nil, err
