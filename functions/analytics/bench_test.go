@@ -6,9 +6,11 @@ import (
 	"time"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/orderflow-dev/orderflow/events"
 	"github.com/orderflow-dev/orderflow/functions/internal/benchfixture"
+	"github.com/orderflow-dev/orderflow/functions/internal/boot"
 	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
 	"github.com/orderflow-dev/orderflow/functions/internal/store"
 )
@@ -24,7 +26,7 @@ func (t *benchTotals) Add(context.Context, string, store.Totals, time.Time) erro
 // benchKinesis is a Kinesis batch of ten events of five orders, as the stream carries them:
 // each order placed then paid or cancelled; three payments and two cancellations count. The
 // check: the five counting events were counted, none parked or failed.
-func benchKinesis(b testing.TB) ([]byte, any, func([]byte) error) {
+func benchKinesis(b testing.TB) ([]byte, lambda.Handler, func([]byte) error) {
 	var keys []string
 	var data [][]byte
 	for n := 1; n <= 5; n++ {
@@ -38,7 +40,7 @@ func benchKinesis(b testing.TB) ([]byte, any, func([]byte) error) {
 		}
 	}
 	t, d := &benchTotals{}, &fixture.DLQ{}
-	return benchfixture.KinesisEvent(b, keys, data...), newHandler(t, d, benchfixture.Logger()).Handle,
+	return benchfixture.KinesisEvent(b, keys, data...), boot.Handler(newHandler(t, d, benchfixture.Logger()).Handle),
 		benchfixture.Handled("counted", 5, func() int { return t.added }, d)
 }
 

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/lambda"
+
 	"github.com/orderflow-dev/orderflow/functions/internal/benchfixture"
+	"github.com/orderflow-dev/orderflow/functions/internal/boot"
 	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
 	"github.com/orderflow-dev/orderflow/functions/internal/store"
 	"github.com/orderflow-dev/orderflow/functions/internal/workflow"
@@ -24,11 +27,11 @@ func (benchLedger) Release(context.Context, string) (store.ReservationStatus, []
 
 // benchReserve is the ReserveInventory task's input as the state machine sends it: the
 // workflow document of a three-line order, no state yet.
-func benchReserve(b testing.TB) ([]byte, any, func([]byte) error) {
+func benchReserve(b testing.TB) ([]byte, lambda.Handler, func([]byte) error) {
 	id := fixture.OrderID(1)
 	placed := fixture.Placed(b, id, "tok_visa", benchfixture.Items()...)
 	raw := benchfixture.JSON(b, map[string]any{"action": workflow.ActionReserve, "event": json.RawMessage(fixture.JSON(b, placed)), "state": nil})
-	return raw, newHandler("orders", benchLedger{}, benchfixture.Logger()).Handle, benchfixture.Outcome(workflow.OutcomeReserved)
+	return raw, boot.Handler(newHandler("orders", benchLedger{}, benchfixture.Logger()).Handle), benchfixture.Outcome(workflow.OutcomeReserved)
 }
 
 // reserve: validate OrderPlaced, upcast it, reserve, emit InventoryReserved.

@@ -6,9 +6,11 @@ import (
 	"testing"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/orderflow-dev/orderflow/events"
 	"github.com/orderflow-dev/orderflow/functions/internal/benchfixture"
+	"github.com/orderflow-dev/orderflow/functions/internal/boot"
 	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
 	"github.com/orderflow-dev/orderflow/functions/internal/store"
 )
@@ -40,7 +42,7 @@ func benchCustomerEvents(b testing.TB, n int) []events.Envelope {
 // raw delivery: each body is SNS's envelope around the EventBridge event), two of each
 // customer-facing event type.
 // The check says every message was notified, none parked or failed.
-func benchNotify(b testing.TB) (raw []byte, handler any, check func([]byte) error) {
+func benchNotify(b testing.TB) (raw []byte, handler lambda.Handler, check func([]byte) error) {
 	var bodies []string
 	for n := 1; n <= 2; n++ {
 		for _, e := range benchCustomerEvents(b, n) {
@@ -50,7 +52,7 @@ func benchNotify(b testing.TB) (raw []byte, handler any, check func([]byte) erro
 	raw = benchfixture.SQSEvent(b, benchQueue, bodies...)
 	notes, dlq := &benchNotifications{}, &fixture.DLQ{}
 	h := newHandler(map[string]string{benchQueue: "email"}, map[string]parker{benchQueue: dlq}, &fixture.Source{}, notes, 3, benchfixture.Logger())
-	return raw, h.Handle, benchfixture.Handled("notified", 10, func() int { return int(notes.recorded.Load()) }, dlq)
+	return raw, boot.Handler(h.Handle), benchfixture.Handled("notified", 10, func() int { return int(notes.recorded.Load()) }, dlq)
 }
 
 // A batch: per message, unwrap SNS, parse and validate the event, write its text, record it.

@@ -56,5 +56,5 @@ func build(cfg Config, awsCfg aws.Config, logger *slog.Logger) (any, error) {
 		}
 		dlqs[queue] = deadletter.New(sqsClient, url)
 	}
-	return newHandler(channels, dlqs, deadletter.NewSources(sqsClient), dynamo.NewNotifications(dynamodb.NewFromConfig(awsCfg), cfg.NotificationsTable), maxReceives, logger).Handle, nil
+	return boot.Handler(newHandler(channels, dlqs, deadletter.NewSources(sqsClient), dynamo.NewNotifications(dynamodb.NewFromConfig(awsCfg), cfg.NotificationsTable), maxReceives, logger).Handle), nil
 }

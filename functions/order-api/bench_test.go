@@ -11,9 +11,11 @@ import (
 	"time"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/orderflow-dev/orderflow/events"
 	"github.com/orderflow-dev/orderflow/functions/internal/benchfixture"
+	"github.com/orderflow-dev/orderflow/functions/internal/boot"
 	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
 	"github.com/orderflow-dev/orderflow/functions/internal/store"
 )
@@ -138,19 +140,19 @@ func wantStatus(status int) func([]byte) error {
 }
 
 // benchPlace is POST /orders with an Idempotency-Key, answered 201.
-func benchPlace(tb testing.TB) ([]byte, any, func([]byte) error) {
-	return benchRequest(tb, routePlace, "/orders", benchPlaceBody), benchHandler(nil).Handle, wantStatus(http.StatusCreated)
+func benchPlace(tb testing.TB) ([]byte, lambda.Handler, func([]byte) error) {
+	return benchRequest(tb, routePlace, "/orders", benchPlaceBody), boot.Handler(benchHandler(nil).Handle), wantStatus(http.StatusCreated)
 }
 
 // benchGet is GET /orders/{orderId} of a shipped order, answered 200.
-func benchGet(tb testing.TB) ([]byte, any, func([]byte) error) {
+func benchGet(tb testing.TB) ([]byte, lambda.Handler, func([]byte) error) {
 	id := fixture.OrderID(1)
 	var req lambdaevents.APIGatewayV2HTTPRequest
 	if err := json.Unmarshal(benchRequest(tb, routeGet, "/orders/"+id, ""), &req); err != nil {
 		tb.Fatal(err)
 	}
 	req.PathParameters = map[string]string{"orderId": id}
-	return benchfixture.JSON(tb, req), benchHandler(benchOrderHistory(tb, id)).Handle, wantStatus(http.StatusOK)
+	return benchfixture.JSON(tb, req), boot.Handler(benchHandler(benchOrderHistory(tb, id)).Handle), wantStatus(http.StatusOK)
 }
 
 // POST /orders with an Idempotency-Key: validate, price, claim the key, store the payment

@@ -39,11 +39,11 @@ func main() { boot.Main(build) }
 // build wires the adapters to the handler, once per cold start.
 func build(cfg Config, awsCfg aws.Config, logger *slog.Logger) (any, error) {
 	db := dynamodb.NewFromConfig(awsCfg)
-	return newHandler(cfg.EventBusName, Ports{
+	return boot.Handler(newHandler(cfg.EventBusName, Ports{
 		Bus:     bus.NewPublisher(eventbridge.NewFromConfig(awsCfg)),
 		Events:  dynamo.NewEventStore(db, cfg.EventStoreTable),
 		Stock:   dynamo.NewInventory(db, cfg.InventoryTable),
 		Keys:    dynamo.NewIdempotencyKeys(db, cfg.IdempotencyTable),
 		Intents: dynamo.NewPaymentIntents(db, cfg.PaymentIntentsTable),
-	}, logger).Handle, nil
+	}, logger).Handle), nil
 }

@@ -8,9 +8,11 @@ import (
 	"time"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/orderflow-dev/orderflow/events"
 	"github.com/orderflow-dev/orderflow/functions/internal/benchfixture"
+	"github.com/orderflow-dev/orderflow/functions/internal/boot"
 	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
 	"github.com/orderflow-dev/orderflow/functions/internal/provider"
 	"github.com/orderflow-dev/orderflow/functions/internal/store"
@@ -74,7 +76,7 @@ func (t *benchTasks) Fail(context.Context, string, string, string) error {
 // benchCharges is an SQS batch of benchBatch RequestPayment messages (each a different order,
 // its stock reserved) and the handler, whose intent store holds the orders' payment tokens.
 // The check says every message was charged and its task answered with success.
-func benchCharges(b testing.TB) (raw []byte, handler any, check func([]byte) error) {
+func benchCharges(b testing.TB) (raw []byte, handler lambda.Handler, check func([]byte) error) {
 	intents := benchIntents{}
 	bodies := make([]string, 0, benchBatch)
 	for n := 1; n <= benchBatch; n++ {
@@ -100,7 +102,7 @@ func benchCharges(b testing.TB) (raw []byte, handler any, check func([]byte) err
 	tasks := &benchTasks{}
 	h := newHandler("orders", ports{payments: benchPayments{}, intents: intents, provider: provider.Sandbox{}, tasks: tasks, dlq: &fixture.DLQ{}, source: &fixture.Source{}},
 		3, benchfixture.Logger())
-	return raw, h.Handle, benchfixture.NoFailures(func() error {
+	return raw, boot.Handler(h.Handle), benchfixture.NoFailures(func() error {
 		if tasks.succeeded.Load() != benchBatch || tasks.failed.Load() != 0 {
 			return fmt.Errorf("%d tasks succeeded, %d failed, want %d and 0", tasks.succeeded.Load(), tasks.failed.Load(), benchBatch)
 		}

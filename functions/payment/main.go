@@ -53,12 +53,12 @@ func build(cfg Config, awsCfg aws.Config, logger *slog.Logger) (any, error) {
 	}
 	db := dynamodb.NewFromConfig(awsCfg)
 	sqsClient := sqs.NewFromConfig(awsCfg)
-	return newHandler(cfg.EventBusName, ports{
+	return boot.Handler(newHandler(cfg.EventBusName, ports{
 		payments: dynamo.NewPayments(db, cfg.PaymentsTable),
 		intents:  dynamo.NewPaymentIntents(db, cfg.PaymentIntentsTable),
 		provider: provider.Sandbox{},
 		tasks:    tasks.New(sfn.NewFromConfig(awsCfg)),
 		dlq:      deadletter.New(sqsClient, cfg.DLQURL),
 		source:   deadletter.NewSources(sqsClient),
-	}, maxReceives, logger).Handle, nil
+	}, maxReceives, logger).Handle), nil
 }

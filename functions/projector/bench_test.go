@@ -7,9 +7,11 @@ import (
 	"time"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/orderflow-dev/orderflow/events"
 	"github.com/orderflow-dev/orderflow/functions/internal/benchfixture"
+	"github.com/orderflow-dev/orderflow/functions/internal/boot"
 	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
 	"github.com/orderflow-dev/orderflow/functions/internal/metrics"
 	"github.com/orderflow-dev/orderflow/functions/internal/store"
@@ -42,7 +44,7 @@ func benchLifecycle(b testing.TB, n int) []events.Envelope {
 // benchKinesis is a Kinesis batch of two shipped orders' ten events (each record the whole
 // EventBridge event, keyed by its order), and the handler, whose business metrics go nowhere.
 // The check: every record was appended, none parked or failed.
-func benchKinesis(b testing.TB) ([]byte, any, func([]byte) error) {
+func benchKinesis(b testing.TB) ([]byte, lambda.Handler, func([]byte) error) {
 	var keys []string
 	var data [][]byte
 	for n := 1; n <= 2; n++ {
@@ -55,7 +57,7 @@ func benchKinesis(b testing.TB) ([]byte, any, func([]byte) error) {
 		b.Fatal(err)
 	}
 	s, d := &benchStore{}, &fixture.DLQ{}
-	return benchfixture.KinesisEvent(b, keys, data...), newHandler(s, d, m, benchfixture.Logger()).Handle,
+	return benchfixture.KinesisEvent(b, keys, data...), boot.Handler(newHandler(s, d, m, benchfixture.Logger()).Handle),
 		benchfixture.Handled("appended", 10, func() int { return s.appended }, d)
 }
 

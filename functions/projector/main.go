@@ -40,5 +40,5 @@ func build(cfg Config, awsCfg aws.Config, logger *slog.Logger) (any, error) {
 		return nil, err
 	}
 	es := dynamo.NewEventStore(dynamodb.NewFromConfig(awsCfg), cfg.EventStoreTable)
-	return newHandler(es, deadletter.New(sqs.NewFromConfig(awsCfg), cfg.DLQURL), m, logger).Handle, nil
+	return boot.Handler(newHandler(es, deadletter.New(sqs.NewFromConfig(awsCfg), cfg.DLQURL), m, logger).Handle), nil
 }

@@ -8,12 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	orderevents "github.com/orderflow-dev/orderflow/events"
 	"github.com/orderflow-dev/orderflow/functions/internal/benchfixture"
+	"github.com/orderflow-dev/orderflow/functions/internal/boot"
 	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
 	"github.com/orderflow-dev/orderflow/functions/internal/workflow"
 )
@@ -121,7 +123,7 @@ func benchTimedOut(b testing.TB) (input string, newestFirst []types.HistoryEvent
 
 // benchRescue is the status change of that execution (TIMED_OUT, its input included) as the
 // default bus delivers it, and the handler. The check: the rescue was started.
-func benchRescue(b testing.TB) ([]byte, any, func([]byte) error) {
+func benchRescue(b testing.TB) ([]byte, lambda.Handler, func([]byte) error) {
 	input, history := benchTimedOut(b)
 	raw := benchfixture.JSON(b, map[string]any{
 		"version": "0", "id": "315c1398-40ff-a850-213b-158f73e60175", "detail-type": detailType, "source": eventSource,
@@ -136,7 +138,7 @@ func benchRescue(b testing.TB) ([]byte, any, func([]byte) error) {
 	s := &benchStarter{}
 	h := newHandler(benchStateMachine, ports{history: benchHistoryPage{&sfn.GetExecutionHistoryOutput{Events: history}}, describer: benchDescriber{}, starter: s},
 		benchfixture.Logger())
-	return raw, h.Handle, func([]byte) error {
+	return raw, boot.Sink(h.Handle), func([]byte) error {
 		if s.started != 1 {
 			return fmt.Errorf("%d rescues started", s.started)
 		}

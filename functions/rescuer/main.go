@@ -31,5 +31,5 @@ func main() { boot.Main(build) }
 // build wires the adapters to the handler, once per cold start.
 func build(cfg Config, awsCfg aws.Config, logger *slog.Logger) (any, error) {
 	client := sfn.NewFromConfig(awsCfg)
-	return newHandler(cfg.StateMachineARN, ports{history: client, describer: client, starter: client}, logger).Handle, nil
+	return boot.Sink(newHandler(cfg.StateMachineARN, ports{history: client, describer: client, starter: client}, logger).Handle), nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/orderflow-dev/orderflow/functions/internal/boot"
@@ -23,7 +24,7 @@ func TestBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := h.(func(context.Context, StatusChangeEvent) error); !ok {
+	if _, ok := h.(lambda.Handler); !ok {
 		t.Errorf("handler is a %T", h)
 	}
 	_, err = boot.Setup(context.Background(), func(string) (string, bool) { return "", false }, loadAWS, logger, build)

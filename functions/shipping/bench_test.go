@@ -4,8 +4,11 @@ import (
 	"context"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/lambda"
+
 	"github.com/orderflow-dev/orderflow/events"
 	"github.com/orderflow-dev/orderflow/functions/internal/benchfixture"
+	"github.com/orderflow-dev/orderflow/functions/internal/boot"
 	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
 	"github.com/orderflow-dev/orderflow/functions/internal/store"
 	"github.com/orderflow-dev/orderflow/functions/internal/workflow"
@@ -20,7 +23,7 @@ func (benchShipments) Record(_ context.Context, sh store.Shipment) (store.Shipme
 
 // benchShip is the Ship task's input as the state machine sends it: the workflow document of
 // a three-line order whose payment was approved and whose events were published.
-func benchShip(b testing.TB) ([]byte, any, func([]byte) error) {
+func benchShip(b testing.TB) ([]byte, lambda.Handler, func([]byte) error) {
 	id := fixture.OrderID(1)
 	placed := fixture.Placed(b, id, "tok_visa", benchfixture.Items()...)
 	st, err := workflow.Start(placed)
@@ -42,7 +45,7 @@ func benchShip(b testing.TB) ([]byte, any, func([]byte) error) {
 	}
 	st.Outcome, st.PaymentID, st.Published = workflow.OutcomeApproved, "3b1f0c8e-2d4a-5b6c-8d7e-9f0a1b2c3d4e", &workflow.PublishResult{}
 	raw := benchfixture.JSON(b, Request{Action: "ship", Doc: workflow.Doc{Event: fixture.JSON(b, placed), State: st}})
-	return raw, newHandler("orders", benchShipments{}, benchfixture.Logger()).Handle, benchfixture.Outcome(workflow.OutcomeShipped)
+	return raw, boot.Handler(newHandler("orders", benchShipments{}, benchfixture.Logger()).Handle), benchfixture.Outcome(workflow.OutcomeShipped)
 }
 
 // ship: check the carrier's rules, record the shipment, emit OrderShipped.

@@ -24,5 +24,5 @@ func main() { boot.Main(build) }
 
 // build wires the adapters to the handler, once per cold start.
 func build(cfg Config, awsCfg aws.Config, logger *slog.Logger) (any, error) {
-	return newHandler(cfg.EventBusName, dynamo.NewShipments(dynamodb.NewFromConfig(awsCfg), cfg.ShipmentsTable), logger).Handle, nil
+	return boot.Handler(newHandler(cfg.EventBusName, dynamo.NewShipments(dynamodb.NewFromConfig(awsCfg), cfg.ShipmentsTable), logger).Handle), nil
 }

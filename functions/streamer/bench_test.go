@@ -7,8 +7,10 @@ import (
 	"testing"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/orderflow-dev/orderflow/functions/internal/benchfixture"
+	"github.com/orderflow-dev/orderflow/functions/internal/boot"
 	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
 )
 
@@ -22,10 +24,10 @@ func (s *benchStream) Put(context.Context, string, []byte) (string, error) {
 
 // benchEvent is an OrderPlaced event of a three-line order, as the bus's rule delivers it. The
 // check: the event was streamed, not parked.
-func benchEvent(b testing.TB) ([]byte, any, func([]byte) error) {
+func benchEvent(b testing.TB) ([]byte, lambda.Handler, func([]byte) error) {
 	raw := fixture.EventBridge(b, fixture.Placed(b, fixture.OrderID(1), "tok_visa", benchfixture.Items()...))
 	s, d := &benchStream{}, &fixture.DLQ{}
-	return raw, newHandler(s, d, benchfixture.Logger()).Handle, func([]byte) error {
+	return raw, boot.Sink(newHandler(s, d, benchfixture.Logger()).Handle), func([]byte) error {
 		if s.puts != 1 || len(d.Parked()) != 0 {
 			return fmt.Errorf("%d streamed, %d parked", s.puts, len(d.Parked()))
 		}

@@ -29,5 +29,5 @@ func main() { boot.Main(build) }
 
 // build wires the adapters to the handler, once per cold start.
 func build(cfg Config, awsCfg aws.Config, logger *slog.Logger) (any, error) {
-	return newHandler(stream.NewWriter(kinesis.NewFromConfig(awsCfg), cfg.StreamName), deadletter.New(sqs.NewFromConfig(awsCfg), cfg.DLQURL), logger).Handle, nil
+	return boot.Sink(newHandler(stream.NewWriter(kinesis.NewFromConfig(awsCfg), cfg.StreamName), deadletter.New(sqs.NewFromConfig(awsCfg), cfg.DLQURL), logger).Handle), nil
 }

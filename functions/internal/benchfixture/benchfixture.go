@@ -2,9 +2,10 @@
 // the Lambda events they feed the handlers, built as their event sources send them, and the two
 // loops every pair of benchmarks runs.
 //
-//   - Invoke (BenchmarkHandle<Name>): the handler behind aws-lambda-go's own lambda.Handler, so
-//     one op is what a warm invoke costs inside the function: decode the event into the
-//     handler's type, run the handler on in-memory fakes, encode its answer.
+//   - Invoke (BenchmarkHandle<Name>): the handler as the function hands it to the runtime (the
+//     lambda.Handler boot.Handler or boot.Sink makes of it), so one op is what a warm invoke costs
+//     inside the function: decode the event into the handler's type, run the handler on
+//     in-memory fakes, encode its answer.
 //   - Floor (BenchmarkFloor<Name>): json.Unmarshal of the same bytes into the same event type
 //     plus json.Marshal of the handler's own answer: what any Go function answering this event
 //     must spend. A handler's ratio to its floor is what scripts/bench reports.
@@ -62,25 +63,23 @@ func Context() context.Context {
 	})
 }
 
-// Case is one benchmark's setup: raw is the event as its source sends it, handler (a function
-// lambda.Start accepts) runs on in-memory fakes, and check reads the handler's answer (and what
+// Case is one benchmark's setup: raw is the event as its source sends it, handler (wrapped as the
+// function's main wraps it: boot.Handler or boot.Sink) runs on in-memory fakes, and check reads the handler's answer (and what
 // its fakes saw) to tell that it took the path the benchmark is meant to measure. Each
 // bench_test.go gives its Case to Invoke, Floor and Check.
-type Case func(tb testing.TB) (raw []byte, handler any, check func(out []byte) error)
+type Case func(tb testing.TB) (raw []byte, handler lambda.Handler, check func(out []byte) error)
 
-// Invoke benchmarks c's handler on its event through aws-lambda-go's lambda.NewHandler, as the
-// runtime calls it. c's check reads the first answer, before the timer starts: the benchmark
+// Invoke benchmarks c's handler on its event, called as the runtime calls it. c's check reads the first answer, before the timer starts: the benchmark
 // fails unless the handler took the path it is meant to measure.
 func Invoke(b *testing.B, c Case) {
 	b.Helper()
 	raw, handler, check := c(b)
 	answer(b, handler, raw, check)
-	h := lambda.NewHandler(handler)
 	ctx := Context()
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := h.Invoke(ctx, raw); err != nil {
+		if _, err := handler.Invoke(ctx, raw); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -96,9 +95,9 @@ func Check(tb testing.TB, c Case) {
 }
 
 // answer invokes handler once on raw and returns its answer, checked by check (when not nil).
-func answer(tb testing.TB, handler any, raw []byte, check func(out []byte) error) []byte {
+func answer(tb testing.TB, handler lambda.Handler, raw []byte, check func(out []byte) error) []byte {
 	tb.Helper()
-	out, err := lambda.NewHandler(handler).Invoke(Context(), raw)
+	out, err := handler.Invoke(Context(), raw)
 	if err != nil {
 		tb.Fatalf("invoke: %v", err)
 	}
