@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -161,6 +162,33 @@ func TestProcessConcurrently(t *testing.T) {
 	}
 	if got := ProcessConcurrently(context.Background(), msgs, h, 1); fmt.Sprint(got) != "[m2 m7]" {
 		t.Errorf("one at a time: failed = %v", got)
+	}
+}
+
+// Batch after batch, the messages run on the same few goroutines (work): each keeps the stack
+// it has grown instead of a new goroutine per message growing one.
+func TestProcessConcurrentlyReusesItsWorkers(t *testing.T) {
+	msgs := make([]Message, 10)
+	var mu sync.Mutex
+	goroutines := map[string]bool{}
+	h := func(context.Context, Message) error {
+		buf := make([]byte, 64)
+		id := strings.Fields(string(buf[:runtime.Stack(buf, false)]))[1] // "goroutine 42 [running]:"
+		mu.Lock()
+		goroutines[id] = true
+		mu.Unlock()
+		time.Sleep(100 * time.Microsecond)
+		return nil
+	}
+	for range 20 {
+		if failed := ProcessConcurrently(context.Background(), msgs, h, 3); len(failed) != 0 {
+			t.Fatalf("failed %v", failed)
+		}
+	}
+	// A worker per message would make 200; the pool holds at most twice the bound, plus what
+	// earlier tests started.
+	if len(goroutines) > 20 {
+		t.Errorf("200 messages ran on %d goroutines, want the same few reused", len(goroutines))
 	}
 }
 
