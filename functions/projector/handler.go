@@ -41,19 +41,19 @@ type emitter interface {
 type Handler struct {
 	store   eventStore
 	metrics emitter
-	handle  record.Handler
+	stream  record.KinesisConsumer
 	now     func() time.Time
 }
 
 func newHandler(s eventStore, dlq parker, m emitter, logger *slog.Logger) *Handler {
 	h := &Handler{store: s, metrics: m, now: time.Now}
-	h.handle = record.Consumer(h.record, logger, record.ParkBody(dlq), 0)
+	h.stream = record.NewKinesisConsumer(h.record, logger, dlq)
 	return h
 }
 
 // Handle processes a batch and reports the records to retry by sequence number.
 func (h *Handler) Handle(ctx context.Context, ev lambdaevents.KinesisEvent) (lambdaevents.KinesisEventResponse, error) {
-	return record.Kinesis(ctx, ev, h.handle), nil
+	return h.stream.Handle(ctx, ev), nil
 }
 
 func (h *Handler) record(ctx context.Context, m record.Message) error {

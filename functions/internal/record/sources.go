@@ -27,6 +27,22 @@ func (c SQSConsumer) Handle(ctx context.Context, ev lambdaevents.SQSEvent) lambd
 	return SQS(ctx, ev, c.handle, c.concurrency, c.maxReceiveCount)
 }
 
+// KinesisConsumer is a stream's consumer: its handler in the Consumer chain (a stream counts no
+// receives), run on each batch, a shard's, in order up to the first record that fails.
+type KinesisConsumer struct {
+	handle Handler
+}
+
+// NewKinesisConsumer wraps h in the Consumer chain (logger; a poison record's body parked on dlq).
+func NewKinesisConsumer(h Handler, logger *slog.Logger, dlq BodyParker) KinesisConsumer {
+	return KinesisConsumer{handle: Consumer(h, logger, ParkBody(dlq), 0)}
+}
+
+// Handle handles one batch (Kinesis) and reports the record to retry from.
+func (c KinesisConsumer) Handle(ctx context.Context, ev lambdaevents.KinesisEvent) lambdaevents.KinesisEventResponse {
+	return Kinesis(ctx, ev, c.handle)
+}
+
 // SQS runs h, a Consumer with maxReceiveCount, on every message of an SQS batch, at most
 // concurrency at once, and reports the failed ones by MessageId. A standard queue promises no
 // order, and every consumer here is idempotent and safe under concurrent deliveries, so a batch
