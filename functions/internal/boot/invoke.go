@@ -13,8 +13,8 @@ import (
 // f's answer encoded as aws-lambda-go encodes it (no HTML escaping), f's
 // error returned as it is (the runtime names its errorType after its type, as for any handler).
 // lambda.Start(f) would do the same through reflection and a json.Decoder, which first copies
-// the payload into a buffer it grows as it reads: for a batch of ten payment tasks (40 KB),
-// that copy and its growth were about a tenth of a warm invoke's instructions (make bench).
+// the payload into a buffer it grows as it reads: for a batch of ten payment tasks (40 KB), 130
+// KB allocated an invoke, 30 % of all the handler allocated (make bench's B/op, before and after).
 func Handler[In, Out any](f func(context.Context, In) (Out, error)) lambda.Handler {
 	return handler[In, Out](f)
 }
