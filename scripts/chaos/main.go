@@ -13,7 +13,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -23,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/orderflow-dev/orderflow/scripts/internal/chaos"
+	"github.com/orderflow-dev/orderflow/scripts/internal/cli"
 	"github.com/orderflow-dev/orderflow/scripts/internal/deployed"
 	"github.com/orderflow-dev/orderflow/scripts/internal/load"
 )
@@ -38,21 +38,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var cfg load.Config
 	var out string
 	var printFaults bool
-	fs := flag.NewFlagSet("chaos", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.Flags("chaos", "go run ./scripts/chaos [-print-faults] [-n 300] [-c 30] [-out DIR]", stderr)
 	fs.BoolVar(&printFaults, "print-faults", false, "print the default experiment as the CDK app's faults context value, and exit")
 	fs.IntVar(&cfg.Orders, "n", 300, "orders to place")
 	fs.IntVar(&cfg.Concurrency, "c", 30, "requests in flight")
 	fs.DurationVar(&cfg.Timeout, "timeout", 0, "for every order to end, from the first POST (default 8m + 0.5s × N)")
 	fs.StringVar(&out, "out", "", "directory for report.md and report.json (default .emulator/chaos/<start time>/)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: go run ./scripts/chaos [-print-faults] [-n 300] [-c 30] [-out DIR]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
-		return 0
-	} else if err != nil {
-		return 2
+	if code, done := cli.Parse(fs, args); done {
+		return code
 	}
 	if fs.NArg() > 0 || cfg.Orders < 1 || cfg.Concurrency < 1 || cfg.Timeout < 0 {
 		fs.Usage()

@@ -12,8 +12,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -24,6 +22,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/orderflow-dev/orderflow/scripts/internal/cli"
 )
 
 func main() {
@@ -96,16 +96,12 @@ func targetsIn(path string) ([]string, error) {
 
 // Exit codes: 0 every target ran clean, 1 a target failed (its input is in testdata/fuzz), 2 usage.
 func run(args []string, stdout, stderr io.Writer) int {
-	flags := flag.NewFlagSet("fuzz", flag.ContinueOnError)
-	flags.SetOutput(stderr)
+	flags := cli.Flags("fuzz", "go run ./scripts/fuzz [-fuzztime 30s] [-run REGEXP] [-list]", stderr)
 	fuzztime := flags.Duration("fuzztime", 30*time.Second, "how long to fuzz each target")
 	only := flags.String("run", "", "only the targets whose name matches this regular expression")
 	list := flags.Bool("list", false, "list the targets and stop")
-	if err := flags.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := cli.Parse(flags, args); done {
+		return code
 	}
 	match := regexp.MustCompile("")
 	if *only != "" {

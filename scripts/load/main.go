@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/orderflow-dev/orderflow/scripts/internal/cli"
 	"github.com/orderflow-dev/orderflow/scripts/internal/deployed"
 	"github.com/orderflow-dev/orderflow/scripts/internal/load"
 	"github.com/orderflow-dev/orderflow/scripts/internal/shop"
@@ -74,8 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func parse(args []string, stderr io.Writer) (load.Config, string, error) {
 	var cfg load.Config
 	var out string
-	fs := flag.NewFlagSet("load", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.Flags("load", "go run ./scripts/load [-n 100] [-c 10] [-sku SKU-100] [-token tok_visa] [-out DIR] [flags]", stderr)
 	fs.IntVar(&cfg.Orders, "n", 100, "orders to place")
 	fs.IntVar(&cfg.Concurrency, "c", 10, "requests in flight")
 	fs.StringVar(&cfg.SKU, "sku", "SKU-100", "the SKU each order buys one unit of (restocked to N + margin first)")
@@ -90,10 +90,6 @@ func parse(args []string, stderr io.Writer) (load.Config, string, error) {
 	fs.IntVar(&cfg.EmulatorPID, "emulator-pid", 0, "MiniStack's pid (default: from .emulator/ministack-<port>.pid)")
 	fs.Float64Var(&cfg.CPUGoal, "cpu-goal", 0.25, "the functions' CPU may be at most this share of the emulator's")
 	fs.StringVar(&out, "out", "", "directory for report.md and report.json (default .emulator/load/<start time>/)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: go run ./scripts/load [-n 100] [-c 10] [-sku SKU-100] [-token tok_visa] [-out DIR] [flags]")
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
 		return cfg, out, err
 	}

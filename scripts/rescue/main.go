@@ -10,8 +10,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -20,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/orderflow-dev/orderflow/scripts/internal/cli"
 	"github.com/orderflow-dev/orderflow/scripts/internal/deployed"
 	"github.com/orderflow-dev/orderflow/scripts/internal/rescue"
 )
@@ -31,19 +30,11 @@ func main() {
 // Exit codes: 0 every stalled execution is compensated or rescued (or, with -dry-run, would be
 // handed over), 1 one still needs an operator or could not be handled, 2 usage.
 func run(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("rescue", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.Flags("rescue", "go run ./scripts/rescue [-since 24h] [-dry-run]", stderr)
 	since := fs.Duration("since", 24*time.Hour, "look at executions that stopped within this long")
 	dryRun := fs.Bool("dry-run", false, "say what would be handed to the rescuer, hand nothing")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: go run ./scripts/rescue [-since 24h] [-dry-run]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := cli.Parse(fs, args); done {
+		return code
 	}
 	if fs.NArg() > 0 || *since <= 0 {
 		fmt.Fprintln(stderr, "rescue: -since must be positive, and nothing else is taken")

@@ -9,8 +9,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -19,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/orderflow-dev/orderflow/functions/toolkit"
+	"github.com/orderflow-dev/orderflow/scripts/internal/cli"
 	"github.com/orderflow-dev/orderflow/scripts/internal/deployed"
 )
 
@@ -28,19 +27,11 @@ func main() {
 
 // Exit codes: 0 restocked, 1 failed, 2 usage.
 func run(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("restock", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.Flags("restock", "go run ./scripts/restock -sku SKU-100 -stock 1000", stderr)
 	sku := fs.String("sku", "SKU-100", "the SKU to restock (one of the catalogue's)")
 	units := fs.Int("stock", -1, "the units it has after (0 or more)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: go run ./scripts/restock -sku SKU-100 -stock 1000")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := cli.Parse(fs, args); done {
+		return code
 	}
 	product, ok := toolkit.LookupProduct(*sku)
 	switch {

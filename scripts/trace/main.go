@@ -21,6 +21,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/orderflow-dev/orderflow/scripts/internal/cli"
 	"github.com/orderflow-dev/orderflow/scripts/internal/deployed"
 	"github.com/orderflow-dev/orderflow/scripts/internal/journey"
 	"github.com/orderflow-dev/orderflow/scripts/internal/render"
@@ -87,17 +88,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func parse(args []string, stderr io.Writer) (options, error) {
 	var opt options
-	fs := flag.NewFlagSet("trace", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.Flags("trace", "go run ./scripts/trace [-html FILE] [-follow [-timeout 3m]] ORD-<uuid>", stderr)
 	fs.StringVar(&opt.html, "html", "", "also write a self-contained HTML page with a sequence diagram to `FILE`")
 	fs.BoolVar(&opt.follow, "follow", false, "print hops as they happen until the order is shipped or cancelled")
 	fs.DurationVar(&opt.timeout, "timeout", 3*time.Minute, "with -follow: give up after this long")
 	fs.DurationVar(&opt.interval, "interval", 500*time.Millisecond, "with -follow: how often to poll")
 	fs.IntVar(&opt.settle, "settle", 6, "with -follow: polls without a new hop, once the order has ended, before stopping")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: go run ./scripts/trace [-html FILE] [-follow [-timeout 3m]] ORD-<uuid>")
-		fs.PrintDefaults()
-	}
 	// Flags may come before or after the order id.
 	var rest []string
 	for {

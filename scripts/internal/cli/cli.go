@@ -1,0 +1,41 @@
+// Package cli is the frame the scripts' commands share: a flag set that reports to the command's
+// stderr with its usage line, and the exit codes every command documents.
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+)
+
+// Exit codes: done, failed (or found a violation), called wrongly.
+const (
+	OK     = 0
+	Failed = 1
+	Usage  = 2
+)
+
+// Flags is command name's flag set. Parse errors, -h and fs.Usage() write to stderr: "usage: "
+// and usage, then the flags' defaults.
+func Flags(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: "+usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// Parse parses args with fs. When done, the command returns code at once: OK after -h (the usage
+// has been printed), Usage after a bad flag (the flag set has said which).
+func Parse(fs *flag.FlagSet, args []string) (code int, done bool) {
+	switch err := fs.Parse(args); {
+	case errors.Is(err, flag.ErrHelp):
+		return OK, true
+	case err != nil:
+		return Usage, true
+	}
+	return OK, false
+}

@@ -1,0 +1,38 @@
+package cli
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	for _, tc := range []struct {
+		args     []string
+		code     int
+		done     bool
+		wantOut  []string // in what stderr says
+		wantNone bool     // stderr says nothing
+	}{
+		{args: []string{"-n", "3", "ORD-1"}, code: OK, wantNone: true},
+		{args: []string{"-h"}, code: OK, done: true, wantOut: []string{"usage: go run ./scripts/x [-n N] ORDER", "-n int"}},
+		{args: []string{"-nope"}, code: Usage, done: true, wantOut: []string{"flag provided but not defined: -nope", "usage: go run ./scripts/x"}},
+		{args: []string{"-n", "three"}, code: Usage, done: true, wantOut: []string{`invalid value "three" for flag -n`}},
+	} {
+		var stderr bytes.Buffer
+		fs := Flags("x", "go run ./scripts/x [-n N] ORDER", &stderr)
+		n := fs.Int("n", 1, "how many")
+		code, done := Parse(fs, tc.args)
+		if code != tc.code || done != tc.done {
+			t.Errorf("%q: code %d done %v, want %d %v", tc.args, code, done, tc.code, tc.done)
+		}
+		for _, w := range tc.wantOut {
+			if !strings.Contains(stderr.String(), w) {
+				t.Errorf("%q: stderr %q, want %q in it", tc.args, stderr.String(), w)
+			}
+		}
+		if tc.wantNone && (stderr.Len() != 0 || *n != 3 || fs.Arg(0) != "ORD-1") {
+			t.Errorf("%q: stderr %q, n %d, args %q", tc.args, stderr.String(), *n, fs.Args())
+		}
+	}
+}
