@@ -76,41 +76,6 @@ type taskMessage struct {
 	Event     json.RawMessage     `json:"event"`
 	State     *workflow.State     `json:"state"`
 	Error     *workflow.TaskError `json:"error,omitempty"` // refund: the failure being compensated
-	// entries are State's entries as received, left undecoded by decodeTask: a charge replaces
-	// them, and only a refund reads them (entries).
-	entries json.RawMessage
-}
-
-// decodeTask decodes a message's body, all but its state's entries: their events' details are
-// JSON documents held in strings, the most costly part of a body to decode, and a charge (the
-// messages the queue mostly carries) drops them unread.
-func decodeTask(body []byte) (taskMessage, error) {
-	var in struct {
-		taskMessage
-		State *struct {
-			workflow.State
-			Entries json.RawMessage `json:"entries"`
-		} `json:"state"`
-	}
-	if err := json.Unmarshal(body, &in); err != nil {
-		return taskMessage{}, err
-	}
-	msg := in.taskMessage
-	if in.State != nil {
-		msg.State, msg.entries = &in.State.State, in.State.Entries
-	}
-	return msg, nil
-}
-
-// decodeEntries decodes the state's entries as received (decodeTask left them).
-func (msg taskMessage) decodeEntries() error {
-	if msg.entries == nil {
-		return nil
-	}
-	if err := json.Unmarshal(msg.entries, &msg.State.Entries); err != nil {
-		return fmt.Errorf("state entries: %w", err)
-	}
-	return nil
 }
 
 // ports are the adapters the handler works through.
@@ -178,8 +143,8 @@ func (h *Handler) park(ctx context.Context, m record.Message, reason string) err
 
 // message charges or refunds the order's payment and completes the task with the outcome.
 func (h *Handler) message(ctx context.Context, m record.Message) error {
-	msg, err := decodeTask(m.Body)
-	if err != nil {
+	var msg taskMessage
+	if err := json.Unmarshal(m.Body, &msg); err != nil {
 		return record.Permanentf("not a payment task: %w", err)
 	}
 	if msg.TaskToken == "" {

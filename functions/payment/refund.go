@@ -46,9 +46,6 @@ func (h *Handler) refund(ctx context.Context, msg taskMessage) error {
 			return err
 		}
 	}
-	if err := msg.decodeEntries(); err != nil {
-		return h.fail(ctx, msg.TaskToken, err)
-	}
 	st.KeepUnpublished() // reached from a Catch: events the failed step never published go out first
 	if p.Status == store.PaymentRefunded {
 		if st.Outcome != workflow.OutcomeApproved {
