@@ -115,8 +115,9 @@ var jobs = make(chan func())
 // jobs. Workers outlive their batch so that each keeps the stack it has grown: a goroutine
 // started per message begins with a small stack and grows it, copying it each time, as it
 // decodes its message and calls the SDK (a tenth of payment's instructions a batch, make bench).
-// There are at most twice as many as the most jobs ever run at once (a worker that has just
-// finished a job may not be back in time to take the next).
+// The pool never shrinks, and nothing caps it: it grows to about the most jobs ever run at once
+// (more when a worker that has just finished a job is not back in time to take the next), which
+// in a function, one invoke at a time, is the bound its batches run under.
 func work(job func()) {
 	select {
 	case jobs <- job:
