@@ -130,6 +130,8 @@ type pair struct {
 	Ratio    float64    `json:"ratio"` // median handler ns/op over median floor ns/op
 	Goal     float64    `json:"goal"`
 	Pass     bool       `json:"pass"`
+	// Instructions per op under callgrind (-instructions; nil without).
+	Instructions *instructions `json:"instructions,omitempty"`
 }
 
 // pairUp aggregates the samples per benchmark and pairs each Handle<X> with the Floor<X> of

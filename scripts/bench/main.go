@@ -20,7 +20,10 @@
 // A ratio over its goal is reported, not fatal: the exit status is non-zero only when the tool
 // could not measure (a build, a benchmark or an invoke failed, or an answer took another path).
 //
-//	go run ./scripts/bench [-count 5] [-cold 15] [-warm 20] [-out bench.md]
+// With -instructions, each handler and its floor are also run under valgrind's callgrind, and
+// the table gives their instructions per op and the ratio of those (see instructions.go).
+//
+//	go run ./scripts/bench [-count 5] [-cold 15] [-warm 20] [-instructions] [-out bench.md]
 package main
 
 import (
@@ -54,6 +57,7 @@ func main() {
 	flag.BoolVar(&o.goBench, "go", true, "run the handler benchmarks")
 	flag.BoolVar(&o.rie, "rie", true, "run the functions under the RIE")
 	flag.BoolVar(&o.zip, "zip", true, "measure the zips")
+	flag.BoolVar(&o.instructions, "instructions", false, "also count each handler's and floor's instructions per op under valgrind's callgrind (minutes more; needs valgrind)")
 	flag.Parse()
 	if flag.NArg() > 0 || o.count < 1 || o.cold < 1 || o.warm < 1 || strings.EqualFold(filepath.Ext(o.out), ".json") {
 		flag.Usage()
@@ -72,6 +76,7 @@ type options struct {
 	out, bench, benchtime, only string
 	zipArch                     string
 	goBench, rie, zip           bool
+	instructions                bool
 }
 
 func logf(format string, args ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...) }
@@ -232,7 +237,26 @@ func handlerBenchmarks(ctx context.Context, root, work string, o options) ([]pai
 	if err != nil {
 		return nil, err
 	}
-	return pairUp(samples, handlerGoal)
+	pairs, err := pairUp(samples, handlerGoal)
+	if err != nil || !o.instructions {
+		return pairs, err
+	}
+	valgrind, err := exec.LookPath("valgrind")
+	if err != nil {
+		return nil, fmt.Errorf("-instructions needs valgrind (Debian: apt-get install valgrind): %w", err)
+	}
+	byName := map[string]string{} // functions/<name> -> import path
+	for _, p := range paths {
+		byName[filepath.Base(p)] = p
+	}
+	for i := range pairs {
+		p := byName[pairs[i].Function]
+		if err := countInstructions(ctx, valgrind, bins[p], pkgs[p], &pairs[i]); err != nil {
+			return nil, err
+		}
+		logf("instructions: %s %s done", pairs[i].Function, pairs[i].Input)
+	}
+	return pairs, nil
 }
 
 // zips builds every function (and hello) for arch and for this machine, as the CDK app does, and

@@ -261,3 +261,37 @@ func TestThousands(t *testing.T) {
 		}
 	}
 }
+
+func TestInstructions(t *testing.T) {
+	out := []byte("==4242== Callgrind, a call-graph generating cache profiler\n" +
+		"BenchmarkHandlePayment \t      40\t  59908584 ns/op\n==4242== \n==4242== Events    : Ir\n==4242== Collected : 191738553\n==4242== \n==4242== I   refs:      191,738,553\n")
+	if n, err := parseCollected(out); err != nil || n != 191738553 {
+		t.Errorf("parseCollected = %d, %v", n, err)
+	}
+	if _, err := parseCollected([]byte("==1== valgrind: failed to start tool 'callgrind'\n")); err == nil {
+		t.Error("parseCollected found a count where there is none")
+	}
+	for _, tc := range []struct {
+		bytesPerOp float64
+		want       int
+	}{{301622, 56}, {79404, 212}, {5193, 3231}, {1 << 30, instrMinOps}, {1, instrMaxOps}, {0, instrMaxOps}} {
+		if got := instrOps(tc.bytesPerOp); got != tc.want {
+			t.Errorf("instrOps(%v) = %d, want %d", tc.bytesPerOp, got, tc.want)
+		}
+	}
+
+	with := []pair{
+		{Function: "payment", Input: "Payment", Instructions: &instructions{Handler: 9_700_000, Floor: 3_580_000, Ratio: 9.7 / 3.58}},
+		{Function: "shipping", Input: "Shipping"},
+	}
+	var b strings.Builder
+	instructionsTable(&b, with)
+	if !strings.Contains(b.String(), "| payment | Payment | 9,700,000 | 3,580,000 | 2.71× |") || strings.Contains(b.String(), "| shipping |") {
+		t.Errorf("instructions table:\n%s", b.String())
+	}
+	b.Reset()
+	instructionsTable(&b, with[1:])
+	if b.Len() != 0 {
+		t.Errorf("an instructions table without counts:\n%s", b.String())
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -106,7 +107,7 @@ func (r Report) Markdown(w io.Writer) error {
 	if len(r.Benchmarks) > 0 {
 		fmt.Fprintf(&b, "### Handlers against their floor\n\n")
 		fmt.Fprintf(&b, "Each package's test binary (`go test -c`) run %[2]d times with `-test.run '^$' -test.bench '%[1]s' -test.benchmem -test.count 1 -test.benchtime %[3]s -test.cpu 1` (one P, as the functions run), packages in turn: median of %[2]d runs (± the largest distance of a run from it). "+
-			"Handler: the event's bytes through aws-lambda-go's `lambda.NewHandler` (decode, handle on in-memory fakes, encode the answer). "+
+			"Handler: the event's bytes through the `lambda.Handler` the function hands the runtime (`boot.Handler`: decode, handle on in-memory fakes, encode the answer). "+
 			"Floor: `json.Unmarshal` of the same bytes into the same event type and `json.Marshal` of the same answer.\n\n",
 			r.Settings.Bench, r.Settings.Count, r.Settings.Benchtime)
 		b.WriteString("| function | input | handler ns/op | B/op | allocs/op | floor ns/op | B/op | allocs/op | ratio | goal | |\n")
@@ -118,6 +119,7 @@ func (r Report) Markdown(w io.Writer) error {
 				times(p.Ratio), times(p.Goal), mark(p.Pass))
 		}
 		b.WriteString("\n")
+		instructionsTable(&b, r.Benchmarks)
 	}
 	if r.RIE != nil {
 		x := r.RIE
@@ -174,6 +176,24 @@ func (r Report) Markdown(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// instructionsTable writes the instruction counts of the pairs that have them (-instructions).
+func instructionsTable(b *strings.Builder, pairs []pair) {
+	if !slices.ContainsFunc(pairs, func(p pair) bool { return p.Instructions != nil }) {
+		return
+	}
+	fmt.Fprintf(b, "Instructions per op under valgrind's callgrind (the garbage collector's included; runs of n and 2n ops, "+
+		"the lowest count of %d runs each, their difference over n; n from the bytes an op allocates, about %d MiB between the two runs, at least %d ops; "+
+		"`GODEBUG=asyncpreemptoff=1`): a count that does not move with the machine's load, and a proxy, "+
+		"blind to cache misses; the timed ratio above is the one held to the goal.\n\n", instrRepeats, instrHeap>>20, instrMinOps)
+	b.WriteString("| function | input | handler instructions/op | floor instructions/op | ratio |\n|---|---|--:|--:|--:|\n")
+	for _, p := range pairs {
+		if i := p.Instructions; i != nil {
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", p.Function, p.Input, thousands(i.Handler), thousands(i.Floor), times(i.Ratio))
+		}
+	}
+	b.WriteString("\n")
 }
 
 func mark(ok bool) string {
