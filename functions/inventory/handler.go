@@ -61,7 +61,7 @@ func (h *Handler) handle(ctx context.Context, req Request) (*workflow.State, err
 		if req.State == nil {
 			return nil, invalid("release: no state")
 		}
-		return h.cancel(ctx, req.State, events.ReasonPaymentDeclined, false)
+		return h.cancel(ctx, req.State, events.ReasonPaymentDeclined)
 	case workflow.ActionCompensate:
 		st := req.State
 		if st == nil { // the first task failed: start over from the event
@@ -74,7 +74,7 @@ func (h *Handler) handle(ctx context.Context, req Request) (*workflow.State, err
 		if req.Error.TimedOut() {
 			reason = events.ReasonTimedOut
 		}
-		return h.cancel(ctx, st, reason, true)
+		return h.cancel(ctx, st, reason)
 	default:
 		return nil, invalid("unknown action %q (want %s, %s or %s)", req.Action, workflow.ActionReserve, workflow.ActionRelease, workflow.ActionCompensate)
 	}
@@ -113,9 +113,9 @@ func (h *Handler) reserve(ctx context.Context, doc workflow.Doc) (*workflow.Stat
 
 // cancel releases what was reserved (InventoryReleased with the lines the reservation held,
 // if anything was: not the order's lines, which the reservation may not match) and cancels the
-// order (OrderCancelled with reason). With carry (a compensation, reached from a Catch),
-// entries no Publish state has sent yet stay in front of the new ones (State.KeepUnpublished).
-func (h *Handler) cancel(ctx context.Context, st *workflow.State, reason string, carry bool) (*workflow.State, error) {
+// order (OrderCancelled with reason). Entries no Publish state has sent yet stay in front of the
+// new ones (State.KeepUnpublished): after a Catch, or a Publish that recorded failed entries.
+func (h *Handler) cancel(ctx context.Context, st *workflow.State, reason string) (*workflow.State, error) {
 	switch st.Outcome {
 	case workflow.OutcomeCancelled, workflow.OutcomeOutOfStock, workflow.OutcomeShipped:
 		// The order's last events are already decided (they sit in Entries, maybe unpublished
@@ -128,11 +128,7 @@ func (h *Handler) cancel(ctx context.Context, st *workflow.State, reason string,
 	if err != nil {
 		return nil, err
 	}
-	if carry {
-		st.KeepUnpublished()
-	} else {
-		st.ClearEntries()
-	}
+	st.KeepUnpublished()
 	if status == store.Released && len(released) > 0 {
 		if err := h.emit(st, events.TypeInventoryReleased, events.InventoryReleased{OrderID: orderID, Items: releasedLines(released), Reason: reason}); err != nil {
 			return nil, err

@@ -259,12 +259,20 @@ func TestReleaseAndCompensate(t *testing.T) {
 	}{
 		{name: "release after decline", reserved: true,
 			req: func() Request {
-				return Request{Action: "release", Doc: workflow.Doc{State: stateAfter(t, placed, workflow.OutcomeDeclined)}}
+				return Request{Action: "release", Doc: workflow.Doc{State: markPublished(stateAfter(t, placed, workflow.OutcomeDeclined))}}
 			},
 			wantEvents: []want{{4, events.TypeInventoryReleased, events.ReasonPaymentDeclined}, {5, events.TypeOrderCancelled, events.ReasonPaymentDeclined}}, wantReason: events.ReasonPaymentDeclined},
+		{name: "release after the decision's Publish recorded a failed entry", reserved: true,
+			req: func() Request {
+				st := stateAfter(t, placed, workflow.OutcomeDeclined)
+				st.Published = &workflow.PublishResult{FailedEntryCount: 1} // an endpoint that does not fail the task on it
+				return Request{Action: "release", Doc: workflow.Doc{State: st}}
+			},
+			// Which entry failed is not recorded: PaymentDeclined goes out again, ahead of the release.
+			wantEvents: []want{{3, events.TypePaymentDeclined, "card-declined"}, {4, events.TypeInventoryReleased, events.ReasonPaymentDeclined}, {5, events.TypeOrderCancelled, events.ReasonPaymentDeclined}}, wantReason: events.ReasonPaymentDeclined},
 		{name: "release with nothing reserved",
 			req: func() Request {
-				return Request{Action: "release", Doc: workflow.Doc{State: stateAfter(t, placed, workflow.OutcomeDeclined)}}
+				return Request{Action: "release", Doc: workflow.Doc{State: markPublished(stateAfter(t, placed, workflow.OutcomeDeclined))}}
 			},
 			wantEvents: []want{{4, events.TypeOrderCancelled, events.ReasonPaymentDeclined}}, wantReason: events.ReasonPaymentDeclined},
 		{name: "compensate after shipping failed", reserved: true,
@@ -445,7 +453,7 @@ func (l mergedLedger) Release(context.Context, string) (store.ReservationStatus,
 func TestReleaseSplitsMergedLines(t *testing.T) {
 	placed := fixture.Placed(t, fixture.OrderID(3), "tok_declined")
 	l := mergedLedger{held: []store.Line{{SKU: "SKU-100", Quantity: 2*events.MaxLineQuantity + 20}, {SKU: "SKU-001", Quantity: 5}}}
-	st, err := newTestHandler(l).Handle(context.Background(), Request{Action: "release", Doc: workflow.Doc{State: stateAfter(t, placed, workflow.OutcomeDeclined)}})
+	st, err := newTestHandler(l).Handle(context.Background(), Request{Action: "release", Doc: workflow.Doc{State: markPublished(stateAfter(t, placed, workflow.OutcomeDeclined))}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,7 @@ func (h *Handler) charge(ctx context.Context, msg taskMessage) error {
 			return fmt.Errorf("refund voided payment %s at the provider: %w", orderID, err)
 		}
 	}
-	st.ClearEntries()
+	st.KeepUnpublished()
 	st.PaymentID = p.PaymentID
 	if err := h.emitDecision(st, p); err != nil {
 		return h.fail(ctx, msg.TaskToken, err)

@@ -59,7 +59,8 @@ func (f fakes) placed(t *testing.T, n int, token string) events.Envelope {
 	return placed
 }
 
-// reservedState is the state after the inventory task reserved the order's stock.
+// reservedState is the state after the inventory task reserved the order's stock and
+// PublishReservation put InventoryReserved on the bus.
 func reservedState(t *testing.T, placed events.Envelope) *workflow.State {
 	t.Helper()
 	st, err := workflow.Start(placed)
@@ -70,6 +71,7 @@ func reservedState(t *testing.T, placed events.Envelope) *workflow.State {
 		t.Fatal(err)
 	}
 	st.Outcome = workflow.OutcomeReserved
+	st.Published = &workflow.PublishResult{}
 	return st
 }
 
@@ -353,6 +355,25 @@ func TestTransientProviderErrorIsRetriedBySQS(t *testing.T) {
 	}
 }
 
+// A charge after a Publish state that recorded a failed entry (an endpoint that does not fail
+// the task on it; AWS does) keeps the state's entries ahead of its own: which one failed is not
+// recorded, and dropping it would leave a gap in the order's history.
+func TestChargeKeepsWhatAPublishFailed(t *testing.T) {
+	f := newFakes()
+	placed := f.placed(t, 70, "tok_visa")
+	st := reservedState(t, placed)
+	st.Published.FailedEntryCount = 1
+	resp, err := f.h.Handle(context.Background(), sqsEvent(msg("m-partial", taskBody(t, "tk-partial", placed, st))))
+	if err != nil || len(failedIDs(resp)) != 0 {
+		t.Fatalf("failed %v, %v", failedIDs(resp), err)
+	}
+	doc := output(t, f, "tk-partial")
+	want := []events.Type{events.TypeInventoryReserved, events.TypePaymentApproved, events.TypeOrderConfirmed}
+	if got := entryTypes(t, placed.OrderID, doc.State, 2); !slices.Equal(got, want) || doc.State.Published != nil {
+		t.Errorf("entries %v (published %+v), want %v and none yet published", got, doc.State.Published, want)
+	}
+}
+
 // approvedState is the state after the charge: PaymentApproved #3, OrderConfirmed #4.
 func approvedState(t *testing.T, placed events.Envelope) *workflow.State {
 	t.Helper()
@@ -403,12 +424,20 @@ func TestRefund(t *testing.T) {
 		{"approved, publishing the outcome failed", store.PaymentApproved, func(p events.Envelope) *workflow.State { return approvedState(t, p) },
 			// Never published: PaymentApproved and OrderConfirmed go out first, then the refund.
 			store.PaymentRefunded, workflow.OutcomeRefunded, 3, []events.Type{events.TypePaymentApproved, events.TypeOrderConfirmed, events.TypePaymentRefunded}},
+		// RequestPayment timed out: the reservation was on the bus, the decision never reached the saga.
 		{"charged but the workflow timed out", store.PaymentApproved, func(p events.Envelope) *workflow.State { return reservedState(t, p) },
-			store.PaymentRefunded, workflow.OutcomeRefunded, 2, []events.Type{events.TypeInventoryReserved, events.TypePaymentApproved, events.TypePaymentRefunded}},
+			store.PaymentRefunded, workflow.OutcomeRefunded, 3, []events.Type{events.TypePaymentApproved, events.TypePaymentRefunded}},
 		{"never charged", "", func(p events.Envelope) *workflow.State { return reservedState(t, p) },
-			store.PaymentVoided, workflow.OutcomeReserved, 2, []events.Type{events.TypeInventoryReserved}},
+			store.PaymentVoided, workflow.OutcomeReserved, 3, nil},
 		{"declined", store.PaymentDeclined, func(p events.Envelope) *workflow.State { return reservedState(t, p) },
-			store.PaymentDeclined, workflow.OutcomeReserved, 2, []events.Type{events.TypeInventoryReserved}},
+			store.PaymentDeclined, workflow.OutcomeReserved, 3, nil},
+		// PublishReservation recorded a failed entry (an endpoint that does not fail the task on it):
+		// the reservation goes out again, ahead of the refund's own.
+		{"charged, the reservation's publish partly failed", store.PaymentApproved, func(p events.Envelope) *workflow.State {
+			st := reservedState(t, p)
+			st.Published.FailedEntryCount = 1
+			return st
+		}, store.PaymentRefunded, workflow.OutcomeRefunded, 2, []events.Type{events.TypeInventoryReserved, events.TypePaymentApproved, events.TypePaymentRefunded}},
 	}
 	f := newFakes()
 	var batch []lambdaevents.SQSMessage
@@ -430,8 +459,8 @@ func TestRefund(t *testing.T) {
 	if ids := failedIDs(resp); len(ids) != 0 || len(f.tasks.failed) != 0 || len(f.dlq.Parked()) != 0 {
 		t.Fatalf("failed %v, task failures %+v, parked %v", ids, f.tasks.failed, f.dlq.Parked())
 	}
-	if f.payments.refunds != 3 || f.provider.net() != 0 {
-		t.Errorf("%d refunds, provider holds %d; want 3 (one per charged order, whatever the deliveries), all given back", f.payments.refunds, f.provider.net())
+	if f.payments.refunds != 4 || f.provider.net() != 0 {
+		t.Errorf("%d refunds, provider holds %d; want 4 (one per charged order, whatever the deliveries), all given back", f.payments.refunds, f.provider.net())
 	}
 	for i, o := range orders {
 		t.Run(o.name, func(t *testing.T) {

@@ -151,6 +151,7 @@ func (s *State) KeepUnpublished() {
 	if s.Published != nil && s.Published.FailedEntryCount == 0 {
 		s.ClearEntries()
 	}
+	s.Published = nil // what stays has yet to go out, with the task's own
 }
 
 // TransientError is a failure worth retrying (throttling, a timeout, a 5xx). A Lambda that
