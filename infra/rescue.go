@@ -11,6 +11,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/orderflow-dev/orderflow/functions/toolkit"
 )
 
 // Rescue leaves no order behind: an execution of the saga that fails where no Catch applies,
@@ -23,9 +25,6 @@ type Rescue struct {
 	// still failed on after Lambda's retries of an asynchronous invocation.
 	RuleDLQ, DLQ awssqs.Queue
 }
-
-// stalledStatuses are the execution statuses that end an execution without its saga's end.
-var stalledStatuses = []string{"FAILED", "TIMED_OUT", "ABORTED"}
 
 // NewRescue defines the rescuer function and the rule on the default bus that invokes it for
 // the state machine's stalled executions.
@@ -60,7 +59,7 @@ func NewRescue(scope constructs.Construct, d FunctionDefaults, sm awsstepfunctio
 			Source:     jsii.Strings("aws.states"),
 			DetailType: jsii.Strings("Step Functions Execution Status Change"),
 			Detail: &map[string]any{
-				"status":          stalledStatuses,
+				"status":          toolkit.Stalled(),
 				"stateMachineArn": []*string{sm.StateMachineArn()},
 			},
 		},

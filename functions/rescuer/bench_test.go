@@ -129,7 +129,7 @@ func benchRescue(b testing.TB) ([]byte, lambda.Handler, func([]byte) error) {
 		"version": "0", "id": "315c1398-40ff-a850-213b-158f73e60175", "detail-type": detailType, "source": eventSource,
 		"account": "000000000000", "time": "2026-03-01T12:30:00Z", "region": "us-east-1", "resources": []string{benchExecution},
 		"detail": map[string]any{
-			"executionArn": benchExecution, "stateMachineArn": benchStateMachine, "name": nameOf(benchExecution), "status": statusTimedOut,
+			"executionArn": benchExecution, "stateMachineArn": benchStateMachine, "name": nameOf(benchExecution), "status": workflow.StatusTimedOut,
 			"startDate": fixture.Now.UnixMilli(), "stopDate": fixture.Now.Add(30 * time.Minute).UnixMilli(),
 			"input": input, "inputDetails": map[string]any{"included": true}, "output": nil, "outputDetails": nil,
 			"error": nil, "cause": nil, "redriveCount": 0, "redriveStatus": "NOT_REDRIVABLE",

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -45,18 +46,6 @@ const (
 	eventSource = "aws.states"
 	detailType  = "Step Functions Execution Status Change"
 )
-
-// Execution statuses (DescribeExecution's, and the event's detail.status).
-const (
-	statusFailed   = "FAILED"
-	statusTimedOut = "TIMED_OUT"
-	statusAborted  = "ABORTED"
-)
-
-// rescuable are the statuses of an execution that may have stopped without compensating: a Fail
-// state or an error no Catch takes (States.Runtime, States.DataLimitExceeded), the state
-// machine's TimeoutSeconds, StopExecution.
-var rescuable = map[string]bool{statusFailed: true, statusTimedOut: true, statusAborted: true}
 
 // statusChange is the detail of a "Step Functions Execution Status Change" event: the fields of
 // DescribeExecution at the time of the change, {"executionArn", "stateMachineArn", "name",
@@ -125,7 +114,7 @@ func (h *Handler) Handle(ctx context.Context, ev StatusChangeEvent) error {
 		logger.InfoContext(ctx, "ignored: another state machine's execution", "stateMachineArn", d.StateMachineARN)
 		return nil
 	}
-	if !rescuable[d.Status] {
+	if !slices.Contains(workflow.Stalled, d.Status) {
 		logger.InfoContext(ctx, "ignored: the execution did not fail")
 		return nil
 	}
@@ -226,7 +215,7 @@ type failedExecution struct {
 func (h *Handler) execution(ctx context.Context, d statusChange) (failedExecution, error) {
 	f := failedExecution{input: aws.ToString(d.Input), err: aws.ToString(d.Error), cause: aws.ToString(d.Cause)}
 	inputLeftOut := aws.ToString(d.Input) == "" || (d.InputDetails != nil && !d.InputDetails.Included)
-	if !inputLeftOut && (d.Error != nil || d.Status != statusFailed) {
+	if !inputLeftOut && (d.Error != nil || d.Status != workflow.StatusFailed) {
 		return f, nil
 	}
 	out, err := h.describer.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(d.ExecutionARN)})

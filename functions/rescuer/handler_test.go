@@ -281,18 +281,18 @@ func TestRescue(t *testing.T) {
 		wantRefundErr  any // nil: none
 	}{
 		{
-			name: "timed out waiting in RequestPayment", status: statusTimedOut,
+			name: "timed out waiting in RequestPayment", status: workflow.StatusTimedOut,
 			history:   o.timedOutInPayment(t),
 			wantState: o.published(t), wantFrom: "InStock?",
 			wantError: workflow.TaskError{Error: "States.TIMED_OUT"},
 		},
 		{
-			name: "aborted before any saga task", status: statusAborted,
+			name: "aborted before any saga task", status: workflow.StatusAborted,
 			history:   o.abortedBeforeReserving(t),
 			wantError: workflow.TaskError{Error: "States.ABORTED"},
 		},
 		{
-			name: "CompensationFailed: the compensation's state wins", status: statusFailed, errName: "CompensationFailed", cause: compensationFailedCause,
+			name: "CompensationFailed: the compensation's state wins", status: workflow.StatusFailed, errName: "CompensationFailed", cause: compensationFailedCause,
 			history:   o.compensationFailed(t),
 			wantState: o.cancelled(t, o.reserved(t)), wantFrom: "PublishCompensation",
 			wantError: workflow.TaskError{Error: "CompensationFailed", Cause: compensationFailedCause},
@@ -300,19 +300,19 @@ func TestRescue(t *testing.T) {
 		{
 			// The rescue carries the failed refund, so that it ends RefundFailed (an operator
 			// refunds), not FulfilmentFailed (refunded).
-			name: "CompensationFailed after a refund failed", status: statusFailed, errName: "CompensationFailed", cause: compensationFailedCause,
+			name: "CompensationFailed after a refund failed", status: workflow.StatusFailed, errName: "CompensationFailed", cause: compensationFailedCause,
 			history:   o.refundThenCompensationFailed(t),
 			wantState: o.cancelled(t, o.reserved(t)), wantFrom: "PublishCompensation",
 			wantError:     workflow.TaskError{Error: "CompensationFailed", Cause: compensationFailedCause},
 			wantRefundErr: refundTimedOut,
 		},
 		{
-			name: "SagaNotStarted", status: statusFailed, errName: "SagaNotStarted", cause: sagaNotStartedCause,
+			name: "SagaNotStarted", status: workflow.StatusFailed, errName: "SagaNotStarted", cause: sagaNotStartedCause,
 			history:   o.sagaNotStarted(t),
 			wantError: workflow.TaskError{Error: "SagaNotStarted", Cause: sagaNotStartedCause},
 		},
 		{
-			name: "a runtime error no Catch takes", status: statusFailed, errName: "States.Runtime",
+			name: "a runtime error no Catch takes", status: workflow.StatusFailed, errName: "States.Runtime",
 			cause:     runtimeCause,
 			history:   o.runtimeError(t),
 			wantState: o.published(t), wantFrom: "PublishReservation",
@@ -372,7 +372,7 @@ func TestHistoryPages(t *testing.T) {
 	events := o.timedOutInPayment(t)
 	f := newHarness(events)
 	f.history.pageSize = 2
-	if err := f.h.Handle(context.Background(), statusEvent(t, detail(executionName(0), statusTimedOut, o.input, nil, nil))); err != nil {
+	if err := f.h.Handle(context.Background(), statusEvent(t, detail(executionName(0), workflow.StatusTimedOut, o.input, nil, nil))); err != nil {
 		t.Fatal(err)
 	}
 	calls := f.history.calls
@@ -399,7 +399,7 @@ func TestHistoryPages(t *testing.T) {
 	events = o.abortedBeforeReserving(t) // 12 events
 	f = newHarness(events)
 	f.history.pageSize = 3
-	if err := f.h.Handle(context.Background(), statusEvent(t, detail(executionName(1), statusAborted, o.input, nil, nil))); err != nil {
+	if err := f.h.Handle(context.Background(), statusEvent(t, detail(executionName(1), workflow.StatusAborted, o.input, nil, nil))); err != nil {
 		t.Fatal(err)
 	}
 	if len(f.history.calls) != 4 || len(f.starter.calls) != 1 {
@@ -421,7 +421,7 @@ func TestInputLeftOut(t *testing.T) {
 	}{
 		{
 			name:   "input too large for the event",
-			detail: detail(name, statusFailed, nil, "CompensationFailed", compensationFailedCause),
+			detail: detail(name, workflow.StatusFailed, nil, "CompensationFailed", compensationFailedCause),
 			out: &sfn.DescribeExecutionOutput{ExecutionArn: aws.String(executionPrefix + name), Status: types.ExecutionStatusFailed,
 				Input: aws.String(o.input), InputDetails: &types.CloudWatchEventsExecutionDataDetails{Included: true},
 				Error: aws.String("CompensationFailed"), Cause: aws.String(compensationFailedCause)},
@@ -430,7 +430,7 @@ func TestInputLeftOut(t *testing.T) {
 		{
 			name: "a failure without its error (an older event)",
 			detail: func() map[string]any {
-				d := detail(name, statusFailed, o.input, nil, nil)
+				d := detail(name, workflow.StatusFailed, o.input, nil, nil)
 				delete(d, "error")
 				delete(d, "cause")
 				return d
@@ -466,10 +466,10 @@ func TestIgnored(t *testing.T) {
 	o := newOrder(t, 4)
 	name := executionName(0)
 	rescue := mustJSON(t, RescueInput{
-		Rescue: Rescue{Execution: executionPrefix + executionName(9), Status: statusTimedOut},
+		Rescue: Rescue{Execution: executionPrefix + executionName(9), Status: workflow.StatusTimedOut},
 		Event:  o.envelope, State: json.RawMessage("null"), Error: workflow.TaskError{Error: "States.TIMED_OUT"},
 	})
-	other := detail(name, statusFailed, o.input, "States.Runtime", "boom")
+	other := detail(name, workflow.StatusFailed, o.input, "States.Runtime", "boom")
 	other["stateMachineArn"] = "arn:aws:states:us-east-1:000000000000:stateMachine:SomethingElse"
 	noOrder := string(fixture.EventBridge(t, o.placed))
 	noOrder = with(t, noOrder, map[string]any{"detail": map[string]any{"type": "OrderPlaced"}})
@@ -483,22 +483,22 @@ func TestIgnored(t *testing.T) {
 		{name: "another state machine", detail: other, wantLevel: "INFO", wantMsg: "ignored: another state machine's execution"},
 		{name: "succeeded", detail: detail(name, "SUCCEEDED", o.input, nil, nil), wantLevel: "INFO", wantMsg: "ignored: the execution did not fail"},
 		{name: "running", detail: detail(name, "RUNNING", o.input, nil, nil), wantLevel: "INFO", wantMsg: "ignored: the execution did not fail"},
-		{name: "FulfilmentFailed", detail: detail(name, statusFailed, o.input, "FulfilmentFailed", "A step failed after its retries; the order was compensated and cancelled (see the execution history)."),
+		{name: "FulfilmentFailed", detail: detail(name, workflow.StatusFailed, o.input, "FulfilmentFailed", "A step failed after its retries; the order was compensated and cancelled (see the execution history)."),
 			wantLevel: "INFO", wantMsg: "ignored: the execution compensated the order itself"},
-		{name: "RefundFailed", detail: detail(name, statusFailed, o.input, "RefundFailed", "The order was cancelled and its stock released, but the refund failed"),
+		{name: "RefundFailed", detail: detail(name, workflow.StatusFailed, o.input, "RefundFailed", "The order was cancelled and its stock released, but the refund failed"),
 			wantLevel: "INFO", wantMsg: "ignored: the execution compensated the order itself"},
-		{name: "FulfilmentFailed, told by DescribeExecution", detail: detail(name, statusFailed, nil, nil, nil),
+		{name: "FulfilmentFailed, told by DescribeExecution", detail: detail(name, workflow.StatusFailed, nil, nil, nil),
 			describe:  &sfn.DescribeExecutionOutput{Input: aws.String(o.input), Error: aws.String("FulfilmentFailed"), Cause: aws.String("A step failed")},
 			wantLevel: "INFO", wantMsg: "ignored: the execution compensated the order itself"},
-		{name: "a rescue failed", detail: detail("rescue-"+executionName(9), statusFailed, rescue, "CompensationFailed", compensationFailedCause),
+		{name: "a rescue failed", detail: detail("rescue-"+executionName(9), workflow.StatusFailed, rescue, "CompensationFailed", compensationFailedCause),
 			wantLevel: "ERROR", wantMsg: "a rescue failed: the order needs an operator"},
-		{name: "a rescue that compensated the order", detail: detail("rescue-"+executionName(9), statusFailed, rescue, "FulfilmentFailed", "A step failed after its retries; the order was compensated and cancelled (see the execution history)."),
+		{name: "a rescue that compensated the order", detail: detail("rescue-"+executionName(9), workflow.StatusFailed, rescue, "FulfilmentFailed", "A step failed after its retries; the order was compensated and cancelled (see the execution history)."),
 			wantLevel: "INFO", wantMsg: "ignored: the execution compensated the order itself"},
-		{name: "a rescue timed out", detail: detail("rescue-"+executionName(9), statusTimedOut, rescue, nil, nil),
+		{name: "a rescue timed out", detail: detail("rescue-"+executionName(9), workflow.StatusTimedOut, rescue, nil, nil),
 			wantLevel: "ERROR", wantMsg: "a rescue failed: the order needs an operator"},
-		{name: "no order id", detail: detail(name, statusFailed, noOrder, "SagaNotStarted", sagaNotStartedCause),
+		{name: "no order id", detail: detail(name, workflow.StatusFailed, noOrder, "SagaNotStarted", sagaNotStartedCause),
 			wantLevel: "ERROR", wantMsg: "cannot rescue: the execution input has no OrderPlaced event with an order id; the order needs an operator"},
-		{name: "input not an object", detail: detail(name, statusFailed, `"hello"`, "SagaNotStarted", sagaNotStartedCause),
+		{name: "input not an object", detail: detail(name, workflow.StatusFailed, `"hello"`, "SagaNotStarted", sagaNotStartedCause),
 			wantLevel: "ERROR", wantMsg: "cannot rescue: the execution input is not a JSON object; the order needs an operator"},
 	}
 	for _, tc := range tests {
@@ -540,7 +540,7 @@ func TestStart(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newHarness(o.timedOutInPayment(t))
 			f.starter.err = tc.err
-			err := f.h.Handle(context.Background(), statusEvent(t, detail(executionName(0), statusTimedOut, o.input, nil, nil)))
+			err := f.h.Handle(context.Background(), statusEvent(t, detail(executionName(0), workflow.StatusTimedOut, o.input, nil, nil)))
 			switch {
 			case tc.wantErr == nil && err != nil:
 				t.Fatalf("err = %v", err)
@@ -567,11 +567,11 @@ func TestErrors(t *testing.T) {
 		historyErr  error
 		describeErr error
 	}{
-		{name: "another event type", ev: statusEventJSON(t, "orderflow.orders", detail(name, statusFailed, o.input, "States.Runtime", ""))},
+		{name: "another event type", ev: statusEventJSON(t, "orderflow.orders", detail(name, workflow.StatusFailed, o.input, "States.Runtime", ""))},
 		{name: "a detail that is not a status change", ev: statusEventJSON(t, eventSource, map[string]any{"executionArn": 42})},
-		{name: "no execution ARN", ev: statusEventJSON(t, eventSource, map[string]any{"status": statusFailed, "stateMachineArn": stateMachineARN})},
-		{name: "DescribeExecution failed", ev: statusEventJSON(t, eventSource, detail(name, statusTimedOut, nil, nil, nil)), describeErr: failed},
-		{name: "GetExecutionHistory failed", ev: statusEventJSON(t, eventSource, detail(name, statusTimedOut, o.input, nil, nil)), historyErr: failed},
+		{name: "no execution ARN", ev: statusEventJSON(t, eventSource, map[string]any{"status": workflow.StatusFailed, "stateMachineArn": stateMachineARN})},
+		{name: "DescribeExecution failed", ev: statusEventJSON(t, eventSource, detail(name, workflow.StatusTimedOut, nil, nil, nil)), describeErr: failed},
+		{name: "GetExecutionHistory failed", ev: statusEventJSON(t, eventSource, detail(name, workflow.StatusTimedOut, o.input, nil, nil)), historyErr: failed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -598,7 +598,7 @@ func TestRescueOfTheLongestName(t *testing.T) {
 	o := newOrder(t, 7)
 	f := newHarness(o.timedOutInPayment(t))
 	longest := strings.Repeat("b", 80)
-	if err := f.h.Handle(context.Background(), statusEvent(t, detail(longest, statusTimedOut, o.input, nil, nil))); err != nil {
+	if err := f.h.Handle(context.Background(), statusEvent(t, detail(longest, workflow.StatusTimedOut, o.input, nil, nil))); err != nil {
 		t.Fatal(err)
 	}
 	if len(f.starter.calls) != 1 || aws.ToString(f.starter.calls[0].Name) != workflow.RescueName(longest) || len(aws.ToString(f.starter.calls[0].Name)) != 80 {
@@ -610,7 +610,7 @@ func TestCauseTruncated(t *testing.T) {
 	o := newOrder(t, 8)
 	f := newHarness(o.sagaNotStarted(t))
 	cause := strings.Repeat("x", 40000)
-	if err := f.h.Handle(context.Background(), statusEvent(t, detail(executionName(0), statusFailed, o.input, "SagaNotStarted", cause))); err != nil {
+	if err := f.h.Handle(context.Background(), statusEvent(t, detail(executionName(0), workflow.StatusFailed, o.input, "SagaNotStarted", cause))); err != nil {
 		t.Fatal(err)
 	}
 	var input RescueInput
@@ -641,14 +641,14 @@ func TestNoCustomerDataInLogs(t *testing.T) {
 		f.starter.err = startErr
 		_ = f.h.Handle(context.Background(), statusEvent(t, d))
 	}
-	rescue := mustJSON(t, RescueInput{Rescue: Rescue{Execution: executionPrefix + "x", Status: statusAborted}, Event: o.envelope, State: json.RawMessage("null")})
-	run(o.timedOutInPayment(t), detail("a", statusTimedOut, o.input, nil, nil), nil)
-	run(o.abortedBeforeReserving(t), detail("b", statusAborted, o.input, nil, nil), nil)
-	run(o.compensationFailed(t), detail("c", statusFailed, nil, nil, nil), nil)
-	run(o.sagaNotStarted(t), detail("d", statusFailed, o.input, "SagaNotStarted", sagaNotStartedCause), errors.New("throttled"))
-	run(o.sagaNotStarted(t), detail("e", statusFailed, o.input, "SagaNotStarted", sagaNotStartedCause), &types.ExecutionAlreadyExists{})
-	run(nil, detail("f", statusFailed, rescue, "CompensationFailed", compensationFailedCause), nil)
-	run(nil, detail("g", statusFailed, o.input, "FulfilmentFailed", "A step failed after its retries"), nil)
+	rescue := mustJSON(t, RescueInput{Rescue: Rescue{Execution: executionPrefix + "x", Status: workflow.StatusAborted}, Event: o.envelope, State: json.RawMessage("null")})
+	run(o.timedOutInPayment(t), detail("a", workflow.StatusTimedOut, o.input, nil, nil), nil)
+	run(o.abortedBeforeReserving(t), detail("b", workflow.StatusAborted, o.input, nil, nil), nil)
+	run(o.compensationFailed(t), detail("c", workflow.StatusFailed, nil, nil, nil), nil)
+	run(o.sagaNotStarted(t), detail("d", workflow.StatusFailed, o.input, "SagaNotStarted", sagaNotStartedCause), errors.New("throttled"))
+	run(o.sagaNotStarted(t), detail("e", workflow.StatusFailed, o.input, "SagaNotStarted", sagaNotStartedCause), &types.ExecutionAlreadyExists{})
+	run(nil, detail("f", workflow.StatusFailed, rescue, "CompensationFailed", compensationFailedCause), nil)
+	run(nil, detail("g", workflow.StatusFailed, o.input, "FulfilmentFailed", "A step failed after its retries"), nil)
 
 	out := logs.String()
 	if !strings.Contains(out, o.id) {
@@ -674,7 +674,7 @@ func TestRescueInputEncode(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := RescueInput{
-		Rescue: Rescue{Execution: executionPrefix + "x", Status: statusFailed, Error: "States.Runtime", Cause: `a "quoted" cause <&>`},
+		Rescue: Rescue{Execution: executionPrefix + "x", Status: workflow.StatusFailed, Error: "States.Runtime", Cause: `a "quoted" cause <&>`},
 		Event:  event.Bytes(),
 		State:  json.RawMessage(`{"outcome":"reserved","sequence":2}`),
 		Error:  workflow.TaskError{Error: "States.Runtime", Cause: `a "quoted" cause <&>`},

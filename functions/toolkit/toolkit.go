@@ -8,6 +8,8 @@
 package toolkit
 
 import (
+	"slices"
+
 	"github.com/orderflow-dev/orderflow/functions/internal/bus"
 	"github.com/orderflow-dev/orderflow/functions/internal/catalogue"
 	"github.com/orderflow-dev/orderflow/functions/internal/deadletter"
@@ -139,6 +141,10 @@ var (
 	RescueName  = workflow.RescueName
 	Compensated = workflow.Compensated
 )
+
+// Stalled are the statuses of an execution that may have stopped without compensating: the
+// rescue rule matches them (package workflow).
+func Stalled() []string { return slices.Clone(workflow.Stalled) }
 
 // RescuePrefix begins every rescue execution's name; FailRefund is the error of an execution that
 // compensated but whose refund failed (an operator refunds).

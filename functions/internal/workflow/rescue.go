@@ -9,6 +9,20 @@ import (
 	"unicode/utf8"
 )
 
+// Stalled are the statuses of an execution that may have stopped without compensating, which
+// the rescue rule on the default bus matches, the rescuer rescues and scripts/rescue looks for:
+// a Fail state or an error no Catch takes (States.Runtime, States.DataLimitExceeded), the
+// state machine's TimeoutSeconds, StopExecution. They are DescribeExecution's statuses, and the
+// "status" of a "Step Functions Execution Status Change" event's detail.
+var Stalled = []string{StatusFailed, StatusTimedOut, StatusAborted}
+
+// The statuses of Stalled.
+const (
+	StatusFailed   = "FAILED"
+	StatusTimedOut = "TIMED_OUT"
+	StatusAborted  = "ABORTED"
+)
+
 // Limits of a rescue execution's name.
 const (
 	RescuePrefix = "rescue-"

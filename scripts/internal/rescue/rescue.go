@@ -46,8 +46,13 @@ type Options struct {
 }
 
 // Stalled are the statuses of an execution that may have stopped without compensating: those
-// the rescue rule on the default bus matches.
-var Stalled = []types.ExecutionStatus{types.ExecutionStatusFailed, types.ExecutionStatusTimedOut, types.ExecutionStatusAborted}
+// the rescue rule on the default bus matches (toolkit.Stalled).
+var Stalled = func() (out []types.ExecutionStatus) {
+	for _, s := range toolkit.Stalled() {
+		out = append(out, types.ExecutionStatus(s))
+	}
+	return out
+}()
 
 // Outcomes of one execution.
 const (
