@@ -114,7 +114,7 @@ func (h *Handler) Handle(ctx context.Context, ev StatusChangeEvent) error {
 		logger.InfoContext(ctx, "ignored: another state machine's execution", "stateMachineArn", d.StateMachineARN)
 		return nil
 	}
-	if !slices.Contains(workflow.Stalled, d.Status) {
+	if !slices.Contains(workflow.Stalled(), d.Status) {
 		logger.InfoContext(ctx, "ignored: the execution did not fail")
 		return nil
 	}

@@ -8,8 +8,6 @@
 package toolkit
 
 import (
-	"slices"
-
 	"github.com/orderflow-dev/orderflow/functions/internal/bus"
 	"github.com/orderflow-dev/orderflow/functions/internal/catalogue"
 	"github.com/orderflow-dev/orderflow/functions/internal/deadletter"
@@ -135,16 +133,14 @@ func CheckFaults(config string) error {
 	return err
 }
 
-// The rescue of a stalled execution (package workflow): the name the rescuer starts it under, and
-// whether an execution that failed with an error compensated its order itself.
+// The rescue of a stalled execution (package workflow): the name the rescuer starts it under,
+// whether an execution that failed with an error compensated its order itself, and the statuses
+// of an execution that may have stopped without compensating (which the rescue rule matches).
 var (
 	RescueName  = workflow.RescueName
 	Compensated = workflow.Compensated
+	Stalled     = workflow.Stalled
 )
-
-// Stalled are the statuses of an execution that may have stopped without compensating: the
-// rescue rule matches them (package workflow).
-func Stalled() []string { return slices.Clone(workflow.Stalled) }
 
 // RescuePrefix begins every rescue execution's name; FailRefund is the error of an execution that
 // compensated but whose refund failed (an operator refunds).

@@ -16,7 +16,12 @@ import (
 // decodes with json.Unmarshal, and only where that fails does it decode again as aws-lambda-go
 // does, whose answer then stands: a Decoder reads the first value and leaves what follows it,
 // and says io.EOF of an empty payload. f's answer is encoded as aws-lambda-go encodes it (no
-// HTML escaping, no trailing newline); f's error is returned as it is.
+// HTML escaping, no trailing newline); f's error is returned as it is. One difference stays out of
+// Handler's reach: aws-lambda-go posts a lambda.Handler's answer to the Runtime API as
+// application/octet-stream where it posts lambda.Start(f)'s as application/json. A buffered
+// invoke's payload is JSON bytes either way to its callers here (API Gateway, Step Functions, the
+// event source mappings and EventBridge read the bytes; the end-to-end tests pass through all of
+// them on MiniStack); it would matter to response streaming, which no function uses.
 func Handler[In, Out any](f func(context.Context, In) (Out, error)) lambda.Handler {
 	return handler[In, Out](f)
 }

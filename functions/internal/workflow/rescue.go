@@ -14,7 +14,7 @@ import (
 // a Fail state or an error no Catch takes (States.Runtime, States.DataLimitExceeded), the
 // state machine's TimeoutSeconds, StopExecution. They are DescribeExecution's statuses, and the
 // "status" of a "Step Functions Execution Status Change" event's detail.
-var Stalled = []string{StatusFailed, StatusTimedOut, StatusAborted}
+func Stalled() []string { return []string{StatusFailed, StatusTimedOut, StatusAborted} }
 
 // The statuses of Stalled.
 const (
