@@ -65,31 +65,21 @@ func instrOps(bytesPerOp float64) int {
 // under valgrind.
 func countInstructions(ctx context.Context, valgrind, bin, dir string, p *pair) error {
 	perOp := func(name string, bytesPerOp float64) (float64, error) {
-		n := instrOps(bytesPerOp)
-		var counts [2]int64
-		for i, ops := range []int{n, 2 * n} {
-			for range instrRepeats {
-				cmd := exec.CommandContext(ctx, valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", bin,
-					"-test.run", "^$", "-test.bench", "^Benchmark"+name+"$", "-test.cpu", "1", "-test.benchtime", strconv.Itoa(ops)+"x")
-				cmd.Dir = dir
-				cmd.Env = append(os.Environ(), "GODEBUG=asyncpreemptoff=1")
-				out, err := cmd.CombinedOutput()
-				if err != nil {
-					return 0, fmt.Errorf("callgrind of Benchmark%s (%d ops): %w\n%s", name, ops, err, out)
-				}
-				c, err := parseCollected(out)
-				if err != nil {
-					return 0, fmt.Errorf("callgrind of Benchmark%s: %w", name, err)
-				}
-				if counts[i] == 0 || c < counts[i] {
-					counts[i] = c
-				}
+		return instructionsPerOp(instrOps(bytesPerOp), func(ops int) (int64, error) {
+			cmd := exec.CommandContext(ctx, valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", bin,
+				"-test.run", "^$", "-test.bench", "^Benchmark"+name+"$", "-test.cpu", "1", "-test.benchtime", strconv.Itoa(ops)+"x")
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "GODEBUG=asyncpreemptoff=1")
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				return 0, fmt.Errorf("callgrind of Benchmark%s (%d ops): %w\n%s", name, ops, err, out)
 			}
-		}
-		if counts[1] <= counts[0] {
-			return 0, fmt.Errorf("callgrind of Benchmark%s: %d ops counted %d instructions, %d ops %d: no per-op count", name, n, counts[0], 2*n, counts[1])
-		}
-		return float64(counts[1]-counts[0]) / float64(n), nil
+			c, err := parseCollected(out)
+			if err != nil {
+				return 0, fmt.Errorf("callgrind of Benchmark%s: %w", name, err)
+			}
+			return c, nil
+		})
 	}
 	h, err := perOp(handlePrefix+p.Input, p.Handler.BytesPerOp.Median)
 	if err != nil {
@@ -101,4 +91,25 @@ func countInstructions(ctx context.Context, valgrind, bin, dir string, p *pair) 
 	}
 	p.Instructions = &instructions{Handler: h, Floor: f, Ratio: h / f}
 	return nil
+}
+
+// instructionsPerOp is the count per op from count, the instructions a run of so many ops
+// counted: the lowest of instrRepeats runs of n ops and of 2n, their difference over n.
+func instructionsPerOp(n int, count func(ops int) (int64, error)) (float64, error) {
+	var lowest [2]int64
+	for i, ops := range []int{n, 2 * n} {
+		for range instrRepeats {
+			c, err := count(ops)
+			if err != nil {
+				return 0, err
+			}
+			if lowest[i] == 0 || c < lowest[i] {
+				lowest[i] = c
+			}
+		}
+	}
+	if lowest[1] <= lowest[0] {
+		return 0, fmt.Errorf("%d ops counted %d instructions, %d ops %d: no per-op count", n, lowest[0], 2*n, lowest[1])
+	}
+	return float64(lowest[1]-lowest[0]) / float64(n), nil
 }

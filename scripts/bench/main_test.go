@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -278,6 +279,23 @@ func TestInstructions(t *testing.T) {
 		if got := instrOps(tc.bytesPerOp); got != tc.want {
 			t.Errorf("instrOps(%v) = %d, want %d", tc.bytesPerOp, got, tc.want)
 		}
+	}
+
+	// A run that adds a burst (the second of 2n ops here) does not count: the lowest of each size does.
+	runs := map[int][]int64{50: {1_050_000, 1_050_000}, 100: {2_050_000, 9_000_000_000}}
+	perOp, err := instructionsPerOp(50, func(ops int) (int64, error) {
+		c := runs[ops][0]
+		runs[ops] = append(runs[ops][1:], c)
+		return c, nil
+	})
+	if err != nil || perOp != 20_000 {
+		t.Errorf("instructionsPerOp = %v, %v; want 20000 (a million a run, 20,000 an op)", perOp, err)
+	}
+	if _, err := instructionsPerOp(50, func(int) (int64, error) { return 7, nil }); err == nil {
+		t.Error("instructionsPerOp found a count per op where twice the ops counted no more")
+	}
+	if _, err := instructionsPerOp(50, func(int) (int64, error) { return 0, errors.New("valgrind: no such tool") }); err == nil {
+		t.Error("instructionsPerOp hid a failed run")
 	}
 
 	with := []pair{
