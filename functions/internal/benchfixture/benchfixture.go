@@ -63,14 +63,15 @@ func Context() context.Context {
 	})
 }
 
-// Case is one benchmark's setup: raw is the event as its source sends it, handler (wrapped as the
-// function's main wraps it: boot.Handler or boot.Sink) runs on in-memory fakes, and check reads the handler's answer (and what
-// its fakes saw) to tell that it took the path the benchmark is meant to measure. Each
-// bench_test.go gives its Case to Invoke, Floor and Check.
+// Case is one benchmark's setup: raw is the event as its source sends it, handler (wrapped as
+// the function's main wraps it: boot.Handler or boot.Sink) runs on in-memory fakes, and check
+// reads the handler's answer (and what its fakes saw) to tell that it took the path the
+// benchmark is meant to measure. Each bench_test.go gives its Case to Invoke, Floor and Check.
 type Case func(tb testing.TB) (raw []byte, handler lambda.Handler, check func(out []byte) error)
 
-// Invoke benchmarks c's handler on its event, called as the runtime calls it. c's check reads the first answer, before the timer starts: the benchmark
-// fails unless the handler took the path it is meant to measure.
+// Invoke benchmarks c's handler on its event, called as the runtime calls it. c's check reads
+// the first answer, before the timer starts: the benchmark fails unless the handler took the
+// path it is meant to measure.
 func Invoke(b *testing.B, c Case) {
 	b.Helper()
 	raw, handler, check := c(b)
