@@ -74,6 +74,22 @@ type Spec struct {
 // schema of its type and version. The time is stored in UTC, truncated to the millisecond. An
 // invalid event is a *ValidationError.
 func New(s Spec) (Envelope, error) {
+	e, err := s.envelope()
+	if err != nil {
+		return Envelope{}, err
+	}
+	if err := e.check(); err != nil {
+		var me *marshalError
+		if errors.As(err, &me) {
+			return Envelope{}, fmt.Errorf("new %s v%d: marshal envelope: %w", e.Type, e.Version, me.err)
+		}
+		return Envelope{}, err
+	}
+	return e, nil
+}
+
+// envelope is the event s describes, its payload marshalled, not yet validated.
+func (s Spec) envelope() (Envelope, error) {
 	t, version, source, orderID, seq, payload := s.Type, s.Version, s.Source, s.OrderID, s.Sequence, s.Payload
 	if version == 0 {
 		version = LatestVersion(t)
@@ -106,13 +122,6 @@ func New(s Spec) (Envelope, error) {
 	}
 	if e.CorrelationID == "" && seq == 1 {
 		e.CorrelationID = e.ID
-	}
-	if err := e.check(); err != nil {
-		var me *marshalError
-		if errors.As(err, &me) {
-			return Envelope{}, fmt.Errorf("new %s v%d: marshal envelope: %w", t, version, me.err)
-		}
-		return Envelope{}, err
 	}
 	return e, nil
 }

@@ -766,21 +766,10 @@ func TestNewMatchesJSONSchema(t *testing.T) {
 			}
 			for _, tc := range cases {
 				a := tc.a
+				spec := Spec{Type: a.t, Version: a.version, Source: a.source, OrderID: a.orderID, Sequence: a.seq, CorrelationID: a.correlation, CausationID: a.causation, Payload: a.payload, Time: a.now}
 				c.compare(t, tc.name,
-					call(func() (Envelope, error) {
-						// New takes a zero version or an empty source from the registry.
-						version, source := a.version, a.source
-						if version == 0 {
-							version = LatestVersion(a.t)
-						}
-						if source == "" {
-							source = SourceOf(a.t)
-						}
-						return refNew(a.t, version, source, a.orderID, a.seq, a.correlation, a.causation, a.payload, a.now)
-					}),
-					call(func() (Envelope, error) {
-						return New(Spec{Type: a.t, Version: a.version, Source: a.source, OrderID: a.orderID, Sequence: a.seq, CorrelationID: a.correlation, CausationID: a.causation, Payload: a.payload, Time: a.now})
-					}))
+					call(func() (Envelope, error) { return refNew(spec) }),
+					call(func() (Envelope, error) { return New(spec) }))
 			}
 		})
 	}

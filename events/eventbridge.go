@@ -66,7 +66,10 @@ func FromEventBridge(raw []byte) (Envelope, error) {
 }
 
 // fromEventBridge is FromEventBridge through encoding/json, for what the fast path leaves to it.
-func fromEventBridge(raw []byte) (Envelope, error) {
+func fromEventBridge(raw []byte) (Envelope, error) { return decodeEventBridge(raw, Parse) }
+
+// decodeEventBridge decodes an EventBridge event with encoding/json and its detail with parse.
+func decodeEventBridge(raw []byte, parse func(detail []byte) (Envelope, error)) (Envelope, error) {
 	var ev struct {
 		DetailType string          `json:"detail-type"`
 		Source     string          `json:"source"`
@@ -78,7 +81,7 @@ func fromEventBridge(raw []byte) (Envelope, error) {
 	if len(ev.Detail) == 0 || string(ev.Detail) == "null" {
 		return Envelope{}, invalid("", 0, "/detail", "missing")
 	}
-	e, err := Parse(ev.Detail)
+	e, err := parse(ev.Detail)
 	return matchEventBridge(e, err, ev.DetailType, ev.Source)
 }
 

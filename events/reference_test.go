@@ -1,8 +1,10 @@
 package events
 
 // The reference: how events validated before its own validator, with
-// github.com/santhosh-tekuri/jsonschema/v6 (a full draft 2020-12 implementation). The code is
-// the package's as it was, renamed; equivalence_test.go holds the new code to it.
+// github.com/santhosh-tekuri/jsonschema/v6 (a full draft 2020-12 implementation). The validation
+// is the package's as it was, renamed; what is not validation (building an envelope from a Spec,
+// stepping a payload up, reading an EventBridge event's detail) it shares with the package.
+// equivalence_test.go holds the new code to it.
 
 import (
 	"bytes"
@@ -13,7 +15,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
@@ -174,28 +175,15 @@ func refParse(detail []byte) (Envelope, error) {
 	return e, nil
 }
 
-func refNew(t Type, version int, source string, orderID string, seq int, correlationID, causationID string, payload any, now time.Time) (Envelope, error) {
-	var raw json.RawMessage
-	switch p := payload.(type) {
-	case json.RawMessage:
-		raw = p
-	default:
-		b, err := json.Marshal(payload)
-		if err != nil {
-			return Envelope{}, fmt.Errorf("new %s v%d: marshal payload: %w", t, version, err)
-		}
-		raw = b
-	}
-	e := Envelope{
-		ID: ID(orderID, seq), Type: t, Version: version, Source: source, Time: now.UTC().Truncate(time.Millisecond),
-		OrderID: orderID, Sequence: seq, CorrelationID: correlationID, CausationID: causationID, Payload: raw,
-	}
-	if e.CorrelationID == "" && seq == 1 {
-		e.CorrelationID = e.ID
+// refNew is New with its old validation (marshal, then parse).
+func refNew(spec Spec) (Envelope, error) {
+	e, err := spec.envelope()
+	if err != nil {
+		return Envelope{}, err
 	}
 	b, err := json.Marshal(e)
 	if err != nil {
-		return Envelope{}, fmt.Errorf("new %s v%d: marshal envelope: %w", t, version, err)
+		return Envelope{}, fmt.Errorf("new %s v%d: marshal envelope: %w", e.Type, e.Version, err)
 	}
 	if _, err := refParse(b); err != nil {
 		return Envelope{}, err
@@ -203,57 +191,13 @@ func refNew(t Type, version int, source string, orderID string, seq int, correla
 	return e, nil
 }
 
-func refFromEventBridge(raw []byte) (Envelope, error) {
-	var ev struct {
-		DetailType string          `json:"detail-type"`
-		Source     string          `json:"source"`
-		Detail     json.RawMessage `json:"detail"`
-	}
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		return Envelope{}, invalid("", 0, "", "not an EventBridge event: %v", err)
-	}
-	if len(ev.Detail) == 0 || string(ev.Detail) == "null" {
-		return Envelope{}, invalid("", 0, "/detail", "missing")
-	}
-	e, err := refParse(ev.Detail)
-	if err != nil {
-		var ve *ValidationError
-		if errors.As(err, &ve) {
-			for i := range ve.Problems {
-				ve.Problems[i].Path = "/detail" + ve.Problems[i].Path
-			}
-		}
-		return Envelope{}, err
-	}
-	if ev.DetailType != string(e.Type) {
-		return Envelope{}, invalid(e.Type, e.Version, "/detail-type", "%q does not match the detail's type %q", ev.DetailType, e.Type)
-	}
-	if ev.Source != e.Source {
-		return Envelope{}, invalid(e.Type, e.Version, "/source", "%q does not match the detail's source %q", ev.Source, e.Source)
-	}
-	return e, nil
-}
+func refFromEventBridge(raw []byte) (Envelope, error) { return decodeEventBridge(raw, refParse) }
 
 // refUpcast is Upcast with its old re-validation (marshal, then parse).
 func refUpcast(e Envelope) (Envelope, error) {
-	latest := LatestVersion(e.Type)
-	if e.Version == latest {
-		return e, nil
-	}
-	up := e
-	for up.Version < latest {
-		step, ok := upcasters[schemaKey(up.Type, up.Version)]
-		if !ok {
-			break
-		}
-		payload, err := step(up)
-		if err != nil {
-			return Envelope{}, err
-		}
-		up.Payload, up.Version = payload, up.Version+1
-	}
-	if up.Version != latest {
-		return Envelope{}, invalid(e.Type, e.Version, "/version", "no upcaster from version %d to %d", e.Version, latest)
+	up, err := e.upcastPayload()
+	if err != nil || up.Version == e.Version {
+		return up, err
 	}
 	out, err := json.Marshal(up)
 	if err != nil {

@@ -11,10 +11,24 @@ import (
 // absent); v2 -> v3 drops the payment token (see LegacyPaymentToken). Events already in their
 // latest version are returned unchanged. The id, sequence and times are kept: it is the same fact.
 func (e Envelope) Upcast() (Envelope, error) {
-	latest := LatestVersion(e.Type)
-	if e.Version == latest {
-		return e, nil
+	up, err := e.upcastPayload()
+	if err != nil || up.Version == e.Version {
+		return up, err
 	}
+	if err := up.check(); err != nil {
+		var me *marshalError
+		if errors.As(err, &me) {
+			err = me.err
+		}
+		return Envelope{}, fmt.Errorf("upcast %s: %w", e.ID, err)
+	}
+	return up, nil
+}
+
+// upcastPayload steps e's payload up to the latest version of its type; the result is not
+// validated again (Upcast does that).
+func (e Envelope) upcastPayload() (Envelope, error) {
+	latest := LatestVersion(e.Type)
 	up := e
 	for up.Version < latest {
 		step, ok := upcasters[schemaKey(up.Type, up.Version)]
@@ -29,13 +43,6 @@ func (e Envelope) Upcast() (Envelope, error) {
 	}
 	if up.Version != latest {
 		return Envelope{}, invalid(e.Type, e.Version, "/version", "no upcaster from version %d to %d", e.Version, latest)
-	}
-	if err := up.check(); err != nil {
-		var me *marshalError
-		if errors.As(err, &me) {
-			err = me.err
-		}
-		return Envelope{}, fmt.Errorf("upcast %s: %w", e.ID, err)
 	}
 	return up, nil
 }
