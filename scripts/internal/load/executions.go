@@ -14,8 +14,8 @@ import (
 	"github.com/orderflow-dev/orderflow/scripts/internal/journey"
 )
 
-// Running counts the state machine's RUNNING executions.
-func Running(ctx context.Context, sf *sfn.Client, machine string) (int, error) {
+// running counts the state machine's RUNNING executions.
+func running(ctx context.Context, sf *sfn.Client, machine string) (int, error) {
 	n := 0
 	p := sfn.NewListExecutionsPaginator(sf, &sfn.ListExecutionsInput{StateMachineArn: aws.String(machine), StatusFilter: sfntypes.ExecutionStatusRunning})
 	for p.HasMorePages() {
@@ -32,7 +32,7 @@ func Running(ctx context.Context, sf *sfn.Client, machine string) (int, error) {
 // count read, when ctx ended during a read (never the 0 of a read that did not finish), and
 // ctx's error when no read finished at all.
 func settle(ctx context.Context, sf *sfn.Client, machine string) (int, error) {
-	return settleWith(ctx, func(ctx context.Context) (int, error) { return Running(ctx, sf, machine) }, time.Second)
+	return settleWith(ctx, func(ctx context.Context) (int, error) { return running(ctx, sf, machine) }, time.Second)
 }
 
 func settleWith(ctx context.Context, running func(context.Context) (int, error), poll time.Duration) (int, error) {

@@ -107,8 +107,8 @@ func Outcome(evs []journey.Event) string {
 	return ""
 }
 
-// Reconcile checks the facts against the rules of the flow; a rule with violations fails the run.
-func Reconcile(f Facts) []Check {
+// reconcile checks the facts against the rules of the flow; a rule with violations fails the run.
+func reconcile(f Facts) []Check {
 	placed := Check{Name: "every order placed", Rule: "each of the N POST /orders got a 201 (after retries)"}
 	for _, why := range f.NotPlaced {
 		placed.Violations = append(placed.Violations, "not placed: "+why)

@@ -68,7 +68,7 @@ func violated(checks []Check) []string {
 }
 
 func TestReconcileACleanRun(t *testing.T) {
-	checks := Reconcile(clean())
+	checks := reconcile(clean())
 	if v := violated(checks); len(v) > 0 {
 		t.Fatalf("violations in a clean run: %v", checks)
 	}
@@ -148,7 +148,7 @@ func TestReconcileFindsEachViolation(t *testing.T) {
 				f.Sales = nil
 			}
 			tc.breaks(&f)
-			checks := Reconcile(f)
+			checks := reconcile(f)
 			if got := violated(checks); !slices.Equal(got, tc.want) {
 				t.Fatalf("violated %v, want %v: %+v", got, tc.want, checks)
 			}
@@ -170,7 +170,7 @@ func TestReconcileNotesWhatIsNoViolation(t *testing.T) {
 	f.Orders[3].Claim.RescuedFrom = prefix + "stalled"   // rescued
 	f.DLQs[0].Before = 0                                 // nothing new
 	f.Sales.InFlightBefore, f.Sales.After.Orders = 1, 14 // an order of an execution running before the run
-	checks := Reconcile(f)
+	checks := reconcile(f)
 	if v := violated(checks); len(v) > 0 {
 		t.Fatalf("violations %v: %+v", v, checks)
 	}

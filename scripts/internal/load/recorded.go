@@ -218,7 +218,7 @@ func Recount(ctx context.Context, stack *deployed.Stack, r *Report, poll, settle
 		}
 	}
 	r.Facts, r.DLQs, r.Running, r.Stock = f, f.DLQs, f.Running, f.Stock
-	r.Checks = Reconcile(f)
+	r.Checks = reconcile(f)
 	return nil
 }
 

@@ -29,7 +29,7 @@ func sampleReport() *Report {
 	r.CPU = &cpu
 	idle := Between(1234, CPUSample{At: t0}, CPUSample{At: t0.Add(2 * time.Second), Emulator: 100 * time.Millisecond}, 0, 0.25)
 	r.Idle = &idle
-	r.Checks, r.Facts = Reconcile(f), f
+	r.Checks, r.Facts = reconcile(f), f
 	r.summarize(placements, f.Orders, []journey.Journey{handMade(0)}, at(-50), at(10))
 	return r
 }
@@ -69,7 +69,7 @@ func TestReportMarkdownShowsViolations(t *testing.T) {
 	r := sampleReport()
 	f := clean()
 	f.Stock[0].After, f.Running = 3, 2
-	r.Checks = Reconcile(f)
+	r.Checks = reconcile(f)
 	var b bytes.Buffer
 	if err := r.WriteMarkdown(&b); err != nil {
 		t.Fatal(err)

@@ -62,7 +62,7 @@ func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error
 
 	// Before: nothing in flight, the DLQs as they are, customers signed in, the SKU restocked,
 	// analytics' totals as they stand.
-	inFlight, err := Running(ctx, sf, machine)
+	inFlight, err := running(ctx, sf, machine)
 	if err != nil {
 		return nil, err
 	} else if inFlight > 0 {
@@ -246,7 +246,7 @@ func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error
 	notPlaced, shared := unplaced(placements)
 	r.Facts = Facts{Orders: orders, NotPlaced: notPlaced, Shared: shared, Late: late, UnitsPerOrder: r.UnitsPerOrder, Stock: r.Stock,
 		DLQs: r.DLQs, Running: r.Running, ExecutionPrefix: strings.Replace(machine, ":stateMachine:", ":execution:", 1) + ":", Sales: sales}
-	r.Checks = Reconcile(r.Facts)
+	r.Checks = reconcile(r.Facts)
 	r.summarize(placements, orders, journeys, since, placedAll)
 	return r, nil
 }
