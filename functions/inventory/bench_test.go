@@ -41,5 +41,8 @@ func BenchmarkFloorInventory(b *testing.B) {
 	benchfixture.Floor[Request, workflow.Doc](b, benchReserve)
 }
 
-// The benchmark's input takes the path it is meant to measure.
-func TestBenchmarkInputs(t *testing.T) { benchfixture.Check(t, benchReserve) }
+// The benchmark's input takes the path it is meant to measure, through the handler build makes.
+func TestBenchmarkInputs(t *testing.T) {
+	benchfixture.Check(t, benchReserve)
+	benchfixture.Wired(t, build, Config{}, benchReserve)
+}

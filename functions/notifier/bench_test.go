@@ -62,5 +62,8 @@ func BenchmarkFloorNotifier(b *testing.B) {
 	benchfixture.Floor[lambdaevents.SQSEvent, lambdaevents.SQSEventResponse](b, benchNotify)
 }
 
-// The benchmark's input takes the path it is meant to measure.
-func TestBenchmarkInputs(t *testing.T) { benchfixture.Check(t, benchNotify) }
+// The benchmark's input takes the path it is meant to measure, through the handler build makes.
+func TestBenchmarkInputs(t *testing.T) {
+	benchfixture.Check(t, benchNotify)
+	benchfixture.Wired(t, build, Config{QueueChannels: benchQueue + "=email", DLQURLs: benchQueue + "=https://sqs.us-east-1.amazonaws.com/000000000000/orderflow-notify-email-dlq", MaxReceiveCount: "5"}, benchNotify)
+}

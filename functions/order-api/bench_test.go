@@ -170,8 +170,10 @@ func BenchmarkFloorOrderAPIGet(b *testing.B) {
 	benchfixture.Floor[lambdaevents.APIGatewayV2HTTPRequest, lambdaevents.APIGatewayV2HTTPResponse](b, benchGet)
 }
 
-// The benchmarks' inputs take the paths they are meant to measure.
+// The benchmarks' inputs take the paths they are meant to measure, through the handler build makes.
 func TestBenchmarkInputs(t *testing.T) {
 	benchfixture.Check(t, benchPlace)
 	benchfixture.Check(t, benchGet)
+	benchfixture.Wired(t, build, Config{}, benchPlace)
+	benchfixture.Wired(t, build, Config{}, benchGet)
 }

@@ -121,5 +121,8 @@ func BenchmarkFloorPayment(b *testing.B) {
 	benchfixture.Floor[lambdaevents.SQSEvent, lambdaevents.SQSEventResponse](b, benchCharges)
 }
 
-// The benchmark's input takes the path it is meant to measure.
-func TestBenchmarkInputs(t *testing.T) { benchfixture.Check(t, benchCharges) }
+// The benchmark's input takes the path it is meant to measure, through the handler build makes.
+func TestBenchmarkInputs(t *testing.T) {
+	benchfixture.Check(t, benchCharges)
+	benchfixture.Wired(t, build, Config{MaxReceiveCount: "5"}, benchCharges)
+}

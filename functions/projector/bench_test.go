@@ -69,5 +69,8 @@ func BenchmarkFloorProjector(b *testing.B) {
 	benchfixture.Floor[lambdaevents.KinesisEvent, lambdaevents.KinesisEventResponse](b, benchKinesis)
 }
 
-// The benchmark's input takes the path it is meant to measure.
-func TestBenchmarkInputs(t *testing.T) { benchfixture.Check(t, benchKinesis) }
+// The benchmark's input takes the path it is meant to measure, through the handler build makes.
+func TestBenchmarkInputs(t *testing.T) {
+	benchfixture.Check(t, benchKinesis)
+	benchfixture.Wired(t, build, Config{}, benchKinesis)
+}

@@ -153,5 +153,8 @@ func BenchmarkFloorRescuer(b *testing.B) {
 	benchfixture.Floor[StatusChangeEvent, json.RawMessage](b, benchRescue)
 }
 
-// The benchmark's input takes the path it is meant to measure.
-func TestBenchmarkInputs(t *testing.T) { benchfixture.Check(t, benchRescue) }
+// The benchmark's input takes the path it is meant to measure, through the handler build makes.
+func TestBenchmarkInputs(t *testing.T) {
+	benchfixture.Check(t, benchRescue)
+	benchfixture.Wired(t, build, Config{}, benchRescue)
+}

@@ -44,5 +44,8 @@ func BenchmarkFloorStreamer(b *testing.B) {
 	benchfixture.Floor[lambdaevents.EventBridgeEvent, json.RawMessage](b, benchEvent)
 }
 
-// The benchmark's input takes the path it is meant to measure.
-func TestBenchmarkInputs(t *testing.T) { benchfixture.Check(t, benchEvent) }
+// The benchmark's input takes the path it is meant to measure, through the handler build makes.
+func TestBenchmarkInputs(t *testing.T) {
+	benchfixture.Check(t, benchEvent)
+	benchfixture.Wired(t, build, Config{}, benchEvent)
+}

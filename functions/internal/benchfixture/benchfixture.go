@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,6 +31,7 @@ import (
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/google/uuid"
 
 	"github.com/orderflow-dev/orderflow/events"
@@ -93,6 +95,22 @@ func Check(tb testing.TB, c Case) {
 	tb.Helper()
 	raw, handler, check := c(tb)
 	answer(tb, handler, raw, check)
+}
+
+// Wired fails tb unless c's handler is of the type the function's build hands the runtime (the
+// same wrapper, decoding the same event type and encoding the same answer type), built from cfg
+// with no AWS call: so that a benchmark measures what the function runs. Each bench_test.go runs
+// it in a test.
+func Wired[Config any](tb testing.TB, build func(Config, aws.Config, *slog.Logger) (any, error), cfg Config, c Case) {
+	tb.Helper()
+	built, err := build(cfg, aws.Config{Region: Region}, Logger())
+	if err != nil {
+		tb.Fatalf("build: %v", err)
+	}
+	_, handler, _ := c(tb)
+	if got, want := reflect.TypeOf(handler), reflect.TypeOf(built); got != want {
+		tb.Errorf("the benchmark runs a %v; the function hands the runtime a %v", got, want)
+	}
 }
 
 // answer invokes handler once on raw and returns its answer, checked by check (when not nil).
