@@ -52,15 +52,42 @@ func (h *Handler) get(ctx context.Context, logger *slog.Logger, orderID, custome
 	if !orderIDPattern.MatchString(orderID) {
 		return reply(http.StatusBadRequest, errorBody{Error: fmt.Sprintf("%q is not an order id (ORD-<uuid>)", orderID), Field: "orderId"})
 	}
-	o, err := h.fold(ctx, orderID)
+	evs, err := h.Events.Load(ctx, orderID)
+	if err != nil {
+		return internalError(ctx, logger, fmt.Errorf("load %s: %w", orderID, err))
+	}
+	o, err := order.Fold(evs)
 	switch {
-	case errors.Is(err, order.ErrNotFound) || (err == nil && o.CustomerID != customer):
-		// Also while the projector has not yet stored OrderPlaced: the read side is eventually consistent.
+	case errors.Is(err, order.ErrNotFound) || (err == nil && o.CustomerID != customer) || (err != nil && !isOwner(evs, customer)):
+		// Also while the projector has not yet stored OrderPlaced (the read side is eventually
+		// consistent), and for another customer's order whose history does not fold.
 		return reply(http.StatusNotFound, errorBody{Error: fmt.Sprintf("order %s not found", orderID)})
 	case err != nil:
 		return internalError(ctx, logger, err)
 	}
 	return private(reply(http.StatusOK, o))
+}
+
+// isOwner reports whether customer placed the order whose events are evs, read from its
+// OrderPlaced events (sequence 1) alone: at least one, and every one that decodes, names customer.
+// It decides who may learn that a history which does not fold is broken (a 500) rather than not
+// there (a 404).
+func isOwner(evs []events.Envelope, customer string) bool {
+	named := false
+	for _, e := range evs {
+		if e.Sequence != 1 || e.Type != events.TypeOrderPlaced {
+			continue
+		}
+		p, err := events.DecodePayload[events.OrderPlaced](e)
+		if err != nil {
+			continue
+		}
+		if p.CustomerID != customer {
+			return false
+		}
+		named = true
+	}
+	return named
 }
 
 func (h *Handler) fold(ctx context.Context, orderID string) (order.Order, error) {

@@ -38,6 +38,9 @@ func TestGetOrder(t *testing.T) {
 		fixture.Event(t, events.TypeOrderCancelled, id, 5, events.OrderCancelled{OrderID: id, Reason: events.ReasonPaymentDeclined}),
 	}
 	owner := fixture.Customer
+	// Two different facts at sequence 2: a history that does not fold (order.ErrConflict).
+	conflicting := []events.Envelope{placedEv, history[1],
+		fixture.Event(t, events.TypeInventoryReserved, id, 2, events.InventoryReserved{OrderID: id, Items: []events.StockLine{{SKU: "SKU-001", Quantity: 2}}})}
 	tests := []struct {
 		name       string
 		customer   string
@@ -56,6 +59,8 @@ func TestGetOrder(t *testing.T) {
 		{name: "OrderPlaced not projected yet", customer: owner, id: id, stored: history[1:2], wantCode: 404},
 		{name: "malformed id", customer: owner, id: "nope", wantCode: 400},
 		{name: "store fails", customer: owner, id: id, storeErr: errors.New("throttled"), wantCode: 500},
+		{name: "a history that does not fold: its owner is told", customer: owner, id: id, stored: conflicting, wantCode: 500},
+		{name: "a history that does not fold, of another customer's order: as unknown", customer: bob, id: id, stored: conflicting, wantCode: 404},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
