@@ -196,8 +196,8 @@ func (h *Handler) submit(ctx context.Context, logger *slog.Logger, payload event
 }
 
 // idempotencyKey reads the Idempotency-Key header: a Structured Field string per the draft
-// ("\"8e03978e-...\""), or, leniently, the bare value many clients send. 1 to 255 printable
-// ASCII characters.
+// ("\"8e03978e-...\""), or, leniently, the bare value many clients send (no spaces or commas).
+// 1 to 255 printable ASCII characters.
 func idempotencyKey(headers map[string]string) (key string, present bool, err error) {
 	v, ok := header(headers, "Idempotency-Key")
 	if !ok {
@@ -207,8 +207,9 @@ func idempotencyKey(headers map[string]string) (key string, present bool, err er
 		if v, err = sfString(v); err != nil {
 			return "", true, err
 		}
-	} else if strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r > '~' }) {
-		return "", true, errors.New(`Idempotency-Key must be a quoted string ("...") or printable ASCII without spaces`)
+	} else if strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r > '~' || r == ',' }) {
+		// A comma is where API Gateway joins a header sent twice: two keys, not one.
+		return "", true, errors.New(`Idempotency-Key must be one key: a quoted string ("...") or printable ASCII without spaces or commas`)
 	}
 	switch {
 	case v == "":
