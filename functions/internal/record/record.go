@@ -64,9 +64,12 @@ func Chain(h Handler, mws ...Middleware) Handler {
 // dead-letter queue with its reason, and is acknowledged), LastReceive (a message still failing
 // on its last attempt is parked now, with its error, and one whose last attempt never answered
 // is parked on the receive after it, rather than moved by SQS without a reason; maxReceiveCount
-// 0 for a stream, which counts no receives) and Recover (a panic fails that message alone).
+// 0 for a stream, which counts no receives) and Recover (a panic fails that message alone),
+// twice: innermost, so that a handler's panic is a failure LastReceive and Park see, and
+// again under Log, so that a panic while parking fails the message (it is retried) rather than
+// the batch, or, on a worker, the process with an answer that left the message out.
 func Consumer(h Handler, logger *slog.Logger, park Parker, maxReceiveCount int) Handler {
-	return Chain(h, Log(logger), Park(park), LastReceive(maxReceiveCount), Recover())
+	return Chain(h, Log(logger), Recover(), Park(park), LastReceive(maxReceiveCount), Recover())
 }
 
 // Process runs h on every message, in order, and returns the ids of those that failed.
@@ -93,6 +96,7 @@ func ProcessConcurrently(ctx context.Context, msgs []Message, h Handler, n int) 
 	for i, m := range msgs {
 		slots <- struct{}{}
 		wg.Add(1)
+		failed[i] = true // until h returns nil: a job that never returns (its goroutine ended) failed
 		work(func() {
 			defer func() { <-slots; wg.Done() }()
 			failed[i] = h(ctx, m) != nil

@@ -1,6 +1,7 @@
 package record
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -165,6 +166,22 @@ func TestProcessConcurrently(t *testing.T) {
 	}
 }
 
+// A job whose goroutine ends without returning (a panic no middleware caught unwinds it the
+// same way, running the deferred calls) counts as failed: the batch's answer must not leave it
+// out, or SQS would delete a message nothing handled.
+func TestProcessConcurrentlyCountsAJobThatNeverReturned(t *testing.T) {
+	msgs := []Message{{ID: "a"}, {ID: "b"}, {ID: "c"}}
+	h := func(_ context.Context, m Message) error {
+		if m.ID == "b" {
+			runtime.Goexit()
+		}
+		return nil
+	}
+	if got := ProcessConcurrently(context.Background(), msgs, h, 3); fmt.Sprint(got) != "[b]" {
+		t.Errorf("failed = %v, want [b]", got)
+	}
+}
+
 // Batch after batch, the messages run on the same few goroutines (work): each keeps the stack
 // it has grown instead of a new goroutine per message growing one.
 func TestProcessConcurrentlyReusesItsWorkers(t *testing.T) {
@@ -262,3 +279,41 @@ func TestSQSConsumer(t *testing.T) {
 		t.Errorf("parked %+v, want given-up first (received 4 times), then last with its error", p.calls)
 	}
 }
+
+// A panic while parking (in the Parker, or in Park or LastReceive) fails that message alone: it
+// is reported for SQS to deliver again, the rest of the batch is done, and the panic is logged.
+// Run on workers (concurrency 10) and one at a time, and on a stream.
+func TestConsumerParkPanics(t *testing.T) {
+	h := func(_ context.Context, m Message) error {
+		if string(m.Body) == "poison" {
+			return Permanentf("bad body")
+		}
+		return nil
+	}
+	park := func(context.Context, Message, string) error { panic("parker blew up") }
+	for _, concurrency := range []int{10, 1} {
+		var logs bytes.Buffer
+		c := NewSQSConsumer(h, slog.New(slog.NewJSONHandler(&logs, nil)), park, 4, concurrency)
+		resp := c.Handle(context.Background(), lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{
+			{MessageId: "ok", Body: "ok", EventSourceARN: "arn:q"}, {MessageId: "poison", Body: "poison", EventSourceARN: "arn:q"},
+		}})
+		if fmt.Sprint(resp.BatchItemFailures) != "[{poison}]" {
+			t.Errorf("concurrency %d: failures %+v, want poison alone", concurrency, resp.BatchItemFailures)
+		}
+		if !strings.Contains(logs.String(), `"panic":"parker blew up"`) {
+			t.Errorf("concurrency %d: panic not logged: %s", concurrency, logs.String())
+		}
+	}
+	k := NewKinesisConsumer(h, slog.New(slog.DiscardHandler), panickingDLQ{})
+	resp := k.Handle(context.Background(), lambdaevents.KinesisEvent{Records: []lambdaevents.KinesisEventRecord{
+		{EventSourceArn: "arn:s", Kinesis: lambdaevents.KinesisRecord{SequenceNumber: "1", PartitionKey: "k", Data: []byte("ok")}},
+		{EventSourceArn: "arn:s", Kinesis: lambdaevents.KinesisRecord{SequenceNumber: "2", PartitionKey: "k", Data: []byte("poison")}},
+	}})
+	if fmt.Sprint(resp.BatchItemFailures) != "[{2}]" {
+		t.Errorf("stream: failures %+v, want sequence 2 alone", resp.BatchItemFailures)
+	}
+}
+
+type panickingDLQ struct{}
+
+func (panickingDLQ) Park(context.Context, []byte, string) error { panic("parker blew up") }
