@@ -52,7 +52,4 @@ func BenchmarkFloorAnalytics(b *testing.B) {
 }
 
 // The benchmark's input takes the path it is meant to measure, through the handler build makes.
-func TestBenchmarkInputs(t *testing.T) {
-	benchfixture.Check(t, benchKinesis)
-	benchfixture.Wired(t, build, Config{}, benchKinesis)
-}
+func TestBenchmarkInputs(t *testing.T) { benchfixture.Check(t, benchKinesis, build, Config{}) }

@@ -42,7 +42,4 @@ func BenchmarkFloorInventory(b *testing.B) {
 }
 
 // The benchmark's input takes the path it is meant to measure, through the handler build makes.
-func TestBenchmarkInputs(t *testing.T) {
-	benchfixture.Check(t, benchReserve)
-	benchfixture.Wired(t, build, Config{}, benchReserve)
-}
+func TestBenchmarkInputs(t *testing.T) { benchfixture.Check(t, benchReserve, build, Config{}) }

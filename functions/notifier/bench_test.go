@@ -64,6 +64,5 @@ func BenchmarkFloorNotifier(b *testing.B) {
 
 // The benchmark's input takes the path it is meant to measure, through the handler build makes.
 func TestBenchmarkInputs(t *testing.T) {
-	benchfixture.Check(t, benchNotify)
-	benchfixture.Wired(t, build, Config{QueueChannels: benchQueue + "=email", DLQURLs: benchQueue + "=https://sqs.us-east-1.amazonaws.com/000000000000/orderflow-notify-email-dlq", MaxReceiveCount: "5"}, benchNotify)
+	benchfixture.Check(t, benchNotify, build, Config{QueueChannels: benchQueue + "=email", DLQURLs: benchQueue + "=https://sqs.us-east-1.amazonaws.com/000000000000/orderflow-notify-email-dlq", MaxReceiveCount: "5"})
 }

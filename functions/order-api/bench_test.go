@@ -172,8 +172,6 @@ func BenchmarkFloorOrderAPIGet(b *testing.B) {
 
 // The benchmarks' inputs take the paths they are meant to measure, through the handler build makes.
 func TestBenchmarkInputs(t *testing.T) {
-	benchfixture.Check(t, benchPlace)
-	benchfixture.Check(t, benchGet)
-	benchfixture.Wired(t, build, Config{}, benchPlace)
-	benchfixture.Wired(t, build, Config{}, benchGet)
+	benchfixture.Check(t, benchPlace, build, Config{})
+	benchfixture.Check(t, benchGet, build, Config{})
 }

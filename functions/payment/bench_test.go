@@ -123,6 +123,5 @@ func BenchmarkFloorPayment(b *testing.B) {
 
 // The benchmark's input takes the path it is meant to measure, through the handler build makes.
 func TestBenchmarkInputs(t *testing.T) {
-	benchfixture.Check(t, benchCharges)
-	benchfixture.Wired(t, build, Config{MaxReceiveCount: "5"}, benchCharges)
+	benchfixture.Check(t, benchCharges, build, Config{MaxReceiveCount: "5"})
 }

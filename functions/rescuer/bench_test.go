@@ -154,7 +154,4 @@ func BenchmarkFloorRescuer(b *testing.B) {
 }
 
 // The benchmark's input takes the path it is meant to measure, through the handler build makes.
-func TestBenchmarkInputs(t *testing.T) {
-	benchfixture.Check(t, benchRescue)
-	benchfixture.Wired(t, build, Config{}, benchRescue)
-}
+func TestBenchmarkInputs(t *testing.T) { benchfixture.Check(t, benchRescue, build, Config{}) }

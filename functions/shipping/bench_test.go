@@ -54,7 +54,4 @@ func BenchmarkHandleShipping(b *testing.B) { benchfixture.Invoke(b, benchShip) }
 func BenchmarkFloorShipping(b *testing.B) { benchfixture.Floor[Request, workflow.Doc](b, benchShip) }
 
 // The benchmark's input takes the path it is meant to measure, through the handler build makes.
-func TestBenchmarkInputs(t *testing.T) {
-	benchfixture.Check(t, benchShip)
-	benchfixture.Wired(t, build, Config{}, benchShip)
-}
+func TestBenchmarkInputs(t *testing.T) { benchfixture.Check(t, benchShip, build, Config{}) }

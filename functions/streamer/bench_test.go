@@ -45,7 +45,4 @@ func BenchmarkFloorStreamer(b *testing.B) {
 }
 
 // The benchmark's input takes the path it is meant to measure, through the handler build makes.
-func TestBenchmarkInputs(t *testing.T) {
-	benchfixture.Check(t, benchEvent)
-	benchfixture.Wired(t, build, Config{}, benchEvent)
-}
+func TestBenchmarkInputs(t *testing.T) { benchfixture.Check(t, benchEvent, build, Config{}) }

@@ -89,25 +89,19 @@ func Invoke(b *testing.B, c Case) {
 }
 
 // Check invokes c's handler once on its event, as the runtime would, and runs c's check on its
-// answer. Each bench_test.go runs it in a test too, so that `go test` notices when a
-// benchmark's input no longer takes the path it is meant to measure.
-func Check(tb testing.TB, c Case) {
+// answer; and it fails tb unless c's handler is of the type the function's build hands the
+// runtime (the same wrapper, decoding the same event type and encoding the same answer type),
+// built from cfg with no AWS call. Each bench_test.go runs it in a test, so that `go test`
+// notices when a benchmark's input no longer takes the path it is meant to measure, or its
+// handler is no longer what the function runs.
+func Check[Config any](tb testing.TB, c Case, build func(Config, aws.Config, *slog.Logger) (any, error), cfg Config) {
 	tb.Helper()
 	raw, handler, check := c(tb)
 	answer(tb, handler, raw, check)
-}
-
-// Wired fails tb unless c's handler is of the type the function's build hands the runtime (the
-// same wrapper, decoding the same event type and encoding the same answer type), built from cfg
-// with no AWS call: so that a benchmark measures what the function runs. Each bench_test.go runs
-// it in a test.
-func Wired[Config any](tb testing.TB, build func(Config, aws.Config, *slog.Logger) (any, error), cfg Config, c Case) {
-	tb.Helper()
 	built, err := build(cfg, aws.Config{Region: Region}, Logger())
 	if err != nil {
 		tb.Fatalf("build: %v", err)
 	}
-	_, handler, _ := c(tb)
 	if got, want := reflect.TypeOf(handler), reflect.TypeOf(built); got != want {
 		tb.Errorf("the benchmark runs a %v; the function hands the runtime a %v", got, want)
 	}
