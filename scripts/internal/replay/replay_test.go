@@ -317,6 +317,15 @@ func TestReplayDoesNotCountAgainWhatIsOlderThanTheMarkers(t *testing.T) {
 	if r.Analytics.Applied != 0 || r.Analytics.TooOld != 1 || r.Analytics.NotCounted != 1 {
 		t.Errorf("analytics %+v, want nothing counted: the payment too old, OrderPlaced not a counting type", r.Analytics)
 	}
+	// The same order alone (-order): its markers are not looked for either.
+	o.OrderID = orderA
+	r, err = Run(context.Background(), deps(&oneShard{}, db), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.OK() || r.Analytics.Applied != 0 {
+		t.Errorf("-order: OK %v, mismatches %q, analytics %+v: want OK, nothing counted", r.OK(), r.Mismatches, r.Analytics)
+	}
 }
 
 // When the totals still differ after a round, the next starts over, but the report keeps what
