@@ -29,7 +29,7 @@ func main() {
 	o := redrive.Options{Log: os.Stdout}
 	flag.BoolVar(&o.DryRun, "dry-run", false, "print the messages and where they would go; move nothing")
 	flag.IntVar(&o.Max, "max", 0, "move at most N messages per queue (0: all)")
-	flag.StringVar(&o.Match, "match", "", "only messages whose body contains this text (an order id, say)")
+	flag.StringVar(&o.Match, "match", "", "only messages whose body (or its payload, if parked as base64) contains this text (an order id, say)")
 	timeout := flag.Duration("timeout", 10*time.Minute, "give up after this long")
 	flag.Parse()
 	if flag.NArg() > 0 || o.Max < 0 {

@@ -23,6 +23,7 @@
 package redrive
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -40,7 +41,7 @@ import (
 type Options struct {
 	DryRun bool
 	Max    int    // at most this many messages per queue; 0 for all
-	Match  string // only messages whose body contains this text
+	Match  string // only messages whose body, or the payload parsed from it, contains this text
 	Log    io.Writer
 }
 
@@ -69,13 +70,14 @@ func Redrive(ctx context.Context, c Clients, sources []Source, o Options) (*Repo
 	}
 	rep := &Report{}
 	var errs []error
+	started := time.Now() // a message parked after this, in any source, is this run's doing: the next run's
 	for _, src := range sources {
 		if ctx.Err() != nil {
 			rep.Unfinished = append(rep.Unfinished, src.Name)
 			errs = append(errs, fmt.Errorf("%s: not read: %w", src.Name, ctx.Err()))
 			continue
 		}
-		if err := redriveSource(ctx, c, src, o, rep); err != nil {
+		if err := redriveSource(ctx, c, src, o, started, rep); err != nil {
 			rep.Unfinished = append(rep.Unfinished, src.Name)
 			errs = append(errs, fmt.Errorf("%s: %w", src.Name, err))
 		}
@@ -87,8 +89,7 @@ func Redrive(ctx context.Context, c Clients, sources []Source, o Options) (*Repo
 // receive), so each message is handled once per run; the run makes held messages visible again.
 const visibility = 120
 
-func redriveSource(ctx context.Context, c Clients, src Source, o Options, rep *Report) error {
-	started := time.Now()
+func redriveSource(ctx context.Context, c Clients, src Source, o Options, started time.Time, rep *Report) error {
 	var held []string // receipt handles to make visible again at the end
 	defer func() {
 		for _, h := range held {
@@ -112,13 +113,14 @@ func redriveSource(ctx context.Context, c Clients, src Source, o Options, rep *R
 		}
 		for _, sm := range out.Messages {
 			body := aws.ToString(sm.Body)
-			if (o.Max > 0 && handled >= o.Max) || sentAfter(sm, started) || !strings.Contains(body, o.Match) {
+			msg, err := Parse(aws.ToString(sm.MessageId), body, sm.MessageAttributes)
+			matches := strings.Contains(body, o.Match) || (err == nil && bytes.Contains(msg.Payload, []byte(o.Match))) // a body parked as base64 too
+			if (o.Max > 0 && handled >= o.Max) || sentAfter(sm, started) || !matches {
 				held = append(held, aws.ToString(sm.ReceiptHandle)) // not this run's: a message re-parked by this run, or not asked for
 				continue
 			}
 			handled++
-			r := Result{Source: src.Name}
-			r.Message, r.Err = Parse(aws.ToString(sm.MessageId), body, sm.MessageAttributes)
+			r := Result{Source: src.Name, Message: msg, Err: err}
 			if r.Err == nil {
 				r.To, r.Err = deliver(ctx, c, src, r.Message, o.DryRun)
 			}
