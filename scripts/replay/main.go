@@ -1,8 +1,9 @@
 // Command replay rebuilds the projections (the event store and the sales totals) by replaying
 // the order-events stream from its start, or the event store, through the consumers' own code,
 // and checks they reach the same state: every order's fold over the event store equals its
-// fold over the events replayed, and the totals recomputed from those events equal the
-// analytics table's. It exits 1 on a mismatch or a conflict, 2 when it cannot run.
+// fold over the events replayed (an order begun before the stream's 7 days: takes in those it
+// still holds), and the totals recomputed from the event store equal the analytics table's. It
+// exits 1 on a mismatch or a conflict, 2 when it cannot run.
 //
 //	go run ./scripts/replay [-from stream|eventstore] [-order ORD-...] [-dry-run]
 //
@@ -87,6 +88,9 @@ func Print(w io.Writer, r *replay.Report) {
 	if n := len(r.Unfoldable); n > 0 {
 		fmt.Fprintf(w, ", %d do not fold on either side", n)
 	}
+	if n := len(r.Partial); n > 0 {
+		fmt.Fprintf(w, ", %d begun before the stream's retention (its later events checked against the event store's fold)", n)
+	}
 	fmt.Fprintln(w)
 	for _, u := range r.Unfoldable {
 		fmt.Fprintf(w, "  unfoldable  %s\n", u)
@@ -97,7 +101,7 @@ func Print(w io.Writer, r *replay.Report) {
 		if r.Recomputed != r.Table {
 			verdict = "DIFFER"
 		}
-		fmt.Fprintf(w, "  totals      recomputed %s, table %s: %s\n", replay.FormatTotals(r.Recomputed), replay.FormatTotals(r.Table), verdict)
+		fmt.Fprintf(w, "  totals      recomputed from the event store %s, table %s: %s\n", replay.FormatTotals(r.Recomputed), replay.FormatTotals(r.Table), verdict)
 	case r.OrderID != "":
 		fmt.Fprintf(w, "  totals      %d countable events of the order marked as counted\n", r.CountedMarked)
 	}
