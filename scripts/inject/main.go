@@ -42,6 +42,10 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
+	if o.Copies < 1 {
+		fmt.Fprintln(os.Stderr, "inject: -copies must be 1 or more")
+		os.Exit(2)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := run(ctx, *dup, *typ, *v1, o); err != nil {
