@@ -292,6 +292,11 @@ func TestWorkflowCompensationRoutes(t *testing.T) {
 		{"Charged?", `{"error":{},"state":{"outcome":"shipped"}}`, "Compensate"},    // the goods left: nothing to refund
 		{"Refunded?", `{"error":{},"state":{"outcome":"refunded","entries":[{}]}}`, "PublishRefund"},
 		{"Refunded?", `{"error":{},"state":{"outcome":"reserved","entries":[]}}`, "Compensate"}, // voided: no events
+		// PublishShipment failed: Compensate left the shipped order as it was, and its OrderShipped went out.
+		{"ShippedAfterAll?", `{"error":{},"state":{"outcome":"shipped"},"compensation":{"state":{"outcome":"shipped"}}}`, "Shipped"},
+		{"ShippedAfterAll?", `{"error":{},"compensation":{"state":{"outcome":"cancelled"}}}`, "RefundFailed?"},
+		{"ShippedAfterAll?", `{"error":{},"compensation":{"state":null}}`, "RefundFailed?"},
+		{"ShippedAfterAll?", `{"error":{},"compensation":{}}`, "RefundFailed?"},
 		{"RefundFailed?", `{"error":{},"compensation":{}}`, "FulfilmentFailed"},
 		{"RefundFailed?", `{"error":{},"refundError":{"Error":"States.Timeout"},"compensation":{}}`, "RefundFailed"},
 	} {
@@ -514,7 +519,7 @@ func TestWorkflowRescue(t *testing.T) {
 			at = s["Next"].(string)
 		}
 	}
-	if got := strings.Join(path, " → "); got != "ClaimRescue → PaymentRequested? → Compensate → PublishCompensation → RefundFailed? → RefundFailed" {
+	if got := strings.Join(path, " → "); got != "ClaimRescue → PaymentRequested? → Compensate → PublishCompensation → ShippedAfterAll? → RefundFailed? → RefundFailed" {
 		t.Errorf("a rescue after a failed refund runs %s, want it to end RefundFailed", got)
 	}
 }

@@ -60,7 +60,7 @@ func TestDefinitionKeepsTheContract(t *testing.T) {
 	states := loadDefinition(t)
 
 	actions := map[string][]string{} // action → states sending it
-	outcomes := map[string]bool{}    // values $.state.outcome is compared with
+	outcomes := map[string]bool{}    // values $.state.outcome (or a compensation's) is compared with
 	fails := map[string]string{}     // Fail state → its error
 	errorTypes := map[string]bool{}  // error names in retriers and catchers
 	for name, s := range states {
@@ -72,7 +72,7 @@ func TestDefinitionKeepsTheContract(t *testing.T) {
 		})
 		for _, c := range s.Choices {
 			walk(map[string]any{"choice": c}, func(_ string, value any) {
-				if m, ok := value.(map[string]any); ok && m["Variable"] == "$.state.outcome" {
+				if m, ok := value.(map[string]any); ok && (m["Variable"] == "$.state.outcome" || m["Variable"] == "$.compensation.state.outcome") {
 					if v, ok := m["StringEquals"].(string); ok {
 						outcomes[v] = true
 					}
