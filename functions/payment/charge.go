@@ -21,14 +21,27 @@ import (
 //     delivery may have charged it and stopped before recording, and the task is failed;
 //   - a payment refunded already fails the task: any charge under its id was that one;
 //   - an approval that finds the payment closed when it is recorded (voided meanwhile) is
-//     refunded at once: compensation has run or is running, and must not be outlived by a charge.
+//     refunded at once: compensation has run or is running, and must not be outlived by a charge;
+//   - a request whose task is closed (taskClosed: answered already, or given up on by the
+//     workflow, which then compensates) finds the payment decided, or voids it as the
+//     compensation would: nothing is charged for an answer no one waits for, even when the
+//     compensation's own request never reached this function (its send failed).
 //
 // A transient provider or ledger error fails the message, which SQS redelivers.
-func (h *Handler) charge(ctx context.Context, msg taskMessage) error {
+func (h *Handler) charge(ctx context.Context, msg taskMessage, taskClosed bool) error {
 	st := msg.State
 	orderID, paymentID := st.Order.OrderID, PaymentID(st.Order.OrderID)
-	p, err := h.payments.Claim(ctx, orderID, paymentID, st.Order.TotalCents)
-	if err != nil {
+	var p store.Payment
+	var err error
+	if taskClosed {
+		var voidedNow bool
+		if p, voidedNow, err = h.payments.Void(ctx, orderID, h.now()); err != nil {
+			return err // transient: the message is retried
+		}
+		if voidedNow {
+			record.Logger(ctx).WarnContext(ctx, "charge request of a closed task: the workflow no longer waits for it; the payment is voided, not charged")
+		}
+	} else if p, err = h.payments.Claim(ctx, orderID, paymentID, st.Order.TotalCents); err != nil {
 		return err // transient: the message is retried
 	}
 	switch p.Status {
@@ -43,6 +56,9 @@ func (h *Handler) charge(ctx context.Context, msg taskMessage) error {
 	case store.PaymentVoided:
 		if err := h.provider.Refund(ctx, paymentID); err != nil {
 			return fmt.Errorf("refund voided payment %s at the provider: %w", orderID, err)
+		}
+		if taskClosed {
+			return nil // no answer to give: the workflow has moved on
 		}
 	}
 	st.KeepUnpublished()

@@ -150,7 +150,8 @@ func (h *Handler) message(ctx context.Context, m record.Message) error {
 	if msg.TaskToken == "" {
 		return record.Permanentf("not a payment task: no taskToken")
 	}
-	if err := h.issued(ctx, msg.TaskToken); err != nil {
+	closed, err := h.issued(ctx, msg.TaskToken)
+	if err != nil {
 		return err
 	}
 	if err := check(msg.State); err != nil {
@@ -160,7 +161,7 @@ func (h *Handler) message(ctx context.Context, m record.Message) error {
 	record.Bind(ctx, "correlationId", st.CorrelationID, "orderId", st.Order.OrderID, "action", msg.Action)
 	switch msg.Action {
 	case "", workflow.ActionCharge:
-		return h.charge(ctx, msg)
+		return h.charge(ctx, msg, closed)
 	case workflow.ActionRefund:
 		return h.refund(ctx, msg)
 	default:
@@ -171,18 +172,21 @@ func (h *Handler) message(ctx context.Context, m record.Message) error {
 // issued checks, before any money moves, that the token is one Step Functions issued: a
 // message forged onto the payments queue (anyone with sqs:SendMessage on it) or a direct invoke
 // could otherwise charge a cancelled order or refund a shipped one. A closed task is no
-// forgery: a redelivery after its answer, or a redrive after its timeout; the ledger decides
-// those as before. (A real token of a closed task, copied into a forged message, passes: the
-// queue's own policy is what keeps such senders out.)
-func (h *Handler) issued(ctx context.Context, token string) error {
-	err := h.tasks.Live(ctx, token)
+// forgery (closed is true): a redelivery after its answer, or a redrive after its timeout; the
+// ledger decides those, and a charge of a closed task takes no money (see charge). (A real
+// token of a closed task, copied into a forged message, passes: the queue's own policy is what
+// keeps such senders out.)
+func (h *Handler) issued(ctx context.Context, token string) (closed bool, err error) {
+	err = h.tasks.Live(ctx, token)
 	switch {
-	case err == nil, errors.Is(err, tasks.ErrTaskClosed):
-		return nil
+	case err == nil:
+		return false, nil
+	case errors.Is(err, tasks.ErrTaskClosed):
+		return true, nil
 	case errors.Is(err, tasks.ErrInvalidToken):
-		return record.Permanentf("not a payment task: its taskToken is no task token Step Functions issued: %w", err)
+		return false, record.Permanentf("not a payment task: its taskToken is no task token Step Functions issued: %w", err)
 	default:
-		return err // the API's: retried
+		return false, err // the API's: retried
 	}
 }
 

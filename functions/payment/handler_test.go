@@ -587,6 +587,44 @@ func TestLateChargeAfterVoid(t *testing.T) {
 	}
 }
 
+// A charge request whose task has closed (the workflow gave up waiting and compensates) takes
+// no money even when the compensation's refund request never arrived (its send failed, and the
+// execution ended RefundFailed with nothing parked): it voids the payment, as that request
+// would have, refunds the payment id at the provider in case an earlier delivery charged it,
+// and answers nothing. One whose payment was decided already changes nothing.
+func TestChargeOfAClosedTask(t *testing.T) {
+	id := fixture.OrderID(61)
+	f := newFakes()
+	placed := f.placed(t, 61, "tok_visa")
+	f.tasks.closed["tk-late"] = true // timed out
+	resp, _ := f.h.Handle(context.Background(), sqsEvent(msg("m-late", taskBody(t, "tk-late", placed, reservedState(t, placed)))))
+	if len(failedIDs(resp)) != 0 || f.payments.stored[id].Status != store.PaymentVoided || f.provider.net() != 0 {
+		t.Errorf("failed %v, payment %+v, provider holds %d; want done, VOIDED, nothing held", failedIDs(resp), f.payments.stored[id], f.provider.net())
+	}
+	if key := PaymentID(id); !slices.Equal(f.provider.calls, []string{"refund " + key}) {
+		t.Errorf("provider calls %v, want only the refund of %s", f.provider.calls, key)
+	}
+	if len(f.tasks.failed) != 0 || len(f.tasks.succeeded) != 0 || len(f.dlq.Parked()) != 0 {
+		t.Errorf("answered %v / %v, parked %d: want nothing", f.tasks.succeeded, f.tasks.failed, len(f.dlq.Parked()))
+	}
+	if !strings.Contains(f.logs.String(), "the payment is voided, not charged") {
+		t.Errorf("no warning logged: %s", f.logs.String())
+	}
+
+	// Decided before the task closed (a redelivery after its answer): the decision stands.
+	approved := fixture.OrderID(62)
+	placed2 := f.placed(t, 62, "tok_visa")
+	resp, _ = f.h.Handle(context.Background(), sqsEvent(msg("m-1", taskBody(t, "tk-2", placed2, reservedState(t, placed2)))))
+	if len(failedIDs(resp)) != 0 || f.payments.stored[approved].Status != store.PaymentApproved {
+		t.Fatalf("first delivery: failed %v, payment %+v", failedIDs(resp), f.payments.stored[approved])
+	}
+	held := f.provider.net()
+	resp, _ = f.h.Handle(context.Background(), sqsEvent(msg("m-1", taskBody(t, "tk-2", placed2, reservedState(t, placed2)))))
+	if len(failedIDs(resp)) != 0 || f.payments.stored[approved].Status != store.PaymentApproved || f.provider.net() != held {
+		t.Errorf("redelivery after the answer: failed %v, payment %+v, provider %d (was %d); want the approval kept", failedIDs(resp), f.payments.stored[approved], f.provider.net(), held)
+	}
+}
+
 // A message still failing transiently on its last attempt is parked with the last error as its
 // reason, and its waiting task is failed so that the workflow compensates now; before the last
 // attempt it is retried. One received again after its last attempt (that attempt crashed or
