@@ -489,6 +489,45 @@ func TestRefund(t *testing.T) {
 	}
 }
 
+// PaymentRefunded gives the reason the order's OrderCancelled gives: timed-out when the saga
+// gave up waiting for the payment's answer (States.Timeout), fulfilment-failed otherwise.
+func TestRefundReason(t *testing.T) {
+	for _, tc := range []struct {
+		caught workflow.TaskError
+		want   string
+	}{
+		{workflow.TaskError{Error: "States.Timeout", Cause: "the callback did not come"}, events.ReasonTimedOut},
+		{workflow.TaskError{Error: "ShipmentRefusedError", Cause: "dangerous goods"}, events.ReasonFulfilmentFailed},
+	} {
+		f := newFakes()
+		id := fixture.OrderID(90)
+		placed := f.placed(t, 90, "tok_visa")
+		f.payments.stored[id] = store.Payment{OrderID: id, PaymentID: PaymentID(id), Status: store.PaymentApproved, AmountCents: 4999, Attempts: 1}
+		f.provider.charged[PaymentID(id)] = 4999
+		caught := tc.caught
+		body, err := json.Marshal(taskMessage{Action: workflow.ActionRefund, TaskToken: "tk", Event: fixture.JSON(t, placed), State: approvedState(t, placed), Error: &caught})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp, _ := f.h.Handle(context.Background(), sqsEvent(msg("m", string(body)))); len(failedIDs(resp)) != 0 {
+			t.Fatalf("%s: failed %v", tc.caught.Error, failedIDs(resp))
+		}
+		var reasons []string
+		for _, en := range output(t, f, "tk").State.Entries {
+			if e, _ := events.Parse([]byte(en.Detail)); e.Type == events.TypePaymentRefunded {
+				p, err := events.DecodePayload[events.PaymentRefunded](e)
+				if err != nil {
+					t.Fatal(err)
+				}
+				reasons = append(reasons, p.Reason)
+			}
+		}
+		if !slices.Equal(reasons, []string{tc.want}) {
+			t.Errorf("after %s: PaymentRefunded reasons %v, want [%s]", tc.caught.Error, reasons, tc.want)
+		}
+	}
+}
+
 // A message whose taskToken Step Functions never issued (forged onto the queue, or a direct
 // invoke) moves no money: a charge for a cancelled order is not taken, a refund of a shipped
 // one not given; each is parked with its reason and no task is answered.

@@ -53,7 +53,11 @@ func (h *Handler) refund(ctx context.Context, msg taskMessage) error {
 				return h.fail(ctx, msg.TaskToken, err)
 			}
 		}
-		if err := st.Emit(h.busName, events.TypePaymentRefunded, events.PaymentRefunded{OrderID: orderID, PaymentID: p.PaymentID, AmountCents: p.AmountCents, Reason: events.ReasonFulfilmentFailed}, now); err != nil {
+		reason := events.ReasonFulfilmentFailed // as the compensation's OrderCancelled says (inventory)
+		if msg.Error.TimedOut() {
+			reason = events.ReasonTimedOut
+		}
+		if err := st.Emit(h.busName, events.TypePaymentRefunded, events.PaymentRefunded{OrderID: orderID, PaymentID: p.PaymentID, AmountCents: p.AmountCents, Reason: reason}, now); err != nil {
 			return h.fail(ctx, msg.TaskToken, err)
 		}
 		st.Outcome, st.PaymentID = workflow.OutcomeRefunded, p.PaymentID
