@@ -71,7 +71,10 @@ func (h *Handler) handle(ctx context.Context, req Request) (*workflow.State, err
 			}
 		}
 		reason := events.ReasonFulfilmentFailed
-		if req.Error.TimedOut() {
+		switch {
+		case st.Outcome == workflow.OutcomeDeclined:
+			reason = events.ReasonPaymentDeclined // ReleaseInventory failed: the cancellation it was making
+		case req.Error.TimedOut():
 			reason = events.ReasonTimedOut
 		}
 		return h.cancel(ctx, st, reason)

@@ -275,6 +275,11 @@ func TestReleaseAndCompensate(t *testing.T) {
 				return Request{Action: "release", Doc: workflow.Doc{State: markPublished(stateAfter(t, placed, workflow.OutcomeDeclined))}}
 			},
 			wantEvents: []want{{4, events.TypeOrderCancelled, events.ReasonPaymentDeclined}}, wantReason: events.ReasonPaymentDeclined},
+		{name: "compensate after ReleaseInventory failed (a declined payment)", reserved: true,
+			req: func() Request {
+				return Request{Action: "compensate", Doc: workflow.Doc{State: markPublished(stateAfter(t, placed, workflow.OutcomeDeclined)), Error: &workflow.TaskError{Error: "TransientError", Cause: "x"}}}
+			},
+			wantEvents: []want{{4, events.TypeInventoryReleased, events.ReasonPaymentDeclined}, {5, events.TypeOrderCancelled, events.ReasonPaymentDeclined}}, wantReason: events.ReasonPaymentDeclined},
 		{name: "compensate after shipping failed", reserved: true,
 			req: func() Request {
 				return Request{Action: "compensate", Doc: workflow.Doc{State: markPublished(stateAfter(t, placed, workflow.OutcomeApproved)), Error: &workflow.TaskError{Error: "TransientError", Cause: "x"}}}
