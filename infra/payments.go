@@ -5,6 +5,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -58,4 +59,32 @@ func NewPayments(scope constructs.Construct, d FunctionDefaults, table, intents 
 	q.DLQ.GrantSendMessages(fn)
 	suppressFunctionRoleFindings(fn)
 	return &Payments{QueueWithDLQ: q, Function: fn}
+}
+
+// OperatorTag is the principal tag (value "true") that lets a person or role put a message on the
+// payments queue besides the state machine: an operator running `make redrive` on the payments DLQ.
+const OperatorTag = "orderflow-operator"
+
+// OnlyTheSagaSends sets the payments queue's resource policy: nobody but the state machine (its
+// role), an operator (a principal tagged OperatorTag=true) or the account's root user (who could
+// rewrite the policy anyway) may put a payment command on it, whatever their identity policies
+// allow. A payment command moves money: payment checks that its task token is one Step Functions
+// issued, but a real token of a closed task (the execution history holds them, and the DLQ) in a
+// forged message passes that check, and a forged refund would refund a shipped order. The policy
+// only denies: the state machine's role still needs its own sqs:SendMessage grant.
+func (p *Payments) OnlyTheSagaSends(saga awsiam.IRole) {
+	root := awscdk.Fn_Join(jsii.String(""), &[]*string{
+		jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":iam::"), awscdk.Aws_ACCOUNT_ID(), jsii.String(":root"),
+	})
+	p.Queue.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("OnlyTheSagaAndOperatorsSendPaymentCommands"),
+		Effect:     awsiam.Effect_DENY,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+		Actions:    jsii.Strings("sqs:SendMessage"),
+		Resources:  &[]*string{p.Queue.QueueArn()},
+		Conditions: &map[string]any{
+			"ArnNotEquals":    map[string]any{"aws:PrincipalArn": []any{saga.RoleArn(), root}},
+			"StringNotEquals": map[string]any{"aws:PrincipalTag/" + OperatorTag: "true"},
+		},
+	}))
 }

@@ -106,6 +106,7 @@ func NewOrderflowStack(scope constructs.Construct, id string, props *OrderflowSt
 		}}, jsii.Bool(true))
 	}
 	bus.OnlyProducers(Producers{Orders: api.Function.Role(), Fulfilment: workflow.Role()})
+	payments.OnlyTheSagaSends(workflow.Role())
 
 	notifications := NewNotifications(stack, d, key, tables.Notifications)
 	stream := NewStream(stack, d, StreamTables{EventStore: tables.EventStore, Analytics: tables.Analytics})

@@ -406,6 +406,37 @@ func TestBusAcceptsOrderEventsOnlyFromTheirProducers(t *testing.T) {
 	}
 }
 
+// Only the state machine (and an operator, by principal tag, or the account's root user) may put
+// a payment command on the payments queue: its policy denies sqs:SendMessage to everyone else.
+func TestPaymentsQueueAcceptsCommandsOnlyFromTheSaga(t *testing.T) {
+	var found []any
+	for _, p := range resources(t, "AWS::SQS::QueuePolicy") {
+		for _, st := range get(p, "PolicyDocument", "Statement").([]any) {
+			if get(st, "Sid") != "OnlyTheSagaAndOperatorsSendPaymentCommands" {
+				continue
+			}
+			found = append(found, st)
+			if queues := fmt.Sprint(p["Queues"]); !strings.Contains(queues, "PaymentsQueue") || strings.Contains(queues, "DLQ") {
+				t.Errorf("on queues %s, want the payments queue alone", queues)
+			}
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d such statements, want 1", len(found))
+	}
+	st := found[0]
+	if get(st, "Effect") != "Deny" || get(st, "Action") != "sqs:SendMessage" || fmt.Sprint(get(st, "Principal", "AWS")) != "*" {
+		t.Errorf("%v, want a Deny of sqs:SendMessage to everyone but...", st)
+	}
+	exempt, _ := get(st, "Condition", "ArnNotEquals", "aws:PrincipalArn").([]any)
+	if len(exempt) != 2 || !strings.HasPrefix(fmt.Sprint(get(exempt[0], "Fn::GetAtt")), "[FulfilmentOrderFulfilmentRole") || !strings.Contains(fmt.Sprint(exempt[1]), ":root") {
+		t.Errorf("exempts %v, want the state machine's role and the account's root user", exempt)
+	}
+	if get(st, "Condition", "StringNotEquals", "aws:PrincipalTag/"+OperatorTag) != "true" {
+		t.Errorf("condition %v, want operators (tagged %s=true) exempt", get(st, "Condition"), OperatorTag)
+	}
+}
+
 // Every resource policy that lets a service principal in names the account and the resource
 // acting (aws:SourceAccount / aws:SourceArn): no other account's rule or topic can use it
 // (confused deputy). The same for roles EventBridge assumes. The one exception, EventBridge's use
