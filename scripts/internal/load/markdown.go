@@ -34,8 +34,12 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	p("- **Run**: %d orders of %s, %d requests in flight, spread over %d signed-in customers (Idempotency-Key per order)",
 		r.Orders, r.What(), r.Concurrency, r.Customers)
 	p("- **Time**: first POST %s, last POST answered %s, last order ended %s (UTC)", clock(r.Started), clock(r.Placed), clock(r.Ended))
-	p("- **Throughput**: %.2f orders/s ended (first POST → last terminal event, %.1f s); placing: %.2f orders/s accepted",
-		r.Throughput, r.Ended.Sub(r.Started).Seconds(), r.PlacingRate)
+	window := "no order ended"
+	if !r.Ended.IsZero() {
+		window = fmt.Sprintf("%.1f s", r.Ended.Sub(r.Started).Seconds())
+	}
+	p("- **Throughput**: %.2f orders/s ended (first POST → last terminal event, %s); placing: %.2f orders/s accepted",
+		r.Throughput, window, r.PlacingRate)
 	outcomes := slices.Sorted(func(yield func(string) bool) {
 		for k := range r.Outcomes {
 			if !yield(k) {
@@ -117,7 +121,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if len(stock) > 0 {
 		p("Stock of %s.", strings.Join(stock, "; of "))
 	}
-	if s := r.Facts.Sales; s != nil {
+	if s := r.Sales; s != nil {
 		m := moved(s.Before, s.After)
 		p("Analytics' totals moved by %d orders charged (%d cents), %d cancellations and %d refunds (%d cents): money kept %d cents.",
 			m.Orders, m.RevenueCents, m.Cancelled, m.Refunds, m.RefundedCents, m.RevenueCents-m.RefundedCents)

@@ -103,14 +103,24 @@ func (p *placer) placeAll(ctx context.Context, n, concurrency int, progress func
 			}
 		})
 	}
-	for i := range n {
+	sent := 0
+	for ; sent < n; sent++ {
 		select {
-		case next <- i:
+		case next <- sent:
+			continue
 		case <-ctx.Done():
 		}
+		break
 	}
 	close(next)
 	wg.Wait()
+	// What the run's time left unsent: not placed, and said so, like an order out of tries.
+	for i := sent; i < n; i++ {
+		out[i] = Placement{Index: i, Customer: i % len(p.tokens), Choice: p.choose(i), Err: "not sent: the run's time ran out"}
+	}
+	p.mu.Lock()
+	p.req.NotPlaced += n - sent
+	p.mu.Unlock()
 	return out
 }
 

@@ -217,8 +217,8 @@ func Recount(ctx context.Context, stack *deployed.Stack, r *Report, poll, settle
 			r.Notes, f.Sales = append(r.Notes, "analytics' totals not checked again: "+err.Error()), nil
 		}
 	}
-	r.Facts, r.DLQs, r.Running, r.Stock = f, f.DLQs, f.Running, f.Stock
-	r.Checks = reconcile(f)
+	r.DLQs, r.Running, r.Stock = f.DLQs, f.Running, f.Stock
+	r.judge(f)
 	return nil
 }
 

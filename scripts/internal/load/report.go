@@ -103,9 +103,15 @@ type Report struct {
 	Notes      []string    `json:"notes,omitempty"`
 	Lines      []OrderLine `json:"orderList"`
 
+	// Sales is analytics' totals before and after the run (nil: not read).
+	Sales *Sales `json:"sales,omitempty"`
+
 	// Facts are what the checks were made of, for a caller's own checks (make chaos).
 	Facts Facts `json:"-"`
 }
+
+// judge records f, what the run found, and the checks made of it.
+func (r *Report) judge(f Facts) { r.Facts, r.Sales, r.Checks = f, f.Sales, reconcile(f) }
 
 // What says what the orders bought: "1 × SKU-100 paid with `tok_visa`", or the mix.
 func (r *Report) What() string {
@@ -149,7 +155,8 @@ func (r *Report) summarize(placements []Placement, orders []Order, journeys []jo
 	}
 	r.Placed = placedAll
 	if d := placedAll.Sub(r.Started).Seconds(); d > 0 {
-		r.PlacingRate = float64(r.Requests.Created-r.Requests.Replayed) / d
+		// One 201 per order placed: a replayed one is the only 201 of an order whose first answer was lost.
+		r.PlacingRate = float64(len(post)) / d
 	}
 	r.Outcomes = map[string]int{}
 	var toTerminal []time.Duration

@@ -29,7 +29,7 @@ func sampleReport() *Report {
 	r.CPU = &cpu
 	idle := Between(1234, CPUSample{At: t0}, CPUSample{At: t0.Add(2 * time.Second), Emulator: 100 * time.Millisecond}, 0, 0.25)
 	r.Idle = &idle
-	r.Checks, r.Facts = reconcile(f), f
+	r.judge(f)
 	r.summarize(placements, f.Orders, []journey.Journey{handMade(0)}, at(-50), at(10))
 	return r
 }

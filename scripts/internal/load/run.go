@@ -244,9 +244,8 @@ func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error
 
 	// Reconcile and report.
 	notPlaced, shared := unplaced(placements)
-	r.Facts = Facts{Orders: orders, NotPlaced: notPlaced, Shared: shared, Late: late, UnitsPerOrder: r.UnitsPerOrder, Stock: r.Stock,
-		DLQs: r.DLQs, Running: r.Running, ExecutionPrefix: strings.Replace(machine, ":stateMachine:", ":execution:", 1) + ":", Sales: sales}
-	r.Checks = reconcile(r.Facts)
+	r.judge(Facts{Orders: orders, NotPlaced: notPlaced, Shared: shared, Late: late, UnitsPerOrder: r.UnitsPerOrder, Stock: r.Stock,
+		DLQs: r.DLQs, Running: r.Running, ExecutionPrefix: strings.Replace(machine, ":stateMachine:", ":execution:", 1) + ":", Sales: sales})
 	r.summarize(placements, orders, journeys, since, placedAll)
 	return r, nil
 }
