@@ -183,17 +183,17 @@ func taskSpans(hops []Hop, byKey map[string]Hop, execution string) []Span {
 			break
 		}
 		name := s.entered.Actor
+		// A putEvents state's successful attempt has no end of its own (a failed one does):
+		// it lasts until the next state is entered, retries and all.
+		next, nextOK := byKey[prefix+strconv.Itoa(i+1)]
+		if !nextOK {
+			next, nextOK = byKey[prefix+"end"]
+		}
 		switch {
+		case s.published && nextOK:
+			out = append(out, Span{Stage: TaskStage(name), From: s.entered.Key, To: next.Key, Duration: next.Time.Sub(s.entered.Time)})
 		case s.end != nil:
 			out = append(out, Span{Stage: TaskStage(name), From: s.entered.Key, To: s.end.Key, Duration: s.end.Time.Sub(s.entered.Time)})
-		case s.published:
-			next, ok := byKey[prefix+strconv.Itoa(i+1)]
-			if !ok {
-				next, ok = byKey[prefix+"end"]
-			}
-			if ok {
-				out = append(out, Span{Stage: TaskStage(name), From: s.entered.Key, To: next.Key, Duration: next.Time.Sub(s.entered.Time)})
-			}
 		}
 		for _, k := range slices.Sorted(maps.Keys(s.sends)) {
 			send := s.sends[k]

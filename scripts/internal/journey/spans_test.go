@@ -114,3 +114,27 @@ func TestSpansOfARescue(t *testing.T) {
 		t.Errorf("%d spans of the payment task that never ended", n)
 	}
 }
+
+// A putEvents state whose first attempt failed (throttled) and whose retry succeeded lasts
+// until the next state is entered, the retry included, as a retried task's does: PublishShipment
+// entered at 570, failed at 571, retried 589–590, Shipped entered at 600.
+func TestPublishRetryIsPartOfTheTask(t *testing.T) {
+	ev := approved()
+	st := &ev.Executions[0].States[7]
+	if st.Name != "PublishShipment" {
+		t.Fatalf("state 7 is %s", st.Name)
+	}
+	ok := st.Attempts[0]
+	failed := Attempt{Resource: "events:putEvents", Scheduled: at(570), Ended: at(571), Outcome: "Failed", Error: "EventBridge.ThrottlingException"}
+	ok.Scheduled, ok.Ended = at(589), at(590)
+	st.Attempts = []Attempt{failed, ok}
+	var got []time.Duration
+	for _, s := range Build(ev).Spans() {
+		if s.Stage == TaskStage("PublishShipment") {
+			got = append(got, s.Duration)
+		}
+	}
+	if want := at(600).Sub(st.Entered); len(got) != 1 || got[0] != want {
+		t.Errorf("task PublishShipment spans %v, want one of %v (entered → Shipped entered)", got, want)
+	}
+}
