@@ -112,8 +112,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 		return opt, fmt.Errorf("want exactly one order id, got %d", len(rest))
 	case !orderID.MatchString(rest[0]):
 		return opt, fmt.Errorf("%q is not an order id: want ORD-<uuid>, as POST /orders returns it", rest[0])
-	case opt.follow && (opt.timeout <= 0 || opt.interval <= 0):
-		return opt, errors.New("-timeout and -interval must be positive")
+	case opt.follow && (opt.timeout <= 0 || opt.interval <= 0 || opt.settle <= 0):
+		return opt, errors.New("-timeout, -interval and -settle must be positive")
 	}
 	opt.order = rest[0]
 	return opt, nil

@@ -26,6 +26,7 @@ func TestParse(t *testing.T) {
 		{name: "upper-case uuid", args: []string{strings.ToUpper(id)}, err: "is not an order id"},
 		{name: "unknown flag", args: []string{"-colour", id}, err: "flag provided but not defined"},
 		{name: "zero timeout", args: []string{"-follow", "-timeout", "0s", id}, err: "must be positive"},
+		{name: "zero settle: -follow would stop at its first poll", args: []string{"-follow", "-settle", "0", id}, err: "must be positive"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := parse(tc.args, &bytes.Buffer{})

@@ -161,7 +161,11 @@ func Latency(d time.Duration) string {
 	return s
 }
 
+// clip shortens s to n runes, the last an ellipsis; n < 1 leaves nothing.
 func clip(s string, n int) string {
+	if n < 1 {
+		return ""
+	}
 	if r := []rune(s); len(r) > n {
 		return string(r[:n-1]) + "…"
 	}

@@ -223,3 +223,21 @@ func TestHTMLInChromium(t *testing.T) {
 		t.Errorf("screenshot: %v, %d bytes", err, len(b))
 	}
 }
+
+func TestClip(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"OrderShipped", 20, "OrderShipped"},
+		{"OrderShipped", 6, "Order…"},
+		{"OrderShipped", 1, "…"},
+		{"OrderShipped", 0, ""}, // a label wider than its column: nothing, not a panic
+		{"OrderShipped", -3, ""},
+	} {
+		if got := clip(tc.s, tc.n); got != tc.want {
+			t.Errorf("clip(%q, %d) = %q, want %q", tc.s, tc.n, got, tc.want)
+		}
+	}
+}
