@@ -87,7 +87,7 @@ func NewNotifications(scope constructs.Construct, d FunctionDefaults, key awskms
 			MaxConcurrency:          jsii.Number(notifierConcurrency),
 			ReportBatchItemFailures: jsii.Bool(true),
 		}))
-		q.DLQ.GrantSendMessages(fn)
+		q.DLQ.Grant(fn, jsii.String("sqs:SendMessage")) // park: not GrantSendMessages, which adds GetQueueUrl/Attributes it never calls
 	}
 	table.Grant(fn, jsii.String("dynamodb:PutItem")) // conditional: one notification per event per channel
 	suppressFunctionRoleFindings(fn)

@@ -56,7 +56,7 @@ func NewPayments(scope constructs.Construct, d FunctionDefaults, table, intents 
 	// Conditional updates only: claim, record the decision, void or refund it.
 	table.Grant(fn, jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:UpdateItem"))
 	intents.Grant(fn, jsii.String("dynamodb:GetItem")) // the token of the order it charges
-	q.DLQ.GrantSendMessages(fn)
+	q.DLQ.Grant(fn, jsii.String("sqs:SendMessage"))    // park: not GrantSendMessages, which adds GetQueueUrl/Attributes it never calls
 	suppressFunctionRoleFindings(fn)
 	return &Payments{QueueWithDLQ: q, Function: fn}
 }

@@ -527,6 +527,33 @@ func TestLeastPrivilegeNoWildcardActions(t *testing.T) {
 	}
 }
 
+// Grants the code never calls are left out where CDK's grant helpers would add them: the
+// functions that park a message themselves may only send to their DLQ (deadletter.Queue calls
+// SendMessage alone), and the streamer puts one record an invoke (no PutRecords).
+func TestGrantsAreWhatTheCodeCalls(t *testing.T) {
+	checked := 0
+	for id, p := range resources(t, "AWS::IAM::Policy") {
+		for _, s := range get(p, "PolicyDocument", "Statement").([]any) {
+			actions := fmt.Sprint(get(s, "Action"))
+			if strings.Contains(actions, "kinesis:PutRecords") {
+				t.Errorf("%s grants kinesis:PutRecords, which no function calls", id)
+			}
+			ref, _ := get(s, "Resource", "Fn::GetAtt").([]any)
+			if len(ref) != 2 || !strings.Contains(fmt.Sprint(ref[0]), "DLQ") ||
+				!(strings.HasPrefix(id, "PaymentsFunction") || strings.HasPrefix(id, "NotificationsFunction")) {
+				continue
+			}
+			checked++
+			if actions != "sqs:SendMessage" {
+				t.Errorf("%s grants %s on %v, want sqs:SendMessage alone", id, actions, ref[0])
+			}
+		}
+	}
+	if checked != 3 { // payments', email's and sms's DLQs
+		t.Errorf("%d DLQ grants of payment and notifier checked, want 3", checked)
+	}
+}
+
 // cdk-nag's AwsSolutions pack: every finding is fixed or suppressed with a reason in code.
 func TestCdkNagAwsSolutions(t *testing.T) {
 	errs := assertions.Annotations_FromStack(stack).FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))

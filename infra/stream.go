@@ -54,7 +54,7 @@ func NewStream(scope constructs.Construct, d FunctionDefaults, t StreamTables) *
 		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(6)),
 		OnFailure:     awslambdadestinations.NewSqsDestination(streamerDLQ),
 	})
-	stream.Grant(streamer, jsii.String("kinesis:PutRecord"), jsii.String("kinesis:PutRecords"))
+	stream.Grant(streamer, jsii.String("kinesis:PutRecord")) // one record an invoke (stream.Writer.Put)
 	streamerDLQ.GrantSendMessages(streamer)
 	suppressFunctionRoleFindings(streamer)
 
