@@ -131,9 +131,13 @@ func TestReportJSON(t *testing.T) {
 		}
 		Checks    []struct{ Name string }
 		OrderList []struct{ OrderID, Outcome string }
+		Sales     *Sales // analytics' totals around the run, as the Markdown tells them
 	}
 	if err := json.Unmarshal(b.Bytes(), &got); err != nil {
 		t.Fatal(err)
+	}
+	if got.Sales == nil || *got.Sales != *r.Facts.Sales {
+		t.Errorf("sales %+v, want %+v", got.Sales, r.Facts.Sales)
 	}
 	if got.Orders != 4 || got.Violations != 0 || got.Post.P50Ms != 51 || len(got.Checks) != 11 || len(got.OrderList) != 4 {
 		t.Errorf("JSON %+v", got)

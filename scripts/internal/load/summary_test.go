@@ -3,7 +3,6 @@ package load
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,24 +11,6 @@ import (
 
 	"github.com/orderflow-dev/orderflow/scripts/internal/journey"
 )
-
-// report.json carries analytics' totals around the run, as report.md tells them.
-func TestReportJSONHasTheSales(t *testing.T) {
-	r := sampleReport()
-	var js bytes.Buffer
-	if err := r.WriteJSON(&js); err != nil {
-		t.Fatal(err)
-	}
-	var got struct {
-		Sales *Sales `json:"sales"`
-	}
-	if err := json.Unmarshal(js.Bytes(), &got); err != nil {
-		t.Fatal(err)
-	}
-	if got.Sales == nil || *got.Sales != *r.Facts.Sales {
-		t.Errorf("report.json sales = %+v, want %+v", got.Sales, r.Facts.Sales)
-	}
-}
 
 // Every order placed has one 201 counted, fresh or replayed (a replay is the only 201 of an
 // order whose first answer was lost): the placing rate counts the orders placed.
