@@ -21,6 +21,7 @@ type Order struct {
 	Acknowledged bool   // a 201 named it; false: found in the customer's list only
 	TotalCents   int64  // as the API priced it
 	Events       []journey.Event
+	ReadErr      string   // why its events and journey could not be read ("": read)
 	Payment      *Payment // payments table item; nil: none
 	Claim        *Claim   // sagas table item; nil: none
 }
@@ -285,6 +286,10 @@ func DLQCheck(queues []Queue) Check {
 // checkEvents checks one order's events and returns its outcome ("" if it has not ended).
 func checkEvents(o Order, lost, terminal *Check) string {
 	if !slices.ContainsFunc(o.Events, func(e journey.Event) bool { return e.Type == string(events.TypeOrderPlaced) }) {
+		if o.ReadErr != "" { // not known lost: not known at all
+			lost.Violations = append(lost.Violations, o.ID+": its events could not be read: "+o.ReadErr)
+			return ""
+		}
 		lost.Violations = append(lost.Violations, o.ID+": no OrderPlaced in the event store")
 		return ""
 	}

@@ -90,6 +90,9 @@ func TestReconcileFindsEachViolation(t *testing.T) {
 			[]string{"every order placed"}, "#2 (key k2) was answered with ORD-1, the order of #1 (key k1)"},
 		{"an acknowledged order is not in the event store", func(f *Facts) { f.Orders[0].Events, f.Stock[0].Before = nil, 13 },
 			[]string{"no order lost"}, "no OrderPlaced"},
+		{"an order whose events could not be read", func(f *Facts) {
+			f.Orders[0].Events, f.Orders[0].ReadErr, f.Stock[0].Before = nil, "query the event store: throttled", 13
+		}, []string{"no order lost"}, "could not be read: query the event store: throttled"},
 		{"an order never ended", func(f *Facts) { f.Orders[0].Events, f.Stock[0].Before = history(approvedPath[:4]...), 13 },
 			[]string{"no order lost"}, "never ended"},
 		{"an order not ended within the timeout", func(f *Facts) { f.Late = []string{"ORD-2: still PLACED when the wait stopped"} },

@@ -112,7 +112,7 @@ func collect(ctx context.Context, c *journey.Collector, orders []Order, workers 
 			for i := range next {
 				ev, err := c.Gather(ctx, orders[i].ID)
 				if err != nil {
-					notes[i] = []string{err.Error()}
+					orders[i].ReadErr, notes[i] = err.Error(), []string{err.Error()}
 					continue
 				}
 				orders[i].Events = ev.Events
