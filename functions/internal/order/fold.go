@@ -47,6 +47,7 @@ type Order struct {
 	Version    int           `json:"-"` // the last applied sequence
 
 	charged, refunded bool // a payment was approved; it was given back
+	declined          bool // the payment was declined
 }
 
 // EventRef is one applied event, as GET /orders/{id} lists them.
@@ -62,7 +63,8 @@ type EventRef struct {
 // (same id, type and payload; see sameFact), and applies only the contiguous prefix 1, 2, 3...:
 // events after a gap are not visible yet. Errors: ErrNotFound if there is no sequence 1;
 // ErrConflict if one sequence holds two different events (anywhere, even after a gap); ErrCorrupt if sequence 1 is not OrderPlaced, an event belongs to another order or
-// an event cannot follow the status (e.g. anything after SHIPPED or CANCELLED).
+// an event cannot follow the status or the payment (e.g. anything after SHIPPED or CANCELLED, a
+// second payment decision, a confirmation without an approved, unrefunded payment).
 func Fold(evs []events.Envelope) (Order, error) {
 	sorted := append([]events.Envelope(nil), evs...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Sequence < sorted[j].Sequence })
@@ -143,11 +145,15 @@ func (o *Order) apply(e events.Envelope) error {
 	if !known {
 		return fmt.Errorf("unknown event type %q: %w", e.Type, ErrCorrupt)
 	}
-	// The rules a type brings beyond the registry's; a type without any (InventoryReserved,
-	// PaymentDeclined: progress inside PLACED) just sets the status the registry names, if any.
+	// The rules a type brings beyond the registry's; a type without any (InventoryReserved:
+	// progress inside PLACED) just sets the status the registry names, if any.
 	switch e.Type {
-	case events.TypePaymentApproved:
-		o.charged = true
+	case events.TypePaymentApproved, events.TypePaymentDeclined:
+		// One payment an order, decided once: the ledger records one decision.
+		if o.charged || o.declined {
+			return fmt.Errorf("a second payment decision (%s after approved %v, declined %v): %w", e.Type, o.charged, o.declined, ErrCorrupt)
+		}
+		o.charged, o.declined = e.Type == events.TypePaymentApproved, e.Type == events.TypePaymentDeclined
 	case events.TypePaymentRefunded:
 		// compensation: the money goes back; the status changes with the OrderCancelled that follows
 		if !o.charged || o.refunded || o.Status == StatusShipped {
@@ -159,8 +165,8 @@ func (o *Order) apply(e events.Envelope) error {
 			return fmt.Errorf("cannot release the stock of a %s order: %w", o.Status, ErrCorrupt)
 		}
 	case events.TypeOrderConfirmed:
-		if o.Status != StatusPlaced {
-			return fmt.Errorf("cannot confirm a %s order: %w", o.Status, ErrCorrupt)
+		if o.Status != StatusPlaced || !o.charged || o.refunded {
+			return fmt.Errorf("cannot confirm a %s order (approved %v, refunded %v): %w", o.Status, o.charged, o.refunded, ErrCorrupt)
 		}
 	case events.TypeOrderShipped:
 		if o.Status != StatusConfirmed || o.refunded {

@@ -311,6 +311,24 @@ func TestFoldRejects(t *testing.T) {
 		{"shipped after the refund", func(t *testing.T) []events.Envelope {
 			return placedV2(t).reserved().approved().confirmed().refunded().shipped().evs
 		}, order.ErrCorrupt},
+		{"confirmed without a payment", func(t *testing.T) []events.Envelope {
+			return placedV2(t).reserved().confirmed().evs
+		}, order.ErrCorrupt},
+		{"confirmed after a decline", func(t *testing.T) []events.Envelope {
+			return placedV2(t).reserved().declined().confirmed().evs
+		}, order.ErrCorrupt},
+		{"confirmed after the refund", func(t *testing.T) []events.Envelope {
+			return placedV2(t).reserved().approved().refunded().confirmed().evs
+		}, order.ErrCorrupt},
+		{"approved twice (analytics would count it twice)", func(t *testing.T) []events.Envelope {
+			return placedV2(t).reserved().approved().approved().evs
+		}, order.ErrCorrupt},
+		{"approved after a decline", func(t *testing.T) []events.Envelope {
+			return placedV2(t).reserved().declined().approved().evs
+		}, order.ErrCorrupt},
+		{"declined after an approval", func(t *testing.T) []events.Envelope {
+			return placedV2(t).reserved().approved().declined().evs
+		}, order.ErrCorrupt},
 		{"unknown type", func(t *testing.T) []events.Envelope {
 			evs := placedV2(t).reserved().evs
 			evs[1].Type = "OrderTeleported"
