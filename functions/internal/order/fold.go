@@ -103,11 +103,19 @@ func sameFact(a, b events.Envelope) bool {
 	if bytes.Equal(a.Payload, b.Payload) {
 		return true
 	}
-	var pa, pb any
-	if json.Unmarshal(a.Payload, &pa) != nil || json.Unmarshal(b.Payload, &pb) != nil {
-		return false
-	}
-	return reflect.DeepEqual(pa, pb)
+	pa, errA := decodeExact(a.Payload)
+	pb, errB := decodeExact(b.Payload)
+	return errA == nil && errB == nil && reflect.DeepEqual(pa, pb)
+}
+
+// decodeExact decodes a payload keeping each number's digits (json.Number): as float64, two
+// amounts past 2^53 that differ would compare equal.
+func decodeExact(payload []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	var v any
+	err := dec.Decode(&v)
+	return v, err
 }
 
 // apply applies the next event in sequence.

@@ -262,6 +262,13 @@ func TestFoldRejects(t *testing.T) {
 			other.Payload = []byte(`{"orderId":"` + orderID + `","totalCents":1}`)
 			return append(evs, other)
 		}, order.ErrConflict},
+		{"conflict: amounts that differ past 2^53 (equal as float64)", func(t *testing.T) []events.Envelope {
+			evs := placedV2(t).reserved().approved().confirmed().evs
+			a, b := evs[3], evs[3]
+			a.Payload = []byte(`{"orderId":"` + orderID + `","totalCents":9007199254740992}`)
+			b.Payload = []byte(`{"orderId":"` + orderID + `","totalCents":9007199254740993}`)
+			return append(evs[:3], a, b)
+		}, order.ErrConflict},
 		{"conflict: a foreign id at a sequence", func(t *testing.T) []events.Envelope {
 			evs := placedV2(t).reserved().evs
 			other := evs[1]
