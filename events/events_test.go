@@ -213,6 +213,11 @@ func TestParseRejects(t *testing.T) {
 		{"payment token in a v3 OrderPlaced", func(t *testing.T) []byte {
 			return mutate(t, placed, 3, func(m map[string]any) { payload(m)["paymentToken"] = "tok_visa" })
 		}, "/payload/paymentToken", "not allowed"},
+		// The message names the field, not its value: the token of a legacy event is a secret,
+		// and this text reaches logs, DLQ reasons and the workflow's history.
+		{"legacy payment token that breaks its pattern", func(t *testing.T) []byte {
+			return mutate(t, placed, 1, func(m map[string]any) { payload(m)["paymentToken"] = "tok_secret.9f3a" })
+		}, "/payload/paymentToken", "the value does not match pattern"},
 		{"malformed payment intent", func(t *testing.T) []byte {
 			return mutate(t, placed, 3, func(m map[string]any) { payload(m)["paymentIntentId"] = "tok_visa" })
 		}, "/payload/paymentIntentId", "does not match pattern"},
@@ -283,6 +288,9 @@ func TestParseRejects(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.wantPath) {
 				t.Errorf("Error() = %q does not name %q", err, tc.wantPath)
+			}
+			if strings.Contains(err.Error(), "tok_secret") {
+				t.Errorf("Error() = %q quotes the payment token", err)
 			}
 		})
 	}

@@ -27,6 +27,25 @@ func (s *recordingStream) Put(_ context.Context, key string, data []byte) (strin
 	return "49590338271490256608559692538361571095921575989136588898", nil
 }
 
+// A legacy OrderPlaced whose payment token breaks its pattern is parked, saying which field, but
+// neither the reason nor the log line quotes the token: it is a secret.
+func TestParkedReasonKeepsTheTokenOut(t *testing.T) {
+	detail := strings.Replace(string(events.Sample(events.TypeOrderPlaced, 1)), `"tok_declined"`, `"tok_secret.9f3a"`, 1)
+	raw := `{"version":"0","id":"6a7e8feb-b491-4cf7-a9f1-bf3703467718","detail-type":"OrderPlaced","source":"orderflow.orders",` +
+		`"account":"000000000000","time":"2026-03-14T10:26:53Z","region":"us-east-1","resources":[],"detail":` + detail + `}`
+	var logs strings.Builder
+	d := &fixture.DLQ{}
+	if err := newHandler(&recordingStream{}, d, slog.New(slog.NewJSONHandler(&logs, nil))).Handle(context.Background(), []byte(raw)); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Reasons()) != 1 || !strings.Contains(d.Reasons()[0], "/detail/payload/paymentToken") {
+		t.Fatalf("parked %v, want one reason naming /detail/payload/paymentToken", d.Reasons())
+	}
+	if strings.Contains(d.Reasons()[0], "tok_secret") || strings.Contains(logs.String(), "tok_secret") {
+		t.Errorf("the token leaked: reason %q, logs %s", d.Reasons()[0], logs.String())
+	}
+}
+
 func TestStream(t *testing.T) {
 	id := fixture.OrderID(1)
 	good := fixture.EventBridge(t, fixture.Placed(t, id, "tok_visa"))
