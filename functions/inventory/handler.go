@@ -70,12 +70,9 @@ func (h *Handler) handle(ctx context.Context, req Request) (*workflow.State, err
 				return nil, err
 			}
 		}
-		reason := events.ReasonFulfilmentFailed
-		switch {
-		case st.Outcome == workflow.OutcomeDeclined:
+		reason := req.Error.CompensationReason()
+		if st.Outcome == workflow.OutcomeDeclined {
 			reason = events.ReasonPaymentDeclined // ReleaseInventory failed: the cancellation it was making
-		case req.Error.TimedOut():
-			reason = events.ReasonTimedOut
 		}
 		return h.cancel(ctx, st, reason)
 	default:

@@ -53,10 +53,7 @@ func (h *Handler) refund(ctx context.Context, msg taskMessage) error {
 				return h.fail(ctx, msg.TaskToken, err)
 			}
 		}
-		reason := events.ReasonFulfilmentFailed // as the compensation's OrderCancelled says (inventory)
-		if msg.Error.TimedOut() {
-			reason = events.ReasonTimedOut
-		}
+		reason := msg.Error.CompensationReason() // as the compensation's OrderCancelled says (inventory)
 		if err := st.Emit(h.busName, events.TypePaymentRefunded, events.PaymentRefunded{OrderID: orderID, PaymentID: p.PaymentID, AmountCents: p.AmountCents, Reason: reason}, now); err != nil {
 			return h.fail(ctx, msg.TaskToken, err)
 		}

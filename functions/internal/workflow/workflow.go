@@ -72,6 +72,15 @@ func (e *TaskError) TimedOut() bool {
 	return e != nil && (e.Error == "States.Timeout" || e.Error == "States.TIMED_OUT")
 }
 
+// CompensationReason is the reason a compensation of e gives its OrderCancelled and
+// PaymentRefunded: timed-out when the saga gave up waiting (TimedOut), fulfilment-failed otherwise.
+func (e *TaskError) CompensationReason() string {
+	if e.TimedOut() {
+		return events.ReasonTimedOut
+	}
+	return events.ReasonFulfilmentFailed
+}
+
 // State is the order as the workflow knows it.
 type State struct {
 	Order         events.OrderPlaced `json:"order"` // the upcast OrderPlaced payload (no payment token: see PaymentIntentID)
