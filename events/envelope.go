@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -334,4 +335,32 @@ func DecodePayload[T any](e Envelope) (T, error) {
 		return v, invalid(e.Type, e.Version, "/payload", "decode into %T: %v", v, err)
 	}
 	return v, nil
+}
+
+// SameFact reports whether a and b, which claim the same order and sequence, are the same
+// event: the same id, type, version and payload. Ids are deterministic (order and sequence), so
+// the id alone cannot tell a redelivery from a different fact claiming the same place; the
+// payload can. Payloads are compared as JSON values, not bytes: the same event may come back
+// encoded another way (Go escapes '&' as \u0026, Python's json.dumps writes 'é' as \u00e9)
+// and keeps each number's digits (two amounts past 2^53 that differ are different). The time
+// may differ: a retried producer re-emits the same fact later.
+func SameFact(a, b Envelope) bool {
+	if a.ID != b.ID || a.Type != b.Type || a.Version != b.Version || a.OrderID != b.OrderID {
+		return false
+	}
+	if bytes.Equal(a.Payload, b.Payload) {
+		return true
+	}
+	pa, errA := decodeExact(a.Payload)
+	pb, errB := decodeExact(b.Payload)
+	return errA == nil && errB == nil && reflect.DeepEqual(pa, pb)
+}
+
+// decodeExact decodes a JSON value keeping each number's digits (json.Number).
+func decodeExact(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	err := dec.Decode(&v)
+	return v, err
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -226,6 +227,40 @@ func TestEventStoreAppend(t *testing.T) {
 	}
 	if _, ok := db.puts[0].Item["customerId"]; ok {
 		t.Error("a later event carries the index keys: the index would list the order twice")
+	}
+}
+
+// The event store keeps Go's encoding of an envelope ('&' as \u0026, 'é' as is); the same event
+// redelivered through a Python emulator or another producer comes encoded otherwise ('&' as is,
+// 'é' as \u00e9). That is a duplicate, not a sequence conflict the projector would park.
+func TestEventStoreAppendKnowsTheSameEventEncodedAnotherWay(t *testing.T) {
+	id := fixture.OrderID(1)
+	e := fixture.Placed(t, id, "tok_visa", events.Item{SKU: "SKU-001", Name: "Salt & Pepper <Café>", Quantity: 1, UnitPriceCents: 4999})
+	stored := map[string]types.AttributeValue{"eventId": str(e.ID), "type": str(string(e.Type)), "envelope": str(string(fixture.JSON(t, e)))}
+	if !strings.Contains(getS(stored, "envelope"), `Salt \u0026 Pepper \u003cCafé\u003e`) {
+		t.Fatalf("stored envelope %s: the test expects Go's escaping", getS(stored, "envelope"))
+	}
+	again := e
+	again.Payload = json.RawMessage(strings.NewReplacer(`\u0026`, "&", `\u003c`, "<", `\u003e`, ">", "é", `\u00e9`).Replace(string(e.Payload)))
+	rival := e
+	rival.Payload = json.RawMessage(strings.Replace(string(again.Payload), "Pepper", "Vinegar", 1))
+	for _, tc := range []struct {
+		name     string
+		incoming events.Envelope
+		want     error
+	}{
+		{"the same event", again, store.ErrDuplicate},
+		{"another fact", rival, store.ErrConflict},
+	} {
+		db := &fakeDB{putAnswers: []error{conditionFailed(stored)}, getAnswers: []map[string]types.AttributeValue{stored}}
+		es := NewEventStore(db, "events")
+		if err := es.Append(context.Background(), store.EventRecord{Envelope: tc.incoming, Detail: fixture.JSON(t, tc.incoming)}); !errors.Is(err, tc.want) {
+			t.Errorf("%s: Append = %v, want %v", tc.name, err, tc.want)
+		}
+		got, err := es.Contradiction(context.Background(), tc.incoming)
+		if err != nil || (got == "") != (tc.want == store.ErrDuplicate) {
+			t.Errorf("%s: Contradiction = %q, %v", tc.name, got, err)
+		}
 	}
 }
 

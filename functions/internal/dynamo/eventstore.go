@@ -1,7 +1,6 @@
 package dynamo
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -168,25 +167,15 @@ type storedFact struct {
 	Envelope string `dynamodbav:"envelope"`
 }
 
-// sameFact reports whether the stored item is e again: same id, type and payload. Ids are
-// deterministic (order and sequence), so the id alone cannot tell a redelivery from a
-// different fact claiming the same place; the payload can. (The time may differ: a retried
-// producer re-emits the same fact later.)
+// sameFact reports whether the stored item is e again (events.SameFact): same id, type,
+// version and payload, the payloads compared as JSON values (the stored envelope is Go's
+// encoding; a redelivered one may be another producer's).
 func sameFact(item storedFact, e events.Envelope) bool {
-	if item.EventID != e.ID || item.Type != string(e.Type) {
-		return false
-	}
-	var stored struct {
-		Payload json.RawMessage `json:"payload"`
-	}
+	var stored events.Envelope
 	if err := json.Unmarshal([]byte(item.Envelope), &stored); err != nil {
 		return false
 	}
-	var a, b bytes.Buffer
-	if json.Compact(&a, stored.Payload) != nil || json.Compact(&b, e.Payload) != nil {
-		return false
-	}
-	return bytes.Equal(a.Bytes(), b.Bytes())
+	return item.EventID == stored.ID && item.Type == string(stored.Type) && events.SameFact(stored, e)
 }
 
 // Records returns the order's stored events in sequence order, read consistently, each with

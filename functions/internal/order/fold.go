@@ -1,11 +1,8 @@
 package order
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"sort"
 	"time"
 
@@ -60,7 +57,7 @@ type EventRef struct {
 
 // Fold computes an order from its events, in any order and with duplicates, as the event
 // store or a stream may deliver them. It is pure. It sorts by sequence, drops exact duplicates
-// (same id, type and payload; see sameFact), and applies only the contiguous prefix 1, 2, 3...:
+// (same id, type and payload; see events.SameFact), and applies only the contiguous prefix 1, 2, 3...:
 // events after a gap are not visible yet. Errors: ErrNotFound if there is no sequence 1;
 // ErrConflict if one sequence holds two different events (anywhere, even after a gap); ErrCorrupt if sequence 1 is not OrderPlaced, an event belongs to another order or
 // an event cannot follow the status or the payment (e.g. anything after SHIPPED or CANCELLED, a
@@ -73,7 +70,7 @@ func Fold(evs []events.Envelope) (Order, error) {
 	next := 1
 	for i, e := range sorted {
 		if i > 0 && e.Sequence == sorted[i-1].Sequence {
-			if prev := sorted[i-1]; !sameFact(prev, e) {
+			if prev := sorted[i-1]; !events.SameFact(prev, e) {
 				return Order{}, fmt.Errorf("fold %s: sequence %d is both %s %s and %s %s: %w", e.OrderID, e.Sequence, prev.Type, prev.ID, e.Type, e.ID, ErrConflict)
 			}
 			continue // the same event delivered (or re-emitted by a retry) twice
@@ -90,32 +87,6 @@ func Fold(evs []events.Envelope) (Order, error) {
 		return Order{}, fmt.Errorf("fold: no OrderPlaced at sequence 1 among %d events: %w", len(evs), ErrNotFound)
 	}
 	return o, nil
-}
-
-// sameFact reports whether a and b, which claim the same sequence, are the same event: the
-// same id (ids are deterministic, so a different decision at the same sequence keeps the id
-// and shows in the type or payload instead), type and payload. Time may differ: a retried
-// task re-emits the same event at a later time.
-func sameFact(a, b events.Envelope) bool {
-	if a.ID != b.ID || a.Type != b.Type || a.Version != b.Version || a.OrderID != b.OrderID {
-		return false
-	}
-	if bytes.Equal(a.Payload, b.Payload) {
-		return true
-	}
-	pa, errA := decodeExact(a.Payload)
-	pb, errB := decodeExact(b.Payload)
-	return errA == nil && errB == nil && reflect.DeepEqual(pa, pb)
-}
-
-// decodeExact decodes a payload keeping each number's digits (json.Number): as float64, two
-// amounts past 2^53 that differ would compare equal.
-func decodeExact(payload []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.UseNumber()
-	var v any
-	err := dec.Decode(&v)
-	return v, err
 }
 
 // apply applies the next event in sequence.
