@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/toolkit"
 )
 
 // Path is where the document lives, from the repository's root; definition is the saga's
@@ -30,11 +31,11 @@ const (
 
 // producers names the producer of each source's events, for the operations' descriptions.
 var producers = map[string]string{
-	events.SourceOrders:     "order-api (POST /orders)",
-	events.SourceInventory:  "the order-fulfilment saga's inventory tasks",
-	events.SourcePayments:   "the order-fulfilment saga, with the payment service's decision",
-	events.SourceShipping:   "the order-fulfilment saga's shipping task",
-	events.SourceFulfilment: "the order-fulfilment saga",
+	events.SourceOrders:     "order-api (POST /orders) puts them",
+	events.SourceInventory:  "the order-fulfilment saga's Publish states put them, as its inventory tasks decided",
+	events.SourcePayments:   "the order-fulfilment saga's Publish states put them, as the payment service decided",
+	events.SourceShipping:   "the order-fulfilment saga's Publish states put them, as its shipping task decided",
+	events.SourceFulfilment: "the order-fulfilment saga's Publish states put them",
 }
 
 // Document returns the AsyncAPI document, indented, with a final newline; root is the
@@ -104,7 +105,7 @@ func Document(root string) ([]byte, error) {
 		if !ok {
 			return nil, fmt.Errorf("asyncapi: no producer named for the source %s (scripts/internal/asyncapi)", src)
 		}
-		operations["put."+src] = operation("send", "ordersBus", "Events of "+src+" onto the bus", name+" puts them (PutEvents).", keys)
+		operations["put."+src] = operation("send", "ordersBus", "Events of "+src+" onto the bus", name+" (PutEvents).", keys)
 	}
 	operations["startSaga"] = operation("receive", "ordersBus", "OrderPlaced starts the saga",
 		"The OrderPlacedToWorkflow rule starts an order-fulfilment execution (Step Functions) with the event.", placed)
@@ -113,8 +114,12 @@ func Document(root string) ([]byte, error) {
 	operations["appendToStream"] = operation("send", "orderEventsStream", "The streamer appends each event", "PutRecord, partition key orderId.", all)
 	operations["project"] = operation("receive", "orderEventsStream", "The projector keeps the event store",
 		"Appends each event to the event store once (conditional put), and emits the business metrics of an event stored for the first time.", all)
+	counted, err := countedTypes()
+	if err != nil {
+		return nil, err
+	}
 	operations["count"] = operation("receive", "orderEventsStream", "Analytics keeps the sales totals",
-		"Adds OrderConfirmed, OrderCancelled and PaymentRefunded to one totals item, each event once (a marker per event id, in the same transaction); the other types count nothing.", all)
+		"Adds "+inWords(counted)+" to one totals item, each event once (a marker per event id, in the same transaction); the other types count nothing.", all)
 	operations["notify"] = operation("receive", "ordersBus", "Customer-facing events to the topic",
 		"The CustomerFacingToNotifications rule publishes the customer-facing events to the topic.", customer)
 	operations["publishNotification"] = operation("send", "notificationsTopic", "The rule publishes to the topic", "SNS fans each message out to the queues.", customer)
@@ -147,6 +152,32 @@ func Document(root string) ([]byte, error) {
 		return nil, fmt.Errorf("asyncapi: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// countedTypes are the event types analytics counts (toolkit.TotalsOf, tried on each type's
+// latest sample), in the registry's order.
+func countedTypes() ([]string, error) {
+	var counted []string
+	for _, info := range events.Registry() {
+		e, err := events.Parse(events.Sample(info.Type, info.Latest()))
+		if err != nil {
+			return nil, fmt.Errorf("asyncapi: sample of %s: %w", info.Type, err)
+		}
+		if _, ok, err := toolkit.TotalsOf(e); err != nil {
+			return nil, fmt.Errorf("asyncapi: totals of the %s sample: %w", info.Type, err)
+		} else if ok {
+			counted = append(counted, string(info.Type))
+		}
+	}
+	return counted, nil
+}
+
+// inWords lists names as prose: "A", "A and B", "A, B and C".
+func inWords(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
 // messageKey is a message's key in components/messages: "OrderPlaced.v3".
@@ -248,6 +279,7 @@ func paymentTask(b *bundler, definition string) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	latestPlaced := messageKey(events.TypeOrderPlaced, events.LatestVersion(events.TypeOrderPlaced))
 	var placed []any
 	for v := 1; v <= events.LatestVersion(events.TypeOrderPlaced); v++ {
 		s, err := b.schema(events.TypeOrderPlaced, v)
@@ -287,7 +319,7 @@ func paymentTask(b *bundler, definition string) (map[string]any, error) {
 					"description": "The saga's state (package workflow's State). The payment service refuses a state without its order, before sequence 2, or whose ids are not the order's (InvalidInputError).",
 					"required":    []any{"order", "correlationId", "lastEventId", "sequence"},
 					"properties": map[string]any{
-						"order":         map[string]any{"allOf": []any{ref("#/components/schemas/OrderPlaced.v3.payload")}, "description": "The OrderPlaced payload, upcast to v3 (no payment token)."},
+						"order":         map[string]any{"allOf": []any{ref(fmt.Sprintf("#/components/schemas/%s.payload", latestPlaced))}, "description": fmt.Sprintf("The OrderPlaced payload, upcast to its latest version, %s.", latestPlaced)},
 						"correlationId": map[string]any{"allOf": []any{ref("#/components/schemas/envelope.uuid")}, "description": "The id of the order's OrderPlaced (sequence 1)."},
 						"lastEventId":   map[string]any{"allOf": []any{ref("#/components/schemas/envelope.uuid")}, "description": "The id of the event at sequence: the next event's causation."},
 						"sequence":      map[string]any{"type": "integer", "minimum": 2, "description": "The last sequence used (the reservation's, at least)."},
