@@ -40,6 +40,8 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -51,6 +53,7 @@ const (
 	stateDir     = ".emulator"
 	tlsDir       = ".emulator/tls"
 	requirements = "scripts/emulator/requirements.txt"
+	constraints  = "scripts/python-constraints.txt" // every package's version, dependencies included
 )
 
 type config struct {
@@ -80,7 +83,7 @@ func main() {
 	}
 	cfg.port = u.Port()
 	cfg.tls = u.Scheme == "https"
-	cfg.auth = strings.EqualFold(os.Getenv("AUTH"), "true")
+	cfg.auth = os.Getenv("AUTH") == "true" // as the Makefile reads it (make's filter is case-sensitive)
 	if cfg.auth && !cfg.tls {
 		fmt.Fprintf(os.Stderr, "emulator: AUTH=true needs an https endpoint (ORDERFLOW_ENDPOINT=https://localhost:%s): "+
 			"the CDK bootstrap bucket and the stack's queues and topics deny requests without TLS (aws:SecureTransport)\n", cfg.port)
@@ -113,14 +116,21 @@ func main() {
 		usage()
 	}
 	if err != nil {
-		var exit *exec.ExitError
+		var exit commandExit
 		if errors.As(err, &exit) {
-			os.Exit(exit.ExitCode())
+			os.Exit(exit.code) // the command has said why
 		}
 		fmt.Fprintln(os.Stderr, "emulator:", err)
 		os.Exit(1)
 	}
 }
+
+// commandExit is the exit status of the command run ran: passed on as this command's own, without
+// a message (the command has printed its own). Any other failure, a child process's (python3, pip)
+// included, is printed with what this command was doing.
+type commandExit struct{ code int }
+
+func (e commandExit) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: emulator up | down | status | env | run -- CMD [ARGS...]")
@@ -140,9 +150,20 @@ func up(ctx context.Context, cfg config) (started bool, err error) {
 		fmt.Printf("emulator: already running on %s\n", cfg.endpoint)
 		return false, nil
 	}
+	if cfg.kind == "localstack" && cfg.tls {
+		return false, fmt.Errorf("nothing answers on %s with the certificate this project makes: an https endpoint (AUTH=true, "+
+			"which `make test` sets) is MiniStack behind this project's TLS proxy. With LocalStack, run the end-to-end "+
+			"tests over http: EMULATOR=localstack make test-e2e", cfg.endpoint)
+	}
 	if cfg.kind == "localstack" {
 		return false, fmt.Errorf("nothing answers on %s: start LocalStack first (it needs Docker and, since March 2026, "+
 			"a token): docker run -d -p 4566:4566 -e LOCALSTACK_AUTH_TOKEN -v /var/run/docker.sock:/var/run/docker.sock localstack/localstack", cfg.endpoint)
+	}
+	if runtime.GOOS != "linux" {
+		// MiniStack runs a Go function's bootstrap as a process of its own host, and the functions
+		// are built for Linux (infra/function.go): on another OS every invoke would fail.
+		return false, fmt.Errorf("MiniStack runs the functions' Linux binaries as its own subprocesses, so it needs a Linux host "+
+			"(this is %s): run LocalStack (Docker) and EMULATOR=localstack instead", runtime.GOOS)
 	}
 	if !portFree(cfg.port) {
 		// Starting anyway would leave a MiniStack whose proxy cannot listen, and its pid file in
@@ -181,6 +202,10 @@ func up(ctx context.Context, cfg config) (started bool, err error) {
 		"IOT_MTLS_ENABLED=0",
 		"BIND_HOST=127.0.0.1", // only the proxy faces clients
 		"GATEWAY_PORT=" + gatewayPort,
+		// The emulator's own credentials, whatever the shell holds: MiniStack hands its credentials
+		// to every function it runs, and real ones have no business in local processes.
+		"AWS_ACCESS_KEY_ID=test",
+		"AWS_SECRET_ACCESS_KEY=test",
 	}
 	if cfg.tls {
 		trust, err := trustEnv()
@@ -197,15 +222,15 @@ func up(ctx context.Context, cfg config) (started bool, err error) {
 		env = append(env, "AUTH=true")
 	}
 	cmd := exec.Command(filepath.Join(venvDir, "bin", "python"), "-m", "ministack")
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(withoutCredentials(os.Environ()), env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // outlives this command; down stops the group
 	if err := cmd.Start(); err != nil {
 		return false, fmt.Errorf("start MiniStack: %w", err)
 	}
 	pid := cmd.Process.Pid
-	abandon := func(err error) (bool, error) { // stop what this call started
-		_ = syscall.Kill(-pid, syscall.SIGTERM)
+	abandon := func(err error) (bool, error) { // stop what this call started (a hung one too)
+		stopGroup(pid)
 		_ = os.Remove(cfg.pidFile())
 		return false, err
 	}
@@ -257,22 +282,29 @@ func up(ctx context.Context, cfg config) (started bool, err error) {
 // install creates the project-local virtualenv and installs the pinned MiniStack, once.
 func install() error {
 	python := filepath.Join(venvDir, "bin", "python")
-	if _, err := os.Stat(python); err != nil {
+	// A venv whose creation failed half-way (Debian without python3-venv leaves bin/python and no
+	// pip) is made again, not used.
+	if exec.Command(python, "-m", "pip", "--version").Run() != nil {
 		fmt.Println("emulator: creating", venvDir)
-		if err := sh("python3", "-m", "venv", venvDir); err != nil {
-			return fmt.Errorf("create virtualenv (is python3 with venv installed?): %w", err)
+		if err := sh("python3", "-m", "venv", "--clear", venvDir); err != nil {
+			return fmt.Errorf("create virtualenv (is python3 with venv installed? on Debian: apt-get install python3-venv): %w", err)
 		}
 	}
 	want, err := os.ReadFile(requirements)
 	if err != nil {
 		return err
 	}
+	pinned, err := os.ReadFile(constraints)
+	if err != nil {
+		return err
+	}
+	want = append(want, pinned...)
 	stamp := filepath.Join(venvDir, "requirements.installed")
 	if have, err := os.ReadFile(stamp); err == nil && string(have) == string(want) {
 		return nil
 	}
-	fmt.Println("emulator: installing", strings.TrimSpace(string(want)))
-	if err := sh(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", requirements); err != nil {
+	fmt.Println("emulator: installing the packages of", requirements, "with the versions of", constraints)
+	if err := sh(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", requirements, "-c", constraints); err != nil {
 		return fmt.Errorf("install MiniStack: %w", err)
 	}
 	return os.WriteFile(stamp, want, 0o644)
@@ -327,15 +359,35 @@ func down(cfg config) error {
 		fmt.Printf("emulator: MiniStack (pid %d) no longer runs; removed its stale %s\n", pid, pidFile)
 		return os.Remove(pidFile)
 	}
+	stopGroup(pid)
+	fmt.Printf("emulator: stopped MiniStack (pid %d)\n", pid)
+	return os.Remove(pidFile)
+}
+
+// stopGrace is how long a stopped MiniStack has to exit before it is killed.
+var stopGrace = 10 * time.Second
+
+// stopGroup stops the process group pid leads: SIGTERM, stopGrace to exit, then SIGKILL.
+func stopGroup(pid int) {
 	_ = syscall.Kill(-pid, syscall.SIGTERM)
-	for i := 0; i < 40 && syscall.Kill(-pid, 0) == nil; i++ {
-		time.Sleep(250 * time.Millisecond) // wait for the process group to exit
+	for deadline := time.Now().Add(stopGrace); time.Now().Before(deadline) && syscall.Kill(-pid, 0) == nil; {
+		time.Sleep(50 * time.Millisecond) // wait for the process group to exit
 	}
 	if syscall.Kill(-pid, 0) == nil {
 		_ = syscall.Kill(-pid, syscall.SIGKILL)
 	}
-	fmt.Printf("emulator: stopped MiniStack (pid %d)\n", pid)
-	return os.Remove(pidFile)
+}
+
+// withoutCredentials is env without the AWS credentials and profile a shell may hold.
+func withoutCredentials(env []string) []string {
+	return slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
+		name, _, _ := strings.Cut(kv, "=")
+		switch name {
+		case "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE":
+			return true
+		}
+		return false
+	})
 }
 
 // run brings the emulator up, runs args, and stops the emulator again if it started it (also when
@@ -364,7 +416,12 @@ func run(ctx context.Context, cfg config, args []string) error {
 		}
 		cmd.Env = append(cmd.Env, trust...)
 	}
-	return cmd.Run()
+	err = cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return commandExit{exit.ExitCode()}
+	}
+	return err
 }
 
 func healthy(cfg config, endpoint string) bool {

@@ -22,15 +22,18 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// checkout is a working directory whose MiniStack is a stand-in: .venv/bin/python sleeps (its
-// command line, "python -m ministack", names the module as the real one's does) and never answers.
+// checkout is a working directory whose MiniStack is a stand-in: .venv/bin/python has pip, and as
+// "python -m ministack" (named as the real one is) it writes its pid to ministack.pid and its
+// environment to ministack.env,
+// runs the shell commands in ministack.sh if there is one (a trap), and sleeps, never answering.
 func checkout(t *testing.T) {
 	t.Helper()
 	t.Chdir(t.TempDir())
 	for path, content := range map[string]string{
-		venvDir + "/bin/python":             "#!/bin/sh\nsleep 120\n",
+		venvDir + "/bin/python":             "#!/bin/sh\n[ \"$2\" = pip ] && exit 0\necho $$ > ministack.pid\nenv > ministack.env\n[ -f ministack.sh ] && . ./ministack.sh\nsleep 120\n",
 		requirements:                        "ministack==0\n",
-		venvDir + "/requirements.installed": "ministack==0\n",
+		constraints:                         "ministack==0\n",
+		venvDir + "/requirements.installed": "ministack==0\nministack==0\n",
 	} {
 		if err := os.MkdirAll(path[:strings.LastIndex(path, "/")], 0o755); err != nil {
 			t.Fatal(err)
@@ -132,6 +135,61 @@ func TestUpInterruptedStopsWhatItStarted(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Errorf("port %s still taken: the proxy outlived the interrupted start", port)
+}
+
+// A MiniStack that does not stop on SIGTERM (hung while starting) is killed, not left running with
+// its pid file gone; it is started without the shell's AWS credentials, which it would hand to
+// every function it runs.
+func TestUpStopsAHungStartAndKeepsCredentialsOut(t *testing.T) {
+	checkout(t)
+	defer func(g time.Duration) { stopGrace = g }(stopGrace)
+	stopGrace = 300 * time.Millisecond
+	if err := os.WriteFile("ministack.sh", []byte("trap '' TERM\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAREALKEY")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "real-secret")
+	t.Setenv("AWS_SESSION_TOKEN", "real-token")
+	t.Setenv("AWS_PROFILE", "production")
+	port := freeTestPort(t)
+	cfg := config{endpoint: "http://127.0.0.1:" + port, port: port, kind: "ministack"}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if started, err := up(ctx, cfg); started || err == nil {
+		t.Fatalf("up = %v, %v; want interrupted", started, err)
+	}
+	pid, err := os.ReadFile("ministack.pid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := strconv.Atoi(strings.TrimSpace(string(pid))); n == 0 || !gone(n) {
+		_ = syscall.Kill(-n, syscall.SIGKILL)
+		t.Errorf("MiniStack (pid %s) ignored SIGTERM and was left running", pid)
+	}
+	env, err := os.ReadFile("ministack.env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, leaked := range []string{"AKIAREALKEY", "real-secret", "real-token", "production"} {
+		if bytes.Contains(env, []byte(leaked)) {
+			t.Errorf("MiniStack's environment holds the shell's %q", leaked)
+		}
+	}
+	if !bytes.Contains(env, []byte("AWS_ACCESS_KEY_ID=test\n")) || !bytes.Contains(env, []byte("AWS_SECRET_ACCESS_KEY=test\n")) {
+		t.Errorf("MiniStack's environment lacks the emulator's test credentials:\n%s", env)
+	}
+}
+
+// LocalStack behind an https endpoint (make test's AUTH=true) is not what this project supports:
+// up says so, rather than "start LocalStack" to someone whose LocalStack is running.
+func TestUpExplainsLocalStackOverTLS(t *testing.T) {
+	checkout(t)
+	port := freeTestPort(t)
+	cfg := config{endpoint: "https://localhost:" + port, port: port, kind: "localstack", tls: true, auth: true}
+	_, err := up(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "EMULATOR=localstack make test-e2e") {
+		t.Fatalf("up = %v; want the way to run LocalStack's tests", err)
+	}
 }
 
 // down stops the MiniStack its pid file names, and nothing else: a pid file whose process ended

@@ -182,6 +182,10 @@ func forward(target *url.URL) http.Handler {
 	// Drop an idle connection before MiniStack does (its keep-alive timeout is 75 s; Go's default
 	// here is 90 s), so that a request is never sent on one MiniStack is closing.
 	toBackend.IdleConnTimeout = 60 * time.Second
+	// Pass bodies on as they are: with compression on, Go asks for gzip when the client did not
+	// and hands the client the answer unzipped, without its Content-Encoding (an S3 object stored
+	// gzip-encoded would reach curl or the AWS CLI as other bytes than its ETag's).
+	toBackend.DisableCompression = true
 	rp := &httputil.ReverseProxy{
 		Transport: toBackend,
 		Rewrite: func(r *httputil.ProxyRequest) {

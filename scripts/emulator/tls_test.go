@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -68,5 +71,44 @@ func TestForwardKeepsItsConnectionsToTheBackend(t *testing.T) {
 	burst()
 	if again := opened.Load() - first; again != 0 {
 		t.Errorf("the second burst opened %d more connections to the backend (the first opened %d)", again, first)
+	}
+}
+
+// The proxy hands on the backend's answer as it is: a gzip-encoded body stays gzip-encoded, with
+// its Content-Encoding, for a client that did not ask for gzip (Go's transport would otherwise ask
+// for it on the client's behalf and unzip the answer).
+func TestForwardPassesEncodedBodiesThrough(t *testing.T) {
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	_, _ = zw.Write([]byte("an object stored gzip-encoded"))
+	_ = zw.Close()
+	var asked atomic.Value
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Store(r.Header.Get("Accept-Encoding"))
+		w.Header().Set("Content-Encoding", "gzip")
+		_, _ = w.Write(zipped.Bytes())
+	}))
+	defer backend.Close()
+	target, err := url.Parse(backend.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := httptest.NewServer(forward(target))
+	defer front.Close()
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}} // sends no Accept-Encoding, as curl
+	resp, err := client.Get(front.URL + "/bucket/object")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := asked.Load(); got != "" {
+		t.Errorf("the backend was asked for Accept-Encoding %q; the client asked for none", got)
+	}
+	if resp.Header.Get("Content-Encoding") != "gzip" || !bytes.Equal(body, zipped.Bytes()) {
+		t.Errorf("Content-Encoding %q, %d bytes; want gzip and the backend's %d bytes", resp.Header.Get("Content-Encoding"), len(body), zipped.Len())
 	}
 }
