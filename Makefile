@@ -56,9 +56,11 @@ test: lint test-unit ## all tests: lint, unit, infra (template + cdk-nag), templ
 # The unit tests run with the race detector, but for infra (template assertions in one goroutine,
 # and the heaviest build). events runs twice: under -race its equivalence tests keep one mutation in
 # 128 (what the detector looks for is shared state), without it every one.
-test-unit: deps chromium ## unit tests (race detector on) and infra template tests (no emulator)
+test-unit: deps chromium ## unit tests (race detector on), infra template tests and the linters on the AWS template (no emulator)
 	go test -count=1 -race $$(go list ./... | grep -v -e '/infra$$')
-	go test -count=1 ./infra/ ./events/
+	ORDERFLOW_INFRA_TEST_OUT=$(CURDIR)/.emulator/cdk.out-test go test -count=1 ./infra/ ./events/
+	@# the template `make deploy` sends to AWS, as the infra tests synthesized it (stack "Test")
+	$(MAKE) --no-print-directory lint-templates TEMPLATE=.emulator/cdk.out-test/Test.template.json
 
 FUZZTIME ?= 30s
 fuzz: ## run every fuzz test for FUZZTIME each (their seed corpora run in make test) [FUZZTIME=5m ARGS="-run FuzzFold"]
@@ -79,9 +81,10 @@ deps: node_modules/.package-lock.json .venv/bin/cfn-lint ## install Go modules, 
 
 # cfn-lint, pinned in scripts/lint/requirements.txt, in the project's virtualenv (MiniStack's too:
 # the two sets of requirements install side by side)
-.venv/bin/cfn-lint: scripts/lint/requirements.txt
-	@test -x .venv/bin/python || python3 -m venv .venv
-	.venv/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/lint/requirements.txt
+.venv/bin/cfn-lint: scripts/lint/requirements.txt scripts/python-constraints.txt
+	@# a venv whose creation failed half-way (no python3-venv: bin/python and no pip) is made again
+	@.venv/bin/python -m pip --version >/dev/null 2>&1 || python3 -m venv --clear .venv
+	.venv/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/lint/requirements.txt -c scripts/python-constraints.txt
 	@touch $@
 
 chromium: ## headless Chromium for the trace page tests (Debian package; installed when running as root)
@@ -129,7 +132,9 @@ bench: ## handlers against their floor, cold start and warm invoke under the Lam
 	go run ./scripts/bench $(ARGS)
 
 lint: deps ## gofmt, go vet (with the e2e tag), go mod tidy check, docs/asyncapi.json current and accepted by the AsyncAPI parser
-	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	@# outside a git work tree (a zip, a copy) gofmt would get no files and read its standard input
+	@files=$$(git ls-files '*.go') && test -n "$$files" || { echo "lint: no Go files from git ls-files: run it in a git clone" >&2; exit 1; }; \
+		unformatted=$$(gofmt -l $$files) && test -z "$$unformatted" || { echo "$$unformatted"; exit 1; }
 	go vet -tags e2e ./...
 	go mod tidy -diff
 	go run ./scripts/asyncapi -check

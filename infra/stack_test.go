@@ -31,7 +31,12 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(filepath.Join(os.TempDir(), "orderflow-infra-test.out"))})
+		// make test-unit names the folder, to lint the AWS template (Test.template.json) after the tests.
+		out := os.Getenv("ORDERFLOW_INFRA_TEST_OUT")
+		if out == "" {
+			out = filepath.Join(os.TempDir(), "orderflow-infra-test.out")
+		}
+		app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(out)})
 		stack = NewOrderflowStack(app, "Test", &OrderflowStackProps{Architecture: ARM64, SourceRoot: root})
 		awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 		template = assertions.Template_FromStack(stack, nil)

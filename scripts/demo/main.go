@@ -93,7 +93,11 @@ func run(token, sku string, qty int, timeout time.Duration) error {
 		}
 		select {
 		case <-ctx.Done():
-			return render.Text(os.Stdout, j)
+			if err := render.Text(os.Stdout, j); err != nil {
+				return err
+			}
+			return fmt.Errorf("the journey above may be incomplete: it was still growing when the demo's time ran out (%w); "+
+				"see it whole later with make trace ORDER=%s", ctx.Err(), placed.OrderID)
 		case <-time.After(time.Second):
 		}
 	}

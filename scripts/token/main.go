@@ -3,19 +3,22 @@
 //
 //	TOKEN=$(go run ./scripts/token)                        # the demo customer, created if need be
 //	TOKEN=$(go run ./scripts/token -user alice)            # another customer
-//	TOKEN=$(go run ./scripts/token -user alice -password …) # sign in only (no admin rights needed)
+//	TOKEN=$(go run ./scripts/token -user alice -password-stdin < pw) # sign in only (no admin rights needed)
 //	curl -H "Authorization: Bearer $TOKEN" "$API_URL/orders"
 //
-// Without -password it (re)sets the customer's password to a random one, which needs Cognito
+// -password-stdin reads the password from the first line of standard input (-password P works
+// too, but puts it where ps and the shell's history show it). Without either, it (re)sets the customer's password to a random one, which needs Cognito
 // admin rights (the account owner's, or any on the local emulator). The token goes to
 // stdout, the rest to stderr.
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/orderflow-dev/orderflow/scripts/internal/customers"
@@ -24,9 +27,17 @@ import (
 
 func main() {
 	user := flag.String("user", "demo", "the customer's username")
-	password := flag.String("password", "", "sign in with this password instead of setting a new one")
+	password := flag.String("password", "", "sign in with this password instead of setting a new one (visible to ps: prefer -password-stdin)")
+	passwordStdin := flag.Bool("password-stdin", false, "sign in with the password on the first line of standard input")
 	idToken := flag.Bool("id", false, "print the ID token instead of the access token (the API accepts both)")
 	flag.Parse()
+	if *passwordStdin {
+		line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+		if *password = strings.TrimRight(line, "\r\n"); *password == "" {
+			fmt.Fprintln(os.Stderr, "token: -password-stdin: no password on the first line of standard input")
+			os.Exit(2)
+		}
+	}
 	if err := run(*user, *password, *idToken); err != nil {
 		fmt.Fprintln(os.Stderr, "token:", err)
 		os.Exit(1)
