@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -262,5 +264,16 @@ func TestCertificateRenewedBeforeItEnds(t *testing.T) {
 	}
 	if renewed, _ := os.ReadFile(path); bytes.Equal(renewed, []byte("not a certificate")) || expiresBefore(path, time.Now().AddDate(1, 11, 0)) {
 		t.Error("an unreadable certificate was kept")
+	}
+	// Another start's key beside this certificate (two starts at once): both are made again.
+	keyPath := filepath.Join(tlsDir, "server.key")
+	if err := os.WriteFile(keyPath, []byte("-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ensureCertificate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tls.LoadX509KeyPair(path, keyPath); err != nil {
+		t.Errorf("the certificate and key still do not pair: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -61,7 +62,7 @@ func ensureCertificate() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := os.Stat(bundlePath); err == nil && !expiresBefore(certPath, time.Now().AddDate(0, 0, 30)) {
+	if _, err := os.Stat(bundlePath); err == nil && !expiresBefore(certPath, time.Now().AddDate(0, 0, 30)) && pairs(certPath, keyPath) {
 		return abs, nil
 	}
 	if err := os.MkdirAll(tlsDir, 0o755); err != nil {
@@ -112,6 +113,14 @@ func ensureCertificate() (string, error) {
 		return "", err
 	}
 	return abs, nil
+}
+
+// pairs reports whether the key at keyPath is the certificate's: two starts making them at the same
+// moment could leave one's certificate beside the other's key, and the proxy would then refuse to
+// start ("private key does not match public key") until they were made again.
+func pairs(certPath, keyPath string) bool {
+	_, err := tls.LoadX509KeyPair(certPath, keyPath)
+	return err == nil
 }
 
 // expiresBefore reports whether the certificate at path ends before t, or cannot be read: then a
