@@ -14,7 +14,10 @@ import (
 // businessMetrics emits what e adds to the business metrics (package metrics names them), in
 // one record. The handler calls it only when e was appended now, for the first time: a
 // redelivered or replayed event is a duplicate of the event store's item and counts nothing,
-// so each event counts once.
+// so each event counts at most once. (At most: when the SDK retries an append whose answer was
+// lost, the retry meets the item it wrote itself and the event counts nothing. Counting on a
+// duplicate from the same stream record instead would count twice every event of a batch retried
+// whole after a timeout, which is the likelier of the two.)
 //
 // Nothing here fails the record. The event is stored by now; a retry would meet a duplicate
 // and count nothing either, so metrics that cannot be emitted are logged and dropped.
