@@ -47,6 +47,7 @@ type OperationsProps struct {
 	AlarmEmail string      // optional: who the alarm topic e-mails (context value alarmEmail)
 	Workflow   awsstepfunctions.IStateMachine
 	Stream     awskinesis.IStream
+	Consumers  []awslambda.IFunction // the stream's consumers (projector, analytics)
 	API        awsapigatewayv2.IHttpApi
 }
 
@@ -96,13 +97,19 @@ func NewOperations(scope constructs.Construct, p OperationsProps) *Operations {
 // alarm defines an alarm on metric that notifies the topic when it goes to ALARM and back to
 // OK. Missing data is not a breach: no traffic is no trouble.
 func (o *Operations) alarm(id, description string, metric awscloudwatch.IMetric, threshold float64, op awscloudwatch.ComparisonOperator) awscloudwatch.Alarm {
+	return o.alarmMissing(id, description, metric, threshold, op, awscloudwatch.TreatMissingData_NOT_BREACHING)
+}
+
+// alarmMissing is alarm with its own treatment of missing data: for a metric that is there for
+// as long as all is well (BREACHING).
+func (o *Operations) alarmMissing(id, description string, metric awscloudwatch.IMetric, threshold float64, op awscloudwatch.ComparisonOperator, missing awscloudwatch.TreatMissingData) awscloudwatch.Alarm {
 	a := awscloudwatch.NewAlarm(o.scope, jsii.String(id), &awscloudwatch.AlarmProps{
 		Metric:             metric,
 		Threshold:          jsii.Number(threshold),
 		ComparisonOperator: op,
 		EvaluationPeriods:  jsii.Number(1),
 		DatapointsToAlarm:  jsii.Number(1),
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		TreatMissingData:   missing,
 		AlarmDescription:   jsii.String(description),
 	})
 	a.AddAlarmAction(o.action)
@@ -139,6 +146,13 @@ func (o *Operations) Watch(stack awscdk.Stack) {
 		o.alarm(nameOf(q)+"NotEmpty",
 			"A message was dead-lettered: it failed every delivery, and its body (and reason attribute) wait in the queue. Read why with `go run ./scripts/redrive -dry-run` (credentials of the account; `make redrive` is the local emulator's), fix the cause, then redrive.",
 			q.MetricApproximateNumberOfMessagesVisible(fiveMinutes("Maximum")), 0, over)
+		// NotEmpty stays in ALARM while any message is kept in the queue, and pages once: this one
+		// pages for each five minutes in which more arrived. (SQS does not count the moves of a
+		// queue's own redrive policy here; the consumers park a message on its last receive
+		// themselves, and Lambda's failure destinations send.)
+		o.alarm(nameOf(q)+"Arrivals",
+			"More messages were dead-lettered, perhaps into a queue that already held some (its NotEmpty alarm, already in ALARM, does not page again). Read why with `go run ./scripts/redrive -dry-run`, fix the cause, then redrive.",
+			q.MetricNumberOfMessagesSent(fiveMinutes("Sum")), 1, atLeast)
 	}
 	wf := o.props.Workflow
 	for _, m := range []struct {
@@ -159,9 +173,23 @@ func (o *Operations) Watch(stack awscdk.Stack) {
 			fn.MetricErrors(fiveMinutes("Sum")), 1, atLeast)
 		o.alarm(name+"Throttles", "The function "+name+" was throttled: the account's or its own concurrency limit was reached. Work waits and is retried; raise the limit if it persists.",
 			fn.MetricThrottles(fiveMinutes("Sum")), 1, atLeast)
+		// What failed every retry goes to a failure destination or DLQ; if that send fails too, the
+		// event is gone, and no DLQ alarm can tell.
+		o.alarm(name+"DestinationDeliveryFailures", "Lambda could not send a failed event or record of "+name+" to its failure destination (its dead-letter queue): the event is lost. Check the function's role may send to the queue (and use its key), and that the queue exists; then find the event in the function's log and replay it (go run ./scripts/replay, for the stream's consumers).",
+			fn.Metric(jsii.String("DestinationDeliveryFailures"), fiveMinutes("Sum")), 1, atLeast)
 	}
-	o.alarm("StreamIteratorAge", "The order-events stream's consumers (projector, analytics) are more than a minute behind: GET /orders lags. A consumer may be failing on a record (see its errors and DLQ) or be too slow.",
-		o.props.Stream.MetricGetRecordsIteratorAgeMilliseconds(fiveMinutes("Maximum")), iteratorAgeAlarmMillis, over)
+	// Lambda's pollers read every shard about once a second, even with nothing new (age 0): no
+	// data means nothing reads the stream (both event source mappings disabled or failing), and
+	// the stream's retention then runs out on events never stored.
+	o.alarmMissing("StreamIteratorAge", "The order-events stream's consumers (projector, analytics) are more than a minute behind, or no one reads the stream at all (no data: their event source mappings are disabled or cannot poll): GET /orders lags or stops, and after the stream's retention events are lost. A consumer may be failing on a record (see its errors and DLQ) or be too slow.",
+		o.props.Stream.MetricGetRecordsIteratorAgeMilliseconds(fiveMinutes("Maximum")), iteratorAgeAlarmMillis, over, awscloudwatch.TreatMissingData_BREACHING)
+	// The stream's figure is the most behind of its readers at each read: one consumer retrying a
+	// record can hide behind the other's fresh reads. Each consumer's own age tells.
+	for _, fn := range o.props.Consumers {
+		name := nameOf(fn)
+		o.alarm(name+"IteratorAge", "The stream consumer "+name+" is more than a minute behind the order-events stream: a record it keeps failing on (see its errors and DLQ) or too slow.",
+			fn.Metric(jsii.String("IteratorAge"), fiveMinutes("Maximum")), iteratorAgeAlarmMillis, over)
+	}
 	api := o.props.API
 	rate := o.alarm("Api5xxRate", fmt.Sprintf("More than %d%% of the API's requests failed with a 5xx in five minutes: read order-api's log (its 5xx answers log the cause).", api5xxAlarmPercent),
 		awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{

@@ -67,26 +67,40 @@ func TestEveryAlarmNotifiesTheAlarmTopic(t *testing.T) {
 				t.Errorf("%s: %s %s, want the alarm topic", id, actions, got)
 			}
 		}
-		if p["TreatMissingData"] != "notBreaching" || p["AlarmDescription"] == nil || len(fmt.Sprint(p["AlarmDescription"])) < 40 {
-			t.Errorf("%s: missing data %v, description %v: want notBreaching and a description that says what to do", id, p["TreatMissingData"], p["AlarmDescription"])
+		// Missing data is no trouble (no traffic), but where it means nothing reads the stream.
+		missing := "notBreaching"
+		if p["MetricName"] == "GetRecords.IteratorAgeMilliseconds" {
+			missing = "breaching"
+		}
+		if p["TreatMissingData"] != missing || p["AlarmDescription"] == nil || len(fmt.Sprint(p["AlarmDescription"])) < 40 {
+			t.Errorf("%s: missing data %v, description %v: want %s and a description that says what to do", id, p["TreatMissingData"], p["AlarmDescription"], missing)
 		}
 	}
 }
 
 // A dead-letter queue that fills up wakes someone: every queue without a DLQ of its own is one,
-// and each has an alarm on its visible messages.
+// and each has an alarm on its visible messages, and one on the messages sent to it (the first
+// stays in ALARM while any message is kept, and pages once; the second pages for more).
 func TestEveryDeadLetterQueueHasAnAlarm(t *testing.T) {
-	watched := map[string]bool{}
-	for id, p := range alarmsOn(t, "AWS/SQS", "ApproximateNumberOfMessagesVisible") {
-		ref, _ := get(dimension(p, "QueueName"), "Fn::GetAtt").([]any)
-		if len(ref) != 2 || ref[1] != "QueueName" {
-			t.Errorf("%s: dimension %v, want a queue's QueueName", id, dimension(p, "QueueName"))
-			continue
+	watched := map[string]map[string]bool{} // queue → metrics alarmed on
+	for _, m := range []struct{ metric, op, statistic string }{
+		{"ApproximateNumberOfMessagesVisible", "GreaterThanThreshold", "Maximum"},
+		{"NumberOfMessagesSent", "GreaterThanOrEqualToThreshold", "Sum"},
+	} {
+		for id, p := range alarmsOn(t, "AWS/SQS", m.metric) {
+			ref, _ := get(dimension(p, "QueueName"), "Fn::GetAtt").([]any)
+			if len(ref) != 2 || ref[1] != "QueueName" {
+				t.Errorf("%s: dimension %v, want a queue's QueueName", id, dimension(p, "QueueName"))
+				continue
+			}
+			if p["ComparisonOperator"] != m.op || p["Statistic"] != m.statistic {
+				t.Errorf("%s: %v %v of the %v, want %s of the %s: any message at all", id, p["ComparisonOperator"], p["Threshold"], p["Statistic"], m.op, m.statistic)
+			}
+			if watched[fmt.Sprint(ref[0])] == nil {
+				watched[fmt.Sprint(ref[0])] = map[string]bool{}
+			}
+			watched[fmt.Sprint(ref[0])][m.metric] = true
 		}
-		if p["Threshold"] != float64(0) || p["ComparisonOperator"] != "GreaterThanThreshold" {
-			t.Errorf("%s: %v %v, want any message at all", id, p["ComparisonOperator"], p["Threshold"])
-		}
-		watched[fmt.Sprint(ref[0])] = true
 	}
 	dlqs := 0
 	for id, p := range resources(t, "AWS::SQS::Queue") {
@@ -94,8 +108,8 @@ func TestEveryDeadLetterQueueHasAnAlarm(t *testing.T) {
 			continue
 		}
 		dlqs++
-		if !watched[id] {
-			t.Errorf("dead-letter queue %s has no alarm", id)
+		if len(watched[id]) != 2 {
+			t.Errorf("dead-letter queue %s has alarms on %v, want its visible and its sent messages", id, watched[id])
 		}
 	}
 	if dlqs < 11 {
@@ -116,7 +130,7 @@ func TestAlarms(t *testing.T) {
 		}
 	}
 	functions := resources(t, "AWS::Lambda::Function")
-	for _, m := range []string{"Errors", "Throttles"} {
+	for _, m := range []string{"Errors", "Throttles", "DestinationDeliveryFailures"} {
 		seen := map[string]bool{}
 		for _, p := range alarmsOn(t, "AWS/Lambda", m) {
 			seen[fmt.Sprint(get(dimension(p, "FunctionName"), "Ref"))] = true
@@ -129,6 +143,26 @@ func TestAlarms(t *testing.T) {
 	}
 	if got := alarmsOn(t, "AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds"); len(got) != 1 {
 		t.Errorf("%d iterator-age alarms, want 1", len(got))
+	}
+	// Each of the stream's consumers has its own: the stream's hides one behind the other.
+	consumers := map[string]bool{}
+	streams := resources(t, "AWS::Kinesis::Stream")
+	for _, p := range resources(t, "AWS::Lambda::EventSourceMapping") {
+		if source, _ := get(p, "EventSourceArn", "Fn::GetAtt").([]any); len(source) == 2 && streams[fmt.Sprint(source[0])] != nil {
+			consumers[fmt.Sprint(get(p, "FunctionName", "Ref"))] = true
+		}
+	}
+	if len(consumers) != 2 {
+		t.Errorf("%d stream consumers found, want 2 (projector, analytics)", len(consumers))
+	}
+	for _, p := range alarmsOn(t, "AWS/Lambda", "IteratorAge") {
+		if p["Threshold"] != float64(iteratorAgeAlarmMillis) || p["Statistic"] != "Maximum" {
+			t.Errorf("IteratorAge alarm %v", p)
+		}
+		delete(consumers, fmt.Sprint(get(dimension(p, "FunctionName"), "Ref")))
+	}
+	if len(consumers) != 0 {
+		t.Errorf("stream consumers without an IteratorAge alarm: %v", consumers)
 	}
 	if got := alarmsOn(t, "AWS/ApiGateway", "Latency"); len(got) != 1 {
 		t.Errorf("%d API latency alarms, want 1", len(got))

@@ -4,6 +4,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -118,7 +119,8 @@ func NewOrderflowStack(scope constructs.Construct, id string, props *OrderflowSt
 	stream := NewStream(stack, d, StreamTables{EventStore: tables.EventStore, Analytics: tables.Analytics})
 	bus.AddRules(BusTargets{Workflow: workflow, Streamer: stream.Streamer, Topic: notifications.Topic})
 	rescue := NewRescue(stack, d, workflow)
-	ops := NewOperations(stack, OperationsProps{Key: key, AlarmEmail: props.AlarmEmail, Workflow: workflow, Stream: stream.Stream, API: api.HTTP})
+	ops := NewOperations(stack, OperationsProps{Key: key, AlarmEmail: props.AlarmEmail, Workflow: workflow, Stream: stream.Stream,
+		Consumers: []awslambda.IFunction{stream.Projector, stream.Analytics}, API: api.HTTP})
 
 	// Outputs: the API for people, the rest for the tests and scripts/ (trace, redrive, demo).
 	for name, value := range map[string]*string{
