@@ -14,6 +14,19 @@ import (
 	"time"
 )
 
+// proxied is the proxy in front of backend (started); both close when the test ends.
+func proxied(t *testing.T, backend *httptest.Server) *httptest.Server {
+	t.Helper()
+	t.Cleanup(backend.Close)
+	target, err := url.Parse(backend.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := httptest.NewServer(forward(target))
+	t.Cleanup(front.Close)
+	return front
+}
+
 // A second burst of requests reuses the connections to MiniStack the first one opened (with
 // the default transport's two idle connections a host, it would open them again).
 func TestForwardKeepsItsConnectionsToTheBackend(t *testing.T) {
@@ -36,13 +49,7 @@ func TestForwardKeepsItsConnectionsToTheBackend(t *testing.T) {
 		}
 	}
 	backend.Start()
-	defer backend.Close()
-	target, err := url.Parse(backend.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	front := httptest.NewServer(forward(target))
-	defer front.Close()
+	front := proxied(t, backend)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: inFlight}}
 
 	burst := func() {
@@ -83,18 +90,11 @@ func TestForwardPassesEncodedBodiesThrough(t *testing.T) {
 	_, _ = zw.Write([]byte("an object stored gzip-encoded"))
 	_ = zw.Close()
 	var asked atomic.Value
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	front := proxied(t, httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		asked.Store(r.Header.Get("Accept-Encoding"))
 		w.Header().Set("Content-Encoding", "gzip")
 		_, _ = w.Write(zipped.Bytes())
-	}))
-	defer backend.Close()
-	target, err := url.Parse(backend.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	front := httptest.NewServer(forward(target))
-	defer front.Close()
+	})))
 	client := &http.Client{Transport: &http.Transport{DisableCompression: true}} // sends no Accept-Encoding, as curl
 	resp, err := client.Get(front.URL + "/bucket/object")
 	if err != nil {
