@@ -96,6 +96,9 @@ func ParseFaults(v any, root string) (map[string]string, error) {
 		raw = b
 	}
 	var byName map[string]json.RawMessage
+	if err := toolkit.CheckFaultsByFunction(raw); err != nil {
+		return nil, fmt.Errorf("context faults=%s: %w", raw, err)
+	}
 	if err := json.Unmarshal(raw, &byName); err != nil || byName == nil {
 		return nil, fmt.Errorf("context faults=%s: want a JSON object from function names to fault configurations", raw)
 	}

@@ -328,9 +328,10 @@ func TestParseFaults(t *testing.T) {
 	}
 	for in, want := range map[string]string{
 		`[]`: "want a JSON object",
-		`{"internal":{"invocationTimeout":{"invocationPercentage":5}}}`:  `"internal" is not a function`,
-		`{"../infra":{"invocationTimeout":{"invocationPercentage":5}}}`:  "is not a function",
-		`{"payment":{"invocationTimeout":{"invocationPercentage":500}}}`: "faults.payment: invocationTimeout.invocationPercentage 500",
+		`{"payment":{"crashAfterWrite":{"callPercentage":10}},"payment":{"invocationAddDelay":{"invocationPercentage":5}}}`: "given twice",
+		`{"internal":{"invocationTimeout":{"invocationPercentage":5}}}`:                                                     `"internal" is not a function`,
+		`{"../infra":{"invocationTimeout":{"invocationPercentage":5}}}`:                                                     "is not a function",
+		`{"payment":{"invocationTimeout":{"invocationPercentage":500}}}`:                                                    "faults.payment: invocationTimeout.invocationPercentage 500",
 	} {
 		if _, err := ParseFaults(in, root); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: error %v, want one saying %q", in, err, want)

@@ -133,6 +133,13 @@ func CheckFaults(config string) error {
 	return err
 }
 
+// CheckFaultsByFunction reports what is wrong with the shape of the CDK app's faults context
+// value, a JSON object from function names to configurations: not one object, or a name given
+// twice (the configurations are checked one by one with CheckFaults).
+func CheckFaultsByFunction(value []byte) error {
+	return faults.OneObjectWithoutDuplicateKeys(value)
+}
+
 // The rescue of a stalled execution (package workflow): the name the rescuer starts it under,
 // whether an execution that failed with an error compensated its order itself, and the statuses
 // of an execution that may have stopped without compensating (which the rescue rule matches).

@@ -13,32 +13,46 @@ import (
 )
 
 // Load sets every string field of the struct cfg points to from the variable its `env` tag
-// names. Every variable is required and must be non-empty; the error names all that are not.
+// names, in nested and embedded structs too. Every variable is required and must be non-empty;
+// the error names all that are not. A tagged field that is not an exported string is an error.
 func Load(lookup func(string) (string, bool), cfg any) error {
 	v := reflect.ValueOf(cfg)
 	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
 		return errors.New("envconfig: cfg must point to a struct")
 	}
-	v = v.Elem()
 	var missing []string
+	if err := load(lookup, v.Elem(), &missing); err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("missing environment variables: %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// load sets the tagged fields of the struct v, and of the structs it holds, adding the variables
+// not set to missing.
+func load(lookup func(string) (string, bool), v reflect.Value, missing *[]string) error {
 	for i := range v.NumField() {
 		f := v.Type().Field(i)
 		name := f.Tag.Get("env")
 		if name == "" {
+			if f.Type.Kind() == reflect.Struct && (f.IsExported() || f.Anonymous) {
+				if err := load(lookup, v.Field(i), missing); err != nil {
+					return err
+				}
+			}
 			continue
 		}
-		if f.Type.Kind() != reflect.String {
-			return fmt.Errorf("envconfig: field %s must be a string", f.Name)
+		if f.Type.Kind() != reflect.String || !f.IsExported() {
+			return fmt.Errorf("envconfig: field %s (env %s) must be an exported string", f.Name, name)
 		}
 		val, ok := lookup(name)
 		if !ok || strings.TrimSpace(val) == "" {
-			missing = append(missing, name)
+			*missing = append(*missing, name)
 			continue
 		}
 		v.Field(i).SetString(strings.TrimSpace(val))
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("missing environment variables: %s", strings.Join(missing, ", "))
 	}
 	return nil
 }

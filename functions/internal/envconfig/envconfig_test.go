@@ -51,6 +51,35 @@ func TestLoad(t *testing.T) {
 	}
 }
 
+// Shared variables moved into an embedded or nested struct stay required; a tagged field Load
+// cannot set is an error, not a panic.
+func TestLoadNestedAndUnexported(t *testing.T) {
+	type common struct {
+		DLQ string `env:"DLQ_URL"`
+	}
+	var cfg struct {
+		common
+		Tables struct {
+			Orders string `env:"ORDERS_TABLE"`
+		}
+		Bus string `env:"BUS"`
+	}
+	err := Load(lookupIn(map[string]string{"BUS": "b"}), &cfg)
+	if err == nil || !strings.Contains(err.Error(), "DLQ_URL, ORDERS_TABLE") {
+		t.Errorf("err = %v, want the embedded and the nested variables named missing", err)
+	}
+	if err := Load(lookupIn(map[string]string{"BUS": "b", "DLQ_URL": "q", "ORDERS_TABLE": "o"}), &cfg); err != nil || cfg.DLQ != "q" || cfg.Tables.Orders != "o" {
+		t.Errorf("Load = %v, cfg %+v", err, cfg)
+	}
+	var unexported struct {
+		table string `env:"TABLE"`
+	}
+	if err := Load(lookupIn(map[string]string{"TABLE": "t"}), &unexported); err == nil || !strings.Contains(err.Error(), "exported string") {
+		t.Errorf("Load(unexported field) = %v, want an error", err)
+	}
+	_ = unexported.table
+}
+
 func TestPairs(t *testing.T) {
 	tests := []struct {
 		in      string

@@ -111,7 +111,7 @@ func (c Config) armed() bool {
 // The error names the offending key.
 func Parse(s string) (Config, error) {
 	data := []byte(strings.TrimSpace(s))
-	if err := oneObjectWithoutDuplicateKeys(data); err != nil {
+	if err := OneObjectWithoutDuplicateKeys(data); err != nil {
 		return Config{}, err
 	}
 	var top map[string]json.RawMessage
@@ -266,9 +266,10 @@ func (f fields) operations(key string, dst *[]string) error {
 	return joinErrors(errs...)
 }
 
-// oneObjectWithoutDuplicateKeys accepts exactly one JSON object, and refuses a key given twice
-// in any object (encoding/json would keep the last silently).
-func oneObjectWithoutDuplicateKeys(data []byte) error {
+// OneObjectWithoutDuplicateKeys accepts exactly one JSON object, and refuses a key given twice
+// in any object (encoding/json would keep the last silently). The CDK app checks the faults
+// context value, which names functions, with it (toolkit.CheckFaultsByFunction).
+func OneObjectWithoutDuplicateKeys(data []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	first, err := dec.Token()
 	if err != nil {

@@ -6,7 +6,13 @@
 // The contract is a Stripe-like provider's, which the payments ledger's protocol relies on:
 //
 //   - a charge names an idempotency key (the payment id): every charge request with the same
-//     key is the same charge, taken at most once, and a retry gets the first answer back;
+//     key is the same charge, taken at most once, and a retry gets the first decision back
+//     (approved or declined). A processing error (ErrProcessing) is no decision: the provider
+//     charged nothing and remembers nothing, and a retry with the key may succeed. A provider
+//     that stores errors under the key as well (Stripe does, for a request it started to
+//     execute) answers such a retry with the same error, and the payment is parked after its
+//     last receive: with such a provider, treat a stored error as a decline, or retry under a
+//     new key only once the provider says nothing was charged;
 //   - a refund names the same key and gives that charge back in full, at most once; a refund
 //     of a key under which nothing was charged is a no-op. It does not cancel the key: a charge
 //     that arrives after it is still taken. That is why the ledger voids a payment before
