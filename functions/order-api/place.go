@@ -209,7 +209,7 @@ func idempotencyKey(headers map[string]string) (key string, present bool, err er
 		}
 	} else if strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r > '~' || r == ',' }) {
 		// A comma is where API Gateway joins a header sent twice: two keys, not one.
-		return "", true, errors.New(`Idempotency-Key must be one key: a quoted string ("...") or printable ASCII without spaces or commas`)
+		return "", true, errOneKey
 	}
 	switch {
 	case v == "":
@@ -219,6 +219,10 @@ func idempotencyKey(headers map[string]string) (key string, present bool, err er
 	}
 	return v, true, nil
 }
+
+// errOneKey answers an Idempotency-Key that is not one key: a bare value with a space or comma,
+// or the header sent twice (API Gateway joins the two with a comma).
+var errOneKey = errors.New(`Idempotency-Key must be one key, sent once: a quoted string ("...") or printable ASCII without spaces or commas`)
 
 // sfString parses a Structured Field string (RFC 9651 §4.2.5): DQUOTE, printable ASCII with
 // \" and \\ escaped, DQUOTE, nothing after.
@@ -234,7 +238,9 @@ func sfString(v string) (string, error) {
 			b.WriteByte(v[i+1])
 			i++
 		case c == '"':
-			if i != len(v)-1 {
+			if rest := strings.TrimLeft(v[i+1:], " "); strings.HasPrefix(rest, ",") {
+				return "", errOneKey // "a", "b": the header twice
+			} else if rest != "" {
 				return "", bad
 			}
 			return b.String(), nil

@@ -169,10 +169,13 @@ func TestIdempotencyKeyHeader(t *testing.T) {
 	if _, ok, err := idempotencyKey(map[string]string{"content-type": "application/json"}); ok || err != nil {
 		t.Errorf("no header: present %v, err %v", ok, err)
 	}
-	// The last two: the header sent twice, as API Gateway joins repeated headers.
+	// The last two: the header sent twice, as API Gateway joins repeated headers; the error says so.
 	for _, bad := range []string{`"a"b"`, `"a\x"`, `"tab	"`, `"`, `k1,k2`, `"k1", "k2"`} {
-		if _, _, err := idempotencyKey(map[string]string{"Idempotency-Key": bad}); err == nil {
+		_, _, err := idempotencyKey(map[string]string{"Idempotency-Key": bad})
+		if err == nil {
 			t.Errorf("idempotencyKey(%s) accepted", bad)
+		} else if strings.Contains(bad, ",") && !strings.Contains(err.Error(), "sent once") {
+			t.Errorf("idempotencyKey(%s): %v, want it to say one key, sent once", bad, err)
 		}
 	}
 }

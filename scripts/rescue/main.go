@@ -65,7 +65,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "rescue:", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "%d stalled executions stopped in the last %s\n", len(results), *since)
+	noun := "executions"
+	if len(results) == 1 {
+		noun = "execution"
+	}
+	fmt.Fprintf(stdout, "%d stalled %s stopped in the last %s\n", len(results), noun, *since)
 	return code
 }
 

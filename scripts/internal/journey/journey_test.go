@@ -378,6 +378,32 @@ func TestBuildApprovedOrder(t *testing.T) {
 	}
 }
 
+// While an order runs (make trace -follow), the executions have put events on the bus that the
+// projector has not stored yet: which rules they matched is not known then, and no hop says they
+// matched none (-follow never prints a hop again).
+func TestBuildDoesNotSayAnEventNotYetStoredMatchedNoRule(t *testing.T) {
+	ev := approved()
+	ev.Events, ev.Records = ev.Events[:2], ev.Records[:2] // #3 to #5 put on the bus, not stored yet
+	for id := range ev.Matches {
+		if id != "e1" && id != "e2" {
+			delete(ev.Matches, id)
+		}
+	}
+	published := 0
+	for _, h := range Build(ev).Hops {
+		if h.Service != EventBridge {
+			continue
+		}
+		published++
+		if strings.Contains(h.What, "matched no rule") && h.EventID != "e1" && h.EventID != "e2" {
+			t.Errorf("hop %s (event %s, not stored yet): %q", h.Key, h.EventID, h.What)
+		}
+	}
+	if published < 5 {
+		t.Fatalf("%d hops onto the bus, want the 5 events'", published)
+	}
+}
+
 func TestBuildDuplicateOrderPlaced(t *testing.T) {
 	ev := approved()
 	again := Execution{Arn: "arn:exec:x2", Name: "x2", Status: "SUCCEEDED", Started: at(9000), Stopped: at(9500), EventID: "e1", BusID: "b1-again",
