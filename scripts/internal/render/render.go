@@ -59,7 +59,7 @@ func Outcome(j journey.Journey) string {
 	last := j.Events[len(j.Events)-1]
 	s := fmt.Sprintf("%s after %d events", last.Type, len(j.Events))
 	if d := j.Duration(); d > 0 {
-		s += fmt.Sprintf(", %s from the API call to the last hop", Latency(d))
+		s += fmt.Sprintf(", %s from the first hop to the last", Latency(d))
 	}
 	return s
 }

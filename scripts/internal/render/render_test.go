@@ -105,7 +105,7 @@ func TestText(t *testing.T) {
 		"Trace of ORD-1",
 		"correlationId  e1000000-aaaa",
 		"execution      x1 SUCCEEDED",
-		"InventoryReserved after 2 events, 1.600s from the API call to the last hop",
+		"InventoryReserved after 2 events, 1.600s from the first hop to the last",
 		"matched with EventBridge TestEventPattern",
 		"2   InventoryReserved   v1   e2000000   e1000000 (#1)", // causation, tied to the event it names
 		"1   OrderPlaced         v2   e1000000   - (the first fact)",
