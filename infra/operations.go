@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskinesis"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
@@ -128,10 +129,13 @@ func fiveMinutes(statistic string) *awscloudwatch.MetricOptions {
 func (o *Operations) Watch(stack awscdk.Stack) {
 	var functions []awslambda.Function
 	var dlqs []awssqs.Queue
+	var rules []awsevents.Rule
 	for _, c := range *stack.Node().FindAll(constructs.ConstructOrder_PREORDER) {
 		switch r := c.(type) {
 		case awslambda.Function:
 			functions = append(functions, r)
+		case awsevents.Rule:
+			rules = append(rules, r)
 		case awssqs.Queue:
 			if r.DeadLetterQueue() == nil {
 				dlqs = append(dlqs, r)
@@ -140,6 +144,7 @@ func (o *Operations) Watch(stack awscdk.Stack) {
 	}
 	sort.Slice(functions, func(i, j int) bool { return *functions[i].Node().Path() < *functions[j].Node().Path() })
 	sort.Slice(dlqs, func(i, j int) bool { return *dlqs[i].Node().Path() < *dlqs[j].Node().Path() })
+	sort.Slice(rules, func(i, j int) bool { return *rules[i].Node().Path() < *rules[j].Node().Path() })
 
 	over, atLeast := awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD
 	for _, q := range dlqs {
@@ -177,6 +182,21 @@ func (o *Operations) Watch(stack awscdk.Stack) {
 		// event is gone, and no DLQ alarm can tell.
 		o.alarm(name+"DestinationDeliveryFailures", "Lambda could not send a failed event or record of "+name+" to its failure destination (its dead-letter queue): the event is lost. Check the function's role may send to the queue (and use its key), and that the queue exists; then find the event in the function's log and replay it (go run ./scripts/replay, for the stream's consumers).",
 			fn.Metric(jsii.String("DestinationDeliveryFailures"), fiveMinutes("Sum")), 1, atLeast)
+	}
+	// A rule's target that fails for good goes to the target's DLQ (alarmed above); if that send
+	// fails too (its policy, its key, its size), the event is lost and only this metric tells.
+	for _, r := range rules {
+		dims := map[string]*string{"RuleName": r.RuleName()}
+		if bus := r.Node().DefaultChild().(awsevents.CfnRule).EventBusName(); bus != nil {
+			// A custom bus's rule: both dimensions (the default bus's: RuleName alone). Its Ref,
+			// which RuleName is, reads "bus|rule" on AWS (and "rule" on MiniStack): the name is read
+			// from its ARN instead, "arn:…:rule/bus/rule" on both.
+			dims["EventBusName"] = bus
+			dims["RuleName"] = awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), r.RuleArn(), nil))
+		}
+		o.alarm(nameOf(r)+"FailedToDeadLetter", "EventBridge could not send an event that rule "+nameOf(r)+" failed to deliver to the target's dead-letter queue: the event is lost. Check the DLQ's policy (it must let this rule send) and key; then find the order by its events and put the event on the bus again.",
+			awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String("AWS/Events"), MetricName: jsii.String("InvocationsFailedToBeSentToDlq"),
+				DimensionsMap: &dims, Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum")}), 1, atLeast)
 	}
 	// Lambda's pollers read every shard about once a second, even with nothing new (age 0): no
 	// data means nothing reads the stream (both event source mappings disabled or failing), and

@@ -144,6 +144,41 @@ func TestAlarms(t *testing.T) {
 	if got := alarmsOn(t, "AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds"); len(got) != 1 {
 		t.Errorf("%d iterator-age alarms, want 1", len(got))
 	}
+	// Each rule pages when an event it failed to deliver could not be dead-lettered either: the
+	// orders bus's rules with both dimensions, the default bus's with RuleName alone.
+	// (A custom bus's rule's Ref is "bus|rule" on AWS: the name is the last part of its ARN,
+	// arn:…:rule/bus/rule.)
+	rules := resources(t, "AWS::Events::Rule")
+	for id, p := range alarmsOn(t, "AWS/Events", "InvocationsFailedToBeSentToDlq") {
+		name, rule := dimension(p, "RuleName"), ""
+		if split, ok := get(name, "Fn::Select").([]any); ok && dimension(p, "EventBusName") != nil {
+			var arn []any
+			if len(split) == 2 {
+				arn, _ = get(split[1], "Fn::Split").([]any)
+			}
+			if len(split) != 2 || split[0] != float64(2) || len(arn) != 2 || arn[0] != "/" {
+				t.Errorf("%s: RuleName %v, want the last part of the rule's ARN", id, name)
+				continue
+			}
+			if ref, _ := get(arn[1], "Fn::GetAtt").([]any); len(ref) == 2 && ref[1] == "Arn" {
+				rule = fmt.Sprint(ref[0])
+			}
+		} else if dimension(p, "EventBusName") == nil {
+			rule = fmt.Sprint(get(name, "Ref")) // the default bus's: the Ref is the name
+		}
+		r, ok := rules[rule]
+		if !ok {
+			t.Errorf("%s: RuleName %v is not a rule of the stack", id, dimension(p, "RuleName"))
+			continue
+		}
+		if fmt.Sprint(dimension(p, "EventBusName")) != fmt.Sprint(r["EventBusName"]) {
+			t.Errorf("%s: EventBusName %v, the rule's bus %v", id, dimension(p, "EventBusName"), r["EventBusName"])
+		}
+		delete(rules, rule)
+	}
+	if len(rules) != 0 {
+		t.Errorf("rules without an InvocationsFailedToBeSentToDlq alarm: %v", slices.Collect(maps.Keys(rules)))
+	}
 	// Each of the stream's consumers has its own: the stream's hides one behind the other.
 	consumers := map[string]bool{}
 	streams := resources(t, "AWS::Kinesis::Stream")
