@@ -61,7 +61,9 @@ func Chain(h Handler, mws ...Middleware) Handler {
 
 // Consumer is h in the middleware chain every queue and stream consumer uses, outermost first:
 // Log (a logger per message; its outcome logged), Park (a permanent failure goes to the
-// dead-letter queue with its reason, and is acknowledged), LastReceive (a message still failing
+// dead-letter queue with its reason, and is acknowledged), Reserve (the handler gets the
+// invocation's time but a part kept for Park: one that runs out of time can still be parked
+// with its reason), LastReceive (a message still failing
 // on its last attempt is parked now, with its error, and one whose last attempt never answered
 // is parked on the receive after it, rather than moved by SQS without a reason; maxReceiveCount
 // 0 for a stream, which counts no receives) and Recover (a panic fails that message alone),
@@ -69,7 +71,30 @@ func Chain(h Handler, mws ...Middleware) Handler {
 // again under Log, so that a panic while parking fails the message (it is retried) rather than
 // the batch, or, on a worker, the process with an answer that left the message out.
 func Consumer(h Handler, logger *slog.Logger, park Parker, maxReceiveCount int) Handler {
-	return Chain(h, Log(logger), Recover(), Park(park), LastReceive(maxReceiveCount), Recover())
+	return Chain(h, Log(logger), Recover(), Park(park), Reserve(parkTime), LastReceive(maxReceiveCount), Recover())
+}
+
+// parkTime is the most of an invocation's time Reserve keeps back for parking: one SendMessage
+// and one DeleteMessage.
+const parkTime = time.Second
+
+// Reserve runs the handler on a context whose deadline is the invocation's less a fifth of the
+// time left, at most keep: what runs outside it (Park) still has that time when the handler ran
+// out of its own. Without it, a handler that runs to the invocation's deadline on its last
+// attempt leaves nothing to park it with, and the message comes back to be parked as "never
+// answered", its real error lost.
+func Reserve(keep time.Duration) Middleware {
+	return func(next Handler) Handler {
+		return func(ctx context.Context, m Message) error {
+			deadline, ok := ctx.Deadline()
+			if !ok {
+				return next(ctx, m)
+			}
+			hctx, cancel := context.WithDeadline(ctx, deadline.Add(-min(time.Until(deadline)/5, keep)))
+			defer cancel()
+			return next(hctx, m)
+		}
+	}
 }
 
 // Process runs h on every message, in order, and returns the ids of those that failed.

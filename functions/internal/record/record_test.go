@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/orderflow-dev/orderflow/events"
 	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
@@ -182,6 +183,32 @@ func TestConsumer(t *testing.T) {
 				t.Errorf("parked %+v, want one with a reason containing %q", p.calls, tc.wantReason)
 			}
 		})
+	}
+}
+
+// A handler that runs until its context ends, on its last attempt, still gets its message parked
+// with its own error: Reserve ended the handler's context before the invocation's, and Park had
+// the rest.
+func TestConsumerParksAHandlerThatRanOutOfTime(t *testing.T) {
+	var reason string
+	var parkedWith error
+	park := func(ctx context.Context, _ Message, r string) error {
+		reason, parkedWith = r, ctx.Err()
+		return parkedWith // as the SDK would: a send on an ended context is cancelled
+	}
+	slow := func(ctx context.Context, _ Message) error {
+		<-ctx.Done() // a provider that never answers
+		return fmt.Errorf("charge: %w", ctx.Err())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	h := Consumer(slow, slog.New(slog.DiscardHandler), park, 4)
+	failed := Process(ctx, []Message{{ID: "m", Body: []byte("charge"), ReceiveCount: 3}}, h)
+	if len(failed) != 0 || parkedWith != nil {
+		t.Fatalf("failed %v, the park's context %v: want the message parked in the time kept for it", failed, parkedWith)
+	}
+	if !strings.Contains(reason, "gave up after 3 receives") || !strings.Contains(reason, "deadline exceeded") {
+		t.Errorf("reason %q, want the handler's own error", reason)
 	}
 }
 
