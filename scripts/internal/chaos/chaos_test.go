@@ -216,6 +216,21 @@ func TestFiredCheck(t *testing.T) {
 	if c := FiredCheck(armed, nil, errors.New("AccessDenied")); c.OK() || !strings.Contains(c.Violations[0], "AccessDenied") {
 		t.Errorf("faults not counted: %+v, want a violation", c)
 	}
+	if c := FiredCheck(armed, map[string]map[string]int{"payment": {toolkit.FaultKindAddDelay: 40}}, nil); c.OK() || !strings.Contains(c.Violations[0], "only delays fired") {
+		t.Errorf("only delays fired: %+v, want a violation (no invocation ended abnormally)", c)
+	}
+}
+
+// A drain whose time ran out with messages still queued fails the run, naming the queues: the
+// checks read a state those messages would still change.
+func TestDrainedCheck(t *testing.T) {
+	if c := DrainedCheck(nil, time.Minute); !c.OK() {
+		t.Errorf("drained: %+v", c)
+	}
+	c := DrainedCheck(map[string]int{"PaymentsQueueUrl": 3, "EmailDlqUrl": 1}, time.Minute)
+	if c.OK() || len(c.Violations) != 2 || !strings.Contains(c.Violations[0], "EmailDlqUrl still held 1") || !strings.Contains(c.Violations[1], "PaymentsQueueUrl still held 3") {
+		t.Errorf("not drained: %+v, want a violation per queue", c)
+	}
 }
 
 // fakeLambda keeps functions' environments and reports updates InProgress on the first read.

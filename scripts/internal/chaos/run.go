@@ -117,7 +117,7 @@ func Run(ctx context.Context, stack *deployed.Stack, o Options) (*Result, error)
 	// redriven messages may still be on their way.
 	fmt.Fprintln(o.Log, "chaos: draining: every queue empty, dead letters redriven")
 	drainStart := o.Clock()
-	err = drain(ctx, stack, t, o.Drain)
+	left, err := drain(ctx, stack, t, o.Drain)
 	res.Drained = o.Clock().Sub(drainStart)
 	if err != nil {
 		return nil, err
@@ -133,7 +133,7 @@ func Run(ctx context.Context, stack *deployed.Stack, o Options) (*Result, error)
 	}
 	names := Names(stack.Outputs, slices.Collect(maps.Keys(o.Armed)))
 	res.Fired, res.FiredErr = Injected(ctx, o.Logs, o.Lambda, names, start.Add(-5*time.Second)) // a little slack for the clock that stamps the logs
-	rep.Checks = append(rep.Checks, ExplainedCheck(res.DeadLetters, res.Fired), FiredCheck(o.Armed, res.Fired, res.FiredErr))
+	rep.Checks = append(rep.Checks, DrainedCheck(left, o.Drain), ExplainedCheck(res.DeadLetters, res.Fired), FiredCheck(o.Armed, res.Fired, res.FiredErr))
 	for i := range rep.Checks {
 		if rep.Checks[i].Name == load.DLQCheckName {
 			rep.Checks[i].Rule = "every …DlqUrl queue holds no message once the run has ended and what they held was redriven"
@@ -144,37 +144,60 @@ func Run(ctx context.Context, stack *deployed.Stack, o Options) (*Result, error)
 }
 
 // drain waits until every queue and dead-letter queue of the stack has been empty on two looks
-// in a row, redriving the dead-letter queues whenever one holds a message, or until within ends.
-func drain(ctx context.Context, stack *deployed.Stack, t *Tender, within time.Duration) error {
+// in a row, redriving the dead-letter queues whenever one holds a message, or until within ends:
+// then it returns the queues that still held messages, by output name, with their depths.
+func drain(ctx context.Context, stack *deployed.Stack, t *Tender, within time.Duration) (map[string]int, error) {
 	q := sqs.NewFromConfig(stack.AWS)
 	deadline := time.Now().Add(within)
 	quiet := 0
 	for {
 		queues, err := load.Depths(ctx, q, stack.Outputs, "QueueUrl")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		dlqs, err := load.Depths(ctx, q, stack.Outputs, "DlqUrl")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if sum(queues)+sum(dlqs) == 0 {
 			quiet++
 		} else {
 			quiet = 0
 		}
-		if quiet == 2 || time.Now().After(deadline) {
-			return nil
+		if quiet == 2 {
+			return nil, nil
+		}
+		if time.Now().After(deadline) {
+			left := map[string]int{}
+			for _, depths := range []map[string]int{queues, dlqs} {
+				for name, n := range depths {
+					if n > 0 {
+						left[name] = n
+					}
+				}
+			}
+			return left, nil
 		}
 		if sum(dlqs) > 0 {
 			t.Pass(ctx)
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return nil, ctx.Err()
 		case <-time.After(5 * time.Second):
 		}
 	}
+}
+
+// DrainedCheck checks that the drain found every queue empty before its time ran out: a message
+// still queued then (a payment, a refund, a redriven dead letter) is handled after the checks
+// have read the ledger, the events and the stock, and what it changes would go unchecked.
+func DrainedCheck(left map[string]int, within time.Duration) load.Check {
+	c := load.Check{Name: "queues drained", Rule: "every queue and dead-letter queue empty on two looks in a row before the drain's time ran out, so that the checks read a state that no longer changes"}
+	for _, name := range slices.Sorted(maps.Keys(left)) {
+		c.Violations = append(c.Violations, fmt.Sprintf("%s still held %d message(s) after %s of draining", name, left[name], within))
+	}
+	return c
 }
 
 func sum(m map[string]int) int {
