@@ -18,6 +18,7 @@ type Order struct {
 	ID           string
 	Customer     string
 	SKU          string // what it bought (one unit, UnitsPerOrder), as placed or as listed
+	Token        string // the payment token it was placed with ("": listed only, not known)
 	Acknowledged bool   // a 201 named it; false: found in the customer's list only
 	TotalCents   int64  // as the API priced it
 	Events       []journey.Event
@@ -129,11 +130,13 @@ func reconcile(f Facts) []Check {
 		"no order has two PaymentRefunded events, a shipped one none, and a REFUNDED ledger item has its event"}
 	claims := Check{Name: "one saga per order", Rule: "the sagas table holds the order's claim, naming an execution of the state machine"}
 	shippedUnits := map[string]int{}
+	outcomes := map[string]string{}
 	for _, o := range f.Orders {
 		if !o.Acknowledged {
 			unexpected.Violations = append(unexpected.Violations, fmt.Sprintf("%s (customer %s): in the customer's orders, but no 201 named it", o.ID, o.Customer))
 		}
 		outcome := checkEvents(o, &lost, &terminal)
+		outcomes[o.ID] = outcome
 		if outcome == "SHIPPED" || outcome == "BOTH" {
 			shippedUnits[o.SKU] += f.UnitsPerOrder
 		}
@@ -162,7 +165,7 @@ func reconcile(f Facts) []Check {
 	if f.Running > 0 {
 		running.Violations = append(running.Violations, fmt.Sprintf("%d executions still RUNNING", f.Running))
 	}
-	return []Check{placed, lost, terminal, unexpected, charged, refunds, stock, dlqs, running, claims, salesCheck(f.Sales, expectedSales(f.Orders))}
+	return []Check{placed, lost, terminal, unexpected, charged, refunds, chosenCheck(f.Orders, outcomes), stock, dlqs, running, claims, salesCheck(f.Sales, expectedSales(f.Orders))}
 }
 
 // salesOf is what an order adds to analytics' totals, from the ledger and its end, not from

@@ -34,16 +34,18 @@ var (
 // charged (4,497 cents), three cancellations and one refund (1,499 cents).
 func clean() Facts {
 	order := func(id string, evs []journey.Event, pay *Payment) Order {
-		return Order{ID: id, Customer: "load-01", SKU: "SKU-100", Acknowledged: true, TotalCents: 1499, Events: evs, Payment: pay,
+		return Order{ID: id, Customer: "load-01", SKU: "SKU-100", Token: "tok_visa", Acknowledged: true, TotalCents: 1499, Events: evs, Payment: pay,
 			Claim: &Claim{ExecutionArn: prefix + "x-" + id}}
 	}
 	refused := order("ORD-5", history(refusedPath...), &Payment{Status: "REFUNDED", PaymentID: "p5", AmountCents: 1499, Attempts: 1})
 	refused.SKU = "SKU-451"
+	declined := order("ORD-3", history(declinedPath...), &Payment{Status: "DECLINED", PaymentID: "p3", AmountCents: 1499, Attempts: 1})
+	declined.Token = "tok_declined"
 	return Facts{
 		Orders: []Order{
 			order("ORD-1", history(approvedPath...), &Payment{Status: "APPROVED", PaymentID: "p1", AmountCents: 1499, Attempts: 1}),
 			order("ORD-2", history(approvedPath...), &Payment{Status: "APPROVED", PaymentID: "p2", AmountCents: 1499, Attempts: 1}),
-			order("ORD-3", history(declinedPath...), &Payment{Status: "DECLINED", PaymentID: "p3", AmountCents: 1499, Attempts: 1}),
+			declined,
 			order("ORD-4", history("OrderPlaced", "OrderCancelled"), nil),
 			refused,
 		},
@@ -72,8 +74,8 @@ func TestReconcileACleanRun(t *testing.T) {
 	if v := violated(checks); len(v) > 0 {
 		t.Fatalf("violations in a clean run: %v", checks)
 	}
-	if len(checks) != 11 {
-		t.Errorf("%d checks, want 11", len(checks))
+	if len(checks) != 12 {
+		t.Errorf("%d checks, want 12", len(checks))
 	}
 }
 
@@ -114,7 +116,7 @@ func TestReconcileFindsEachViolation(t *testing.T) {
 		{"shipped but declined", func(f *Facts) { f.Orders[0].Payment.Status = "DECLINED" }, []string{"charged once"}, "payment DECLINED"},
 		{"approved without a payment id", func(f *Facts) { f.Orders[0].Payment.PaymentID = "" }, []string{"charged once"}, "without a payment id"},
 		{"charged another amount", func(f *Facts) { f.Orders[1].Payment.AmountCents = 2998 }, []string{"charged once"}, "charged 2998 cents"},
-		{"cancelled but approved", func(f *Facts) { f.Orders[2].Payment.Status = "APPROVED" }, []string{"charged once"}, "cancelled, payment APPROVED"},
+		{"cancelled but approved", func(f *Facts) { f.Orders[2].Payment.Status = "APPROVED" }, []string{"charged once", "outcome as chosen"}, "cancelled, payment APPROVED"},
 		{"cancelled while a charge is pending", func(f *Facts) { f.Orders[3].Payment = &Payment{Status: "PENDING"} }, []string{"charged once"}, "PENDING"},
 		{"stock not conserved", func(f *Facts) { f.Stock[0].After = 11 }, []string{"stock conserved"}, "SKU-100: stock 11, want 12"},
 		{"a refused order's stock not released", func(f *Facts) { f.Stock[1].After = 10 }, []string{"stock conserved"}, "SKU-451: stock 10, want 11"},
@@ -129,10 +131,19 @@ func TestReconcileFindsEachViolation(t *testing.T) {
 		{"refund announced, ledger not refunded", func(f *Facts) { f.Orders[4].Payment.Status = "APPROVED" },
 			[]string{"charged once", "refunded once"}, "1 PaymentRefunded and payment APPROVED"},
 		{"ledger refunded without its event", func(f *Facts) { f.Orders[2].Payment.Status = "REFUNDED" },
-			[]string{"refunded once"}, "ORD-3: payment REFUNDED but no PaymentRefunded"},
+			[]string{"refunded once", "outcome as chosen"}, "ORD-3: payment REFUNDED but no PaymentRefunded"},
 		{"shipped and refunded", func(f *Facts) {
 			f.Orders[1].Events = history("OrderPlaced", "InventoryReserved", "PaymentApproved", "OrderConfirmed", "PaymentRefunded", "OrderShipped")
 		}, []string{"refunded once"}, "shipped, yet refunded"},
+		{"a declined token shipped", func(f *Facts) {
+			f.Orders[0].Token = "tok_declined"
+		}, []string{"outcome as chosen"}, "ORD-1: paid with tok_declined, and shipped"},
+		{"a declined token charged", func(f *Facts) { f.Orders[2].Payment.Status = "REFUNDED"; f.Orders[2].Events = history(refusedPath...) },
+			[]string{"outcome as chosen"}, "ORD-3: paid with tok_declined, and charged"},
+		{"the refused SKU shipped", func(f *Facts) {
+			f.Orders[4].Events, f.Orders[4].Payment.Status = history(approvedPath...), "APPROVED"
+			f.Stock[1].After = 10
+		}, []string{"outcome as chosen"}, "ORD-5: SKU-451 shipped"},
 		{"a dead letter", func(f *Facts) { f.DLQs[1].After = 2 }, []string{"dead-letter queues empty"}, "ProjectorDlq holds 2"},
 		{"an execution left running", func(f *Facts) { f.Running = 1 }, []string{"no execution left running"}, "1 executions"},
 		{"an order without a claim", func(f *Facts) { f.Orders[3].Claim = nil }, []string{"one saga per order"}, "ORD-4: no saga claim"},

@@ -33,7 +33,7 @@ func ordersOf(placements []Placement, w *watcher) []Order {
 			continue
 		}
 		known[pl.OrderID] = true
-		out = append(out, Order{ID: pl.OrderID, Customer: fmt.Sprintf("load-%02d", pl.Customer+1), SKU: pl.Choice.SKU, Acknowledged: true, TotalCents: pl.TotalCents})
+		out = append(out, Order{ID: pl.OrderID, Customer: fmt.Sprintf("load-%02d", pl.Customer+1), SKU: pl.Choice.SKU, Token: pl.Choice.Token, Acknowledged: true, TotalCents: pl.TotalCents})
 	}
 	var extra []string
 	for id := range w.listed {

@@ -139,7 +139,7 @@ func TestReportJSON(t *testing.T) {
 	if got.Sales == nil || *got.Sales != *r.Facts.Sales {
 		t.Errorf("sales %+v, want %+v", got.Sales, r.Facts.Sales)
 	}
-	if got.Orders != 4 || got.Violations != 0 || got.Post.P50Ms != 51 || len(got.Checks) != 11 || len(got.OrderList) != 4 {
+	if got.Orders != 4 || got.Violations != 0 || got.Post.P50Ms != 51 || len(got.Checks) != 12 || len(got.OrderList) != 4 {
 		t.Errorf("JSON %+v", got)
 	}
 	if got.CPU.FunctionsToEmulator != 0.5 || got.CPU.FunctionsPerOrderMs != 1000 || got.CPU.ProxyPerOrderMs != 500 || got.CPU.Met {
