@@ -41,7 +41,11 @@ func wantHTTP(status int, bodyHas string) func([]byte) error {
 }
 
 // wantErrorType wants a function error of that type ("": any).
-func wantErrorType(errorType string) func([]byte) error {
+func wantErrorType(errorType string) func([]byte) error { return wantError(errorType, "") }
+
+// wantError wants a function error of that type ("": any) whose message says says ("": anything):
+// the error of the call the path means to fail, not another's.
+func wantError(errorType, says string) func([]byte) error {
 	return func(answer []byte) error {
 		var e struct {
 			ErrorMessage string `json:"errorMessage"`
@@ -52,6 +56,9 @@ func wantErrorType(errorType string) func([]byte) error {
 		}
 		if errorType != "" && e.ErrorType != errorType {
 			return fmt.Errorf("error type %q (%s), want %q", e.ErrorType, e.ErrorMessage, errorType)
+		}
+		if !strings.Contains(e.ErrorMessage, says) {
+			return fmt.Errorf("error %q, want one saying %q", e.ErrorMessage, says)
 		}
 		return nil
 	}

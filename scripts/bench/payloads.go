@@ -79,7 +79,7 @@ func payloads() (map[string]payload, error) {
 		"streamer": {
 			Path:   "an OrderPlaced EventBridge event; Kinesis refused → error (validate, one signed PutRecord)",
 			Event:  b.eventBridge(b.placed(1)),
-			Expect: wantErrorType(""),
+			Expect: wantError("", "PutRecord"), // not a park to the DLQ that failed: that would say SendMessage
 		},
 		"projector": {
 			Path:   "Kinesis batch of 10 order events; DynamoDB refused → the first record's failure reported, the rest left for the retry (decode the batch; validate and one signed PutItem for the first)",

@@ -139,6 +139,8 @@ func TestExpectations(t *testing.T) {
 		{"error type", wantErrorType("InvalidInputError"), `{"errorMessage":"bad","errorType":"InvalidInputError"}`,
 			[]string{`{"errorMessage":"bad","errorType":"TransientError"}`, `{"statusCode":200}`}},
 		{"any error", wantErrorType(""), `{"errorMessage":"refused","errorType":"OperationError"}`, []string{`null`}},
+		{"an error saying", wantError("", "PutRecord"), `{"errorMessage":"operation error Kinesis: PutRecord, refused","errorType":"OperationError"}`,
+			[]string{`{"errorMessage":"operation error SQS: SendMessage, refused","errorType":"OperationError"}`, `null`}},
 		{"failures", wantFailures(2), `{"batchItemFailures":[{"itemIdentifier":"a"},{"itemIdentifier":"b"}]}`,
 			[]string{`{"batchItemFailures":[]}`, `{}`, `{"errorMessage":"x"}`}},
 		{"no failures", wantFailures(0), `{"batchItemFailures":[]}`, []string{`{}`, `{"batchItemFailures":[{"itemIdentifier":"a"}]}`}},
