@@ -77,30 +77,6 @@ func DefaultFaults(functions []string) (map[string]string, error) {
 	return out, nil
 }
 
-// ParseFaults reads a `faults` context value (function folder → fault configuration), checking
-// each configuration; the keys must be functions of the list given.
-func ParseFaults(value string, functions []string) (map[string]string, error) {
-	var byName map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(value), &byName); err != nil || byName == nil {
-		return nil, fmt.Errorf("faults %s: want a JSON object from function names to fault configurations", value)
-	}
-	out := map[string]string{}
-	for name, raw := range byName {
-		if !slices.Contains(functions, name) {
-			return nil, fmt.Errorf("faults: %q is not a function (want one of %s)", name, strings.Join(functions, ", "))
-		}
-		b, err := json.Marshal(raw) // compact
-		if err != nil {
-			return nil, fmt.Errorf("faults.%s: %w", name, err)
-		}
-		if err := toolkit.CheckFaults(string(b)); err != nil {
-			return nil, fmt.Errorf("faults.%s: %w", name, err)
-		}
-		out[name] = string(b)
-	}
-	return out, nil
-}
-
 // Encode writes faults as the `faults` context value, keys sorted.
 func Encode(faults map[string]string) string {
 	var b strings.Builder
