@@ -32,7 +32,7 @@ const (
 // NewPayments defines the payments queue (DLQ after maxReceiveCount receives) and the payment
 // function that consumes it in batches, reporting failed messages one by one and parking a
 // message itself, with its reason, when it gives up on it (record.LastReceive).
-func NewPayments(scope constructs.Construct, d FunctionDefaults, table, intents awsdynamodb.ITable, busName *string) *Payments {
+func NewPayments(scope constructs.Construct, d FunctionDefaults, table, intents, shipments awsdynamodb.ITable, busName *string) *Payments {
 	s := constructs.NewConstruct(scope, jsii.String("Payments"))
 	timeout := awscdk.Duration_Seconds(jsii.Number(paymentTimeoutSeconds))
 	q := NewQueueWithDLQ(s, "Queue", awscdk.Duration_Seconds(jsii.Number(paymentVisibilitySeconds)))
@@ -43,6 +43,7 @@ func NewPayments(scope constructs.Construct, d FunctionDefaults, table, intents 
 		Environment: map[string]*string{
 			"PAYMENTS_TABLE":        table.TableName(),
 			"PAYMENT_INTENTS_TABLE": intents.TableName(),
+			"SHIPMENTS_TABLE":       shipments.TableName(),
 			"EVENT_BUS_NAME":        busName,
 			"DLQ_URL":               q.DLQ.QueueUrl(),
 			"MAX_RECEIVE_COUNT":     jsii.String(strconv.Itoa(maxReceiveCount)),
@@ -56,7 +57,10 @@ func NewPayments(scope constructs.Construct, d FunctionDefaults, table, intents 
 	// Conditional updates only: claim, record the decision, void or refund it.
 	table.Grant(fn, jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:UpdateItem"))
 	intents.Grant(fn, jsii.String("dynamodb:GetItem")) // the token of the order it charges
-	q.DLQ.Grant(fn, jsii.String("sqs:SendMessage"))    // park: not GrantSendMessages, which adds GetQueueUrl/Attributes it never calls
+	// The seal before an approved charge is given back: a conditional put, and the read of what
+	// holds the order's place when the endpoint does not return it (dynamo.Shipments.Seal).
+	shipments.Grant(fn, jsii.String("dynamodb:PutItem"), jsii.String("dynamodb:GetItem"))
+	q.DLQ.Grant(fn, jsii.String("sqs:SendMessage")) // park: not GrantSendMessages, which adds GetQueueUrl/Attributes it never calls
 	suppressFunctionRoleFindings(fn)
 	return &Payments{QueueWithDLQ: q, Function: fn}
 }

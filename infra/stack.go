@@ -88,7 +88,7 @@ func NewOrderflowStack(scope constructs.Construct, id string, props *OrderflowSt
 	tables.Shipments.Grant(shipping, jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:PutItem"))
 	suppressFunctionRoleFindings(shipping)
 
-	payments := NewPayments(stack, d, tables.Payments, tables.PaymentIntents, bus.Bus.EventBusName())
+	payments := NewPayments(stack, d, tables.Payments, tables.PaymentIntents, tables.Shipments, bus.Bus.EventBusName())
 	workflow := NewWorkflow(stack, WorkflowProps{Inventory: inventory, Shipping: shipping, Payments: payments.Queue, Bus: bus.Bus, Sagas: tables.Sagas, Shipments: tables.Shipments, Timeouts: props.Timeouts})
 	workflow.GrantTaskResponse(payments.Function)
 	if props.Emulator {

@@ -100,7 +100,7 @@ func benchCharges(b testing.TB) (raw []byte, handler lambda.Handler, check func(
 	}
 	raw = benchfixture.SQSEvent(b, "arn:aws:sqs:us-east-1:000000000000:payments", bodies...)
 	tasks := &benchTasks{}
-	h := newHandler("orders", ports{payments: benchPayments{}, intents: intents, provider: provider.Sandbox{}, tasks: tasks, dlq: &fixture.DLQ{}, source: &fixture.Source{}},
+	h := newHandler("orders", ports{payments: benchPayments{}, intents: intents, provider: provider.Sandbox{}, tasks: tasks, seals: newFakeSeals(), dlq: &fixture.DLQ{}, source: &fixture.Source{}},
 		3, benchfixture.Logger())
 	return raw, boot.Handler(h.Handle), benchfixture.NoFailures(func() error {
 		if tasks.succeeded.Load() != benchBatch || tasks.failed.Load() != 0 {

@@ -282,3 +282,19 @@ func (f *fakeTasks) Fail(_ context.Context, token, name, cause string) error {
 	f.failed = append(f.failed, failure{token, name, cause})
 	return nil
 }
+
+// fakeSeals is the shipments table as the payment service sees it: orders sealed against
+// shipping, and orders whose shipment is booked.
+type fakeSeals struct {
+	sealed, shipped map[string]bool
+}
+
+func newFakeSeals() *fakeSeals { return &fakeSeals{sealed: map[string]bool{}, shipped: map[string]bool{}} }
+
+func (f *fakeSeals) Seal(_ context.Context, orderID string, _ time.Time) error {
+	if f.shipped[orderID] {
+		return fmt.Errorf("shipment s-1 booked: %w", store.ErrConflict)
+	}
+	f.sealed[orderID] = true
+	return nil
+}

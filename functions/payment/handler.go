@@ -55,6 +55,12 @@ type callback interface {
 	Fail(ctx context.Context, token, errorName, cause string) error
 }
 
+// sealer closes an order to shipping before its approved charge is given back
+// (dynamo.Shipments.Seal): store.ErrConflict when its shipment is booked.
+type sealer interface {
+	Seal(ctx context.Context, orderID string, at time.Time) error
+}
+
 // parker sends a poison message to the dead-letter queue (deadletter.Queue).
 type parker interface {
 	Park(ctx context.Context, body []byte, reason string) error
@@ -84,6 +90,7 @@ type ports struct {
 	intents  intentReader
 	provider paymentProvider
 	tasks    callback
+	seals    sealer
 	dlq      parker
 	source   record.Deleter // the payments queue: a parked message is deleted from it at once
 }

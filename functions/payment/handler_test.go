@@ -30,6 +30,7 @@ type fakes struct {
 	intents  *fakeIntents
 	provider *fakeProvider
 	tasks    *fakeTasks
+	seals    *fakeSeals
 	dlq      *fixture.DLQ
 	source   *fixture.Source
 	logs     *fixture.Buffer
@@ -41,11 +42,12 @@ func newFakes() fakes {
 		intents:  &fakeIntents{intents: map[string]store.PaymentIntent{}},
 		provider: newFakeProvider(),
 		tasks:    &fakeTasks{succeeded: map[string]string{}, closed: map[string]bool{}, forged: map[string]bool{}},
+		seals:    newFakeSeals(),
 		dlq:      &fixture.DLQ{},
 		source:   &fixture.Source{},
 		logs:     &fixture.Buffer{},
 	}
-	f.h = newHandler("orders", ports{payments: f.payments, intents: f.intents, provider: f.provider, tasks: f.tasks, dlq: f.dlq, source: f.source},
+	f.h = newHandler("orders", ports{payments: f.payments, intents: f.intents, provider: f.provider, tasks: f.tasks, seals: f.seals, dlq: f.dlq, source: f.source},
 		maxReceiveCount, slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	f.h.now = func() time.Time { return fixture.Now }
 	return f
@@ -598,6 +600,38 @@ func TestRefundAfterTaskClosed(t *testing.T) {
 	}
 	if warned != 1 || duplicate != 1 {
 		t.Errorf("%d warnings and %d duplicates logged, want 1 and 1:\n%s", warned, duplicate, f.logs.String())
+	}
+}
+
+// A refund of a shipped order (a closed task token of another order, or an invoke the queue's
+// policy cannot stop) is refused and parked: the money stays, and nothing is told to the task.
+// An approved order not shipped yet is sealed before its charge is given back, so that it
+// cannot ship after.
+func TestRefundNeverLeavesAnOrderThatCanShip(t *testing.T) {
+	f := newFakes()
+	shipped, open := fixture.OrderID(80), fixture.OrderID(81)
+	for n, id := range map[int]string{80: shipped, 81: open} {
+		placed := f.placed(t, n, "tok_visa")
+		f.payments.stored[id] = store.Payment{OrderID: id, PaymentID: PaymentID(id), Status: store.PaymentApproved, AmountCents: 4999, Attempts: 1}
+		f.provider.charged[PaymentID(id)] = 4999
+		f.tasks.closed[fmt.Sprintf("tk-of-another-order-%d", n)] = true
+		body := refundBody(t, fmt.Sprintf("tk-of-another-order-%d", n), placed, approvedState(t, placed))
+		if n == 80 {
+			f.seals.shipped[id] = true
+		}
+		resp, err := f.h.Handle(context.Background(), sqsEvent(msg(fmt.Sprintf("m-%d", n), body)))
+		if err != nil || len(failedIDs(resp)) != 0 {
+			t.Fatalf("order %d: err %v, failed %v", n, err, failedIDs(resp))
+		}
+	}
+	if got := f.payments.stored[shipped].Status; got != store.PaymentApproved || f.provider.charged[PaymentID(shipped)] != 4999 {
+		t.Errorf("shipped order: ledger %q, provider holds %d; want the charge kept", got, f.provider.charged[PaymentID(shipped)])
+	}
+	if parked := f.dlq.Reasons(); len(parked) != 1 || !strings.Contains(parked[0], "refund of "+shipped+" refused: the order is shipping") {
+		t.Errorf("parked %v, want the shipped order's refund with its reason", parked)
+	}
+	if got := f.payments.stored[open].Status; got != store.PaymentRefunded || !f.seals.sealed[open] {
+		t.Errorf("open order: ledger %q, sealed %v; want sealed, then refunded", got, f.seals.sealed[open])
 	}
 }
 

@@ -167,7 +167,7 @@ func (sc scenario) build(t *testing.T) func(s *scheduler) *world {
 		}
 		w.h = newHandler("orders", ports{
 			payments: yieldingLedger{s, w.payments}, intents: intents, provider: yieldingProvider{s, w.provider},
-			tasks: yieldingTasks{s, w.tasks}, dlq: yieldingDLQ{s, w.dlq}, source: &fixture.Source{},
+			tasks: yieldingTasks{s, w.tasks}, seals: newFakeSeals(), dlq: yieldingDLQ{s, w.dlq}, source: &fixture.Source{},
 		}, 100, slog.New(slog.NewJSONHandler(w.logs, nil)))
 		w.h.now = func() time.Time { return fixture.Now }
 		return w

@@ -25,6 +25,7 @@ import (
 type Config struct {
 	PaymentsTable       string `env:"PAYMENTS_TABLE"`
 	PaymentIntentsTable string `env:"PAYMENT_INTENTS_TABLE"` // read only: the tokens order-api stored
+	ShipmentsTable      string `env:"SHIPMENTS_TABLE"`       // seals only: an approved charge is given back once the order cannot ship
 	EventBusName        string `env:"EVENT_BUS_NAME"`        // named in the entries the state machine publishes
 	DLQURL              string `env:"DLQ_URL"`
 	// The payments queue's redrive maxReceiveCount: a message still failing on the receive before
@@ -39,6 +40,7 @@ var (
 	_ intentReader    = (*dynamo.PaymentIntents)(nil)
 	_ paymentProvider = provider.Sandbox{}
 	_ callback        = (*tasks.Callback)(nil)
+	_ sealer          = (*dynamo.Shipments)(nil)
 	_ parker          = (*deadletter.Queue)(nil)
 	_ record.Deleter  = (*deadletter.Sources)(nil)
 )
@@ -58,6 +60,7 @@ func build(cfg Config, awsCfg aws.Config, logger *slog.Logger) (any, error) {
 		intents:  dynamo.NewPaymentIntents(db, cfg.PaymentIntentsTable),
 		provider: provider.Sandbox{},
 		tasks:    tasks.New(sfn.NewFromConfig(awsCfg)),
+		seals:    dynamo.NewShipments(db, cfg.ShipmentsTable),
 		dlq:      deadletter.New(sqsClient, cfg.DLQURL),
 		source:   deadletter.NewSources(sqsClient),
 	}, maxReceives, logger).Handle), nil

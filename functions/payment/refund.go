@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/orderflow-dev/orderflow/events"
@@ -39,6 +40,15 @@ func (h *Handler) refund(ctx context.Context, msg taskMessage) error {
 			return fmt.Errorf("refund voided payment %s at the provider: %w", orderID, err)
 		}
 	case store.PaymentApproved:
+		// One fate per order: no charge is given back while the order can still ship. The saga
+		// has sealed it already (SealShipment) when it refunds an approved payment; a refund
+		// asked for any other way (a task token of another order, a message or an invoke from
+		// someone the queue's policy does not stop) seals it here, or finds it shipped.
+		if err := h.seals.Seal(ctx, orderID, now); errors.Is(err, store.ErrConflict) {
+			return record.Permanentf("refund of %s refused: the order is shipping (%v); no saga asks for that: the request is stale or forged", orderID, err)
+		} else if err != nil {
+			return err // transient: the message is retried
+		}
 		if err := h.provider.Refund(ctx, p.PaymentID); err != nil {
 			return fmt.Errorf("refund payment %s at the provider: %w", orderID, err)
 		}

@@ -445,6 +445,31 @@ func TestShipmentsRecord(t *testing.T) {
 	}
 }
 
+// Seal writes the seal the workflow's SealShipment writes; a seal already there (the workflow's)
+// is a success; a booked shipment is a conflict.
+func TestShipmentsSeal(t *testing.T) {
+	ctx := context.Background()
+	db := &fakeDB{}
+	if err := NewShipments(db, "shipments").Seal(ctx, "o", fixture.Now); err != nil {
+		t.Fatal(err)
+	}
+	if item := db.puts[0].Item; getS(item, "orderId") != "o" || item["sealed"] == nil || item["shipmentId"] != nil || aws.ToString(db.puts[0].ConditionExpression) != "attribute_not_exists(#pk)" {
+		t.Errorf("seal item %v (condition %s)", item, aws.ToString(db.puts[0].ConditionExpression))
+	}
+	if want := workflowSeal(t, "o"); getS(db.puts[0].Item, "createdAt") == "" || len(db.puts[0].Item) != len(want) {
+		t.Errorf("seal item %v, want the attributes of the workflow's %v", db.puts[0].Item, want)
+	}
+	db = &fakeDB{putAnswers: []error{conditionFailed(workflowSeal(t, "o"))}}
+	if err := NewShipments(db, "shipments").Seal(ctx, "o", fixture.Now); err != nil {
+		t.Errorf("seal after the workflow's = %v, want nil", err)
+	}
+	booked := map[string]types.AttributeValue{"orderId": str("o"), "shipmentId": str("s-1"), "carrier": str("ACME Parcel"), "createdAt": str("2026-02-01T00:00:00Z")}
+	db = &fakeDB{putAnswers: []error{conditionFailed(booked)}}
+	if err := NewShipments(db, "shipments").Seal(ctx, "o", fixture.Now); !errors.Is(err, store.ErrConflict) || !strings.Contains(err.Error(), "s-1") {
+		t.Errorf("seal of a shipped order = %v, want ErrConflict naming the shipment", err)
+	}
+}
+
 func TestNotificationsRecord(t *testing.T) {
 	n := store.Notification{EventID: "e", Channel: "sms", OrderID: "o", Type: events.TypeOrderShipped, Message: "hi", SentAt: fixture.Now, ExpiresAt: fixture.Now.Add(time.Hour)}
 	tests := []struct {

@@ -113,6 +113,29 @@ func (ss *Shipments) Record(ctx context.Context, sh store.Shipment) (store.Shipm
 	return store.Shipment(held), nil
 }
 
+// Seal closes the order to shipping, as the state machine's SealShipment does: a seal where its
+// shipment would go, unless one is there already. A shipment booked first fails with
+// store.ErrConflict: the goods are going. The payment service seals before it gives an approved
+// charge back, so that no refund, however it was asked for, leaves an order that can still ship.
+func (ss *Shipments) Seal(ctx context.Context, orderID string, at time.Time) error {
+	item, err := attributevalue.MarshalMap(shipmentItem{OrderID: orderID, CreatedAt: at.UTC(), Sealed: true})
+	if err != nil {
+		return fmt.Errorf("seal %s: %w", orderID, err)
+	}
+	got, err := putOnce(ctx, ss.client, ss.table, "orderId", item)
+	var held shipmentItem
+	if err == nil {
+		err = attributevalue.UnmarshalMap(got, &held)
+	}
+	if err == nil && !held.Sealed {
+		err = fmt.Errorf("shipment %s by %s booked at %s: %w", held.ShipmentID, held.Carrier, held.CreatedAt.Format(time.RFC3339), store.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("seal %s: %w", orderID, err)
+	}
+	return nil
+}
+
 // Notifications keeps one record per event and channel: partition key "eventId", sort key
 // "channel", expiring (TTL attribute "expiresAt").
 type Notifications struct {
