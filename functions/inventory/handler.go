@@ -86,6 +86,9 @@ func (h *Handler) reserve(ctx context.Context, doc workflow.Doc) (*workflow.Stat
 	if err != nil {
 		return nil, err
 	}
+	if err := priced(st.Order); err != nil {
+		return nil, &workflow.InvalidInputError{Err: err}
+	}
 	orderID := st.Order.OrderID
 	status, err := h.ledger.Reserve(ctx, orderID, lines(st.Order))
 	if errors.Is(err, store.ErrConflict) {
@@ -155,6 +158,25 @@ func start(raw []byte) (*workflow.State, error) {
 		return nil, &workflow.InvalidInputError{Err: fmt.Errorf("event: %w", err)}
 	}
 	return workflow.Start(e)
+}
+
+// priced checks an order's prices against the catalogue's, as order-api set them: each line of
+// a SKU on sale at its price, the total their sum. order-api prices every order it places; an
+// OrderPlaced priced otherwise did not come from it (a legacy or forged event, one moved back
+// from a dead-letter queue), and the saga takes no stock and no money for it. (A price changed
+// by a deploy refuses the orders priced before it that are still being reserved: seconds' worth.)
+func priced(o events.OrderPlaced) error {
+	var total int64
+	for i, it := range o.Items {
+		if p, onSale := catalogue.Lookup(it.SKU); onSale && it.UnitPriceCents != p.PriceCents {
+			return fmt.Errorf("items[%d]: %s at %d cents, the catalogue's price is %d: not priced by order-api", i, it.SKU, it.UnitPriceCents, p.PriceCents)
+		}
+		total += it.UnitPriceCents * int64(it.Quantity)
+	}
+	if o.TotalCents != total {
+		return fmt.Errorf("totalCents %d, the lines add up to %d: not priced by order-api", o.TotalCents, total)
+	}
+	return nil
 }
 
 // lines are the order's lines with the catalogue's initial stock (0 for a SKU no longer sold).

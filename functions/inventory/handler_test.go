@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -442,6 +443,39 @@ func TestErrors(t *testing.T) {
 				t.Errorf("errorType = %q (%v), want %q", got, err, tc.wantType)
 			}
 		})
+	}
+}
+
+// An OrderPlaced that order-api did not price (a line below the catalogue's price, or a total
+// that is not its lines' sum: a legacy or forged event, one laundered through a dead-letter
+// queue) reserves nothing: the saga compensates it, taking no stock and no money.
+func TestReserveRefusesAnOrderNotPricedByTheAPI(t *testing.T) {
+	id := fixture.OrderID(5)
+	free := fixture.Placed(t, id, "tok_visa", events.Item{SKU: "SKU-001", Quantity: 10, UnitPriceCents: 0})
+	sum := fixture.Placed(t, id, "tok_visa", events.Item{SKU: "SKU-001", Quantity: 2, UnitPriceCents: 4999})
+	p, err := events.DecodePayload[events.OrderPlaced](sum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.TotalCents = 1
+	if sum.Payload, err = json.Marshal(p); err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		e    events.Envelope
+		says string
+	}{
+		"a line at 0 cents":     {free, "SKU-001 at 0 cents, the catalogue's price is 4999"},
+		"a total not their sum": {sum, "totalCents 1, the lines add up to 9998"},
+	} {
+		l := newLedger()
+		_, err := newTestHandler(l).Handle(context.Background(), Request{Action: "reserve", Doc: workflow.Doc{Event: fixture.JSON(t, tc.e)}})
+		if errorType(err) != "InvalidInputError" || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("%s: %v, want an InvalidInputError saying %q", name, err, tc.says)
+		}
+		if len(l.calls) != 0 || len(l.held) != 0 {
+			t.Errorf("%s: ledger calls %v, held %v; want none", name, l.calls, l.held)
+		}
 	}
 }
 
