@@ -83,9 +83,10 @@ func NewOrderflowStack(scope constructs.Construct, id string, props *OrderflowSt
 		Name:        "shipping",
 		Reserved:    taskConcurrency,
 		Description: "Creates one shipment per order (Step Functions task)",
-		Environment: map[string]*string{"SHIPMENTS_TABLE": tables.Shipments.TableName(), "EVENT_BUS_NAME": bus.Bus.EventBusName()},
+		Environment: map[string]*string{"SHIPMENTS_TABLE": tables.Shipments.TableName(), "PAYMENTS_TABLE": tables.Payments.TableName(), "EVENT_BUS_NAME": bus.Bus.EventBusName()},
 	})
 	tables.Shipments.Grant(shipping, jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:PutItem"))
+	tables.Payments.Grant(shipping, jsii.String("dynamodb:GetItem")) // an order ships only if its charge is recorded
 	suppressFunctionRoleFindings(shipping)
 
 	payments := NewPayments(stack, d, tables.Payments, tables.PaymentIntents, tables.Shipments, bus.Bus.EventBusName())

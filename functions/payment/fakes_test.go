@@ -289,7 +289,9 @@ type fakeSeals struct {
 	sealed, shipped map[string]bool
 }
 
-func newFakeSeals() *fakeSeals { return &fakeSeals{sealed: map[string]bool{}, shipped: map[string]bool{}} }
+func newFakeSeals() *fakeSeals {
+	return &fakeSeals{sealed: map[string]bool{}, shipped: map[string]bool{}}
+}
 
 func (f *fakeSeals) Seal(_ context.Context, orderID string, _ time.Time) error {
 	if f.shipped[orderID] {

@@ -45,7 +45,7 @@ func benchShip(b testing.TB) ([]byte, lambda.Handler, func([]byte) error) {
 	}
 	st.Outcome, st.PaymentID, st.Published = workflow.OutcomeApproved, "3b1f0c8e-2d4a-5b6c-8d7e-9f0a1b2c3d4e", &workflow.PublishResult{}
 	raw := benchfixture.JSON(b, Request{Action: "ship", Doc: workflow.Doc{Event: fixture.JSON(b, placed), State: st}})
-	return raw, boot.Handler(newHandler("orders", benchShipments{}, benchfixture.Logger()).Handle), benchfixture.Outcome(workflow.OutcomeShipped)
+	return raw, boot.Handler(newHandler("orders", benchShipments{}, benchPaid{}, benchfixture.Logger()).Handle), benchfixture.Outcome(workflow.OutcomeShipped)
 }
 
 // ship: check the carrier's rules, record the shipment, emit OrderShipped.
@@ -55,3 +55,10 @@ func BenchmarkFloorShipping(b *testing.B) { benchfixture.Floor[Request, workflow
 
 // The benchmark's input takes the path it is meant to measure, through the handler build makes.
 func TestBenchmarkInputs(t *testing.T) { benchfixture.Check(t, benchShip, build, Config{}) }
+
+// benchPaid answers every order's payment APPROVED, as the ledger does when the saga ships.
+type benchPaid struct{}
+
+func (benchPaid) Get(_ context.Context, orderID string) (store.Payment, error) {
+	return store.Payment{OrderID: orderID, Status: store.PaymentApproved}, nil
+}

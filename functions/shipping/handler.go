@@ -22,6 +22,11 @@ type shipmentStore interface {
 	Record(ctx context.Context, sh store.Shipment) (store.Shipment, error)
 }
 
+// paymentReader reads an order's payment from the payments ledger (dynamo.Payments).
+type paymentReader interface {
+	Get(ctx context.Context, orderID string) (store.Payment, error)
+}
+
 // carrier ships every order in this demo.
 const carrier = "ACME Parcel"
 
@@ -47,12 +52,13 @@ type Request struct {
 type Handler struct {
 	busName   string
 	shipments shipmentStore
+	payments  paymentReader
 	logger    *slog.Logger
 	now       func() time.Time
 }
 
-func newHandler(busName string, shipments shipmentStore, logger *slog.Logger) *Handler {
-	return &Handler{busName: busName, shipments: shipments, logger: logger, now: time.Now}
+func newHandler(busName string, shipments shipmentStore, payments paymentReader, logger *slog.Logger) *Handler {
+	return &Handler{busName: busName, shipments: shipments, payments: payments, logger: logger, now: time.Now}
 }
 
 // Handle ships a confirmed order once and emits OrderShipped: for ShipOrder, and for ShipBooked
@@ -103,6 +109,16 @@ func (h *Handler) ship(ctx context.Context, req Request) (*workflow.State, error
 	orderID := st.Order.OrderID
 	if err := acceptable(st.Order); err != nil {
 		return nil, err
+	}
+	// The state says approved; the ledger must too. The saga ships only after the payment service
+	// recorded the charge, so an order whose ledger says otherwise was not sent by a saga (an
+	// invoke with a state of someone's making, or a refund that came first): it does not ship.
+	p, err := h.payments.Get(ctx, orderID)
+	if err != nil {
+		return nil, err // transient: retried
+	}
+	if p.Status != store.PaymentApproved {
+		return nil, &workflow.InvalidInputError{Err: fmt.Errorf("ship: order %s's payment is %q in the ledger, not %s: no saga ships it", orderID, p.Status, store.PaymentApproved)}
 	}
 	sh, err := h.shipments.Record(ctx, store.Shipment{OrderID: orderID, ShipmentID: ShipmentID(orderID), Carrier: carrier, CreatedAt: h.now()})
 	if errors.Is(err, store.ErrConflict) {

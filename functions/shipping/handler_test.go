@@ -39,8 +39,20 @@ func (f *fakeShipments) Record(_ context.Context, sh store.Shipment) (store.Ship
 	return sh, nil
 }
 
-func newTestHandler(s shipmentStore) *Handler {
-	h := newHandler("orders", s, slog.New(slog.NewTextHandler(io.Discard, nil)))
+// ledger is the payments ledger as shipping reads it: every order APPROVED but those listed.
+type ledger map[string]string
+
+func (l ledger) Get(_ context.Context, orderID string) (store.Payment, error) {
+	if status, ok := l[orderID]; ok {
+		return store.Payment{OrderID: orderID, Status: status}, nil
+	}
+	return store.Payment{OrderID: orderID, Status: store.PaymentApproved}, nil
+}
+
+func newTestHandler(s shipmentStore) *Handler { return newTestHandlerPaid(s, ledger{}) }
+
+func newTestHandlerPaid(s shipmentStore, l ledger) *Handler {
+	h := newHandler("orders", s, l, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	h.now = func() time.Time { return fixture.Now }
 	return h
 }
@@ -108,6 +120,24 @@ func TestShip(t *testing.T) {
 	p, err := events.DecodePayload[events.OrderShipped](e)
 	if err != nil || p.Carrier != "ACME Parcel" || p.ShipmentID != ShipmentID(id) {
 		t.Errorf("payload = %+v (%v)", p, err)
+	}
+}
+
+// A ship request for an order the ledger has not charged (declined, refunded, never asked: a
+// state of someone's making, invoked directly) books no carrier.
+func TestShipRequiresTheChargeInTheLedger(t *testing.T) {
+	for _, status := range []string{"", store.PaymentDeclined, store.PaymentRefunded, store.PaymentVoided, store.PaymentPending} {
+		id := fixture.OrderID(3)
+		f := &fakeShipments{stored: map[string]store.Shipment{}}
+		h := newTestHandlerPaid(f, ledger{id: status})
+		_, err := h.Handle(context.Background(), Request{Action: "ship", Doc: workflow.Doc{Event: fixture.JSON(t, fixture.Placed(t, id, "tok_visa")), State: approvedState(t, id)}})
+		var invalid *workflow.InvalidInputError
+		if !errors.As(err, &invalid) || !strings.Contains(err.Error(), "no saga ships it") {
+			t.Errorf("payment %q: %v, want an InvalidInputError", status, err)
+		}
+		if len(f.stored) != 0 {
+			t.Errorf("payment %q: shipments %v, want none", status, f.stored)
+		}
 	}
 }
 

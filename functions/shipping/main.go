@@ -15,14 +15,19 @@ import (
 // Config is the function's environment, set by the CDK app.
 type Config struct {
 	ShipmentsTable string `env:"SHIPMENTS_TABLE"`
+	PaymentsTable  string `env:"PAYMENTS_TABLE"` // read only: an order ships only if its charge is recorded
 	EventBusName   string `env:"EVENT_BUS_NAME"` // named in the entries the state machine publishes
 }
 
-var _ shipmentStore = (*dynamo.Shipments)(nil)
+var (
+	_ shipmentStore = (*dynamo.Shipments)(nil)
+	_ paymentReader = (*dynamo.Payments)(nil)
+)
 
 func main() { boot.Main(build) }
 
 // build wires the adapters to the handler, once per cold start.
 func build(cfg Config, awsCfg aws.Config, logger *slog.Logger) (any, error) {
-	return boot.Handler(newHandler(cfg.EventBusName, dynamo.NewShipments(dynamodb.NewFromConfig(awsCfg), cfg.ShipmentsTable), logger).Handle), nil
+	db := dynamodb.NewFromConfig(awsCfg)
+	return boot.Handler(newHandler(cfg.EventBusName, dynamo.NewShipments(db, cfg.ShipmentsTable), dynamo.NewPayments(db, cfg.PaymentsTable), logger).Handle), nil
 }

@@ -142,6 +142,19 @@ func (ps *Payments) LateChargeRefunded(ctx context.Context, orderID string, at t
 // update applies expr to the order's item under cond. It returns the item after the update
 // and true, or, when the condition failed, the item as it stands (nil if there is none) and
 // false, read consistently when the endpoint does not return it with the failed condition.
+// Get reads the order's payment, consistently: a payment with no status when there is none.
+func (ps *Payments) Get(ctx context.Context, orderID string) (store.Payment, error) {
+	out, err := ps.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(ps.table),
+		Key:            map[string]types.AttributeValue{"orderId": str(orderID)},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return store.Payment{}, fmt.Errorf("read payment %s: %w", orderID, err)
+	}
+	return decodePayment(orderID, out.Item)
+}
+
 func (ps *Payments) update(ctx context.Context, orderID, expr, cond string, values map[string]types.AttributeValue) (map[string]types.AttributeValue, bool, error) {
 	return updateIf(ctx, ps.client, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(ps.table),

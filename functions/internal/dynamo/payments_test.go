@@ -93,6 +93,22 @@ func checkUpdate(t *testing.T, updates []*dynamodb.UpdateItemInput, wantExpr, wa
 	}
 }
 
+// Get reads the order's payment consistently; no item is a payment with no status.
+func TestPaymentsGet(t *testing.T) {
+	stored := map[string]types.AttributeValue{"orderId": str("o"), "paymentId": str("p"), "status": str(store.PaymentApproved), "amountCents": num(4999)}
+	db := &fakeDB{getAnswers: []map[string]types.AttributeValue{stored, nil}}
+	ps := NewPayments(db, "payments")
+	if p, err := ps.Get(context.Background(), "o"); err != nil || p.Status != store.PaymentApproved || p.AmountCents != 4999 || p.OrderID != "o" {
+		t.Errorf("Get = %+v, %v", p, err)
+	}
+	if p, err := ps.Get(context.Background(), "o"); err != nil || p.Status != "" {
+		t.Errorf("Get of no item = %+v, %v; want no status", p, err)
+	}
+	if !aws.ToBool(db.gets[0].ConsistentRead) || getS(db.gets[0].Key, "orderId") != "o" {
+		t.Errorf("read %+v, want a consistent read by orderId", db.gets[0])
+	}
+}
+
 func TestPaymentsClaim(t *testing.T) {
 	cases := []ledgerCase{
 		{name: "first claim", answer: updateAnswer{item: payment(store.PaymentPending, 1)}, wantStatus: store.PaymentPending, wantOK: true},
