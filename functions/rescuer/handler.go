@@ -155,6 +155,12 @@ func (h *Handler) Handle(ctx context.Context, ev StatusChangeEvent) error {
 	}
 
 	last, exited, err := h.lastState(ctx, d.ExecutionARN)
+	if errors.Is(err, errNotStopped) {
+		// Forged, or replayed from a dead-letter queue after a redrive of the execution: retrying
+		// cannot make it true. Nothing is rescued; the log says so.
+		logger.ErrorContext(ctx, "not rescued: the status change does not match the execution", "error", err.Error())
+		return nil
+	}
 	if err != nil {
 		logger.ErrorContext(ctx, "rescue failed", "error", err.Error())
 		return err
@@ -242,26 +248,45 @@ type recorded struct {
 // it recorded: the output of the newest state exit whose "state" is an object ($.compensation.state
 // first: Compensate writes the newer state there). It returns that document's state and refund
 // error (none if there is no state: the execution stopped before its first task) and the name
-// of the state that exited.
+// of the state that exited. A history with no stop event (ExecutionFailed, TimedOut, Aborted) is
+// errNotStopped: the status change that named it was not Step Functions'.
 func (h *Handler) lastState(ctx context.Context, executionARN string) (recorded, string, error) {
 	pages := sfn.NewGetExecutionHistoryPaginator(h.history, &sfn.GetExecutionHistoryInput{
 		ExecutionArn:         aws.String(executionARN),
 		ReverseOrder:         true,
 		IncludeExecutionData: aws.Bool(true),
 	})
-	for pages.HasMorePages() {
+	var last recorded
+	var exited string
+	stopped := false
+	for pages.HasMorePages() && !(stopped && last.State != nil) {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
 			return recorded{}, "", fmt.Errorf("execution history of %s: %w", nameOf(executionARN), err)
 		}
 		for _, e := range page.Events {
-			if r := recordedIn(e); r.State != nil {
-				return r, aws.ToString(e.StateExitedEventDetails.Name), nil
+			stopped = stopped || slices.Contains(stoppedEvents, e.Type)
+			if last.State == nil {
+				if r := recordedIn(e); r.State != nil {
+					last, exited = r, aws.ToString(e.StateExitedEventDetails.Name)
+				}
 			}
 		}
 	}
-	return recorded{}, "", nil
+	if !stopped {
+		// The status change said it stopped; its history says otherwise (a running execution):
+		// the event is not Step Functions' own, and nothing is rescued. (Anywhere in the history,
+		// not only last: MiniStack lets an aborted execution's task finish after the abort.)
+		return recorded{}, "", fmt.Errorf("execution %s has not stopped (no %v in its history): %w", nameOf(executionARN), stoppedEvents, errNotStopped)
+	}
+	return last, exited, nil
 }
+
+// stoppedEvents end the history of an execution that stopped without succeeding (workflow.Stalled).
+var stoppedEvents = []types.HistoryEventType{types.HistoryEventTypeExecutionFailed, types.HistoryEventTypeExecutionTimedOut, types.HistoryEventTypeExecutionAborted}
+
+// errNotStopped is a status change whose execution's history has not stopped: not Step Functions'.
+var errNotStopped = errors.New("a status change of an execution that has not stopped")
 
 // recordedIn is the saga state a state-exited event's output carries (State nil if none) and
 // its refund error.

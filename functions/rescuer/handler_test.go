@@ -367,6 +367,25 @@ func TestRescue(t *testing.T) {
 	}
 }
 
+// A status change saying FAILED for an execution whose history has not stopped (it is still
+// running: the event is forged, or an old one moved back from a dead-letter queue) rescues
+// nothing: a rescue would cancel an order its saga is still taking care of.
+func TestNoRescueOfAnExecutionThatHasNotStopped(t *testing.T) {
+	o := newOrder(t, 1)
+	running := o.timedOutInPayment(t)[:19] // up to InStock?'s entry: no end
+	f := newHarness(running)
+	name := executionName(1)
+	if err := f.h.Handle(context.Background(), statusEvent(t, detail(name, workflow.StatusFailed, o.input, "States.TaskFailed", "forged"))); err != nil {
+		t.Fatalf("Handle = %v, want nil (retrying cannot make it true)", err)
+	}
+	if len(f.starter.calls) != 0 {
+		t.Fatalf("%d rescues started for a running execution", len(f.starter.calls))
+	}
+	if last := f.lastLog(t); last["msg"] != "not rescued: the status change does not match the execution" || last["level"] != "ERROR" {
+		t.Errorf("log = %v", last)
+	}
+}
+
 func TestHistoryPages(t *testing.T) {
 	o := newOrder(t, 2)
 	events := o.timedOutInPayment(t)
