@@ -91,6 +91,9 @@ func (h *Handler) message(ctx context.Context, m record.Message) error {
 		record.Logger(ctx).InfoContext(ctx, "already notified: duplicate ignored")
 		return nil
 	}
+	if errors.Is(err, store.ErrConflict) {
+		return record.Permanent(err) // another text holds this event's place: a retry cannot change it
+	}
 	if err != nil {
 		return err
 	}

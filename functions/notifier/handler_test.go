@@ -198,6 +198,24 @@ func TestFailuresAreRetried(t *testing.T) {
 	}
 }
 
+// A message whose event already holds another text on its channel (someone put a message on the
+// queue ahead of the real one) is parked with the reason at once: retrying cannot change it.
+func TestAConflictingNotificationIsParked(t *testing.T) {
+	id := fixture.OrderID(5)
+	e := fixture.Event(t, events.TypeOrderConfirmed, id, 4, events.OrderConfirmed{OrderID: id, TotalCents: 1})
+	f := newFakes()
+	f.store.err = fmt.Errorf("notification %s/email: a different OrderConfirmed (\"forged\") holds its place: %w", e.ID, store.ErrConflict)
+	resp, _ := f.h.Handle(context.Background(), lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{
+		{MessageId: "a", Body: string(fixture.EventBridge(t, e)), EventSourceARN: emailQueue, Attributes: map[string]string{"ApproximateReceiveCount": "1"}},
+	}})
+	if got := failedIDs(resp); len(got) != 0 {
+		t.Errorf("failed = %v, want the message parked, not retried", got)
+	}
+	if r := f.email.Reasons(); len(r) != 1 || !strings.Contains(r[0], "holds its place") {
+		t.Errorf("parked %v, want the conflict's reason", r)
+	}
+}
+
 // A message that still fails on its last attempt is parked in its own queue's DLQ with the
 // last error as the reason (not left to SQS's redrive, which gives no reason); earlier attempts
 // are retried. Received once more (its last attempt crashed or timed out), it is parked

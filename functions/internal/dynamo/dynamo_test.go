@@ -475,7 +475,11 @@ func TestNotificationsRecord(t *testing.T) {
 	tests := []struct {
 		putErr  error
 		wantErr error
-	}{{nil, nil}, {conditionFailed(nil), store.ErrDuplicate}, {throttled, throttled}}
+	}{{nil, nil}, {conditionFailed(nil), store.ErrDuplicate}, {throttled, throttled},
+		// The same notification stored: a duplicate; another text for the event: a conflict.
+		{conditionFailed(map[string]types.AttributeValue{"eventId": str("e"), "channel": str("sms"), "type": str("OrderShipped"), "message": str("hi")}), store.ErrDuplicate},
+		{conditionFailed(map[string]types.AttributeValue{"eventId": str("e"), "channel": str("sms"), "type": str("OrderShipped"), "message": str("forged")}), store.ErrConflict},
+	}
 	for _, tc := range tests {
 		db := &fakeDB{putAnswers: []error{tc.putErr}}
 		err := NewNotifications(db, "notifications").Record(context.Background(), n)

@@ -159,11 +159,20 @@ func (ns *Notifications) Record(ctx context.Context, nt store.Notification) erro
 		return fmt.Errorf("notification %s/%s: %w", nt.EventID, nt.Channel, err)
 	}
 	_, err = ns.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:           aws.String(ns.table),
-		Item:                item,
-		ConditionExpression: aws.String("attribute_not_exists(eventId)"),
+		TableName:                           aws.String(ns.table),
+		Item:                                item,
+		ConditionExpression:                 aws.String("attribute_not_exists(eventId)"),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	if _, failed := isConditionFailed(err); failed {
+	if old, failed := isConditionFailed(err); failed {
+		// The same event again says the same thing. Another text for the same event and
+		// channel was not made from this event (a message someone else put on the queue ahead
+		// of it): a conflict, not a duplicate to drop. (An endpoint that does not return the
+		// old item cannot tell: a duplicate.)
+		var held notificationItem
+		if len(old) > 0 && attributevalue.UnmarshalMap(old, &held) == nil && (held.Type != string(nt.Type) || held.Message != nt.Message) {
+			return fmt.Errorf("notification %s/%s: a different %s (%q) holds its place: %w", nt.EventID, nt.Channel, held.Type, held.Message, store.ErrConflict)
+		}
 		return fmt.Errorf("notification %s/%s: %w", nt.EventID, nt.Channel, store.ErrDuplicate)
 	}
 	if err != nil {
