@@ -12,6 +12,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -115,7 +116,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "fuzz: -fuzztime must be positive")
 		return 2
 	}
-	targets, err := Find(".")
+	root, err := moduleRoot()
+	if err != nil {
+		fmt.Fprintf(stderr, "fuzz: %v\n", err)
+		return 1
+	}
+	targets, err := Find(root)
 	if err != nil {
 		fmt.Fprintf(stderr, "fuzz: %v\n", err)
 		return 1
@@ -135,7 +141,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	for i, t := range targets {
 		fmt.Fprintf(stdout, "fuzz: [%d/%d] %s in %s for %s\n", i+1, len(targets), t.Name, t.Dir, *fuzztime)
 		cmd := exec.Command("go", "test", "-run", "^$", "-fuzz", "^"+t.Name+"$", "-fuzztime", fuzztime.String(), t.Dir)
-		cmd.Stdout, cmd.Stderr = stdout, stderr
+		cmd.Dir, cmd.Stdout, cmd.Stderr = root, stdout, stderr
 		if err := cmd.Run(); err != nil {
 			failed = append(failed, fmt.Sprintf("%s %s (%v)", t.Dir, t.Name, err))
 		}
@@ -147,4 +153,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "fuzz: %d targets, %s each: no failure\n", len(targets), *fuzztime)
 	return 0
+}
+
+// moduleRoot is the folder of the go.mod that holds the working directory: the targets are the
+// whole module's, wherever the command is run from.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory: run it inside the module")
+		}
+		dir = parent
+	}
 }
