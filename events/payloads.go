@@ -26,6 +26,16 @@ type Item struct {
 	UnitPriceCents int64  `json:"unitPriceCents"`
 }
 
+// LinesTotal is what an order of items costs: each line's unit price times its quantity, added
+// up. order-api totals an order with it, and the saga checks an order's total against it.
+func LinesTotal(items []Item) int64 {
+	var total int64
+	for _, it := range items {
+		total += it.UnitPriceCents * int64(it.Quantity)
+	}
+	return total
+}
+
 // OrderPlacedV2 is the payload of OrderPlaced version 2 (still accepted, upcast to v3):
 // v1 plus an optional ISO 4217 currency and item names.
 type OrderPlacedV2 struct {

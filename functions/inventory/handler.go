@@ -166,14 +166,12 @@ func start(raw []byte) (*workflow.State, error) {
 // from a dead-letter queue), and the saga takes no stock and no money for it. (A price changed
 // by a deploy refuses the orders priced before it that are still being reserved: seconds' worth.)
 func priced(o events.OrderPlaced) error {
-	var total int64
 	for i, it := range o.Items {
 		if p, onSale := catalogue.Lookup(it.SKU); onSale && it.UnitPriceCents != p.PriceCents {
 			return fmt.Errorf("items[%d]: %s at %d cents, the catalogue's price is %d: not priced by order-api", i, it.SKU, it.UnitPriceCents, p.PriceCents)
 		}
-		total += it.UnitPriceCents * int64(it.Quantity)
 	}
-	if o.TotalCents != total {
+	if total := events.LinesTotal(o.Items); o.TotalCents != total {
 		return fmt.Errorf("totalCents %d, the lines add up to %d: not priced by order-api", o.TotalCents, total)
 	}
 	return nil

@@ -211,8 +211,8 @@ func Price(req PlaceOrderRequest, customerID string) (events.OrderPlaced, error)
 	for _, l := range req.Items {
 		prod, _ := catalogue.Lookup(l.SKU) // Validate checked it exists
 		p.Items = append(p.Items, events.Item{SKU: prod.SKU, Name: prod.Name, Quantity: l.Quantity, UnitPriceCents: prod.PriceCents})
-		p.TotalCents += prod.PriceCents * int64(l.Quantity)
 	}
+	p.TotalCents = events.LinesTotal(p.Items)
 	return p, nil
 }
 
