@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	orderevents "github.com/orderflow-dev/orderflow/events"
 	"github.com/orderflow-dev/orderflow/functions/internal/workflow"
 )
 
@@ -77,14 +77,6 @@ type StatusChangeEvent struct {
 	Detail statusChange `json:"detail"`
 }
 
-// executionInput is what the rescuer reads of an execution's input: the OrderPlaced EventBridge
-// event that started a saga (its detail), or a rescue's input (RescueInput: its rescue and event).
-type executionInput struct {
-	Detail json.RawMessage `json:"detail"`
-	Event  json.RawMessage `json:"event"`
-	Rescue json.RawMessage `json:"rescue"`
-}
-
 // Handler is the target of the rule that sends order-fulfilment's FAILED, TIMED_OUT and ABORTED
 // status changes from the default bus (an asynchronous invoke: an error is retried, then
 // dead-lettered).
@@ -125,18 +117,20 @@ func (h *Handler) Handle(ctx context.Context, ev StatusChangeEvent) error {
 		return err
 	}
 	logger = logger.With("executionError", failed.err)
-	var in executionInput
-	if err := json.Unmarshal([]byte(failed.input), &in); err != nil {
+	in, err := orderevents.ReadJSON([]byte(failed.input))
+	if err != nil || !in.IsObject() {
 		logger.ErrorContext(ctx, "cannot rescue: the execution input is not a JSON object; the order needs an operator")
 		return nil // retrying cannot change the input
 	}
-	envelope := in.Detail // the input is the OrderPlaced EventBridge event
-	isRescue := in.Rescue != nil
+	// The input is the OrderPlaced EventBridge event (its detail), or a rescue's (RescueInput).
+	envelope := in.Member("detail")
+	rescue := in.Member("rescue")
+	isRescue := rescue.Exists()
 	if isRescue {
-		envelope = in.Event
-		logger = logger.With("rescuedExecution", nameOf(rescuedExecution(in.Rescue)))
+		envelope = in.Member("event")
+		logger = logger.With("rescuedExecution", nameOf(rescue.Member("execution").Str()))
 	}
-	ids := orderIDsOf(envelope)
+	ids := orderIDs{OrderID: envelope.Member("orderId").Str(), CorrelationID: envelope.Member("correlationId").Str()}
 	logger = logger.With("orderId", ids.OrderID, "correlationId", ids.CorrelationID)
 	if workflow.Compensated(failed.err) {
 		// A rescue whose compensation ran ends at the same Fail states as the saga's own.
@@ -166,8 +160,8 @@ func (h *Handler) Handle(ctx context.Context, ev StatusChangeEvent) error {
 		return err
 	}
 	name := workflow.RescueName(d.Name)
-	logger = logger.With("rescueName", name, "stateFrom", exited, "outcome", outcomeOf(last.State), "refundFailed", last.RefundError != nil)
-	input, err := rescueInput(d, failed, envelope, last).encode()
+	logger = logger.With("rescueName", name, "stateFrom", exited, "outcome", last.outcome, "refundFailed", last.RefundError != nil)
+	input, err := rescueInput(d, failed, envelope.Raw(), last).encode()
 	if err != nil {
 		err = fmt.Errorf("rescue input: %w", err)
 		logger.ErrorContext(ctx, "rescue failed", "error", err.Error())
@@ -242,6 +236,7 @@ func (h *Handler) execution(ctx context.Context, d statusChange) (failedExecutio
 type recorded struct {
 	State       json.RawMessage // nil: none (the execution stopped before its first task)
 	RefundError json.RawMessage // nil: no refund failed
+	outcome     string          // the state's outcome, which the rescue's Choice reads, for the log
 }
 
 // lastState reads the execution's history from the newest event back to the last saga state
@@ -289,34 +284,26 @@ var stoppedEvents = []types.HistoryEventType{types.HistoryEventTypeExecutionFail
 var errNotStopped = errors.New("a status change of an execution that has not stopped")
 
 // recordedIn is the saga state a state-exited event's output carries (State nil if none) and
-// its refund error.
+// its refund error. The output is read once (orderevents.ReadJSON): it holds the whole order.
 func recordedIn(e types.HistoryEvent) recorded {
 	d := e.StateExitedEventDetails
 	if d == nil || d.Output == nil {
 		return recorded{}
 	}
-	var out struct {
-		State        json.RawMessage `json:"state"`
-		Compensation struct {
-			State json.RawMessage `json:"state"`
-		} `json:"compensation"`
-		RefundError json.RawMessage `json:"refundError"`
-	}
-	var mismatch *json.UnmarshalTypeError // e.g. a "compensation" that is no object: the rest still decodes
-	if err := json.Unmarshal([]byte(*d.Output), &out); err != nil && !errors.As(err, &mismatch) {
+	out, err := orderevents.ReadJSON([]byte(*d.Output))
+	if err != nil {
 		return recorded{} // not a workflow document
 	}
-	var r recorded
-	switch {
-	case isObject(out.Compensation.State):
-		r.State = out.Compensation.State
-	case isObject(out.State):
-		r.State = out.State
-	default:
+	state := out.Member("compensation").Member("state")
+	if !state.IsObject() {
+		state = out.Member("state")
+	}
+	if !state.IsObject() {
 		return recorded{}
 	}
-	if isObject(out.RefundError) {
-		r.RefundError = out.RefundError
+	r := recorded{State: state.Raw(), outcome: state.Member("outcome").Str()}
+	if refund := out.Member("refundError"); refund.IsObject() {
+		r.RefundError = refund.Raw()
 	}
 	return r
 }
@@ -330,26 +317,5 @@ func nameOf(executionARN string) string {
 // orderIDs are an OrderPlaced envelope's order and correlation ids: what the rescue's logs
 // name it by (no customer data), and what its claim needs.
 type orderIDs struct {
-	OrderID       string `json:"orderId"`
-	CorrelationID string `json:"correlationId"`
-}
-
-func orderIDsOf(envelope json.RawMessage) (ids orderIDs) {
-	_ = json.Unmarshal(envelope, &ids)
-	return ids
-}
-
-// outcomeOf is the state's outcome, which the rescue's Choice reads ("" without a state).
-func outcomeOf(state json.RawMessage) string {
-	var s struct {
-		Outcome string `json:"outcome"`
-	}
-	_ = json.Unmarshal(state, &s)
-	return s.Outcome
-}
-
-// isObject reports whether raw is a JSON object (not null, not absent).
-func isObject(raw json.RawMessage) bool {
-	raw = bytes.TrimSpace(raw)
-	return len(raw) > 0 && raw[0] == '{'
+	OrderID, CorrelationID string
 }

@@ -410,8 +410,9 @@ func TestHistoryPages(t *testing.T) {
 	if len(f.starter.calls) != 1 || json.Unmarshal([]byte(aws.ToString(f.starter.calls[0].Input)), &input) != nil {
 		t.Fatalf("starts = %+v", f.starter.calls)
 	}
-	if outcomeOf(input.State) != workflow.OutcomeReserved {
-		t.Errorf("state = %s", input.State)
+	var state workflow.State
+	if err := json.Unmarshal(input.State, &state); err != nil || state.Outcome != workflow.OutcomeReserved {
+		t.Errorf("state = %s (%v)", input.State, err)
 	}
 
 	// No state at all: every page is read.

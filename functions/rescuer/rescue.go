@@ -84,10 +84,3 @@ func rescueInput(d statusChange, f failedExecution, envelope json.RawMessage, la
 		RefundError: last.RefundError,
 	}
 }
-
-// rescuedExecution is $.rescue.execution of a rescue's input.
-func rescuedExecution(rescue json.RawMessage) string {
-	var r Rescue
-	_ = json.Unmarshal(rescue, &r)
-	return r.Execution
-}
