@@ -5,8 +5,7 @@ import (
 	"log/slog"
 	"time"
 
-	lambdaevents "github.com/aws/aws-lambda-go/events"
-
+	"github.com/orderflow-dev/orderflow/events"
 	"github.com/orderflow-dev/orderflow/functions/internal/projection"
 	"github.com/orderflow-dev/orderflow/functions/internal/record"
 )
@@ -21,27 +20,18 @@ type parker = record.BodyParker
 // (paid orders and the money taken, cancellations, refunds and the money given back) and can
 // re-read the stream from the start.
 type Handler struct {
-	totals totals
-	stream record.KinesisConsumer
-	now    func() time.Time
+	record.EventStream // its Handle is the function's handler
+	totals             totals
+	now                func() time.Time
 }
 
 func newHandler(t totals, dlq parker, logger *slog.Logger) *Handler {
 	h := &Handler{totals: t, now: time.Now}
-	h.stream = record.NewKinesisConsumer(h.record, logger, dlq)
+	h.EventStream = record.NewEventStream(h.event, logger, dlq)
 	return h
 }
 
-// Handle processes a batch and reports the records to retry by sequence number.
-func (h *Handler) Handle(ctx context.Context, ev lambdaevents.KinesisEvent) (lambdaevents.KinesisEventResponse, error) {
-	return h.stream.Handle(ctx, ev), nil
-}
-
-func (h *Handler) record(ctx context.Context, m record.Message) error {
-	e, err := record.Event(ctx, m.Body)
-	if err != nil {
-		return err // a *events.ValidationError: parked
-	}
+func (h *Handler) event(ctx context.Context, e events.Envelope, _ record.Message) error {
 	outcome, add, err := projection.Count(ctx, h.totals, e, h.now())
 	switch {
 	case err != nil:

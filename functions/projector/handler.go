@@ -7,8 +7,7 @@ import (
 	"log/slog"
 	"time"
 
-	lambdaevents "github.com/aws/aws-lambda-go/events"
-
+	"github.com/orderflow-dev/orderflow/events"
 	"github.com/orderflow-dev/orderflow/functions/internal/metrics"
 	"github.com/orderflow-dev/orderflow/functions/internal/projection"
 	"github.com/orderflow-dev/orderflow/functions/internal/record"
@@ -39,28 +38,19 @@ type emitter interface {
 // (a different event for a taken sequence is a conflict, parked for a human). An event
 // appended for the first time also counts in the business metrics (see businessMetrics).
 type Handler struct {
-	store   eventStore
-	metrics emitter
-	stream  record.KinesisConsumer
-	now     func() time.Time
+	record.EventStream // its Handle is the function's handler
+	store              eventStore
+	metrics            emitter
+	now                func() time.Time
 }
 
 func newHandler(s eventStore, dlq parker, m emitter, logger *slog.Logger) *Handler {
 	h := &Handler{store: s, metrics: m, now: time.Now}
-	h.stream = record.NewKinesisConsumer(h.record, logger, dlq)
+	h.EventStream = record.NewEventStream(h.event, logger, dlq)
 	return h
 }
 
-// Handle processes a batch and reports the records to retry by sequence number.
-func (h *Handler) Handle(ctx context.Context, ev lambdaevents.KinesisEvent) (lambdaevents.KinesisEventResponse, error) {
-	return h.stream.Handle(ctx, ev), nil
-}
-
-func (h *Handler) record(ctx context.Context, m record.Message) error {
-	e, err := record.Event(ctx, m.Body)
-	if err != nil {
-		return err // a *events.ValidationError: parked
-	}
+func (h *Handler) event(ctx context.Context, e events.Envelope, m record.Message) error {
 	rec, err := projection.EventRecord(e, m.ID, m.Arrived, h.now())
 	if err != nil {
 		return record.Permanent(err)

@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
+
+	"github.com/orderflow-dev/orderflow/events"
 )
 
 // SQSConsumer is a queue's consumer: its handler in the Consumer chain, run on each batch by
@@ -41,6 +43,32 @@ func NewKinesisConsumer(h Handler, logger *slog.Logger, dlq BodyParker) KinesisC
 // Handle handles one batch (Kinesis) and reports the record to retry from.
 func (c KinesisConsumer) Handle(ctx context.Context, ev lambdaevents.KinesisEvent) lambdaevents.KinesisEventResponse {
 	return Kinesis(ctx, ev, c.handle)
+}
+
+// EventStream is a consumer of the order-events stream (the projector's, analytics'): a
+// KinesisConsumer whose records each carry an EventBridge event, read and validated (Event)
+// before h sees it, so that an invalid one is parked with its reason and h sees only events.
+// Its Handle is the function's handler, in the shape the Lambda runtime takes.
+type EventStream struct {
+	consumer KinesisConsumer
+}
+
+// NewEventStream wraps h, which handles the event m carried, in a KinesisConsumer (logger; a
+// poison record's body parked on dlq).
+func NewEventStream(h func(ctx context.Context, e events.Envelope, m Message) error, logger *slog.Logger, dlq BodyParker) EventStream {
+	return EventStream{consumer: NewKinesisConsumer(func(ctx context.Context, m Message) error {
+		e, err := Event(ctx, m.Body)
+		if err != nil {
+			return err // a *events.ValidationError: parked
+		}
+		return h(ctx, e, m)
+	}, logger, dlq)}
+}
+
+// Handle processes a batch and reports the record to retry from by sequence number; the
+// invocation itself never fails.
+func (s EventStream) Handle(ctx context.Context, ev lambdaevents.KinesisEvent) (lambdaevents.KinesisEventResponse, error) {
+	return s.consumer.Handle(ctx, ev), nil
 }
 
 // SQS runs h, a Consumer with maxReceiveCount, on every message of an SQS batch, at most
