@@ -117,15 +117,7 @@ func TestDecisions(t *testing.T) {
 		batch = append(batch, msg(fmt.Sprintf("m-%d", i), taskBody(t, "token-"+o.token, placed, reservedState(t, placed))))
 	}
 	resp, err := f.h.Handle(context.Background(), sqsEvent(fixture.TwiceShuffled(7, batch)...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ids := failedIDs(resp); len(ids) != 0 {
-		t.Fatalf("failed = %v", ids)
-	}
-	if b, _ := json.Marshal(resp); string(b) != `{"batchItemFailures":[]}` { // never null: MiniStack's poller crashes on it
-		t.Errorf("response = %s", b)
-	}
+	fixture.NothingFailed(t, resp, err)
 	if len(f.payments.stored) != len(orders) || len(f.tasks.succeeded) != len(orders) || len(f.tasks.failed) != 0 || len(f.dlq.Parked()) != 0 {
 		t.Fatalf("payments %d, answers %d, failures %d, parked %d", len(f.payments.stored), len(f.tasks.succeeded), len(f.tasks.failed), len(f.dlq.Parked()))
 	}
