@@ -61,6 +61,17 @@ func (f fakes) placed(t *testing.T, n int, token string) events.Envelope {
 	return placed
 }
 
+// fakesWith is newFakes holding placed's intent (its token tok_visa), then changed by setup when
+// a table's case has one.
+func fakesWith(placed events.Envelope, setup func(fakes)) fakes {
+	f := newFakes()
+	f.intents.add(placed, "tok_visa")
+	if setup != nil {
+		setup(f)
+	}
+	return f
+}
+
 // reservedState is the state after the inventory task reserved the order's stock and
 // PublishReservation put InventoryReserved on the bus.
 func reservedState(t *testing.T, placed events.Envelope) *workflow.State {
@@ -217,11 +228,7 @@ func TestPoisonAndFailures(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakes()
-			f.intents.add(placed, "tok_visa")
-			if tc.setup != nil {
-				tc.setup(f)
-			}
+			f := fakesWith(placed, tc.setup)
 			resp, err := f.h.Handle(context.Background(), sqsEvent(msg("m-1", tc.body)))
 			if err != nil {
 				t.Fatal(err)
@@ -732,11 +739,7 @@ func TestLastReceive(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakes()
-			f.intents.add(placed, "tok_visa")
-			if tc.setup != nil {
-				tc.setup(f)
-			}
+			f := fakesWith(placed, tc.setup)
 			resp, _ := f.h.Handle(context.Background(), sqsEvent(tc.m))
 			if got := len(failedIDs(resp)) == 1; got != tc.wantFailed {
 				t.Errorf("failed = %v, want failed %v", failedIDs(resp), tc.wantFailed)
