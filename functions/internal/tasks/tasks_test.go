@@ -38,21 +38,27 @@ func wrap(err error) error {
 	return &smithy.OperationError{ServiceID: "SFN", OperationName: "SendTaskSuccess", Err: err}
 }
 
-func TestErrorTranslation(t *testing.T) {
-	tests := []struct {
-		name       string
-		err        error
-		wantClosed bool
+// Each Step Functions error as the calls report it. Succeed and Fail: a task that can no longer
+// be answered is closed (ErrTaskClosed), a bad token included. Live tells a waiting task from a
+// closed one and from a token Step Functions never issued (ErrInvalidToken). Anything else is
+// the API's, worth retrying.
+func TestErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		err         error
+		wantClosed  bool // Succeed and Fail
+		liveClosed  bool
+		liveInvalid bool
 	}{
 		{name: "ok"},
-		{name: "already answered", err: wrap(&types.TaskDoesNotExist{}), wantClosed: true},
-		{name: "timed out", err: wrap(&types.TaskTimedOut{}), wantClosed: true},
-		{name: "bad token", err: wrap(&types.InvalidToken{}), wantClosed: true},
+		{name: "already answered", err: wrap(&types.TaskDoesNotExist{}), wantClosed: true, liveClosed: true},
+		{name: "timed out", err: wrap(&types.TaskTimedOut{}), wantClosed: true, liveClosed: true},
+		{name: "bad token", err: wrap(&types.InvalidToken{}), wantClosed: true, liveInvalid: true},
 		{name: "throttled", err: wrap(errors.New("ThrottlingException"))},
-	}
-	for _, tc := range tests {
+	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := New(&recordingSFN{err: tc.err})
+			r := &recordingSFN{err: tc.err}
+			c := New(r)
 			for _, err := range []error{
 				c.Succeed(context.Background(), "tk", `{}`),
 				c.Fail(context.Background(), "tk", "InvalidInputError", "why"),
@@ -61,29 +67,9 @@ func TestErrorTranslation(t *testing.T) {
 					t.Errorf("err = %v, closed want %v", err, tc.wantClosed)
 				}
 			}
-		})
-	}
-}
-
-// Live tells a waiting task from a closed one and from a token Step Functions never issued.
-func TestLive(t *testing.T) {
-	for _, tc := range []struct {
-		name        string
-		err         error
-		wantClosed  bool
-		wantInvalid bool
-	}{
-		{name: "waiting"},
-		{name: "answered", err: wrap(&types.TaskDoesNotExist{}), wantClosed: true},
-		{name: "timed out", err: wrap(&types.TaskTimedOut{}), wantClosed: true},
-		{name: "forged", err: wrap(&types.InvalidToken{}), wantInvalid: true},
-		{name: "throttled", err: wrap(errors.New("ThrottlingException"))},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := &recordingSFN{err: tc.err}
-			err := New(r).Live(context.Background(), "tk")
-			if (err != nil) != (tc.err != nil) || errors.Is(err, ErrTaskClosed) != tc.wantClosed || errors.Is(err, ErrInvalidToken) != tc.wantInvalid {
-				t.Errorf("err = %v, want closed %v, invalid %v", err, tc.wantClosed, tc.wantInvalid)
+			err := c.Live(context.Background(), "tk")
+			if (err != nil) != (tc.err != nil) || errors.Is(err, ErrTaskClosed) != tc.liveClosed || errors.Is(err, ErrInvalidToken) != tc.liveInvalid {
+				t.Errorf("Live: err = %v, want closed %v, invalid %v", err, tc.liveClosed, tc.liveInvalid)
 			}
 			if len(r.heartbeats) != 1 || aws.ToString(r.heartbeats[0].TaskToken) != "tk" {
 				t.Errorf("heartbeats %+v, want one for tk", r.heartbeats)
