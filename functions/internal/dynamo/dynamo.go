@@ -53,7 +53,6 @@ func cancelledByConditions(err error) (failed []int, ok bool) {
 	return failed, true
 }
 
-// updateGetter is the part of the DynamoDB client updateIf uses.
 // The DynamoDB client's methods, one interface each: an adapter's API interface lists the
 // ones it calls, so a test fake implements only those.
 type (
@@ -77,6 +76,7 @@ type (
 	}
 )
 
+// updateGetter is the part of the DynamoDB client updateIf uses.
 type updateGetter interface {
 	updater
 	getter
@@ -99,11 +99,38 @@ func updateIf(ctx context.Context, client updateGetter, in *dynamodb.UpdateItemI
 	case len(old) > 0:
 		return old, false, nil
 	}
-	got, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: in.TableName, Key: in.Key, ConsistentRead: aws.Bool(true)})
+	got, err := readItem(ctx, client, aws.ToString(in.TableName), in.Key)
 	if err != nil {
 		return nil, false, fmt.Errorf("read current: %w", err)
 	}
-	return got.Item, false, nil
+	return got, false, nil
+}
+
+// putIf puts in (a put with a condition) and reports whether it was made. When the condition
+// failed, it also returns the item that failed it, if the endpoint returned it (not every
+// endpoint does: nil then; the caller that needs it reads it). Any other error is returned as
+// it is. What a failed condition means (a duplicate, a conflict, a decision to reuse) is the
+// caller's to say.
+func putIf(ctx context.Context, client putter, in *dynamodb.PutItemInput) (map[string]types.AttributeValue, bool, error) {
+	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	_, err := client.PutItem(ctx, in)
+	if old, failed := isConditionFailed(err); failed {
+		return old, false, nil
+	}
+	return nil, err == nil, err
+}
+
+// readItem reads the item at key in table consistently: nil if there is none. An error is
+// returned as it is.
+func readItem(ctx context.Context, client getter, table string, key map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
+	out, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: key, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, err
+	}
+	if len(out.Item) == 0 {
+		return nil, nil
+	}
+	return out.Item, nil
 }
 
 func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }

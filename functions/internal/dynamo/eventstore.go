@@ -98,18 +98,16 @@ func (es *EventStore) Append(ctx context.Context, rec store.EventRecord) error {
 	if err != nil {
 		return fmt.Errorf("append %s #%d: %w", e.OrderID, e.Sequence, err)
 	}
-	_, err = es.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                           aws.String(es.table),
-		Item:                                item,
-		ConditionExpression:                 aws.String("attribute_not_exists(orderId)"),
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	old, ok, err := putIf(ctx, es.client, &dynamodb.PutItemInput{
+		TableName:           aws.String(es.table),
+		Item:                item,
+		ConditionExpression: aws.String("attribute_not_exists(orderId)"),
 	})
-	old, failed := isConditionFailed(err)
 	switch {
-	case err == nil:
-		return nil
-	case !failed:
+	case err != nil:
 		return fmt.Errorf("append %s #%d: %w", e.OrderID, e.Sequence, err)
+	case ok:
+		return nil
 	}
 	if len(old) == 0 { // not every endpoint returns the old item: read it
 		if old, err = es.slot(ctx, e); err != nil {

@@ -49,23 +49,21 @@ func (k *IdempotencyKeys) Claim(ctx context.Context, rec store.IdempotencyRecord
 	if err != nil {
 		return store.IdempotencyRecord{}, false, fmt.Errorf("claim idempotency key: %w", err)
 	}
-	_, err = k.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                           aws.String(k.table),
-		Item:                                item,
-		ConditionExpression:                 aws.String("attribute_not_exists(customerId) OR expiresAt < :now"),
-		ExpressionAttributeValues:           map[string]types.AttributeValue{":now": epoch(now)},
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	old, ok, err := putIf(ctx, k.client, &dynamodb.PutItemInput{
+		TableName:                 aws.String(k.table),
+		Item:                      item,
+		ConditionExpression:       aws.String("attribute_not_exists(customerId) OR expiresAt < :now"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": epoch(now)},
 	})
-	old, failed := isConditionFailed(err)
 	switch {
-	case err == nil:
-		return rec, true, nil
-	case !failed:
+	case err != nil:
 		return store.IdempotencyRecord{}, false, fmt.Errorf("claim idempotency key: %w", err)
+	case ok:
+		return rec, true, nil
 	}
 	if len(old) == 0 {
-		if old, err = k.get(ctx, rec.CustomerID, rec.Key); err != nil {
-			return store.IdempotencyRecord{}, false, fmt.Errorf("claim idempotency key: %w", err)
+		if old, err = readItem(ctx, k.client, k.table, keyOf(rec.CustomerID, rec.Key)); err != nil {
+			return store.IdempotencyRecord{}, false, fmt.Errorf("claim idempotency key: read idempotency key: %w", err)
 		}
 	}
 	held, err := decodeKey(old)
@@ -150,14 +148,6 @@ func (k *IdempotencyKeys) update(ctx context.Context, customerID, key, expr, con
 		ExpressionAttributeNames:  namesIn(expr+" "+cond, keyStatusName),
 		ExpressionAttributeValues: values,
 	})
-}
-
-func (k *IdempotencyKeys) get(ctx context.Context, customerID, key string) (map[string]types.AttributeValue, error) {
-	out, err := k.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(k.table), Key: keyOf(customerID, key), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return nil, fmt.Errorf("read idempotency key: %w", err)
-	}
-	return out.Item, nil
 }
 
 func keyOf(customerID, key string) map[string]types.AttributeValue {

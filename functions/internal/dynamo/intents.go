@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/orderflow-dev/orderflow/functions/internal/store"
@@ -48,19 +46,15 @@ func (pi *PaymentIntents) Put(ctx context.Context, in store.PaymentIntent) error
 
 // Get reads an intent consistently; store.ErrNotFound if there is none.
 func (pi *PaymentIntents) Get(ctx context.Context, intentID string) (store.PaymentIntent, error) {
-	out, err := pi.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(pi.table),
-		Key:            map[string]types.AttributeValue{"intentId": str(intentID)},
-		ConsistentRead: aws.Bool(true),
-	})
+	item, err := readItem(ctx, pi.client, pi.table, map[string]types.AttributeValue{"intentId": str(intentID)})
 	if err != nil {
 		return store.PaymentIntent{}, fmt.Errorf("get payment intent %s: %w", intentID, err)
 	}
-	if len(out.Item) == 0 {
+	if item == nil {
 		return store.PaymentIntent{}, fmt.Errorf("payment intent %s: %w", intentID, store.ErrNotFound)
 	}
 	var in store.PaymentIntent
-	if err := attributevalue.UnmarshalMap(out.Item, &in); err != nil {
+	if err := attributevalue.UnmarshalMap(item, &in); err != nil {
 		return store.PaymentIntent{}, fmt.Errorf("payment intent %s: %w", intentID, err)
 	}
 	return in, nil

@@ -68,12 +68,9 @@ const undecided = "attribute_not_exists(#status) OR #status = :pending"
 // counts nothing (a redelivered request reuses the decision, or learns it was voided).
 // The record is PENDING if and only if the claim was made.
 func (ps *Payments) Claim(ctx context.Context, orderID, paymentID string, amountCents int64) (store.Payment, error) {
-	item, _, err := ps.update(ctx, orderID, "SET #status = :pending, paymentId = :paymentId, amountCents = :amount ADD attempts :one", undecided,
+	p, _, err := ps.update(ctx, "claim payment", orderID, "SET #status = :pending, paymentId = :paymentId, amountCents = :amount ADD attempts :one", undecided,
 		map[string]types.AttributeValue{":pending": str(store.PaymentPending), ":paymentId": str(paymentID), ":amount": num(amountCents), ":one": num(1)})
-	if err != nil {
-		return store.Payment{}, fmt.Errorf("claim payment %s: %w", orderID, err)
-	}
-	return decodePayment(orderID, item)
+	return p, err
 }
 
 // Record stores p (APPROVED or DECLINED, with its reason) as the order's decision if the
@@ -89,37 +86,24 @@ func (ps *Payments) Record(ctx context.Context, p store.Payment) (store.Payment,
 		expr += ", reason = :reason"
 		values[":reason"] = str(p.Reason)
 	}
-	item, _, err := ps.update(ctx, p.OrderID, expr, "#status = :pending", values)
-	if err != nil {
-		return store.Payment{}, fmt.Errorf("record payment %s: %w", p.OrderID, err)
-	}
-	return decodePayment(p.OrderID, item)
+	held, _, err := ps.update(ctx, "record payment", p.OrderID, expr, "#status = :pending", values)
+	return held, err
 }
 
 // Void closes the order's payment before any decision (VOIDED at at), so that a charge in
 // flight can no longer be recorded; voided reports whether this call did it. A payment
 // already decided or closed is returned as it is.
 func (ps *Payments) Void(ctx context.Context, orderID string, at time.Time) (p store.Payment, voided bool, err error) {
-	item, ok, err := ps.update(ctx, orderID, "SET #status = :voided, refundedAt = :at", undecided,
+	return ps.update(ctx, "void payment", orderID, "SET #status = :voided, refundedAt = :at", undecided,
 		map[string]types.AttributeValue{":voided": str(store.PaymentVoided), ":pending": str(store.PaymentPending), ":at": ts(at)})
-	if err != nil {
-		return store.Payment{}, false, fmt.Errorf("void payment %s: %w", orderID, err)
-	}
-	p, err = decodePayment(orderID, item)
-	return p, ok, err
 }
 
 // Refund records that the order's approved payment was given back: APPROVED becomes
 // REFUNDED at at, once; refunded reports whether this call did it. Any other payment is
 // returned as it is. The caller refunds at the provider first.
 func (ps *Payments) Refund(ctx context.Context, orderID string, at time.Time) (p store.Payment, refunded bool, err error) {
-	item, ok, err := ps.update(ctx, orderID, "SET #status = :refunded, refundedAt = :at", "#status = :approved",
+	return ps.update(ctx, "refund payment", orderID, "SET #status = :refunded, refundedAt = :at", "#status = :approved",
 		map[string]types.AttributeValue{":refunded": str(store.PaymentRefunded), ":approved": str(store.PaymentApproved), ":at": ts(at)})
-	if err != nil {
-		return store.Payment{}, false, fmt.Errorf("refund payment %s: %w", orderID, err)
-	}
-	p, err = decodePayment(orderID, item)
-	return p, ok, err
 }
 
 // LateChargeRefunded notes (once: the first time is kept) that a charge the provider
@@ -128,35 +112,26 @@ func (ps *Payments) Refund(ctx context.Context, orderID string, at time.Time) (p
 // closed so. An APPROVED or undecided payment is returned as it is: that charge is the
 // order's payment, not a late one.
 func (ps *Payments) LateChargeRefunded(ctx context.Context, orderID string, at time.Time) (p store.Payment, marked bool, err error) {
-	item, ok, err := ps.update(ctx, orderID, "SET lateChargeRefundedAt = if_not_exists(lateChargeRefundedAt, :at)", "#status IN (:voided, :refunded, :declined)",
+	return ps.update(ctx, "note late charge refund", orderID, "SET lateChargeRefundedAt = if_not_exists(lateChargeRefundedAt, :at)", "#status IN (:voided, :refunded, :declined)",
 		map[string]types.AttributeValue{
 			":voided": str(store.PaymentVoided), ":refunded": str(store.PaymentRefunded), ":declined": str(store.PaymentDeclined), ":at": ts(at),
 		})
-	if err != nil {
-		return store.Payment{}, false, fmt.Errorf("note late charge refund %s: %w", orderID, err)
-	}
-	p, err = decodePayment(orderID, item)
-	return p, ok, err
 }
 
-// update applies expr to the order's item under cond. It returns the item after the update
-// and true, or, when the condition failed, the item as it stands (nil if there is none) and
-// false, read consistently when the endpoint does not return it with the failed condition.
 // Get reads the order's payment, consistently: a payment with no status when there is none.
 func (ps *Payments) Get(ctx context.Context, orderID string) (store.Payment, error) {
-	out, err := ps.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(ps.table),
-		Key:            map[string]types.AttributeValue{"orderId": str(orderID)},
-		ConsistentRead: aws.Bool(true),
-	})
+	item, err := readItem(ctx, ps.client, ps.table, map[string]types.AttributeValue{"orderId": str(orderID)})
 	if err != nil {
 		return store.Payment{}, fmt.Errorf("read payment %s: %w", orderID, err)
 	}
-	return decodePayment(orderID, out.Item)
+	return decodePayment(orderID, item)
 }
 
-func (ps *Payments) update(ctx context.Context, orderID, expr, cond string, values map[string]types.AttributeValue) (map[string]types.AttributeValue, bool, error) {
-	return updateIf(ctx, ps.client, &dynamodb.UpdateItemInput{
+// update applies expr to the order's item under cond, and returns the payment as it stands
+// after the call: the one it wrote and true, or, when the condition failed, the one in force
+// (no status if there is none) and false. op names the move in an error.
+func (ps *Payments) update(ctx context.Context, op, orderID, expr, cond string, values map[string]types.AttributeValue) (store.Payment, bool, error) {
+	item, ok, err := updateIf(ctx, ps.client, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(ps.table),
 		Key:                       map[string]types.AttributeValue{"orderId": str(orderID)},
 		UpdateExpression:          aws.String(expr),
@@ -164,6 +139,11 @@ func (ps *Payments) update(ctx context.Context, orderID, expr, cond string, valu
 		ExpressionAttributeNames:  statusName,
 		ExpressionAttributeValues: values,
 	})
+	if err != nil {
+		return store.Payment{}, false, fmt.Errorf("%s %s: %w", op, orderID, err)
+	}
+	p, err := decodePayment(orderID, item)
+	return p, ok, err
 }
 
 // decodePayment reads a payments item; attributes a stage has not written yet are zero, and

@@ -92,16 +92,13 @@ func CountedMarkerExpiry(ctx context.Context, client getter, table, eventID stri
 	return time.Unix(m.ExpiresAt, 0).UTC(), m.ExpiresAt > 0, nil
 }
 
-// getItem reads one item consistently; nil if there is none.
+// getItem reads one item consistently, as readItem does, and names the table in an error.
 func getItem(ctx context.Context, client getter, table string, key map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
-	out, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: key, ConsistentRead: aws.Bool(true)})
+	item, err := readItem(ctx, client, table, key)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", table, err)
 	}
-	if len(out.Item) == 0 {
-		return nil, nil
-	}
-	return out.Item, nil
+	return item, nil
 }
 
 // SalesTotals is the analytics table's totals ("TOTALS"), as Analytics.Add keeps them: zero

@@ -24,34 +24,28 @@ type RecordsAPI interface {
 // item itself, or the one an earlier call stored (read consistently when the endpoint does not
 // return it with the failed condition).
 func putOnce(ctx context.Context, client RecordsAPI, table, pk string, item map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
-	_, err := client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                           aws.String(table),
-		Item:                                item,
-		ConditionExpression:                 aws.String("attribute_not_exists(#pk)"),
-		ExpressionAttributeNames:            map[string]string{"#pk": pk},
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	old, ok, err := putIf(ctx, client, &dynamodb.PutItemInput{
+		TableName:                aws.String(table),
+		Item:                     item,
+		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{"#pk": pk},
 	})
-	old, failed := isConditionFailed(err)
 	switch {
-	case err == nil:
-		return item, nil
-	case !failed:
+	case err != nil:
 		return nil, err
+	case ok:
+		return item, nil
 	case len(old) > 0:
 		return old, nil
 	}
-	out, err := client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(table),
-		Key:            map[string]types.AttributeValue{pk: item[pk]},
-		ConsistentRead: aws.Bool(true),
-	})
+	held, err := readItem(ctx, client, table, map[string]types.AttributeValue{pk: item[pk]})
 	if err != nil {
 		return nil, fmt.Errorf("read existing: %w", err)
 	}
-	if len(out.Item) == 0 {
+	if held == nil {
 		return nil, fmt.Errorf("read existing: item vanished after a failed condition")
 	}
-	return out.Item, nil
+	return held, nil
 }
 
 // notificationItem is a sent notification as the table keeps it (key eventId + channel).
@@ -158,27 +152,26 @@ func (ns *Notifications) Record(ctx context.Context, nt store.Notification) erro
 	if err != nil {
 		return fmt.Errorf("notification %s/%s: %w", nt.EventID, nt.Channel, err)
 	}
-	_, err = ns.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                           aws.String(ns.table),
-		Item:                                item,
-		ConditionExpression:                 aws.String("attribute_not_exists(eventId)"),
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	old, ok, err := putIf(ctx, ns.client, &dynamodb.PutItemInput{
+		TableName:           aws.String(ns.table),
+		Item:                item,
+		ConditionExpression: aws.String("attribute_not_exists(eventId)"),
 	})
-	if old, failed := isConditionFailed(err); failed {
-		// The same event again says the same thing. Another text for the same event and
-		// channel was not made from this event (a message someone else put on the queue ahead
-		// of it): a conflict, not a duplicate to drop. (An endpoint that does not return the
-		// old item cannot tell: a duplicate.)
-		var held notificationItem
-		if len(old) > 0 && attributevalue.UnmarshalMap(old, &held) == nil && (held.Type != string(nt.Type) || held.Message != nt.Message) {
-			return fmt.Errorf("notification %s/%s: a different %s (%q) holds its place: %w", nt.EventID, nt.Channel, held.Type, held.Message, store.ErrConflict)
-		}
-		return fmt.Errorf("notification %s/%s: %w", nt.EventID, nt.Channel, store.ErrDuplicate)
-	}
-	if err != nil {
+	switch {
+	case err != nil:
 		return fmt.Errorf("notification %s/%s: %w", nt.EventID, nt.Channel, err)
+	case ok:
+		return nil
 	}
-	return nil
+	// The same event again says the same thing. Another text for the same event and channel
+	// was not made from this event (a message someone else put on the queue ahead of it): a
+	// conflict, not a duplicate to drop. (An endpoint that does not return the old item cannot
+	// tell: a duplicate.)
+	var held notificationItem
+	if len(old) > 0 && attributevalue.UnmarshalMap(old, &held) == nil && (held.Type != string(nt.Type) || held.Message != nt.Message) {
+		return fmt.Errorf("notification %s/%s: a different %s (%q) holds its place: %w", nt.EventID, nt.Channel, held.Type, held.Message, store.ErrConflict)
+	}
+	return fmt.Errorf("notification %s/%s: %w", nt.EventID, nt.Channel, store.ErrDuplicate)
 }
 
 // AnalyticsAPI is the part of the DynamoDB client analytics uses.
