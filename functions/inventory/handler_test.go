@@ -251,6 +251,18 @@ func TestReserve(t *testing.T) {
 func TestReleaseAndCompensate(t *testing.T) {
 	id := fixture.OrderID(2)
 	placed := fixture.Placed(t, id, "tok_declined")
+	// onState is the request for action on the state the order reached at outcome, its events
+	// published, with the task error a compensation caught (nil for none). It is a function, as
+	// req is: each try of a case gets its own state.
+	onState := func(action, outcome string, failed *workflow.TaskError) func() Request {
+		return func() Request {
+			return Request{Action: action, Doc: workflow.Doc{State: markPublished(stateAfter(t, placed, outcome)), Error: failed}}
+		}
+	}
+	// withoutState is a compensation asked for before the first task kept any state.
+	withoutState := func() Request {
+		return Request{Action: "compensate", Doc: workflow.Doc{Event: fixture.JSON(t, placed)}}
+	}
 	tests := []struct {
 		name       string
 		reserved   bool
@@ -259,9 +271,7 @@ func TestReleaseAndCompensate(t *testing.T) {
 		wantReason string
 	}{
 		{name: "release after decline", reserved: true,
-			req: func() Request {
-				return Request{Action: "release", Doc: workflow.Doc{State: markPublished(stateAfter(t, placed, workflow.OutcomeDeclined))}}
-			},
+			req:        onState("release", workflow.OutcomeDeclined, nil),
 			wantEvents: []want{{4, events.TypeInventoryReleased, events.ReasonPaymentDeclined}, {5, events.TypeOrderCancelled, events.ReasonPaymentDeclined}}, wantReason: events.ReasonPaymentDeclined},
 		{name: "release after the decision's Publish recorded a failed entry", reserved: true,
 			req: func() Request {
@@ -272,19 +282,13 @@ func TestReleaseAndCompensate(t *testing.T) {
 			// Which entry failed is not recorded: PaymentDeclined goes out again, ahead of the release.
 			wantEvents: []want{{3, events.TypePaymentDeclined, "card-declined"}, {4, events.TypeInventoryReleased, events.ReasonPaymentDeclined}, {5, events.TypeOrderCancelled, events.ReasonPaymentDeclined}}, wantReason: events.ReasonPaymentDeclined},
 		{name: "release with nothing reserved",
-			req: func() Request {
-				return Request{Action: "release", Doc: workflow.Doc{State: markPublished(stateAfter(t, placed, workflow.OutcomeDeclined))}}
-			},
+			req:        onState("release", workflow.OutcomeDeclined, nil),
 			wantEvents: []want{{4, events.TypeOrderCancelled, events.ReasonPaymentDeclined}}, wantReason: events.ReasonPaymentDeclined},
 		{name: "compensate after ReleaseInventory failed (a declined payment)", reserved: true,
-			req: func() Request {
-				return Request{Action: "compensate", Doc: workflow.Doc{State: markPublished(stateAfter(t, placed, workflow.OutcomeDeclined)), Error: &workflow.TaskError{Error: "TransientError", Cause: "x"}}}
-			},
+			req:        onState("compensate", workflow.OutcomeDeclined, &workflow.TaskError{Error: "TransientError", Cause: "x"}),
 			wantEvents: []want{{4, events.TypeInventoryReleased, events.ReasonPaymentDeclined}, {5, events.TypeOrderCancelled, events.ReasonPaymentDeclined}}, wantReason: events.ReasonPaymentDeclined},
 		{name: "compensate after shipping failed", reserved: true,
-			req: func() Request {
-				return Request{Action: "compensate", Doc: workflow.Doc{State: markPublished(stateAfter(t, placed, workflow.OutcomeApproved)), Error: &workflow.TaskError{Error: "TransientError", Cause: "x"}}}
-			},
+			req:        onState("compensate", workflow.OutcomeApproved, &workflow.TaskError{Error: "TransientError", Cause: "x"}),
 			wantEvents: []want{{5, events.TypeInventoryReleased, events.ReasonFulfilmentFailed}, {6, events.TypeOrderCancelled, events.ReasonFulfilmentFailed}}, wantReason: events.ReasonFulfilmentFailed},
 		{name: "compensate after publishing the payment outcome failed", reserved: true,
 			req: func() Request {
@@ -294,9 +298,7 @@ func TestReleaseAndCompensate(t *testing.T) {
 			// order's history has no gap.
 			wantEvents: []want{{3, events.TypePaymentApproved, ""}, {4, events.TypeOrderConfirmed, ""}, {5, events.TypeInventoryReleased, events.ReasonFulfilmentFailed}, {6, events.TypeOrderCancelled, events.ReasonFulfilmentFailed}}, wantReason: events.ReasonFulfilmentFailed},
 		{name: "compensate after the refund (the carrier refused the order)", reserved: true,
-			req: func() Request {
-				return Request{Action: "compensate", Doc: workflow.Doc{State: markPublished(stateAfter(t, placed, workflow.OutcomeRefunded)), Error: &workflow.TaskError{Error: "ShipmentRefusedError", Cause: "x"}}}
-			},
+			req:        onState("compensate", workflow.OutcomeRefunded, &workflow.TaskError{Error: "ShipmentRefusedError", Cause: "x"}),
 			wantEvents: []want{{6, events.TypeInventoryReleased, events.ReasonFulfilmentFailed}, {7, events.TypeOrderCancelled, events.ReasonFulfilmentFailed}}, wantReason: events.ReasonFulfilmentFailed},
 		{name: "compensate after the payment callback timed out (and the refund voided the payment)", reserved: true,
 			req: func() Request {
@@ -308,19 +310,13 @@ func TestReleaseAndCompensate(t *testing.T) {
 			},
 			wantEvents: []want{{3, events.TypeInventoryReleased, events.ReasonTimedOut}, {4, events.TypeOrderCancelled, events.ReasonTimedOut}}, wantReason: events.ReasonTimedOut},
 		{name: "a rescue of an execution that timed out", reserved: true,
-			req: func() Request {
-				return Request{Action: "compensate", Doc: workflow.Doc{State: markPublished(stateAfter(t, placed, workflow.OutcomeReserved)), Error: &workflow.TaskError{Error: "States.TIMED_OUT", Cause: ""}}}
-			},
+			req:        onState("compensate", workflow.OutcomeReserved, &workflow.TaskError{Error: "States.TIMED_OUT", Cause: ""}),
 			wantEvents: []want{{3, events.TypeInventoryReleased, events.ReasonTimedOut}, {4, events.TypeOrderCancelled, events.ReasonTimedOut}}, wantReason: events.ReasonTimedOut},
 		{name: "compensate without state, reserve had succeeded before timing out", reserved: true,
-			req: func() Request {
-				return Request{Action: "compensate", Doc: workflow.Doc{Event: fixture.JSON(t, placed)}}
-			},
+			req:        withoutState,
 			wantEvents: []want{{2, events.TypeInventoryReleased, events.ReasonFulfilmentFailed}, {3, events.TypeOrderCancelled, events.ReasonFulfilmentFailed}}, wantReason: events.ReasonFulfilmentFailed},
 		{name: "compensate without state, nothing reserved",
-			req: func() Request {
-				return Request{Action: "compensate", Doc: workflow.Doc{Event: fixture.JSON(t, placed)}}
-			},
+			req:        withoutState,
 			wantEvents: []want{{2, events.TypeOrderCancelled, events.ReasonFulfilmentFailed}}, wantReason: events.ReasonFulfilmentFailed},
 	}
 	// The reservation holds more than the order in the workflow's state (SKU-001 x1): what it
