@@ -54,12 +54,17 @@ func next[T any](answers *[]T) T {
 	return a
 }
 
-func (f *fakeDB) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	f.puts = append(f.puts, in)
-	if err := next(&f.putAnswers); err != nil {
+// answer records the call in and gives the next scripted error, or else out.
+func answer[In, Out any](calls *[]In, in In, errs *[]error, out *Out) (*Out, error) {
+	*calls = append(*calls, in)
+	if err := next(errs); err != nil {
 		return nil, err
 	}
-	return &dynamodb.PutItemOutput{}, nil
+	return out, nil
+}
+
+func (f *fakeDB) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	return answer(&f.puts, in, &f.putAnswers, &dynamodb.PutItemOutput{})
 }
 
 func (f *fakeDB) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
@@ -85,11 +90,7 @@ func (f *fakeDB) Query(_ context.Context, in *dynamodb.QueryInput, _ ...func(*dy
 }
 
 func (f *fakeDB) TransactWriteItems(_ context.Context, in *dynamodb.TransactWriteItemsInput, _ ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	f.transacts = append(f.transacts, in)
-	if err := next(&f.transactAnswers); err != nil {
-		return nil, err
-	}
-	return &dynamodb.TransactWriteItemsOutput{}, nil
+	return answer(&f.transacts, in, &f.transactAnswers, &dynamodb.TransactWriteItemsOutput{})
 }
 
 func (f *fakeDB) BatchGetItem(_ context.Context, in *dynamodb.BatchGetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
