@@ -119,13 +119,13 @@ func TestMarshalledValuesValidate(t *testing.T) {
 	cases := []golden{}
 	cases = append(cases, goldenEvents()...)
 	cases = append(cases,
-		golden{events.TypeOrderPlaced, 2, orderA, 1, "", events.OrderPlacedV2{
+		goldenOf(events.TypeOrderPlaced, 2, orderA, 1, "", events.OrderPlacedV2{
 			OrderID: orderA, CustomerID: "alice@example.org", PaymentToken: "tok_visa", TotalCents: 0,
 			Items: []events.Item{{SKU: "SKU-042", Quantity: 100, UnitPriceCents: 0}},
-		}, t0},
+		}, t0),
 	)
 	for _, reason := range []string{events.ReasonOutOfStock, events.ReasonPaymentDeclined, events.ReasonFulfilmentFailed} {
-		cases = append(cases, golden{events.TypeOrderCancelled, 1, orderA, 2, events.ID(orderA, 1), events.OrderCancelled{OrderID: orderA, Reason: reason}, t0})
+		cases = append(cases, goldenOf(events.TypeOrderCancelled, 1, orderA, 2, events.ID(orderA, 1), events.OrderCancelled{OrderID: orderA, Reason: reason}, t0))
 	}
 	for _, g := range cases {
 		t.Run(fmt.Sprintf("%s.v%d/seq%d", g.t, g.version, g.seq), func(t *testing.T) {
