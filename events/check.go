@@ -112,14 +112,8 @@ func validUTF8(s string) string {
 		return s
 	}
 	b := make([]byte, 0, len(s)+8)
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = utf8.AppendRune(b, utf8.RuneError)
-		} else {
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
+	for _, r := range s { // a byte of invalid UTF-8 comes as RuneError, one byte at a time
+		b = utf8.AppendRune(b, r)
 	}
 	return string(b)
 }

@@ -69,18 +69,19 @@ func (d *jsonDoc) strBytes(i int32, buf []byte) ([]byte, []byte) {
 // str is the value of string node i as a new string.
 func (d *jsonDoc) str(i int32) string {
 	n := &d.nodes[i]
-	b := d.src[n.start:n.end]
-	if n.flags&flagRaw == 0 {
-		return string(b)
-	}
-	return string(appendUnquoted(nil, b))
+	return unquoted(d.src[n.start:n.end], n.flags&flagRaw != 0)
 }
 
 // key is the key of member node i as a new string.
 func (d *jsonDoc) key(i int32) string {
 	n := &d.nodes[i]
-	b := d.src[n.keyStart:n.keyEnd]
-	if n.flags&flagKeyRaw == 0 {
+	return unquoted(d.src[n.keyStart:n.keyEnd], n.flags&flagKeyRaw != 0)
+}
+
+// unquoted is the value of the string whose bytes (between the quotes) are b as a new string;
+// raw says whether b must be decoded (the parser's flagRaw or flagKeyRaw).
+func unquoted(b []byte, raw bool) string {
+	if !raw {
 		return string(b)
 	}
 	return string(appendUnquoted(nil, b))
@@ -142,59 +143,42 @@ func appendUnquoted(dst, s []byte) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
+		case c == '\\' && s[i+1] != 'u':
+			dst = append(dst, unescaped[s[i+1]])
+			i += 2
 		case c == '\\':
-			i++
-			switch s[i] {
-			case 'b':
-				dst = append(dst, '\b')
-				i++
-			case 'f':
-				dst = append(dst, '\f')
-				i++
-			case 'n':
-				dst = append(dst, '\n')
-				i++
-			case 'r':
-				dst = append(dst, '\r')
-				i++
-			case 't':
-				dst = append(dst, '\t')
-				i++
-			case 'u':
-				r := hex4(s[i+1:])
-				i += 5
-				if utf16.IsSurrogate(r) {
-					var r2 rune = -1
-					if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
-						r2 = hex4(s[i+2:])
-					}
-					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-						dst = utf8.AppendRune(dst, dec)
-						i += 6
-						break
-					}
-					r = utf8.RuneError
+			r := hex4(s[i+2:])
+			i += 6
+			if utf16.IsSurrogate(r) {
+				var r2 rune = -1
+				if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
+					r2 = hex4(s[i+2:])
 				}
-				dst = utf8.AppendRune(dst, r)
-			default: // " \ /
-				dst = append(dst, s[i])
-				i++
+				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+					dst = utf8.AppendRune(dst, dec)
+					i += 6
+					break
+				}
+				r = utf8.RuneError
 			}
+			dst = utf8.AppendRune(dst, r)
 		case c < utf8.RuneSelf:
 			dst = append(dst, c)
 			i++
 		default:
+			// A byte of invalid UTF-8 decodes as RuneError and is written as U+FFFD; a valid
+			// rune is written back as it was.
 			r, size := utf8.DecodeRune(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				dst = utf8.AppendRune(dst, utf8.RuneError)
-			} else {
-				dst = append(dst, s[i:i+size]...)
-			}
+			dst = utf8.AppendRune(dst, r)
 			i += size
 		}
 	}
 	return dst
 }
+
+// unescaped is the byte each one-letter escape stands for (\uXXXX aside; the parser allows no
+// other letter).
+var unescaped = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
 
 func hex4(b []byte) rune {
 	var r rune
