@@ -79,9 +79,9 @@ func (p *parser) value(depth int) (int32, error) {
 	p.d.nodes = append(p.d.nodes, jsonNode{})
 	switch c := src[p.i]; {
 	case c == '{':
-		return idx, p.object(idx, depth+1)
+		return idx, p.container(idx, depth+1, jsonObject)
 	case c == '[':
-		return idx, p.array(idx, depth+1)
+		return idx, p.container(idx, depth+1, jsonArray)
 	case c == '"':
 		start := p.i + 1
 		raw, err := p.str()
@@ -129,47 +129,39 @@ func (p *parser) value(depth int) (int32, error) {
 	}
 }
 
-func (p *parser) object(idx int32, depth int) error {
+// container reads an object or an array (kind) from its opening bracket to past its closing
+// one, its members or elements linked as node idx's children.
+func (p *parser) container(idx int32, depth int, kind jsonKind) error {
 	if depth > maxDepth {
 		return p.fail()
 	}
+	closing := byte(']')
+	if kind == jsonObject {
+		closing = '}'
+	}
 	src := p.src
 	start := p.i
-	p.i++ // {
+	p.i++ // { or [
 	p.skipSpace()
 	var prev, n int32
-	if p.i < len(src) && src[p.i] == '}' {
+	if p.i < len(src) && src[p.i] == closing {
 		p.i++
 	} else {
 		for {
-			if p.i >= len(src) || src[p.i] != '"' {
-				return p.fail()
+			var child int32
+			var err error
+			if kind == jsonObject {
+				child, err = p.member(depth)
+			} else {
+				child, err = p.value(depth)
 			}
-			keyStart := p.i + 1
-			keyRaw, err := p.str()
 			if err != nil {
 				return err
-			}
-			keyEnd := p.i - 1
-			p.skipSpace()
-			if p.i >= len(src) || src[p.i] != ':' {
-				return p.fail()
-			}
-			p.i++
-			p.skipSpace()
-			child, err := p.value(depth)
-			if err != nil {
-				return err
-			}
-			nd := &p.d.nodes[child]
-			nd.keyStart, nd.keyEnd = int32(keyStart), int32(keyEnd)
-			if keyRaw {
-				nd.flags |= flagKeyRaw
 			}
 			p.link(idx, prev, child)
 			prev = child
 			n++
-			if more, err := p.separator('}'); err != nil {
+			if more, err := p.separator(closing); err != nil {
 				return err
 			} else if !more {
 				break
@@ -177,40 +169,39 @@ func (p *parser) object(idx int32, depth int) error {
 		}
 	}
 	nd := &p.d.nodes[idx]
-	nd.kind, nd.start, nd.end, nd.n = jsonObject, int32(start), int32(p.i), n
+	nd.kind, nd.start, nd.end, nd.n = kind, int32(start), int32(p.i), n
 	return nil
 }
 
-func (p *parser) array(idx int32, depth int) error {
-	if depth > maxDepth {
-		return p.fail()
-	}
+// member reads an object's member at p.i (its key, a colon and its value) and returns the
+// index of its value's node, which carries the key's span.
+func (p *parser) member(depth int) (int32, error) {
 	src := p.src
-	start := p.i
-	p.i++ // [
-	p.skipSpace()
-	var prev, n int32
-	if p.i < len(src) && src[p.i] == ']' {
-		p.i++
-	} else {
-		for {
-			child, err := p.value(depth)
-			if err != nil {
-				return err
-			}
-			p.link(idx, prev, child)
-			prev = child
-			n++
-			if more, err := p.separator(']'); err != nil {
-				return err
-			} else if !more {
-				break
-			}
-		}
+	if p.i >= len(src) || src[p.i] != '"' {
+		return 0, p.fail()
 	}
-	nd := &p.d.nodes[idx]
-	nd.kind, nd.start, nd.end, nd.n = jsonArray, int32(start), int32(p.i), n
-	return nil
+	keyStart := p.i + 1
+	keyRaw, err := p.str()
+	if err != nil {
+		return 0, err
+	}
+	keyEnd := p.i - 1
+	p.skipSpace()
+	if p.i >= len(src) || src[p.i] != ':' {
+		return 0, p.fail()
+	}
+	p.i++
+	p.skipSpace()
+	child, err := p.value(depth)
+	if err != nil {
+		return 0, err
+	}
+	nd := &p.d.nodes[child]
+	nd.keyStart, nd.keyEnd = int32(keyStart), int32(keyEnd)
+	if keyRaw {
+		nd.flags |= flagKeyRaw
+	}
+	return child, nil
 }
 
 // link makes child the next child of node idx, after prev (0: its first).
