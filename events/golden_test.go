@@ -100,9 +100,14 @@ func (g golden) correlationID() string {
 	return events.ID(g.orderID, 1)
 }
 
+// spec is what New makes g's envelope from.
+func (g golden) spec() events.Spec {
+	return events.Spec{Type: g.t, Version: g.version, OrderID: g.orderID, Sequence: g.seq, CorrelationID: g.correlationID(), CausationID: g.causationID, Payload: g.payload, Time: g.at}
+}
+
 func (g golden) build(t *testing.T) events.Envelope {
 	t.Helper()
-	e, err := events.New(events.Spec{Type: g.t, Version: g.version, OrderID: g.orderID, Sequence: g.seq, CorrelationID: g.correlationID(), CausationID: g.causationID, Payload: g.payload, Time: g.at})
+	e, err := events.New(g.spec())
 	if err != nil {
 		t.Fatalf("New %s v%d: %v", g.t, g.version, err)
 	}
