@@ -143,53 +143,31 @@ func schemaVocabulary(t testing.TB) vocabulary {
 	strs := map[string]bool{}
 	names := map[string]bool{}
 	quant := regexp.MustCompile(`\{(\d+)(?:,(\d+))?\}`)
-	var walk func(x any)
-	walk = func(x any) {
-		switch x := x.(type) {
-		case map[string]any:
-			for k, val := range x {
-				switch k {
-				case "minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems":
-					n, _ := strconv.Atoi(fmt.Sprint(val))
-					bounds[n] = true
-				case "const":
-					strs[fmt.Sprint(val)] = true
-				case "enum":
-					for _, e := range val.([]any) {
-						strs[fmt.Sprint(e)] = true
-					}
-				case "pattern":
-					for _, m := range quant.FindAllStringSubmatch(val.(string), -1) {
-						for _, g := range m[1:] {
-							if n, err := strconv.Atoi(g); err == nil {
-								bounds[n] = true
-							}
-						}
-					}
-				case "properties":
-					for name := range val.(map[string]any) {
-						names[name] = true
+	schemaMembers(t, func(k string, val any) {
+		switch k {
+		case "minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems":
+			n, _ := strconv.Atoi(fmt.Sprint(val))
+			bounds[n] = true
+		case "const":
+			strs[fmt.Sprint(val)] = true
+		case "enum":
+			for _, e := range val.([]any) {
+				strs[fmt.Sprint(e)] = true
+			}
+		case "pattern":
+			for _, m := range quant.FindAllStringSubmatch(val.(string), -1) {
+				for _, g := range m[1:] {
+					if n, err := strconv.Atoi(g); err == nil {
+						bounds[n] = true
 					}
 				}
-				walk(val)
 			}
-		case []any:
-			for _, e := range x {
-				walk(e)
+		case "properties":
+			for name := range val.(map[string]any) {
+				names[name] = true
 			}
 		}
-	}
-	files, _ := fs.Glob(schemas.FS, "*.schema.json")
-	for _, f := range files {
-		b, _ := schemas.FS.ReadFile(f)
-		var doc any
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.UseNumber()
-		if err := dec.Decode(&doc); err != nil {
-			t.Fatal(err)
-		}
-		walk(doc)
-	}
+	})
 	nums := map[string]bool{}
 	lengths := map[int]bool{}
 	for n := 0; n <= 70; n++ {
@@ -270,6 +248,37 @@ func decodeJSON(t testing.TB, b []byte) any {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// schemaMembers calls visit with the key and value of every member of every object in the
+// schemas, at any depth (numbers as json.Number).
+func schemaMembers(t testing.TB, visit func(key string, val any)) {
+	t.Helper()
+	var walk func(x any)
+	walk = func(x any) {
+		switch x := x.(type) {
+		case map[string]any:
+			for k, v := range x {
+				visit(k, v)
+				walk(v)
+			}
+		case []any:
+			for _, v := range x {
+				walk(v)
+			}
+		}
+	}
+	files, err := fs.Glob(schemas.FS, "*.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		b, err := schemas.FS.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		walk(decodeJSON(t, b))
+	}
 }
 
 func locations(v any, at pathTo, out *[]pathTo) {
