@@ -163,6 +163,11 @@ func mutate(t *testing.T, typ events.Type, v int, f func(m map[string]any)) []by
 	return b
 }
 
+// edited is an input: sample typ v with f applied to its JSON object (mutate).
+func edited(typ events.Type, v int, f func(m map[string]any)) func(*testing.T) []byte {
+	return func(t *testing.T) []byte { return mutate(t, typ, v, f) }
+}
+
 func payload(m map[string]any) map[string]any { return m["payload"].(map[string]any) }
 
 func firstItem(m map[string]any) map[string]any {
@@ -177,98 +182,38 @@ func TestParseRejects(t *testing.T) {
 		wantPath string
 		wantMsg  string
 	}{
-		{"missing payload orderId", func(t *testing.T) []byte {
-			return mutate(t, placed, 2, func(m map[string]any) { delete(payload(m), "orderId") })
-		}, "/payload/orderId", "missing property 'orderId'"},
-		{"missing envelope orderId", func(t *testing.T) []byte {
-			return mutate(t, placed, 2, func(m map[string]any) { delete(m, "orderId") })
-		}, "/orderId", "missing property 'orderId'"},
-		{"wrong type: quantity as string", func(t *testing.T) []byte {
-			return mutate(t, placed, 2, func(m map[string]any) { firstItem(m)["quantity"] = "2" })
-		}, "/payload/items/0/quantity", "got string, want integer"},
-		{"wrong type: fractional cents", func(t *testing.T) []byte {
-			return mutate(t, placed, 2, func(m map[string]any) { payload(m)["totalCents"] = 112.97 })
-		}, "/payload/totalCents", "want integer"},
-		{"negative quantity", func(t *testing.T) []byte {
-			return mutate(t, placed, 2, func(m map[string]any) { firstItem(m)["quantity"] = -1 })
-		}, "/payload/items/0/quantity", "minimum"},
-		{"negative price", func(t *testing.T) []byte {
-			return mutate(t, placed, 1, func(m map[string]any) { firstItem(m)["unitPriceCents"] = -5 })
-		}, "/payload/items/0/unitPriceCents", "minimum"},
-		{"no items", func(t *testing.T) []byte {
-			return mutate(t, reserved, 1, func(m map[string]any) { payload(m)["items"] = []any{} })
-		}, "/payload/items", "minItems"},
-		{"bad sku", func(t *testing.T) []byte {
-			return mutate(t, reserved, 1, func(m map[string]any) { firstItem(m)["sku"] = "shoes" })
-		}, "/payload/items/0/sku", "does not match pattern"},
-		{"unknown type", func(t *testing.T) []byte {
-			return mutate(t, placed, 2, func(m map[string]any) { m["type"] = "OrderTeleported" })
-		}, "/type", `unknown event type "OrderTeleported"`},
-		{"missing type", func(t *testing.T) []byte {
-			return mutate(t, placed, 2, func(m map[string]any) { delete(m, "type") })
-		}, "/type", "missing"},
-		{"unknown version", func(t *testing.T) []byte {
-			return mutate(t, placed, 3, func(m map[string]any) { m["version"] = 4 })
-		}, "/version", "unknown version 4 of OrderPlaced"},
-		{"payment token in a v3 OrderPlaced", func(t *testing.T) []byte {
-			return mutate(t, placed, 3, func(m map[string]any) { payload(m)["paymentToken"] = "tok_visa" })
-		}, "/payload/paymentToken", "not allowed"},
+		{"missing payload orderId", edited(placed, 2, func(m map[string]any) { delete(payload(m), "orderId") }), "/payload/orderId", "missing property 'orderId'"},
+		{"missing envelope orderId", edited(placed, 2, func(m map[string]any) { delete(m, "orderId") }), "/orderId", "missing property 'orderId'"},
+		{"wrong type: quantity as string", edited(placed, 2, func(m map[string]any) { firstItem(m)["quantity"] = "2" }), "/payload/items/0/quantity", "got string, want integer"},
+		{"wrong type: fractional cents", edited(placed, 2, func(m map[string]any) { payload(m)["totalCents"] = 112.97 }), "/payload/totalCents", "want integer"},
+		{"negative quantity", edited(placed, 2, func(m map[string]any) { firstItem(m)["quantity"] = -1 }), "/payload/items/0/quantity", "minimum"},
+		{"negative price", edited(placed, 1, func(m map[string]any) { firstItem(m)["unitPriceCents"] = -5 }), "/payload/items/0/unitPriceCents", "minimum"},
+		{"no items", edited(reserved, 1, func(m map[string]any) { payload(m)["items"] = []any{} }), "/payload/items", "minItems"},
+		{"bad sku", edited(reserved, 1, func(m map[string]any) { firstItem(m)["sku"] = "shoes" }), "/payload/items/0/sku", "does not match pattern"},
+		{"unknown type", edited(placed, 2, func(m map[string]any) { m["type"] = "OrderTeleported" }), "/type", `unknown event type "OrderTeleported"`},
+		{"missing type", edited(placed, 2, func(m map[string]any) { delete(m, "type") }), "/type", "missing"},
+		{"unknown version", edited(placed, 3, func(m map[string]any) { m["version"] = 4 }), "/version", "unknown version 4 of OrderPlaced"},
+		{"payment token in a v3 OrderPlaced", edited(placed, 3, func(m map[string]any) { payload(m)["paymentToken"] = "tok_visa" }), "/payload/paymentToken", "not allowed"},
 		// The message names the field, not its value: the token of a legacy event is a secret,
 		// and this text reaches logs, DLQ reasons and the workflow's history.
-		{"legacy payment token that breaks its pattern", func(t *testing.T) []byte {
-			return mutate(t, placed, 1, func(m map[string]any) { payload(m)["paymentToken"] = "tok_secret.9f3a" })
-		}, "/payload/paymentToken", "the value does not match pattern"},
-		{"malformed payment intent", func(t *testing.T) []byte {
-			return mutate(t, placed, 3, func(m map[string]any) { payload(m)["paymentIntentId"] = "tok_visa" })
-		}, "/payload/paymentIntentId", "does not match pattern"},
-		{"version zero", func(t *testing.T) []byte {
-			return mutate(t, reserved, 1, func(m map[string]any) { m["version"] = 0 })
-		}, "/version", "unknown version 0"},
-		{"extra payload property", func(t *testing.T) []byte {
-			return mutate(t, placed, 2, func(m map[string]any) { payload(m)["discountCents"] = 100 })
-		}, "/payload/discountCents", "additional properties 'discountCents' not allowed"},
-		{"extra envelope property", func(t *testing.T) []byte {
-			return mutate(t, reserved, 1, func(m map[string]any) { m["traceId"] = "x" })
-		}, "/traceId", "additional properties 'traceId' not allowed"},
-		{"v2 field in a v1 event", func(t *testing.T) []byte {
-			return mutate(t, placed, 1, func(m map[string]any) { payload(m)["currency"] = "USD" })
-		}, "/payload/currency", "not allowed"},
-		{"wrong source for type", func(t *testing.T) []byte {
-			return mutate(t, reserved, 1, func(m map[string]any) { m["source"] = events.SourcePayments })
-		}, "/source", "orderflow.inventory"},
-		{"time not a date-time", func(t *testing.T) []byte {
-			return mutate(t, reserved, 1, func(m map[string]any) { m["time"] = "yesterday" })
-		}, "/time", "date-time"},
-		{"OrderPlaced not first", func(t *testing.T) []byte {
-			return mutate(t, placed, 2, func(m map[string]any) { m["sequence"] = 2 })
-		}, "/sequence", "value must be 1"},
-		{"follow-up event at sequence 1", func(t *testing.T) []byte {
-			return mutate(t, reserved, 1, func(m map[string]any) { m["sequence"] = 1 })
-		}, "/sequence", "minimum"},
-		{"follow-up event without causation", func(t *testing.T) []byte {
-			return mutate(t, reserved, 1, func(m map[string]any) { delete(m, "causationId") })
-		}, "/causationId", "missing property"},
-		{"cancellation reason outside the enum", func(t *testing.T) []byte {
-			return mutate(t, cancelled, 1, func(m map[string]any) { payload(m)["reason"] = "changed-my-mind" })
-		}, "/payload/reason", "value must be one of"},
-		{"refund with a negative amount", func(t *testing.T) []byte {
-			return mutate(t, events.TypePaymentRefunded, 1, func(m map[string]any) { payload(m)["amountCents"] = -899 })
-		}, "/payload/amountCents", "minimum"},
-		{"refund without a reason", func(t *testing.T) []byte {
-			return mutate(t, events.TypePaymentRefunded, 1, func(m map[string]any) { delete(payload(m), "reason") })
-		}, "/payload/reason", "missing property 'reason'"},
-		{"refund from the wrong source", func(t *testing.T) []byte {
-			return mutate(t, events.TypePaymentRefunded, 1, func(m map[string]any) { m["source"] = events.SourceFulfilment })
-		}, "/source", "orderflow.payments"},
-		{"payload orderId differs", func(t *testing.T) []byte {
-			return mutate(t, reserved, 1, func(m map[string]any) { payload(m)["orderId"] = orderB })
-		}, "/payload/orderId", "differs from the envelope's orderId"},
-		{"id not deterministic", func(t *testing.T) []byte {
-			return mutate(t, reserved, 1, func(m map[string]any) { m["id"] = uuid.NewString() })
-		}, "/id", "not the deterministic id"},
-		{"OrderPlaced not its own correlation", func(t *testing.T) []byte {
-			return mutate(t, placed, 2, func(m map[string]any) { m["correlationId"] = events.ID(orderB, 1) })
-		}, "/correlationId", "its own correlation"},
+		{"legacy payment token that breaks its pattern", edited(placed, 1, func(m map[string]any) { payload(m)["paymentToken"] = "tok_secret.9f3a" }), "/payload/paymentToken", "the value does not match pattern"},
+		{"malformed payment intent", edited(placed, 3, func(m map[string]any) { payload(m)["paymentIntentId"] = "tok_visa" }), "/payload/paymentIntentId", "does not match pattern"},
+		{"version zero", edited(reserved, 1, func(m map[string]any) { m["version"] = 0 }), "/version", "unknown version 0"},
+		{"extra payload property", edited(placed, 2, func(m map[string]any) { payload(m)["discountCents"] = 100 }), "/payload/discountCents", "additional properties 'discountCents' not allowed"},
+		{"extra envelope property", edited(reserved, 1, func(m map[string]any) { m["traceId"] = "x" }), "/traceId", "additional properties 'traceId' not allowed"},
+		{"v2 field in a v1 event", edited(placed, 1, func(m map[string]any) { payload(m)["currency"] = "USD" }), "/payload/currency", "not allowed"},
+		{"wrong source for type", edited(reserved, 1, func(m map[string]any) { m["source"] = events.SourcePayments }), "/source", "orderflow.inventory"},
+		{"time not a date-time", edited(reserved, 1, func(m map[string]any) { m["time"] = "yesterday" }), "/time", "date-time"},
+		{"OrderPlaced not first", edited(placed, 2, func(m map[string]any) { m["sequence"] = 2 }), "/sequence", "value must be 1"},
+		{"follow-up event at sequence 1", edited(reserved, 1, func(m map[string]any) { m["sequence"] = 1 }), "/sequence", "minimum"},
+		{"follow-up event without causation", edited(reserved, 1, func(m map[string]any) { delete(m, "causationId") }), "/causationId", "missing property"},
+		{"cancellation reason outside the enum", edited(cancelled, 1, func(m map[string]any) { payload(m)["reason"] = "changed-my-mind" }), "/payload/reason", "value must be one of"},
+		{"refund with a negative amount", edited(events.TypePaymentRefunded, 1, func(m map[string]any) { payload(m)["amountCents"] = -899 }), "/payload/amountCents", "minimum"},
+		{"refund without a reason", edited(events.TypePaymentRefunded, 1, func(m map[string]any) { delete(payload(m), "reason") }), "/payload/reason", "missing property 'reason'"},
+		{"refund from the wrong source", edited(events.TypePaymentRefunded, 1, func(m map[string]any) { m["source"] = events.SourceFulfilment }), "/source", "orderflow.payments"},
+		{"payload orderId differs", edited(reserved, 1, func(m map[string]any) { payload(m)["orderId"] = orderB }), "/payload/orderId", "differs from the envelope's orderId"},
+		{"id not deterministic", edited(reserved, 1, func(m map[string]any) { m["id"] = uuid.NewString() }), "/id", "not the deterministic id"},
+		{"OrderPlaced not its own correlation", edited(placed, 2, func(m map[string]any) { m["correlationId"] = events.ID(orderB, 1) }), "/correlationId", "its own correlation"},
 		{"not JSON", func(*testing.T) []byte { return []byte(`{"type":`) }, "", "not JSON"},
 		{"not an object", func(*testing.T) []byte { return []byte(`[1,2]`) }, "", "not a JSON object"},
 	}
