@@ -33,11 +33,18 @@ func loadSchema(t *testing.T, file string) map[string]any {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return decodeObject(t, file, b)
+}
+
+// decodeObject decodes the JSON object b keeping each number's digits (json.Number); what
+// names it in a failure.
+func decodeObject(t *testing.T, what string, b []byte) map[string]any {
+	t.Helper()
 	var doc map[string]any
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	if err := dec.Decode(&doc); err != nil {
-		t.Fatalf("%s: %v", file, err)
+		t.Fatalf("%s: %v", what, err)
 	}
 	return doc
 }
@@ -218,13 +225,7 @@ func deepCopy(t *testing.T, doc map[string]any) map[string]any {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out map[string]any
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(&out); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return decodeObject(t, "copy", b)
 }
 
 // The checker catches each kind of breaking change in an in-memory successor of OrderPlaced
