@@ -35,15 +35,8 @@ func checkTime(str string) error {
 	// str[2] and str[5] are colons, so jsonschema's strings.SplitN(str[:8], ":", 3) makes
 	// these three tokens, or tokens of which one holds a colon, as does one of these then.
 	var hms [3]int
-	for k, tok := range [3]string{str[0:2], str[3:5], str[6:8]} {
-		i, err := strconv.Atoi(tok)
-		if err != nil {
-			return errors.New("invalid hour/min/sec")
-		}
-		if i < 0 {
-			return errors.New("non-positive hour/min/sec")
-		}
-		hms[k] = i
+	if err := atoiEach(hms[:], "hour/min/sec", str[0:2], str[3:5], str[6:8]); err != nil {
+		return err
 	}
 	h, m, s := hms[0], hms[1], hms[2]
 	if h > 23 || m > 59 || s > 60 {
@@ -78,15 +71,9 @@ func checkTime(str string) error {
 			return errors.New("missing colon in offset in correct place")
 		}
 		var zhm [2]int
-		for k, tok := range [2]string{str[0:2], str[3:5]} { // as strings.SplitN(str, ":", 2): see above
-			i, err := strconv.Atoi(tok)
-			if err != nil {
-				return errors.New("invalid hour/min in offset")
-			}
-			if i < 0 {
-				return errors.New("non-positive hour/min in offset")
-			}
-			zhm[k] = i
+		// as strings.SplitN(str, ":", 2): see above
+		if err := atoiEach(zhm[:], "hour/min in offset", str[0:2], str[3:5]); err != nil {
+			return err
 		}
 		zh, zm := zhm[0], zhm[1]
 		if zh > 23 || zm > 59 {
@@ -100,6 +87,22 @@ func checkTime(str string) error {
 	}
 	if s >= 60 && (h != 23 || m != 59) {
 		return errors.New("invalid leap second")
+	}
+	return nil
+}
+
+// atoiEach reads each token into dst as strconv.Atoi reads it; an error, in jsonschema's
+// wording, names what the tokens are and says one is not a number or is negative.
+func atoiEach(dst []int, what string, toks ...string) error {
+	for k, tok := range toks {
+		i, err := strconv.Atoi(tok)
+		if err != nil {
+			return errors.New("invalid " + what)
+		}
+		if i < 0 {
+			return errors.New("non-positive " + what)
+		}
+		dst[k] = i
 	}
 	return nil
 }
