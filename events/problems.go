@@ -37,6 +37,19 @@ func (v *validator) addAt(key string, format string, args ...any) {
 	v.problems = append(v.problems, Problem{Path: v.pointer() + "/" + escapeToken(key), Message: fmt.Sprintf(format, args...)})
 }
 
+// addProperties records a problem with the named properties of the current object, if any:
+// one is named in format at its own path, several in formatMany at the object's (as
+// jsonschema reports them).
+func (v *validator) addProperties(names []string, format, formatMany string) {
+	switch len(names) {
+	case 0:
+	case 1:
+		v.addAt(names[0], format, quote(names[0]))
+	default:
+		v.add(formatMany, joinQuoted(names))
+	}
+}
+
 // pointer is the JSON pointer of the current path.
 func (v *validator) pointer() string {
 	var b strings.Builder

@@ -264,13 +264,7 @@ func (v *validator) object(s *schema, n int32) {
 			missing = append(missing, s.names[i])
 		}
 	}
-	switch len(missing) {
-	case 0:
-	case 1:
-		v.addAt(missing[0], "missing property %s", quote(missing[0]))
-	default:
-		v.add("missing properties %s", joinQuoted(missing))
-	}
+	v.addProperties(missing, "missing property %s", "missing properties %s")
 	for i, p := range s.props {
 		if seen&(1<<i) != 0 {
 			v.path = append(v.path, step{member: last[i], index: -1})
@@ -278,13 +272,7 @@ func (v *validator) object(s *schema, n int32) {
 			v.path = v.path[:len(v.path)-1]
 		}
 	}
-	switch len(extra) {
-	case 0:
-	case 1:
-		v.addAt(extra[0], "additional properties %s not allowed", quote(extra[0]))
-	default:
-		v.add("additional properties %s not allowed", joinQuoted(extra))
-	}
+	v.addProperties(extra, "additional properties %s not allowed", "additional properties %s not allowed")
 }
 
 func (v *validator) array(s *schema, n int32) {
