@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math/rand"
 	"reflect"
 	"regexp"
@@ -22,8 +21,6 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
-
-	"github.com/orderflow-dev/orderflow/schemas"
 )
 
 // outcome is what one call returned, or its panic.
@@ -268,17 +265,7 @@ func schemaMembers(t testing.TB, visit func(key string, val any)) {
 			}
 		}
 	}
-	files, err := fs.Glob(schemas.FS, "*.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		b, err := schemas.FS.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		walk(decodeJSON(t, b))
-	}
+	eachSchemaFile(t, func(_ string, b []byte) { walk(decodeJSON(t, b)) })
 }
 
 func locations(v any, at pathTo, out *[]pathTo) {

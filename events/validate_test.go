@@ -23,25 +23,34 @@ import (
 func schemaFS(t *testing.T, file string, edit func(doc map[string]any)) fs.FS {
 	t.Helper()
 	out := fstest.MapFS{}
-	files, err := fs.Glob(schemas.FS, "*.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		b, err := schemas.FS.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachSchemaFile(t, func(f string, b []byte) {
 		if f == file {
 			doc := decodeJSON(t, b).(map[string]any)
 			edit(doc)
+			var err error
 			if b, err = json.Marshal(doc); err != nil {
 				t.Fatal(err)
 			}
 		}
 		out[f] = &fstest.MapFile{Data: b}
-	}
+	})
 	return out
+}
+
+// eachSchemaFile calls f with the name and bytes of each schema file, in name order.
+func eachSchemaFile(t testing.TB, f func(name string, b []byte)) {
+	t.Helper()
+	files, err := fs.Glob(schemas.FS, "*.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range files {
+		b, err := schemas.FS.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f(name, b)
+	}
 }
 
 func defOf(doc map[string]any, name string) map[string]any {
