@@ -256,6 +256,17 @@ func index(t *testing.T, j Journey, what string, match func(Hop) bool) int {
 	return -1
 }
 
+// count is how many of j's hops match.
+func count(j Journey, match func(Hop) bool) int {
+	n := 0
+	for _, h := range j.Hops {
+		if match(h) {
+			n++
+		}
+	}
+	return n
+}
+
 func TestBuildApprovedOrder(t *testing.T) {
 	j := Build(approved())
 	if j.CorrelationID != "e1" || j.Status != "SUCCEEDED" || j.ExecutionArn != "arn:exec:x1" {
@@ -316,13 +327,7 @@ func TestBuildApprovedOrder(t *testing.T) {
 		t.Errorf("OrderPlaced matched %v", h.Rules)
 	}
 	// The retried inventory call shows both tries; the write sits under the try that made it.
-	invokes := 0
-	for _, h := range j.Hops {
-		if h.Service == Lambda && h.Actor == "inventory" {
-			invokes++
-		}
-	}
-	if invokes != 2 {
+	if invokes := count(j, func(h Hop) bool { return h.Service == Lambda && h.Actor == "inventory" }); invokes != 2 {
 		t.Errorf("%d inventory invocations, want 2 (one retry)", invokes)
 	}
 	write := j.Hops[index(t, j, "reservation write", func(h Hop) bool { return h.Resource == ResInventory })]
@@ -367,13 +372,7 @@ func TestBuildApprovedOrder(t *testing.T) {
 	if !slices.Equal(dups, wantDups) {
 		t.Errorf("duplicate hops %v, want %v", dups, wantDups)
 	}
-	stores := 0
-	for _, h := range j.Hops {
-		if h.Resource == ResEventStore && h.EventID == "e5" {
-			stores++
-		}
-	}
-	if stores != 1 {
+	if stores := count(j, func(h Hop) bool { return h.Resource == ResEventStore && h.EventID == "e5" }); stores != 1 {
 		t.Errorf("OrderShipped written %d times to the event store, want once", stores)
 	}
 }
