@@ -193,27 +193,11 @@ func checkTrace(t *testing.T, p shop.Placed, status string, types []string) {
 
 	// The picture: every hop in the page Chromium renders.
 	t.Run("html in chromium", func(t *testing.T) {
-		bin := browsertest.Chromium()
-		if bin == "" {
-			t.Skip("chromium is not installed, so the page is not checked in a browser; install it with: " + browsertest.ChromiumInstall)
-		}
 		var page bytes.Buffer
 		if err := view.HTML(&page, j); err != nil {
 			t.Fatal(err)
 		}
-		path := filepath.Join(t.TempDir(), "trace.html")
-		if err := os.WriteFile(path, page.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		dom, err := browsertest.DumpDOM(ctx, bin, path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if missing := browsertest.CheckDOM(dom, j); len(missing) > 0 {
-			t.Errorf("the page Chromium rendered lacks:\n%s", strings.Join(missing, "\n"))
-		}
+		browsertest.ShowsJourney(t, page.Bytes(), j, 2*time.Minute)
 	})
 }
 

@@ -197,24 +197,10 @@ func TestHTMLDrawsEveryHop(t *testing.T) {
 // TestHTMLInChromium renders the page in headless Chromium, as a reader's browser would, and
 // checks that every hop is in the DOM it built and that the page's script ran.
 func TestHTMLInChromium(t *testing.T) {
-	bin := browsertest.Chromium()
-	if bin == "" {
-		t.Skip("chromium is not installed, so the page is not checked in a browser; install it with: " + browsertest.ChromiumInstall)
-	}
 	j := sample()
-	path := filepath.Join(t.TempDir(), "trace.html")
-	if err := os.WriteFile(path, renderHTML(t, j), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	bin, path := browsertest.ShowsJourney(t, renderHTML(t, j), j, 90*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	dom, err := browsertest.DumpDOM(ctx, bin, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if missing := browsertest.CheckDOM(dom, j); len(missing) > 0 {
-		t.Errorf("the rendered page lacks:\n%s", strings.Join(missing, "\n"))
-	}
 	png := filepath.Join(t.TempDir(), "trace.png")
 	if err := browsertest.Screenshot(ctx, bin, path, png, 1200, 800); err != nil {
 		t.Fatal(err)

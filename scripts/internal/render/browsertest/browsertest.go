@@ -14,6 +14,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"testing"
+	"time"
 
 	"github.com/orderflow-dev/orderflow/scripts/internal/journey"
 )
@@ -81,6 +83,31 @@ func Screenshot(ctx context.Context, bin, page, png string, width, height int) e
 	}
 	_, err = headless(ctx, bin, "--virtual-time-budget=5000", fmt.Sprintf("--window-size=%d,%d", width, height), "--screenshot="+abs, u)
 	return err
+}
+
+// ShowsJourney renders page, the trace page of j, in headless Chromium within timeout and fails
+// t where the DOM the page builds lacks any of j (CheckDOM); without Chromium it skips t. It
+// returns the Chromium and the page's file, for a further look such as a Screenshot.
+func ShowsJourney(t testing.TB, page []byte, j journey.Journey, timeout time.Duration) (bin, path string) {
+	t.Helper()
+	bin = Chromium()
+	if bin == "" {
+		t.Skip("chromium is not installed, so the page is not checked in a browser; install it with: " + ChromiumInstall)
+	}
+	path = filepath.Join(t.TempDir(), "trace.html")
+	if err := os.WriteFile(path, page, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	dom, err := DumpDOM(ctx, bin, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if missing := CheckDOM(dom, j); len(missing) > 0 {
+		t.Errorf("the page Chromium rendered lacks:\n%s", strings.Join(missing, "\n"))
+	}
+	return bin, path
 }
 
 var (
