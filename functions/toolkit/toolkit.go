@@ -23,12 +23,10 @@ import (
 
 // The event store and the sales totals, as the projector and analytics functions write them.
 type (
-	EventStore    = dynamo.EventStore
-	Payment       = store.Payment
-	EventStoreAPI = dynamo.EventStoreAPI
-	Analytics     = dynamo.Analytics
-	AnalyticsAPI  = dynamo.AnalyticsAPI
-	Totals        = store.Totals
+	EventStore = dynamo.EventStore
+	Payment    = store.Payment
+	Analytics  = dynamo.Analytics
+	Totals     = store.Totals
 )
 
 var (
@@ -44,7 +42,6 @@ var (
 	CountedMarkerExpiry = dynamo.CountedMarkerExpiry
 	NewAnalytics        = dynamo.NewAnalytics
 	ErrConflict         = store.ErrConflict
-	ErrDuplicate        = store.ErrDuplicate
 )
 
 // What the stream's consumers make of one event (package projection).
@@ -57,7 +54,6 @@ type (
 const (
 	Applied         = projection.Applied
 	AlreadyPresent  = projection.AlreadyPresent
-	NotCounted      = projection.NotCounted
 	MarkerRetention = projection.MarkerRetention
 )
 
@@ -92,30 +88,18 @@ var NewInventory = dynamo.NewInventory
 
 // The business metrics the projector emits (CloudWatch Embedded Metric Format): the CDK
 // app's dashboard names them, and its tests check it names them right.
-type (
-	MetricsCatalog = metrics.Catalog
-)
-
 var BusinessMetrics = metrics.Orderflow
 
 // The demo catalogue.
-type Product = catalogue.Product
-
 var LookupProduct = catalogue.Lookup
 
 // Publishing to the bus (PutEvents; a rejected entry is an error).
-type (
-	Publisher    = bus.Publisher
-	PutEventsAPI = bus.PutEventsAPI
-)
+type Publisher = bus.Publisher
 
 var NewPublisher = bus.NewPublisher
 
 // Writing to the order-events stream, as the streamer does (partition key: the order id).
-type (
-	StreamWriter = stream.Writer
-	PutRecordAPI = stream.PutRecordAPI
-)
+type StreamWriter = stream.Writer
 
 var NewStreamWriter = stream.NewWriter
 
