@@ -52,3 +52,18 @@ func TestReadJSON(t *testing.T) {
 		}
 	}
 }
+
+// A value's Raw is the document's bytes, but appending to it must not write into the document
+// (as appending to the json.RawMessage that json.Unmarshal copies out does not).
+func TestReadJSONRawAppend(t *testing.T) {
+	doc := []byte(`{"a":{"x":1},"b":"y"}`)
+	v, err := ReadJSON(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := v.Member("a").Raw()
+	_ = append(a, `!!`...)
+	if got := string(v.Raw()); got != `{"a":{"x":1},"b":"y"}` || !json.Valid(v.Raw()) {
+		t.Errorf("after appending to a member's Raw, the document reads %s", got)
+	}
+}
