@@ -45,16 +45,18 @@ func (v JSONValue) Member(k string) JSONValue {
 	return JSONValue{}
 }
 
-// Raw is v as the document writes it (a string with its quotes), or nil if v is absent.
+// Raw is v as the document writes it (a string with its quotes), or nil if v is absent. It shares
+// src's bytes (do not write into it); appending to it copies.
 func (v JSONValue) Raw() json.RawMessage {
 	if v.d == nil {
 		return nil
 	}
 	nd := &v.d.nodes[v.n]
+	start, end := nd.start, nd.end
 	if nd.kind == jsonString {
-		return v.d.src[nd.start-1 : nd.end+1]
+		start, end = start-1, end+1
 	}
-	return v.d.src[nd.start:nd.end]
+	return v.d.src[start:end:end] // no spare capacity: an append copies rather than writes into src
 }
 
 // Str is v's value if v is a string (decoded as json.Unmarshal decodes it), "" otherwise.
