@@ -388,26 +388,58 @@ func TestReserveAfterCompensation(t *testing.T) {
 	}
 }
 
-// A compensation after a failed Publish of a final event re-emits that event, unchanged.
+// A compensation after a failed Publish of a final event (out of stock, cancelled, shipped)
+// re-emits that event, unchanged, and touches no stock: a shipped order is not cancelled after
+// the fact, a cancelled one not released twice.
 func TestCompensateFinalStateKeepsItsEntries(t *testing.T) {
 	id := fixture.OrderID(3)
-	l := newLedger()
-	h := newTestHandler(l)
-	reserved, err := h.Handle(context.Background(), Request{Action: "reserve", Doc: workflow.Doc{Event: fixture.JSON(t, fixture.Placed(t, id, "tok_visa", events.Item{SKU: "SKU-404", Quantity: 1, UnitPriceCents: 19999}))}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	before, _ := json.Marshal(reserved.State)
-	got, err := h.Handle(context.Background(), Request{Action: "compensate", Doc: reserved})
-	if err != nil {
-		t.Fatal(err)
-	}
-	after, _ := json.Marshal(got.State)
-	if string(before) != string(after) {
-		t.Errorf("state changed:\n%s\n%s", before, after)
-	}
-	if len(l.calls) != 1 {
-		t.Errorf("ledger calls = %v, want only the reserve", l.calls)
+	placed := fixture.Placed(t, id, "tok_visa")
+	for name, final := range map[string]func(t *testing.T, h *Handler) *workflow.State{
+		workflow.OutcomeOutOfStock: func(t *testing.T, h *Handler) *workflow.State {
+			doc, err := h.Handle(context.Background(), Request{Action: "reserve", Doc: workflow.Doc{Event: fixture.JSON(t, fixture.Placed(t, id, "tok_visa", events.Item{SKU: "SKU-404", Quantity: 1, UnitPriceCents: 19999}))}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return doc.State
+		},
+		workflow.OutcomeCancelled: func(t *testing.T, h *Handler) *workflow.State {
+			doc, err := h.Handle(context.Background(), Request{Action: "release", Doc: workflow.Doc{State: markPublished(stateAfter(t, placed, workflow.OutcomeDeclined))}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return doc.State
+		},
+		workflow.OutcomeShipped: func(t *testing.T, _ *Handler) *workflow.State {
+			st := markPublished(stateAfter(t, placed, workflow.OutcomeApproved))
+			const shipment = "6f1c5a0e-3b7d-4f2a-9c1e-8d4b2a7e5f10"
+			if err := st.Emit("orders", events.TypeOrderShipped, events.OrderShipped{OrderID: id, ShipmentID: shipment, Carrier: "ACME Parcel"}, fixture.Now); err != nil {
+				t.Fatal(err)
+			}
+			st.Outcome, st.ShipmentID = workflow.OutcomeShipped, shipment
+			return st
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			l := newLedger()
+			h := newTestHandler(l)
+			st := final(t, h)
+			if st.Outcome != name {
+				t.Fatalf("outcome %q, want %q", st.Outcome, name)
+			}
+			calls := len(l.calls)
+			before, _ := json.Marshal(st)
+			got, err := h.Handle(context.Background(), Request{Action: "compensate", Doc: workflow.Doc{State: st, Error: &workflow.TaskError{Error: "EventBridge.FailedEntry", Cause: "x"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			after, _ := json.Marshal(got.State)
+			if string(before) != string(after) {
+				t.Errorf("state changed:\n%s\n%s", before, after)
+			}
+			if len(l.calls) != calls {
+				t.Errorf("ledger calls = %v, want none by the compensation", l.calls[calls:])
+			}
+		})
 	}
 }
 
