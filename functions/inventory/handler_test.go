@@ -474,27 +474,35 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-// An OrderPlaced that order-api did not price (a line below the catalogue's price, or a total
+// An OrderPlaced that order-api did not price (a line off the catalogue's price, or a total
 // that is not its lines' sum: a legacy or forged event, one laundered through a dead-letter
 // queue) reserves nothing: the saga compensates it, taking no stock and no money.
 func TestReserveRefusesAnOrderNotPricedByTheAPI(t *testing.T) {
 	id := fixture.OrderID(5)
 	free := fixture.Placed(t, id, "tok_visa", events.Item{SKU: "SKU-001", Quantity: 10, UnitPriceCents: 0})
-	sum := fixture.Placed(t, id, "tok_visa", events.Item{SKU: "SKU-001", Quantity: 2, UnitPriceCents: 4999})
-	p, err := events.DecodePayload[events.OrderPlaced](sum)
-	if err != nil {
-		t.Fatal(err)
+	dear := fixture.Placed(t, id, "tok_visa", events.Item{SKU: "SKU-001", Quantity: 1, UnitPriceCents: 5999})
+	withTotal := func(cents int64) events.Envelope {
+		e := fixture.Placed(t, id, "tok_visa", events.Item{SKU: "SKU-001", Quantity: 2, UnitPriceCents: 4999})
+		p, err := events.DecodePayload[events.OrderPlaced](e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.TotalCents = cents
+		if e.Payload, err = json.Marshal(p); err != nil {
+			t.Fatal(err)
+		}
+		return e
 	}
-	p.TotalCents = 1
-	if sum.Payload, err = json.Marshal(p); err != nil {
-		t.Fatal(err)
-	}
+	// Priced otherwise either way: below the catalogue's price takes stock for too little money,
+	// above it charges the customer more than the shop asks.
 	for name, tc := range map[string]struct {
 		e    events.Envelope
 		says string
 	}{
-		"a line at 0 cents":     {free, "SKU-001 at 0 cents, the catalogue's price is 4999"},
-		"a total not their sum": {sum, "totalCents 1, the lines add up to 9998"},
+		"a line at 0 cents":       {free, "SKU-001 at 0 cents, the catalogue's price is 4999"},
+		"a line above the price":  {dear, "SKU-001 at 5999 cents, the catalogue's price is 4999"},
+		"a total below their sum": {withTotal(1), "totalCents 1, the lines add up to 9998"},
+		"a total above their sum": {withTotal(19998), "totalCents 19998, the lines add up to 9998"},
 	} {
 		l := newLedger()
 		_, err := newTestHandler(l).Handle(context.Background(), Request{Action: "reserve", Doc: workflow.Doc{Event: fixture.JSON(t, tc.e)}})
