@@ -196,14 +196,23 @@ func TestConsumerParksAHandlerThatRanOutOfTime(t *testing.T) {
 		reason, parkedWith = r, ctx.Err()
 		return parkedWith // as the SDK would: a send on an ended context is cancelled
 	}
+	var handlerDeadline time.Time
 	slow := func(ctx context.Context, _ Message) error {
+		handlerDeadline, _ = ctx.Deadline()
 		<-ctx.Done() // a provider that never answers
 		return fmt.Errorf("charge: %w", ctx.Err())
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
+	invocationDeadline, _ := ctx.Deadline()
 	h := Consumer(slow, slog.New(slog.DiscardHandler), park, 4)
 	failed := Process(ctx, []Message{{ID: "m", Body: []byte("charge"), ReceiveCount: 3}}, h)
+	// The handler's deadline is a fifth of the 500 ms (100 ms) before the invocation's: checked
+	// on the deadlines themselves, since a handler's context ending with the invocation's would
+	// still leave Park a moment, now and then, before the invocation's timer fires.
+	if kept := invocationDeadline.Sub(handlerDeadline); kept < 50*time.Millisecond || kept > parkTime {
+		t.Errorf("the handler's deadline is %v before the invocation's, want about a fifth of its time (at most %v) kept for parking", kept, parkTime)
+	}
 	if len(failed) != 0 || parkedWith != nil {
 		t.Fatalf("failed %v, the park's context %v: want the message parked in the time kept for it", failed, parkedWith)
 	}
