@@ -79,6 +79,17 @@ func snsEnvelope(t *testing.T, body []byte) string {
 
 var failedIDs = fixture.SQSFailures
 
+// handle runs a batch through h and returns its answer: the invocation itself never fails
+// (a failed one would have Lambda retry the whole batch, not the messages its answer names).
+func handle(t *testing.T, h *Handler, records ...lambdaevents.SQSMessage) lambdaevents.SQSEventResponse {
+	t.Helper()
+	resp, err := h.Handle(context.Background(), lambdaevents.SQSEvent{Records: records})
+	if err != nil {
+		t.Fatalf("the invocation failed: %v (want its answer to name the messages to retry)", err)
+	}
+	return resp
+}
+
 func TestEveryEventOncePerChannel(t *testing.T) {
 	id := fixture.OrderID(1)
 	evs := []events.Envelope{
@@ -145,7 +156,7 @@ func TestPoisonParkedInItsQueuesDLQ(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakes()
-			resp, _ := f.h.Handle(context.Background(), lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{{MessageId: "m-1", Body: tc.body, EventSourceARN: tc.queue}}})
+			resp := handle(t, f.h, lambdaevents.SQSMessage{MessageId: "m-1", Body: tc.body, EventSourceARN: tc.queue})
 			if ids := failedIDs(resp); len(ids) != 0 {
 				t.Errorf("failed = %v, want the poison acknowledged", ids)
 			}
@@ -185,7 +196,7 @@ func TestFailuresAreRetried(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(f)
 			}
-			resp, _ := f.h.Handle(context.Background(), lambdaevents.SQSEvent{Records: tc.msgs})
+			resp := handle(t, f.h, tc.msgs...)
 			if got := failedIDs(resp); !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("failed = %v, want %v", got, tc.want)
 			}
@@ -200,9 +211,9 @@ func TestAConflictingNotificationIsParked(t *testing.T) {
 	e := fixture.Event(t, events.TypeOrderConfirmed, id, 4, events.OrderConfirmed{OrderID: id, TotalCents: 1})
 	f := newFakes()
 	f.store.err = fmt.Errorf("notification %s/email: a different OrderConfirmed (\"forged\") holds its place: %w", e.ID, store.ErrConflict)
-	resp, _ := f.h.Handle(context.Background(), lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{
-		{MessageId: "a", Body: string(fixture.EventBridge(t, e)), EventSourceARN: emailQueue, Attributes: map[string]string{"ApproximateReceiveCount": "1"}},
-	}})
+	resp := handle(t, f.h,
+		lambdaevents.SQSMessage{MessageId: "a", Body: string(fixture.EventBridge(t, e)), EventSourceARN: emailQueue, Attributes: map[string]string{"ApproximateReceiveCount": "1"}},
+	)
 	if got := failedIDs(resp); len(got) != 0 {
 		t.Errorf("failed = %v, want the message parked, not retried", got)
 	}
@@ -228,7 +239,7 @@ func TestLastReceiveParksWithTheReason(t *testing.T) {
 			f.store.err = errors.New("ProvisionedThroughputExceededException")
 			m := lambdaevents.SQSMessage{MessageId: "a", Body: good, EventSourceARN: smsQueue, ReceiptHandle: "rh-a",
 				Attributes: map[string]string{"ApproximateReceiveCount": fmt.Sprint(receive)}}
-			resp, _ := f.h.Handle(context.Background(), lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{m}})
+			resp := handle(t, f.h, m)
 			want, parked := wantReason[receive]
 			if got := failedIDs(resp); reflect.DeepEqual(got, []string{"a"}) == parked {
 				t.Errorf("failed = %v on receive %d of %d", got, receive, maxReceiveCount)
