@@ -775,3 +775,12 @@ func TestLastReceive(t *testing.T) {
 		})
 	}
 }
+
+// A payment id is stored (the ledger, the provider's idempotency key): a refund after a deploy
+// computes it again and must find the charge under it. So the id of an order never changes.
+func TestPaymentIDIsStable(t *testing.T) {
+	const id, want = "ORD-00000000-0000-4000-8000-000000000001", "3dbeaabe-0201-582b-963b-188e278064f3"
+	if got := PaymentID(id); got != want {
+		t.Errorf("PaymentID(%s) = %s, want %s, as every deploy before this one computed it", id, got, want)
+	}
+}

@@ -235,3 +235,12 @@ func TestShipAroundTheSeal(t *testing.T) {
 		}
 	})
 }
+
+// A shipment id is stored with its order's shipment: a retry after a deploy must name the same
+// one. So the id of an order never changes.
+func TestShipmentIDIsStable(t *testing.T) {
+	const id, want = "ORD-00000000-0000-4000-8000-000000000001", "9a394040-912e-512c-97bd-7e6abcf14ef7"
+	if got := ShipmentID(id); got != want {
+		t.Errorf("ShipmentID(%s) = %s, want %s, as every deploy before this one computed it", id, got, want)
+	}
+}
