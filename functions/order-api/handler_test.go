@@ -106,6 +106,9 @@ type memKeys struct {
 	mu   sync.Mutex
 	recs map[[2]string]store.IdempotencyRecord
 	err  error
+	// beforeTakeOver, if set, runs (unlocked) as TakeOver is called: what another request
+	// did between this one's Claim and its TakeOver.
+	beforeTakeOver func()
 }
 
 func (m *memKeys) Claim(_ context.Context, rec store.IdempotencyRecord, now time.Time) (store.IdempotencyRecord, bool, error) {
@@ -124,6 +127,9 @@ func (m *memKeys) Claim(_ context.Context, rec store.IdempotencyRecord, now time
 }
 
 func (m *memKeys) TakeOver(_ context.Context, customerID, key, fingerprint, leaseID string, until, now time.Time) (store.IdempotencyRecord, bool, error) {
+	if m.beforeTakeOver != nil {
+		m.beforeTakeOver()
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	k := [2]string{customerID, key}

@@ -287,6 +287,29 @@ func TestIdempotencyKey(t *testing.T) {
 			t.Errorf("the takeover did not reuse the claimed intent, or published %d", f.bus.count())
 		}
 	})
+	t.Run("a late first request that finishes as it is taken over: its answer, not a 409", func(t *testing.T) {
+		f := newFixture()
+		k := [2]string{alice, "k1"}
+		f.keys.recs[k] = store.IdempotencyRecord{
+			CustomerID: alice, Key: "k1", Fingerprint: fingerprintOf(t, validBody), Status: store.KeyInProgress,
+			OrderID: fixture.OrderID(99), IntentID: "pi_00000000000000000000000000000099", LeaseID: "slow",
+			LeaseUntil: f.clock.Add(leaseTime), CreatedAt: *f.clock, ExpiresAt: f.clock.Add(keyLifetime),
+		}
+		f.advance(leaseTime + time.Second)
+		// The retry finds the lease run out; before its TakeOver lands, the first request completes.
+		const stored = `{"orderId":"ORD-stored","status":"PLACED"}`
+		f.keys.beforeTakeOver = func() {
+			f.keys.mu.Lock()
+			defer f.keys.mu.Unlock()
+			rec := f.keys.recs[k]
+			rec.Status, rec.Response = store.KeyCompleted, stored
+			f.keys.recs[k] = rec
+		}
+		resp := f.do(t, place(alice, validBody, "Idempotency-Key", "k1"))
+		if resp.StatusCode != http.StatusCreated || resp.Body != stored || resp.Headers["Idempotent-Replayed"] != "true" || f.bus.count() != 0 {
+			t.Errorf("got %d %v %s (published %d), want the first request's stored answer, replayed, nothing published", resp.StatusCode, resp.Headers, resp.Body, f.bus.count())
+		}
+	})
 	t.Run("the table's whole seconds: told when to retry, and taken over from that second", func(t *testing.T) {
 		f := newFixture()
 		f.advance(300 * time.Millisecond) // the first request claims at …00.3 and dies
