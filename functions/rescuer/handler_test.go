@@ -704,16 +704,6 @@ func TestRescueInputEncode(t *testing.T) {
 	refundFailed := in
 	refundFailed.RefundError = json.RawMessage(`{"Error":"States.Timeout","Cause":""}`)
 	for _, in := range []RescueInput{in, noState, refundFailed} {
-		got, err := in.encode()
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, err := json.Marshal(in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("encode = %s\nwant %s", got, want)
-		}
+		fixture.EncodesAsMarshal(t, in, in.encode)
 	}
 }

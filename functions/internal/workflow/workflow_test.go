@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/internal/fixture"
 	"github.com/orderflow-dev/orderflow/functions/internal/workflow"
 )
 
@@ -293,19 +294,7 @@ func TestDocEncode(t *testing.T) {
 		"no state":           {Event: event.Bytes(), Error: &workflow.TaskError{Error: "TransientError"}},
 		"no event, no state": {},
 	} {
-		t.Run(name, func(t *testing.T) {
-			got, err := d.Encode()
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := json.Marshal(d)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("Encode = %s\nwant %s", got, want)
-			}
-		})
+		t.Run(name, func(t *testing.T) { fixture.EncodesAsMarshal(t, d, d.Encode) })
 	}
 }
 
