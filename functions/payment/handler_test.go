@@ -594,18 +594,15 @@ func TestRefundAfterTaskClosed(t *testing.T) {
 		t.Error("a closed task was answered")
 	}
 	var warned, duplicate int
-	for _, line := range strings.Split(strings.TrimSpace(f.logs.String()), "\n") {
-		var l struct{ Level, Msg string }
-		if err := json.Unmarshal([]byte(line), &l); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
+	for _, l := range fixture.LogRecords(t, f.logs.String()) {
+		msg, _ := l["msg"].(string)
 		switch {
-		case l.Level == "WARN" && strings.Contains(l.Msg, "PaymentRefunded is not published"):
+		case l["level"] == "WARN" && strings.Contains(msg, "PaymentRefunded is not published"):
 			warned++
-		case l.Msg == "task already closed: duplicate delivery":
+		case msg == "task already closed: duplicate delivery":
 			duplicate++
-		case l.Msg == "refund done":
-			t.Errorf("logged %q for a refund whose task had closed", l.Msg)
+		case msg == "refund done":
+			t.Errorf("logged %q for a refund whose task had closed", msg)
 		}
 	}
 	if warned != 1 || duplicate != 1 {

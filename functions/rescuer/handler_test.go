@@ -234,18 +234,7 @@ func newHarness(events []types.HistoryEvent) *harness {
 // logLines are the JSON log records written so far.
 func (f *harness) logLines(t *testing.T) []map[string]any {
 	t.Helper()
-	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(f.logs.String()), "\n") {
-		if line == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
-		out = append(out, m)
-	}
-	return out
+	return fixture.LogRecords(t, f.logs.String())
 }
 
 // lastLog is the last log record.

@@ -27,14 +27,7 @@ func (l *logLines) logger() *slog.Logger { return slog.New(slog.NewJSONHandler(&
 func (l *logLines) lines(t *testing.T, msg string) []map[string]any {
 	t.Helper()
 	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(l.buf.String()), "\n") {
-		if line == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
+	for _, m := range fixture.LogRecords(t, l.buf.String()) {
 		if m["msg"] == msg {
 			out = append(out, m)
 		}
