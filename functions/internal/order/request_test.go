@@ -78,6 +78,9 @@ func TestParsePlaceOrderRejects(t *testing.T) {
 		{"not JSON", func(*testing.T) string { return `{"items":` }, "", "not valid JSON"},
 		{"array body", func(*testing.T) string { return `[` + validBody + `]` }, "", "must be a JSON object, got an array"},
 		{"null body", func(*testing.T) string { return `null` }, "", "must be a JSON object, got null"},
+		{"text body", func(*testing.T) string { return `hello` }, "", "request body is not valid JSON: invalid character 'h'"},
+		{"form body", func(*testing.T) string { return `items=1&x=2` }, "", "request body is not valid JSON: invalid character 'i'"},
+		{"truncated literal", func(*testing.T) string { return `tru` }, "", "request body is not valid JSON"},
 		{"two objects", func(*testing.T) string { return validBody + validBody }, "", "single JSON object"},
 		{"unknown field", func(t *testing.T) string { return body(t, func(m map[string]any) { m["totalCents"] = 1 }) }, "totalCents", `unknown field "totalCents"`},
 		{"unknown item field", func(t *testing.T) string {

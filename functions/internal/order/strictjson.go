@@ -40,6 +40,10 @@ func object(raw []byte, field string) (map[string]json.RawMessage, error) {
 		name = "request body"
 	}
 	if k := kindOf(raw); k != "an object" {
+		// kindOf reads only the first byte: "hello" or a form body would be "a number".
+		if err := json.Unmarshal(raw, new(any)); err != nil {
+			return nil, inputErr(field, "%s is not valid JSON: %v", name, err)
+		}
 		return nil, inputErr(field, "%s must be a JSON object, got %s", name, k)
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
