@@ -61,7 +61,9 @@ func (h *Handler) get(ctx context.Context, logger *slog.Logger, orderID, custome
 	case errors.Is(err, order.ErrNotFound) || (err == nil && o.CustomerID != customer) || (err != nil && !isOwner(evs, customer)):
 		// Also while the projector has not yet stored OrderPlaced (the read side is eventually
 		// consistent), and for another customer's order whose history does not fold.
-		return reply(http.StatusNotFound, errorBody{Error: fmt.Sprintf("order %s not found", orderID)})
+		// no-store: a 404 is cacheable by default (RFC 9111 4.2.2), and this one may turn into a 200
+		// in a moment (eventual consistency).
+		return private(reply(http.StatusNotFound, errorBody{Error: fmt.Sprintf("order %s not found", orderID)}))
 	case err != nil:
 		return internalError(ctx, logger, err)
 	}

@@ -88,6 +88,10 @@ func TestGetOrder(t *testing.T) {
 				if got := decode[errorBody](t, resp); got.Error != fmt.Sprintf("order %s not found", tc.id) {
 					t.Errorf("error = %q", got.Error)
 				}
+				// Not yet projected is a 404 that becomes a 200: no cache may keep it.
+				if resp.Headers["Cache-Control"] != "no-store" {
+					t.Errorf("headers = %v", resp.Headers)
+				}
 			}
 		})
 	}
