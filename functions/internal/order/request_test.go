@@ -122,7 +122,10 @@ func TestParsePlaceOrderRejects(t *testing.T) {
 		{"missing quantity", func(t *testing.T) string { return body(t, func(m map[string]any) { delete(item(m, 0), "quantity") }) }, "items[0].quantity", "items[0].quantity is required"},
 		{"quantity as string", func(t *testing.T) string { return body(t, func(m map[string]any) { item(m, 0)["quantity"] = "2" }) }, "items[0].quantity", "must be an integer, got a string"},
 		{"fractional quantity", func(t *testing.T) string { return body(t, func(m map[string]any) { item(m, 0)["quantity"] = 1.5 }) }, "items[0].quantity", "must be an integer, got 1.5"},
-		{"huge quantity", func(t *testing.T) string { return body(t, func(m map[string]any) { item(m, 0)["quantity"] = 1e12 }) }, "items[0].quantity", "must be an integer"},
+		{"huge quantity", func(t *testing.T) string { return body(t, func(m map[string]any) { item(m, 0)["quantity"] = 1e12 }) }, "items[0].quantity", "items[0].quantity is out of range, got 1000000000000"},
+		{"quantity below int32", func(t *testing.T) string {
+			return strings.Replace(validBody, `"quantity":2`, `"quantity":-99999999999`, 1)
+		}, "items[0].quantity", "is out of range, got -99999999999"},
 		{"zero quantity", func(t *testing.T) string { return body(t, func(m map[string]any) { item(m, 0)["quantity"] = 0 }) }, "items[0].quantity", "between 1 and 10, got 0"},
 		{"negative quantity", func(t *testing.T) string { return body(t, func(m map[string]any) { item(m, 1)["quantity"] = -3 }) }, "items[1].quantity", "between 1 and 10, got -3"},
 		{"quantity over the line limit", func(t *testing.T) string {
