@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -145,10 +144,15 @@ func (h *Handler) claim(ctx context.Context, logger *slog.Logger, customer, key,
 		}
 	}
 	if !claimed {
+		left := int(held.LeaseLeft(now) / time.Second)
 		resp := reply(http.StatusConflict, errorBody{
-			Error: "a request with this Idempotency-Key is still being processed: retry in a moment", Field: "Idempotency-Key",
+			Error: fmt.Sprintf("a request with this Idempotency-Key is still being processed: retry in a moment (a request that stopped frees its key within %d s)", left),
+			Field: "Idempotency-Key",
 		})
-		resp.Headers["Retry-After"] = strconv.Itoa(int(held.LeaseLeft(now) / time.Second)) // then it is answered, or free to take over
+		// A request in flight is normally answered within a second, and a retry then gets its answer:
+		// a client that waited out the lease (up to 30 s) would wait for nothing. One that died is
+		// taken over by the first retry after its lease, which the message tells.
+		resp.Headers["Retry-After"] = "1"
 		return attempt{}, resp, true
 	}
 	return attempt{orderID: rec.OrderID, intentID: rec.IntentID, key: key, leaseID: rec.LeaseID}, lambdaevents.APIGatewayV2HTTPResponse{}, false

@@ -310,7 +310,7 @@ func TestIdempotencyKey(t *testing.T) {
 			t.Errorf("got %d %v %s (published %d), want the first request's stored answer, replayed, nothing published", resp.StatusCode, resp.Headers, resp.Body, f.bus.count())
 		}
 	})
-	t.Run("the table's whole seconds: told when to retry, and taken over from that second", func(t *testing.T) {
+	t.Run("the table's whole seconds: told when the key is free, and taken over from that second", func(t *testing.T) {
 		f := newFixture()
 		f.advance(300 * time.Millisecond) // the first request claims at …00.3 and dies
 		f.keys.recs[[2]string{alice, "k1"}] = store.IdempotencyRecord{
@@ -320,8 +320,8 @@ func TestIdempotencyKey(t *testing.T) {
 		}
 		f.advance(10 * time.Second)
 		resp := f.do(t, place(alice, validBody, "Idempotency-Key", "k1"))
-		if resp.StatusCode != http.StatusConflict || resp.Headers["Retry-After"] != "20" {
-			t.Fatalf("10 s into the lease: %d, Retry-After %q; want 409, 20 (the lease's whole seconds left)", resp.StatusCode, resp.Headers["Retry-After"])
+		if resp.StatusCode != http.StatusConflict || resp.Headers["Retry-After"] != "1" || !strings.Contains(resp.Body, "frees its key within 20 s") {
+			t.Fatalf("10 s into the lease: %d, Retry-After %q, %s; want 409, retry in 1 s, the key free within 20 s (the lease's whole seconds left)", resp.StatusCode, resp.Headers["Retry-After"], resp.Body)
 		}
 		f.advance(leaseTime - 10*time.Second) // …30.3: the lease, kept as …30, ran out with its second
 		if resp := f.do(t, place(alice, validBody, "Idempotency-Key", "k1")); resp.StatusCode != 201 || decode[placed](t, resp).OrderID != fixture.OrderID(98) {
