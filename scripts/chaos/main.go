@@ -51,6 +51,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
+	if err := load.OutDir(out); err != nil {
+		fmt.Fprintln(stderr, "chaos:", err)
+		return 2
+	}
 	fail := func(err error) int {
 		fmt.Fprintln(stderr, "chaos:", err)
 		return 1

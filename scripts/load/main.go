@@ -38,6 +38,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
+	if err == nil {
+		err = load.OutDir(out)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "load:", err)
 		return 2

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -27,5 +30,18 @@ func TestUsageErrorsExit2(t *testing.T) {
 	}
 	if code := run(context.Background(), []string{"-h"}, &bytes.Buffer{}, &bytes.Buffer{}); code != 0 {
 		t.Errorf("-h exits %d, want 0", code)
+	}
+}
+
+// An -out that names a file (report.md, say) is refused before the run, not after it.
+func TestOutThatIsAFileExits2BeforeTheRun(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "report.md")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	// No stack is deployed here: a run that got past the check would fail loading it (exit 1).
+	if code := run(context.Background(), []string{"-out", file}, &bytes.Buffer{}, &stderr); code != 2 || !strings.Contains(stderr.String(), "-out must be a directory") {
+		t.Errorf("run(-out %s) = %d, %s; want 2 and why", file, code, stderr.String())
 	}
 }
