@@ -233,6 +233,16 @@ func TestDownStopsOnlyMiniStack(t *testing.T) {
 	}
 
 	ministack := group(t, venvDir+"/bin/python", "-m", "ministack")
+	// Start returns once the exec has begun, before the kernel has set the new program's
+	// arguments: /proc/<pid>/cmdline can still read empty (down would take it for another
+	// program). The fake's first act, its pid file, says it runs as "python -m ministack".
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat("ministack.pid"); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatal("the fake MiniStack did not start")
+		}
+	}
 	downOn(ministack)
 	if !gone(ministack) {
 		t.Error("down left MiniStack running")
