@@ -42,6 +42,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/orderflow-dev/orderflow/scripts/internal/cli"
 )
 
 func main() {
@@ -82,7 +84,11 @@ type options struct {
 func logf(format string, args ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...) }
 
 func run(ctx context.Context, o options) error {
-	root, err := moduleRoot(ctx)
+	wd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	root, err := cli.Root(wd)
 	if err != nil {
 		return err
 	}
@@ -123,15 +129,6 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	return write(rep, o.out, os.Stdout)
-}
-
-// moduleRoot is the repository root (the main module's directory).
-func moduleRoot(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}").Output()
-	if err != nil {
-		return "", fmt.Errorf("go list -m: %w", err)
-	}
-	return strings.TrimSpace(string(out)), nil
 }
 
 // functionNames are the folders functions/<name> with a main.go (sorted), or those of only.

@@ -63,7 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	root, err := chaos.Root(wd)
+	root, err := cli.Root(wd)
 	if err != nil {
 		return fail(err)
 	}

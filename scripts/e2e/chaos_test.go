@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/orderflow-dev/orderflow/scripts/internal/chaos"
+	"github.com/orderflow-dev/orderflow/scripts/internal/cli"
 	"github.com/orderflow-dev/orderflow/scripts/internal/load"
 )
 
@@ -36,7 +37,7 @@ func TestChaos(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, err := chaos.Root(wd)
+	root, err := cli.Root(wd)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -116,7 +115,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "fuzz: -fuzztime must be positive")
 		return 2
 	}
-	root, err := moduleRoot()
+	wd, err := os.Getwd()
+	if err != nil {
+		fmt.Fprintf(stderr, "fuzz: %v\n", err)
+		return 1
+	}
+	root, err := cli.Root(wd) // the whole module's targets, from whatever folder inside it
 	if err != nil {
 		fmt.Fprintf(stderr, "fuzz: %v\n", err)
 		return 1
@@ -153,23 +157,4 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "fuzz: %d targets, %s each: no failure\n", len(targets), *fuzztime)
 	return 0
-}
-
-// moduleRoot is the folder of the go.mod that holds the working directory: the targets are the
-// whole module's, wherever the command is run from.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory: run it inside the module")
-		}
-		dir = parent
-	}
 }

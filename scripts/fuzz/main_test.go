@@ -54,16 +54,3 @@ func TestFindsTheModulesTargets(t *testing.T) {
 		}
 	}
 }
-
-// Run from a folder inside the module, the command still finds the whole module's targets.
-func TestModuleRootFromASubfolder(t *testing.T) {
-	want, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Chdir("../../functions/internal")
-	got, err := moduleRoot()
-	if err != nil || got != want {
-		t.Errorf("moduleRoot() = %q, %v; want %q", got, err, want)
-	}
-}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -18,13 +16,14 @@ import (
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/orderflow-dev/orderflow/functions/toolkit"
+	"github.com/orderflow-dev/orderflow/scripts/internal/cli"
 	"github.com/orderflow-dev/orderflow/scripts/internal/load"
 	"github.com/orderflow-dev/orderflow/scripts/internal/redrive"
 	"github.com/orderflow-dev/orderflow/scripts/internal/shop"
 )
 
 func TestDefaultFaultsArmEveryFunction(t *testing.T) {
-	root, err := Root(".")
+	root, err := cli.Root(".")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,16 +319,6 @@ func TestInjectedCountsPerFunctionAndKind(t *testing.T) {
 	}
 	if _, err := Injected(context.Background(), logs, f, map[string]string{"payment": "Gone"}, t0()); err == nil {
 		t.Error("a function that is not there: no error")
-	}
-}
-
-func TestRootFindsTheRepository(t *testing.T) {
-	root, err := Root(filepath.Join("..", "..", "..", "functions", "payment"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		t.Error(err)
 	}
 }
 

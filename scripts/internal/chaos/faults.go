@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -107,23 +106,4 @@ func OutputOf(function string) string {
 		b.WriteString(string(r))
 	}
 	return b.String() + "FunctionName"
-}
-
-// Root finds the repository root from dir: the nearest directory upwards with a go.mod and a
-// functions folder.
-func Root(dir string) (string, error) {
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		return "", err
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			if fi, err := os.Stat(filepath.Join(d, "functions")); err == nil && fi.IsDir() {
-				return d, nil
-			}
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("no repository root (go.mod and functions/) above %s", dir)
-		}
-	}
 }

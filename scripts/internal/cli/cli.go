@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 )
 
 // Exit codes: done, failed (or found a violation), called wrongly.
@@ -38,4 +40,24 @@ func Parse(fs *flag.FlagSet, args []string) (code int, done bool) {
 		return Usage, true
 	}
 	return OK, false
+}
+
+// Root finds the repository root from dir: the nearest directory upwards with a go.mod and a
+// functions folder. The commands that read the repository (chaos, fuzz, bench) find it so from
+// whatever folder inside it they are run.
+func Root(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			if fi, err := os.Stat(filepath.Join(d, "functions")); err == nil && fi.IsDir() {
+				return d, nil
+			}
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("no repository root (go.mod and functions/) above %s", dir)
+		}
+	}
 }

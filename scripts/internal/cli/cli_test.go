@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -34,5 +35,21 @@ func TestParse(t *testing.T) {
 		if tc.wantNone && (stderr.Len() != 0 || *n != 3 || fs.Arg(0) != "ORD-1") {
 			t.Errorf("%q: stderr %q, n %d, args %q", tc.args, stderr.String(), *n, fs.Args())
 		}
+	}
+}
+
+// From any folder inside it (a function's, as fuzz and chaos may be run from), the repository's root.
+func TestRootFindsTheRepository(t *testing.T) {
+	want, err := filepath.Abs(filepath.Join("..", "..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{".", filepath.Join("..", "..", "..", "functions", "payment")} {
+		if root, err := Root(dir); err != nil || root != want {
+			t.Errorf("Root(%s) = %q, %v; want %q", dir, root, err, want)
+		}
+	}
+	if root, err := Root(t.TempDir()); err == nil {
+		t.Errorf("Root of a folder outside any repository = %q, want an error", root)
 	}
 }
