@@ -122,37 +122,20 @@ func Parse(s string) (Config, error) {
 		return Config{}, err
 	}
 	var c Config
-	var err error
-	if raw, ok := top[KindAddDelay]; ok {
-		c.InvocationAddDelay = &AddDelay{}
-		err = joinErrors(err, object(raw, KindAddDelay, []string{"invocationPercentage", "startupDelayMilliseconds"}, nil, func(f fields) error {
-			return joinErrors(
-				f.percentage("invocationPercentage", &c.InvocationAddDelay.InvocationPercentage),
-				f.milliseconds("startupDelayMilliseconds", &c.InvocationAddDelay.StartupDelayMilliseconds))
-		}))
-	}
-	if raw, ok := top[KindError]; ok {
-		c.InvocationError = &InvocationError{}
-		err = joinErrors(err, object(raw, KindError, []string{"invocationPercentage", "preventExecution"}, nil, func(f fields) error {
-			return joinErrors(
-				f.percentage("invocationPercentage", &c.InvocationError.InvocationPercentage),
-				f.boolean("preventExecution", &c.InvocationError.PreventExecution))
-		}))
-	}
-	if raw, ok := top[KindTimeout]; ok {
-		c.InvocationTimeout = &Timeout{}
-		err = joinErrors(err, object(raw, KindTimeout, []string{"invocationPercentage"}, nil, func(f fields) error {
-			return f.percentage("invocationPercentage", &c.InvocationTimeout.InvocationPercentage)
-		}))
-	}
-	if raw, ok := top[KindCrashAfterWrite]; ok {
-		c.CrashAfterWrite = &CrashAfterWrite{}
-		err = joinErrors(err, object(raw, KindCrashAfterWrite, []string{"callPercentage"}, []string{"operations"}, func(f fields) error {
-			return joinErrors(
-				f.percentage("callPercentage", &c.CrashAfterWrite.CallPercentage),
-				f.operations("operations", &c.CrashAfterWrite.Operations))
-		}))
-	}
+	err := joinErrors(
+		fault(top, KindAddDelay, []string{"invocationPercentage", "startupDelayMilliseconds"}, nil, &c.InvocationAddDelay, func(f fields, d *AddDelay) error {
+			return joinErrors(f.percentage("invocationPercentage", &d.InvocationPercentage), f.milliseconds("startupDelayMilliseconds", &d.StartupDelayMilliseconds))
+		}),
+		fault(top, KindError, []string{"invocationPercentage", "preventExecution"}, nil, &c.InvocationError, func(f fields, e *InvocationError) error {
+			return joinErrors(f.percentage("invocationPercentage", &e.InvocationPercentage), f.boolean("preventExecution", &e.PreventExecution))
+		}),
+		fault(top, KindTimeout, []string{"invocationPercentage"}, nil, &c.InvocationTimeout, func(f fields, t *Timeout) error {
+			return f.percentage("invocationPercentage", &t.InvocationPercentage)
+		}),
+		fault(top, KindCrashAfterWrite, []string{"callPercentage"}, []string{"operations"}, &c.CrashAfterWrite, func(f fields, w *CrashAfterWrite) error {
+			return joinErrors(f.percentage("callPercentage", &w.CallPercentage), f.operations("operations", &w.Operations))
+		}),
+	)
 	if raw, ok := top["seed"]; ok {
 		var seed uint64
 		if json.Unmarshal(raw, &seed) != nil {
@@ -168,6 +151,18 @@ func Parse(s string) (Config, error) {
 			KindAddDelay, KindError, KindTimeout, KindCrashAfterWrite)
 	}
 	return c, nil
+}
+
+// fault reads the fault kind, when top configures it, into a new *dst: an object with the
+// required keys and no others than optional, whose members read takes. Nothing is set when
+// top leaves kind out: the fault is not armed.
+func fault[T any](top map[string]json.RawMessage, kind string, required, optional []string, dst **T, read func(fields, *T) error) error {
+	raw, ok := top[kind]
+	if !ok {
+		return nil
+	}
+	*dst = new(T)
+	return object(raw, kind, required, optional, func(f fields) error { return read(f, *dst) })
 }
 
 // fields are one JSON object's members, with the path that names them in errors.
