@@ -20,11 +20,6 @@ type Config struct {
 	DLQURL         string `env:"DLQ_URL"`
 }
 
-var (
-	_ totals = (*dynamo.Analytics)(nil)
-	_ parker = (*deadletter.Queue)(nil)
-)
-
 func main() { boot.Main(build) }
 
 // build wires the adapters to the handler, once per cold start.

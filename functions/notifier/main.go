@@ -14,7 +14,6 @@ import (
 	"github.com/orderflow-dev/orderflow/functions/internal/deadletter"
 	"github.com/orderflow-dev/orderflow/functions/internal/dynamo"
 	"github.com/orderflow-dev/orderflow/functions/internal/envconfig"
-	"github.com/orderflow-dev/orderflow/functions/internal/record"
 )
 
 // Config is the function's environment, set by the CDK app.
@@ -24,12 +23,6 @@ type Config struct {
 	DLQURLs            string `env:"DLQ_URLS"`          // "<queueArn>=<dlqUrl>,..."
 	MaxReceiveCount    string `env:"MAX_RECEIVE_COUNT"` // the queues' redrive maxReceiveCount (record.LastReceive)
 }
-
-var (
-	_ notificationStore = (*dynamo.Notifications)(nil)
-	_ parker            = (*deadletter.Queue)(nil)
-	_ record.Deleter    = (*deadletter.Sources)(nil)
-)
 
 func main() { boot.Main(build) }
 

@@ -25,15 +25,6 @@ type Config struct {
 	PaymentIntentsTable string `env:"PAYMENT_INTENTS_TABLE"`
 }
 
-// The adapters fit the handler's ports.
-var (
-	_ publisher       = (*bus.Publisher)(nil)
-	_ eventStore      = (*dynamo.EventStore)(nil)
-	_ stockReader     = (*dynamo.Inventory)(nil)
-	_ idempotencyKeys = (*dynamo.IdempotencyKeys)(nil)
-	_ intentStore     = (*dynamo.PaymentIntents)(nil)
-)
-
 func main() { boot.Main(build) }
 
 // build wires the adapters to the handler, once per cold start.

@@ -17,7 +17,6 @@ import (
 	"github.com/orderflow-dev/orderflow/functions/internal/dynamo"
 	"github.com/orderflow-dev/orderflow/functions/internal/envconfig"
 	"github.com/orderflow-dev/orderflow/functions/internal/provider"
-	"github.com/orderflow-dev/orderflow/functions/internal/record"
 	"github.com/orderflow-dev/orderflow/functions/internal/tasks"
 )
 
@@ -33,17 +32,6 @@ type Config struct {
 	// attempt never answered).
 	MaxReceiveCount string `env:"MAX_RECEIVE_COUNT"`
 }
-
-// The adapters fit the handler's ports.
-var (
-	_ paymentLedger   = (*dynamo.Payments)(nil)
-	_ intentReader    = (*dynamo.PaymentIntents)(nil)
-	_ paymentProvider = provider.Sandbox{}
-	_ callback        = (*tasks.Callback)(nil)
-	_ sealer          = (*dynamo.Shipments)(nil)
-	_ parker          = (*deadletter.Queue)(nil)
-	_ record.Deleter  = (*deadletter.Sources)(nil)
-)
 
 func main() { boot.Main(build) }
 

@@ -24,12 +24,6 @@ type Config struct {
 	DLQURL          string `env:"DLQ_URL"`
 }
 
-var (
-	_ eventStore = (*dynamo.EventStore)(nil)
-	_ parker     = (*deadletter.Queue)(nil)
-	_ emitter    = (*metrics.Emitter)(nil)
-)
-
 func main() { boot.Main(build) }
 
 // build wires the adapters to the handler, once per cold start. The business metrics are EMF

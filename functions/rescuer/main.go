@@ -19,13 +19,6 @@ type Config struct {
 	StateMachineARN string `env:"STATE_MACHINE_ARN"` // order-fulfilment: the executions rescued, and the rescues
 }
 
-// The SDK's Step Functions client fills every port.
-var (
-	_ historyReader = (*sfn.Client)(nil)
-	_ describer     = (*sfn.Client)(nil)
-	_ starter       = (*sfn.Client)(nil)
-)
-
 func main() { boot.Main(build) }
 
 // build wires the adapters to the handler, once per cold start.
