@@ -44,14 +44,18 @@ func newEmitter(t *testing.T, c metrics.Catalog) (*metrics.Emitter, *bytes.Buffe
 	return e, &buf
 }
 
+// emitCase is one record emitted with the catalog: its dimensions and values, and what Emit
+// should make of it (the line it writes, or words of the error it rejects the record with).
+type emitCase struct {
+	name    string
+	catalog metrics.Catalog
+	dims    map[string]string
+	values  []metrics.Value
+	want    string
+}
+
 func TestGolden(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		catalog metrics.Catalog
-		dims    map[string]string
-		values  []metrics.Value
-		want    string
-	}{
+	for _, tc := range []emitCase{
 		{"count without dimensions", metrics.Orderflow(), nil, []metrics.Value{metrics.Of(metrics.OrdersPlaced, 1)},
 			`{"_aws":{"Timestamp":1772366400123,"CloudWatchMetrics":[{"Namespace":"Orderflow","Dimensions":[[]],"Metrics":[{"Name":"OrdersPlaced","Unit":"Count"}]}]},"OrdersPlaced":1}`},
 		{"count in total and by reason", metrics.Orderflow(), map[string]string{metrics.Reason: events.ReasonOutOfStock}, []metrics.Value{metrics.Of(metrics.OrdersCancelled, 1)},
@@ -175,13 +179,7 @@ func bigDims(n int) map[string]string {
 
 func TestEmitRejects(t *testing.T) {
 	hundredAndOne := make([]float64, 101)
-	for _, tc := range []struct {
-		name    string
-		catalog metrics.Catalog
-		dims    map[string]string
-		values  []metrics.Value
-		want    string
-	}{
+	for _, tc := range []emitCase{
 		{"no metric", metrics.Orderflow(), nil, nil, "1 to 100 metrics"},
 		{"too many metrics", big(), nil, bigValues(101), "1 to 100 metrics"},
 		{"a dimension missing", metrics.Orderflow(), nil, []metrics.Value{metrics.Of(metrics.OrdersCancelled, 1)}, `dimension "Reason" has no value`},
