@@ -31,11 +31,20 @@ func ledgerContract(t *testing.T, l paymentLedger) {
 		attempts int
 		moved    bool
 	}
-	check := func(step string, p store.Payment, moved bool, err error, w want) {
+	// outcome is what one call gave: the payment, whether the call moved it, the error. got
+	// takes a call's three results whole, so that a step is one line: check(step, got(call), want).
+	type outcome struct {
+		p     store.Payment
+		moved bool
+		err   error
+	}
+	got := func(p store.Payment, moved bool, err error) outcome { return outcome{p, moved, err} }
+	check := func(step string, o outcome, w want) store.Payment {
 		t.Helper()
-		if err != nil || p.Status != w.status || p.Attempts != w.attempts || moved != w.moved {
-			t.Fatalf("%s: %+v moved %v, %v; want %+v", step, p, moved, err, w)
+		if o.err != nil || o.p.Status != w.status || o.p.Attempts != w.attempts || o.moved != w.moved {
+			t.Fatalf("%s: %+v moved %v, %v; want %+v", step, o.p, o.moved, o.err, w)
 		}
+		return o.p
 	}
 	decision := func(orderID, status string) store.Payment {
 		return store.Payment{OrderID: orderID, PaymentID: PaymentID(orderID), Status: status, AmountCents: 899, CreatedAt: fixture.Now}
@@ -52,79 +61,54 @@ func ledgerContract(t *testing.T, l paymentLedger) {
 
 	// Charged after a retry, then refunded twice.
 	o1 := fixture.OrderID(1)
-	p, moved, err := claim(o1)
-	check("claim", p, moved, err, want{store.PaymentPending, 1, true})
-	p, moved, err = claim(o1)
-	check("claim again", p, moved, err, want{store.PaymentPending, 2, true})
-	p, moved, err = record(decision(o1, store.PaymentApproved))
-	check("approve", p, moved, err, want{store.PaymentApproved, 2, true})
-	p, moved, err = record(decision(o1, store.PaymentDeclined))
-	check("a rival decision", p, moved, err, want{store.PaymentApproved, 2, false})
-	p, moved, err = claim(o1)
-	check("claim a decided payment", p, moved, err, want{store.PaymentApproved, 2, false})
-	p, moved, err = l.Void(ctx, o1, later)
-	check("void a decided payment", p, moved, err, want{store.PaymentApproved, 2, false})
-	p, moved, err = l.LateChargeRefunded(ctx, o1, later)
-	check("late charge of an approved payment", p, moved, err, want{store.PaymentApproved, 2, false})
-	p, moved, err = l.Refund(ctx, o1, later)
-	check("refund", p, moved, err, want{store.PaymentRefunded, 2, true})
+	check("claim", got(claim(o1)), want{store.PaymentPending, 1, true})
+	check("claim again", got(claim(o1)), want{store.PaymentPending, 2, true})
+	check("approve", got(record(decision(o1, store.PaymentApproved))), want{store.PaymentApproved, 2, true})
+	check("a rival decision", got(record(decision(o1, store.PaymentDeclined))), want{store.PaymentApproved, 2, false})
+	check("claim a decided payment", got(claim(o1)), want{store.PaymentApproved, 2, false})
+	check("void a decided payment", got(l.Void(ctx, o1, later)), want{store.PaymentApproved, 2, false})
+	check("late charge of an approved payment", got(l.LateChargeRefunded(ctx, o1, later)), want{store.PaymentApproved, 2, false})
+	p := check("refund", got(l.Refund(ctx, o1, later)), want{store.PaymentRefunded, 2, true})
 	if p.PaymentID != PaymentID(o1) || p.AmountCents != 899 || !p.RefundedAt.Equal(later) || !p.CreatedAt.Equal(fixture.Now) {
 		t.Errorf("refunded payment = %+v", p)
 	}
-	p, moved, err = l.Refund(ctx, o1, later.Add(time.Hour))
-	check("refund again", p, moved, err, want{store.PaymentRefunded, 2, false})
-	p, moved, err = claim(o1)
-	check("claim a refunded payment", p, moved, err, want{store.PaymentRefunded, 2, false})
+	check("refund again", got(l.Refund(ctx, o1, later.Add(time.Hour))), want{store.PaymentRefunded, 2, false})
+	check("claim a refunded payment", got(claim(o1)), want{store.PaymentRefunded, 2, false})
 
 	// Voided while PENDING: a charge in flight can neither record nor claim again.
 	o2 := fixture.OrderID(2)
-	p, moved, err = claim(o2)
-	check("claim", p, moved, err, want{store.PaymentPending, 1, true})
-	p, moved, err = l.Void(ctx, o2, later)
-	check("void while pending", p, moved, err, want{store.PaymentVoided, 1, true})
-	p, moved, err = l.Void(ctx, o2, later.Add(time.Hour))
-	check("void again", p, moved, err, want{store.PaymentVoided, 1, false})
+	check("claim", got(claim(o2)), want{store.PaymentPending, 1, true})
+	check("void while pending", got(l.Void(ctx, o2, later)), want{store.PaymentVoided, 1, true})
+	p = check("void again", got(l.Void(ctx, o2, later.Add(time.Hour))), want{store.PaymentVoided, 1, false})
 	if !p.RefundedAt.Equal(later) {
 		t.Errorf("voided payment = %+v, want the first void's time", p)
 	}
-	p, moved, err = record(decision(o2, store.PaymentApproved))
-	check("approve after the void", p, moved, err, want{store.PaymentVoided, 1, false})
-	p, moved, err = claim(o2)
-	check("claim after the void", p, moved, err, want{store.PaymentVoided, 1, false})
-	p, moved, err = l.Refund(ctx, o2, later)
-	check("refund a void", p, moved, err, want{store.PaymentVoided, 1, false})
-	p, moved, err = l.LateChargeRefunded(ctx, o2, later)
-	check("late charge refunded", p, moved, err, want{store.PaymentVoided, 1, true})
-	p, moved, err = l.LateChargeRefunded(ctx, o2, later.Add(time.Hour))
-	check("late charge refunded again", p, moved, err, want{store.PaymentVoided, 1, true})
+	check("approve after the void", got(record(decision(o2, store.PaymentApproved))), want{store.PaymentVoided, 1, false})
+	check("claim after the void", got(claim(o2)), want{store.PaymentVoided, 1, false})
+	check("refund a void", got(l.Refund(ctx, o2, later)), want{store.PaymentVoided, 1, false})
+	check("late charge refunded", got(l.LateChargeRefunded(ctx, o2, later)), want{store.PaymentVoided, 1, true})
+	p = check("late charge refunded again", got(l.LateChargeRefunded(ctx, o2, later.Add(time.Hour))), want{store.PaymentVoided, 1, true})
 	if !p.LateChargeRefundedAt.Equal(later) {
 		t.Errorf("payment = %+v, want the first late refund's time kept", p)
 	}
 
 	// Voided before any claim; declined; decided without a claim.
 	o3 := fixture.OrderID(3)
-	p, moved, err = l.Void(ctx, o3, later)
-	check("void before any claim", p, moved, err, want{store.PaymentVoided, 0, true})
-	p, moved, err = claim(o3)
-	check("claim after the void", p, moved, err, want{store.PaymentVoided, 0, false})
+	check("void before any claim", got(l.Void(ctx, o3, later)), want{store.PaymentVoided, 0, true})
+	check("claim after the void", got(claim(o3)), want{store.PaymentVoided, 0, false})
 	o4 := fixture.OrderID(4)
 	_, _, _ = claim(o4)
 	declined := decision(o4, store.PaymentDeclined)
 	declined.Reason = "card-declined"
-	p, moved, err = record(declined)
-	check("decline", p, moved, err, want{store.PaymentDeclined, 1, true})
+	p = check("decline", got(record(declined)), want{store.PaymentDeclined, 1, true})
 	if p.Reason != "card-declined" {
 		t.Errorf("declined payment = %+v", p)
 	}
-	p, moved, err = l.Void(ctx, o4, later)
-	check("void a decline", p, moved, err, want{store.PaymentDeclined, 1, false})
-	p, moved, err = l.Refund(ctx, o4, later)
-	check("refund a decline", p, moved, err, want{store.PaymentDeclined, 1, false})
+	check("void a decline", got(l.Void(ctx, o4, later)), want{store.PaymentDeclined, 1, false})
+	check("refund a decline", got(l.Refund(ctx, o4, later)), want{store.PaymentDeclined, 1, false})
 	o5 := fixture.OrderID(5)
-	p, moved, err = record(decision(o5, store.PaymentApproved))
-	check("decide without a claim", p, moved, err, want{"", 0, false})
-	p, moved, err = l.Refund(ctx, o5, later)
-	check("refund nothing", p, moved, err, want{"", 0, false})
+	check("decide without a claim", got(record(decision(o5, store.PaymentApproved))), want{"", 0, false})
+	check("refund nothing", got(l.Refund(ctx, o5, later)), want{"", 0, false})
 }
 
 // paymentsTable creates a payments table (pk orderId) on the emulator, deleted after the test.
