@@ -17,6 +17,7 @@ import (
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/events/eventstest"
 	"github.com/orderflow-dev/orderflow/functions/toolkit"
 )
 
@@ -148,15 +149,7 @@ const (
 
 func event(t *testing.T, typ events.Type, orderID string, seq int, payload any) events.Envelope {
 	t.Helper()
-	cause := ""
-	if seq > 1 {
-		cause = events.ID(orderID, seq-1)
-	}
-	e, err := events.New(events.Spec{Type: typ, OrderID: orderID, Sequence: seq, CorrelationID: events.ID(orderID, 1), CausationID: cause, Payload: payload, Time: now.Add(time.Duration(seq) * time.Second)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return eventstest.Event(t, typ, orderID, seq, payload, now)
 }
 
 func placed(t *testing.T, orderID string) events.Envelope {
