@@ -231,6 +231,15 @@ func newHarness(events []types.HistoryEvent) *harness {
 	return f
 }
 
+// handle hands the handler the status change event carrying d, and fails the test if the
+// handler returns an error.
+func (f *harness) handle(t *testing.T, d map[string]any) {
+	t.Helper()
+	if err := f.h.Handle(context.Background(), statusEvent(t, d)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // logLines are the JSON log records written so far.
 func (f *harness) logLines(t *testing.T) []map[string]any {
 	t.Helper()
@@ -312,9 +321,7 @@ func TestRescue(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newHarness(tc.history)
 			name := executionName(i)
-			if err := f.h.Handle(context.Background(), statusEvent(t, detail(name, tc.status, o.input, tc.errName, tc.cause))); err != nil {
-				t.Fatal(err)
-			}
+			f.handle(t, detail(name, tc.status, o.input, tc.errName, tc.cause))
 			if len(f.describer.calls) != 0 {
 				t.Errorf("DescribeExecution called %v: the event had all it needed", f.describer.calls)
 			}
@@ -380,9 +387,7 @@ func TestHistoryPages(t *testing.T) {
 	events := o.timedOutInPayment(t)
 	f := newHarness(events)
 	f.history.pageSize = 2
-	if err := f.h.Handle(context.Background(), statusEvent(t, detail(executionName(0), workflow.StatusTimedOut, o.input, nil, nil))); err != nil {
-		t.Fatal(err)
-	}
+	f.handle(t, detail(executionName(0), workflow.StatusTimedOut, o.input, nil, nil))
 	calls := f.history.calls
 	if len(calls) != 3 { // newest first: TimedOut, Submitted | Started, Scheduled | RequestPayment entered, InStock? exited
 		t.Errorf("%d pages read, want 3 (stop at the last state)", len(calls))
@@ -408,9 +413,7 @@ func TestHistoryPages(t *testing.T) {
 	events = o.abortedBeforeReserving(t) // 12 events
 	f = newHarness(events)
 	f.history.pageSize = 3
-	if err := f.h.Handle(context.Background(), statusEvent(t, detail(executionName(1), workflow.StatusAborted, o.input, nil, nil))); err != nil {
-		t.Fatal(err)
-	}
+	f.handle(t, detail(executionName(1), workflow.StatusAborted, o.input, nil, nil))
 	if len(f.history.calls) != 4 || len(f.starter.calls) != 1 {
 		t.Fatalf("%d pages, %d starts", len(f.history.calls), len(f.starter.calls))
 	}
@@ -453,9 +456,7 @@ func TestInputLeftOut(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newHarness(o.compensationFailed(t))
 			f.describer.out = tc.out
-			if err := f.h.Handle(context.Background(), statusEvent(t, tc.detail)); err != nil {
-				t.Fatal(err)
-			}
+			f.handle(t, tc.detail)
 			if !reflect.DeepEqual(f.describer.calls, []string{executionPrefix + name}) {
 				t.Errorf("DescribeExecution calls = %v", f.describer.calls)
 			}
@@ -514,9 +515,7 @@ func TestIgnored(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newHarness(o.timedOutInPayment(t))
 			f.describer.out = tc.describe
-			if err := f.h.Handle(context.Background(), statusEvent(t, tc.detail)); err != nil {
-				t.Fatal(err)
-			}
+			f.handle(t, tc.detail)
 			if len(f.starter.calls) != 0 || len(f.history.calls) != 0 {
 				t.Errorf("%d starts, %d history reads, want none", len(f.starter.calls), len(f.history.calls))
 			}
@@ -607,9 +606,7 @@ func TestRescueOfTheLongestName(t *testing.T) {
 	o := newOrder(t, 7)
 	f := newHarness(o.timedOutInPayment(t))
 	longest := strings.Repeat("b", 80)
-	if err := f.h.Handle(context.Background(), statusEvent(t, detail(longest, workflow.StatusTimedOut, o.input, nil, nil))); err != nil {
-		t.Fatal(err)
-	}
+	f.handle(t, detail(longest, workflow.StatusTimedOut, o.input, nil, nil))
 	if len(f.starter.calls) != 1 || aws.ToString(f.starter.calls[0].Name) != workflow.RescueName(longest) || len(aws.ToString(f.starter.calls[0].Name)) != 80 {
 		t.Errorf("started %+v", f.starter.calls)
 	}
@@ -619,9 +616,7 @@ func TestCauseTruncated(t *testing.T) {
 	o := newOrder(t, 8)
 	f := newHarness(o.sagaNotStarted(t))
 	cause := strings.Repeat("x", 40000)
-	if err := f.h.Handle(context.Background(), statusEvent(t, detail(executionName(0), workflow.StatusFailed, o.input, "SagaNotStarted", cause))); err != nil {
-		t.Fatal(err)
-	}
+	f.handle(t, detail(executionName(0), workflow.StatusFailed, o.input, "SagaNotStarted", cause))
 	var input RescueInput
 	if len(f.starter.calls) != 1 || json.Unmarshal([]byte(aws.ToString(f.starter.calls[0].Input)), &input) != nil {
 		t.Fatalf("starts = %+v", f.starter.calls)
