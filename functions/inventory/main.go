@@ -18,8 +18,6 @@ type Config struct {
 	EventBusName   string `env:"EVENT_BUS_NAME"` // named in the entries the state machine publishes
 }
 
-var _ ledger = (*dynamo.Inventory)(nil)
-
 func main() { boot.Main(build) }
 
 // build wires the adapters to the handler, once per cold start.
