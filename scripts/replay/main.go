@@ -3,9 +3,10 @@
 // and checks they reach the same state: every order's fold over the event store equals its
 // fold over the events replayed (an order begun before the stream's 7 days: takes in those it
 // still holds), and the totals recomputed from the event store equal the analytics table's. It
-// exits 1 on a mismatch or a conflict, 2 when it cannot run.
+// exits 1 on a mismatch or a conflict, 2 when it cannot run or does not finish (a timeout, an
+// error reading or writing): such a run's report says INCOMPLETE, never OK.
 //
-//	go run ./scripts/replay [-from stream|eventstore] [-order ORD-...] [-dry-run]
+//	go run ./scripts/replay [-from stream|eventstore] [-order ORD-<uuid>] [-dry-run] [-timeout 10m]
 //
 // It works against whatever endpoint the AWS SDK is configured for (AWS_ENDPOINT_URL for an
 // emulator), finding the stack by its outputs.
@@ -13,46 +14,59 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"time"
 
+	"github.com/orderflow-dev/orderflow/scripts/internal/cli"
 	"github.com/orderflow-dev/orderflow/scripts/internal/deployed"
 	"github.com/orderflow-dev/orderflow/scripts/internal/replay"
 )
 
 func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Exit codes: 0 the projections match, 1 a mismatch or a conflict, 2 usage, or a run that could
+// not start or did not finish (its report then says INCOMPLETE, and gives no verdict).
+func run(args []string, stdout, stderr io.Writer) int {
 	var o replay.Options
-	flag.StringVar(&o.From, "from", replay.FromStream, "where to read the events: stream (the Kinesis stream from TRIM_HORIZON) or eventstore")
-	flag.StringVar(&o.OrderID, "order", "", "replay one order (ORD-...) instead of every order")
-	flag.BoolVar(&o.DryRun, "dry-run", false, "work out and report what a replay would do; write nothing")
-	timeout := flag.Duration("timeout", 10*time.Minute, "give up after this long")
-	flag.Parse()
-	if flag.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "replay: unexpected arguments %v\n", flag.Args())
-		flag.Usage()
-		os.Exit(2)
+	fs := cli.Flags("replay", "go run ./scripts/replay [-from stream|eventstore] [-order ORD-<uuid>] [-dry-run] [-timeout 10m]", stderr)
+	fs.StringVar(&o.From, "from", replay.FromStream, "where to read the events: stream (the Kinesis stream from TRIM_HORIZON) or eventstore")
+	fs.StringVar(&o.OrderID, "order", "", "replay one order (ORD-<uuid>) instead of every order")
+	fs.BoolVar(&o.DryRun, "dry-run", false, "work out and report what a replay would do; write nothing")
+	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this long")
+	if code, done := cli.Parse(fs, args); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "replay: unexpected arguments %q\n", fs.Args())
+		return cli.Usage
+	}
+	if err := o.Check(); err != nil { // before the stack is looked for, let alone the stream read
+		fmt.Fprintln(stderr, "replay:", err)
+		return cli.Usage
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	stack, err := deployed.Load(ctx)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "replay:", err)
-		os.Exit(2)
+		fmt.Fprintln(stderr, "replay:", err)
+		return cli.Usage
 	}
 	r, err := replay.Run(ctx, replay.FromStack(stack), o)
 	if r != nil {
-		Print(os.Stdout, r)
+		Print(stdout, r) // a run that stopped says so, with what it did until then
 	}
 	switch {
 	case err != nil:
-		fmt.Fprintln(os.Stderr, "replay:", err)
-		os.Exit(2)
+		fmt.Fprintln(stderr, "replay:", err)
+		return cli.Usage
 	case !r.OK():
-		os.Exit(1)
+		return cli.Failed
 	}
+	return cli.OK
 }
 
 // Print writes the report for people.
@@ -108,9 +122,12 @@ func Print(w io.Writer, r *replay.Report) {
 	for _, m := range r.Mismatches {
 		fmt.Fprintf(w, "  MISMATCH    %s\n", m)
 	}
-	if r.OK() {
+	switch {
+	case r.Stopped != "":
+		fmt.Fprintf(w, "INCOMPLETE: the replay stopped before it finished (%s): the counts above are what it did until then, and the check is no verdict; run it again\n", r.Stopped)
+	case r.OK():
 		fmt.Fprintln(w, "OK: the projections match the events")
-	} else {
+	default:
 		fmt.Fprintln(w, "FAILED: the projections do not match the events")
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"time"
 
@@ -112,13 +113,43 @@ type Report struct {
 	Recomputed    toolkit.Totals
 	Table         toolkit.Totals
 	CountedMarked int // countable events of the order found marked as counted (one order replayed)
+	// Stopped says why the run ended before its check did (Run's error), "" if it finished: the
+	// counts are then what it had done until it stopped, and its check holds no verdict.
+	Stopped string
 }
 
-// OK reports whether the projections reached the state of the events: no mismatch, no conflict.
-func (r *Report) OK() bool { return len(r.Mismatches) == 0 && r.EventStore.Conflicts == 0 }
+// OK reports whether the run finished and the projections reached the state of the events: no
+// mismatch, no conflict.
+func (r *Report) OK() bool {
+	return r.Stopped == "" && len(r.Mismatches) == 0 && r.EventStore.Conflicts == 0
+}
 
-// Run replays and checks, as o says.
+// orderIDPattern is an order id as POST /orders returns it (ORD- and a lower-case UUID), the
+// pattern the order API and the trace check too.
+var orderIDPattern = regexp.MustCompile(`^ORD-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// ErrUsage marks what Check finds wrong with the options: the caller asked for something that
+// cannot be replayed, before anything was read.
+var ErrUsage = errors.New("bad options")
+
+// Check says what is wrong with o, before anything is read: a source that is neither of the two,
+// or an order id that is not one (which would otherwise read the whole stream to find nothing).
+func (o Options) Check() error {
+	if o.From != "" && o.From != FromStream && o.From != FromEventStore {
+		return fmt.Errorf("%w: -from %q: want %q or %q", ErrUsage, o.From, FromStream, FromEventStore)
+	}
+	if o.OrderID != "" && !orderIDPattern.MatchString(o.OrderID) {
+		return fmt.Errorf("%w: -order %q is not an order id: want ORD-<uuid> in lower case, as POST /orders returns it", ErrUsage, o.OrderID)
+	}
+	return nil
+}
+
+// Run replays and checks, as o says. It checks o first (ErrUsage, and no report). An error later
+// returns the report of what was done until then, marked Stopped: it is no verdict.
 func Run(ctx context.Context, d Deps, o Options) (*Report, error) {
+	if err := o.Check(); err != nil {
+		return nil, err
+	}
 	if o.From == "" {
 		o.From = FromStream
 	}
@@ -142,16 +173,12 @@ func Run(ctx context.Context, d Deps, o Options) (*Report, error) {
 	}
 	r.es = toolkit.NewEventStore(r.db, d.EventStoreTable)
 	r.an = toolkit.NewAnalytics(r.db, d.AnalyticsTable)
-	var err error
-	switch o.From {
-	case FromStream:
-		err = r.fromStream(ctx)
-	case FromEventStore:
-		err = r.fromEventStore(ctx)
-	default:
-		err = fmt.Errorf("replay from %q: want %q or %q", o.From, FromStream, FromEventStore)
+	read := r.fromStream
+	if o.From == FromEventStore {
+		read = r.fromEventStore
 	}
-	if err != nil {
+	if err := read(ctx); err != nil {
+		r.report.Stopped = err.Error()
 		return r.report, err
 	}
 	if r.report.Events == 0 && o.OrderID != "" {
