@@ -8,6 +8,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+
+	"github.com/orderflow-dev/orderflow/events"
 )
 
 // countingShard is oneShard that counts the calls made to it.
@@ -65,5 +67,37 @@ func TestARunThatStopsIsNotOK(t *testing.T) {
 		if r.OK() || !strings.Contains(r.Stopped, "deadline exceeded") {
 			t.Errorf("from %s: OK %v, stopped %q: want not OK, stopped by the deadline", from, r.OK(), r.Stopped)
 		}
+	}
+}
+
+// A conflict says what differs between its two records, which share the event id (it is the
+// order's and sequence's): here the amount of a payment, the stream holding a second record of it.
+func TestConflictSaysWhatDiffers(t *testing.T) {
+	s, _ := stream(t)
+	other := event(t, events.TypePaymentApproved, orderA, 2, events.PaymentApproved{OrderID: orderA, PaymentID: "3b1f0c8e-2d4a-5b6c-8d7e-9f0a1b2c3d4e", AmountCents: 5000})
+	s.data = append(s.data, record(t, other))
+	r, err := Run(context.Background(), deps(s, newMemDB()), opts(Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "sequence 2 has two PaymentApproved records of event " + other.ID + " that share the event id but differ in content: payload.amountCents"
+	if r.OK() || len(r.Conflicts) != 1 || !strings.Contains(r.Conflicts[0], want) || !strings.Contains(r.Conflicts[0], "the event store's, which keeps its own") {
+		t.Errorf("conflicts %q: want one, saying %q", r.Conflicts, want)
+	}
+	if got := strings.Join(r.Mismatches, "\n"); !strings.Contains(got, "stream does not fold (conflicting records: "+want) || strings.Contains(got, "is both PaymentApproved") {
+		t.Errorf("mismatches %q: want the stream's fold to say %q", got, want)
+	}
+}
+
+func TestDescribeConflict(t *testing.T) {
+	a := event(t, events.TypePaymentApproved, orderA, 2, events.PaymentApproved{OrderID: orderA, PaymentID: "3b1f0c8e-2d4a-5b6c-8d7e-9f0a1b2c3d4e", AmountCents: 1})
+	b := event(t, events.TypeOrderCancelled, orderA, 2, events.OrderCancelled{OrderID: orderA, Reason: events.ReasonOutOfStock})
+	if got, want := describeConflict(a, b), "sequence 2 is both PaymentApproved and OrderCancelled, under the one event id "+a.ID; got != want {
+		t.Errorf("types differ: %q, want %q", got, want)
+	}
+	c := a
+	c.Payload = []byte(`[1]`)
+	if got := describeConflict(a, c); !strings.HasSuffix(got, "differ in content: payload") {
+		t.Errorf("payload not an object: %q", got)
 	}
 }

@@ -215,7 +215,7 @@ func (r *run) project(ctx context.Context, e events.Envelope, kinesisSeq string,
 		switch {
 		case errors.Is(err, toolkit.ErrConflict):
 			r.report.EventStore.Conflicts++
-			r.report.Conflicts = append(r.report.Conflicts, err.Error())
+			r.report.Conflicts = append(r.report.Conflicts, r.conflictLine(ctx, e, err))
 		case err != nil:
 			return err
 		case outcome == toolkit.Applied:

@@ -103,9 +103,10 @@ func (r *run) verifyOrder(ctx context.Context, id string) error {
 			r.report.Mismatches = append(r.report.Mismatches, fmt.Sprintf("%s: %s %s, event store %s", id, r.o.From, describe(want), describe(got)))
 		}
 	case wantErr != nil && gotErr != nil && foldClass(wantErr) == foldClass(gotErr):
-		r.report.Unfoldable = append(r.report.Unfoldable, fmt.Sprintf("%s: %v", id, gotErr))
+		r.report.Unfoldable = append(r.report.Unfoldable, fmt.Sprintf("%s: %s", id, foldError(stored, gotErr)))
 	default:
-		r.report.Mismatches = append(r.report.Mismatches, fmt.Sprintf("%s: %s %s, event store %s", id, r.o.From, describeFold(want, wantErr), describeFold(got, gotErr)))
+		r.report.Mismatches = append(r.report.Mismatches, fmt.Sprintf("%s: %s %s, event store %s", id, r.o.From,
+			describeFold(want, r.events[id], wantErr), describeFold(got, stored, gotErr)))
 	}
 	_ = ctx
 	return nil
@@ -179,9 +180,10 @@ func describe(o toolkit.Order) string {
 	return fmt.Sprintf("%s after %d events%s", o.Status, len(o.Events), last)
 }
 
-func describeFold(o toolkit.Order, err error) string {
+// describeFold describes the fold o of evs, or why evs do not fold (err).
+func describeFold(o toolkit.Order, evs []events.Envelope, err error) string {
 	if err != nil {
-		return "does not fold (" + err.Error() + ")"
+		return "does not fold (" + foldError(evs, err) + ")"
 	}
 	return describe(o)
 }
