@@ -5,7 +5,7 @@
 // dead-letter queue could not be read to the end (the others are still redriven, and the
 // summary printed).
 //
-//	go run ./scripts/redrive [-queue NAME] [-dry-run] [-max N] [-match TEXT]
+//	go run ./scripts/redrive [-queue NAME] [-dry-run] [-max N] [-match TEXT] [-timeout 10m]
 //
 // Queue names: payments, email, sms, streamer, projector, analytics (and workflow-rule,
 // stream-rule, notify-rule when the stack outputs their DLQs).
@@ -13,46 +13,61 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/orderflow-dev/orderflow/scripts/internal/cli"
 	"github.com/orderflow-dev/orderflow/scripts/internal/deployed"
 	"github.com/orderflow-dev/orderflow/scripts/internal/redrive"
 )
 
 func main() {
-	queue := flag.String("queue", "", "only this dead-letter queue (by name: payments, email, sms, streamer, projector, analytics, ...)")
-	o := redrive.Options{Log: os.Stdout}
-	flag.BoolVar(&o.DryRun, "dry-run", false, "print the messages and where they would go; move nothing")
-	flag.IntVar(&o.Max, "max", 0, "move at most N messages per queue (0: all)")
-	flag.StringVar(&o.Match, "match", "", "only messages whose body (or its payload, if parked as base64) contains this text (an order id, say)")
-	timeout := flag.Duration("timeout", 10*time.Minute, "give up after this long")
-	flag.Parse()
-	if flag.NArg() > 0 || o.Max < 0 {
-		flag.Usage()
-		os.Exit(2)
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Exit codes: 0 every message moved (or, with -dry-run, would be), 1 one could not be, 2 usage,
+// or a dead-letter queue not read to the end.
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := cli.Flags("redrive", "go run ./scripts/redrive [-queue NAME] [-dry-run] [-max N] [-match TEXT] [-timeout 10m]", stderr)
+	queue := fs.String("queue", "", "only this dead-letter queue (by name: payments, email, sms, streamer, projector, analytics, ...)")
+	o := redrive.Options{Log: stdout}
+	fs.BoolVar(&o.DryRun, "dry-run", false, "print the messages and where they would go; move nothing")
+	fs.IntVar(&o.Max, "max", 0, "move at most N messages per queue (0: all)")
+	fs.StringVar(&o.Match, "match", "", "only messages whose body (or its payload, if parked as base64) contains this text (an order id, say)")
+	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this long")
+	if code, done := cli.Parse(fs, args); done {
+		return code
+	}
+	switch {
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "redrive: unexpected arguments %q\n", fs.Args())
+		return cli.Usage
+	case o.Max < 0:
+		fmt.Fprintf(stderr, "redrive: -max %d: want 0 (every message) or more\n", o.Max)
+		return cli.Usage
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	if err := run(ctx, *queue, o); err != nil {
-		fmt.Fprintln(os.Stderr, "redrive:", err)
-		os.Exit(2)
+	code, err := redriveAll(ctx, stdout, *queue, o)
+	if err != nil {
+		fmt.Fprintln(stderr, "redrive:", err)
 	}
+	return code
 }
 
-func run(ctx context.Context, queue string, o redrive.Options) error {
+func redriveAll(ctx context.Context, stdout io.Writer, queue string, o redrive.Options) (int, error) {
 	stack, err := deployed.Load(ctx)
 	if err != nil {
-		return err
+		return cli.Usage, err
 	}
 	c := redrive.NewClients(stack)
 	sources, err := redrive.Sources(ctx, stack, c.SQS)
 	if err != nil {
-		return err
+		return cli.Usage, err
 	}
 	if queue != "" {
 		i := slices.IndexFunc(sources, func(s redrive.Source) bool { return s.Name == queue })
@@ -61,25 +76,26 @@ func run(ctx context.Context, queue string, o redrive.Options) error {
 			for _, s := range sources {
 				names = append(names, s.Name)
 			}
-			return fmt.Errorf("no dead-letter queue %q: want one of %s", queue, strings.Join(names, ", "))
+			return cli.Usage, fmt.Errorf("no dead-letter queue %q: want one of %s", queue, strings.Join(names, ", "))
 		}
 		sources = sources[i : i+1]
 	}
 	rep, redriveErr := redrive.Redrive(ctx, c, sources, o)
-	verb := "moved"
-	if o.DryRun {
-		verb = "would move"
+	fmt.Fprintln(stdout, summary(rep, o.DryRun))
+	switch {
+	case redriveErr != nil: // the others were read: what they held is above
+		return cli.Usage, fmt.Errorf("not read to the end: %s: %w", strings.Join(rep.Unfinished, ", "), redriveErr)
+	case rep.Failed > 0:
+		return cli.Failed, nil
 	}
-	n := rep.Moved
-	if o.DryRun {
-		n = len(rep.Results) - rep.Failed
+	return cli.OK, nil
+}
+
+// summary is the run's last line: how many messages it handled, and what became of them.
+func summary(rep *redrive.Report, dryRun bool) string {
+	verb, n := "moved", rep.Moved
+	if dryRun {
+		verb, n = "would move", len(rep.Results)-rep.Failed
 	}
-	fmt.Printf("%d messages: %s %d, %d not moved\n", len(rep.Results), verb, n, rep.Failed)
-	if redriveErr != nil { // the others were read: what they held is above
-		return fmt.Errorf("not read to the end: %s: %w", strings.Join(rep.Unfinished, ", "), redriveErr)
-	}
-	if rep.Failed > 0 {
-		os.Exit(1)
-	}
-	return nil
+	return fmt.Sprintf("%s handled: %s %d, %d not moved", redrive.Messages(len(rep.Results)), verb, n, rep.Failed)
 }

@@ -71,13 +71,15 @@ func Redrive(ctx context.Context, c Clients, sources []Source, o Options) (*Repo
 	rep := &Report{}
 	var errs []error
 	started := time.Now() // a message parked after this, in any source, is this run's doing: the next run's
+	width := nameWidth(sources)
 	for _, src := range sources {
 		if ctx.Err() != nil {
 			rep.Unfinished = append(rep.Unfinished, src.Name)
 			errs = append(errs, fmt.Errorf("%s: not read: %w", src.Name, ctx.Err()))
+			fmt.Fprintf(o.Log, "%-*s not read (%s)\n", width+1, src.Name+":", src.DLQURL)
 			continue
 		}
-		if err := redriveSource(ctx, c, src, o, started, rep); err != nil {
+		if err := redriveSource(ctx, c, src, o, started, width, rep); err != nil {
 			rep.Unfinished = append(rep.Unfinished, src.Name)
 			errs = append(errs, fmt.Errorf("%s: %w", src.Name, err))
 		}
@@ -89,7 +91,24 @@ func Redrive(ctx context.Context, c Clients, sources []Source, o Options) (*Repo
 // receive), so each message is handled once per run; the run makes held messages visible again.
 const visibility = 120
 
-func redriveSource(ctx context.Context, c Clients, src Source, o Options, started time.Time, rep *Report) error {
+// nameWidth is the width of the column of source names: the longest name's, and at least 12.
+func nameWidth(sources []Source) int {
+	w := 12
+	for _, s := range sources {
+		w = max(w, len(s.Name))
+	}
+	return w
+}
+
+// Messages is "1 message", "n messages".
+func Messages(n int) string {
+	if n == 1 {
+		return "1 message"
+	}
+	return fmt.Sprintf("%d messages", n)
+}
+
+func redriveSource(ctx context.Context, c Clients, src Source, o Options, started time.Time, width int, rep *Report) (err error) {
 	var held []string // receipt handles to make visible again at the end
 	defer func() {
 		for _, h := range held {
@@ -99,7 +118,13 @@ func redriveSource(ctx context.Context, c Clients, src Source, o Options, starte
 		}
 	}()
 	handled := 0
-	defer func() { fmt.Fprintf(o.Log, "%-13s %d messages handled (%s)\n", src.Name+":", handled, src.DLQURL) }()
+	defer func() {
+		end := "" // a source it could not read to the end says so here, as the summary will
+		if err != nil {
+			end = ", then stopped: not read to the end"
+		}
+		fmt.Fprintf(o.Log, "%-*s %s handled%s (%s)\n", width+1, src.Name+":", Messages(handled), end, src.DLQURL)
+	}()
 	for o.Max == 0 || handled < o.Max {
 		out, err := c.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(src.DLQURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: visibility,
@@ -138,7 +163,7 @@ func redriveSource(ctx context.Context, c Clients, src Source, o Options, starte
 				rep.Moved++
 			}
 			rep.Results = append(rep.Results, r)
-			printResult(o.Log, r, o.DryRun)
+			printResult(o.Log, r, o.DryRun, width)
 		}
 	}
 	return nil
@@ -151,7 +176,8 @@ func sentAfter(m types.Message, t time.Time) bool {
 	return err == nil && time.UnixMilli(ms).After(t)
 }
 
-func printResult(w io.Writer, r Result, dryRun bool) {
+// printResult prints one message's result, its source's name in a column width wide.
+func printResult(w io.Writer, r Result, dryRun bool, width int) {
 	verdict := "moved"
 	switch {
 	case r.Err != nil:
@@ -159,7 +185,8 @@ func printResult(w io.Writer, r Result, dryRun bool) {
 	case dryRun:
 		verdict = "would be moved (dry run)"
 	}
-	fmt.Fprintf(w, "%-10s %s  %s\n           errorReason: %s\n           → %s: %s\n", r.Source, r.Message.ID, r.Message.Kind, r.Message.Reason, orDash(r.To), verdict)
+	indent := strings.Repeat(" ", width+1)
+	fmt.Fprintf(w, "%-*s %s  %s\n%serrorReason: %s\n%s→ %s: %s\n", width, r.Source, r.Message.ID, r.Message.Kind, indent, r.Message.Reason, indent, orDash(r.To), verdict)
 }
 
 func orDash(s string) string {
