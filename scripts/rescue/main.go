@@ -36,8 +36,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if code, done := cli.Parse(fs, args); done {
 		return code
 	}
-	if fs.NArg() > 0 || *since <= 0 {
-		fmt.Fprintln(stderr, "rescue: -since must be positive, and nothing else is taken")
+	switch {
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "rescue: unexpected arguments %q: only flags are taken\n", fs.Args())
+		return 2
+	case *since <= 0:
+		fmt.Fprintf(stderr, "rescue: -since %s: must be positive\n", *since)
 		return 2
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -65,12 +69,37 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "rescue:", err)
 		return 1
 	}
-	noun := "executions"
-	if len(results) == 1 {
-		noun = "execution"
-	}
-	fmt.Fprintf(stdout, "%d stalled %s stopped in the last %s\n", len(results), noun, *since)
+	fmt.Fprintln(stdout, summary(results, *since))
 	return code
+}
+
+// summary counts the executions that stopped by what they were. Stalled is what the README and
+// the rescue rule mean by it: failed without compensating, timed out or aborted; an execution
+// that compensated itself (RefundFailed too: it compensated, an operator refunds) is not.
+func summary(results []rescue.Result, since time.Duration) string {
+	compensated, unknown := 0, 0
+	for _, r := range results {
+		switch {
+		case r.Err != nil:
+			unknown++
+		case r.Outcome == rescue.Compensated || r.Outcome == rescue.RefundFailed:
+			compensated++
+		}
+	}
+	stalled := len(results) - compensated - unknown
+	s := fmt.Sprintf("%s stopped (failed, timed out or aborted) in the last %s: %d stalled (stopped without compensating), %d compensated without a rescue",
+		plural(len(results), "execution"), since, stalled, compensated)
+	if unknown > 0 {
+		s += fmt.Sprintf(", %d could not be told (not handled, above)", unknown)
+	}
+	return s
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func errorOf(e string) string {

@@ -2,8 +2,12 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/orderflow-dev/orderflow/scripts/internal/rescue"
 )
 
 func TestUsageErrorsExit2(t *testing.T) {
@@ -11,9 +15,9 @@ func TestUsageErrorsExit2(t *testing.T) {
 		args []string
 		says string
 	}{
-		{[]string{"-since", "0s"}, "-since must be positive"},
-		{[]string{"-since", "-1h"}, "-since must be positive"},
-		{[]string{"extra"}, "nothing else is taken"},
+		{[]string{"-since", "0s"}, "-since 0s: must be positive"},
+		{[]string{"-since", "-1h"}, "-since -1h0m0s: must be positive"},
+		{[]string{"extra"}, `unexpected arguments ["extra"]: only flags are taken`},
 		{[]string{"-since", "soon"}, "invalid value"},
 	} {
 		var stderr bytes.Buffer
@@ -24,5 +28,30 @@ func TestUsageErrorsExit2(t *testing.T) {
 	var stderr bytes.Buffer
 	if code := run([]string{"-h"}, &bytes.Buffer{}, &stderr); code != 0 || !strings.Contains(stderr.String(), "usage: go run ./scripts/rescue") {
 		t.Errorf("-h: %d, %q", code, stderr.String())
+	}
+}
+
+// A stray argument is not blamed on -since, which was fine.
+func TestExtraArgumentIsNotASinceError(t *testing.T) {
+	var stderr bytes.Buffer
+	if code := run([]string{"-since", "2h", "extra"}, &bytes.Buffer{}, &stderr); code != 2 || strings.Contains(stderr.String(), "since") {
+		t.Errorf("run = %d, %q: want 2, about the argument alone", code, stderr.String())
+	}
+}
+
+// The summary counts as stalled only what the README calls so: stopped without compensating.
+// Executions that compensated themselves stopped too, but are not stalled.
+func TestSummaryCountsStalledAsDefined(t *testing.T) {
+	results := []rescue.Result{{Outcome: rescue.Started}, {Outcome: rescue.AlreadyDone}, {Err: errors.New("describe: throttled")}}
+	for range 7 {
+		results = append(results, rescue.Result{Outcome: rescue.Compensated})
+	}
+	results = append(results, rescue.Result{Outcome: rescue.RefundFailed})
+	want := "11 executions stopped (failed, timed out or aborted) in the last 24h0m0s: 2 stalled (stopped without compensating), 8 compensated without a rescue, 1 could not be told (not handled, above)"
+	if got := summary(results, 24*time.Hour); got != want {
+		t.Errorf("summary = %q\nwant        %q", got, want)
+	}
+	if got, want := summary([]rescue.Result{{Outcome: rescue.WouldHand}}, time.Hour), "1 execution stopped (failed, timed out or aborted) in the last 1h0m0s: 1 stalled (stopped without compensating), 0 compensated without a rescue"; got != want {
+		t.Errorf("summary = %q, want %q", got, want)
 	}
 }

@@ -74,8 +74,9 @@ type Result struct {
 	Err       error  // what went wrong handling it (the outcome is then empty)
 }
 
-// Sweep lists the state machine's stalled executions that stopped since o.Since, newest first,
-// and hands every one that neither compensated itself nor has a rescue to the rescuer, with the
+// Sweep lists the state machine's executions that failed, timed out or were aborted since
+// o.Since, newest first (one Result each, those that compensated themselves too), and hands
+// every one that neither compensated itself nor has a rescue to the rescuer, with the
 // status-change event Step Functions would have sent. It goes on past an execution it cannot
 // handle (its Result says why); an error means the listing itself failed.
 func Sweep(ctx context.Context, s SFNAPI, l InvokeAPI, o Options) ([]Result, error) {
@@ -125,7 +126,7 @@ func maxRun(ctx context.Context, s SFNAPI, arn string) (time.Duration, error) {
 	return time.Duration(def.TimeoutSeconds)*time.Second + 10*time.Minute, nil
 }
 
-// one handles one stalled execution.
+// one handles one execution that stopped (failed, timed out or aborted).
 func one(ctx context.Context, s SFNAPI, l InvokeAPI, o Options, x types.ExecutionListItem) Result {
 	name := aws.ToString(x.Name)
 	r := Result{Execution: name, Status: string(x.Status)}
