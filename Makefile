@@ -16,7 +16,6 @@ CUSTOMER   ?= demo
 N          ?= 100
 C          ?= 10
 SKU        ?= SKU-100
-STOCK      ?= 1000
 # CONTEXT: more CDK context for deploy-local, e.g. CONTEXT="-c callbackTimeout=45". make test-e2e
 # shortens the saga's payment callback timeout (300 s) so that a test watches one end an order.
 CONTEXT    ?=
@@ -170,5 +169,7 @@ chaos: deps ## deploy locally with faults in every function (FAULTS='{"payment":
 	$(LOCAL_ENV) go run ./scripts/chaos -n $(N) -c $(C) $(ARGS); status=$$?; \
 		echo "chaos: the local stack still has faults armed: \`make deploy-local\` disarms them"; exit $$status
 
+# restock takes no default STOCK: a forgotten one would set the SKU's stock to whatever the default was.
 restock: ## set a SKU's stock on the local stack, e.g. before a 1,000-order run: make restock SKU=SKU-100 STOCK=1000
+	$(if $(STOCK),,$(error restock: STOCK=N is required (the units $(SKU) has after; N ≥ 0): make restock SKU=$(SKU) STOCK=1000))
 	$(LOCAL_ENV) go run ./scripts/restock -sku $(SKU) -stock $(STOCK)

@@ -2,6 +2,10 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -20,5 +24,29 @@ func TestUsageErrorsExit2(t *testing.T) {
 		if code := run(tc.args, &bytes.Buffer{}, &stderr); code != 2 || !strings.Contains(stderr.String(), tc.says) {
 			t.Errorf("run(%q) = %d, %q; want 2 saying %q", tc.args, code, stderr.String(), tc.says)
 		}
+	}
+}
+
+// make restock without STOCK refuses (the Makefile used to default it to 1000, setting the stock
+// the operator forgot to give); with it, it runs the script. make -n only prints the command.
+func TestMakeRestockRequiresStock(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("no make:", err)
+	}
+	makeN := func(args ...string) (string, error) {
+		cmd := exec.Command("make", append([]string{"-n", "-C", filepath.Join("..", ".."), "restock"}, args...)...)
+		cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
+			return strings.HasPrefix(kv, "STOCK=") || strings.HasPrefix(kv, "MAKEFLAGS=") || strings.HasPrefix(kv, "MFLAGS=")
+		})
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := makeN("SKU=SKU-100")
+	if err == nil || !strings.Contains(out, "STOCK=N is required") || strings.Contains(out, "go run") {
+		t.Errorf("make restock SKU=SKU-100: %v\n%s\nwant a refusal naming STOCK, and no command", err, out)
+	}
+	out, err = makeN("SKU=SKU-003", "STOCK=5")
+	if err != nil || !strings.Contains(out, "go run ./scripts/restock -sku SKU-003 -stock 5") {
+		t.Errorf("make restock SKU=SKU-003 STOCK=5: %v\n%s\nwant the script run with -stock 5", err, out)
 	}
 }
