@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/orderflow-dev/orderflow/functions/toolkit"
 	"github.com/orderflow-dev/orderflow/scripts/internal/journey"
 )
 
@@ -18,11 +19,7 @@ import (
 func (r *Report) WriteMarkdown(w io.Writer) error {
 	b := &strings.Builder{}
 	p := func(format string, a ...any) { fmt.Fprintf(b, format+"\n", a...) }
-	verdict := "all checks passed"
-	if n := r.Violations(); n > 0 {
-		verdict = fmt.Sprintf("**%d violations**", n)
-	}
-	p("# Load: %d orders at concurrency %d — %s", r.Orders, r.Concurrency, verdict)
+	p("# Load: %d orders at concurrency %d — %s", r.Orders, r.Concurrency, r.Verdict())
 	p("")
 	m := r.Machine
 	p("- **Machine**: %d CPUs (%s), %s memory, %s, Linux %s, %s", m.CPUs, orDefault(m.CPUModel, "model unknown"), mib(m.MemoryMB), m.OS, orDefault(m.Kernel, "?"), m.Go)
@@ -107,9 +104,12 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	p("| check | result | rule |")
 	p("|---|---|---|")
 	for _, c := range r.Checks {
-		result := "ok"
-		if !c.OK() {
-			result = fmt.Sprintf("**%d violations**", len(c.Violations))
+		result := c.Result()
+		switch {
+		case !c.OK():
+			result = "**" + result + "**"
+		case !c.Checked():
+			result += ": " + c.NotChecked
 		}
 		p("| %s | %s | %s |", c.Name, result, c.Rule)
 	}
@@ -123,8 +123,12 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	if s := r.Sales; s != nil {
 		m := moved(s.Before, s.After)
-		p("Analytics' totals moved by %d orders charged (%d cents), %d cancellations and %d refunds (%d cents): money kept %d cents.",
-			m.Orders, m.RevenueCents, m.Cancelled, m.Refunds, m.RefundedCents, m.RevenueCents-m.RefundedCents)
+		if m == s.Want || s.InFlightBefore == 0 {
+			p("Analytics' totals moved by %s.", totals(m))
+		} else { // what moved them is not the run alone: say what the run's own orders account for
+			p("Analytics' totals moved by %s, counting the orders of the %d executions running before the run; this run's orders account for %s.",
+				totals(m), s.InFlightBefore, totals(s.Want))
+		}
 	}
 	for _, c := range r.Checks {
 		for i, v := range c.Violations {
@@ -214,6 +218,12 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// totals says what analytics' totals (or a move of them) count.
+func totals(t toolkit.Totals) string {
+	return fmt.Sprintf("%d orders charged (%d cents), %d cancellations and %d refunds (%d cents): money kept %d cents",
+		t.Orders, t.RevenueCents, t.Cancelled, t.Refunds, t.RefundedCents, t.RevenueCents-t.RefundedCents)
 }
 
 func dur(m Millis) string {

@@ -1,7 +1,9 @@
 package load
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -193,8 +195,75 @@ func TestReconcileNotesWhatIsNoViolation(t *testing.T) {
 		notes = append(notes, c.Notes...)
 	}
 	if len(notes) != 3 || !strings.Contains(notes[0], "2 charge requests") || !strings.Contains(notes[1], "rescued from") ||
-		!strings.Contains(notes[2], "1 executions were running before") {
-		t.Errorf("notes %q, want the redelivered charge, the rescue and the totals not checked", notes)
+		!strings.Contains(notes[2], "moved by {Orders:4") {
+		t.Errorf("notes %q, want the redelivered charge, the rescue and how the totals moved", notes)
+	}
+	if sales := checks[len(checks)-1]; sales.Checked() || !strings.Contains(sales.NotChecked, "1 executions were running before") {
+		t.Errorf("sales check %+v, want it not checked, saying why", sales)
+	}
+}
+
+// A check that could not be made is not reported as passed: not "ok" in its row, not "all
+// checks passed" in the title, and named in the JSON; the run still has no violation (exit 0).
+func TestReportsSayACheckNotMadeWasNotChecked(t *testing.T) {
+	for name, f := range map[string]Facts{
+		"in flight before": func() Facts {
+			f := clean()
+			f.Sales.InFlightBefore, f.Sales.After.Orders = 1, 14
+			return f
+		}(),
+		"not read": func() Facts {
+			f := clean()
+			f.Sales, f.SalesUnread = nil, "after the run: AccessDenied"
+			return f
+		}(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := &Report{Orders: len(f.Orders), Concurrency: 1}
+			r.judge(f)
+			if r.Violations() != 0 || !slices.Equal(r.NotChecked(), []string{"sales totals"}) {
+				t.Fatalf("%d violations, not checked %q; want 0 and the sales totals", r.Violations(), r.NotChecked())
+			}
+			var md, js bytes.Buffer
+			if err := r.WriteMarkdown(&md); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.WriteJSON(&js); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(md.String(), "all checks passed") || !strings.Contains(md.String(), "no violation, but 1 check not made (sales totals)") ||
+				strings.Contains(md.String(), "| sales totals | ok |") || !strings.Contains(md.String(), "| sales totals | not checked: ") {
+				t.Errorf("the Markdown calls the check passed:\n%s", md.String())
+			}
+			var got struct {
+				Violations int
+				NotChecked []string
+				Checks     []Check
+			}
+			if err := json.Unmarshal(js.Bytes(), &got); err != nil {
+				t.Fatal(err)
+			}
+			if sales := got.Checks[len(got.Checks)-1]; got.Violations != 0 || !slices.Equal(got.NotChecked, []string{"sales totals"}) || sales.Checked() {
+				t.Errorf("JSON: %d violations, not checked %q, sales check %+v", got.Violations, got.NotChecked, sales)
+			}
+		})
+	}
+}
+
+// With executions of an earlier run in flight, the summary line does not pass the totals they
+// moved off as the run's: it says what the run's own orders account for.
+func TestSalesLineSaysWhatTheRunAccountsFor(t *testing.T) {
+	f := clean()
+	f.Sales.InFlightBefore, f.Sales.After.Orders = 1, f.Sales.After.Orders+1
+	r := &Report{Orders: len(f.Orders), Concurrency: 1}
+	r.judge(f)
+	var md bytes.Buffer
+	if err := r.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("counting the orders of the 1 executions running before the run; this run's orders account for %d orders charged", r.Sales.Want.Orders)
+	if !strings.Contains(md.String(), want) {
+		t.Errorf("the Markdown lacks %q:\n%s", want, md.String())
 	}
 }
 

@@ -214,7 +214,7 @@ func Recount(ctx context.Context, stack *deployed.Stack, r *Report, poll, settle
 	}
 	if f.Sales != nil {
 		if err := awaitSales(ctx, salesReader(db, stack), f.Sales, f.Orders, poll); err != nil {
-			r.Notes, f.Sales = append(r.Notes, "analytics' totals not checked again: "+err.Error()), nil
+			f.Sales, f.SalesUnread = nil, "read again after the run: "+err.Error()
 		}
 	}
 	r.DLQs, r.Running, r.Stock = f.DLQs, f.Running, f.Stock

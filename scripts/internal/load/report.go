@@ -111,7 +111,14 @@ type Report struct {
 }
 
 // judge records f, what the run found, and the checks made of it.
-func (r *Report) judge(f Facts) { r.Facts, r.Sales, r.Checks = f, f.Sales, reconcile(f) }
+func (r *Report) judge(f Facts) {
+	r.Facts, r.Sales, r.Checks = f, nil, reconcile(f)
+	if f.Sales != nil {
+		s := *f.Sales
+		s.Want = expectedSales(f.Orders)
+		r.Sales = &s
+	}
+}
 
 // What says what the orders bought: "1 × SKU-100 paid with `tok_visa`", or the mix.
 func (r *Report) What() string {
@@ -135,6 +142,40 @@ func (r *Report) Violations() int {
 		n += len(c.Violations)
 	}
 	return n
+}
+
+// NotChecked names the checks that could not be made: they broke nothing, so they fail no run,
+// but the report must not call the run all passed.
+func (r *Report) NotChecked() []string {
+	var names []string
+	for _, c := range r.Checks {
+		if c.OK() && !c.Checked() {
+			names = append(names, c.Name)
+		}
+	}
+	return names
+}
+
+// Verdict is the report's title after the run's size: its violations, else the checks not made,
+// else "all checks passed".
+func (r *Report) Verdict() string {
+	n, skipped := r.Violations(), r.NotChecked()
+	switch {
+	case n > 0 && len(skipped) > 0:
+		return fmt.Sprintf("**%d violations**, %d %s not made (%s)", n, len(skipped), plural(len(skipped), "check"), strings.Join(skipped, ", "))
+	case n > 0:
+		return fmt.Sprintf("**%d violations**", n)
+	case len(skipped) > 0:
+		return fmt.Sprintf("no violation, but %d %s not made (%s)", len(skipped), plural(len(skipped), "check"), strings.Join(skipped, ", "))
+	}
+	return "all checks passed"
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }
 
 // summarize computes the latencies, stages, outcomes and throughput.

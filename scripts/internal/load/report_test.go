@@ -136,8 +136,8 @@ func TestReportJSON(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &got); err != nil {
 		t.Fatal(err)
 	}
-	if got.Sales == nil || *got.Sales != *r.Facts.Sales {
-		t.Errorf("sales %+v, want %+v", got.Sales, r.Facts.Sales)
+	if got.Sales == nil || *got.Sales != *r.Sales || got.Sales.Before != r.Facts.Sales.Before || got.Sales.After != r.Facts.Sales.After {
+		t.Errorf("sales %+v, want %+v", got.Sales, r.Sales)
 	}
 	if got.Orders != 4 || got.Violations != 0 || got.Post.P50Ms != 51 || len(got.Checks) != 12 || len(got.OrderList) != 4 {
 		t.Errorf("JSON %+v", got)

@@ -52,7 +52,9 @@ func (r *Report) WriteJSON(w io.Writer) error {
 		*plain
 		CPU        *cpuJSON `json:"cpu,omitempty"`
 		Violations int      `json:"violations"`
-	}{plain: (*plain)(r), Violations: r.Violations()}
+		// NotChecked names the checks that could not be made (each says why): no violation, no pass.
+		NotChecked []string `json:"notChecked,omitempty"`
+	}{plain: (*plain)(r), Violations: r.Violations(), NotChecked: r.NotChecked()}
 	if c := r.CPU; c != nil {
 		out.CPU = &cpuJSON{PID: c.PID, WindowS: c.Window.Seconds(), EmulatorS: c.Emulator.Seconds(), FunctionsS: c.Functions.Seconds(),
 			EmulatorPerOrderMs: ms(c.PerOrder(c.Emulator)), FunctionsPerOrder: ms(c.PerOrder(c.Functions)),

@@ -90,11 +90,12 @@ func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error
 
 	// Analytics' totals once they stand still: it may still be counting what came before.
 	var sales *Sales
+	var salesUnread string // why sales is nil
 	quietCtx, cancelQuiet := context.WithTimeout(ctx, 30*time.Second)
 	before, err := quietSales(quietCtx, readSales, 2*time.Second)
 	cancelQuiet()
 	if err != nil {
-		r.Notes = append(r.Notes, "analytics' totals not checked: "+err.Error())
+		salesUnread = "before the run: " + err.Error()
 	} else {
 		sales = &Sales{Before: before, InFlightBefore: inFlight}
 	}
@@ -238,14 +239,14 @@ func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error
 	// events (read just above, by collect) say it should.
 	if sales != nil {
 		if err := awaitSales(ctx, readSales, sales, orders, cfg.Poll); err != nil {
-			r.Notes, sales = append(r.Notes, "analytics' totals not checked: "+err.Error()), nil
+			sales, salesUnread = nil, "after the run: "+err.Error()
 		}
 	}
 
 	// Reconcile and report.
 	notPlaced, shared := unplaced(placements)
 	r.judge(Facts{Orders: orders, NotPlaced: notPlaced, Shared: shared, Late: late, UnitsPerOrder: r.UnitsPerOrder, Stock: r.Stock,
-		DLQs: r.DLQs, Running: r.Running, ExecutionPrefix: strings.Replace(machine, ":stateMachine:", ":execution:", 1) + ":", Sales: sales})
+		DLQs: r.DLQs, Running: r.Running, ExecutionPrefix: strings.Replace(machine, ":stateMachine:", ":execution:", 1) + ":", Sales: sales, SalesUnread: salesUnread})
 	r.summarize(placements, orders, journeys, since, placedAll)
 	return r, nil
 }
