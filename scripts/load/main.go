@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/orderflow-dev/orderflow/functions/toolkit"
 	"github.com/orderflow-dev/orderflow/scripts/internal/cli"
 	"github.com/orderflow-dev/orderflow/scripts/internal/deployed"
 	"github.com/orderflow-dev/orderflow/scripts/internal/load"
@@ -90,7 +91,7 @@ func parse(args []string, stderr io.Writer) (load.Config, string, error) {
 	fs.IntVar(&cfg.Concurrency, "c", 10, "requests in flight")
 	fs.StringVar(&cfg.SKU, "sku", "SKU-100", "the SKU each order buys one unit of (restocked to N + margin first)")
 	fs.StringVar(&cfg.Token, "token", shop.TokenApprove, "payment token of every order")
-	fs.IntVar(&cfg.Customers, "customers", 0, "signed-in customers the orders are spread over (default min(C, 20))")
+	fs.IntVar(&cfg.Customers, "customers", 0, "signed-in customers the orders are spread over (default min(C, 20); never more than N)")
 	fs.IntVar(&cfg.Margin, "margin", 0, "units stocked beyond N (default max(10, N/10))")
 	fs.DurationVar(&cfg.Timeout, "timeout", 0, "for every order to end, from the first POST (default 3m + 0.5s × N)")
 	fs.DurationVar(&cfg.Poll, "poll", time.Second, "between two polls of the customers' order lists")
@@ -108,8 +109,17 @@ func parse(args []string, stderr io.Writer) (load.Config, string, error) {
 		return cfg, out, fmt.Errorf("unexpected arguments %q", fs.Args())
 	case cfg.Orders < 1 || cfg.Concurrency < 1:
 		return cfg, out, errors.New("-n and -c must be at least 1")
+	case !knownSKU(cfg.SKU):
+		return cfg, out, fmt.Errorf("-sku %s is not in the catalogue (functions/internal/catalogue lists its SKUs)", cfg.SKU)
 	case cfg.Customers < 0 || cfg.Margin < 0 || cfg.Timeout < 0 || cfg.Idle < 0 || cfg.Poll <= 0 || cfg.Settle <= 0 || cfg.Collectors < 1:
 		return cfg, out, errors.New("-customers, -margin, -timeout and -idle must not be negative; -poll, -settle and -collectors must be positive")
 	}
 	return cfg, out, nil
+}
+
+// knownSKU reports whether the catalogue sells sku: a run for one it does not is bad usage, found
+// before the stack is reached, not a run that failed.
+func knownSKU(sku string) bool {
+	_, ok := toolkit.LookupProduct(sku)
+	return ok
 }

@@ -33,6 +33,15 @@ func TestUsageErrorsExit2(t *testing.T) {
 	}
 }
 
+// An SKU the catalogue does not sell is bad usage (exit 2), said before the stack is reached, not
+// a failed run (exit 1, which a violation shares).
+func TestUnknownSKUExits2(t *testing.T) {
+	var stderr bytes.Buffer
+	if code := run(context.Background(), []string{"-sku", "SKU-999"}, &bytes.Buffer{}, &stderr); code != 2 || !strings.Contains(stderr.String(), "SKU-999 is not in the catalogue") {
+		t.Errorf("run(-sku SKU-999) = %d, %s; want 2 and why", code, stderr.String())
+	}
+}
+
 // An -out that names a file (report.md, say) is refused before the run, not after it.
 func TestOutThatIsAFileExits2BeforeTheRun(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "report.md")

@@ -37,10 +37,15 @@ type Config struct {
 }
 
 // Defaults fills what is unset: min(C, 20) customers, a margin of 10 % (at least 10), a timeout
-// of 3 minutes plus half a second per order.
+// of 3 minutes plus half a second per order. It signs in no more customers than there are
+// orders, asked for or not: one without an order would be provisioned and signed in for nothing,
+// and the report would spread the orders over customers who placed none.
 func (c Config) Defaults() Config {
 	if c.Customers <= 0 {
 		c.Customers = min(c.Concurrency, 20)
+	}
+	if c.Orders > 0 {
+		c.Customers = min(c.Customers, c.Orders)
 	}
 	if c.Margin <= 0 {
 		c.Margin = max(10, c.Orders/10)
