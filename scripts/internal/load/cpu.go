@@ -291,3 +291,9 @@ func MiniStackVersion(dir string) string {
 	}
 	return strings.TrimSuffix(strings.TrimPrefix(filepath.Base(found[0]), "ministack-"), ".dist-info")
 }
+
+// MiniStackName names the emulator in the report: "MiniStack 1.2.3 (pid 42)", or "MiniStack
+// (pid 42)" when its version is not known (no virtualenv to read it from).
+func MiniStackName(version string, pid int) string {
+	return strings.Join(strings.Fields(fmt.Sprintf("MiniStack %s (pid %d)", version, pid)), " ")
+}

@@ -193,3 +193,13 @@ func TestMiniStackVersion(t *testing.T) {
 		t.Errorf("version %q, want 1.5.33", v)
 	}
 }
+
+// Without a virtualenv to read MiniStack's version from, the report names it without a gap.
+func TestMiniStackNameWithoutAVersion(t *testing.T) {
+	if got := MiniStackName("", 1241); got != "MiniStack (pid 1241)" {
+		t.Errorf("MiniStackName(\"\", 1241) = %q, want \"MiniStack (pid 1241)\"", got)
+	}
+	if got := MiniStackName("1.3.9", 1241); got != "MiniStack 1.3.9 (pid 1241)" {
+		t.Errorf("MiniStackName(\"1.3.9\", 1241) = %q", got)
+	}
+}

@@ -108,7 +108,7 @@ func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error
 	}
 	var cpuBefore CPUSample
 	if cpuErr == nil {
-		r.Emulator = strings.TrimSpace(fmt.Sprintf("MiniStack %s (pid %d)", MiniStackVersion(cfg.Dir), pid))
+		r.Emulator = MiniStackName(MiniStackVersion(cfg.Dir), pid)
 		cpuBefore, cpuErr = SampleCPU("/proc", pid)
 	}
 	if cpuErr == nil && cfg.Idle > 0 { // at rest: what the emulator's pollers cost, for comparison
