@@ -80,13 +80,36 @@ func Duplicate(ctx context.Context, d Deps, orderID string, types ...events.Type
 	return picked, nil
 }
 
+// MaxCopies is the most copies of an OrderPlaced v1 PlaceV1 puts on the bus at once: enough to
+// watch duplicates race, few enough not to flood a local emulator.
+const MaxCopies = 50
+
 // V1Order changes the v1 sample order; zero fields keep the sample's.
 type V1Order struct {
 	CustomerID string
 	Token      string // payment token (the sample's declines)
 	SKU        string // priced from the catalogue
-	Quantity   int
-	Copies     int // put the event on the bus this many times at the same moment (duplicates racing); default 1
+	Quantity   int    // 1 to events.MaxLineQuantity
+	Copies     int    // put the event on the bus this many times at the same moment (duplicates racing), up to MaxCopies; default 1
+}
+
+// Check refuses an order PlaceV1 could not publish as asked: an SKU the catalogue does not
+// sell, a quantity or a number of copies out of range (zero keeps the default).
+func (o V1Order) Check() error {
+	switch {
+	case o.SKU != "" && !known(o.SKU):
+		return fmt.Errorf("SKU %s is not in the catalogue", o.SKU)
+	case o.Quantity < 0 || o.Quantity > events.MaxLineQuantity:
+		return fmt.Errorf("quantity %d: want 1 to %d", o.Quantity, events.MaxLineQuantity)
+	case o.Copies < 0 || o.Copies > MaxCopies:
+		return fmt.Errorf("%d copies: want 1 to %d", o.Copies, MaxCopies)
+	}
+	return nil
+}
+
+func known(sku string) bool {
+	_, ok := toolkit.LookupProduct(sku)
+	return ok
 }
 
 // PlaceV1 places an order by publishing an OrderPlaced v1 event straight onto the bus: the
@@ -99,6 +122,9 @@ func PlaceV1(ctx context.Context, d Deps, o V1Order) (events.Envelope, error) {
 	p, err := events.DecodePayload[events.OrderPlacedV1](sample)
 	if err != nil {
 		return events.Envelope{}, fmt.Errorf("the v1 sample: %w", err)
+	}
+	if err := o.Check(); err != nil {
+		return events.Envelope{}, err
 	}
 	p.OrderID = toolkit.NewOrderID()
 	if o.CustomerID != "" {

@@ -121,6 +121,17 @@ func TestPlaceV1(t *testing.T) {
 	}
 }
 
+// A quantity or a number of copies out of range is refused, not published as the sample's or
+// as one copy.
+func TestPlaceV1RefusesOutOfRange(t *testing.T) {
+	for _, o := range []V1Order{{Quantity: -1}, {Quantity: events.MaxLineQuantity + 1}, {Copies: -1}, {Copies: MaxCopies + 1}} {
+		bus := &fakeBus{}
+		if _, err := PlaceV1(context.Background(), Deps{Store: &fakeStore{}, Bus: bus, BusName: "orders"}, o); err == nil || len(bus.entries) != 0 {
+			t.Errorf("PlaceV1(%+v): %v, %d published; want an error and nothing published", o, err, len(bus.entries))
+		}
+	}
+}
+
 func compact(t *testing.T, b []byte) string {
 	t.Helper()
 	var buf bytes.Buffer
