@@ -6,17 +6,20 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/smithy-go"
 )
 
 // StackName is the CloudFormation stack the CDK app deploys.
@@ -34,8 +37,8 @@ const loadTimeout = 30 * time.Second
 
 // Load reads the stack's outputs through CloudFormation, using the SDK's default configuration
 // (so AWS_ENDPOINT_URL points it at an emulator), within loadTimeout.
-func Load(ctx context.Context) (*Stack, error) {
-	ctx, cancel := context.WithTimeout(ctx, loadTimeout)
+func Load(parent context.Context) (*Stack, error) {
+	ctx, cancel := context.WithTimeout(parent, loadTimeout)
 	defer cancel()
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
@@ -43,7 +46,7 @@ func Load(ctx context.Context) (*Stack, error) {
 	}
 	out, err := cloudformation.NewFromConfig(cfg).DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(StackName)})
 	if err != nil {
-		return nil, fmt.Errorf("describe stack %s (is it deployed? `make deploy-local`): %w", StackName, err)
+		return nil, fmt.Errorf("describe stack %s%s: %w", StackName, hint(parent, err, aws.ToString(cfg.BaseEndpoint)), err)
 	}
 	if len(out.Stacks) != 1 {
 		return nil, fmt.Errorf("stack %s: found %d stacks", StackName, len(out.Stacks))
@@ -53,6 +56,32 @@ func Load(ctx context.Context) (*Stack, error) {
 		s.Outputs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
 	}
 	return s, nil
+}
+
+// hint says what a failed DescribeStacks most likely means and what to do, in parentheses, or
+// nothing when no advice fits: "deploy it" only when the stack is missing or nothing listens at
+// the endpoint; for a timeout, that it timed out, since deploying would not help.
+func hint(parent context.Context, err error, endpoint string) string {
+	var api smithy.APIError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &api) && api.ErrorCode() == "ValidationError" && strings.Contains(api.ErrorMessage(), "does not exist"):
+		return " (is it deployed? `make deploy-local`)"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Sprintf(" (nothing listens at %s: is the emulator up? `make up`, then `make deploy-local`)", orDefault(endpoint, "the endpoint"))
+	case errors.Is(parent.Err(), context.DeadlineExceeded):
+		return " (timed out: the command's time ran out before the endpoint answered; if it has a -timeout, give it longer)"
+	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout():
+		return fmt.Sprintf(" (timed out: no answer from %s within %s; is it up, and not overloaded?)", orDefault(endpoint, "the endpoint"), loadTimeout)
+	}
+	return ""
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
 }
 
 // Output returns one stack output, or panics naming the missing output: a tool asking for an output
