@@ -126,7 +126,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		if m == s.Want || s.InFlightBefore == 0 {
 			p("Analytics' totals moved by %s.", totals(m))
 		} else { // what moved them is not the run alone: say what the run's own orders account for
-			p("Analytics' totals moved by %s, counting the orders of the %d executions running before the run; this run's orders account for %s.",
+			p("Analytics' totals moved by %s. That counts the orders of the %d executions running before the run; this run's orders account for %s.",
 				totals(m), s.InFlightBefore, totals(s.Want))
 		}
 	}

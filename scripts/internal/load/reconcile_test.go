@@ -261,7 +261,7 @@ func TestSalesLineSaysWhatTheRunAccountsFor(t *testing.T) {
 	if err := r.WriteMarkdown(&md); err != nil {
 		t.Fatal(err)
 	}
-	want := fmt.Sprintf("counting the orders of the 1 executions running before the run; this run's orders account for %d orders charged", r.Sales.Want.Orders)
+	want := fmt.Sprintf("That counts the orders of the 1 executions running before the run; this run's orders account for %d orders charged", r.Sales.Want.Orders)
 	if !strings.Contains(md.String(), want) {
 		t.Errorf("the Markdown lacks %q:\n%s", want, md.String())
 	}
