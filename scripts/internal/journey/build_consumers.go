@@ -1,9 +1,12 @@
 package journey
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/orderflow-dev/orderflow/events"
 )
 
 // Build's hops downstream of the bus: the streamer's records, the projector's appends to the
@@ -24,17 +27,24 @@ func (b *builder) stream() map[string]string {
 		if !known {
 			cause = b.busKey[r.EventID]
 		}
-		_, dup := first[r.EventID]
+		stored, conflict := b.conflicting(r)
+		_, seen := first[r.EventID]
+		dup := seen || conflict // not the record the consumers act on
 		if dup && !known {
 			// The same event put on the bus again by someone outside the saga (a retry, or
 			// `make inject -duplicate`): EventBridge gave it a new id, the envelope kept its own.
+			what := "the same event put on the bus again, same event id (a retry, or `make inject -duplicate`)"
+			if conflict {
+				what = fmt.Sprintf("an event put on the bus with the id and sequence of stored event #%d but different content "+
+					"(not a retry: a retried producer re-emits the same fact)", stored.Sequence)
+			}
 			cause = b.bus(b.withEvent(Hop{Key: "bus/" + r.EventID + "/" + r.BusID, Cause: cause, Time: r.Arrival, Approx: true,
 				From: Client, Service: EventBridge, Resource: ResBus, Action: "PutEvents again", Evidence: "Kinesis record",
-				What: "the same event put on the bus again, same event id (a retry, or `make inject -duplicate`)"}, r.EventID), r.BusID)
+				What: what, Conflict: conflict}, r.EventID), r.BusID)
 		}
 		fn := b.add(b.withEvent(Hop{Key: "fn/streamer/" + r.Seq, Cause: cause, Time: r.Arrival, Approx: true, From: EventBridge,
 			Service: Lambda, Resource: "streamer", Actor: "streamer", Action: "→ streamer", Evidence: "Kinesis record",
-			What: rule(r.EventID) + " invoked streamer, which validated the event against its schema", Duplicate: dup}, r.EventID))
+			What: rule(r.EventID) + " invoked streamer, which validated the event against its schema", Duplicate: dup, Conflict: conflict}, r.EventID))
 		what := fmt.Sprintf("streamer appended record %s to %s (partition key = the order id: all its records go to this one shard, in arrival order)",
 			Tail(r.Seq), r.Shard)
 		if e, ok := b.byID[r.EventID]; ok && !dup {
@@ -46,15 +56,23 @@ func (b *builder) stream() map[string]string {
 				maxSeq = e.Sequence
 			}
 		}
-		if dup {
+		switch {
+		case conflict:
+			what = fmt.Sprintf("record %s: a different event under the id and sequence of #%d (the stream keeps everything; "+
+				"consumers must tell a conflict from a duplicate by its content)", Tail(r.Seq), stored.Sequence)
+		case dup:
 			what = fmt.Sprintf("a second record %s of the same event (the stream keeps everything; consumers must de-duplicate)", Tail(r.Seq))
 		}
 		k := b.add(b.withEvent(Hop{Key: "kinesis/" + r.Seq, Cause: fn, Time: r.Arrival, From: Lambda, Service: Kinesis,
-			Resource: ResStream, Actor: "streamer", Action: "PutRecord", Evidence: "Kinesis GetRecords", What: what, Duplicate: dup}, r.EventID))
-		if !dup {
-			first[r.EventID] = k
-		} else {
+			Resource: ResStream, Actor: "streamer", Action: "PutRecord", Evidence: "Kinesis GetRecords", What: what, Duplicate: dup,
+			Conflict: conflict}, r.EventID))
+		switch {
+		case conflict:
+			b.parkedConflict(r, k, stored)
+		case dup:
 			b.ignoredDuplicate(r, k)
+		default:
+			first[r.EventID] = k
 		}
 	}
 	return first
@@ -71,6 +89,43 @@ func (b *builder) ignoredDuplicate(r Record, recordKey string) {
 		Service: Lambda, Resource: "projector", Actor: "projector", Action: "→ projector (duplicate ignored)", Evidence: ResEventStore,
 		What: fmt.Sprintf("projector read the duplicate; slot #%d already holds event %s, so its conditional put wrote nothing",
 			e.Sequence, short(e.ID)), Duplicate: true}, r.EventID))
+}
+
+// parkedConflict shows the projector reading a record that claims a stored event's slot with
+// other content: its conditional put fails and, the content differing, it is no duplicate to
+// ignore but a sequence conflict, which retrying cannot fix: the projector parks the record in
+// its dead-letter queue for a person (make redrive keeps it there, as conflicting with the store).
+func (b *builder) parkedConflict(r Record, recordKey string, stored Event) {
+	b.add(b.withEvent(Hop{Key: "fn/projector/" + r.Seq, Cause: recordKey, Time: r.Arrival, Approx: true, From: Kinesis,
+		Service: Lambda, Resource: "projector", Actor: "projector", Action: "→ projector (conflict parked)", Evidence: ResEventStore,
+		What: fmt.Sprintf("projector found slot #%d held by event %s with other content: a sequence conflict, not a duplicate; "+
+			"it wrote nothing and parked the record in its dead-letter queue (see make redrive)", stored.Sequence, short(stored.ID)),
+		Duplicate: true, Conflict: true}, r.EventID))
+}
+
+// conflicting reports whether the record carries an event that claims the slot of a stored event
+// (same order and sequence) but is not that event, judged as the projector's Append judges it
+// (events.SameFact: id, type, version and payload). It returns the stored event. A record whose
+// slot is not stored yet, or that cannot be read, is no conflict as far as the trace can tell.
+func (b *builder) conflicting(r Record) (Event, bool) {
+	var rec struct {
+		Detail events.Envelope `json:"detail"`
+	}
+	if json.Unmarshal(r.Raw, &rec) != nil || rec.Detail.Sequence == 0 {
+		return Event{}, false
+	}
+	for _, e := range b.ev.Events {
+		if e.Sequence != rec.Detail.Sequence {
+			continue
+		}
+		var stored events.Envelope
+		if json.Unmarshal([]byte(e.Detail), &stored) != nil {
+			return Event{}, false
+		}
+		same := e.ID == stored.ID && e.Type == string(stored.Type) && events.SameFact(stored, rec.Detail)
+		return e, !same
+	}
+	return Event{}, false
 }
 
 func (b *builder) recordCause(first map[string]string, e Event) (string, string) {

@@ -61,6 +61,7 @@ type Hop struct {
 	CausationID string
 	Rules       []string // for a hop onto the bus: the rules whose pattern the event matched
 	Duplicate   bool     // a second delivery of an event already seen (consumers must ignore it)
+	Conflict    bool     // with Duplicate: a delivery with a stored event's id but other content (the projector parks it)
 }
 
 // Event is one fact of the order as the event store holds it: the envelope's identity fields.

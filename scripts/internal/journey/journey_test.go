@@ -542,3 +542,41 @@ func TestRescueWritesAreTheRescues(t *testing.T) {
 		})
 	}
 }
+
+// A record that carries a stored event's id and sequence with other content (a forged or buggy
+// producer) is no duplicate: the projector's Append compares the content (events.SameFact) and
+// parks it as a sequence conflict. The trace says so; the same event again stays a duplicate.
+func TestBuildTellsAConflictFromADuplicate(t *testing.T) {
+	envelope := func(items string) string {
+		return fmt.Sprintf(`{"id":"e2","type":"InventoryReserved","version":1,"source":"orderflow.inventory","time":"2026-11-26T10:30:00.3Z",`+
+			`"orderId":"ORD-1","sequence":2,"correlationId":"e1","causationId":"e1","payload":{"items":%s}}`, items)
+	}
+	record := func(seq, busID, items string, ms int) Record {
+		raw := fmt.Sprintf(`{"id":%q,"detail-type":"InventoryReserved","detail":%s}`, busID, envelope(items))
+		return Record{Shard: "shard-0", Seq: seq, PartitionKey: "ORD-1", Arrival: at(ms), BusID: busID, EventID: "e2", Type: "InventoryReserved", Raw: []byte(raw)}
+	}
+	ev := approved()
+	stored := `[{"sku":"SKU-1","quantity":1}]`
+	ev.Events[1].Detail = envelope(stored)
+	ev.Records[1] = record("k2", "b2", stored, 360)
+	ev.Records = append(ev.Records,
+		record("k20", "b20", `[{"sku":"SKU-1", "quantity":1}]`, 6000), // the same fact, encoded another way
+		record("k21", "b21", `[{"sku":"SKU-9","quantity":7}]`, 7000))  // another fact in its slot
+	j := Build(ev)
+	for _, tc := range []struct {
+		key, tag, says string
+	}{
+		{"fn/projector/k20", "duplicate", "projector read the duplicate"},
+		{"fn/projector/k21", "conflict", "a sequence conflict, not a duplicate"},
+		{"kinesis/k21", "conflict", "a different event under the id and sequence of #2"},
+		{"bus/e2/b21", "conflict", "different content"},
+	} {
+		h := j.Hops[index(t, j, tc.key, func(h Hop) bool { return h.Key == tc.key })]
+		if h.Conflict != (tc.tag == "conflict") || !h.Duplicate || !strings.Contains(h.What, tc.says) {
+			t.Errorf("%s: conflict %v, duplicate %v, %q; want a %s saying %q", tc.key, h.Conflict, h.Duplicate, h.What, tc.tag, tc.says)
+		}
+	}
+	if h := j.Hops[index(t, j, "first record", func(h Hop) bool { return h.Key == "kinesis/k2" })]; h.Duplicate || h.Conflict {
+		t.Errorf("the stored event's own record is marked duplicate %v, conflict %v", h.Duplicate, h.Conflict)
+	}
+}

@@ -60,6 +60,7 @@ type hopView struct {
 	Colour, Label, Event     string
 	Time, SincePrev, Cause   string
 	WhatShort, Title         string
+	Tag                      string // CONFLICT, DUPLICATE or "" (Tag)
 	FromLane, ToLane         string
 }
 
@@ -178,8 +179,8 @@ func HTML(w io.Writer, j journey.Journey) error {
 			hv.Cause = fmt.Sprintf("#%d, %s before", s.CauseN, Latency(s.SinceCause))
 		}
 		what := s.What
-		if s.Duplicate {
-			what = "DUPLICATE: " + what
+		if hv.Tag = Tag(s.Hop); hv.Tag != "" {
+			what = hv.Tag + ": " + what
 		}
 		hv.WhatShort = clip(what, whatChars-len([]rune(hv.Event)))
 		hv.Title = fmt.Sprintf("#%d %s → %s · %s · %s\n%s\n(evidence: %s)", s.N, orDash(s.From), s.Service, s.Resource, hv.Event, what, s.Evidence)

@@ -103,10 +103,23 @@ func HopLine(s journey.Step) string {
 		}
 	}
 	what := s.What
-	if s.Duplicate {
-		what = "DUPLICATE: " + what
+	if tag := Tag(s.Hop); tag != "" {
+		what = tag + ": " + what
 	}
 	return fmt.Sprintf("%3d  %-13s %8s  %-14s %-25s %-22s %s", s.N, t, lat, s.Service, clip(s.Resource, 25), clip(EventLabel(s.Hop), 22), what)
+}
+
+// Tag marks a hop that consumers must not apply: CONFLICT for a delivery that claims a stored
+// event's id with other content (the projector parks it), DUPLICATE for the same event again
+// (ignored); "" for the others.
+func Tag(h journey.Hop) string {
+	switch {
+	case h.Conflict:
+		return "CONFLICT"
+	case h.Duplicate:
+		return "DUPLICATE"
+	}
+	return ""
 }
 
 // EventLabel names the hop's event: "#2 InventoryReserved", "-" without one.

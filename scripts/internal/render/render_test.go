@@ -80,6 +80,11 @@ func TestHopLine(t *testing.T) {
 			}
 		}
 	}
+	conflict := steps[6]
+	conflict.Conflict = true
+	if got := HopLine(conflict); !strings.Contains(got, "CONFLICT: a second record") || strings.Contains(got, "DUPLICATE") {
+		t.Errorf("a conflicting delivery: %q, want it tagged CONFLICT, not DUPLICATE", got)
+	}
 	// Columns line up under the header.
 	header := HopHeader
 	line := HopLine(steps[2])
