@@ -131,13 +131,14 @@ func once(ctx context.Context, c *journey.Collector, id string, stdout io.Writer
 }
 
 // follow polls until the order has ended and no new hop has shown for opt.settle polls (the
-// consumers may still be catching up when the workflow ends), printing only new hops.
+// consumers may still be catching up when the workflow ends), printing only new hops and, again
+// under their number, hops printed before their details were known.
 func follow(ctx context.Context, c *journey.Collector, opt options, stdout, stderr io.Writer) (journey.Journey, error) {
 	ctx, cancel := context.WithTimeout(ctx, opt.timeout)
 	defer cancel()
-	seen := map[string]bool{}
+	var printed journey.Printed
 	var j journey.Journey
-	started, waiting, quiet, printed := false, false, 0, 0
+	started, waiting, quiet := false, false, 0
 	for {
 		got, err := c.Collect(ctx, opt.order)
 		switch {
@@ -153,13 +154,12 @@ func follow(ctx context.Context, c *journey.Collector, opt options, stdout, stde
 			if !started {
 				render.Heading(stdout, j)
 				fmt.Fprintf(stdout, "\nFollowing %s until it is shipped or cancelled, hops numbered as they are found"+
-					" (≈: time of the hop's recorded effect)\n%s\n", opt.order, render.HopHeader)
+					" (≈: time of the hop's recorded effect;"+
+					" UPDATED: a hop printed before its details were known, again under its number)\n%s\n", opt.order, render.HopHeader)
 				started = true
 			}
-			fresh := journey.NewHops(seen, j)
+			fresh := printed.Next(j) // new hops, and hops printed before their details were known, again
 			for _, s := range fresh {
-				printed++
-				s.N = printed // a hop found late may belong earlier in time: number lines as printed
 				fmt.Fprintln(stdout, render.HopLine(s))
 			}
 			if len(fresh) > 0 {

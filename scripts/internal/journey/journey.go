@@ -14,6 +14,7 @@ package journey
 import (
 	"container/heap"
 	"errors"
+	"fmt"
 	"sort"
 	"time"
 
@@ -150,6 +151,7 @@ type Step struct {
 	SinceCause time.Duration // since the hop that caused it (0 without a cause)
 	Elapsed    time.Duration // since the first hop
 	CauseN     int           // position of the cause, 0 without one
+	Revised    bool          // printed before with less known (Printed.Next)
 }
 
 // Timeline returns the hops with their latencies: from the previous hop, from their cause and
@@ -251,15 +253,49 @@ func (q *hopQueue) Pop() any {
 	return x
 }
 
-// NewHops returns the hops whose keys are not in seen, in journey order, and adds their keys to
-// seen: what --follow prints on each poll.
-func NewHops(seen map[string]bool, j Journey) []Step {
+// Printed is what --follow has printed so far: each hop's number and what its line said. A hop
+// can be found before all of it is known (a Publish state's event on the bus, and the streamer's
+// record of it, before the projector has stored the event: no event number, no rules matched);
+// Next prints it again once it is, so that no line stays incomplete. The zero value is empty.
+type Printed struct {
+	n     int
+	lines map[string]printedHop
+}
+
+type printedHop struct {
+	n    int
+	said string
+}
+
+// Next returns what to print for the journey as it now stands, in journey order: the hops not
+// printed yet, numbered on from the last printed, and the hops printed before whose line would
+// now say something else, under their first number with Revised set.
+func (p *Printed) Next(j Journey) []Step {
+	if p.lines == nil {
+		p.lines = map[string]printedHop{}
+	}
 	var out []Step
 	for _, s := range j.Timeline() {
-		if !seen[s.Key] {
-			seen[s.Key] = true
-			out = append(out, s)
+		said := s.says()
+		prev, ok := p.lines[s.Key]
+		switch {
+		case !ok:
+			p.n++
+			prev = printedHop{n: p.n}
+		case prev.said == said:
+			continue
+		default:
+			s.Revised = true
 		}
+		s.N = prev.n // a hop found late may belong earlier in time: lines are numbered as printed
+		prev.said = said
+		p.lines[s.Key] = prev
+		out = append(out, s)
 	}
 	return out
+}
+
+// says is what a hop's line tells apart from its time: a time made more precise is no news.
+func (h Hop) says() string {
+	return fmt.Sprint(h.From, h.Service, h.Resource, h.Action, h.EventType, h.Sequence, h.What, h.Duplicate, h.Conflict)
 }

@@ -117,19 +117,71 @@ func TestTimeline(t *testing.T) {
 	}
 }
 
-func TestNewHopsPrintsEachHopOnce(t *testing.T) {
-	seen := map[string]bool{}
+func TestPrintedNumbersNewHopsAsPrinted(t *testing.T) {
+	var p Printed
 	j := Journey{Hops: []Hop{{Key: "a", Time: at(1)}, {Key: "b", Time: at(2)}}}
-	if got := NewHops(seen, j); len(got) != 2 {
+	if got := p.Next(j); len(got) != 2 {
 		t.Fatalf("first poll: %d new hops, want 2", len(got))
 	}
 	j.Hops = append(j.Hops, Hop{Key: "c", Time: at(3)})
-	got := NewHops(seen, j)
-	if len(got) != 1 || got[0].Key != "c" || got[0].N != 3 || got[0].SincePrev != time.Millisecond {
+	got := p.Next(j)
+	if len(got) != 1 || got[0].Key != "c" || got[0].N != 3 || got[0].SincePrev != time.Millisecond || got[0].Revised {
 		t.Fatalf("second poll: %+v, want only c (#3, +1ms)", got)
 	}
-	if got := NewHops(seen, j); len(got) != 0 {
-		t.Fatalf("third poll: %d new hops, want none", len(got))
+	j.Hops = append([]Hop{{Key: "early", Time: at(0)}}, j.Hops...) // found late, earlier in time
+	if got := p.Next(j); len(got) != 1 || got[0].Key != "early" || got[0].N != 4 {
+		t.Fatalf("third poll: %+v, want only early, printed as #4", got)
+	}
+	j.Hops[1].Time = at(1).Add(time.Microsecond) // a time made more precise is no news
+	if got := p.Next(j); len(got) != 0 {
+		t.Fatalf("fourth poll: %d hops, want none", len(got))
+	}
+}
+
+// -follow finds a Publish state's events on the bus, and the streamer's records of them, before
+// the projector has stored them: no event number, no rule matched. Once they are stored, those
+// hops are printed again, complete, under their first number; at the end no printed line is
+// short of what the journey says.
+func TestPrintedPrintsAgainWhatBecameKnown(t *testing.T) {
+	early := approved()
+	early.Events, early.Records = early.Events[:2], early.Records[:4] // #3 to #5 not stored; #3 and #4 on the stream
+	for id := range early.Matches {
+		if id != "e1" && id != "e2" {
+			delete(early.Matches, id)
+		}
+	}
+	var p Printed
+	last := map[string]Step{}
+	for _, s := range p.Next(Build(early)) {
+		last[s.Key] = s
+	}
+	if h := last["fn/streamer/k4"]; h.EventType != "" || !strings.HasPrefix(h.What, "the bus invoked streamer") {
+		t.Fatalf("before OrderConfirmed is stored, its streamer hop says %q %q: the test's premise changed", h.EventType, h.What)
+	}
+	final := Build(approved())
+	revised := map[string]Step{}
+	for _, s := range p.Next(final) {
+		if s.Revised {
+			revised[s.Key] = s
+			if s.N != last[s.Key].N {
+				t.Errorf("%s printed again as #%d, first as #%d: want its first number", s.Key, s.N, last[s.Key].N)
+			}
+		}
+		last[s.Key] = s
+	}
+	if h, ok := revised["fn/streamer/k4"]; !ok || h.EventType != "OrderConfirmed" || !strings.HasPrefix(h.What, "rule OrderEventsToStream invoked streamer") {
+		t.Errorf("the streamer hop of OrderConfirmed is not printed again complete: %+v", h)
+	}
+	if h, ok := revised["bus/e4"]; !ok || !strings.Contains(h.What, "matched OrderEventsToStream") {
+		t.Errorf("OrderConfirmed on the bus is not printed again with the rules it matched: %+v", h)
+	}
+	for _, h := range final.Hops {
+		if last[h.Key].What != h.What || last[h.Key].EventType != h.EventType {
+			t.Errorf("%s: last printed %q %q, the journey says %q %q", h.Key, last[h.Key].EventType, last[h.Key].What, h.EventType, h.What)
+		}
+	}
+	if got := p.Next(final); len(got) != 0 {
+		t.Errorf("a poll with nothing new printed %d hops", len(got))
 	}
 }
 
@@ -379,7 +431,7 @@ func TestBuildApprovedOrder(t *testing.T) {
 
 // While an order runs (make trace -follow), the executions have put events on the bus that the
 // projector has not stored yet: which rules they matched is not known then, and no hop says they
-// matched none (-follow never prints a hop again).
+// matched none (-follow prints such a hop again once its event is stored, Printed).
 func TestBuildDoesNotSayAnEventNotYetStoredMatchedNoRule(t *testing.T) {
 	ev := approved()
 	ev.Events, ev.Records = ev.Events[:2], ev.Records[:2] // #3 to #5 put on the bus, not stored yet

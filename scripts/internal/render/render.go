@@ -106,6 +106,9 @@ func HopLine(s journey.Step) string {
 	if tag := Tag(s.Hop); tag != "" {
 		what = tag + ": " + what
 	}
+	if s.Revised { // -follow printed this hop before its details were known
+		what = "UPDATED: " + what
+	}
 	return fmt.Sprintf("%3d  %-13s %8s  %-14s %-25s %-22s %s", s.N, t, lat, s.Service, clip(s.Resource, 25), clip(EventLabel(s.Hop), 22), what)
 }
 

@@ -85,6 +85,11 @@ func TestHopLine(t *testing.T) {
 	if got := HopLine(conflict); !strings.Contains(got, "CONFLICT: a second record") || strings.Contains(got, "DUPLICATE") {
 		t.Errorf("a conflicting delivery: %q, want it tagged CONFLICT, not DUPLICATE", got)
 	}
+	revised := steps[6]
+	revised.Revised = true
+	if got := HopLine(revised); !strings.Contains(got, "UPDATED: DUPLICATE: a second record") {
+		t.Errorf("a hop printed again by -follow: %q, want it marked UPDATED", got)
+	}
 	// Columns line up under the header.
 	header := HopHeader
 	line := HopLine(steps[2])
