@@ -44,7 +44,8 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// Exit codes: 0 traced, 1 failed (unknown order, unreachable stack, --follow gave up), 2 usage.
+// Exit codes: 0 traced, 1 failed (unknown order, unreachable stack, --follow gave up), 2 usage,
+// 130 interrupted (Ctrl-C), as a shell reports a command that SIGINT ended.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	opt, err := parse(args, stderr)
 	if err != nil {
@@ -66,12 +67,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	} else {
 		j, err = once(ctx, c, opt.order, stdout)
 	}
-	if errors.Is(err, journey.ErrUnknownOrder) {
-		fmt.Fprintf(stderr, "trace: no order %s on this stack: the event store holds no event for it.\n"+
-			"Check the id (POST /orders returns it). Right after a POST the event store may not have it yet\n"+
-			"(it fills asynchronously from the stream): try again, or use -follow, which waits for it.\n", opt.order)
-		return 1
-	}
 	if opt.html != "" && len(j.Hops) > 0 {
 		if werr := writeHTML(opt.html, j); werr != nil {
 			fmt.Fprintln(stderr, "trace:", werr)
@@ -79,11 +74,37 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "\nWrote %s: a sequence diagram of the %d hops (self-contained: open it in any browser).\n", opt.html, len(j.Hops))
 	}
-	if err != nil {
+	return report(ctx, err, opt, stderr)
+}
+
+// errInterrupted is the end of a -follow stopped by its caller (Ctrl-C), not by its timeout.
+var errInterrupted = errors.New("interrupted")
+
+// report says how the trace ended and returns the exit code. An interrupt is told apart from a
+// failure: the user stopped the trace, which found nothing wrong.
+func report(ctx context.Context, err error, opt options, stderr io.Writer) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errInterrupted) || ctx.Err() != nil:
+		if !errors.Is(err, errInterrupted) {
+			err = fmt.Errorf("%w while reading the journey of %s", errInterrupted, opt.order)
+		}
 		fmt.Fprintln(stderr, "trace:", err)
+		return 130
+	case errors.Is(err, journey.ErrUnknownOrder):
+		hint := "Right after a POST the event store may not have it yet\n" +
+			"(it fills asynchronously from the stream): try again, or use -follow, which waits for it."
+		if opt.follow {
+			hint = fmt.Sprintf("-follow waited %s for it and it did not come: check that the order was placed\n"+
+				"on this stack, or follow it longer (-timeout).", opt.timeout)
+		}
+		fmt.Fprintf(stderr, "trace: no order %s on this stack: the event store holds no event for it.\n"+
+			"Check the id (POST /orders returns it). %s\n", opt.order, hint)
 		return 1
 	}
-	return 0
+	fmt.Fprintln(stderr, "trace:", err)
+	return 1
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -119,8 +140,13 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	return opt, nil
 }
 
+// collector reads an order's journey (journey.Collector; a fake in tests).
+type collector interface {
+	Collect(ctx context.Context, orderID string) (journey.Journey, error)
+}
+
 // once prints the journey as it stands now.
-func once(ctx context.Context, c *journey.Collector, id string, stdout io.Writer) (journey.Journey, error) {
+func once(ctx context.Context, c collector, id string, stdout io.Writer) (journey.Journey, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	j, err := c.Collect(ctx, id)
@@ -133,8 +159,8 @@ func once(ctx context.Context, c *journey.Collector, id string, stdout io.Writer
 // follow polls until the order has ended and no new hop has shown for opt.settle polls (the
 // consumers may still be catching up when the workflow ends), printing only new hops and, again
 // under their number, hops printed before their details were known.
-func follow(ctx context.Context, c *journey.Collector, opt options, stdout, stderr io.Writer) (journey.Journey, error) {
-	ctx, cancel := context.WithTimeout(ctx, opt.timeout)
+func follow(parent context.Context, c collector, opt options, stdout, stderr io.Writer) (journey.Journey, error) {
+	ctx, cancel := context.WithTimeout(parent, opt.timeout)
 	defer cancel()
 	var printed journey.Printed
 	var j journey.Journey
@@ -176,7 +202,12 @@ func follow(ctx context.Context, c *journey.Collector, opt options, stdout, stde
 		}
 		select {
 		case <-ctx.Done():
-			if !started {
+			switch {
+			case parent.Err() != nil && !started:
+				return j, fmt.Errorf("%w while waiting for %s to reach the event store", errInterrupted, opt.order)
+			case parent.Err() != nil:
+				return j, fmt.Errorf("%w: %s, execution %s", errInterrupted, render.Outcome(j), orDash(j.Status))
+			case !started:
 				return j, fmt.Errorf("%s: %w (gave up after %s)", opt.order, journey.ErrUnknownOrder, opt.timeout)
 			}
 			return j, fmt.Errorf("gave up after %s: %s, execution %s", opt.timeout, render.Outcome(j), orDash(j.Status))

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/orderflow-dev/orderflow/scripts/internal/journey"
 )
 
 const id = "ORD-536b014b-5c37-4cf5-97d5-11c44f0b0bb0"
@@ -50,5 +52,60 @@ func TestRunRejectsBadArgumentsBeforeCallingAnything(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "is not an order id") || stdout.Len() != 0 {
 		t.Errorf("stdout %q, stderr %q", stdout.String(), stderr.String())
+	}
+}
+
+// fakeCollector answers every poll with the same journey, or ErrUnknownOrder without one, and
+// calls onPoll (to cancel the caller's context) after each.
+type fakeCollector struct {
+	j      *journey.Journey
+	onPoll func()
+}
+
+func (f fakeCollector) Collect(context.Context, string) (journey.Journey, error) {
+	if f.onPoll != nil {
+		defer f.onPoll()
+	}
+	if f.j == nil {
+		return journey.Journey{}, journey.ErrUnknownOrder
+	}
+	return *f.j, nil
+}
+
+// Ctrl-C on -follow is an interrupt, not the timeout giving up, and not an unknown order that
+// -follow should be used for.
+func TestFollowTellsAnInterruptFromTheTimeout(t *testing.T) {
+	running := &journey.Journey{OrderID: id, Status: "RUNNING", Events: []journey.Event{{ID: "e1", Type: "OrderPlaced", Sequence: 1}},
+		Hops: []journey.Hop{{Key: "a", Time: time.Now()}}}
+	opt := options{order: id, follow: true, timeout: time.Hour, interval: time.Millisecond, settle: 1}
+	for _, tc := range []struct {
+		name      string
+		j         *journey.Journey
+		interrupt bool
+		code      int
+		says, not string
+	}{
+		{"interrupted while waiting for the order", nil, true, 130, "interrupted while waiting for " + id, "use -follow"},
+		{"interrupted while following", running, true, 130, "interrupted: OrderPlaced after 1 events", "gave up"},
+		{"timed out while waiting for the order", nil, false, 1, "-follow waited 50ms", "use -follow"},
+		{"timed out while following", running, false, 1, "gave up after 50ms", "interrupted"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			c := fakeCollector{j: tc.j}
+			o := opt
+			if tc.interrupt {
+				c.onPoll = cancel
+			} else {
+				o.timeout = 50 * time.Millisecond
+			}
+			var stdout, stderr bytes.Buffer
+			_, err := follow(ctx, c, o, &stdout, &stderr)
+			code := report(ctx, err, o, &stderr)
+			if code != tc.code || !strings.Contains(stderr.String(), tc.says) || strings.Contains(stderr.String(), tc.not) {
+				t.Errorf("exit %d, stderr %q; want exit %d saying %q, not %q", code, stderr.String(), tc.code, tc.says, tc.not)
+			}
+		})
 	}
 }
