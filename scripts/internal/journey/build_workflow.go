@@ -128,7 +128,7 @@ func (b *builder) attempt(key, stateKey string, s State, k int, a Attempt) strin
 				What: "payment (consumer) received the message from the " + q})
 			what := "payment recorded its decision " + w.Status + " (conditional update: a redelivered message reuses it)"
 			if w == b.ev.Refund {
-				what = "payment gave the charge back: " + w.Status + " (conditional update from APPROVED: never refunded twice)"
+				what = compensationWhat(w.Status)
 			}
 			if w.Note != "" {
 				what += ", " + w.Note
@@ -147,9 +147,12 @@ func (b *builder) attempt(key, stateKey string, s State, k int, a Attempt) strin
 			What: s.Name + " tried to put a seal where the order's shipment would go, before its refund (conditional put: a ShipOrder that comes later refuses; a shipment booked first fails the condition, and the order ships instead)" + attemptNote(k)})
 		return outcome(DynamoDB, seal, "sealed", "sealed: no shipment will be booked, the refund goes on")
 	case strings.Contains(a.Resource, "dynamodb:putItem"):
+		what := s.Name + " claimed the order for this execution (conditional put: a second execution for the same order finds the claim and stops)"
+		if a.Outcome != "Succeeded" { // failed, or not answered yet: the put may not have taken the claim
+			what = s.Name + " tried to claim the order for this execution (conditional put: it fails if another execution holds the claim)"
+		}
 		claim := b.add(Hop{Key: key + "/claim", Cause: stateKey, Time: a.Scheduled, From: StepFunctions, Service: DynamoDB,
-			Resource: ResSagas, Actor: s.Name, Action: "PutItem (claim)", Evidence: "execution history",
-			What: s.Name + " claimed the order for this execution (conditional put: a second execution for the same order finds the claim and stops)" + attemptNote(k)})
+			Resource: ResSagas, Actor: s.Name, Action: "PutItem (claim)", Evidence: "execution history", What: what + attemptNote(k)})
 		return outcome(DynamoDB, claim, "claimed", "the order's saga is this execution's")
 	case strings.Contains(a.Resource, "events:putEvents"):
 		for _, p := range a.Published {
@@ -165,6 +168,17 @@ func (b *builder) attempt(key, stateKey string, s State, k int, a Attempt) strin
 	task := b.add(Hop{Key: key + "/task", Cause: stateKey, Time: a.Scheduled, From: StepFunctions, Service: StepFunctions,
 		Resource: ResWorkflow, Action: a.Resource, Evidence: "execution history", What: s.Name + " called " + a.Resource + attemptNote(k)})
 	return outcome(StepFunctions, task, "task done", "done")
+}
+
+// compensationWhat describes the payments ledger's compensation: a refund gives back a charge
+// that was approved; a void closes a payment nothing was decided for, so that a charge still in
+// flight cannot be recorded (the delivery that took it refunds it instead).
+func compensationWhat(status string) string {
+	if status == "VOIDED" {
+		return "payment voided the payment before any decision: VOIDED (conditional update from no record or PENDING: " +
+			"a charge still in flight can no longer be recorded, and is refunded at the provider)"
+	}
+	return "payment gave the charge back: " + status + " (conditional update from APPROVED: never refunded twice)"
 }
 
 // writes lists the table writes the evidence holds for a task's target: a function, or the

@@ -632,3 +632,35 @@ func TestBuildTellsAConflictFromADuplicate(t *testing.T) {
 		t.Errorf("the stored event's own record is marked duplicate %v, conflict %v", h.Duplicate, h.Conflict)
 	}
 }
+
+// The words follow what the evidence says happened: a claim that failed was not made, and a void
+// (compensation before any decision) gave back no charge and did not move from APPROVED.
+func TestBuildSaysWhatHappenedNotWhatWasMeant(t *testing.T) {
+	ev := approved()
+	claim := func(outcome, err string) State {
+		return State{Name: "ClaimSaga", Type: "Task", Entered: at(9100), Attempts: []Attempt{{Resource: "dynamodb:putItem", Target: ResSagas,
+			Scheduled: at(9100), Ended: at(9101), Outcome: outcome, Error: err}}}
+	}
+	ev.Executions[0].States = append([]State{claim("Succeeded", "")}, ev.Executions[0].States...)
+	ev.Executions = append(ev.Executions, Execution{Arn: "arn:exec:x2", Name: "x2", Status: "SUCCEEDED", Started: at(9000), Stopped: at(9500),
+		EventID: "e1", BusID: "b1-again", States: []State{claim("Failed", "DynamoDB.ConditionalCheckFailedException")}})
+	voided := rescued()
+	voided.Executions[1].States = []State{{Name: "RefundPayment", Type: "Task", Entered: at(710), Attempts: []Attempt{{
+		Resource: "sqs:sendMessage.waitForTaskToken", Target: ResPaymentsQueue, Scheduled: at(710), Ended: at(790), Outcome: "Succeeded"}}}}
+	voided.Refund = &Write{Item: "payment p1", Status: "VOIDED", At: at(780)}
+	j, v := Build(ev), Build(voided)
+	for _, tc := range []struct {
+		j           Journey
+		key         string
+		says, avoid string
+	}{
+		{j, "sfn/x1/0/0/claim", "ClaimSaga claimed the order", "tried"},
+		{j, "sfn/x2/0/0/claim", "ClaimSaga tried to claim the order", "claimed"},
+		{v, "sfn/rescue-x1/0/0/write", "voided the payment before any decision: VOIDED", "APPROVED"},
+	} {
+		h := tc.j.Hops[index(t, tc.j, tc.key, func(h Hop) bool { return h.Key == tc.key })]
+		if !strings.Contains(h.What, tc.says) || strings.Contains(h.What, tc.avoid) {
+			t.Errorf("%s says %q; want %q, not %q", tc.key, h.What, tc.says, tc.avoid)
+		}
+	}
+}
