@@ -42,6 +42,7 @@ func (b *builder) execution(x Execution, duplicate bool) {
 		what = "the rescuer started rescue execution " + name + " for execution " + stalled +
 			", which stopped without compensating: it takes the order's claim over and compensates (refund or void, release, OrderCancelled)"
 	}
+	own := len(b.hops) // this execution's hops are b.hops[own:]
 	prev := b.add(b.withEvent(Hop{Key: "sfn/" + name + "/start", Cause: cause, Time: x.Started, From: from,
 		Service: StepFunctions, Resource: ResWorkflow, Actor: actor, Action: "StartExecution", Evidence: "execution history",
 		What: what, Duplicate: duplicate}, x.EventID))
@@ -55,10 +56,24 @@ func (b *builder) execution(x Execution, duplicate bool) {
 		}
 	}
 	if !x.Stopped.IsZero() {
-		b.add(Hop{Key: "sfn/" + name + "/end", Cause: prev, Time: x.Stopped, From: StepFunctions, Service: StepFunctions,
+		b.add(Hop{Key: "sfn/" + name + "/end", Cause: b.lastBefore(own, x.Stopped, prev), Time: x.Stopped, From: StepFunctions, Service: StepFunctions,
 			Resource: ResWorkflow, Action: "execution " + x.Status, Evidence: "execution history",
 			What: "execution " + name + " ended: " + x.Status})
 	}
+}
+
+// lastBefore is the cause of an execution's end: the latest of its hops (b.hops[from:]) not after
+// it stopped, or fallback if none is. Not simply its last hop: an execution stopped while a task
+// ran (aborted, timed out) can have that task's end recorded after its own (MiniStack records
+// TaskFailed after ExecutionAborted), and an end drawn after it would show a negative latency.
+func (b *builder) lastBefore(from int, stopped time.Time, fallback string) string {
+	key, at := fallback, time.Time{}
+	for _, h := range b.hops[from:] {
+		if !h.Time.After(stopped) && !h.Time.Before(at) {
+			key, at = h.Key, h.Time
+		}
+	}
+	return key
 }
 
 func stateWhat(s State) string {
@@ -217,8 +232,8 @@ func (b *builder) ownWrites(xs []Execution) {
 							before, beforeAt = key, a.Scheduled
 						}
 						ended := a.Ended
-						if ended.IsZero() {
-							ended = x.Stopped // zero while the execution runs
+						if ended.IsZero() || (!x.Stopped.IsZero() && x.Stopped.Before(ended)) {
+							ended = x.Stopped // zero while the execution runs; an end recorded after the execution's is not the task's
 						}
 						if !a.Scheduled.After(w.At) && (ended.IsZero() || !ended.Before(w.At)) && (within == "" || a.Scheduled.Before(withinAt)) {
 							within, withinAt = key, a.Scheduled

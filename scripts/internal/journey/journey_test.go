@@ -664,3 +664,25 @@ func TestBuildSaysWhatHappenedNotWhatWasMeant(t *testing.T) {
 		}
 	}
 }
+
+// MiniStack records the failure of the task an aborted execution was waiting in after the abort
+// itself. The execution's end is still drawn after what happened before it, with no negative
+// latency, and the rescue's void, made after the abort, is the rescue's, not the aborted task's.
+func TestAnAbortRecordedBeforeItsTasksFailure(t *testing.T) {
+	ev := rescued()
+	ev.Executions[0].States[4].Attempts[0].Ended = at(480 + 26727) // TaskFailed, after ExecutionAborted at 480
+	ev.Executions[0].States[4].Attempts[0].Outcome, ev.Executions[0].States[4].Attempts[0].Error = "Failed", "States.Runtime"
+	ev.Executions[1].States = []State{{Name: "RefundPayment", Type: "Task", Entered: at(710), Attempts: []Attempt{{
+		Resource: "sqs:sendMessage.waitForTaskToken", Target: ResPaymentsQueue, Scheduled: at(710), Ended: at(790), Outcome: "Succeeded"}}}}
+	ev.Refund = &Write{Item: "payment p1", Status: "VOIDED", At: at(780)}
+	j := Build(ev)
+	for _, s := range j.Timeline() {
+		if s.Key == "sfn/x1/end" && (s.SincePrev < 0 || s.SinceCause < 0) {
+			t.Errorf("execution x1 ended %v after the hop before it, %v after its cause %s", s.SincePrev, s.SinceCause, s.Cause)
+		}
+	}
+	void := j.Hops[index(t, j, "the void", func(h Hop) bool { return h.Resource == ResPayments })]
+	if !strings.HasPrefix(void.Key, "sfn/rescue-x1/") {
+		t.Errorf("the void is drawn under %s, want under the rescue", void.Key)
+	}
+}
