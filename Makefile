@@ -142,6 +142,7 @@ token: ## print an access token of a signed-in customer for curl (local stack): 
 	@$(LOCAL_ENV) go run ./scripts/token -user $(CUSTOMER)
 
 trace: ## show the journey of one order on the local stack: make trace ORDER=ORD-... [ARGS="--html trace.html"]
+	@if [ -z "$(ORDER)" ]; then echo 'usage: make trace ORDER=ORD-… [ARGS="-html trace.html" or ARGS=-follow] (POST /orders returns the id)' >&2; exit 2; fi
 	$(LOCAL_ENV) go run ./scripts/trace $(ARGS) $(ORDER)
 
 replay: ## rebuild the projections by replaying the order-events stream from the start (local stack)

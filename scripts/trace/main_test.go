@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -107,5 +109,19 @@ func TestFollowTellsAnInterruptFromTheTimeout(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want exit %d saying %q, not %q", code, stderr.String(), tc.code, tc.says, tc.not)
 			}
 		})
+	}
+}
+
+// make trace without ORDER= says how to call it, rather than the tool's "want exactly one order
+// id, got 0", which does not name ORDER.
+func TestMakeTraceWithoutOrderShowsItsUsage(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("no make")
+	}
+	cmd := exec.Command("make", "-s", "--no-print-directory", "-C", "../..", "trace", "ORDER=")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || !strings.Contains(string(out), "usage: make trace ORDER=ORD-") || strings.Contains(string(out), "want exactly one") {
+		t.Errorf("make trace ORDER= : %v, %q; want it to fail with its usage", err, out)
 	}
 }
