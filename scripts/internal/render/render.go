@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/orderflow-dev/orderflow/events"
 	"github.com/orderflow-dev/orderflow/scripts/internal/journey"
 )
 
@@ -51,13 +52,23 @@ func Summary(w io.Writer, j journey.Journey) {
 	ew.printf("  outcome        %s\n", Outcome(j))
 }
 
-// Outcome says where the order stands, from its events.
+// Outcome says where the order stands, from its events. An order that has ended is timed to
+// the event that ended it, as stored: what happens to it later (a duplicate injected minutes
+// after, a replay) is not how long the order took.
 func Outcome(j journey.Journey) string {
 	if len(j.Events) == 0 {
 		return "no event yet"
 	}
 	last := j.Events[len(j.Events)-1]
 	s := fmt.Sprintf("%s after %d events", last.Type, len(j.Events))
+	for _, e := range j.Events {
+		if events.EndsOrder(events.Type(e.Type)) && !e.RecordedAt.IsZero() && len(j.Hops) > 0 {
+			if d := e.RecordedAt.Sub(j.Hops[0].Time); d > 0 {
+				s += fmt.Sprintf(", %s from the first hop to %s in the event store", Latency(d), e.Type)
+			}
+			return s
+		}
+	}
 	if d := j.Duration(); d > 0 {
 		s += fmt.Sprintf(", %s from the first hop to the last", Latency(d))
 	}

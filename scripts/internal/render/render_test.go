@@ -137,6 +137,16 @@ func TestText(t *testing.T) {
 	}
 }
 
+// An ended order is timed to its end, not to a duplicate put on the bus minutes later.
+func TestOutcomeOfAnEndedOrder(t *testing.T) {
+	j := sample()
+	j.Events = append(j.Events, journey.Event{ID: "e3", Type: "OrderShipped", Sequence: 3, RecordedAt: at(900)})
+	j.Hops = append(j.Hops, journey.Hop{Key: "late", Time: at(13 * 60 * 1000), Duplicate: true})
+	if got, want := Outcome(j), "OrderShipped after 3 events, 900ms from the first hop to OrderShipped in the event store"; got != want {
+		t.Errorf("Outcome = %q, want %q", got, want)
+	}
+}
+
 func TestArrow(t *testing.T) {
 	for _, tc := range []struct {
 		x1, x2     int
