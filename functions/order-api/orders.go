@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"strconv"
 	"time"
 
@@ -26,8 +25,6 @@ const (
 	maxPageSize     = 50
 	foldsAtOnce     = 8 // event-store reads in flight for one page
 )
-
-var orderIDPattern = regexp.MustCompile(`^ORD-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
 // orderPage is the body of GET /orders.
 type orderPage struct {
@@ -49,7 +46,7 @@ type orderSummary struct {
 // GET /orders/{orderId}: the order as a fold over its events, if it is the caller's. Another
 // customer's order is 404 as an unknown one is: its existence is not disclosed.
 func (h *Handler) get(ctx context.Context, logger *slog.Logger, orderID, customer string) lambdaevents.APIGatewayV2HTTPResponse {
-	if !orderIDPattern.MatchString(orderID) {
+	if !order.IsID(orderID) {
 		return reply(http.StatusBadRequest, errorBody{Error: fmt.Sprintf("%q is not an order id (ORD-<uuid>)", orderID), Field: "orderId"})
 	}
 	evs, err := h.Events.Load(ctx, orderID)
@@ -171,7 +168,7 @@ func decodeCursor(s string) (store.OrderCursor, error) {
 	if err := json.Unmarshal(b, &c); err != nil {
 		return store.OrderCursor{}, err
 	}
-	if !orderIDPattern.MatchString(c.OrderID) || c.PlacedAt.IsZero() {
+	if !order.IsID(c.OrderID) || c.PlacedAt.IsZero() {
 		return store.OrderCursor{}, errors.New("incomplete cursor")
 	}
 	return store.OrderCursor{PlacedAt: c.PlacedAt, OrderID: c.OrderID}, nil

@@ -76,6 +76,7 @@ type Order = order.Order
 var (
 	Fold            = order.Fold
 	NewOrderID      = order.NewID
+	IsOrderID       = order.IsID
 	ErrNotFound     = order.ErrNotFound
 	ErrFoldConflict = order.ErrConflict
 	ErrCorrupt      = order.ErrCorrupt

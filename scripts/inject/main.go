@@ -22,19 +22,16 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/functions/toolkit"
 	"github.com/orderflow-dev/orderflow/scripts/internal/cli"
 	"github.com/orderflow-dev/orderflow/scripts/internal/deployed"
 	"github.com/orderflow-dev/orderflow/scripts/internal/inject"
 )
-
-// orderID is the form of an order id, as POST /orders returns it (and scripts/trace checks it).
-var orderID = regexp.MustCompile(`^ORD-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
 // v1Flags are the flags of -v1 only; typeFlag is of -duplicate only.
 var v1Flags = []string{"token", "sku", "qty", "customer", "copies"}
@@ -101,7 +98,7 @@ func parse(args []string, stderr io.Writer) (options, int, bool) {
 		return usage("-type is for -duplicate: -v1 publishes one OrderPlaced v1")
 	case opt.dup != "" && slices.ContainsFunc(v1Flags, func(f string) bool { return set[f] }):
 		return usage("-%s %s for -v1 only: -duplicate re-publishes each stored event once, unchanged", strings.Join(setOf(v1Flags, set), ", -"), isOrAre(len(setOf(v1Flags, set))))
-	case opt.dup != "" && !orderID.MatchString(opt.dup):
+	case opt.dup != "" && !toolkit.IsOrderID(opt.dup):
 		return usage("%q is not an order id: want ORD-<uuid>, as POST /orders returns it", opt.dup)
 	case set["qty"] && (o.Quantity < 1 || o.Quantity > events.MaxLineQuantity):
 		return usage("-qty must be 1 to %d (leave it out for the sample's)", events.MaxLineQuantity)

@@ -18,16 +18,14 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"regexp"
 	"time"
 
+	"github.com/orderflow-dev/orderflow/functions/toolkit"
 	"github.com/orderflow-dev/orderflow/scripts/internal/cli"
 	"github.com/orderflow-dev/orderflow/scripts/internal/deployed"
 	"github.com/orderflow-dev/orderflow/scripts/internal/journey"
 	"github.com/orderflow-dev/orderflow/scripts/internal/render"
 )
-
-var orderID = regexp.MustCompile(`^ORD-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
 type options struct {
 	order    string
@@ -131,7 +129,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	case len(rest) != 1:
 		fs.Usage()
 		return opt, fmt.Errorf("want exactly one order id, got %d", len(rest))
-	case !orderID.MatchString(rest[0]):
+	case !toolkit.IsOrderID(rest[0]):
 		return opt, fmt.Errorf("%q is not an order id: want ORD-<uuid>, as POST /orders returns it", rest[0])
 	case opt.follow && (opt.timeout <= 0 || opt.interval <= 0 || opt.settle <= 0):
 		return opt, errors.New("-timeout, -interval and -settle must be positive")

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -231,6 +232,30 @@ func Fingerprint(req PlaceOrderRequest) string {
 // another customer's order id.
 func NewID() string {
 	return "ORD-" + uuid.NewString()
+}
+
+// IsID reports whether s is an order id as NewID makes them and the event schemas accept
+// (envelope.schema.json's orderId): "ORD-" and a UUID in its canonical lower-case form. The API,
+// the trace, replay and inject all refuse anything else by it.
+func IsID(s string) bool {
+	u, ok := strings.CutPrefix(s, "ORD-")
+	if !ok || len(u) != 36 {
+		return false
+	}
+	for i := range len(u) {
+		c := u[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // NewPaymentIntentID is a fresh random payment intent id ("pi_" + 128 random bits in hex).

@@ -19,7 +19,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"time"
 
@@ -124,10 +123,6 @@ func (r *Report) OK() bool {
 	return r.Stopped == "" && len(r.Mismatches) == 0 && r.EventStore.Conflicts == 0
 }
 
-// orderIDPattern is an order id as POST /orders returns it (ORD- and a lower-case UUID), the
-// pattern the order API and the trace check too.
-var orderIDPattern = regexp.MustCompile(`^ORD-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-
 // ErrUsage marks what Check finds wrong with the options: the caller asked for something that
 // cannot be replayed, before anything was read.
 var ErrUsage = errors.New("bad options")
@@ -138,7 +133,7 @@ func (o Options) Check() error {
 	if o.From != "" && o.From != FromStream && o.From != FromEventStore {
 		return fmt.Errorf("%w: -from %q: want %q or %q", ErrUsage, o.From, FromStream, FromEventStore)
 	}
-	if o.OrderID != "" && !orderIDPattern.MatchString(o.OrderID) {
+	if o.OrderID != "" && !toolkit.IsOrderID(o.OrderID) {
 		return fmt.Errorf("%w: -order %q is not an order id: want ORD-<uuid> in lower case, as POST /orders returns it", ErrUsage, o.OrderID)
 	}
 	return nil
