@@ -130,11 +130,16 @@ func (b *builder) api() {
 
 // bus adds a hop onto the bus for an event and remembers it for the consumers' hops.
 func (b *builder) bus(h Hop, busID string) string {
-	h.Rules = b.ev.Matches[h.EventID]
 	_, stored := b.byID[h.EventID] // the rules are tried on stored events: of one not stored yet, nothing is known
-	if len(h.Rules) > 0 {
+	if !h.Conflict {
+		h.Rules = b.ev.Matches[h.EventID]
+	}
+	switch {
+	case h.Conflict: // the stored event's rules are not this record's
+		h.What += "; the rules were tried on the stored event, not on this record: which it matched is unknown"
+	case len(h.Rules) > 0:
 		h.What += "; matched " + strings.Join(h.Rules, ", ")
-	} else if b.ev.RuleCheck != "" && stored {
+	case b.ev.RuleCheck != "" && stored:
 		h.What += "; matched no rule"
 	}
 	if _, seen := b.busKey[h.EventID]; seen {

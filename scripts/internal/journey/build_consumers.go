@@ -18,7 +18,10 @@ func (b *builder) stream() map[string]string {
 	first := map[string]string{}
 	recs := append([]Record(nil), b.ev.Records...)
 	sort.SliceStable(recs, func(x, y int) bool { return recs[x].Arrival.Before(recs[y].Arrival) })
-	rule := func(id string) string {
+	rule := func(id string, conflict bool) string {
+		if conflict { // the rules were tried on the stored event, not on this record
+			return "the bus"
+		}
 		return ruleLabel(b.rule(id, b.ev.Resources["streamer"]), "the bus")
 	}
 	maxSeq := 0
@@ -27,7 +30,14 @@ func (b *builder) stream() map[string]string {
 		if !known {
 			cause = b.busKey[r.EventID]
 		}
-		stored, conflict := b.conflicting(r)
+		stored, own, conflict := b.conflicting(r)
+		// A conflicting record is labelled with its own type and sequence, not the stored event's.
+		label := func(h Hop) Hop {
+			if conflict {
+				return withRecord(h, own)
+			}
+			return b.withEvent(h, r.EventID)
+		}
 		_, seen := first[r.EventID]
 		dup := seen || conflict // not the record the consumers act on
 		if dup && !known {
@@ -38,13 +48,13 @@ func (b *builder) stream() map[string]string {
 				what = fmt.Sprintf("an event put on the bus with the id and sequence of stored event #%d but different content "+
 					"(not a retry: a retried producer re-emits the same fact)", stored.Sequence)
 			}
-			cause = b.bus(b.withEvent(Hop{Key: "bus/" + r.EventID + "/" + r.BusID, Cause: cause, Time: r.Arrival, Approx: true,
+			cause = b.bus(label(Hop{Key: "bus/" + r.EventID + "/" + r.BusID, Cause: cause, Time: r.Arrival, Approx: true,
 				From: Client, Service: EventBridge, Resource: ResBus, Action: "PutEvents again", Evidence: "Kinesis record",
-				What: what, Conflict: conflict}, r.EventID), r.BusID)
+				What: what, Conflict: conflict}), r.BusID)
 		}
-		fn := b.add(b.withEvent(Hop{Key: "fn/streamer/" + r.Seq, Cause: cause, Time: r.Arrival, Approx: true, From: EventBridge,
+		fn := b.add(label(Hop{Key: "fn/streamer/" + r.Seq, Cause: cause, Time: r.Arrival, Approx: true, From: EventBridge,
 			Service: Lambda, Resource: "streamer", Actor: "streamer", Action: "→ streamer", Evidence: "Kinesis record",
-			What: rule(r.EventID) + " invoked streamer, which validated the event against its schema", Duplicate: dup, Conflict: conflict}, r.EventID))
+			What: rule(r.EventID, conflict) + " invoked streamer, which validated the event against its schema", Duplicate: dup, Conflict: conflict}))
 		what := fmt.Sprintf("streamer appended record %s to %s (partition key = the order id: all its records go to this one shard, in arrival order)",
 			Tail(r.Seq), r.Shard)
 		if e, ok := b.byID[r.EventID]; ok && !dup {
@@ -63,12 +73,12 @@ func (b *builder) stream() map[string]string {
 		case dup:
 			what = fmt.Sprintf("a second record %s of the same event (the stream keeps everything; consumers must de-duplicate)", Tail(r.Seq))
 		}
-		k := b.add(b.withEvent(Hop{Key: "kinesis/" + r.Seq, Cause: fn, Time: r.Arrival, From: Lambda, Service: Kinesis,
+		k := b.add(label(Hop{Key: "kinesis/" + r.Seq, Cause: fn, Time: r.Arrival, From: Lambda, Service: Kinesis,
 			Resource: ResStream, Actor: "streamer", Action: "PutRecord", Evidence: "Kinesis GetRecords", What: what, Duplicate: dup,
-			Conflict: conflict}, r.EventID))
+			Conflict: conflict}))
 		switch {
 		case conflict:
-			b.parkedConflict(r, k, stored)
+			b.parkedConflict(r, k, stored, own)
 		case dup:
 			b.ignoredDuplicate(r, k)
 		default:
@@ -95,24 +105,33 @@ func (b *builder) ignoredDuplicate(r Record, recordKey string) {
 // other content: its conditional put fails and, the content differing, it is no duplicate to
 // ignore but a sequence conflict, which retrying cannot fix: the projector parks the record in
 // its dead-letter queue for a person (make redrive keeps it there, as conflicting with the store).
-func (b *builder) parkedConflict(r Record, recordKey string, stored Event) {
-	b.add(b.withEvent(Hop{Key: "fn/projector/" + r.Seq, Cause: recordKey, Time: r.Arrival, Approx: true, From: Kinesis,
+func (b *builder) parkedConflict(r Record, recordKey string, stored Event, own events.Envelope) {
+	b.add(withRecord(Hop{Key: "fn/projector/" + r.Seq, Cause: recordKey, Time: r.Arrival, Approx: true, From: Kinesis,
 		Service: Lambda, Resource: "projector", Actor: "projector", Action: "→ projector (conflict parked)", Evidence: ResEventStore,
 		What: fmt.Sprintf("projector found slot #%d held by event %s with other content: a sequence conflict, not a duplicate; "+
 			"it wrote nothing and parked the record in its dead-letter queue (see make redrive)", stored.Sequence, short(stored.ID)),
-		Duplicate: true, Conflict: true}, r.EventID))
+		Duplicate: true, Conflict: true}, own))
+}
+
+// withRecord fills the hop's event fields from the envelope a record carries: for a conflicting
+// record, whose id is a stored event's but whose type and content may not be, they are the
+// record's own.
+func withRecord(h Hop, env events.Envelope) Hop {
+	h.EventID, h.EventType, h.Sequence, h.CausationID = env.ID, string(env.Type), env.Sequence, env.CausationID
+	return h
 }
 
 // conflicting reports whether the record carries an event that claims the slot of a stored event
 // (same order and sequence) but is not that event, judged as the projector's Append judges it
-// (events.SameFact: id, type, version and payload). It returns the stored event. A record whose
-// slot is not stored yet, or that cannot be read, is no conflict as far as the trace can tell.
-func (b *builder) conflicting(r Record) (Event, bool) {
+// (events.SameFact: id, type, version and payload). It returns the stored event and the record's
+// envelope. A record whose slot is not stored yet, or that cannot be read, is no conflict as far
+// as the trace can tell.
+func (b *builder) conflicting(r Record) (Event, events.Envelope, bool) {
 	var rec struct {
 		Detail events.Envelope `json:"detail"`
 	}
 	if json.Unmarshal(r.Raw, &rec) != nil || rec.Detail.Sequence == 0 {
-		return Event{}, false
+		return Event{}, events.Envelope{}, false
 	}
 	for _, e := range b.ev.Events {
 		if e.Sequence != rec.Detail.Sequence {
@@ -120,12 +139,12 @@ func (b *builder) conflicting(r Record) (Event, bool) {
 		}
 		var stored events.Envelope
 		if json.Unmarshal([]byte(e.Detail), &stored) != nil {
-			return Event{}, false
+			return Event{}, events.Envelope{}, false
 		}
 		same := e.ID == stored.ID && e.Type == string(stored.Type) && events.SameFact(stored, rec.Detail)
-		return e, !same
+		return e, rec.Detail, !same
 	}
-	return Event{}, false
+	return Event{}, events.Envelope{}, false
 }
 
 func (b *builder) recordCause(first map[string]string, e Event) (string, string) {

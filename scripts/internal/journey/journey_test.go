@@ -633,6 +633,33 @@ func TestBuildTellsAConflictFromADuplicate(t *testing.T) {
 	}
 }
 
+// A conflicting record usually carries the stored event's id (ids follow from order and sequence)
+// but may be of another type: its hops name the record's own type, and the stored event's rules,
+// which were tried on the stored event, are not shown as the record's.
+func TestBuildLabelsAConflictWithTheRecordsOwnType(t *testing.T) {
+	ev := approved()
+	ev.Events[1].Detail = `{"id":"e2","type":"InventoryReserved","version":1,"source":"orderflow.inventory","time":"2026-11-26T10:30:00.3Z",` +
+		`"orderId":"ORD-1","sequence":2,"correlationId":"e1","causationId":"e1","payload":{"items":[]}}`
+	cancelled := `{"id":"e2","type":"OrderCancelled","version":1,"source":"orderflow.fulfilment","time":"2026-11-26T10:31:00Z",` +
+		`"orderId":"ORD-1","sequence":2,"correlationId":"e1","causationId":"e9","payload":{"reason":"forged"}}`
+	ev.Records = append(ev.Records, Record{Shard: "shard-0", Seq: "k21", PartitionKey: "ORD-1", Arrival: at(7000), BusID: "b21",
+		EventID: "e2", Type: "OrderCancelled", Raw: []byte(`{"id":"b21","detail-type":"OrderCancelled","detail":` + cancelled + `}`)})
+	j := Build(ev)
+	for _, key := range []string{"bus/e2/b21", "fn/streamer/k21", "kinesis/k21", "fn/projector/k21"} {
+		h := j.Hops[index(t, j, key, func(h Hop) bool { return h.Key == key })]
+		if !h.Conflict || h.EventType != "OrderCancelled" || h.Sequence != 2 || h.CausationID != "e9" {
+			t.Errorf("%s: conflict %v, event #%d %s caused by %s; want the conflicting record's #2 OrderCancelled caused by e9",
+				key, h.Conflict, h.Sequence, h.EventType, h.CausationID)
+		}
+		if len(h.Rules) > 0 || strings.Contains(h.What, "OrderEventsToStream") {
+			t.Errorf("%s: rules %v, %q; want none of the stored event's rules", key, h.Rules, h.What)
+		}
+	}
+	if h := j.Hops[index(t, j, "bus", func(h Hop) bool { return h.Key == "bus/e2/b21" })]; !strings.Contains(h.What, "which it matched is unknown") {
+		t.Errorf("bus hop of the conflict: %q; want it to say its rules are unknown", h.What)
+	}
+}
+
 // The words follow what the evidence says happened: a claim that failed was not made, and a void
 // (compensation before any decision) gave back no charge and did not move from APPROVED.
 func TestBuildSaysWhatHappenedNotWhatWasMeant(t *testing.T) {
