@@ -42,21 +42,23 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// Exit codes: 0 traced, 1 failed (unknown order, unreachable stack, --follow gave up), 2 usage,
-// 130 interrupted (Ctrl-C), as a shell reports a command that SIGINT ended.
+// Exit codes (cli's): 0 traced, 1 failed (unknown order, unreachable stack, --follow gave up),
+// 2 usage, 130 interrupted (Ctrl-C, whenever it comes: while the stack is read too).
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	opt, err := parse(args, stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return 0
+			return cli.OK
 		}
 		fmt.Fprintln(stderr, "trace:", err)
-		return 2
+		return cli.Usage
 	}
 	stack, err := deployed.Load(ctx)
 	if err != nil {
-		fmt.Fprintln(stderr, "trace:", err)
-		return 1
+		if ctx.Err() != nil { // Ctrl-C while the stack was described: not a stack to fix
+			err = fmt.Errorf("%w while reading the stack's outputs", errInterrupted)
+		}
+		return report(ctx, err, opt, stderr)
 	}
 	c := journey.NewCollector(stack)
 	var j journey.Journey
@@ -68,7 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if opt.html != "" && len(j.Hops) > 0 {
 		if werr := writeHTML(opt.html, j); werr != nil {
 			fmt.Fprintln(stderr, "trace:", werr)
-			return 1
+			return cli.Failed
 		}
 		fmt.Fprintf(stdout, "\nWrote %s: a sequence diagram of the %d hops (self-contained: open it in any browser).\n", opt.html, len(j.Hops))
 	}
@@ -83,13 +85,13 @@ var errInterrupted = errors.New("interrupted")
 func report(ctx context.Context, err error, opt options, stderr io.Writer) int {
 	switch {
 	case err == nil:
-		return 0
+		return cli.OK
 	case errors.Is(err, errInterrupted) || ctx.Err() != nil:
 		if !errors.Is(err, errInterrupted) {
 			err = fmt.Errorf("%w while reading the journey of %s", errInterrupted, opt.order)
 		}
 		fmt.Fprintln(stderr, "trace:", err)
-		return 130
+		return cli.Interrupted
 	case errors.Is(err, journey.ErrUnknownOrder):
 		hint := "Right after a POST the event store may not have it yet\n" +
 			"(it fills asynchronously from the stream): try again, or use -follow, which waits for it."
@@ -99,10 +101,10 @@ func report(ctx context.Context, err error, opt options, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "trace: no order %s on this stack: the event store holds no event for it.\n"+
 			"Check the id (POST /orders returns it). %s\n", opt.order, hint)
-		return 1
+		return cli.Failed
 	}
 	fmt.Fprintln(stderr, "trace:", err)
-	return 1
+	return cli.Failed
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {

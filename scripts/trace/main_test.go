@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/orderflow-dev/orderflow/scripts/internal/cli"
 	"github.com/orderflow-dev/orderflow/scripts/internal/journey"
 )
 
@@ -87,8 +89,8 @@ func TestFollowTellsAnInterruptFromTheTimeout(t *testing.T) {
 		code      int
 		says, not string
 	}{
-		{"interrupted while waiting for the order", nil, true, 130, "interrupted while waiting for " + id, "use -follow"},
-		{"interrupted while following", running, true, 130, "interrupted: OrderPlaced after 1 events", "gave up"},
+		{"interrupted while waiting for the order", nil, true, cli.Interrupted, "interrupted while waiting for " + id, "use -follow"},
+		{"interrupted while following", running, true, cli.Interrupted, "interrupted: OrderPlaced after 1 events", "gave up"},
 		{"timed out while waiting for the order", nil, false, 1, "-follow waited 50ms", "use -follow"},
 		{"timed out while following", running, false, 1, "gave up after 50ms", "interrupted"},
 	} {
@@ -109,6 +111,23 @@ func TestFollowTellsAnInterruptFromTheTimeout(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want exit %d saying %q, not %q", code, stderr.String(), tc.code, tc.says, tc.not)
 			}
 		})
+	}
+}
+
+// Ctrl-C while the stack is still being described is an interrupt too (exit 130), not a failed
+// "describe stack" that points at the deployment.
+func TestInterruptWhileReadingTheStack(t *testing.T) {
+	for k, v := range map[string]string{"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+		"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull, "AWS_PROFILE": ""} {
+		t.Setenv(k, v)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // Ctrl-C before the stack answered
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{id}, &stdout, &stderr)
+	if code != cli.Interrupted || !strings.Contains(stderr.String(), "interrupted while reading the stack") ||
+		strings.Contains(stderr.String(), "describe stack") {
+		t.Errorf("exit %d, stderr %q; want exit %d, interrupted while reading the stack", code, stderr.String(), cli.Interrupted)
 	}
 }
 

@@ -11,11 +11,15 @@ import (
 	"path/filepath"
 )
 
-// Exit codes: done, failed (or found a violation), called wrongly.
+// Exit codes: done, failed (or found a violation), called wrongly, stopped by its caller.
 const (
 	OK     = 0
 	Failed = 1
 	Usage  = 2
+	// Interrupted is for a command stopped by Ctrl-C (SIGINT) that ends on its own to report what
+	// it saw: 130, the code a shell gives a command SIGINT ended (128 + 2), so that scripts and make
+	// tell an interrupt from a failure.
+	Interrupted = 130
 )
 
 // Flags is command name's flag set. Parse errors, -h and fs.Usage() write to stderr: "usage: "
