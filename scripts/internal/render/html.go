@@ -78,7 +78,7 @@ type ruleView struct {
 
 type pageView struct {
 	J                        journey.Journey
-	Exec, Outcome, Duration  string
+	Exec, Outcome, Timing    string // Timing: how long the order took and what was measured
 	Lanes                    []lane
 	Hops                     []hopView
 	Events                   []eventView
@@ -94,7 +94,10 @@ type pageView struct {
 // with a sequence diagram of the journey, one lane per service and one arrow per hop, then the
 // events, the rules and every hop as a table.
 func HTML(w io.Writer, j journey.Journey) error {
-	v := pageView{J: j, Outcome: Outcome(j), Duration: Latency(j.Duration()), Services: strings.Join(j.Services(), " → ")}
+	v := pageView{J: j, Outcome: Outcome(j), Services: strings.Join(j.Services(), " → ")}
+	if d, measured := Timing(j); d > 0 { // as the outcome times it, not the diagram's span
+		v.Timing = Latency(d) + " " + measured
+	}
 	v.Exec = "not started yet"
 	if j.ExecutionArn != "" {
 		v.Exec = j.ExecutionArn[strings.LastIndex(j.ExecutionArn, ":")+1:] + " · " + j.Status

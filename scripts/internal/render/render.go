@@ -52,27 +52,38 @@ func Summary(w io.Writer, j journey.Journey) {
 	ew.printf("  outcome        %s\n", Outcome(j))
 }
 
-// Outcome says where the order stands, from its events. An order that has ended is timed to
-// the event that ended it, as stored: what happens to it later (a duplicate injected minutes
-// after, a replay) is not how long the order took.
+// Outcome says where the order stands, from its events, and how long it took (Timing).
 func Outcome(j journey.Journey) string {
 	if len(j.Events) == 0 {
 		return "no event yet"
 	}
 	last := j.Events[len(j.Events)-1]
 	s := fmt.Sprintf("%s after %d events", last.Type, len(j.Events))
-	for _, e := range j.Events {
-		if events.EndsOrder(events.Type(e.Type)) && !e.RecordedAt.IsZero() && len(j.Hops) > 0 {
-			if d := e.RecordedAt.Sub(j.Hops[0].Time); d > 0 {
-				s += fmt.Sprintf(", %s from the first hop to %s in the event store", Latency(d), e.Type)
-			}
-			return s
-		}
-	}
-	if d := j.Duration(); d > 0 {
-		s += fmt.Sprintf(", %s from the first hop to the last", Latency(d))
+	if d, measured := Timing(j); d > 0 {
+		s += fmt.Sprintf(", %s %s", Latency(d), measured)
 	}
 	return s
+}
+
+// Timing is how long the order took and, in words, what was measured. An order that has ended is
+// timed from its first hop to the event that ended it, as stored: what happens to it later (a
+// duplicate injected minutes after, a replay) is not how long the order took. Any other order,
+// or an ended one whose end the event store holds no time for, is timed from its first hop to its
+// last, and the words say so.
+func Timing(j journey.Journey) (time.Duration, string) {
+	if len(j.Hops) == 0 {
+		return 0, ""
+	}
+	for _, e := range j.Events {
+		if !events.EndsOrder(events.Type(e.Type)) {
+			continue
+		}
+		if e.RecordedAt.IsZero() {
+			return j.Duration(), fmt.Sprintf("from the first hop to the last (the event store holds no time for %s)", e.Type)
+		}
+		return e.RecordedAt.Sub(j.Hops[0].Time), fmt.Sprintf("from the first hop to %s in the event store", e.Type)
+	}
+	return j.Duration(), "from the first hop to the last"
 }
 
 // Events writes the order's events: the facts, with the ids that tie the hops together.

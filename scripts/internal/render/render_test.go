@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"context"
+	"html"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -137,13 +138,35 @@ func TestText(t *testing.T) {
 	}
 }
 
-// An ended order is timed to its end, not to a duplicate put on the bus minutes later.
+// An ended order is timed to its end, not to a duplicate put on the bus minutes later, in the
+// text and on the page alike; without a stored time for its end, the words say what was timed.
 func TestOutcomeOfAnEndedOrder(t *testing.T) {
-	j := sample()
-	j.Events = append(j.Events, journey.Event{ID: "e3", Type: "OrderShipped", Sequence: 3, RecordedAt: at(900)})
-	j.Hops = append(j.Hops, journey.Hop{Key: "late", Time: at(13 * 60 * 1000), Duplicate: true})
-	if got, want := Outcome(j), "OrderShipped after 3 events, 900ms from the first hop to OrderShipped in the event store"; got != want {
-		t.Errorf("Outcome = %q, want %q", got, want)
+	ended := func(recorded time.Time) journey.Journey {
+		j := sample()
+		j.Events = append(j.Events, journey.Event{ID: "e3", Type: "OrderShipped", Sequence: 3, RecordedAt: recorded})
+		j.Hops = append(j.Hops, journey.Hop{Key: "late", Time: at(13 * 60 * 1000), Duplicate: true})
+		return j
+	}
+	for _, tc := range []struct {
+		name string
+		j    journey.Journey
+		want string
+	}{
+		{"ended", ended(at(900)), "OrderShipped after 3 events, 900ms from the first hop to OrderShipped in the event store"},
+		{"ended, its end's time unknown", ended(time.Time{}),
+			"OrderShipped after 3 events, 13m0s from the first hop to the last (the event store holds no time for OrderShipped)"},
+		{"not ended", sample(), "InventoryReserved after 2 events, 1.600s from the first hop to the last"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Outcome(tc.j); got != tc.want {
+				t.Errorf("Outcome = %q, want %q", got, tc.want)
+			}
+			timing := tc.want[strings.Index(tc.want, ", ")+2:]
+			page := string(renderHTML(t, tc.j))
+			if heading := "in the order they happened; " + html.EscapeString(timing) + "</small>"; !strings.Contains(page, heading) || strings.Contains(page, "end to end") {
+				t.Errorf("the page's diagram heading does not say %q", heading)
+			}
+		})
 	}
 }
 
