@@ -184,7 +184,7 @@ func follow(parent context.Context, c collector, opt options, stdout, stderr io.
 					" UPDATED: a hop printed before its details were known, again under its number)\n%s\n", opt.order, render.HopHeader)
 				started = true
 			}
-			fresh := printed.Next(j) // new hops, and hops printed before their details were known, again
+			fresh := printed.Next(j, render.HopSays) // new hops, and hops printed before their details were known, again
 			for _, s := range fresh {
 				fmt.Fprintln(stdout, render.HopLine(s))
 			}

@@ -114,6 +114,36 @@ func TestFollowTellsAnInterruptFromTheTimeout(t *testing.T) {
 	}
 }
 
+// polls answers each Collect with the next journey, then with the last one again.
+type polls struct{ js []journey.Journey }
+
+func (p *polls) Collect(context.Context, string) (journey.Journey, error) {
+	j := p.js[0]
+	if len(p.js) > 1 {
+		p.js = p.js[1:]
+	}
+	return j, nil
+}
+
+// -follow prints a hop again (UPDATED) only when its line would show something new: a hop whose
+// changes are all in fields the line does not print (where it came from, the arrow's words)
+// would come out UPDATED and identical to its first line.
+func TestFollowPrintsAgainOnlyWhatTheLineShows(t *testing.T) {
+	ended := func(from, action string) journey.Journey {
+		return journey.Journey{OrderID: id, Status: "SUCCEEDED", Events: []journey.Event{{ID: "e1", Type: "OrderShipped", Sequence: 1}},
+			Hops: []journey.Hop{{Key: "a", Time: time.Now(), From: from, Service: journey.Lambda, Resource: "streamer", Action: action, What: "w"}}}
+	}
+	c := &polls{js: []journey.Journey{ended(journey.EventBridge, "→ streamer"), ended(journey.Kinesis, "invoke")}}
+	opt := options{order: id, follow: true, timeout: time.Minute, interval: time.Millisecond, settle: 2}
+	var stdout, stderr bytes.Buffer
+	if _, err := follow(context.Background(), c, opt, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(stdout.String(), "streamer"); n != 1 || strings.Contains(stdout.String(), "UPDATED: w") {
+		t.Errorf("the hop is printed %d times:\n%s\nwant once: its line did not change", n, stdout.String())
+	}
+}
+
 // Ctrl-C while the stack is still being described is an interrupt too (exit 130), not a failed
 // "describe stack" that points at the deployment.
 func TestInterruptWhileReadingTheStack(t *testing.T) {

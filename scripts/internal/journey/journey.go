@@ -14,7 +14,6 @@ package journey
 import (
 	"container/heap"
 	"errors"
-	"fmt"
 	"sort"
 	"time"
 
@@ -269,14 +268,16 @@ type printedHop struct {
 
 // Next returns what to print for the journey as it now stands, in journey order: the hops not
 // printed yet, numbered on from the last printed, and the hops printed before whose line would
-// now say something else, under their first number with Revised set.
-func (p *Printed) Next(j Journey) []Step {
+// now say something else, under their first number with Revised set. says is what a hop's line
+// shows apart from its number and times (render.HopSays for -follow's lines): a field the line
+// does not show, or a time made more precise, is no news to print again.
+func (p *Printed) Next(j Journey, says func(Hop) string) []Step {
 	if p.lines == nil {
 		p.lines = map[string]printedHop{}
 	}
 	var out []Step
 	for _, s := range j.Timeline() {
-		said := s.says()
+		said := says(s.Hop)
 		prev, ok := p.lines[s.Key]
 		switch {
 		case !ok:
@@ -293,9 +294,4 @@ func (p *Printed) Next(j Journey) []Step {
 		out = append(out, s)
 	}
 	return out
-}
-
-// says is what a hop's line tells apart from its time: a time made more precise is no news.
-func (h Hop) says() string {
-	return fmt.Sprint(h.From, h.Service, h.Resource, h.Action, h.EventType, h.Sequence, h.What, h.Duplicate, h.Conflict)
 }

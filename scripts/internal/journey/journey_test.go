@@ -117,23 +117,28 @@ func TestTimeline(t *testing.T) {
 	}
 }
 
+// says stands for render.HopSays (render imports journey): what a hop's line shows.
+func says(h Hop) string {
+	return fmt.Sprint(h.Service, h.Resource, h.EventType, h.Sequence, h.What, h.Duplicate, h.Conflict)
+}
+
 func TestPrintedNumbersNewHopsAsPrinted(t *testing.T) {
 	var p Printed
 	j := Journey{Hops: []Hop{{Key: "a", Time: at(1)}, {Key: "b", Time: at(2)}}}
-	if got := p.Next(j); len(got) != 2 {
+	if got := p.Next(j, says); len(got) != 2 {
 		t.Fatalf("first poll: %d new hops, want 2", len(got))
 	}
 	j.Hops = append(j.Hops, Hop{Key: "c", Time: at(3)})
-	got := p.Next(j)
+	got := p.Next(j, says)
 	if len(got) != 1 || got[0].Key != "c" || got[0].N != 3 || got[0].SincePrev != time.Millisecond || got[0].Revised {
 		t.Fatalf("second poll: %+v, want only c (#3, +1ms)", got)
 	}
 	j.Hops = append([]Hop{{Key: "early", Time: at(0)}}, j.Hops...) // found late, earlier in time
-	if got := p.Next(j); len(got) != 1 || got[0].Key != "early" || got[0].N != 4 {
+	if got := p.Next(j, says); len(got) != 1 || got[0].Key != "early" || got[0].N != 4 {
 		t.Fatalf("third poll: %+v, want only early, printed as #4", got)
 	}
 	j.Hops[1].Time = at(1).Add(time.Microsecond) // a time made more precise is no news
-	if got := p.Next(j); len(got) != 0 {
+	if got := p.Next(j, says); len(got) != 0 {
 		t.Fatalf("fourth poll: %d hops, want none", len(got))
 	}
 }
@@ -152,7 +157,7 @@ func TestPrintedPrintsAgainWhatBecameKnown(t *testing.T) {
 	}
 	var p Printed
 	last := map[string]Step{}
-	for _, s := range p.Next(Build(early)) {
+	for _, s := range p.Next(Build(early), says) {
 		last[s.Key] = s
 	}
 	if h := last["fn/streamer/k4"]; h.EventType != "" || !strings.HasPrefix(h.What, "the bus invoked streamer") {
@@ -160,7 +165,7 @@ func TestPrintedPrintsAgainWhatBecameKnown(t *testing.T) {
 	}
 	final := Build(approved())
 	revised := map[string]Step{}
-	for _, s := range p.Next(final) {
+	for _, s := range p.Next(final, says) {
 		if s.Revised {
 			revised[s.Key] = s
 			if s.N != last[s.Key].N {
@@ -180,7 +185,7 @@ func TestPrintedPrintsAgainWhatBecameKnown(t *testing.T) {
 			t.Errorf("%s: last printed %q %q, the journey says %q %q", h.Key, last[h.Key].EventType, last[h.Key].What, h.EventType, h.What)
 		}
 	}
-	if got := p.Next(final); len(got) != 0 {
+	if got := p.Next(final, says); len(got) != 0 {
 		t.Errorf("a poll with nothing new printed %d hops", len(got))
 	}
 }

@@ -124,14 +124,29 @@ func HopLine(s journey.Step) string {
 			lat = Latency(s.SincePrev)
 		}
 	}
-	what := s.What
-	if tag := Tag(s.Hop); tag != "" {
-		what = tag + ": " + what
-	}
+	what := tagged(s.Hop)
 	if s.Revised { // -follow printed this hop before its details were known
 		what = "UPDATED: " + what
 	}
-	return fmt.Sprintf("%3d  %-13s %8s  %-14s %-25s %-22s %s", s.N, t, lat, s.Service, clip(s.Resource, 25), clip(EventLabel(s.Hop), 22), what)
+	return fmt.Sprintf("%3d  %-13s %8s  %s", s.N, t, lat, columns(s.Hop, what))
+}
+
+// HopSays is what a hop's line shows apart from its number and times, exactly as HopLine prints
+// it: -follow prints a hop again only when this changes (journey.Printed), so that no line comes
+// UPDATED for a field the line does not show.
+func HopSays(h journey.Hop) string { return columns(h, tagged(h)) }
+
+// columns is a hop's line after its times: service, resource, event and what happened.
+func columns(h journey.Hop, what string) string {
+	return fmt.Sprintf("%-14s %-25s %-22s %s", h.Service, clip(h.Resource, 25), clip(EventLabel(h), 22), what)
+}
+
+// tagged is what happened, after the hop's tag (Tag) if it has one.
+func tagged(h journey.Hop) string {
+	if tag := Tag(h); tag != "" {
+		return tag + ": " + h.What
+	}
+	return h.What
 }
 
 // Tag marks a hop that consumers must not apply: CONFLICT for a delivery that claims a stored

@@ -105,6 +105,15 @@ func TestHopLine(t *testing.T) {
 	}
 }
 
+// HopSays is the hop's line after its times, as printed: what -follow compares.
+func TestHopSaysWhatTheLineShows(t *testing.T) {
+	for _, s := range sample().Timeline() {
+		if line, says := HopLine(s), HopSays(s.Hop); !strings.HasSuffix(line, "  "+says) {
+			t.Errorf("line %q does not end with %q", line, says)
+		}
+	}
+}
+
 func TestText(t *testing.T) {
 	j := sample()
 	var out bytes.Buffer
