@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -167,7 +168,13 @@ func TestMakeTraceWithoutOrderShowsItsUsage(t *testing.T) {
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Skip("no make")
 	}
+	// Under make test, the parent make's flags and jobserver reach this make through the
+	// environment (a parent's -n would only print the recipe): it runs without them.
+	t.Setenv("MAKEFLAGS", "n")
 	cmd := exec.Command("make", "-s", "--no-print-directory", "-C", "../..", "trace", "ORDER=")
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "MAKEFLAGS=") || strings.HasPrefix(kv, "MFLAGS=") || strings.HasPrefix(kv, "MAKELEVEL=")
+	})
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || !strings.Contains(string(out), "usage: make trace ORDER=ORD-") || strings.Contains(string(out), "want exactly one") {
