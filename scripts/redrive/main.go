@@ -1,9 +1,9 @@
 // Command redrive moves dead-lettered messages back to where they came from once the cause is
 // fixed: for each dead-letter queue of the stack it prints every message's errorReason, sends
 // the message back the way its kind of failure calls for (see package redrive), and deletes it
-// from the DLQ only after that succeeded. It exits 1 if a message could not be moved, 2 if a
+// from the DLQ only after that succeeded. It exits 1 if a message could not be moved, or a
 // dead-letter queue could not be read to the end (the others are still redriven, and the
-// summary printed).
+// summary printed), or the stack could not be reached; 2 on bad usage alone.
 //
 //	go run ./scripts/redrive [-queue NAME] [-dry-run] [-max N] [-match TEXT] [-timeout 10m]
 //
@@ -29,8 +29,9 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// Exit codes: 0 every message moved (or, with -dry-run, would be), 1 one could not be, 2 usage,
-// or a dead-letter queue not read to the end.
+// Exit codes: 0 every message moved (or, with -dry-run, would be); 1 one could not be, a
+// dead-letter queue not read to the end, or no stack to read; 2 usage alone (a -queue the
+// stack has no dead-letter queue of is one), as for every command.
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := cli.Flags("redrive", "go run ./scripts/redrive [-queue NAME] [-dry-run] [-max N] [-match TEXT] [-timeout 10m]", stderr)
 	queue := fs.String("queue", "", "only this dead-letter queue (by name: payments, email, sms, streamer, projector, analytics, ...)")
@@ -62,12 +63,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 func redriveAll(ctx context.Context, stdout io.Writer, queue string, o redrive.Options) (int, error) {
 	stack, err := deployed.Load(ctx)
 	if err != nil {
-		return cli.Usage, err
+		return cli.Failed, err
 	}
 	c := redrive.NewClients(stack)
 	sources, err := redrive.Sources(ctx, stack, c.SQS)
 	if err != nil {
-		return cli.Usage, err
+		return cli.Failed, err
 	}
 	if queue != "" {
 		i := slices.IndexFunc(sources, func(s redrive.Source) bool { return s.Name == queue })
@@ -80,11 +81,16 @@ func redriveAll(ctx context.Context, stdout io.Writer, queue string, o redrive.O
 		}
 		sources = sources[i : i+1]
 	}
-	rep, redriveErr := redrive.Redrive(ctx, c, sources, o)
-	fmt.Fprintln(stdout, summary(rep, o.DryRun))
+	rep, err := redrive.Redrive(ctx, c, sources, o)
+	return finish(stdout, rep, err, o.DryRun)
+}
+
+// finish prints the summary of rep, which err stopped if not nil, and returns the exit code.
+func finish(stdout io.Writer, rep *redrive.Report, err error, dryRun bool) (int, error) {
+	fmt.Fprintln(stdout, summary(rep, dryRun))
 	switch {
-	case redriveErr != nil: // the others were read: what they held is above
-		return cli.Usage, fmt.Errorf("not read to the end: %s: %w", strings.Join(rep.Unfinished, ", "), redriveErr)
+	case err != nil: // the others were read: what they held is above
+		return cli.Failed, fmt.Errorf("not read to the end: %s: %w", strings.Join(rep.Unfinished, ", "), err)
 	case rep.Failed > 0:
 		return cli.Failed, nil
 	}

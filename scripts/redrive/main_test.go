@@ -2,20 +2,17 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 
+	"github.com/orderflow-dev/orderflow/scripts/internal/clitest"
 	"github.com/orderflow-dev/orderflow/scripts/internal/redrive"
 )
 
 // A bad call says what is wrong, not only the usage, and exits 2 before the stack is looked for.
 func TestUsageErrorsSayWhatIsWrong(t *testing.T) {
-	for k, v := range map[string]string{ // were the stack looked for, nothing would answer
-		"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-		"AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
-	} {
-		t.Setenv(k, v)
-	}
+	clitest.NoStack(t) // were the stack looked for, nothing would answer
 	for _, tc := range []struct {
 		args []string
 		says string
@@ -38,5 +35,20 @@ func TestSummary(t *testing.T) {
 	}
 	if got, want := summary(&redrive.Report{Results: make([]redrive.Result, 3), Failed: 1}, true), "3 messages handled: would move 2, 1 not moved"; got != want {
 		t.Errorf("dry run summary = %q, want %q", got, want)
+	}
+}
+
+// Exit 2 is bad usage alone: a stack that cannot be reached is a failure (1), which a caller
+// retries rather than fixing its call.
+func TestNoStackExits1NotUsage(t *testing.T) {
+	clitest.NoStack(t)
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-timeout", "20s"}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "describe stack") {
+		t.Errorf("no stack: run = %d, stderr %q; want 1", code, stderr.String())
+	}
+	stdout.Reset()
+	rep := &redrive.Report{Results: make([]redrive.Result, 2), Moved: 2, Unfinished: []string{"payments"}}
+	if code, err := finish(&stdout, rep, errors.New("receive: throttled"), false); code != 1 || err == nil || !strings.Contains(err.Error(), "not read to the end: payments") {
+		t.Errorf("a queue not read to the end: finish = %d, %v; want 1, saying which", code, err)
 	}
 }

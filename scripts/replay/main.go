@@ -3,8 +3,9 @@
 // and checks they reach the same state: every order's fold over the event store equals its
 // fold over the events replayed (an order begun before the stream's 7 days: takes in those it
 // still holds), and the totals recomputed from the event store equal the analytics table's. It
-// exits 1 on a mismatch or a conflict, 2 when it cannot run or does not finish (a timeout, an
-// error reading or writing): such a run's report says INCOMPLETE, never OK.
+// exits 1 on a mismatch or a conflict, and when it cannot run or does not finish (a timeout, an
+// error reading or writing): such a run's report says INCOMPLETE, never OK. Exit 2 is bad
+// usage alone.
 //
 //	go run ./scripts/replay [-from stream|eventstore] [-order ORD-<uuid>] [-dry-run] [-timeout 10m]
 //
@@ -28,8 +29,10 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// Exit codes: 0 the projections match, 1 a mismatch or a conflict, 2 usage, or a run that could
-// not start or did not finish (its report then says INCOMPLETE, and gives no verdict).
+// Exit codes: 0 the projections match; 1 a mismatch or a conflict, or a run that could not start
+// (no stack) or did not finish (its report then says INCOMPLETE, and gives no verdict); 2 usage
+// alone, as for every command: a script that retries on 1 and fixes its call on 2 must not
+// take a timeout for its own mistake.
 func run(args []string, stdout, stderr io.Writer) int {
 	var o replay.Options
 	fs := cli.Flags("replay", "go run ./scripts/replay [-from stream|eventstore] [-order ORD-<uuid>] [-dry-run] [-timeout 10m]", stderr)
@@ -53,16 +56,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	stack, err := deployed.Load(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "replay:", err)
-		return cli.Usage
+		return cli.Failed
 	}
 	r, err := replay.Run(ctx, replay.FromStack(stack), o)
+	return finish(r, err, stdout, stderr)
+}
+
+// finish reports run r, which err stopped if not nil, and returns the exit code.
+func finish(r *replay.Report, err error, stdout, stderr io.Writer) int {
 	if r != nil {
 		Print(stdout, r) // a run that stopped says so, with what it did until then
 	}
 	switch {
 	case err != nil:
 		fmt.Fprintln(stderr, "replay:", err)
-		return cli.Usage
+		return cli.Failed
 	case !r.OK():
 		return cli.Failed
 	}

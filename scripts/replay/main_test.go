@@ -2,21 +2,19 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/orderflow-dev/orderflow/scripts/internal/clitest"
 	"github.com/orderflow-dev/orderflow/scripts/internal/replay"
 )
 
 // Bad options are usage errors, said before the stack is looked for: nothing is printed on
 // stdout, no report and no verdict.
 func TestUsageErrorsExit2BeforeAnythingRuns(t *testing.T) {
-	for k, v := range map[string]string{ // were the stack looked for, nothing would answer
-		"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-		"AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
-	} {
-		t.Setenv(k, v)
-	}
+	clitest.NoStack(t) // were the stack looked for, nothing would answer
 	for _, tc := range []struct {
 		args []string
 		says string
@@ -39,5 +37,22 @@ func TestAStoppedRunIsIncompleteNotOK(t *testing.T) {
 	Print(&out, &replay.Report{From: replay.FromStream, DryRun: true, Records: 51, Stopped: "scan the event store: context deadline exceeded"})
 	if s := out.String(); strings.Contains(s, "OK:") || strings.Contains(s, "FAILED:") || !strings.Contains(s, "INCOMPLETE: the replay stopped before it finished (scan the event store: context deadline exceeded)") {
 		t.Errorf("report of a stopped run:\n%s\nwant INCOMPLETE and why, no verdict", s)
+	}
+}
+
+// Exit 2 is bad usage alone: a stack that cannot be reached and a run that did not finish are
+// failures (1), which a caller retries rather than fixing its call.
+func TestAFailedRunExits1NotUsage(t *testing.T) {
+	clitest.NoStack(t)
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-timeout", "20s"}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "describe stack") {
+		t.Errorf("no stack: run = %d, stderr %q; want 1", code, stderr.String())
+	}
+	stdout.Reset()
+	stderr.Reset()
+	stopped := &replay.Report{From: replay.FromStream, Stopped: "read the stream: context deadline exceeded"}
+	if code := finish(stopped, fmt.Errorf("read the stream: %w", context.DeadlineExceeded), &stdout, &stderr); code != 1 ||
+		!strings.Contains(stdout.String(), "INCOMPLETE") || !strings.Contains(stderr.String(), "deadline exceeded") {
+		t.Errorf("a run that timed out: finish = %d, stdout %q, stderr %q; want 1, INCOMPLETE", code, stdout.String(), stderr.String())
 	}
 }
