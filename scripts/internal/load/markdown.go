@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/orderflow-dev/orderflow/functions/toolkit"
+	"github.com/orderflow-dev/orderflow/scripts/internal/cli"
 	"github.com/orderflow-dev/orderflow/scripts/internal/journey"
 )
 
@@ -125,9 +126,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		m := moved(s.Before, s.After)
 		if m == s.Want || s.InFlightBefore == 0 {
 			p("Analytics' totals moved by %s.", totals(m))
-		} else { // what moved them is not the run alone: say what the run's own orders account for
-			p("Analytics' totals moved by %s. That counts the orders of the %d executions running before the run; this run's orders account for %s.",
-				totals(m), s.InFlightBefore, totals(s.Want))
+		} else { // the run may not be all that moved them, nor are they known to be the rest: say what the run's own orders should account for
+			p("Analytics' totals moved by %s. That may include the orders of the %s running before the run; this run's orders should account for %s.",
+				totals(m), cli.Plural(s.InFlightBefore, "execution"), totals(s.Want))
 		}
 	}
 	for _, c := range r.Checks {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/scripts/internal/cli"
 	"github.com/orderflow-dev/orderflow/scripts/internal/journey"
 )
 
@@ -86,7 +87,7 @@ func (c Check) Checked() bool { return c.NotChecked == "" }
 func (c Check) Result() string {
 	switch {
 	case !c.OK():
-		return fmt.Sprintf("%d violations", len(c.Violations))
+		return cli.Plural(len(c.Violations), "violation")
 	case !c.Checked():
 		return "not checked"
 	}

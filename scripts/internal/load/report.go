@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/scripts/internal/cli"
 	"github.com/orderflow-dev/orderflow/scripts/internal/journey"
 )
 
@@ -162,20 +163,13 @@ func (r *Report) Verdict() string {
 	n, skipped := r.Violations(), r.NotChecked()
 	switch {
 	case n > 0 && len(skipped) > 0:
-		return fmt.Sprintf("**%d violations**, %d %s not made (%s)", n, len(skipped), plural(len(skipped), "check"), strings.Join(skipped, ", "))
+		return fmt.Sprintf("**%s**, %s not made (%s)", cli.Plural(n, "violation"), cli.Plural(len(skipped), "check"), strings.Join(skipped, ", "))
 	case n > 0:
-		return fmt.Sprintf("**%d violations**", n)
+		return fmt.Sprintf("**%s**", cli.Plural(n, "violation"))
 	case len(skipped) > 0:
-		return fmt.Sprintf("no violation, but %d %s not made (%s)", len(skipped), plural(len(skipped), "check"), strings.Join(skipped, ", "))
+		return fmt.Sprintf("no violation, but %s not made (%s)", cli.Plural(len(skipped), "check"), strings.Join(skipped, ", "))
 	}
 	return "all checks passed"
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return word
-	}
-	return word + "s"
 }
 
 // summarize computes the latencies, stages, outcomes and throughput.

@@ -74,7 +74,7 @@ func TestReportMarkdownShowsViolations(t *testing.T) {
 	if err := r.WriteMarkdown(&b); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"— **2 violations**", "| stock conserved | **1 violations** |", "- no execution left running: 2 executions still RUNNING"} {
+	for _, want := range []string{"— **2 violations**", "| stock conserved | **1 violation** |", "- no execution left running: 2 executions still RUNNING"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("the Markdown lacks %q", want)
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/orderflow-dev/orderflow/functions/toolkit"
+	"github.com/orderflow-dev/orderflow/scripts/internal/cli"
 )
 
 // Sales is analytics' totals (its TOTALS item) around the run.
@@ -126,7 +127,7 @@ func salesCheck(s *Sales, unread string, want toolkit.Totals) Check {
 	}
 	why := fmt.Sprintf("moved by %+v, want %+v", got, want)
 	if s.InFlightBefore > 0 {
-		c.NotChecked = fmt.Sprintf("%d executions were running before the run, and their orders move the totals too", s.InFlightBefore)
+		c.NotChecked = "the orders of " + cli.Plural(s.InFlightBefore, "execution") + " running before the run move the totals too"
 		c.Notes = append(c.Notes, why)
 		return c
 	}
