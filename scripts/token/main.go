@@ -15,6 +15,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -68,12 +69,16 @@ func parse(args []string, stdin io.Reader, stderr io.Writer) (options, int, bool
 		fmt.Fprintln(stderr, "token:", msg)
 		return opt, cli.Usage, true
 	}
+	passwordSet := false // -password "" (an unset $PW, say) must not mean "set a new one", which resets the customer's
+	fs.Visit(func(f *flag.Flag) { passwordSet = passwordSet || f.Name == "password" })
 	switch {
 	case fs.NArg() > 0:
 		return usage(fmt.Sprintf("unexpected arguments %q (the customer is -user NAME)", fs.Args()))
 	case opt.user == "":
 		return usage("-user must not be empty")
-	case *passwordStdin && opt.password != "":
+	case passwordSet && opt.password == "":
+		return usage("-password is empty: give the password (or leave -password out to set a new random one)")
+	case *passwordStdin && passwordSet:
 		return usage("give -password or -password-stdin, not both")
 	case *passwordStdin:
 		line, _ := bufio.NewReader(stdin).ReadString('\n')

@@ -5,10 +5,13 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/orderflow-dev/orderflow/scripts/internal/clitest"
 )
 
 // What it would otherwise ignore is refused as bad usage (exit 2), before the stack is reached.
 func TestUsageErrorsExit2(t *testing.T) {
+	clitest.NoStack(t) // a call that got past parse must not reach a stack, let alone reset a password
 	for _, tc := range []struct {
 		args  []string
 		stdin string
@@ -19,6 +22,8 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"-user", ""}, "", "-user must not be empty"},
 		{[]string{"-password", "p", "-password-stdin"}, "q\n", "not both"},
 		{[]string{"-password-stdin"}, "\n", "no password on the first line"},
+		{[]string{"-password", ""}, "", "-password is empty"}, // an unset $PW: not a reset of the password
+		{[]string{"-user", "alice", "-password="}, "", "-password is empty"},
 		{[]string{"-nope"}, "", "flag provided but not defined"},
 	} {
 		var stderr bytes.Buffer
