@@ -106,6 +106,10 @@ func parse(args []string, stderr io.Writer) (options, int, bool) {
 		return usage("-copies must be 1 to %d", inject.MaxCopies)
 	case o.Token == "": // the sample's token, which declines: not what an empty one reads as
 		return usage("-token must not be empty (leave it out for tok_visa)")
+	case set["sku"] && o.SKU == "": // an unset $SKU, say: not a request for the sample's
+		return usage("-sku must not be empty (leave it out for the sample's)")
+	case set["customer"] && o.CustomerID == "":
+		return usage("-customer must not be empty (leave it out for the sample's)")
 	}
 	if err := o.Check(); err != nil {
 		return usage("%v", err)

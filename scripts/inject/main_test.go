@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/orderflow-dev/orderflow/events"
+	"github.com/orderflow-dev/orderflow/scripts/internal/clitest"
 )
 
 const order = "ORD-13463b59-f6af-4e61-8631-e2a724ec9c59"
@@ -14,6 +15,7 @@ const order = "ORD-13463b59-f6af-4e61-8631-e2a724ec9c59"
 // What would be ignored, or is out of range, is refused as bad usage (exit 2) before the stack
 // is reached, saying why: never an event other than the one asked for, never exit 1.
 func TestUsageErrorsExit2(t *testing.T) {
+	clitest.NoStack(t) // a call that got past parse must not reach a stack, let alone publish
 	for _, tc := range []struct {
 		args []string
 		says string
@@ -28,6 +30,8 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"-v1", "-copies", "51"}, "-copies must be 1 to 50"},
 		{[]string{"-v1", "-sku", "SKU-999"}, "SKU SKU-999 is not in the catalogue"},
 		{[]string{"-v1", "-token", ""}, "-token must not be empty"},
+		{[]string{"-v1", "-sku", ""}, "-sku must not be empty"},
+		{[]string{"-v1", "-customer="}, "-customer must not be empty"},
 		{[]string{"-v1", "-type", "OrderPlaced"}, "-type is for -duplicate"},
 		{[]string{"-duplicate", order, "-copies", "3"}, "-copies is for -v1 only"},
 		{[]string{"-duplicate", order, "-qty", "2", "-sku", "SKU-001"}, "-sku, -qty are for -v1 only"},

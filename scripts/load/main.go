@@ -23,7 +23,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/orderflow-dev/orderflow/functions/toolkit"
+	"github.com/orderflow-dev/orderflow/scripts/internal/catalogue"
 	"github.com/orderflow-dev/orderflow/scripts/internal/cli"
 	"github.com/orderflow-dev/orderflow/scripts/internal/deployed"
 	"github.com/orderflow-dev/orderflow/scripts/internal/load"
@@ -109,17 +109,10 @@ func parse(args []string, stderr io.Writer) (load.Config, string, error) {
 		return cfg, out, fmt.Errorf("unexpected arguments %q", fs.Args())
 	case cfg.Orders < 1 || cfg.Concurrency < 1:
 		return cfg, out, errors.New("-n and -c must be at least 1")
-	case !knownSKU(cfg.SKU):
-		return cfg, out, fmt.Errorf("-sku %s is not in the catalogue (functions/internal/catalogue lists its SKUs)", cfg.SKU)
+	case catalogue.Check(cfg.SKU) != nil: // bad usage, found before the stack is reached, not a run that failed
+		return cfg, out, fmt.Errorf("-sku: %w", catalogue.Check(cfg.SKU))
 	case cfg.Customers < 0 || cfg.Margin < 0 || cfg.Timeout < 0 || cfg.Idle < 0 || cfg.Poll <= 0 || cfg.Settle <= 0 || cfg.Collectors < 1:
 		return cfg, out, errors.New("-customers, -margin, -timeout and -idle must not be negative; -poll, -settle and -collectors must be positive")
 	}
 	return cfg, out, nil
-}
-
-// knownSKU reports whether the catalogue sells sku: a run for one it does not is bad usage, found
-// before the stack is reached, not a run that failed.
-func knownSKU(sku string) bool {
-	_, ok := toolkit.LookupProduct(sku)
-	return ok
 }

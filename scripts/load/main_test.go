@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/orderflow-dev/orderflow/scripts/internal/clitest"
 )
 
 func TestParse(t *testing.T) {
@@ -36,6 +38,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 // An SKU the catalogue does not sell is bad usage (exit 2), said before the stack is reached, not
 // a failed run (exit 1, which a violation shares).
 func TestUnknownSKUExits2(t *testing.T) {
+	clitest.NoStack(t) // a run that got past the check must not reach a stack
 	var stderr bytes.Buffer
 	if code := run(context.Background(), []string{"-sku", "SKU-999"}, &bytes.Buffer{}, &stderr); code != 2 || !strings.Contains(stderr.String(), "SKU-999 is not in the catalogue") {
 		t.Errorf("run(-sku SKU-999) = %d, %s; want 2 and why", code, stderr.String())
@@ -48,8 +51,8 @@ func TestOutThatIsAFileExits2BeforeTheRun(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	clitest.NoStack(t) // a run that got past the check would fail loading the stack (exit 1)
 	var stderr bytes.Buffer
-	// No stack is deployed here: a run that got past the check would fail loading it (exit 1).
 	if code := run(context.Background(), []string{"-out", file}, &bytes.Buffer{}, &stderr); code != 2 || !strings.Contains(stderr.String(), "-out must be a directory") {
 		t.Errorf("run(-out %s) = %d, %s; want 2 and why", file, code, stderr.String())
 	}

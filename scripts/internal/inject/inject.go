@@ -16,6 +16,7 @@ import (
 
 	"github.com/orderflow-dev/orderflow/events"
 	"github.com/orderflow-dev/orderflow/functions/toolkit"
+	"github.com/orderflow-dev/orderflow/scripts/internal/catalogue"
 	"github.com/orderflow-dev/orderflow/scripts/internal/deployed"
 )
 
@@ -97,19 +98,14 @@ type V1Order struct {
 // sell, a quantity or a number of copies out of range (zero keeps the default).
 func (o V1Order) Check() error {
 	switch {
-	case o.SKU != "" && !known(o.SKU):
-		return fmt.Errorf("SKU %s is not in the catalogue", o.SKU)
+	case o.SKU != "" && catalogue.Check(o.SKU) != nil:
+		return catalogue.Check(o.SKU)
 	case o.Quantity < 0 || o.Quantity > events.MaxLineQuantity:
 		return fmt.Errorf("quantity %d: want 1 to %d", o.Quantity, events.MaxLineQuantity)
 	case o.Copies < 0 || o.Copies > MaxCopies:
 		return fmt.Errorf("%d copies: want 1 to %d", o.Copies, MaxCopies)
 	}
 	return nil
-}
-
-func known(sku string) bool {
-	_, ok := toolkit.LookupProduct(sku)
-	return ok
 }
 
 // PlaceV1 places an order by publishing an OrderPlaced v1 event straight onto the bus: the

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/orderflow-dev/orderflow/functions/toolkit"
+	"github.com/orderflow-dev/orderflow/scripts/internal/catalogue"
 	"github.com/orderflow-dev/orderflow/scripts/internal/customers"
 	"github.com/orderflow-dev/orderflow/scripts/internal/deployed"
 	"github.com/orderflow-dev/orderflow/scripts/internal/journey"
@@ -46,8 +47,8 @@ func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error
 	}
 	skus := slices.Sorted(maps.Keys(units))
 	for _, sku := range skus {
-		if _, ok := toolkit.LookupProduct(sku); !ok {
-			return nil, fmt.Errorf("%s is not in the catalogue", sku)
+		if err := catalogue.Check(sku); err != nil {
+			return nil, err
 		}
 	}
 	r := &Report{Machine: ThisMachine(), Endpoint: orDefault(cfg.Endpoint, "AWS"), Orders: cfg.Orders, Concurrency: cfg.Concurrency,
