@@ -87,6 +87,15 @@ func TestConflictSaysWhatDiffers(t *testing.T) {
 	if got := strings.Join(r.Mismatches, "\n"); !strings.Contains(got, "stream does not fold (conflicting records: "+want) || strings.Contains(got, "is both PaymentApproved") {
 		t.Errorf("mismatches %q: want the stream's fold to say %q", got, want)
 	}
+	// A dry run appends nothing: the record it holds the stream's against is the stream's earlier
+	// one, which it would have appended, not one the event store keeps.
+	r, err = Run(context.Background(), deps(s, newMemDB()), opts(Options{DryRun: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Conflicts) != 1 || !strings.Contains(r.Conflicts[0], "conflicts with the earlier record's, which the event store would keep: "+want) {
+		t.Errorf("dry run: conflicts %q, want one with the earlier record", r.Conflicts)
+	}
 }
 
 func TestDescribeConflict(t *testing.T) {

@@ -112,15 +112,20 @@ func foldError(evs []events.Envelope, err error) string {
 
 // conflictLine reports that e, read from the stream, conflicts with the record at its slot in
 // the event store (err is the append's): what differs between the two, if the record can be
-// read (in a dry run, it may be one the run would have appended).
+// read. In a dry run that record may be one the run would have appended, an earlier record of
+// the stream that is not in the event store: the line does not say it is the store's.
 func (r *run) conflictLine(ctx context.Context, e events.Envelope, err error) string {
 	held := r.applied[e.OrderID]
 	if stored, loadErr := r.es.Load(ctx, e.OrderID); loadErr == nil {
 		held = append(stored, held...)
 	}
+	whose := "the event store's, which keeps its own"
+	if r.o.DryRun {
+		whose = "the earlier record's, which the event store would keep"
+	}
 	for _, s := range held {
 		if s.Sequence == e.Sequence && !events.SameFact(s, e) {
-			return fmt.Sprintf("%s #%d: the stream's record conflicts with the event store's, which keeps its own: %s", e.OrderID, e.Sequence, describeConflict(s, e))
+			return fmt.Sprintf("%s #%d: the stream's record conflicts with %s: %s", e.OrderID, e.Sequence, whose, describeConflict(s, e))
 		}
 	}
 	return err.Error()
