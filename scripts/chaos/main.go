@@ -102,12 +102,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if out == "" {
 		out = filepath.Join(root, ".emulator", "chaos", res.Report.Started.UTC().Format("20060102-150405"))
 	}
+	return finish(res, out, stdout, stderr)
+}
+
+// finish writes res's reports (to stdout, and to out) and says on stderr how the run ended, as
+// load does: its violations, or the checks it could not make. It returns the exit code.
+func finish(res *chaos.Result, out string, stdout, stderr io.Writer) int {
 	if err := load.WriteReports(stdout, out, res.WriteMarkdown, res.WriteJSON); err != nil {
-		return fail(err)
+		fmt.Fprintln(stderr, "chaos:", err)
+		return cli.Failed
 	}
-	if n := res.Violations(); n > 0 {
-		fmt.Fprintf(stderr, "chaos: %d violations\n", n)
-		return 1
-	}
-	return 0
+	return res.Report.Exit(stderr, "chaos")
 }

@@ -20,7 +20,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/orderflow-dev/orderflow/scripts/internal/catalogue"
@@ -73,14 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "load:", err)
 		return 1
 	}
-	if n := r.Violations(); n > 0 {
-		fmt.Fprintf(stderr, "load: %d violations\n", n)
-		return 1
-	}
-	if skipped := r.NotChecked(); len(skipped) > 0 {
-		fmt.Fprintf(stderr, "load: no violation; not checked: %s (the report says why)\n", strings.Join(skipped, ", "))
-	}
-	return 0
+	return r.Exit(stderr, "load")
 }
 
 func parse(args []string, stderr io.Writer) (load.Config, string, error) {

@@ -3,6 +3,7 @@ package load
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"sort"
@@ -155,6 +156,20 @@ func (r *Report) NotChecked() []string {
 		}
 	}
 	return names
+}
+
+// Exit tells stderr how the run of command cmd (load, chaos) ended, after its report, and
+// returns the exit code: 1 with violations; else 0, naming the checks not made, so that a run
+// that passed without them is not read as one that checked everything.
+func (r *Report) Exit(stderr io.Writer, cmd string) int {
+	if n := r.Violations(); n > 0 {
+		fmt.Fprintf(stderr, "%s: %s\n", cmd, cli.Plural(n, "violation"))
+		return cli.Failed
+	}
+	if skipped := r.NotChecked(); len(skipped) > 0 {
+		fmt.Fprintf(stderr, "%s: no violation; not checked: %s (the report says why)\n", cmd, strings.Join(skipped, ", "))
+	}
+	return cli.OK
 }
 
 // Verdict is the report's title after the run's size: its violations, else the checks not made,
