@@ -12,20 +12,11 @@ import (
 
 // A bad call says what is wrong, not only the usage, and exits 2 before the stack is looked for.
 func TestUsageErrorsSayWhatIsWrong(t *testing.T) {
-	clitest.NoStack(t) // were the stack looked for, nothing would answer
-	for _, tc := range []struct {
-		args []string
-		says string
-	}{
-		{[]string{"-max", "-1"}, "-max -1: want 0 (every message) or more"},
-		{[]string{"extra"}, `unexpected arguments ["extra"]`},
-		{[]string{"-max", "many"}, "invalid value"},
-	} {
-		var stdout, stderr bytes.Buffer
-		if code := run(tc.args, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), tc.says) || stdout.Len() != 0 {
-			t.Errorf("run(%q) = %d, stdout %q, stderr %q; want 2 saying %q", tc.args, code, stdout.String(), stderr.String(), tc.says)
-		}
-	}
+	clitest.Refuses(t, run, map[string][]string{
+		"-max -1: want 0 (every message) or more": {"-max", "-1"},
+		`unexpected arguments ["extra"]`:          {"extra"},
+		"invalid value":                           {"-max", "many"},
+	})
 }
 
 func TestSummary(t *testing.T) {

@@ -14,21 +14,12 @@ import (
 // Bad options are usage errors, said before the stack is looked for: nothing is printed on
 // stdout, no report and no verdict.
 func TestUsageErrorsExit2BeforeAnythingRuns(t *testing.T) {
-	clitest.NoStack(t) // were the stack looked for, nothing would answer
-	for _, tc := range []struct {
-		args []string
-		says string
-	}{
-		{[]string{"-from", "kafka"}, `-from "kafka": want "stream" or "eventstore"`},
-		{[]string{"-order", "bogus"}, `-order "bogus" is not an order id: want ORD-<uuid>`},
-		{[]string{"extra"}, "unexpected arguments"},
-		{[]string{"-timeout", "soon"}, "invalid value"},
-	} {
-		var stdout, stderr bytes.Buffer
-		if code := run(tc.args, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), tc.says) || stdout.Len() != 0 {
-			t.Errorf("run(%q) = %d, stdout %q, stderr %q; want 2 saying %q, nothing on stdout", tc.args, code, stdout.String(), stderr.String(), tc.says)
-		}
-	}
+	clitest.Refuses(t, run, map[string][]string{
+		`-from "kafka": want "stream" or "eventstore"`:       {"-from", "kafka"},
+		`-order "bogus" is not an order id: want ORD-<uuid>`: {"-order", "bogus"},
+		"unexpected arguments":                               {"extra"},
+		"invalid value":                                      {"-timeout", "soon"},
+	})
 }
 
 // A run that stopped partway prints what it did, and no verdict: never OK.

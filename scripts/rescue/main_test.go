@@ -9,24 +9,17 @@ import (
 	"time"
 
 	"github.com/orderflow-dev/orderflow/functions/toolkit"
+	"github.com/orderflow-dev/orderflow/scripts/internal/clitest"
 	"github.com/orderflow-dev/orderflow/scripts/internal/rescue"
 )
 
 func TestUsageErrorsExit2(t *testing.T) {
-	for _, tc := range []struct {
-		args []string
-		says string
-	}{
-		{[]string{"-since", "0s"}, "-since 0s: must be positive"},
-		{[]string{"-since", "-1h"}, "-since -1h0m0s: must be positive"},
-		{[]string{"extra"}, `unexpected arguments ["extra"]: only flags are taken`},
-		{[]string{"-since", "soon"}, "invalid value"},
-	} {
-		var stderr bytes.Buffer
-		if code := run(tc.args, &bytes.Buffer{}, &stderr); code != 2 || !strings.Contains(stderr.String(), tc.says) {
-			t.Errorf("run(%q) = %d, %q; want 2 saying %q", tc.args, code, stderr.String(), tc.says)
-		}
-	}
+	clitest.Refuses(t, run, map[string][]string{
+		"-since 0s: must be positive":                          {"-since", "0s"},
+		"-since -1h0m0s: must be positive":                     {"-since", "-1h"},
+		`unexpected arguments ["extra"]: only flags are taken`: {"extra"},
+		"invalid value": {"-since", "soon"},
+	})
 	var stderr bytes.Buffer
 	if code := run([]string{"-h"}, &bytes.Buffer{}, &stderr); code != 0 || !strings.Contains(stderr.String(), "usage: go run ./scripts/rescue") {
 		t.Errorf("-h: %d, %q", code, stderr.String())
