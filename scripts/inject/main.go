@@ -88,9 +88,10 @@ func parse(args []string, stderr io.Writer) (options, int, bool) {
 		fmt.Fprintf(stderr, "inject: "+format+"\n", a...)
 		return opt, cli.Usage, true
 	}
+	if err := cli.NoArgs(fs); err != nil {
+		return usage("%v", err)
+	}
 	switch {
-	case fs.NArg() > 0:
-		return usage("unexpected arguments %q", fs.Args())
 	case (opt.dup == "") == !opt.v1:
 		fs.Usage()
 		return usage("give either -duplicate ORD-... or -v1")

@@ -96,9 +96,10 @@ func parse(args []string, stderr io.Writer) (load.Config, string, error) {
 	if err := fs.Parse(args); err != nil {
 		return cfg, out, err
 	}
+	if err := cli.NoArgs(fs); err != nil {
+		return cfg, out, err
+	}
 	switch {
-	case fs.NArg() > 0:
-		return cfg, out, fmt.Errorf("unexpected arguments %q", fs.Args())
 	case cfg.Orders < 1 || cfg.Concurrency < 1:
 		return cfg, out, errors.New("-n and -c must be at least 1")
 	case catalogue.Check(cfg.SKU) != nil: // bad usage, found before the stack is reached, not a run that failed

@@ -43,11 +43,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if code, done := cli.Parse(fs, args); done {
 		return code
 	}
-	switch {
-	case fs.NArg() > 0:
-		fmt.Fprintf(stderr, "redrive: unexpected arguments %q\n", fs.Args())
+	if err := cli.NoArgs(fs); err != nil {
+		fmt.Fprintln(stderr, "redrive:", err)
 		return cli.Usage
-	case o.Max < 0:
+	}
+	if o.Max < 0 {
 		fmt.Fprintf(stderr, "redrive: -max %d: want 0 (every message) or more\n", o.Max)
 		return cli.Usage
 	}

@@ -43,8 +43,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if code, done := cli.Parse(fs, args); done {
 		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "replay: unexpected arguments %q\n", fs.Args())
+	if err := cli.NoArgs(fs); err != nil {
+		fmt.Fprintln(stderr, "replay:", err)
 		return cli.Usage
 	}
 	if err := o.Check(); err != nil { // before the stack is looked for, let alone the stream read

@@ -38,11 +38,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if code, done := cli.Parse(fs, args); done {
 		return code
 	}
-	switch {
-	case fs.NArg() > 0:
-		fmt.Fprintf(stderr, "rescue: unexpected arguments %q: only flags are taken\n", fs.Args())
+	if err := cli.NoArgs(fs); err != nil {
+		fmt.Fprintln(stderr, "rescue:", err)
 		return cli.Usage
-	case *since <= 0:
+	}
+	if *since <= 0 {
 		fmt.Fprintf(stderr, "rescue: -since %s: must be positive\n", *since)
 		return cli.Usage
 	}

@@ -34,10 +34,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	product, ok := toolkit.LookupProduct(*sku)
+	if err := cli.NoArgs(fs); err != nil {
+		fmt.Fprintln(stderr, "restock:", err)
+		return cli.Usage
+	}
 	switch {
-	case fs.NArg() > 0:
-		fmt.Fprintf(stderr, "restock: unexpected arguments %q\n", fs.Args())
-		return 2
 	case *units < 0:
 		fmt.Fprintln(stderr, "restock: -stock N is required, N ≥ 0")
 		return 2

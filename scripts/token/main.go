@@ -71,9 +71,10 @@ func parse(args []string, stdin io.Reader, stderr io.Writer) (options, int, bool
 	}
 	passwordSet := false // -password "" (an unset $PW, say) must not mean "set a new one", which resets the customer's
 	fs.Visit(func(f *flag.Flag) { passwordSet = passwordSet || f.Name == "password" })
+	if err := cli.NoArgs(fs); err != nil {
+		return usage(fmt.Sprintf("%v (the customer is -user NAME)", err))
+	}
 	switch {
-	case fs.NArg() > 0:
-		return usage(fmt.Sprintf("unexpected arguments %q (the customer is -user NAME)", fs.Args()))
 	case opt.user == "":
 		return usage("-user must not be empty")
 	case passwordSet && opt.password == "":

@@ -46,6 +46,15 @@ func Parse(fs *flag.FlagSet, args []string) (code int, done bool) {
 	return OK, false
 }
 
+// NoArgs is the error for a command that takes flags only and was given arguments besides: nil
+// when there are none. The command reports it as bad usage (exit Usage).
+func NoArgs(fs *flag.FlagSet) error {
+	if fs.NArg() == 0 {
+		return nil
+	}
+	return fmt.Errorf("unexpected arguments %q: only flags are taken", fs.Args())
+}
+
 // Root finds the repository root from dir: the nearest directory upwards with a go.mod and a
 // functions folder. The commands that read the repository (chaos, fuzz, bench) find it so from
 // whatever folder inside it they are run.

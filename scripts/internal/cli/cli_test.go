@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -51,5 +52,19 @@ func TestRootFindsTheRepository(t *testing.T) {
 	}
 	if root, err := Root(t.TempDir()); err == nil {
 		t.Errorf("Root of a folder outside any repository = %q, want an error", root)
+	}
+}
+
+func TestNoArgs(t *testing.T) {
+	fs := Flags("cmd", "cmd [-v]", io.Discard)
+	fs.Bool("v", false, "")
+	if _, done := Parse(fs, []string{"-v"}); done || NoArgs(fs) != nil {
+		t.Errorf("flags only: NoArgs = %v, want nil", NoArgs(fs))
+	}
+	if _, done := Parse(fs, []string{"-v", "a", "b"}); done {
+		t.Fatal("Parse stopped on plain arguments")
+	}
+	if err := NoArgs(fs); err == nil || err.Error() != `unexpected arguments ["a" "b"]: only flags are taken` {
+		t.Errorf("NoArgs = %v, want the arguments named", err)
 	}
 }
