@@ -30,6 +30,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -61,30 +62,101 @@ type Report struct {
 	Unfinished []string // the sources it could not read to the end (the error says why)
 }
 
-// Redrive moves the messages of each source, as o says. A source it cannot read (its DLQ gone,
-// refused, throttled) does not stop the others: the error names every such source, and the
-// report holds what was done in all of them.
+// Redrive moves the messages of each source, as o says, reading the sources at once (an empty
+// DLQ costs a second's long poll: one after another, a dry run of an empty stack took over ten).
+// o.Log reads as if they were read one after another: a source's lines come after those of the
+// sources before it, the first unfinished one's as they happen. A source it cannot read (its DLQ
+// gone, refused, throttled) does not stop the others: the error names every such source, and the
+// report holds what was done in all of them, in the sources' order.
 func Redrive(ctx context.Context, c Clients, sources []Source, o Options) (*Report, error) {
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
-	rep := &Report{}
-	var errs []error
 	started := time.Now() // a message parked after this, in any source, is this run's doing: the next run's
 	width := nameWidth(sources)
-	for _, src := range sources {
-		if ctx.Err() != nil {
-			rep.Unfinished = append(rep.Unfinished, src.Name)
-			errs = append(errs, fmt.Errorf("%s: not read: %w", src.Name, ctx.Err()))
-			fmt.Fprintf(o.Log, "%-*s not read (%s)\n", width+1, src.Name+":", src.DLQURL)
-			continue
-		}
-		if err := redriveSource(ctx, c, src, o, started, width, rep); err != nil {
-			rep.Unfinished = append(rep.Unfinished, src.Name)
-			errs = append(errs, fmt.Errorf("%s: %w", src.Name, err))
+	log := newInOrder(o.Log, len(sources))
+	reps := make([]Report, len(sources))
+	errs := make([]error, len(sources))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, sourcesAtOnce)
+	for i, src := range sources {
+		wg.Go(func() {
+			defer log.finish(i)
+			so := o
+			so.Log = log.writer(i)
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+			case <-ctx.Done():
+			}
+			if ctx.Err() != nil {
+				errs[i] = fmt.Errorf("%s: not read: %w", src.Name, ctx.Err())
+				fmt.Fprintf(so.Log, "%-*s not read (%s)\n", width+1, src.Name+":", src.DLQURL)
+				return
+			}
+			if err := redriveSource(ctx, c, src, so, started, width, &reps[i]); err != nil {
+				errs[i] = fmt.Errorf("%s: %w", src.Name, err)
+			}
+		})
+	}
+	wg.Wait()
+	rep := &Report{}
+	for i, r := range reps {
+		rep.Results = append(rep.Results, r.Results...)
+		rep.Moved += r.Moved
+		rep.Failed += r.Failed
+		if errs[i] != nil {
+			rep.Unfinished = append(rep.Unfinished, sources[i].Name)
 		}
 	}
 	return rep, errors.Join(errs...)
+}
+
+// sourcesAtOnce bounds the sources read at once: a stack has about a dozen.
+const sourcesAtOnce = 16
+
+// inOrder hands out one writer per source and writes what they are given in the sources' order:
+// the first unfinished source's writes go straight out, a later one's wait until every source
+// before it has finished.
+type inOrder struct {
+	mu   sync.Mutex
+	out  io.Writer
+	held []bytes.Buffer
+	done []bool
+	head int // the first unfinished source
+}
+
+func newInOrder(out io.Writer, n int) *inOrder {
+	return &inOrder{out: out, held: make([]bytes.Buffer, n), done: make([]bool, n)}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func (s *inOrder) writer(i int) io.Writer {
+	return writerFunc(func(p []byte) (int, error) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if i == s.head {
+			return s.out.Write(p)
+		}
+		return s.held[i].Write(p)
+	})
+}
+
+// finish marks source i finished and writes out what the sources now at the head held.
+func (s *inOrder) finish(i int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.done[i] = true
+	for s.head < len(s.done) && s.done[s.head] {
+		s.head++
+		if s.head < len(s.held) {
+			_, _ = s.out.Write(s.held[s.head].Bytes()) // as a direct write's error is: the log is not the report
+			s.held[s.head] = bytes.Buffer{}
+		}
+	}
 }
 
 // visibility hides a message received by a run from other readers (and from the run's next

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,7 +87,9 @@ func TestParse(t *testing.T) {
 }
 
 // fakeSQS is a queue per URL; received messages are invisible until deleted or made visible.
+// Redrive reads its sources at once: every method holds mu.
 type fakeSQS struct {
+	mu         sync.Mutex
 	queues     map[string][]*fakeMsg
 	sendErr    error
 	next       int
@@ -100,11 +103,15 @@ type fakeMsg struct {
 }
 
 func (f *fakeSQS) add(url, body, reason string, sent time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.next++
 	f.queues[url] = append(f.queues[url], &fakeMsg{id: "m" + strconv.Itoa(f.next), body: body, reason: reason, sent: sent})
 }
 
 func (f *fakeSQS) ReceiveMessage(_ context.Context, in *sqs.ReceiveMessageInput, _ ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if err := f.unreadable[*in.QueueUrl]; err != nil {
 		return nil, err
 	}
@@ -133,6 +140,8 @@ func (f *fakeSQS) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...
 }
 
 func (f *fakeSQS) DeleteMessage(_ context.Context, in *sqs.DeleteMessageInput, _ ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	for url, q := range f.queues {
 		for i, m := range q {
 			if m.id == *in.ReceiptHandle && url == *in.QueueUrl {
@@ -145,6 +154,8 @@ func (f *fakeSQS) DeleteMessage(_ context.Context, in *sqs.DeleteMessageInput, _
 }
 
 func (f *fakeSQS) ChangeMessageVisibility(_ context.Context, in *sqs.ChangeMessageVisibilityInput, _ ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	for _, m := range f.queues[*in.QueueUrl] {
 		if m.id == *in.ReceiptHandle {
 			m.hidden = in.VisibilityTimeout > 0
@@ -162,11 +173,14 @@ func (f *fakeSQS) GetQueueUrl(context.Context, *sqs.GetQueueUrlInput, ...func(*s
 }
 
 type fakeStream struct {
+	mu   sync.Mutex
 	puts []string
 	err  error
 }
 
 func (f *fakeStream) Put(_ context.Context, pk string, _ []byte) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.err != nil {
 		return "", f.err
 	}
