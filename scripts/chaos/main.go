@@ -33,7 +33,8 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// Exit codes: 0 every check passed, 1 a violation or a failed run, 2 usage.
+// Exit codes: 0 every check passed, 1 a violation or a failed run, 2 usage, 130 interrupted
+// (Ctrl-C) before the report.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var cfg load.Config
 	var out string
@@ -55,10 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "chaos:", err)
 		return 2
 	}
-	fail := func(err error) int {
-		fmt.Fprintln(stderr, "chaos:", err)
-		return 1
-	}
+	fail := func(err error) int { return cli.Fail(ctx, stderr, "chaos", err) }
 	wd, err := os.Getwd()
 	if err != nil {
 		return fail(err)

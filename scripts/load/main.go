@@ -36,7 +36,7 @@ func main() {
 }
 
 // Exit codes: 0 no violation (every check passed, or some were not made: the report and stderr
-// say which), 1 a violation or a failed run, 2 usage.
+// say which), 1 a violation or a failed run, 2 usage, 130 interrupted (Ctrl-C) before the report.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg, out, err := parse(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -51,8 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	stack, err := deployed.Load(ctx)
 	if err != nil {
-		fmt.Fprintln(stderr, "load:", err)
-		return 1
+		return cli.Fail(ctx, stderr, "load", err)
 	}
 	cfg.Log = stderr
 	cfg.Endpoint = os.Getenv("AWS_ENDPOINT_URL")
@@ -62,8 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	r, err := load.Run(ctx, stack, cfg)
 	if err != nil {
-		fmt.Fprintln(stderr, "load:", err)
-		return 1
+		return cli.Fail(ctx, stderr, "load", err)
 	}
 	if out == "" {
 		out = filepath.Join(".emulator", "load", r.Started.UTC().Format("20060102-150405"))

@@ -57,3 +57,18 @@ func TestOutThatIsAFileExits2BeforeTheRun(t *testing.T) {
 		t.Errorf("run(-out %s) = %d, %s; want 2 and why", file, code, stderr.String())
 	}
 }
+
+// Ctrl-C before the report is an interrupt (exit 130, saying so), not a failed run (exit 1): here
+// it comes while the stack's outputs are read.
+func TestInterruptExits130(t *testing.T) {
+	clitest.NoStack(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stderr bytes.Buffer
+	if code := run(ctx, []string{"-n", "1"}, &bytes.Buffer{}, &stderr); code != 130 || !strings.HasPrefix(stderr.String(), "load: interrupted: ") {
+		t.Errorf("run after Ctrl-C = %d, %q; want 130, \"load: interrupted: …\"", code, stderr.String())
+	}
+	if code := run(context.Background(), []string{"-n", "1"}, &bytes.Buffer{}, &stderr); code != 1 {
+		t.Errorf("run without a stack = %d, want 1 (a failed run): %s", code, stderr.String())
+	}
+}

@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,6 +22,17 @@ const (
 	// tell an interrupt from a failure.
 	Interrupted = 130
 )
+
+// Fail reports err, which ended command name, on stderr and returns the exit code: Interrupted
+// when ctx is done (Ctrl-C cut the command short, and err is what it cut), Failed otherwise.
+func Fail(ctx context.Context, stderr io.Writer, name string, err error) int {
+	if ctx.Err() != nil {
+		fmt.Fprintf(stderr, "%s: interrupted: %v\n", name, err)
+		return Interrupted
+	}
+	fmt.Fprintf(stderr, "%s: %v\n", name, err)
+	return Failed
+}
 
 // Flags is command name's flag set. Parse errors, -h and fs.Usage() write to stderr: "usage: "
 // and usage, then the flags' defaults.

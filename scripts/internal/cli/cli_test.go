@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"io"
 	"path/filepath"
 	"strings"
@@ -66,5 +68,18 @@ func TestNoArgs(t *testing.T) {
 	}
 	if err := NoArgs(fs); err == nil || err.Error() != `unexpected arguments ["a" "b"]: only flags are taken` {
 		t.Errorf("NoArgs = %v, want the arguments named", err)
+	}
+}
+
+func TestFail(t *testing.T) {
+	var stderr bytes.Buffer
+	if code := Fail(context.Background(), &stderr, "x", errors.New("no stack")); code != Failed || stderr.String() != "x: no stack\n" {
+		t.Errorf("Fail = %d, %q; want %d, \"x: no stack\"", code, stderr.String(), Failed)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	stderr.Reset()
+	if code := Fail(ctx, &stderr, "x", ctx.Err()); code != Interrupted || stderr.String() != "x: interrupted: context canceled\n" {
+		t.Errorf("Fail after Ctrl-C = %d, %q; want %d, \"x: interrupted: context canceled\"", code, stderr.String(), Interrupted)
 	}
 }
