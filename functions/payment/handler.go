@@ -204,7 +204,7 @@ func (h *Handler) succeed(ctx context.Context, token string, doc workflow.Doc) (
 	if err != nil {
 		return false, h.fail(ctx, token, fmt.Errorf("encode output: %w", err))
 	}
-	if err := h.tasks.Succeed(ctx, token, string(out)); err != nil {
+	if err := h.tasks.Succeed(ctx, token, out); err != nil {
 		if errors.Is(err, tasks.ErrTaskClosed) {
 			return true, nil
 		}

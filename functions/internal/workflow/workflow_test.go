@@ -294,7 +294,9 @@ func TestDocEncode(t *testing.T) {
 		"no state":           {Event: event.Bytes(), Error: &workflow.TaskError{Error: "TransientError"}},
 		"no event, no state": {},
 	} {
-		t.Run(name, func(t *testing.T) { fixture.EncodesAsMarshal(t, d, d.Encode) })
+		t.Run(name, func(t *testing.T) {
+			fixture.EncodesAsMarshal(t, d, func() ([]byte, error) { s, err := d.Encode(); return []byte(s), err })
+		})
 	}
 }
 
