@@ -313,3 +313,27 @@ func TestInstructions(t *testing.T) {
 		t.Errorf("an instructions table without counts:\n%s", b.String())
 	}
 }
+
+// A bad call is usage (exit 2) that names what is wrong, with bench's own usage line for -h, and
+// nothing measured; good flags are read as given.
+func TestParse(t *testing.T) {
+	for says, args := range map[string][]string{
+		"unexpected arguments":                     {"extra"},
+		"-count, -cold and -warm must be at least": {"-cold", "0"},
+		"name the Markdown report":                 {"-out", "bench.JSON"},
+		"flag provided but not defined: -nope":     {"-nope"},
+	} {
+		var stderr bytes.Buffer
+		if _, code, done := parse(args, &stderr); !done || code != 2 || !strings.Contains(stderr.String(), says) {
+			t.Errorf("parse(%q) = %d, done %v, %q; want 2 saying %q", args, code, done, stderr.String(), says)
+		}
+	}
+	var stderr bytes.Buffer
+	if _, code, done := parse([]string{"-h"}, &stderr); !done || code != 0 || !strings.HasPrefix(stderr.String(), "usage: go run ./scripts/bench ") {
+		t.Errorf("-h: %d, done %v, %q; want 0 and bench's usage", code, done, stderr.String())
+	}
+	o, _, done := parse([]string{"-count", "3", "-rie=false", "-out", "b.md"}, &stderr)
+	if done || o.count != 3 || o.rie || !o.zip || o.out != "b.md" || o.cold != 15 {
+		t.Errorf("parse = %+v, done %v", o, done)
+	}
+}
