@@ -7,11 +7,12 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
+	"github.com/orderflow-dev/orderflow/scripts/internal/cli"
 	"github.com/orderflow-dev/orderflow/scripts/internal/customers"
 	"github.com/orderflow-dev/orderflow/scripts/internal/deployed"
 	"github.com/orderflow-dev/orderflow/scripts/internal/journey"
@@ -20,15 +21,29 @@ import (
 )
 
 func main() {
-	token := flag.String("token", "tok_visa", "payment token: tok_visa approves, tok_declined declines")
-	sku := flag.String("sku", "SKU-001", "SKU to order")
-	qty := flag.Int("qty", 2, "quantity")
-	timeout := flag.Duration("timeout", 3*time.Minute, "how long to wait for the order to finish")
-	flag.Parse()
-	if err := run(*token, *sku, *qty, *timeout); err != nil {
-		fmt.Fprintln(os.Stderr, "demo:", err)
-		os.Exit(1)
+	os.Exit(parseAndRun(os.Args[1:], os.Stderr))
+}
+
+// parseAndRun reads demo's flags and runs it: exit 0 once the order has ended and its journey is
+// printed, 1 if it failed, 2 on a bad call (stderr says why).
+func parseAndRun(args []string, stderr io.Writer) int {
+	fs := cli.Flags("demo", "go run ./scripts/demo [-token tok_visa|tok_declined] [-sku SKU-001] [-qty 2] [-timeout 3m]", stderr)
+	token := fs.String("token", "tok_visa", "payment token: tok_visa approves, tok_declined declines")
+	sku := fs.String("sku", "SKU-001", "SKU to order")
+	qty := fs.Int("qty", 2, "quantity")
+	timeout := fs.Duration("timeout", 3*time.Minute, "how long to wait for the order to finish")
+	if code, done := cli.Parse(fs, args); done {
+		return code
 	}
+	if err := cli.NoArgs(fs); err != nil {
+		fmt.Fprintln(stderr, "demo:", err)
+		return cli.Usage
+	}
+	if err := run(*token, *sku, *qty, *timeout); err != nil {
+		fmt.Fprintln(stderr, "demo:", err)
+		return cli.Failed
+	}
+	return cli.OK
 }
 
 func run(token, sku string, qty int, timeout time.Duration) error {
