@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -189,7 +190,7 @@ func ExplainedCheck(letters []DeadLetter, fired map[string]map[string]int) load.
 				d.Queue, d.Count, consumers[d.Queue], abnormal(fired[consumers[d.Queue]])))
 		case d.Kind == redrive.Exhausted:
 			c.Violations = append(c.Violations, fmt.Sprintf("%s: %d messages moved by SQS after maxReceiveCount without a reason, and no fault struck %s",
-				d.Queue, d.Count, orDefault(consumers[d.Queue], "its consumer")))
+				d.Queue, d.Count, cmp.Or(consumers[d.Queue], "its consumer")))
 		default:
 			c.Violations = append(c.Violations, fmt.Sprintf("%s: %d %s messages without a reason", d.Queue, d.Count, d.Kind))
 		}
@@ -235,11 +236,4 @@ func total(kinds map[string]int) int {
 		n += k
 	}
 	return n
-}
-
-func orDefault(s, d string) string {
-	if s == "" {
-		return d
-	}
-	return s
 }

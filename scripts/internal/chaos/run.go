@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -228,13 +229,13 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 			parts = append(parts, fmt.Sprintf("%d %s", r.Fired[fn][kind], kind))
 			all[kind] += r.Fired[fn][kind]
 		}
-		p("| %s | `%s` | %s |", fn, r.Armed[fn], orDefault(strings.Join(parts, ", "), "none"))
+		p("| %s | `%s` | %s |", fn, r.Armed[fn], cmp.Or(strings.Join(parts, ", "), "none"))
 	}
 	var parts []string
 	for _, kind := range slices.Sorted(maps.Keys(all)) {
 		parts = append(parts, fmt.Sprintf("%d %s", all[kind], kind))
 	}
-	p("| **all** | | %s |", orDefault(strings.Join(parts, ", "), "none"))
+	p("| **all** | | %s |", cmp.Or(strings.Join(parts, ", "), "none"))
 	if r.FiredErr != nil {
 		p("")
 		p("Counting the injected faults (\"fault injected\" in each function's log group): %v", r.FiredErr)

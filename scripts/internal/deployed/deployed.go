@@ -3,6 +3,7 @@
 package deployed
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -68,20 +69,13 @@ func hint(parent context.Context, err error, endpoint string) string {
 	case errors.As(err, &api) && api.ErrorCode() == "ValidationError" && strings.Contains(api.ErrorMessage(), "does not exist"):
 		return " (is it deployed? `make deploy-local`)"
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Sprintf(" (nothing listens at %s: is the emulator up? `make up`, then `make deploy-local`)", orDefault(endpoint, "the endpoint"))
+		return fmt.Sprintf(" (nothing listens at %s: is the emulator up? `make up`, then `make deploy-local`)", cmp.Or(endpoint, "the endpoint"))
 	case errors.Is(parent.Err(), context.DeadlineExceeded):
 		return " (timed out: the command's time ran out before the endpoint answered; if it has a -timeout, give it longer)"
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout():
-		return fmt.Sprintf(" (timed out: no answer from %s within %s; is it up, and not overloaded?)", orDefault(endpoint, "the endpoint"), loadTimeout)
+		return fmt.Sprintf(" (timed out: no answer from %s within %s; is it up, and not overloaded?)", cmp.Or(endpoint, "the endpoint"), loadTimeout)
 	}
 	return ""
-}
-
-func orDefault(s, d string) string {
-	if s == "" {
-		return d
-	}
-	return s
 }
 
 // Output returns one stack output, or panics naming the missing output: a tool asking for an output

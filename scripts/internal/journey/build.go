@@ -172,13 +172,6 @@ func (b *builder) unpublished() {
 	}
 }
 
-func orDefault(s, d string) string {
-	if s == "" {
-		return d
-	}
-	return s
-}
-
 // short keeps the first 8 characters of an id (enough to tell the events of one order apart).
 func short(id string) string {
 	if len(id) > 8 {

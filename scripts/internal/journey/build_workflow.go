@@ -1,6 +1,7 @@
 package journey
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -119,7 +120,7 @@ func (b *builder) attempt(key, stateKey string, s State, k int, a Attempt) strin
 	}
 	switch {
 	case strings.Contains(a.Resource, "lambda:invoke"):
-		fn := orDefault(a.Target, "a function")
+		fn := cmp.Or(a.Target, "a function")
 		inv := b.add(Hop{Key: key + "/invoke", Cause: stateKey, Time: a.Scheduled, From: StepFunctions, Service: Lambda,
 			Resource: fn, Actor: fn, Action: "invoke " + fn, Evidence: "execution history",
 			What: s.Name + " invoked " + fn + " synchronously (lambda:invoke) and waits for its answer" + attemptNote(k)})
@@ -132,7 +133,7 @@ func (b *builder) attempt(key, stateKey string, s State, k int, a Attempt) strin
 		}
 		return outcome(Lambda, last, fn+" returned", fn+" returned the saga's next state and the events it decided, if any")
 	case strings.Contains(a.Resource, "sqs:sendMessage"):
-		q := orDefault(a.Target, "a queue")
+		q := cmp.Or(a.Target, "a queue")
 		send := b.add(Hop{Key: key + "/send", Cause: stateKey, Time: a.Scheduled, From: StepFunctions, Service: SQS,
 			Resource: q, Action: "SendMessage", Evidence: "execution history",
 			What: s.Name + " sent one message with a task token to the " + q + " (point-to-point) and pauses until it is answered" + attemptNote(k)})
@@ -241,7 +242,7 @@ func (b *builder) ownWrites(xs []Execution) {
 					}
 				}
 			}
-			if owner := orDefault(within, before); owner != "" {
+			if owner := cmp.Or(within, before); owner != "" {
 				b.owned[owner] = append(b.owned[owner], w)
 			}
 		}

@@ -1,6 +1,7 @@
 package journey
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -154,7 +155,7 @@ func (c *Collector) busEvent(e Event, rules []Rule) []byte {
 	ev := map[string]any{
 		"version": "0", "id": e.ID, "detail-type": e.Type, "source": e.Source, "account": account,
 		"time": e.Time.UTC().Format("2006-01-02T15:04:05Z"), "region": region, "resources": []string{},
-		"detail": json.RawMessage(orDefault(e.Detail, "{}")),
+		"detail": json.RawMessage(cmp.Or(e.Detail, "{}")),
 	}
 	b, _ := json.Marshal(ev)
 	return b

@@ -3,6 +3,7 @@
 package load
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -23,7 +24,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	p("# Load: %d orders at concurrency %d — %s", r.Orders, r.Concurrency, r.Verdict())
 	p("")
 	m := r.Machine
-	p("- **Machine**: %d CPUs (%s), %s memory, %s, Linux %s, %s", m.CPUs, orDefault(m.CPUModel, "model unknown"), mib(m.MemoryMB), m.OS, orDefault(m.Kernel, "?"), m.Go)
+	p("- **Machine**: %d CPUs (%s), %s memory, %s, Linux %s, %s", m.CPUs, cmp.Or(m.CPUModel, "model unknown"), mib(m.MemoryMB), m.OS, cmp.Or(m.Kernel, "?"), m.Go)
 	endpoint := r.Endpoint
 	if r.Emulator != "" {
 		endpoint += ", " + r.Emulator

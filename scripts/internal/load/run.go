@@ -7,6 +7,7 @@
 package load
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -51,7 +52,7 @@ func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error
 			return nil, err
 		}
 	}
-	r := &Report{Machine: ThisMachine(), Endpoint: orDefault(cfg.Endpoint, "AWS"), Orders: cfg.Orders, Concurrency: cfg.Concurrency,
+	r := &Report{Machine: ThisMachine(), Endpoint: cmp.Or(cfg.Endpoint, "AWS"), Orders: cfg.Orders, Concurrency: cfg.Concurrency,
 		Customers: cfg.Customers, SKU: cfg.SKU, Token: cfg.Token, UnitsPerOrder: 1, CPUGoal: cfg.CPUGoal}
 	if len(mix) > 1 {
 		r.Mix = mix
@@ -250,13 +251,6 @@ func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error
 		DLQs: r.DLQs, Running: r.Running, ExecutionPrefix: strings.Replace(machine, ":stateMachine:", ":execution:", 1) + ":", Sales: sales, SalesUnread: salesUnread})
 	r.summarize(placements, orders, journeys, since, placedAll)
 	return r, nil
-}
-
-func orDefault(s, d string) string {
-	if s == "" {
-		return d
-	}
-	return s
 }
 
 // ownCPU is the CPU this process has used (user + system).
