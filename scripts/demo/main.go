@@ -32,12 +32,8 @@ func parseAndRun(args []string, stderr io.Writer) int {
 	sku := fs.String("sku", "SKU-001", "SKU to order")
 	qty := fs.Int("qty", 2, "quantity")
 	timeout := fs.Duration("timeout", 3*time.Minute, "how long to wait for the order to finish")
-	if code, done := cli.Parse(fs, args); done {
+	if code, done := cli.ParseFlags(fs, args); done {
 		return code
-	}
-	if err := cli.NoArgs(fs); err != nil {
-		fmt.Fprintln(stderr, "demo:", err)
-		return cli.Usage
 	}
 	if err := run(*token, *sku, *qty, *timeout); err != nil {
 		fmt.Fprintln(stderr, "demo:", err)

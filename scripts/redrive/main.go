@@ -40,12 +40,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.Max, "max", 0, "move at most N messages per queue (0: all)")
 	fs.StringVar(&o.Match, "match", "", "only messages whose body (or its payload, if parked as base64) contains this text (an order id, say)")
 	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this long")
-	if code, done := cli.Parse(fs, args); done {
+	if code, done := cli.ParseFlags(fs, args); done {
 		return code
-	}
-	if err := cli.NoArgs(fs); err != nil {
-		fmt.Fprintln(stderr, "redrive:", err)
-		return cli.Usage
 	}
 	if o.Max < 0 {
 		fmt.Fprintf(stderr, "redrive: -max %d: want 0 (every message) or more\n", o.Max)

@@ -40,12 +40,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.OrderID, "order", "", "replay one order (ORD-<uuid>) instead of every order")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "work out and report what a replay would do; write nothing")
 	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this long")
-	if code, done := cli.Parse(fs, args); done {
+	if code, done := cli.ParseFlags(fs, args); done {
 		return code
-	}
-	if err := cli.NoArgs(fs); err != nil {
-		fmt.Fprintln(stderr, "replay:", err)
-		return cli.Usage
 	}
 	if err := o.Check(); err != nil { // before the stack is looked for, let alone the stream read
 		fmt.Fprintln(stderr, "replay:", err)

@@ -35,12 +35,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := cli.Flags("rescue", "go run ./scripts/rescue [-since 24h] [-dry-run]", stderr)
 	since := fs.Duration("since", 24*time.Hour, "look at executions that stopped within this long")
 	dryRun := fs.Bool("dry-run", false, "say what would be handed to the rescuer, hand nothing")
-	if code, done := cli.Parse(fs, args); done {
+	if code, done := cli.ParseFlags(fs, args); done {
 		return code
-	}
-	if err := cli.NoArgs(fs); err != nil {
-		fmt.Fprintln(stderr, "rescue:", err)
-		return cli.Usage
 	}
 	if *since <= 0 {
 		fmt.Fprintf(stderr, "rescue: -since %s: must be positive\n", *since)

@@ -30,14 +30,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := cli.Flags("restock", "go run ./scripts/restock -sku SKU-100 -stock 1000", stderr)
 	sku := fs.String("sku", "SKU-100", "the SKU to restock (one of the catalogue's)")
 	units := fs.Int("stock", -1, "the units it has after (0 or more)")
-	if code, done := cli.Parse(fs, args); done {
+	if code, done := cli.ParseFlags(fs, args); done {
 		return code
 	}
 	product, ok := toolkit.LookupProduct(*sku)
-	if err := cli.NoArgs(fs); err != nil {
-		fmt.Fprintln(stderr, "restock:", err)
-		return cli.Usage
-	}
 	switch {
 	case *units < 0:
 		fmt.Fprintln(stderr, "restock: -stock N is required, N ≥ 0")

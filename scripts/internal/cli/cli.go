@@ -58,6 +58,19 @@ func Parse(fs *flag.FlagSet, args []string) (code int, done bool) {
 	return OK, false
 }
 
+// ParseFlags is Parse for a command that takes flags only: an argument besides is bad usage too,
+// which it says on the flag set's output ("name: unexpected arguments …", as NoArgs words it).
+func ParseFlags(fs *flag.FlagSet, args []string) (code int, done bool) {
+	if code, done := Parse(fs, args); done {
+		return code, true
+	}
+	if err := NoArgs(fs); err != nil {
+		fmt.Fprintf(fs.Output(), "%s: %v\n", fs.Name(), err)
+		return Usage, true
+	}
+	return OK, false
+}
+
 // NoArgs is the error for a command that takes flags only and was given arguments besides: nil
 // when there are none. The command reports it as bad usage (exit Usage).
 func NoArgs(fs *flag.FlagSet) error {

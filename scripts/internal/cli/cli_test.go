@@ -83,3 +83,26 @@ func TestFail(t *testing.T) {
 		t.Errorf("Fail after Ctrl-C = %d, %q; want %d, \"x: interrupted: context canceled\"", code, stderr.String(), Interrupted)
 	}
 }
+
+// ParseFlags is Parse, and an argument besides the flags is bad usage, said in the command's name.
+func TestParseFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		done bool
+		says string // "": stderr says nothing
+	}{
+		{args: []string{"-n", "3"}, code: OK},
+		{args: []string{"-n", "3", "extra"}, code: Usage, done: true, says: `x: unexpected arguments ["extra"]: only flags are taken`},
+		{args: []string{"-nope"}, code: Usage, done: true, says: "flag provided but not defined: -nope"},
+		{args: []string{"-h"}, code: OK, done: true, says: "usage: go run ./scripts/x [-n N]"},
+	} {
+		var stderr bytes.Buffer
+		fs := Flags("x", "go run ./scripts/x [-n N]", &stderr)
+		fs.Int("n", 1, "how many")
+		code, done := ParseFlags(fs, tc.args)
+		if code != tc.code || done != tc.done || (tc.says == "") != (stderr.Len() == 0) || !strings.Contains(stderr.String(), tc.says) {
+			t.Errorf("%q: code %d done %v, stderr %q; want %d %v saying %q", tc.args, code, done, stderr.String(), tc.code, tc.done, tc.says)
+		}
+	}
+}
