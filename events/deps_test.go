@@ -86,6 +86,8 @@ func TestBannedMatchers(t *testing.T) {
 	}
 }
 
+// TestProductionDependencies walks what the functions link from go list's import graph and fails
+// on each banned package, with the chain of imports that reaches it and the reason it is banned.
 func TestProductionDependencies(t *testing.T) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
