@@ -32,12 +32,8 @@ func TestSummary(t *testing.T) {
 // Exit 2 is bad usage alone: a stack that cannot be reached is a failure (1), which a caller
 // retries rather than fixing its call.
 func TestNoStackExits1NotUsage(t *testing.T) {
-	clitest.NoStack(t)
-	var stdout, stderr bytes.Buffer
-	if code := run([]string{"-timeout", "20s"}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "describe stack") {
-		t.Errorf("no stack: run = %d, stderr %q; want 1", code, stderr.String())
-	}
-	stdout.Reset()
+	clitest.FailsWithoutStack(t, run, "-timeout", "20s")
+	var stdout bytes.Buffer
 	rep := &redrive.Report{Results: make([]redrive.Result, 2), Moved: 2, Unfinished: []string{"payments"}}
 	if code, err := finish(&stdout, rep, errors.New("receive: throttled"), false); code != 1 || err == nil || !strings.Contains(err.Error(), "not read to the end: payments") {
 		t.Errorf("a queue not read to the end: finish = %d, %v; want 1, saying which", code, err)

@@ -34,13 +34,8 @@ func TestAStoppedRunIsIncompleteNotOK(t *testing.T) {
 // Exit 2 is bad usage alone: a stack that cannot be reached and a run that did not finish are
 // failures (1), which a caller retries rather than fixing its call.
 func TestAFailedRunExits1NotUsage(t *testing.T) {
-	clitest.NoStack(t)
+	clitest.FailsWithoutStack(t, run, "-timeout", "20s")
 	var stdout, stderr bytes.Buffer
-	if code := run([]string{"-timeout", "20s"}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "describe stack") {
-		t.Errorf("no stack: run = %d, stderr %q; want 1", code, stderr.String())
-	}
-	stdout.Reset()
-	stderr.Reset()
 	stopped := &replay.Report{From: replay.FromStream, Stopped: "read the stream: context deadline exceeded"}
 	if code := finish(stopped, fmt.Errorf("read the stream: %w", context.DeadlineExceeded), &stdout, &stderr); code != 1 ||
 		!strings.Contains(stdout.String(), "INCOMPLETE") || !strings.Contains(stderr.String(), "deadline exceeded") {

@@ -38,3 +38,15 @@ func Refuses(t *testing.T, run Run, calls map[string][]string) {
 		}
 	}
 }
+
+// FailsWithoutStack checks that run, called with args where no stack answers (NoStack), fails as a
+// run (exit 1) saying it could not describe the stack: exit 2 is bad usage alone, and a caller
+// retries a failed run rather than fixing its call.
+func FailsWithoutStack(t *testing.T, run Run, args ...string) {
+	t.Helper()
+	NoStack(t)
+	var stdout, stderr bytes.Buffer
+	if code := run(args, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "describe stack") {
+		t.Errorf("no stack: run(%q) = %d, stderr %q; want 1, saying describe stack", args, code, stderr.String())
+	}
+}
