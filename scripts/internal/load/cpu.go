@@ -87,10 +87,18 @@ func functionOf(root string, pid int) string {
 	return ""
 }
 
+// ProcessClock is a process's CPU clock (clock_gettime of its CPUCLOCK_SCHED): the time its
+// threads, live and ended, have run, to the nanosecond. /proc/<pid>/stat gives the same in
+// 10 ms ticks, rounded down: a function process that has used 9 ms reads 0 there, and a run that
+// starts a hundred of them loses about a second of their CPU (measured: 2.70 s read in ticks
+// against 3.49 s by this clock over 85 function processes).
+type ProcessClock func(pid int) (time.Duration, error)
+
 // SampleCPU reads the CPU of process pid, its descendants and the rest of its process group from
-// the proc file system at root ("/proc"). Live descendants are read before the process, so that
-// one ending in between is counted twice rather than lost (a few ticks at most).
-func SampleCPU(root string, pid int) (CPUSample, error) {
+// the proc file system at root ("/proc"), each process by clock where it answers (nil: by its
+// stat's ticks alone). Descendants are read before the process, so that one ending in between
+// is counted twice (in its parent's reaped children too) rather than lost.
+func SampleCPU(root string, pid int, clock ProcessClock) (CPUSample, error) {
 	entries, err := os.ReadDir(root)
 	if err != nil {
 		return CPUSample{}, err
@@ -110,15 +118,17 @@ func SampleCPU(root string, pid int) (CPUSample, error) {
 		}
 		children[st.PPID] = append(children[st.PPID], st)
 	}
-	b, err := os.ReadFile(filepath.Join(root, strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return CPUSample{}, fmt.Errorf("the emulator process %d: %w", pid, err)
+	// cpu is what process st used: its threads' time by clock (by its ticks if the clock does not
+	// answer: no clock, or the process gone), and its reaped children's, which only stat gives.
+	cpu := func(st procStat) time.Duration {
+		if clock != nil {
+			if d, err := clock(st.PID); err == nil {
+				return d + ticks(st.CUTime+st.CSTime)
+			}
+		}
+		return st.total()
 	}
-	self, err := parseStat(strings.TrimSpace(string(b)))
-	if err != nil {
-		return CPUSample{}, err
-	}
-	s := CPUSample{At: time.Now(), Emulator: ticks(self.UTime + self.STime), Functions: ticks(self.CUTime + self.CSTime), live: map[int]liveCPU{}}
+	s := CPUSample{At: time.Now(), live: map[int]liveCPU{}}
 	queue := []int{pid}
 	seen := map[int]bool{pid: true}
 	for len(queue) > 0 {
@@ -129,16 +139,27 @@ func SampleCPU(root string, pid int) (CPUSample, error) {
 				continue
 			}
 			seen[c.PID] = true
-			s.Functions += c.total()
-			s.live[c.PID] = liveCPU{function: functionOf(root, c.PID), cpu: c.total()}
+			used := cpu(c)
+			s.Functions += used
+			s.live[c.PID] = liveCPU{function: functionOf(root, c.PID), cpu: used}
 			queue = append(queue, c.PID)
 		}
 	}
+	b, err := os.ReadFile(filepath.Join(root, strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return CPUSample{}, fmt.Errorf("the emulator process %d: %w", pid, err)
+	}
+	self, err := parseStat(strings.TrimSpace(string(b)))
+	if err != nil {
+		return CPUSample{}, err
+	}
+	s.Emulator = cpu(procStat{PID: pid, UTime: self.UTime, STime: self.STime}) // its children are the functions
+	s.Functions += ticks(self.CUTime + self.CSTime)
 	if self.PGrp == pid { // MiniStack leads its group: what else is in it and not below it is the proxy
 		for _, siblings := range children {
 			for _, st := range siblings {
 				if st.PGrp == pid && !seen[st.PID] {
-					s.Proxy += st.total()
+					s.Proxy += cpu(st)
 				}
 			}
 		}

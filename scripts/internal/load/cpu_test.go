@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -71,7 +73,7 @@ func TestSampleCPU(t *testing.T) {
 		103: stat(103, 100, "bootstrap", 10, 0, 10, 0), // another, with a child it waited for: 0.2 s
 		200: stat(200, 1, "unrelated", 900, 900, 0, 0),
 	}, map[int]string{101: "streamer", 103: "projector"})
-	s, err := SampleCPU(root, 100)
+	s, err := SampleCPU(root, 100, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,10 +87,77 @@ func TestSampleCPU(t *testing.T) {
 	if s.Proxy != 0 {
 		t.Errorf("proxy %v, want 0: MiniStack leads no process group here", s.Proxy)
 	}
-	if _, err := SampleCPU(root, 999); err == nil {
+	if _, err := SampleCPU(root, 999, nil); err == nil {
 		t.Error("a missing emulator process was sampled")
 	}
 }
+
+// With a clock, each process's threads are read by it, to the nanosecond, and its reaped
+// children from its stat; a process the clock does not answer for (gone) keeps its ticks.
+func TestSampleCPUReadsEachProcessByClock(t *testing.T) {
+	root := fakeProc(t, map[int]string{
+		100: statInGroup(100, 1, 100, "python", 500, 100, 40, 10), // reaped functions: 0.5 s
+		101: statInGroup(101, 100, 100, "bootstrap", 0, 0, 0, 0),  // 9 ms by clock: 0 ticks
+		102: statInGroup(102, 100, 100, "bootstrap", 3, 1, 2, 0),  // its clock fails: 40 ms + 20 ms reaped
+		103: statInGroup(103, 101, 100, "bootstrap", 0, 0, 1, 0),  // 5 ms, and 10 ms of a reaped child
+		150: statInGroup(150, 1, 100, "emulator", 70, 20, 0, 0),   // the proxy: 0.95 s by clock
+	}, map[int]string{101: "streamer", 102: "streamer"})
+	clocks := map[int]time.Duration{100: 6123 * time.Millisecond, 101: 9 * time.Millisecond, 103: 5 * time.Millisecond, 150: 950 * time.Millisecond}
+	clock := func(pid int) (time.Duration, error) {
+		if d, ok := clocks[pid]; ok {
+			return d, nil
+		}
+		return 0, errors.New("no such process")
+	}
+	s, err := SampleCPU(root, 100, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Emulator != 6123*time.Millisecond || s.Proxy != 950*time.Millisecond {
+		t.Errorf("emulator %v, proxy %v; want 6.123s and 0.95s, by clock", s.Emulator, s.Proxy)
+	}
+	if want := 500*time.Millisecond + 9*time.Millisecond + 60*time.Millisecond + 15*time.Millisecond; s.Functions != want {
+		t.Errorf("functions %v, want %v (reaped 0.5 s + 9 ms + 60 ms by ticks + 15 ms)", s.Functions, want)
+	}
+	if got := s.live[101].cpu; got != 9*time.Millisecond {
+		t.Errorf("process 101: %v, want its clock's 9ms (its ticks say 0)", got)
+	}
+}
+
+// ProcessCPU reads a process's CPU to the nanosecond: this test's own, as getrusage counts it,
+// and nothing for a process that does not exist.
+func TestProcessCPU(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("Linux only")
+	}
+	before, err := ProcessCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for x, start := uint64(1), time.Now(); time.Since(start) < 30*time.Millisecond; x = x*6364136223846793005 + 1 {
+		sink = x
+	}
+	after, err := ProcessCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := ownCPU()
+	if after-before < 10*time.Millisecond || after > used+20*time.Millisecond || after < used-20*time.Millisecond {
+		t.Errorf("ProcessCPU went from %v to %v over 30 ms of busy work; getrusage says %v in all", before, after, used)
+	}
+	if after%(10*time.Millisecond) == 0 {
+		t.Errorf("ProcessCPU %v: a multiple of 10 ms, as if read in ticks", after)
+	}
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := ProcessCPU(gone.Process.Pid); err == nil {
+		t.Errorf("ProcessCPU of process %d, reaped, answered %v", gone.Process.Pid, d)
+	}
+}
+
+var sink uint64
 
 // As `make up` starts it: MiniStack leads a process group, its functions are in it (below it),
 // and so is the proxy (not below it).
@@ -99,7 +168,7 @@ func TestSampleCPUCountsTheProxyInMiniStacksGroup(t *testing.T) {
 		150: statInGroup(150, 1, 100, "emulator", 70, 20, 0, 0),    // the proxy: 0.9 s
 		200: statInGroup(200, 1, 200, "make", 900, 900, 0, 0),      // another group
 	}, map[int]string{101: "streamer"})
-	s, err := SampleCPU(root, 100)
+	s, err := SampleCPU(root, 100, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -111,7 +111,7 @@ func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error
 	var cpuBefore CPUSample
 	if cpuErr == nil {
 		r.Emulator = MiniStackName(MiniStackVersion(cfg.Dir), pid)
-		cpuBefore, cpuErr = SampleCPU("/proc", pid)
+		cpuBefore, cpuErr = SampleCPU("/proc", pid, ProcessCPU)
 	}
 	if cpuErr == nil && cfg.Idle > 0 { // at rest: what the emulator's pollers cost, for comparison
 		select {
@@ -120,7 +120,7 @@ func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error
 		case <-time.After(cfg.Idle):
 		}
 		var rest CPUSample
-		if rest, cpuErr = SampleCPU("/proc", pid); cpuErr == nil {
+		if rest, cpuErr = SampleCPU("/proc", pid, ProcessCPU); cpuErr == nil {
 			idle := Between(pid, cpuBefore, rest, 0, cfg.CPUGoal)
 			r.Idle, cpuBefore = &idle, rest
 		}
@@ -202,7 +202,7 @@ func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error
 	stopTending()
 	if cpuErr == nil {
 		var after CPUSample
-		if after, cpuErr = SampleCPU("/proc", pid); cpuErr == nil {
+		if after, cpuErr = SampleCPU("/proc", pid, ProcessCPU); cpuErr == nil {
 			cpu := Between(pid, cpuBefore, after, len(w.known), cfg.CPUGoal)
 			cpu.Named(stack.Outputs)
 			r.CPU = &cpu
