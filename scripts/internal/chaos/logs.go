@@ -9,23 +9,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	logtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-
 	"github.com/orderflow-dev/orderflow/functions/toolkit"
+	"github.com/orderflow-dev/orderflow/scripts/internal/fnlogs"
 )
 
 // LogsAPI is the part of the CloudWatch Logs client counting uses.
-type LogsAPI interface {
-	FilterLogEvents(ctx context.Context, in *cloudwatchlogs.FilterLogEventsInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.FilterLogEventsOutput, error)
-}
+type LogsAPI = fnlogs.LogsAPI
 
 // FunctionConfigAPI is the part of the Lambda client counting uses: where a function logs.
-type FunctionConfigAPI interface {
-	GetFunctionConfiguration(ctx context.Context, in *lambda.GetFunctionConfigurationInput, optFns ...func(*lambda.Options)) (*lambda.GetFunctionConfigurationOutput, error)
-}
+type FunctionConfigAPI = fnlogs.FunctionConfigAPI
 
 // injectedLine is what every injected fault logs (functions/internal/faults).
 const injectedLine = "fault injected"
@@ -36,34 +28,19 @@ func Injected(ctx context.Context, logs LogsAPI, fns FunctionConfigAPI, function
 	out := map[string]map[string]int{}
 	var errs []error
 	for folder, name := range functions {
-		group := "/aws/lambda/" + name // Lambda's default; the stack gives each function a group of its own
-		cfg, err := fns.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(name)})
+		group, err := fnlogs.Group(ctx, fns, name)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", folder, err))
 			continue
 		}
-		if lc := cfg.LoggingConfig; lc != nil && aws.ToString(lc.LogGroup) != "" {
-			group = aws.ToString(lc.LogGroup)
-		}
 		kinds := map[string]int{}
-		p := cloudwatchlogs.NewFilterLogEventsPaginator(logs, &cloudwatchlogs.FilterLogEventsInput{
-			LogGroupName: aws.String(group), FilterPattern: aws.String(`"` + injectedLine + `"`), StartTime: aws.Int64(since.UnixMilli()),
+		err = fnlogs.Each(ctx, logs, group, `"`+injectedLine+`"`, since, time.Time{}, func(line string) {
+			if kind := KindOf(line); kind != "" {
+				kinds[kind]++
+			}
 		})
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			var missing *logtypes.ResourceNotFoundException
-			if errors.As(err, &missing) {
-				break // the function has logged nothing yet
-			}
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: log group %s: %w", folder, group, err))
-				break
-			}
-			for _, e := range page.Events {
-				if kind := KindOf(aws.ToString(e.Message)); kind != "" {
-					kinds[kind]++
-				}
-			}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", folder, err))
 		}
 		out[folder] = kinds
 	}

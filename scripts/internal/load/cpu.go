@@ -183,6 +183,8 @@ type CPU struct {
 	// each from its start or the first sample. What processes that ended meanwhile used (and
 	// descendants that are no function's) is Functions less their sum: Unattributed.
 	ByFunction []FunctionCPU `json:"byFunction,omitempty"`
+	// Counted: each function's Invocations over the window were read (Invoked).
+	Counted bool `json:"counted"`
 }
 
 // FunctionCPU is what one function's execution environments used over a run.
@@ -190,17 +192,15 @@ type FunctionCPU struct {
 	Function  string        `json:"function"`  // its name, as deployed (Named: the stack output's)
 	Processes int           `json:"processes"` // alive at the end
 	CPU       time.Duration `json:"cpu"`
+	// Invocations is how many times it was invoked over the run (its REPORT lines: Invocations),
+	// by all its processes, the ended ones too.
+	Invocations int `json:"invocations"`
 }
 
 // Named renames each function by the stack output that holds its name ("StreamerFunctionName"
 // names it Streamer); a function no output names keeps its deployed name.
 func (c *CPU) Named(outputs map[string]string) {
-	stems := map[string]string{} // deployed name → output stem
-	for k, v := range outputs {
-		if stem, ok := strings.CutSuffix(k, "FunctionName"); ok && stem != "" {
-			stems[v] = stem
-		}
-	}
+	stems := functionStems(outputs)
 	for i, f := range c.ByFunction {
 		if stem, ok := stems[f.Function]; ok {
 			c.ByFunction[i].Function = stem

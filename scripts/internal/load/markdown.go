@@ -177,21 +177,36 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		if len(c.ByFunction) > 0 {
 			p("")
 			p("By function: the processes alive at the end (MiniStack keeps an execution environment as a process), each over the run or since it started; what processes that ended meanwhile used is not attributed.")
+			counted := ""
+			if c.Counted {
+				counted = " | invocations | per order | CPU per invocation"
+				p("Invocations: the REPORT lines its log group received over the same window, one an invocation, every process's (CPU per invocation: the live processes' CPU over them all, so a little low where processes ended).")
+			}
 			p("")
-			p("| function | processes | CPU | per order | of the functions' |")
-			p("|---|---:|---:|---:|---:|")
-			row := func(name, procs string, d time.Duration) {
+			p("| function | processes | CPU | per order | of the functions'%s |", counted)
+			p("|---|---:|---:|---:|---:%s|", strings.Repeat("|---:", strings.Count(counted, "|")))
+			row := func(name, procs string, d time.Duration, invoked int) {
 				share := 0.0
 				if c.Functions > 0 {
 					share = 100 * float64(d) / float64(c.Functions)
 				}
-				p("| %s | %s | %.2f s | %s | %.0f %% |", name, procs, d.Seconds(), dur(ms(c.PerOrder(d))), share)
+				line := fmt.Sprintf("| %s | %s | %.2f s | %s | %.0f %% |", name, procs, d.Seconds(), dur(ms(c.PerOrder(d))), share)
+				if c.Counted && procs != "" {
+					each := perInvocation(d, invoked)
+					if procs == "0" { // all ended: their CPU is not attributed
+						each = "—"
+					}
+					line += fmt.Sprintf(" %d | %s | %s |", invoked, perOrder(invoked, c.Orders), each)
+				} else if c.Counted {
+					line += " | | |"
+				}
+				p("%s", line)
 			}
 			for _, f := range c.ByFunction {
-				row(f.Function, strconv.Itoa(f.Processes), f.CPU)
+				row(f.Function, strconv.Itoa(f.Processes), f.CPU, f.Invocations)
 			}
 			if u := c.Unattributed(); u > 0 {
-				row("not attributed", "", u)
+				row("not attributed", "", u, 0)
 			}
 		}
 	} else {
@@ -226,6 +241,22 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 func totals(t toolkit.Totals) string {
 	return fmt.Sprintf("%d orders charged (%d cents), %d cancellations and %d refunds (%d cents): money kept %d cents",
 		t.Orders, t.RevenueCents, t.Cancelled, t.Refunds, t.RefundedCents, t.RevenueCents-t.RefundedCents)
+}
+
+// perOrder is n an order, to a tenth ("5.0"); "—" without orders.
+func perOrder(n, orders int) string {
+	if orders == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.1f", float64(n)/float64(orders))
+}
+
+// perInvocation is d an invocation, to a hundredth of a millisecond; "—" without invocations.
+func perInvocation(d time.Duration, n int) string {
+	if n == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f ms", float64(d)/float64(n)/float64(time.Millisecond))
 }
 
 func dur(m Millis) string {

@@ -35,6 +35,8 @@ type functionCPUJSON struct {
 	Processes  int     `json:"processes"`
 	CPUS       float64 `json:"cpuS"`
 	PerOrderMs Millis  `json:"perOrderMs"`
+	// Invocations over the run (its REPORT lines); absent when they were not counted.
+	Invocations *int `json:"invocations,omitempty"`
 }
 
 // perSecond is a CPU time per second of a window, in milliseconds.
@@ -61,7 +63,11 @@ func (r *Report) WriteJSON(w io.Writer) error {
 			ProxyS: c.Proxy.Seconds(), ProxyPerOrderMs: ms(c.PerOrder(c.Proxy)), Ratio: c.Ratio(), Goal: c.Goal,
 			Met: c.Met(), LoadGeneratorS: r.LoadCPU.Seconds()}
 		for _, f := range c.ByFunction {
-			out.CPU.ByFunction = append(out.CPU.ByFunction, functionCPUJSON{Function: f.Function, Processes: f.Processes, CPUS: f.CPU.Seconds(), PerOrderMs: ms(c.PerOrder(f.CPU))})
+			j := functionCPUJSON{Function: f.Function, Processes: f.Processes, CPUS: f.CPU.Seconds(), PerOrderMs: ms(c.PerOrder(f.CPU))}
+			if c.Counted {
+				j.Invocations = &f.Invocations
+			}
+			out.CPU.ByFunction = append(out.CPU.ByFunction, j)
 		}
 		out.CPU.UnattributedS = c.Unattributed().Seconds()
 		if i := r.Idle; i != nil {

@@ -18,7 +18,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -204,6 +206,12 @@ func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error
 		var after CPUSample
 		if after, cpuErr = SampleCPU("/proc", pid, ProcessCPU); cpuErr == nil {
 			cpu := Between(pid, cpuBefore, after, len(w.known), cfg.CPUGoal)
+			counts, err := Invocations(ctx, cloudwatchlogs.NewFromConfig(stack.AWS), lambda.NewFromConfig(stack.AWS), FunctionNames(stack.Outputs), cpuBefore.At, after.At)
+			if err != nil {
+				r.Notes = append(r.Notes, "the functions' invocations were not counted: "+err.Error())
+			} else {
+				cpu.Invoked(counts)
+			}
 			cpu.Named(stack.Outputs)
 			r.CPU = &cpu
 		}
