@@ -34,19 +34,27 @@ func sampleReport() *Report {
 	return r
 }
 
-func TestReportMarkdown(t *testing.T) {
-	r := sampleReport()
+// markdownHas renders r's Markdown and reports each of wants it lacks.
+func markdownHas(t *testing.T, r *Report, wants ...string) {
+	t.Helper()
 	var b bytes.Buffer
 	if err := r.WriteMarkdown(&b); err != nil {
 		t.Fatal(err)
 	}
-	md := b.String()
-	for _, want := range []string{
+	for _, want := range wants {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("the Markdown lacks %q:\n%s", want, b.String())
+		}
+	}
+}
+
+func TestReportMarkdown(t *testing.T) {
+	markdownHas(t, sampleReport(),
 		"# Load: 4 orders at concurrency 2 — all checks passed",
 		"2 CPUs", "go1.26",
 		"**Outcome**: 1 CANCELLED, 1 CANCELLED (payment-declined), 2 SHIPPED",
 		"| POST /orders (client: first try sent → 201) | 4 | 51 ms | 53 ms | 53 ms | 53 ms |",
-		"| " + journey.StageBusToWorkflow + " | 1 | 10 ms |",
+		"| "+journey.StageBusToWorkflow+" | 1 | 10 ms |",
 		"| task <State> |",
 		"| stock conserved | ok |",
 		"Stock of SKU-100: set to 14 before the run, 12 after.",
@@ -58,11 +66,7 @@ func TestReportMarkdown(t *testing.T) {
 		"At rest (2.0 s measured just before the run) MiniStack used 50 ms of CPU per second and its functions 0: about 3.00 s",
 		"| Streamer | 1 | 3.00 s | 750 ms | 75 % |",
 		"| not attributed |  | 1.00 s | 250 ms | 25 % |",
-	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("the Markdown lacks %q:\n%s", want, md)
-		}
-	}
+	)
 }
 
 func TestReportMarkdownShowsViolations(t *testing.T) {
@@ -91,16 +95,8 @@ func TestReportMarkdownShowsTheMix(t *testing.T) {
 	r := sampleReport()
 	r.Mix = map[string]int{"SKU-100 tok_visa": 3, "SKU-100 tok_declined": 1}
 	r.Stock = append(r.Stock, Stock{SKU: "SKU-451", Before: 11, After: 11})
-	var b bytes.Buffer
-	if err := r.WriteMarkdown(&b); err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"4 orders of 1 unit (3 × SKU-100 paid with `tok_visa`, 1 × SKU-100 paid with `tok_declined`)",
-		"Stock of SKU-100: set to 14 before the run, 12 after; of SKU-451: set to 11 before the run, 11 after."} {
-		if !strings.Contains(b.String(), want) {
-			t.Errorf("the Markdown lacks %q:\n%s", want, b.String())
-		}
-	}
+	markdownHas(t, r, "4 orders of 1 unit (3 × SKU-100 paid with `tok_visa`, 1 × SKU-100 paid with `tok_declined`)",
+		"Stock of SKU-100: set to 14 before the run, 12 after; of SKU-451: set to 11 before the run, 11 after.")
 }
 
 func TestReportJSON(t *testing.T) {
