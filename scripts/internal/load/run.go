@@ -206,13 +206,6 @@ func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error
 		var after CPUSample
 		if after, cpuErr = SampleCPU("/proc", pid, ProcessCPU); cpuErr == nil {
 			cpu := Between(pid, cpuBefore, after, len(w.known), cfg.CPUGoal)
-			counts, err := Invocations(ctx, cloudwatchlogs.NewFromConfig(stack.AWS), lambda.NewFromConfig(stack.AWS), FunctionNames(stack.Outputs), cpuBefore.At, after.At)
-			if err != nil {
-				r.Notes = append(r.Notes, "the functions' invocations were not counted: "+err.Error())
-			} else {
-				cpu.Invoked(counts)
-			}
-			cpu.Named(stack.Outputs)
 			r.CPU = &cpu
 		}
 	}
@@ -220,6 +213,15 @@ func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error
 		r.CPUNote = "not measured: " + cpuErr.Error()
 	}
 	r.LoadCPU = ownCPU() - selfBefore
+	if c := r.CPU; c != nil { // read after the load generator's own CPU: these reads are not the run's
+		counts, err := Invocations(ctx, cloudwatchlogs.NewFromConfig(stack.AWS), lambda.NewFromConfig(stack.AWS), FunctionNames(stack.Outputs), cpuBefore.At, cpuBefore.At.Add(c.Window))
+		if err != nil {
+			r.Notes = append(r.Notes, "the functions' invocations were not counted: "+err.Error())
+		} else {
+			c.Invoked(counts)
+		}
+		c.Named(stack.Outputs)
+	}
 	logf("every execution ended; reading what the services recorded")
 
 	// What the services recorded.
