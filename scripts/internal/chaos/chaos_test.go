@@ -10,13 +10,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	logtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/orderflow-dev/orderflow/functions/toolkit"
 	"github.com/orderflow-dev/orderflow/scripts/internal/cli"
+	"github.com/orderflow-dev/orderflow/scripts/internal/fnlogs/fnlogstest"
 	"github.com/orderflow-dev/orderflow/scripts/internal/load"
 	"github.com/orderflow-dev/orderflow/scripts/internal/redrive"
 	"github.com/orderflow-dev/orderflow/scripts/internal/shop"
@@ -286,26 +285,9 @@ func TestArmKeepsEveryVariableAndRestores(t *testing.T) {
 	}
 }
 
-// fakeLogs serves log lines per group.
-type fakeLogs struct{ lines map[string][]string }
-
-func (f *fakeLogs) FilterLogEvents(_ context.Context, in *cloudwatchlogs.FilterLogEventsInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.FilterLogEventsOutput, error) {
-	lines, ok := f.lines[aws.ToString(in.LogGroupName)]
-	if !ok {
-		return nil, &logtypes.ResourceNotFoundException{Message: aws.String("no group")}
-	}
-	out := &cloudwatchlogs.FilterLogEventsOutput{}
-	for _, l := range lines {
-		if strings.Contains(l, strings.Trim(aws.ToString(in.FilterPattern), `"`)) {
-			out.Events = append(out.Events, logtypes.FilteredLogEvent{Message: aws.String(l)})
-		}
-	}
-	return out, nil
-}
-
 func TestInjectedCountsPerFunctionAndKind(t *testing.T) {
 	f := &fakeLambda{env: map[string]map[string]string{"Pay": {}, "Ship": {}, "Note": {}}, pending: map[string]bool{}, group: map[string]string{"Pay": "PayLogs"}}
-	logs := &fakeLogs{lines: map[string][]string{
+	logs := &fnlogstest.Logs{Groups: map[string][]string{
 		"PayLogs": {`{"msg":"fault injected","kind":"crashAfterWrite"}`, `{"msg":"fault injected","kind":"crashAfterWrite"}`,
 			`{"msg":"fault injected","kind":"invocationAddDelay"}`, `{"msg":"charged"}`},
 		"/aws/lambda/Ship": {`{"msg":"fault injected","kind":"invocationError"}`},

@@ -5,40 +5,16 @@ import (
 	"errors"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	logtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/orderflow-dev/orderflow/scripts/internal/fnlogs/fnlogstest"
 )
-
-// fakeLogs holds each log group's lines, two to a page, and keeps the requests.
-type fakeLogs struct {
-	groups map[string][]string
-	got    []*cloudwatchlogs.FilterLogEventsInput
-}
-
-func (f *fakeLogs) FilterLogEvents(_ context.Context, in *cloudwatchlogs.FilterLogEventsInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.FilterLogEventsOutput, error) {
-	f.got = append(f.got, in)
-	lines, ok := f.groups[aws.ToString(in.LogGroupName)]
-	if !ok {
-		return nil, &logtypes.ResourceNotFoundException{Message: aws.String("no such group")}
-	}
-	from, _ := strconv.Atoi(aws.ToString(in.NextToken))
-	out := &cloudwatchlogs.FilterLogEventsOutput{}
-	for _, l := range lines[from:min(from+2, len(lines))] {
-		out.Events = append(out.Events, logtypes.FilteredLogEvent{Message: aws.String(l)})
-	}
-	if from+2 < len(lines) {
-		out.NextToken = aws.String(strconv.Itoa(from + 2))
-	}
-	return out, nil
-}
 
 // fakeConfigs gives each function the log group groups names (Lambda's default if none), and
 // fails for "gone".
@@ -58,7 +34,7 @@ func (f fakeConfigs) GetFunctionConfiguration(_ context.Context, in *lambda.GetF
 
 func TestInvocations(t *testing.T) {
 	report := "REPORT RequestId: 6f1c\tDuration: 2 ms\tBilled Duration: 2 ms\tMemory Size: 256 MB"
-	logs := &fakeLogs{groups: map[string][]string{
+	logs := &fnlogstest.Logs{PageSize: 2, Groups: map[string][]string{
 		"/orderflow/streamer":    {report, report, report, `{"msg":"the REPORT RequestId line is Lambda's"}`, report, report},
 		"/aws/lambda/fn-payment": {report},
 	}}
@@ -71,7 +47,7 @@ func TestInvocations(t *testing.T) {
 	if want := map[string]int{"fn-streamer": 5, "fn-payment": 1, "fn-rescuer": 0}; !maps.Equal(got, want) {
 		t.Errorf("invocations %v, want %v (REPORT lines, every page, in each function's own group; none where the group is not there yet)", got, want)
 	}
-	in := logs.got[0]
+	in := logs.Got[0]
 	if aws.ToString(in.FilterPattern) != reportPattern || aws.ToInt64(in.StartTime) != from.UnixMilli() || aws.ToInt64(in.EndTime) != to.UnixMilli() {
 		t.Errorf("request %+v: want the REPORT pattern over the run's window", in)
 	}
