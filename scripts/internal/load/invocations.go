@@ -67,18 +67,9 @@ func (c *CPU) Invoked(counts map[string]int) {
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(counts)) {
-		if counts[name] > 0 && !c.has(name) {
+		if counts[name] > 0 && !slices.ContainsFunc(c.ByFunction, func(f FunctionCPU) bool { return f.Function == name }) {
 			c.ByFunction = append(c.ByFunction, FunctionCPU{Function: name, Invocations: counts[name]})
 		}
 	}
 	c.Counted = true
-}
-
-func (c *CPU) has(function string) bool {
-	for _, f := range c.ByFunction {
-		if f.Function == function {
-			return true
-		}
-	}
-	return false
 }
