@@ -1,17 +1,20 @@
 package events
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 	"sync"
 )
 
-// DecodePayload decodes with encoding/json (a json.Decoder rejecting unknown fields); this file
-// holds its fast path: a payload whose every key is exactly one of the struct's field names,
-// once, with a value of the field's kind (a string, a plain integer in range, an array of
-// objects for a slice of structs) is read with the reader and set field by field. Anything
-// else (an unknown or differently cased key, a repeated one, null, a number like 1e2 or 1.0)
-// goes to encoding/json, which decides and words the error. The tests compare the two.
+// DecodePayload decodes with encoding/json (a json.Decoder rejecting unknown fields), and
+// Unmarshal as json.Unmarshal; this file holds their fast path: a document whose every key is
+// exactly one of the struct's field names, once, with a value of the field's kind (a string, a
+// plain integer in range, an object for a struct or a pointer to one, an array of objects for a
+// slice of structs, any value but null for a json.RawMessage) is read with the reader and set
+// field by field. Anything else (an unknown or differently cased key, a repeated one, null, a
+// number like 1e2 or 1.0) goes to encoding/json, which decides and words the error. The tests
+// compare the two.
 
 // decodePlan is how to fill one struct type; nil if the type has a field the fast path does
 // not handle.
@@ -22,11 +25,14 @@ type decodePlan struct {
 type fieldPlan struct {
 	name  string // the JSON key
 	index int
-	kind  reflect.Kind // String, Int*, or Slice (of structs, elem)
+	kind  reflect.Kind // String, Int*, Struct (elem), Pointer (to a struct: elem), or Slice (of structs, elem; or a json.RawMessage: raw)
 	bits  int          // of an integer kind
 	elem  *decodePlan
-	typ   reflect.Type // of a slice
+	typ   reflect.Type // of a slice, or of what a pointer points to
+	raw   bool         // a json.RawMessage: the value's bytes
 }
+
+var rawMessageType = reflect.TypeOf(json.RawMessage(nil))
 
 var plans sync.Map // reflect.Type -> *decodePlan (nil: not handled)
 
@@ -63,6 +69,10 @@ func makePlan(t reflect.Type, depth int) *decodePlan {
 			}
 			fp.bits = f.Type.Bits()
 		case reflect.Slice:
+			if f.Type == rawMessageType {
+				fp.raw = true
+				break
+			}
 			if f.Type.Name() != "" || f.Type.Elem().Kind() != reflect.Struct {
 				return nil
 			}
@@ -70,6 +80,15 @@ func makePlan(t reflect.Type, depth int) *decodePlan {
 				return nil
 			}
 			fp.typ = f.Type
+		case reflect.Struct:
+			if fp.elem = makePlan(f.Type, depth+1); fp.elem == nil {
+				return nil
+			}
+		case reflect.Pointer:
+			if fp.elem = makePlan(f.Type.Elem(), depth+1); fp.elem == nil { // nil unless a struct's
+				return nil
+			}
+			fp.typ = f.Type.Elem()
 		default:
 			return nil
 		}
@@ -90,6 +109,21 @@ var (
 	unmarshalerType     = reflect.TypeOf((*interface{ UnmarshalJSON([]byte) error })(nil)).Elem()
 	textUnmarshalerType = reflect.TypeOf((*interface{ UnmarshalText([]byte) error })(nil)).Elem()
 )
+
+// Unmarshal decodes raw into *ptr, a zero struct, as json.Unmarshal does, in one pass over raw
+// where the fast path can (json.Unmarshal checks a document whole before it decodes it: two).
+func Unmarshal(raw []byte, ptr any) error {
+	rv := reflect.ValueOf(ptr)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return json.Unmarshal(raw, ptr) // its InvalidUnmarshalError
+	}
+	if fastDecode(raw, ptr) {
+		return nil
+	}
+	rv = rv.Elem()
+	rv.Set(reflect.Zero(rv.Type())) // what the fast path filled before it gave up
+	return json.Unmarshal(raw, ptr)
+}
 
 // fastDecode fills *ptr (a zero struct) from raw if it can say what encoding/json would; it
 // reports whether it did (false leaves *ptr partly filled).
@@ -136,7 +170,28 @@ func (p *decodePlan) fill(d *jsonDoc, n int32, v reflect.Value) bool {
 				return false
 			}
 			fv.SetString(d.str(c))
+		case reflect.Struct:
+			if !f.elem.fill(d, c, fv) {
+				return false
+			}
+		case reflect.Pointer:
+			ptr := reflect.New(f.typ)
+			if !f.elem.fill(d, c, ptr.Elem()) { // null too: not an object
+				return false
+			}
+			fv.Set(ptr)
 		case reflect.Slice:
+			if f.raw {
+				if nd.kind == jsonNull {
+					return false
+				}
+				start, end := nd.start, nd.end
+				if nd.kind == jsonString { // its span is inside the quotes
+					start, end = start-1, end+1
+				}
+				fv.SetBytes(append(json.RawMessage(nil), d.src[start:end]...))
+				break
+			}
 			if nd.kind != jsonArray {
 				return false
 			}
