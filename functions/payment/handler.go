@@ -151,7 +151,7 @@ func (h *Handler) park(ctx context.Context, m record.Message, reason string) err
 // message charges or refunds the order's payment and completes the task with the outcome.
 func (h *Handler) message(ctx context.Context, m record.Message) error {
 	var msg taskMessage
-	if err := json.Unmarshal(m.Body, &msg); err != nil {
+	if err := events.Unmarshal(m.Body, &msg); err != nil { // in one pass where it can: the body is 2–3 KB
 		return record.Permanentf("not a payment task: %w", err)
 	}
 	if msg.TaskToken == "" {
