@@ -185,28 +185,34 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			p("")
 			p("| function | processes | CPU | per order | of the functions'%s |", counted)
 			p("|---|---:|---:|---:|---:%s|", strings.Repeat("|---:", strings.Count(counted, "|")))
-			row := func(name, procs string, d time.Duration, invoked int) {
+			// row is the line of what d of the functions' CPU was: f's, or no function's (nil).
+			row := func(f *FunctionCPU, d time.Duration) {
 				share := 0.0
 				if c.Functions > 0 {
 					share = 100 * float64(d) / float64(c.Functions)
 				}
+				name, procs := "not attributed", ""
+				if f != nil {
+					name, procs = f.Function, strconv.Itoa(f.Processes)
+				}
 				line := fmt.Sprintf("| %s | %s | %.2f s | %s | %.0f %% |", name, procs, d.Seconds(), dur(ms(c.PerOrder(d))), share)
-				if c.Counted && procs != "" {
-					each := perInvocation(d, invoked)
-					if procs == "0" { // all ended: their CPU is not attributed
+				switch {
+				case c.Counted && f != nil:
+					each := perInvocation(d, f.Invocations)
+					if f.Processes == 0 { // all ended: their CPU is not attributed
 						each = "—"
 					}
-					line += fmt.Sprintf(" %d | %s | %s |", invoked, perOrder(invoked, c.Orders), each)
-				} else if c.Counted {
+					line += fmt.Sprintf(" %d | %s | %s |", f.Invocations, perOrder(f.Invocations, c.Orders), each)
+				case c.Counted:
 					line += " | | |"
 				}
 				p("%s", line)
 			}
-			for _, f := range c.ByFunction {
-				row(f.Function, strconv.Itoa(f.Processes), f.CPU, f.Invocations)
+			for i := range c.ByFunction {
+				row(&c.ByFunction[i], c.ByFunction[i].CPU)
 			}
 			if u := c.Unattributed(); u > 0 {
-				row("not attributed", "", u, 0)
+				row(nil, u)
 			}
 		}
 	} else {
