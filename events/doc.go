@@ -46,6 +46,9 @@
 // into a tree that the validator checks and the Envelope is filled from; New checks the tree of
 // the envelope it built without writing and re-reading it. The tests hold all of it to
 // github.com/santhosh-tekuri/jsonschema (equivalence_test.go), which the functions do not link.
+// The same reader decodes payloads (DecodePayload) and, through Unmarshal, documents that are no
+// event (payment's task messages) in one pass where it can, leaving the rest to encoding/json;
+// the tests hold both to encoding/json.
 //
 // # Errors
 //
