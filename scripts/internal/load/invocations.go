@@ -11,10 +11,10 @@ import (
 	"github.com/orderflow-dev/orderflow/scripts/internal/fnlogs"
 )
 
-// reportPattern matches the line Lambda ends every invocation with, in the text form MiniStack
-// writes ("REPORT RequestId: … Duration: …"). (Under Lambda's JSON log format AWS writes a
+// reportLine begins the line Lambda ends every invocation with, in the text form MiniStack writes
+// ("REPORT RequestId: … Duration: …"). (Under Lambda's JSON log format AWS writes a
 // platform.report record instead; only a local run, whose CPU is measured, counts them.)
-const reportPattern = `"REPORT RequestId"`
+const reportLine = "REPORT RequestId"
 
 // Invocations counts each function's invocations from from to to: the REPORT lines its log group
 // received over the window, one an invocation, whichever process ran it. (MiniStack's AWS/Lambda
@@ -27,8 +27,8 @@ func Invocations(ctx context.Context, logs fnlogs.LogsAPI, fns fnlogs.FunctionCo
 			return nil, fmt.Errorf("invocations of %s: %w", fn, err)
 		}
 		n := 0
-		err = fnlogs.Each(ctx, logs, group, reportPattern, from, to, func(line string) {
-			if strings.HasPrefix(line, "REPORT RequestId") {
+		err = fnlogs.Each(ctx, logs, group, `"`+reportLine+`"`, from, to, func(line string) {
+			if strings.HasPrefix(line, reportLine) { // the pattern matches the phrase anywhere in a line
 				n++
 			}
 		})

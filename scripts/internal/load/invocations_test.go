@@ -48,7 +48,7 @@ func TestInvocations(t *testing.T) {
 		t.Errorf("invocations %v, want %v (REPORT lines, every page, in each function's own group; none where the group is not there yet)", got, want)
 	}
 	in := logs.Got[0]
-	if aws.ToString(in.FilterPattern) != reportPattern || aws.ToInt64(in.StartTime) != from.UnixMilli() || aws.ToInt64(in.EndTime) != to.UnixMilli() {
+	if aws.ToString(in.FilterPattern) != `"REPORT RequestId"` || aws.ToInt64(in.StartTime) != from.UnixMilli() || aws.ToInt64(in.EndTime) != to.UnixMilli() {
 		t.Errorf("request %+v: want the REPORT pattern over the run's window", in)
 	}
 	if _, err := Invocations(context.Background(), logs, fns, []string{"fn-streamer", "gone"}, from, to); err == nil || !strings.Contains(err.Error(), "gone") {
