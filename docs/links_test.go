@@ -37,25 +37,36 @@ func anchors(doc string) map[string]bool {
 	return out
 }
 
+// linkTarget splits a link's target in the document at file (a path from this folder) into the
+// path it names, from this folder (file itself for "#…" alone), and the heading anchor, if any;
+// external is true for a URL or a mailto: link.
+func linkTarget(file, target string) (path, anchor string, external bool) {
+	if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+		return "", "", true
+	}
+	path, anchor, _ = strings.Cut(target, "#")
+	if path == "" {
+		return file, anchor, false
+	}
+	return filepath.Join(filepath.Dir(file), filepath.FromSlash(path)), anchor, false
+}
+
 // TestDocLinksResolve: every relative link of the README and the docs names a file that exists
 // and, when it names a heading (#…), a heading that document has. The performance record was
 // split out of the README; a link left pointing at a section that moved fails here.
 func TestDocLinksResolve(t *testing.T) {
+	headings := map[string]map[string]bool{} // each linked document's anchors, read once
 	for _, file := range documents {
 		doc := read(t, file)
 		for _, l := range linkRE.FindAllStringSubmatch(doc, -1) {
 			target := l[2]
-			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+			resolved, anchor, external := linkTarget(file, target)
+			if external {
 				continue
 			}
-			path, anchor, _ := strings.Cut(target, "#")
-			resolved := file
-			if path != "" {
-				resolved = filepath.Join(filepath.Dir(file), filepath.FromSlash(path))
-				if _, err := os.Stat(resolved); err != nil {
-					t.Errorf("%s: [%s](%s): %v", file, l[1], target, err)
-					continue
-				}
+			if _, err := os.Stat(resolved); err != nil {
+				t.Errorf("%s: [%s](%s): %v", file, l[1], target, err)
+				continue
 			}
 			if anchor == "" {
 				continue
@@ -64,7 +75,10 @@ func TestDocLinksResolve(t *testing.T) {
 				t.Errorf("%s: [%s](%s): an anchor into a file that is not Markdown", file, l[1], target)
 				continue
 			}
-			if !anchors(read(t, resolved))[anchor] {
+			if headings[resolved] == nil {
+				headings[resolved] = anchors(read(t, resolved))
+			}
+			if !headings[resolved][anchor] {
 				t.Errorf("%s: [%s](%s): %s has no heading #%s", file, l[1], target, resolved, anchor)
 			}
 		}
