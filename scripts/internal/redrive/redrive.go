@@ -34,8 +34,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // Options choose what to move.
@@ -72,7 +74,7 @@ func Redrive(ctx context.Context, c Clients, sources []Source, o Options) (*Repo
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
-	started := time.Now() // a message parked after this, in any source, is this run's doing: the next run's
+	started := time.Now() // a message parked after this, in any source, is this run's doing: the next run's (each source reads it in SQS's clock: inServerClock)
 	width := nameWidth(sources)
 	log := newInOrder(o.Log, len(sources))
 	reps := make([]Report, len(sources))
@@ -190,6 +192,7 @@ func redriveSource(ctx context.Context, c Clients, src Source, o Options, starte
 		}
 	}()
 	handled := 0
+	mark, marked := started, false // the run's start in SQS's clock, from the first answer
 	defer func() {
 		end := "" // a source it could not read to the end says so here, as the summary will
 		if err != nil {
@@ -205,6 +208,9 @@ func redriveSource(ctx context.Context, c Clients, src Source, o Options, starte
 		if err != nil {
 			return fmt.Errorf("receive from %s: %w", src.DLQURL, err)
 		}
+		if !marked {
+			mark, marked = inServerClock(started, out.ResultMetadata), true
+		}
 		if len(out.Messages) == 0 {
 			return nil
 		}
@@ -212,7 +218,7 @@ func redriveSource(ctx context.Context, c Clients, src Source, o Options, starte
 			body := aws.ToString(sm.Body)
 			msg, err := Parse(aws.ToString(sm.MessageId), body, sm.MessageAttributes)
 			matches := strings.Contains(body, o.Match) || (err == nil && bytes.Contains(msg.Payload, []byte(o.Match))) // a body parked as base64 too
-			if (o.Max > 0 && handled >= o.Max) || sentAfter(sm, started) || !matches {
+			if (o.Max > 0 && handled >= o.Max) || sentAfter(sm, mark) || !matches {
 				held = append(held, aws.ToString(sm.ReceiptHandle)) // not this run's: a message re-parked by this run, or not asked for
 				continue
 			}
@@ -241,11 +247,28 @@ func redriveSource(ctx context.Context, c Clients, src Source, o Options, starte
 	return nil
 }
 
+// inServerClock is started in the clock of the service that answered with md: moved by the clock
+// skew the SDK measured on that answer (its Date header against when it arrived), as SQS stamps
+// SentTimestamp by its own clock. With a local clock an hour ahead, a message re-parked in the
+// run's first hour would otherwise look older than the run and be taken again, and again. The
+// Date header counts whole seconds, so the measure reads up to a second early: a skew under a
+// second is not told from none (started is kept), and a larger one moves the mark at most about
+// a second before the run's true start, where a message parked just then waits for the next run
+// rather than being taken twice.
+func inServerClock(started time.Time, md middleware.Metadata) time.Time {
+	skew, ok := awsmiddleware.GetAttemptSkew(md)
+	if !ok || skew.Abs() < time.Second {
+		return started
+	}
+	return started.Add(skew)
+}
+
 // sentAfter reports whether the message reached the DLQ after t (so it was re-parked by
-// this very run and must wait for the next one).
+// this very run and must wait for the next one). SentTimestamp counts whole milliseconds: a
+// message stamped in t's own millisecond counts as after, so that none is taken twice.
 func sentAfter(m types.Message, t time.Time) bool {
 	ms, err := strconv.ParseInt(m.Attributes[string(types.MessageSystemAttributeNameSentTimestamp)], 10, 64)
-	return err == nil && time.UnixMilli(ms).After(t)
+	return err == nil && ms >= t.UnixMilli()
 }
 
 // printResult prints one message's result, its source's name in a column width wide.
