@@ -68,7 +68,8 @@ func (h *Handler) get(ctx context.Context, logger *slog.Logger, orderID, custome
 }
 
 // isOwner reports whether customer placed the order whose events are evs, read from its
-// OrderPlaced events (sequence 1) alone: at least one, and every one that decodes, names customer.
+// OrderPlaced events (sequence 1) alone, in whatever version each was written: at least one, and
+// every one that decodes, names customer.
 // It decides who may learn that a history which does not fold is broken (a 500) rather than not
 // there (a 404).
 func isOwner(evs []events.Envelope, customer string) bool {
@@ -77,7 +78,11 @@ func isOwner(evs []events.Envelope, customer string) bool {
 		if e.Sequence != 1 || e.Type != events.TypeOrderPlaced {
 			continue
 		}
-		p, err := events.DecodePayload[events.OrderPlaced](e)
+		up, err := e.Upcast() // an order placed in an older version is its customer's as much
+		if err != nil {
+			continue
+		}
+		p, err := events.DecodePayload[events.OrderPlaced](up)
 		if err != nil {
 			continue
 		}

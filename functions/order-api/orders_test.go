@@ -41,6 +41,13 @@ func TestGetOrder(t *testing.T) {
 	// Two different facts at sequence 2: a history that does not fold (order.ErrConflict).
 	conflicting := []events.Envelope{placedEv, history[1],
 		fixture.Event(t, events.TypeInventoryReserved, id, 2, events.InventoryReserved{OrderID: id, Items: []events.StockLine{{SKU: "SKU-001", Quantity: 2}}})}
+	// The same, its OrderPlaced written in version 1 (it carried the payment token then).
+	legacy, err := events.New(events.Spec{Type: events.TypeOrderPlaced, Version: 1, OrderID: id, Sequence: 1, Time: fixture.Now,
+		Payload: events.OrderPlacedV1{OrderID: id, CustomerID: owner, Items: []events.ItemV1{{SKU: "SKU-001", Quantity: 1, UnitPriceCents: 4999}}, TotalCents: 4999, PaymentToken: "tok_visa"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacyConflicting := append([]events.Envelope{legacy}, conflicting[1:]...)
 	tests := []struct {
 		name       string
 		customer   string
@@ -61,6 +68,8 @@ func TestGetOrder(t *testing.T) {
 		{name: "store fails", customer: owner, id: id, storeErr: errors.New("throttled"), wantCode: 500},
 		{name: "a history that does not fold: its owner is told", customer: owner, id: id, stored: conflicting, wantCode: 500},
 		{name: "a history that does not fold, of another customer's order: as unknown", customer: bob, id: id, stored: conflicting, wantCode: 404},
+		{name: "a history that does not fold, placed in an old version: its owner is told", customer: owner, id: id, stored: legacyConflicting, wantCode: 500},
+		{name: "a history that does not fold, placed in an old version, of another customer's order: as unknown", customer: bob, id: id, stored: legacyConflicting, wantCode: 404},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
