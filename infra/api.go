@@ -39,8 +39,7 @@ type APIProps struct {
 func NewAPI(scope constructs.Construct, d FunctionDefaults, p APIProps) *API {
 	s := constructs.NewConstruct(scope, jsii.String("Api"))
 	fn := NewGoFunction(s, "OrderApi", d, GoFunctionProps{
-		Name:        "order-api",
-		Reserved:    orderAPIConcurrency,
+		Name:        "order-api", // no reserved concurrency: the route throttles are its bound (infra/concurrency.go)
 		Description: "HTTP API: validates and prices orders of signed-in customers, publishes OrderPlaced, reads orders from the event store",
 		Environment: map[string]*string{
 			"EVENT_BUS_NAME":        p.Bus.EventBusName(),
@@ -70,6 +69,7 @@ func NewAPI(scope constructs.Construct, d FunctionDefaults, p APIProps) *API {
 		DefaultAuthorizer:  customers, // secure by default: a route must opt out
 	})
 	integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("OrderApi"), fn, nil)
+	var placeOrder awsapigatewayv2.HttpRoute // the route the stage's RouteSettings name
 	for _, r := range []struct {
 		method awsapigatewayv2.HttpMethod
 		path   string
@@ -87,6 +87,9 @@ func NewAPI(scope constructs.Construct, d FunctionDefaults, p APIProps) *API {
 			opts.Authorizer = awsapigatewayv2.NewHttpNoneAuthorizer()
 		}
 		for _, route := range *api.AddRoutes(opts) {
+			if r.method == awsapigatewayv2.HttpMethod_POST && r.path == "/orders" {
+				placeOrder = route
+			}
 			if r.public {
 				cdknag.NagSuppressions_AddResourceSuppressions(route, &[]*cdknag.NagPackSuppression{{
 					Id:     jsii.String("AwsSolutions-APIG4"),
@@ -114,6 +117,10 @@ func NewAPI(scope constructs.Construct, d FunctionDefaults, p APIProps) *API {
 	stage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetRouteSettings(map[string]any{
 		"POST /orders": map[string]any{"ThrottlingRateLimit": throttle.Rate, "ThrottlingBurstLimit": throttle.Burst},
 	})
+	// API Gateway refuses a stage whose RouteSettings name a route not there yet ("Unable to find
+	// Route by key POST /orders"), and nothing else orders the two in the template: on a first
+	// deploy CloudFormation would create the stage before the route, which waits for the function.
+	stage.Node().AddDependency(placeOrder)
 	return &API{HTTP: api, Function: fn}
 }
 

@@ -12,10 +12,12 @@ import (
 // and throughput collapsed); bounded, the excess waits where the platform keeps it and the
 // machine works at its pace. The numbers come from `make load` (README, "Performance"); on AWS
 // they also bound cost and protect the tables downstream.
+//
+// order-api has none reserved, on purpose: the API's throttles are its bound. A caller of an HTTP
+// API cannot wait in a queue, and a Lambda throttle reaches it as API Gateway's 500 (not a 429 it
+// would retry), so a cap on the function below what the throttles let in (50/s, burst 100, for
+// POST /orders; 100/s, burst 200, for each other route) would turn a burst they admit into errors.
 const (
-	// order-api: reserved concurrency. Past it Lambda throttles and the client gets 429 (the
-	// route throttle below answers 429 first on AWS).
-	orderAPIConcurrency = 20
 	// streamer: reserved concurrency. EventBridge invokes it asynchronously: a throttled event
 	// waits in Lambda's own queue and is retried, nothing is lost.
 	streamerConcurrency = 10

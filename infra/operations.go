@@ -211,7 +211,7 @@ func (o *Operations) Watch(stack awscdk.Stack) {
 			fn.Metric(jsii.String("IteratorAge"), fiveMinutes("Maximum")), iteratorAgeAlarmMillis, over)
 	}
 	api := o.props.API
-	rate := o.alarm("Api5xxRate", fmt.Sprintf("More than %d%% of the API's requests failed with a 5xx in five minutes: read order-api's log (its 5xx answers log the cause).", api5xxAlarmPercent),
+	rate := o.alarm("Api5xxRate", fmt.Sprintf("More than %d%% of the API's requests failed with a 5xx in five minutes: read order-api's log (its 5xx answers log the cause); with nothing there, its Throttles (a throttled invocation reaches the client as API Gateway's 500 and leaves no log).", api5xxAlarmPercent),
 		awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
 			Expression:   jsii.String("IF(requests > 0, 100 * errors / requests, 0)"),
 			UsingMetrics: &map[string]awscloudwatch.IMetric{"errors": api.MetricServerError(fiveMinutes("Sum")), "requests": api.MetricCount(fiveMinutes("Sum"))},

@@ -506,8 +506,8 @@ func TestDashboardNamesTheEmittedMetrics(t *testing.T) {
 }
 
 // The concurrency budget reaches the template: reserved concurrency on the functions a burst
-// would otherwise multiply, a maximum concurrency on each SQS source, and POST /orders' own
-// throttle.
+// would otherwise multiply and whose callers retry a throttle (not order-api: an HTTP client would
+// get a 500), a maximum concurrency on each SQS source, and POST /orders' own throttle.
 func TestConcurrencyBudget(t *testing.T) {
 	reserved := map[string]float64{}
 	for _, p := range resources(t, "AWS::Lambda::Function") {
@@ -515,8 +515,8 @@ func TestConcurrencyBudget(t *testing.T) {
 			reserved[fmt.Sprint(p["Description"])[:20]] = n
 		}
 	}
-	if len(reserved) != 4 {
-		t.Errorf("reserved concurrency on %v, want order-api, streamer, inventory and shipping", reserved)
+	if len(reserved) != 3 {
+		t.Errorf("reserved concurrency on %v, want streamer, inventory and shipping (order-api's bound is the API's throttles)", reserved)
 	}
 	for id, p := range resources(t, "AWS::Lambda::EventSourceMapping") {
 		if p["StartingPosition"] != nil {
@@ -529,6 +529,28 @@ func TestConcurrencyBudget(t *testing.T) {
 	hasProps(t, "AWS::ApiGatewayV2::Stage", map[string]any{
 		"RouteSettings": map[string]any{"POST /orders": map[string]any{"ThrottlingRateLimit": placeOrderRate, "ThrottlingBurstLimit": placeOrderBurst}},
 	})
+}
+
+// The stage names POST /orders in its RouteSettings, which API Gateway checks against the routes
+// there: the stage waits for that route (DependsOn), or a first deploy may create it before the
+// route and fail.
+func TestStageWaitsForTheRouteItThrottles(t *testing.T) {
+	route := ""
+	for id, p := range resources(t, "AWS::ApiGatewayV2::Route") {
+		if p["RouteKey"] == "POST /orders" {
+			route = id
+		}
+	}
+	stages := resources(t, "AWS::ApiGatewayV2::Stage")
+	if route == "" || len(stages) != 1 {
+		t.Fatalf("POST /orders route %q, %d stages", route, len(stages))
+	}
+	for id := range stages {
+		dependsOn := get(tpl, "Resources", id, "DependsOn")
+		if !slices.Contains(list(dependsOn), any(route)) {
+			t.Errorf("stage %s depends on %v, want %s (POST /orders, which its RouteSettings name)", id, dependsOn, route)
+		}
+	}
 }
 
 // Context placeOrderRate sets POST /orders' throttle, and only its: the stage's default stays.
