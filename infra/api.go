@@ -35,7 +35,8 @@ type APIProps struct {
 
 // NewAPI defines the HTTP API on the $default stage with access logs and throttling, and the
 // order-api function behind it. Every route needs a customer's Cognito token (the JWT authorizer
-// is the API's default) except GET /products, the public catalogue.
+// is the API's default) except GET /products, the public catalogue; the $default route takes
+// what no other route matches.
 func NewAPI(scope constructs.Construct, d FunctionDefaults, p APIProps) *API {
 	s := constructs.NewConstruct(scope, jsii.String("Api"))
 	fn := NewGoFunction(s, "OrderApi", d, GoFunctionProps{
@@ -98,6 +99,13 @@ func NewAPI(scope constructs.Construct, d FunctionDefaults, p APIProps) *API {
 			}
 		}
 	}
+	// The catch-all: a method or path no route above has reaches order-api, which answers 405 with
+	// Allow on one of the API's resources and 404 elsewhere, in the API's own error shape (API
+	// Gateway's would be {"message":"Not Found"} for both). It keeps the authorizer: an anonymous
+	// request for a path that is not there costs no invocation, and gets API Gateway's 401.
+	awsapigatewayv2.NewHttpRoute(s, jsii.String("DefaultRoute"), &awsapigatewayv2.HttpRouteProps{
+		HttpApi: api, RouteKey: awsapigatewayv2.HttpRouteKey_DEFAULT(), Integration: integration, Authorizer: customers,
+	})
 	accessLogs := awslogs.NewLogGroup(s, jsii.String("AccessLogs"), &awslogs.LogGroupProps{
 		Retention:     awslogs.RetentionDays_TWO_WEEKS,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,

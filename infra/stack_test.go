@@ -95,7 +95,7 @@ func TestResourceCounts(t *testing.T) {
 		"AWS::Kinesis::Stream":             1,
 		"AWS::DynamoDB::Table":             9,
 		"AWS::ApiGatewayV2::Api":           1,
-		"AWS::ApiGatewayV2::Route":         4,
+		"AWS::ApiGatewayV2::Route":         5, // four, and $default
 		"AWS::ApiGatewayV2::Authorizer":    1,
 		"AWS::Cognito::UserPool":           1,
 		"AWS::Cognito::UserPoolClient":     1,
@@ -309,7 +309,7 @@ func TestAPI(t *testing.T) {
 		}
 	}
 	sort.Strings(routes)
-	if got := strings.Join(routes, ", "); got != "GET /orders, GET /orders/{orderId}, GET /products, POST /orders" {
+	if got := strings.Join(routes, ", "); got != "$default, GET /orders, GET /orders/{orderId}, GET /products, POST /orders" {
 		t.Errorf("routes: %s", got)
 	}
 	hasProps(t, "AWS::ApiGatewayV2::Stage", map[string]any{

@@ -84,6 +84,8 @@ const (
 	routePlace    = "POST /orders"
 	routeList     = "GET /orders"
 	routeGet      = "GET /orders/{orderId}"
+	// routeDefault is the API's catch-all: a method and path no route above matches.
+	routeDefault = "$default"
 )
 
 // errorBody is the body of every 4xx and 5xx answer.
@@ -121,12 +123,37 @@ func (h *Handler) Handle(ctx context.Context, req lambdaevents.APIGatewayV2HTTPR
 			resp = h.list(ctx, logger, req, customer)
 		case routeGet:
 			resp = h.get(ctx, logger, req.PathParameters["orderId"], customer)
+		case routeDefault:
+			resp = unmatched(req)
 		default:
 			resp = reply(http.StatusNotFound, errorBody{Error: fmt.Sprintf("no route %q", route)})
 		}
 	}
 	logger.InfoContext(ctx, "request answered", "status", resp.StatusCode)
 	return resp, nil
+}
+
+// unmatched answers a request no route matched: 405, with the methods it has in Allow, for one of
+// the API's resources (RFC 9110 15.5.6); 404 for any other path.
+func unmatched(req lambdaevents.APIGatewayV2HTTPRequest) lambdaevents.APIGatewayV2HTTPResponse {
+	path := req.RawPath
+	if path == "" {
+		path = req.RequestContext.HTTP.Path
+	}
+	var allow string
+	switch id, isOrder := strings.CutPrefix(path, "/orders/"); {
+	case path == "/products":
+		allow = "GET"
+	case path == "/orders":
+		allow = "GET, POST"
+	case isOrder && id != "" && !strings.Contains(id, "/"):
+		allow = "GET"
+	default:
+		return reply(http.StatusNotFound, errorBody{Error: "no such resource: the API has /products, /orders and /orders/{orderId}"})
+	}
+	resp := reply(http.StatusMethodNotAllowed, errorBody{Error: fmt.Sprintf("method %q is not allowed here: use %s", req.RequestContext.HTTP.Method, allow)})
+	resp.Headers["Allow"] = allow
+	return resp
 }
 
 // routeKey is the route the HTTP API matched ("POST /orders"), read from the event.

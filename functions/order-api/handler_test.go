@@ -314,6 +314,45 @@ func TestEveryRouteButProductsNeedsASignedInCustomer(t *testing.T) {
 	}
 }
 
+// A request no route matches reaches order-api through the API's $default route (signed in: the
+// route has the authorizer): 405 with Allow on one of the API's resources, 404 elsewhere, both in
+// the API's error shape, and nothing changed.
+func TestUnmatchedRequests(t *testing.T) {
+	f := newFixture()
+	for _, tc := range []struct {
+		method, path string
+		wantCode     int
+		wantAllow    string
+	}{
+		{"DELETE", "/orders/" + fixture.OrderID(1), 405, "GET"},
+		{"PUT", "/orders", 405, "GET, POST"},
+		{"POST", "/products", 405, "GET"},
+		{"HEAD", "/products", 405, "GET"},
+		{"GET", "/orders/", 404, ""},
+		{"GET", "/orders/ORD-1/items", 404, ""},
+		{"GET", "/admin", 404, ""},
+		{"POST", "/", 404, ""},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			req := request(routeDefault, alice, validBody)
+			req.RequestContext.HTTP.Method, req.RawPath = tc.method, tc.path
+			resp := f.do(t, req)
+			if resp.StatusCode != tc.wantCode || resp.Headers["Allow"] != tc.wantAllow || resp.Headers["Content-Type"] != "application/json" {
+				t.Errorf("status %d, headers %v; want %d, Allow %q, JSON", resp.StatusCode, resp.Headers, tc.wantCode, tc.wantAllow)
+			}
+			if got := decode[errorBody](t, resp); got.Error == "" || (tc.wantCode == 405 && !strings.Contains(got.Error, tc.wantAllow)) {
+				t.Errorf("error = %q; want one that says what to use", got.Error)
+			}
+		})
+	}
+	if resp := f.do(t, request(routeDefault, "", "")); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("an unmatched request without a customer = %d, want 401 (the route has the authorizer)", resp.StatusCode)
+	}
+	if f.bus.count() != 0 || len(f.intents.intents) != 0 || len(f.keys.recs) != 0 {
+		t.Error("an unmatched request changed something")
+	}
+}
+
 func TestProducts(t *testing.T) {
 	tests := []struct {
 		name      string

@@ -133,6 +133,30 @@ func TestNoValidTokenIs401(t *testing.T) {
 	}
 }
 
+// A method or path the API has no route for gets the API's JSON error through its $default route:
+// 405 naming the methods to use on one of its resources, 404 elsewhere; without a token, 401.
+func TestUnmatchedRequestsGetAJSONError(t *testing.T) {
+	t.Parallel()
+	c, _ := signIn(t)
+	for _, tc := range []struct {
+		method, path string
+		want         int
+		use          string
+	}{
+		{http.MethodDelete, "/orders/" + toolkit.NewOrderID(), http.StatusMethodNotAllowed, "GET"},
+		{http.MethodPut, "/orders", http.StatusMethodNotAllowed, "GET, POST"},
+		{http.MethodGet, "/admin", http.StatusNotFound, ""},
+	} {
+		code, body := call(t, c, tc.method, tc.path, "")
+		if e, _ := body["error"].(string); code != tc.want || e == "" || !strings.Contains(e, tc.use) {
+			t.Errorf("%s %s: HTTP %d %v, want %d with a JSON error that says to use %q", tc.method, tc.path, code, body, tc.want, tc.use)
+		}
+	}
+	if code, body := call(t, api.As(""), http.MethodGet, "/admin", ""); code != http.StatusUnauthorized {
+		t.Errorf("GET /admin without a token: HTTP %d %v, want 401 (the catch-all keeps the authorizer)", code, body)
+	}
+}
+
 // An expired token is refused. The app client's tokens live an hour; this test shortens them to
 // seconds for one sign-in (the emulator allows it, AWS's minimum is five minutes) and puts the
 // client back. It runs on its own, before the parallel tests sign anyone in.
