@@ -13,8 +13,9 @@ import (
 )
 
 // Stream is event streaming: an ordered, durable log of every order event (partition key orderId,
-// so one order's events stay in order on one shard) that two consumers read at their own pace and
-// can re-read from the start.
+// so one order's events land on one shard, in the order they arrive: the streamer is invoked once
+// an event, so two events published together may arrive either way round, and readers order them
+// by sequence) that two consumers read at their own pace and can re-read from the start.
 type Stream struct {
 	Stream awskinesis.Stream
 	// Streamer appends bus events to the stream. It stands where an EventBridge → Kinesis rule
