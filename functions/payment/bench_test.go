@@ -28,7 +28,7 @@ const benchBatch = 10
 // benchPayments claims every payment afresh and records every decision.
 type benchPayments struct{}
 
-func (benchPayments) Claim(_ context.Context, orderID, paymentID string, amountCents int64) (store.Payment, error) {
+func (benchPayments) Claim(_ context.Context, orderID, paymentID string, amountCents int64, _ time.Time) (store.Payment, error) {
 	return store.Payment{OrderID: orderID, PaymentID: paymentID, Status: store.PaymentPending, AmountCents: amountCents, Attempts: 1}, nil
 }
 

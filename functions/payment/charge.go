@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/orderflow-dev/orderflow/events"
 	"github.com/orderflow-dev/orderflow/functions/internal/provider"
@@ -18,7 +19,10 @@ import (
 //
 //   - a payment already decided is reused, with no provider call (a redelivered request);
 //   - a payment voided by compensation is refunded at the provider, since an earlier
-//     delivery may have charged it and stopped before recording, and the task is failed;
+//     delivery may have charged it and stopped before recording, and the task is failed; while
+//     a delivery that claimed it may still be charging (until its deadline: ClaimedUntil), the
+//     message is not let go but retried, so that it refunds again once that charge can no
+//     longer land (see chargeMayLand);
 //   - a payment refunded already fails the task: any charge under its id was that one;
 //   - an approval that finds the payment closed when it is recorded (voided meanwhile) is
 //     refunded at once: compensation has run or is running, and must not be outlived by a charge;
@@ -41,7 +45,7 @@ func (h *Handler) charge(ctx context.Context, msg taskMessage, taskClosed bool) 
 		if voidedNow {
 			record.Logger(ctx).WarnContext(ctx, "charge request of a closed task: the workflow no longer waits for it; the payment is voided, not charged")
 		}
-	} else if p, err = h.payments.Claim(ctx, orderID, paymentID, st.Order.TotalCents); err != nil {
+	} else if p, err = h.payments.Claim(ctx, orderID, paymentID, st.Order.TotalCents, h.deadline(ctx)); err != nil {
 		return err // transient: the message is retried
 	}
 	switch p.Status {
@@ -56,6 +60,10 @@ func (h *Handler) charge(ctx context.Context, msg taskMessage, taskClosed bool) 
 	case store.PaymentVoided:
 		if err := h.provider.Refund(ctx, paymentID); err != nil {
 			return fmt.Errorf("refund voided payment %s at the provider: %w", orderID, err)
+		}
+		if h.chargeMayLand(p) {
+			return fmt.Errorf("payment %s voided while a delivery that claimed it may still be charging (until %s): refunded, and to be refunded again once that charge cannot land",
+				orderID, p.ClaimedUntil.Add(chargeSettles).Format(time.RFC3339)) // transient: SQS brings it back after the visibility timeout
 		}
 		if taskClosed {
 			return nil // no answer to give: the workflow has moved on
@@ -76,6 +84,16 @@ func (h *Handler) charge(ctx context.Context, msg taskMessage, taskClosed bool) 
 	}
 	record.Logger(ctx).InfoContext(ctx, "payment decided", "outcome", st.Outcome, "paymentId", p.PaymentID, "amountCents", p.AmountCents, "attempts", p.Attempts)
 	return nil
+}
+
+// chargeMayLand reports whether a charge of p may still be taken at the provider: a delivery
+// that claimed it may still be running, or its charge settling. A voided payment is given back
+// by whichever delivery sees it voided; but a delivery that charged and then stopped before it
+// could give its late charge back counts on its message coming back, and a duplicate delivery of
+// that message which let it go (SQS deletes it) would leave the money taken. So a delivery that
+// finds the payment voided lets its message go only once no charge can land after its refund.
+func (h *Handler) chargeMayLand(p store.Payment) bool {
+	return !p.ClaimedUntil.IsZero() && !h.now().After(p.ClaimedUntil.Add(chargeSettles))
 }
 
 // decide asks the provider to charge the claimed payment (attempt p.Attempts) and records

@@ -57,10 +57,13 @@ func (l *memLedger) move(orderID string, cond func(p store.Payment) bool, change
 
 func undecided(p store.Payment) bool { return p.Status == "" || p.Status == store.PaymentPending }
 
-func (l *memLedger) Claim(_ context.Context, orderID, paymentID string, amountCents int64) (store.Payment, error) {
+func (l *memLedger) Claim(_ context.Context, orderID, paymentID string, amountCents int64, until time.Time) (store.Payment, error) {
 	p, _, err := l.move(orderID, undecided, func(p *store.Payment) {
 		p.Status, p.PaymentID, p.AmountCents = store.PaymentPending, paymentID, amountCents
 		p.Attempts++
+		if until.After(p.ClaimedUntil) {
+			p.ClaimedUntil = until.UTC().Truncate(time.Millisecond) // as DynamoDB keeps it
+		}
 	})
 	return p, err
 }

@@ -22,13 +22,13 @@ import (
 // paymentLedger is the payments ledger, one record per order (dynamo.Payments). Each
 // method is one conditional update and returns the record as it then stands:
 //
-//	Claim:  (none) or PENDING -> PENDING, counting the attempt; a decided or closed record is returned as it is
+//	Claim:  (none) or PENDING -> PENDING, counting the attempt and keeping the claimant's deadline; a decided or closed record is returned as it is
 //	Record: PENDING -> APPROVED or DECLINED; otherwise the record in force is returned
 //	Void:   (none) or PENDING -> VOIDED
 //	Refund: APPROVED -> REFUNDED
 //	LateChargeRefunded: notes, on a closed record, that a late charge was given back
 type paymentLedger interface {
-	Claim(ctx context.Context, orderID, paymentID string, amountCents int64) (store.Payment, error)
+	Claim(ctx context.Context, orderID, paymentID string, amountCents int64, until time.Time) (store.Payment, error)
 	Record(ctx context.Context, p store.Payment) (store.Payment, error)
 	Void(ctx context.Context, orderID string, at time.Time) (p store.Payment, voided bool, err error)
 	Refund(ctx context.Context, orderID string, at time.Time) (p store.Payment, refunded bool, err error)
@@ -99,9 +99,10 @@ type ports struct {
 // answers the workflow's waiting task.
 type Handler struct {
 	ports
-	busName string
-	queue   record.SQSConsumer
-	now     func() time.Time
+	busName  string
+	queue    record.SQSConsumer
+	now      func() time.Time
+	deadline func(ctx context.Context) time.Time // when the invocation handling ctx ends
 }
 
 // newHandler wires the middleware: a message that fails permanently, or still fails
@@ -110,9 +111,22 @@ type Handler struct {
 // its reason (and a charge's task failed, see park); earlier transient failures are retried by SQS.
 func newHandler(busName string, p ports, maxReceiveCount int, logger *slog.Logger) *Handler {
 	h := &Handler{ports: p, busName: busName, now: time.Now}
+	h.deadline = func(ctx context.Context) time.Time {
+		if d, ok := ctx.Deadline(); ok { // Lambda's
+			return d
+		}
+		return h.now().Add(maxInvocation) // a test, a direct call: the longest an invocation may run
+	}
 	h.queue = record.NewSQSConsumer(h.message, logger, record.DeleteParked(h.park, p.source), maxReceiveCount, batchConcurrency)
 	return h
 }
+
+// maxInvocation is the longest a Lambda invocation may run.
+const maxInvocation = 15 * time.Minute
+
+// chargeSettles is how long after its caller's invocation ended a charge may still be taken at
+// the provider: a request sent just before the end, and the provider's own processing of it.
+const chargeSettles = 5 * time.Second
 
 // batchConcurrency is how many messages of a batch are handled at once: all of them (the batch
 // size is 10). Messages of one batch belong to different orders, or are a charge and a refund of

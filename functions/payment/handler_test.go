@@ -667,6 +667,65 @@ func TestLateChargeAfterVoid(t *testing.T) {
 	}
 }
 
+// A charge request that finds the payment voided while a delivery that claimed it may still be
+// charging (its invocation has not reached its deadline, or the charge it sent may still settle)
+// refunds, and then keeps its message: SQS brings it back after the visibility timeout, when that
+// charge can no longer land, and it refunds again before letting it go. Let go at once, it would
+// leave a duplicate delivery that charged and stopped before refunding nothing to come back.
+func TestVoidedWhileAChargeMayBeInFlight(t *testing.T) {
+	for _, closed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("task closed %v", closed), func(t *testing.T) {
+			id := fixture.OrderID(63)
+			f := newFakes()
+			placed := f.placed(t, 63, "tok_visa")
+			f.payments.stored[id] = store.Payment{OrderID: id, PaymentID: PaymentID(id), Status: store.PaymentVoided, AmountCents: 4999, Attempts: 1,
+				ClaimedUntil: fixture.Now.Add(3 * time.Second)} // claimed by a delivery still running
+			f.tasks.closed["tk-charge"] = closed
+			charge := msg("m-charge", taskBody(t, "tk-charge", placed, reservedState(t, placed)))
+			key := PaymentID(id)
+
+			resp, _ := f.h.Handle(context.Background(), sqsEvent(charge))
+			if got := failedIDs(resp); !slices.Equal(got, []string{"m-charge"}) || !slices.Equal(f.provider.calls, []string{"refund " + key}) {
+				t.Fatalf("failed %v, provider calls %v; want a refund, then the message kept for later", got, f.provider.calls)
+			}
+			if len(f.tasks.failed) != 0 || len(f.tasks.succeeded) != 0 || len(f.dlq.Parked()) != 0 {
+				t.Errorf("answered %v / %v, parked %d: want nothing yet", f.tasks.succeeded, f.tasks.failed, len(f.dlq.Parked()))
+			}
+
+			f.h.now = func() time.Time { return fixture.Now.Add(30 * time.Second) } // the visibility timeout later
+			resp, _ = f.h.Handle(context.Background(), sqsEvent(receive(charge, 2)))
+			if got := failedIDs(resp); len(got) != 0 || !slices.Equal(f.provider.calls, []string{"refund " + key, "refund " + key}) {
+				t.Errorf("failed %v, provider calls %v; want a second refund, then the message let go", got, f.provider.calls)
+			}
+			if wantFailed := 1 - btoi(closed); len(f.tasks.failed) != wantFailed || len(f.tasks.succeeded) != 0 {
+				t.Errorf("answered %v / %v; want the task failed once if it is open", f.tasks.succeeded, f.tasks.failed)
+			}
+		})
+	}
+
+	// A claim keeps the deadline of the invocation that made it.
+	f := newFakes()
+	placed := f.placed(t, 64, "tok_visa")
+	deadline := time.Now().Add(5 * time.Second)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	f.provider.onCharge = func() {
+		if p := f.payments.get(placed.OrderID); p.ClaimedUntil.Before(deadline.Add(-time.Second-time.Millisecond)) || p.ClaimedUntil.After(deadline) {
+			t.Errorf("claimed until %s, want the invocation's deadline %s (less the time kept to park)", p.ClaimedUntil, deadline)
+		}
+	}
+	if resp, _ := f.h.Handle(ctx, sqsEvent(msg("m-1", taskBody(t, "tk-1", placed, reservedState(t, placed))))); len(failedIDs(resp)) != 0 {
+		t.Errorf("failed %v", failedIDs(resp))
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // A charge request whose task has closed (the workflow gave up waiting and compensates) takes
 // no money even when the compensation's refund request never arrived (its send failed, and the
 // execution ended RefundFailed with nothing parked): it voids the payment, as that request

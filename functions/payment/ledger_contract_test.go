@@ -49,9 +49,12 @@ func ledgerContract(t *testing.T, l paymentLedger) {
 	decision := func(orderID, status string) store.Payment {
 		return store.Payment{OrderID: orderID, PaymentID: PaymentID(orderID), Status: status, AmountCents: 899, CreatedAt: fixture.Now}
 	}
-	claim := func(orderID string) (store.Payment, bool, error) {
-		p, err := l.Claim(ctx, orderID, PaymentID(orderID), 899)
+	claimUntil := func(orderID string, until time.Time) (store.Payment, bool, error) {
+		p, err := l.Claim(ctx, orderID, PaymentID(orderID), 899, until)
 		return p, p.Status == store.PaymentPending, err
+	}
+	claim := func(orderID string) (store.Payment, bool, error) {
+		return claimUntil(orderID, fixture.Now.Add(5*time.Second))
 	}
 	record := func(p store.Payment) (store.Payment, bool, error) {
 		got, err := l.Record(ctx, p)
@@ -75,19 +78,28 @@ func ledgerContract(t *testing.T, l paymentLedger) {
 	check("refund again", got(l.Refund(ctx, o1, later.Add(time.Hour))), want{store.PaymentRefunded, 2, false})
 	check("claim a refunded payment", got(claim(o1)), want{store.PaymentRefunded, 2, false})
 
-	// Voided while PENDING: a charge in flight can neither record nor claim again.
+	// Voided while PENDING: a charge in flight can neither record nor claim again. The latest
+	// claimant's deadline is kept, whichever claim came last, and the void keeps it.
 	o2 := fixture.OrderID(2)
-	check("claim", got(claim(o2)), want{store.PaymentPending, 1, true})
-	check("void while pending", got(l.Void(ctx, o2, later)), want{store.PaymentVoided, 1, true})
-	p = check("void again", got(l.Void(ctx, o2, later.Add(time.Hour))), want{store.PaymentVoided, 1, false})
+	latest := fixture.Now.Add(9 * time.Second)
+	check("claim", got(claimUntil(o2, latest)), want{store.PaymentPending, 1, true})
+	p = check("claim by a delivery that ends sooner", got(claimUntil(o2, fixture.Now.Add(2*time.Second))), want{store.PaymentPending, 2, true})
+	if !p.ClaimedUntil.Equal(latest) {
+		t.Errorf("claimed until %s, want the latest claimant's deadline %s", p.ClaimedUntil, latest)
+	}
+	p = check("void while pending", got(l.Void(ctx, o2, later)), want{store.PaymentVoided, 2, true})
+	if !p.ClaimedUntil.Equal(latest) {
+		t.Errorf("voided payment claimed until %s, want %s kept", p.ClaimedUntil, latest)
+	}
+	p = check("void again", got(l.Void(ctx, o2, later.Add(time.Hour))), want{store.PaymentVoided, 2, false})
 	if !p.RefundedAt.Equal(later) {
 		t.Errorf("voided payment = %+v, want the first void's time", p)
 	}
-	check("approve after the void", got(record(decision(o2, store.PaymentApproved))), want{store.PaymentVoided, 1, false})
-	check("claim after the void", got(claim(o2)), want{store.PaymentVoided, 1, false})
-	check("refund a void", got(l.Refund(ctx, o2, later)), want{store.PaymentVoided, 1, false})
-	check("late charge refunded", got(l.LateChargeRefunded(ctx, o2, later)), want{store.PaymentVoided, 1, true})
-	p = check("late charge refunded again", got(l.LateChargeRefunded(ctx, o2, later.Add(time.Hour))), want{store.PaymentVoided, 1, true})
+	check("approve after the void", got(record(decision(o2, store.PaymentApproved))), want{store.PaymentVoided, 2, false})
+	check("claim after the void", got(claim(o2)), want{store.PaymentVoided, 2, false})
+	check("refund a void", got(l.Refund(ctx, o2, later)), want{store.PaymentVoided, 2, false})
+	check("late charge refunded", got(l.LateChargeRefunded(ctx, o2, later)), want{store.PaymentVoided, 2, true})
+	p = check("late charge refunded again", got(l.LateChargeRefunded(ctx, o2, later.Add(time.Hour))), want{store.PaymentVoided, 2, true})
 	if !p.LateChargeRefundedAt.Equal(later) {
 		t.Errorf("payment = %+v, want the first late refund's time kept", p)
 	}

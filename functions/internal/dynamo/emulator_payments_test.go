@@ -42,12 +42,12 @@ func TestEmulatorPaymentsLedger(t *testing.T) {
 		return p
 	}
 
-	p, err := payments.Claim(ctx, "o1", "pay-o1", 899)
+	p, err := payments.Claim(ctx, "o1", "pay-o1", 899, fixture.Now)
 	check("first claim", p, false, err, want{store.PaymentPending, 1, false})
 	if p.PaymentID != "pay-o1" || p.AmountCents != 899 {
 		t.Errorf("claimed payment = %+v", p)
 	}
-	p, err = payments.Claim(ctx, "o1", "pay-o1", 899)
+	p, err = payments.Claim(ctx, "o1", "pay-o1", 899, fixture.Now)
 	check("second claim", p, false, err, want{store.PaymentPending, 2, false})
 	p, err = payments.Record(ctx, decision("o1", store.PaymentApproved, fixture.Now))
 	check("approve", p, false, err, want{store.PaymentApproved, 2, false})
@@ -56,7 +56,7 @@ func TestEmulatorPaymentsLedger(t *testing.T) {
 	}
 	p, err = payments.Record(ctx, decision("o1", store.PaymentDeclined, fixture.Now.Add(time.Second)))
 	check("rival decision", p, false, err, want{store.PaymentApproved, 2, false})
-	p, err = payments.Claim(ctx, "o1", "pay-o1", 899)
+	p, err = payments.Claim(ctx, "o1", "pay-o1", 899, fixture.Now)
 	check("claim after the decision", p, false, err, want{store.PaymentApproved, 2, false})
 	p, voided, err := payments.Void(ctx, "o1", fixture.Now)
 	check("void after the decision", p, voided, err, want{store.PaymentApproved, 2, false})
@@ -72,12 +72,12 @@ func TestEmulatorPaymentsLedger(t *testing.T) {
 	if !p.RefundedAt.Equal(fixture.Now.Add(time.Minute)) {
 		t.Errorf("a second refund changed the record: %+v", p)
 	}
-	p, err = payments.Claim(ctx, "o1", "pay-o1", 899)
+	p, err = payments.Claim(ctx, "o1", "pay-o1", 899, fixture.Now)
 	check("claim after the refund", p, false, err, want{store.PaymentRefunded, 2, false})
 
 	p, voided, err = payments.Void(ctx, "o2", fixture.Now)
 	check("void before any claim", p, voided, err, want{store.PaymentVoided, 0, true})
-	p, err = payments.Claim(ctx, "o2", "pay-o2", 899)
+	p, err = payments.Claim(ctx, "o2", "pay-o2", 899, fixture.Now)
 	check("late claim", p, false, err, want{store.PaymentVoided, 0, false})
 	p, err = payments.Record(ctx, decision("o2", store.PaymentApproved, fixture.Now))
 	check("late approval", p, false, err, want{store.PaymentVoided, 0, false})
@@ -91,17 +91,19 @@ func TestEmulatorPaymentsLedger(t *testing.T) {
 		t.Errorf("late charge noted as %+v, want the first time kept", p)
 	}
 
-	p, err = payments.Claim(ctx, "o3", "pay-o3", 899)
+	p, err = payments.Claim(ctx, "o3", "pay-o3", 899, fixture.Now.Add(9*time.Second))
 	check("claim", p, false, err, want{store.PaymentPending, 1, false})
+	p, err = payments.Claim(ctx, "o3", "pay-o3", 899, fixture.Now.Add(2*time.Second)) // a delivery that ends sooner
+	check("claim again", p, false, err, want{store.PaymentPending, 2, false})
 	p, voided, err = payments.Void(ctx, "o3", fixture.Now)
-	check("void while pending", p, voided, err, want{store.PaymentVoided, 1, true})
-	if p.PaymentID != "pay-o3" {
-		t.Errorf("voided payment = %+v, want its payment id kept", p)
+	check("void while pending", p, voided, err, want{store.PaymentVoided, 2, true})
+	if p.PaymentID != "pay-o3" || !p.ClaimedUntil.Equal(fixture.Now.Add(9*time.Second)) {
+		t.Errorf("voided payment = %+v, want its payment id and its latest claimant's deadline kept", p)
 	}
 	p, voided, err = payments.Void(ctx, "o3", fixture.Now.Add(time.Hour))
-	check("void again", p, voided, err, want{store.PaymentVoided, 1, false})
+	check("void again", p, voided, err, want{store.PaymentVoided, 2, false})
 	p, err = payments.Record(ctx, decision("o3", store.PaymentDeclined, fixture.Now))
-	check("decision after the void", p, false, err, want{store.PaymentVoided, 1, false})
+	check("decision after the void", p, false, err, want{store.PaymentVoided, 2, false})
 
 	p, err = payments.Record(ctx, decision("o4", store.PaymentApproved, fixture.Now))
 	check("decision without a claim", p, false, err, want{"", 0, false})
@@ -111,6 +113,6 @@ func TestEmulatorPaymentsLedger(t *testing.T) {
 		Item: map[string]types.AttributeValue{"orderId": str("o5"), "attempts": num(1)}}); err != nil {
 		t.Fatal(err)
 	}
-	p, err = payments.Claim(ctx, "o5", "pay-o5", 899)
+	p, err = payments.Claim(ctx, "o5", "pay-o5", 899, fixture.Now)
 	check("claim of an old undecided record", p, false, err, want{store.PaymentPending, 2, false})
 }

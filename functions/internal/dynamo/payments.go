@@ -3,6 +3,8 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -51,6 +53,7 @@ type paymentItem struct {
 	AmountCents          int64     `dynamodbav:"amountCents"`
 	Reason               string    `dynamodbav:"reason"`
 	Attempts             int       `dynamodbav:"attempts"`
+	ClaimsUntil          []int64   `dynamodbav:"claimsUntil,numberset"` // each claimant's deadline, Unix milliseconds
 	CreatedAt            time.Time `dynamodbav:"createdAt"`
 	RefundedAt           time.Time `dynamodbav:"refundedAt"`
 	LateChargeRefundedAt time.Time `dynamodbav:"lateChargeRefundedAt"`
@@ -63,13 +66,15 @@ var statusName = map[string]string{"#status": "status"}
 // record, or one from before PENDING existed) or PENDING.
 const undecided = "attribute_not_exists(#status) OR #status = :pending"
 
-// Claim marks the order's payment PENDING under paymentID for amountCents and counts one
-// attempt, unless it is decided or closed: then it returns the record as it stands and
-// counts nothing (a redelivered request reuses the decision, or learns it was voided).
-// The record is PENDING if and only if the claim was made.
-func (ps *Payments) Claim(ctx context.Context, orderID, paymentID string, amountCents int64) (store.Payment, error) {
-	p, _, err := ps.update(ctx, "claim payment", orderID, "SET #status = :pending, paymentId = :paymentId, amountCents = :amount ADD attempts :one", undecided,
-		map[string]types.AttributeValue{":pending": str(store.PaymentPending), ":paymentId": str(paymentID), ":amount": num(amountCents), ":one": num(1)})
+// Claim marks the order's payment PENDING under paymentID for amountCents, counts one attempt
+// and keeps until, the claimant's deadline, unless it is decided or closed: then it returns
+// the record as it stands and changes nothing (a redelivered request reuses the decision, or
+// learns it was voided). The record is PENDING if and only if the claim was made. The
+// deadlines are a set, so that ClaimedUntil is the latest whatever order the claims came in.
+func (ps *Payments) Claim(ctx context.Context, orderID, paymentID string, amountCents int64, until time.Time) (store.Payment, error) {
+	p, _, err := ps.update(ctx, "claim payment", orderID, "SET #status = :pending, paymentId = :paymentId, amountCents = :amount ADD attempts :one, claimsUntil :until", undecided,
+		map[string]types.AttributeValue{":pending": str(store.PaymentPending), ":paymentId": str(paymentID), ":amount": num(amountCents), ":one": num(1),
+			":until": &types.AttributeValueMemberNS{Value: []string{strconv.FormatInt(until.UnixMilli(), 10)}}})
 	return p, err
 }
 
@@ -146,6 +151,14 @@ func (ps *Payments) update(ctx context.Context, op, orderID, expr, cond string, 
 	return p, ok, err
 }
 
+// latest is the latest of Unix-millisecond times; zero for none.
+func latest(ms []int64) time.Time {
+	if len(ms) == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(slices.Max(ms)).UTC()
+}
+
 // decodePayment reads a payments item; attributes a stage has not written yet are zero, and
 // no item at all is a payment with no status.
 func decodePayment(orderID string, item map[string]types.AttributeValue) (store.Payment, error) {
@@ -156,5 +169,6 @@ func decodePayment(orderID string, item map[string]types.AttributeValue) (store.
 	return store.Payment{
 		OrderID: orderID, PaymentID: it.PaymentID, Status: it.Status, AmountCents: it.AmountCents, Reason: it.Reason,
 		Attempts: it.Attempts, CreatedAt: it.CreatedAt, RefundedAt: it.RefundedAt, LateChargeRefundedAt: it.LateChargeRefundedAt,
+		ClaimedUntil: latest(it.ClaimsUntil),
 	}, nil
 }

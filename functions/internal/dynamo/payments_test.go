@@ -3,6 +3,8 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -118,12 +120,28 @@ func TestPaymentsClaim(t *testing.T) {
 		{name: "voided by compensation", answer: updateAnswer{err: updateFailed(payment(store.PaymentVoided, 1))}, wantStatus: store.PaymentVoided},
 		{name: "throttled", answer: updateAnswer{err: throttled}, wantErr: true},
 	}
-	runLedgerCases(t, cases, "SET #status = :pending, paymentId = :paymentId, amountCents = :amount ADD attempts :one",
+	runLedgerCases(t, cases, "SET #status = :pending, paymentId = :paymentId, amountCents = :amount ADD attempts :one, claimsUntil :until",
 		"attribute_not_exists(#status) OR #status = :pending", map[string]string{":pending": "PENDING", ":paymentId": "p", ":amount": "4999", ":one": "1"},
 		func(ps *Payments) (store.Payment, bool, error) {
-			p, err := ps.Claim(context.Background(), "o", "p", 4999)
+			p, err := ps.Claim(context.Background(), "o", "p", 4999, fixture.Now)
 			return p, p.Status == store.PaymentPending, err
 		})
+}
+
+// A claim adds its claimant's deadline to a set; the payment reads the latest of them.
+func TestPaymentsClaimKeepsTheLatestDeadline(t *testing.T) {
+	item := payment(store.PaymentPending, 2)
+	item["claimsUntil"] = &types.AttributeValueMemberNS{Value: []string{
+		strconv.FormatInt(fixture.Now.Add(9*time.Second).UnixMilli(), 10), strconv.FormatInt(fixture.Now.Add(2*time.Second).UnixMilli(), 10)}}
+	db := &fakeDB{updateAnswers: []updateAnswer{{item: item}}}
+	p, err := NewPayments(db, "payments").Claim(context.Background(), "o", "p", 4999, fixture.Now.Add(2*time.Second))
+	if err != nil || !p.ClaimedUntil.Equal(fixture.Now.Add(9*time.Second)) {
+		t.Errorf("claimed until %s, %v; want the latest deadline, %s", p.ClaimedUntil, err, fixture.Now.Add(9*time.Second))
+	}
+	until, ok := db.updates[0].ExpressionAttributeValues[":until"].(*types.AttributeValueMemberNS)
+	if !ok || !slices.Equal(until.Value, []string{strconv.FormatInt(fixture.Now.Add(2*time.Second).UnixMilli(), 10)}) {
+		t.Errorf(":until = %#v, want a number set of the claimant's deadline in Unix milliseconds", db.updates[0].ExpressionAttributeValues[":until"])
+	}
 }
 
 func TestPaymentsRecord(t *testing.T) {

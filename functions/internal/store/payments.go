@@ -28,6 +28,9 @@ type Payment struct {
 	Attempts    int       // claims made while PENDING: each one may have asked the provider once
 	CreatedAt   time.Time // when it was decided (APPROVED or DECLINED)
 	RefundedAt  time.Time // when it was refunded or voided
+	// ClaimedUntil is the latest deadline of the deliveries that claimed it: until then (and the
+	// moment a provider may take to settle a charge sent just before) a charge may still land.
+	ClaimedUntil time.Time
 	// LateChargeRefundedAt is set when a charge the provider approved found the payment
 	// already closed (voided by compensation) and was given back at the provider.
 	LateChargeRefundedAt time.Time
