@@ -289,6 +289,16 @@ func TestWorkflow(t *testing.T) {
 			"SagasTable":           map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("Sagas"))},
 		}),
 	})
+	// Its log group is named under /aws/vendedlogs/, or each new stack adds an entry to the
+	// account's size-capped CloudWatch Logs resource policy.
+	for id, p := range resources(t, "AWS::StepFunctions::StateMachine") {
+		dest := list(get(p, "LoggingConfiguration", "Destinations"))
+		group := logicalIDIn(get(dest[0], "CloudWatchLogsLogGroup", "LogGroupArn"))
+		name, _ := get(tpl, "Resources", group, "Properties", "LogGroupName").(string)
+		if !strings.HasPrefix(name, "/aws/vendedlogs/states/Test-") {
+			t.Errorf("%s logs to %s named %q, want /aws/vendedlogs/states/<stack>-…", id, group, name)
+		}
+	}
 }
 
 func TestAPI(t *testing.T) {
