@@ -124,8 +124,9 @@ func newHandler(busName string, p ports, maxReceiveCount int, logger *slog.Logge
 // maxInvocation is the longest a Lambda invocation may run.
 const maxInvocation = 15 * time.Minute
 
-// chargeSettles is how long after its caller's invocation ended a charge may still be taken at
-// the provider: a request sent just before the end, and the provider's own processing of it.
+// chargeSettles is how long after its caller's deadline a charge may still be taken at the
+// provider: a request sent just before it, the provider's own processing of it, and the second
+// at most that record.Reserve keeps back from the handler's deadline for parking.
 const chargeSettles = 5 * time.Second
 
 // batchConcurrency is how many messages of a batch are handled at once: all of them (the batch
