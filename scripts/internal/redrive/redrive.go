@@ -251,17 +251,23 @@ func redriveSource(ctx context.Context, c Clients, src Source, o Options, starte
 // skew the SDK measured on that answer (its Date header against when it arrived), as SQS stamps
 // SentTimestamp by its own clock. With a local clock an hour ahead, a message re-parked in the
 // run's first hour would otherwise look older than the run and be taken again, and again. The
-// Date header counts whole seconds, so the measure reads up to a second early: a skew under a
-// second is not told from none (started is kept), and a larger one moves the mark at most about
-// a second before the run's true start, where a message parked just then waits for the next run
-// rather than being taken twice.
+// Date header counts whole seconds, and a server may stamp it a moment before it answers (a long
+// poll; a server that refreshes its Date once a second), so the measure reads up to a couple of
+// seconds early: a skew under skewTold is not told from none (started is kept: a message
+// re-parked within it may be taken once more, which every consumer ignores), and a larger one
+// moves the mark a little before the run's true start, where a message parked just then waits
+// for the next run rather than being taken twice.
 func inServerClock(started time.Time, md middleware.Metadata) time.Time {
 	skew, ok := awsmiddleware.GetAttemptSkew(md)
-	if !ok || skew.Abs() < time.Second {
+	if !ok || skew.Abs() < skewTold {
 		return started
 	}
 	return started.Add(skew)
 }
+
+// skewTold is the least clock skew inServerClock corrects for: well above what the Date header's
+// whole seconds and its stamping can make of clocks that agree (the emulator, on this machine).
+const skewTold = 5 * time.Second
 
 // sentAfter reports whether the message reached the DLQ after t (so it was re-parked by
 // this very run and must wait for the next one). SentTimestamp counts whole milliseconds: a

@@ -22,6 +22,7 @@ import (
 // (a new message, stamped now), as a consumer that still cannot take it does, up to reparks times.
 type skewedSQS struct {
 	behind  time.Duration
+	dateLag time.Duration // how far behind its clock its Date header is stamped (a long poll; a cached Date)
 	reparks int
 
 	mu   sync.Mutex
@@ -94,7 +95,7 @@ func (s *skewedSQS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-	w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
+	w.Header().Set("Date", s.now().Add(-s.dateLag).UTC().Format(http.TimeFormat))
 	_ = json.NewEncoder(w).Encode(out)
 }
 
@@ -106,16 +107,18 @@ func (s *skewedSQS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // run's first millisecond (SentTimestamp's unit; this fake answers that fast) is still left.
 func TestRedriveLeavesWhatItReparksWhateverTheClocks(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		behind time.Duration
-		before time.Duration // how long before the run the message was parked, by the service's clock
+		name    string
+		behind  time.Duration
+		dateLag time.Duration
+		before  time.Duration // how long before the run the message was parked, by the service's clock
 	}{
 		{name: "the service's clock an hour behind", behind: time.Hour, before: time.Minute},
 		{name: "the service's clock an hour ahead", behind: -time.Hour, before: time.Minute},
 		{name: "the clocks agree; parked just before the run", before: 50 * time.Millisecond},
+		{name: "the clocks agree, the Date header two seconds late; parked a second and a half before the run", dateLag: 2 * time.Second, before: 1500 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			svc := &skewedSQS{behind: tc.behind, reparks: 5}
+			svc := &skewedSQS{behind: tc.behind, dateLag: tc.dateLag, reparks: 5}
 			svc.park(`{"order":"ORD-1"}`, svc.now().Add(-tc.before))
 			srv := httptest.NewServer(svc)
 			defer srv.Close()
