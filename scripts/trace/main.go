@@ -42,7 +42,8 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// Exit codes (cli's): 0 traced, 1 failed (unknown order, unreachable stack, --follow gave up),
+// Exit codes (cli's): 0 traced, 1 failed (unknown order, unreachable stack, --follow gave up, the
+// reads gave up after onceWithin),
 // 2 usage, 130 interrupted (Ctrl-C, whenever it comes: while the stack is read too).
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	opt, err := parse(args, stderr)
@@ -84,14 +85,17 @@ var errInterrupted = errors.New("interrupted")
 // failure: the user stopped the trace, which found nothing wrong.
 func report(ctx context.Context, err error, opt options, stderr io.Writer) int {
 	switch {
-	case err == nil:
-		return cli.OK
-	case errors.Is(err, errInterrupted) || ctx.Err() != nil:
+	case errors.Is(err, errInterrupted) || ctx.Err() != nil: // even after a journey printed: it may be partial
+		if err == nil {
+			err = fmt.Errorf("%w: what is printed above may be partial", errInterrupted)
+		}
 		if !errors.Is(err, errInterrupted) {
 			err = fmt.Errorf("%w while reading the journey of %s", errInterrupted, opt.order)
 		}
 		fmt.Fprintln(stderr, "trace:", err)
 		return cli.Interrupted
+	case err == nil:
+		return cli.OK
 	case errors.Is(err, journey.ErrUnknownOrder):
 		hint := "Right after a POST the event store may not have it yet\n" +
 			"(it fills asynchronously from the stream): try again, or use -follow, which waits for it."
@@ -145,15 +149,29 @@ type collector interface {
 	Collect(ctx context.Context, orderID string) (journey.Journey, error)
 }
 
-// once prints the journey as it stands now.
+// onceWithin is how long once reads before it gives up.
+const onceWithin = 2 * time.Minute
+
+// once prints the journey as it stands now. Cut short (Ctrl-C, or onceWithin passed), it prints
+// what it read and says it is partial.
 func once(ctx context.Context, c collector, id string, stdout io.Writer) (journey.Journey, error) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	return onceIn(ctx, c, id, stdout, onceWithin)
+}
+
+func onceIn(ctx context.Context, c collector, id string, stdout io.Writer, within time.Duration) (journey.Journey, error) {
+	rctx, cancel := context.WithTimeout(ctx, within)
 	defer cancel()
-	j, err := c.Collect(ctx, id)
+	j, err := c.Collect(rctx, id)
 	if err != nil {
 		return j, err
 	}
-	return j, render.Text(stdout, j)
+	if err := render.Text(stdout, j); err != nil {
+		return j, err
+	}
+	if rctx.Err() != nil && ctx.Err() == nil {
+		return j, fmt.Errorf("gave up reading after %s: the journey above is partial", within)
+	}
+	return j, nil
 }
 
 // follow polls until the order has ended and no new hop has shown for opt.settle polls (the

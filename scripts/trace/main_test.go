@@ -115,6 +115,43 @@ func TestFollowTellsAnInterruptFromTheTimeout(t *testing.T) {
 	}
 }
 
+// A trace without -follow cut short prints what it read and does not pass for a whole one: Ctrl-C
+// exits 130, its own time limit 1, each saying the journey printed may be partial.
+func TestOnceCutShortSaysSo(t *testing.T) {
+	j := &journey.Journey{OrderID: id, Status: "RUNNING", Events: []journey.Event{{ID: "e1", Type: "OrderPlaced", Sequence: 1}},
+		Hops: []journey.Hop{{Key: "a", Time: time.Now()}}}
+	for _, tc := range []struct {
+		name      string
+		interrupt bool
+		code      int
+		says      string
+	}{
+		{"interrupted", true, cli.Interrupted, "partial"},
+		{"its own time limit", false, cli.Failed, "gave up reading after 10ms: the journey above is partial"},
+		{"read in time", false, cli.OK, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			c := fakeCollector{j: j}
+			within := time.Minute
+			switch {
+			case tc.interrupt:
+				c.onPoll = cancel
+			case tc.code == cli.Failed:
+				within = 10 * time.Millisecond
+				c.onPoll = func() { time.Sleep(50 * time.Millisecond) }
+			}
+			var stdout, stderr bytes.Buffer
+			_, err := onceIn(ctx, c, id, &stdout, within)
+			code := report(ctx, err, options{order: id}, &stderr)
+			if code != tc.code || !strings.Contains(stderr.String(), tc.says) || (tc.says == "") != (stderr.Len() == 0) || stdout.Len() == 0 {
+				t.Errorf("exit %d, stderr %q, %d bytes printed; want exit %d saying %q, the journey printed", code, stderr.String(), stdout.Len(), tc.code, tc.says)
+			}
+		})
+	}
+}
+
 // polls answers each Collect with the next journey, then with the last one again.
 type polls struct{ js []journey.Journey }
 

@@ -192,5 +192,8 @@ func (c *Collector) Gather(ctx context.Context, orderID string) (Evidence, error
 		ev.Matches, ev.RuleCheck = c.match(ctx, ev.Events, ev.Records, ev.Rules)
 	}
 	note("consumer tables", c.consumers(ctx, &ev))
+	if err := ctx.Err(); err != nil { // the reads cut short say nothing of their own: say it here
+		ev.Notes = append(ev.Notes, fmt.Sprintf("stopped before every source was read (%v): hops may be missing", err))
+	}
 	return ev, nil
 }

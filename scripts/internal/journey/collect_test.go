@@ -476,3 +476,33 @@ func TestOneCollectorGathersOrdersConcurrently(t *testing.T) {
 		t.Errorf("the definition was never read")
 	}
 }
+
+// cancelAtStepFunctions is the fake state machine, where Ctrl-C (or trace's own time limit) lands
+// on the first Step Functions call.
+type cancelAtStepFunctions struct {
+	*fakeSFN
+	cancel context.CancelFunc
+}
+
+func (c cancelAtStepFunctions) DescribeStateMachine(ctx context.Context, _ *sfn.DescribeStateMachineInput, _ ...func(*sfn.Options)) (*sfn.DescribeStateMachineOutput, error) {
+	c.cancel()
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// Reads cut short by the context say so: the journey gathered has a note that hops may be
+// missing, not the look of a complete journey with no execution.
+func TestGatherCutShortSaysSo(t *testing.T) {
+	f := newFakeStack(3)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	res := map[string]string{ResWorkflow: machine, ResEventStore: "events", ResSagas: "sagas", ResStream: "stream", ResBus: "orders"}
+	c := newCollector(clients{db: f.db, sf: cancelAtStepFunctions{f.sf, cancel}, kin: f.kin, eb: fakeRules{}}, res, "us-east-1")
+	ev, err := c.Gather(ctx, "ORD-2")
+	if err != nil || len(ev.Events) == 0 {
+		t.Fatalf("Gather = %d events, %v; want the event store's, read before the cut", len(ev.Events), err)
+	}
+	if len(ev.Notes) != 1 || !strings.Contains(ev.Notes[0], "hops may be missing") {
+		t.Errorf("notes %q; want one saying the reads stopped and hops may be missing", ev.Notes)
+	}
+}

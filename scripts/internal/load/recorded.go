@@ -187,14 +187,16 @@ func Recount(ctx context.Context, stack *deployed.Stack, r *Report, poll, settle
 	for _, d := range f.DLQs {
 		before[d.Name] = d.Before
 	}
-	var err error
-	if f.DLQs, err = dlqAfter(ctx, sqs.NewFromConfig(stack.AWS), stack.Outputs, before); err != nil {
-		return err
-	}
+	// The executions first, the dead-letter queues after, as Run reads them: an execution still
+	// running can still dead-letter a message (a payment request its faulty consumer gives up on).
 	settleCtx, cancel := context.WithTimeout(ctx, settleWithin)
-	f.Running, err = settle(settleCtx, sfn.NewFromConfig(stack.AWS), stack.Output("StateMachineArn"))
+	running, err := settle(settleCtx, sfn.NewFromConfig(stack.AWS), stack.Output("StateMachineArn"))
 	cancel()
 	if err != nil {
+		return err
+	}
+	f.Running = running
+	if f.DLQs, err = dlqAfter(ctx, sqs.NewFromConfig(stack.AWS), stack.Outputs, before); err != nil {
 		return err
 	}
 	if err := readStock(ctx, toolkit.NewInventory(db, stack.Output("InventoryTable")), f.Stock); err != nil {
@@ -216,6 +218,9 @@ func Recount(ctx context.Context, stack *deployed.Stack, r *Report, poll, settle
 		if err := awaitSales(ctx, salesReader(db, stack), f.Sales, f.Orders, poll); err != nil {
 			f.Sales, f.SalesUnread = nil, "read again after the run: "+err.Error()
 		}
+	}
+	if err := ctx.Err(); err != nil { // as in Run: what was not read again must not be judged
+		return fmt.Errorf("stopped while reading again what the services recorded: %w", err)
 	}
 	r.DLQs, r.Running, r.Stock = f.DLQs, f.Running, f.Stock
 	r.judge(f)

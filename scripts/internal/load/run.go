@@ -255,6 +255,12 @@ func Run(ctx context.Context, stack *deployed.Stack, cfg Config) (*Report, error
 		}
 	}
 
+	// Interrupted while reading: what was not read would be judged missing (an order "lost"), so
+	// there is no report to give.
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("stopped while reading what the services recorded (the orders carry on): %w", err)
+	}
+
 	// Reconcile and report.
 	notPlaced, shared := unplaced(placements)
 	r.judge(Facts{Orders: orders, NotPlaced: notPlaced, Shared: shared, Late: late, UnitsPerOrder: r.UnitsPerOrder, Stock: r.Stock,
