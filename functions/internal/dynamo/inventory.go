@@ -259,7 +259,9 @@ func (inv *Inventory) SetStock(ctx context.Context, sku string, units int) error
 }
 
 // Stock returns the units left for the skus that have a stock item; a sku without one still
-// has its initial stock (the caller knows it from the catalogue).
+// has its initial stock (the caller knows it from the catalogue). The read is strongly
+// consistent: a reconciliation after a run (make load) must see the last reservation, and the
+// catalogue a customer reads right after ordering the stock that order left.
 func (inv *Inventory) Stock(ctx context.Context, skus []string) (map[string]int, error) {
 	stock := make(map[string]int, len(skus))
 	if len(skus) == 0 {
@@ -269,7 +271,7 @@ func (inv *Inventory) Stock(ctx context.Context, skus []string) (map[string]int,
 	for _, sku := range skus {
 		keys = append(keys, skuKey(sku))
 	}
-	request := map[string]types.KeysAndAttributes{inv.table: {Keys: keys, ProjectionExpression: aws.String("pk, stock")}}
+	request := map[string]types.KeysAndAttributes{inv.table: {Keys: keys, ProjectionExpression: aws.String("pk, stock"), ConsistentRead: aws.Bool(true)}}
 	for attempt := 0; len(request) > 0; attempt++ {
 		if attempt == 5 {
 			return nil, errors.New("stock: keys left unprocessed after 5 attempts")

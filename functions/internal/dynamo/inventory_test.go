@@ -301,6 +301,9 @@ func TestInventoryStock(t *testing.T) {
 	if len(db.batchGets) != 2 {
 		t.Errorf("batch gets = %d: unprocessed keys not retried", len(db.batchGets))
 	}
+	if !aws.ToBool(db.batchGets[0].RequestItems["inventory"].ConsistentRead) {
+		t.Error("stock read eventually consistent: a reconciliation right after a run could read it stale")
+	}
 }
 
 // --- write-once tables
