@@ -506,3 +506,30 @@ func TestGatherCutShortSaysSo(t *testing.T) {
 		t.Errorf("notes %q; want one saying the reads stopped and hops may be missing", ev.Notes)
 	}
 }
+
+// A shard still behind its tip after maxBatches reads says so (a note), and the order's records
+// read by then are kept, in either reading mode: a busy stream does not make a journey look whole.
+func TestAShardReadCutAtItsLimitSaysSo(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		t.Run(fmt.Sprintf("shared %v", shared), func(t *testing.T) {
+			f := newFakeStack(2) // ORD-1 and ORD-2, a record each, at the stream's start
+			for i := range 2 * maxBatches {
+				f.kin.put(fmt.Sprintf("other-%d", i), t0.Add(time.Second)) // two a GetRecords: more than maxBatches calls
+			}
+			var opts []Option
+			if shared {
+				opts = append(opts, SharedStream())
+			}
+			ev, err := f.collector(opts...).Gather(context.Background(), "ORD-2")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ev.Records) != 1 || !slices.ContainsFunc(ev.Notes, func(n string) bool { return strings.Contains(n, "still behind its tip") }) {
+				t.Errorf("records %d, notes %q; want ORD-2's record and a note that the shard was not read to its tip", len(ev.Records), ev.Notes)
+			}
+			if f.kin.calls != maxBatches {
+				t.Errorf("%d GetRecords calls, want %d", f.kin.calls, maxBatches)
+			}
+		})
+	}
+}

@@ -115,10 +115,15 @@ func (c *Collector) iterator(ctx context.Context, stream, shard string, since ti
 }
 
 // drain reads a shard from iter up to its tip (at most maxBatches calls), handing each record to
-// keep, and returns the sequence number of the last record read ("" if none).
+// keep, and returns the sequence number of the last record read ("" if none). A shard still
+// behind its tip after maxBatches calls is an error, with what was read handed on: the records
+// after it are missing.
 func (c *Collector) drain(ctx context.Context, shard string, iter *string, keep func(kintypes.Record)) (string, error) {
 	last := ""
-	for i := 0; iter != nil && i < maxBatches; i++ {
+	for i := 0; iter != nil; i++ {
+		if i == maxBatches {
+			return last, fmt.Errorf("read %d batches of %s and it is still behind its tip: records after %s are missing", maxBatches, shard, Tail(last))
+		}
 		out, err := c.kin.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(1000)})
 		if err != nil {
 			return last, fmt.Errorf("get records of %s: %w", shard, err)
@@ -179,10 +184,10 @@ func (c *Collector) readShared(ctx context.Context, stream string, shards []kint
 		if last != "" {
 			sc.last = last
 		}
+		recs = append(recs, sc.byKey[orderID]...)
 		if err != nil {
 			return recs, err
 		}
-		recs = append(recs, sc.byKey[orderID]...)
 	}
 	return recs, nil
 }
