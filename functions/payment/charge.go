@@ -92,6 +92,8 @@ func (h *Handler) charge(ctx context.Context, msg taskMessage, taskClosed bool) 
 // could give its late charge back counts on its message coming back, and a duplicate delivery of
 // that message which let it go (SQS deletes it) would leave the money taken. So a delivery that
 // finds the payment voided lets its message go only once no charge can land after its refund.
+// On the message's last attempt (record.LastReceive) the kept message is parked instead, with
+// this reason, and the dead-letter alarm fires: redriving it refunds again.
 func (h *Handler) chargeMayLand(p store.Payment) bool {
 	return !p.ClaimedUntil.IsZero() && !h.now().After(p.ClaimedUntil.Add(chargeSettles))
 }

@@ -717,6 +717,9 @@ func TestVoidedWhileAChargeMayBeInFlight(t *testing.T) {
 	if resp, _ := f.h.Handle(ctx, sqsEvent(msg("m-1", taskBody(t, "tk-1", placed, reservedState(t, placed))))); len(failedIDs(resp)) != 0 {
 		t.Errorf("failed %v", failedIDs(resp))
 	}
+	if !slices.Contains(f.provider.calls, "charge "+PaymentID(placed.OrderID)) {
+		t.Errorf("provider calls %v: no charge, so the claim's deadline was not looked at", f.provider.calls)
+	}
 }
 
 func btoi(b bool) int {

@@ -177,7 +177,7 @@ func (sc scenario) build(t *testing.T) func(s *scheduler) *world {
 		w.h = newHandler("orders", ports{
 			payments: yieldingLedger{s, w.payments}, intents: intents, provider: yieldingProvider{s, w.provider},
 			tasks: yieldingTasks{s, w.tasks}, seals: newFakeSeals(), dlq: yieldingDLQ{s, w.dlq}, source: &fixture.Source{},
-		}, 100, slog.New(slog.NewJSONHandler(w.logs, nil)))
+		}, maxDeliveries, slog.New(slog.NewJSONHandler(w.logs, nil))) // as deployed: LastReceive parks as it does there
 		w.h.now = func() time.Time { return w.clock }
 		w.h.deadline = func(ctx context.Context) time.Time { return ctx.Value(procKey{}).(*proc).deadline() }
 		return w
