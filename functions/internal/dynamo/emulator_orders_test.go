@@ -202,10 +202,17 @@ func TestEmulatorPaymentIntents(t *testing.T) {
 	if err := intents.Put(ctx, in); err != nil {
 		t.Fatalf("put again: %v", err)
 	}
-	other := in
-	other.Token = "tok_declined"
-	if err := intents.Put(ctx, other); !errors.Is(err, store.ErrConflict) {
-		t.Fatalf("put another token under the id: %v, want ErrConflict", err)
+	for name, change := range map[string]func(*store.PaymentIntent){
+		"token":    func(o *store.PaymentIntent) { o.Token = "tok_declined" },
+		"order":    func(o *store.PaymentIntent) { o.OrderID = fixture.OrderID(2) },
+		"customer": func(o *store.PaymentIntent) { o.CustomerID = "another" },
+		"amount":   func(o *store.PaymentIntent) { o.AmountCents++ },
+	} {
+		other := in
+		change(&other)
+		if err := intents.Put(ctx, other); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("put another %s under the id: %v, want ErrConflict", name, err)
+		}
 	}
 	got, err := intents.Get(ctx, in.IntentID)
 	if err != nil || got.Token != "tok_visa" || got.OrderID != in.OrderID || !got.ExpiresAt.Equal(in.ExpiresAt) {

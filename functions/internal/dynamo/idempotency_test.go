@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -144,12 +145,11 @@ func TestPaymentIntents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := in
-	other.OrderID = fixture.OrderID(2)
-	otherItem, _ := attributevalue.MarshalMap(other)
 	ctx := context.Background()
 
-	db := &fakeDB{putAnswers: []error{nil, conditionFailed(item), conditionFailed(otherItem)}, getAnswers: []map[string]types.AttributeValue{item, nil}}
+	// The put itself decides a retry from a conflict (its condition); the fake answers as
+	// DynamoDB would for each, and nothing is read back.
+	db := &fakeDB{putAnswers: []error{nil, nil, conditionFailed(nil)}, getAnswers: []map[string]types.AttributeValue{item, nil}}
 	intents := NewPaymentIntents(db, "intents")
 	if err := intents.Put(ctx, in); err != nil {
 		t.Errorf("Put: %v", err)
@@ -157,11 +157,24 @@ func TestPaymentIntents(t *testing.T) {
 	if err := intents.Put(ctx, in); err != nil {
 		t.Errorf("Put again (a retried request): %v, want nil", err)
 	}
-	if err := intents.Put(ctx, in); !errors.Is(err, store.ErrConflict) {
-		t.Errorf("Put over another order's intent: %v, want ErrConflict", err)
+	if err := intents.Put(ctx, in); !errors.Is(err, store.ErrConflict) || strings.Contains(err.Error(), in.Token) {
+		t.Errorf("Put over another intent: %v, want ErrConflict, without the token", err)
 	}
-	if aws.ToString(db.puts[0].ConditionExpression) != "attribute_not_exists(#pk)" || db.puts[0].ExpressionAttributeNames["#pk"] != "intentId" {
-		t.Errorf("put condition = %q %v", aws.ToString(db.puts[0].ConditionExpression), db.puts[0].ExpressionAttributeNames)
+	if len(db.gets) != 0 {
+		t.Errorf("Put read %d intents back: the writer must not read tokens", len(db.gets))
+	}
+	want := "attribute_not_exists(#id) OR (#order = :order AND #customer = :customer AND #token = :token AND #amount = :amount)"
+	p := db.puts[0]
+	if aws.ToString(p.ConditionExpression) != want || p.ExpressionAttributeNames["#id"] != "intentId" || p.ExpressionAttributeNames["#token"] != "token" {
+		t.Errorf("put condition = %q %v, want %q", aws.ToString(p.ConditionExpression), p.ExpressionAttributeNames, want)
+	}
+	for value, attr := range map[string]string{":order": "orderId", ":customer": "customerId", ":token": "token", ":amount": "amountCents"} {
+		if !reflect.DeepEqual(p.ExpressionAttributeValues[value], item[attr]) {
+			t.Errorf("condition value %s = %v, want the intent's %s %v", value, p.ExpressionAttributeValues[value], attr, item[attr])
+		}
+	}
+	if p.ReturnValuesOnConditionCheckFailure != "" {
+		t.Errorf("put asks for the item that fails its condition (%s): another intent's token", p.ReturnValuesOnConditionCheckFailure)
 	}
 	if n, _ := getN(db.puts[0].Item, "expiresAt"); n != in.ExpiresAt.Unix() {
 		t.Errorf("expiresAt = %d, want epoch seconds (DynamoDB TTL)", n)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/orderflow-dev/orderflow/functions/internal/store"
@@ -23,23 +25,33 @@ func NewPaymentIntents(client RecordsAPI, table string) *PaymentIntents {
 	return &PaymentIntents{client: client, table: table}
 }
 
-// Put stores in once. Putting the same intent again (a retried request: same id, order and
-// token) is done already, nil; an id that holds anything else is store.ErrConflict.
+// Put stores in once. Putting the same intent again (a retried request: same id, order,
+// customer, token and amount) is done already, nil; an id that holds anything else is
+// store.ErrConflict. The comparison is the put's condition, so the writer never reads an
+// intent back: order-api, which faces the internet, may put intents but not read their tokens.
+// (A repeated put writes the intent again, with its new times.)
 func (pi *PaymentIntents) Put(ctx context.Context, in store.PaymentIntent) error {
 	item, err := attributevalue.MarshalMap(in)
 	if err != nil {
 		return fmt.Errorf("put payment intent %s: %w", in.IntentID, err)
 	}
-	held, err := putOnce(ctx, pi.client, pi.table, "intentId", item)
+	_, err = pi.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(pi.table),
+		Item:      item,
+		ConditionExpression: aws.String("attribute_not_exists(#id) OR " +
+			"(#order = :order AND #customer = :customer AND #token = :token AND #amount = :amount)"),
+		ExpressionAttributeNames: map[string]string{
+			"#id": "intentId", "#order": "orderId", "#customer": "customerId", "#token": "token", "#amount": "amountCents",
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":order": item["orderId"], ":customer": item["customerId"], ":token": item["token"], ":amount": item["amountCents"],
+		},
+	})
+	if _, failed := isConditionFailed(err); failed {
+		return fmt.Errorf("put payment intent %s: held by another order, customer, token or amount: %w", in.IntentID, store.ErrConflict)
+	}
 	if err != nil {
 		return fmt.Errorf("put payment intent %s: %w", in.IntentID, err)
-	}
-	var got store.PaymentIntent
-	if err := attributevalue.UnmarshalMap(held, &got); err != nil {
-		return fmt.Errorf("put payment intent %s: stored intent: %w", in.IntentID, err)
-	}
-	if got.OrderID != in.OrderID || got.CustomerID != in.CustomerID || got.Token != in.Token || got.AmountCents != in.AmountCents {
-		return fmt.Errorf("put payment intent %s: held by order %s: %w", in.IntentID, got.OrderID, store.ErrConflict)
 	}
 	return nil
 }
