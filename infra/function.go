@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
@@ -162,6 +163,14 @@ func NewGoFunction(scope constructs.Construct, id string, d FunctionDefaults, p 
 		Retention:     awslogs.RetentionDays_TWO_WEEKS,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
+	// The function's own role writes to its own log group only. (The role CDK would make has the
+	// managed AWSLambdaBasicExecutionRole, which lets a function create log groups and write to
+	// any of the account's: a compromised function could forge lines in another's logs.) The
+	// logical id is the one CDK gives its own role (<id>ServiceRole).
+	role := awsiam.NewRole(scope, jsii.String(id+"ServiceRole"), &awsiam.RoleProps{
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+	})
+	logs.GrantWrite(role)
 	fn := awslambda.NewFunction(scope, jsii.String(id), &awslambda.FunctionProps{
 		Description:  jsii.String(p.Description),
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
@@ -182,6 +191,7 @@ func NewGoFunction(scope constructs.Construct, id string, d FunctionDefaults, p 
 		ApplicationLogLevelV2: awslambda.ApplicationLogLevel_INFO,
 		SystemLogLevelV2:      awslambda.SystemLogLevel_WARN,
 		LogGroup:              logs,
+		Role:                  role,
 		Environment:           &env,
 	})
 	if p.Reserved > 0 && !d.NoReservedConcurrency {
@@ -219,14 +229,10 @@ func (b *goBundler) TryBundle(outputDir *string, _ *awscdk.BundlingOptions) *boo
 	return jsii.Bool(true)
 }
 
-// suppressFunctionRoleFindings records, on one function's role, the two findings every Lambda
-// function with logs and X-Ray has, and why they are acceptable.
+// suppressFunctionRoleFindings records, on one function's role, the finding every Lambda
+// function with X-Ray has, and why it is acceptable.
 func suppressFunctionRoleFindings(fn awslambda.Function) {
 	cdknag.NagSuppressions_AddResourceSuppressions(fn.Role(), &[]*cdknag.NagPackSuppression{{
-		Id:        jsii.String("AwsSolutions-IAM4"),
-		Reason:    jsii.String("AWSLambdaBasicExecutionRole only lets the function write its own logs (logs:CreateLogStream/PutLogEvents)."),
-		AppliesTo: &[]any{"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"},
-	}, {
 		Id:        jsii.String("AwsSolutions-IAM5"),
 		Reason:    jsii.String("X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level permissions; AWS requires Resource '*'."),
 		AppliesTo: &[]any{"Resource::*"},

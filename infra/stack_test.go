@@ -550,6 +550,40 @@ func TestLeastPrivilegeNoWildcardActions(t *testing.T) {
 	}
 }
 
+// Every function's role writes to the function's own log group and to no other: no managed
+// policy (AWSLambdaBasicExecutionRole would let it create and write any log group of the account),
+// and every CloudWatch Logs grant it has names its own group.
+func TestFunctionsWriteTheirOwnLogsOnly(t *testing.T) {
+	roles := resources(t, "AWS::IAM::Role")
+	policies := resources(t, "AWS::IAM::Policy")
+	for id, fn := range resources(t, "AWS::Lambda::Function") {
+		roleID := fmt.Sprint(get(fn, "Role", "Fn::GetAtt").([]any)[0])
+		logGroup := get(fn, "LoggingConfig", "LogGroup", "Ref")
+		if managed := get(roles[roleID], "ManagedPolicyArns"); managed != nil {
+			t.Errorf("%s: role %s has managed policies %v, want none", id, roleID, managed)
+		}
+		own := 0
+		for pid, p := range policies {
+			if !strings.Contains(fmt.Sprint(get(p, "Roles")), roleID) {
+				continue
+			}
+			for _, st := range get(p, "PolicyDocument", "Statement").([]any) {
+				if !strings.Contains(fmt.Sprint(get(st, "Action")), "logs:") {
+					continue
+				}
+				if ref, _ := get(st, "Resource", "Fn::GetAtt").([]any); len(ref) != 2 || ref[0] != logGroup {
+					t.Errorf("%s: %s grants %v on %v, want its own log group %v only", id, pid, get(st, "Action"), get(st, "Resource"), logGroup)
+					continue
+				}
+				own++
+			}
+		}
+		if own == 0 || logGroup == nil {
+			t.Errorf("%s: no grant to write to its own log group %v", id, logGroup)
+		}
+	}
+}
+
 // Grants the code never calls are left out where CDK's grant helpers would add them: the
 // functions that park a message themselves may only send to their DLQ (deadletter.Queue calls
 // SendMessage alone), and the streamer puts one record an invoke (no PutRecords). order-api,
