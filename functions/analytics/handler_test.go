@@ -24,10 +24,11 @@ type fakeTotals struct {
 	counted map[string]time.Time // event id -> marker expiry
 	totals  store.Totals
 	err     error
+	errFor  string // an event id whose count fails with err
 }
 
 func (f *fakeTotals) Add(_ context.Context, eventID string, t store.Totals, expiresAt time.Time) error {
-	if f.err != nil {
+	if f.err != nil && (f.errFor == "" || f.errFor == eventID) {
 		return f.err
 	}
 	if _, ok := f.counted[eventID]; ok {
@@ -133,5 +134,42 @@ func TestPoisonAndFailures(t *testing.T) {
 				t.Errorf("totals changed: %+v", f.totals)
 			}
 		})
+	}
+}
+
+// A batch whose second record cannot be counted now: that record is reported, the first is
+// counted, and the third is left for Lambda's retry from the second (counted then, once).
+func TestPartialBatch(t *testing.T) {
+	approved := func(n int, cents int64) (string, []byte) {
+		id := fixture.OrderID(10 + n)
+		e := fixture.Event(t, events.TypePaymentApproved, id, 3, events.PaymentApproved{OrderID: id, PaymentID: "6f1c5a0e-3b7d-4f2a-9c1e-8d4b2a7e5f1" + fmt.Sprint(n), AmountCents: cents})
+		return e.ID, fixture.EventBridge(t, e)
+	}
+	_, first := approved(1, 100)
+	throttledID, second := approved(2, 200)
+	_, third := approved(3, 400)
+	batch := lambdaevents.KinesisEvent{Records: []lambdaevents.KinesisEventRecord{
+		kinesisRecord("s-1", first), kinesisRecord("s-2", second), kinesisRecord("s-3", third),
+	}}
+	f, d := &fakeTotals{counted: map[string]time.Time{}, err: errors.New("throttled"), errFor: throttledID}, &fixture.DLQ{}
+	h := newTestHandler(f, d)
+	resp, _ := h.Handle(context.Background(), batch)
+	if got := failedIDs(resp); !reflect.DeepEqual(got, []string{"s-2"}) {
+		t.Errorf("failed = %v, want [s-2]", got)
+	}
+	if want := (store.Totals{Orders: 1, RevenueCents: 100}); f.totals != want {
+		t.Errorf("totals = %+v, want %+v (the first record alone)", f.totals, want)
+	}
+	// Lambda's retry: the whole batch again, the table answering now.
+	f.err = nil
+	resp, _ = h.Handle(context.Background(), batch)
+	if got := failedIDs(resp); len(got) != 0 {
+		t.Errorf("retry failed = %v, want none", got)
+	}
+	if want := (store.Totals{Orders: 3, RevenueCents: 700}); f.totals != want {
+		t.Errorf("totals after the retry = %+v, want %+v (each record once)", f.totals, want)
+	}
+	if len(d.Reasons()) != 0 {
+		t.Errorf("parked %v, want nothing", d.Reasons())
 	}
 }

@@ -123,6 +123,34 @@ func TestShip(t *testing.T) {
 	}
 }
 
+// A retry publishes the shipment the table holds, not one it would book now: one stored by an
+// earlier deploy (another id scheme, another carrier) is the one the customer is told about.
+func TestShipReusesTheStoredShipment(t *testing.T) {
+	const oldID = "0b0e6e6a-7d3c-4f6e-9a51-3c2d1e0f9a87" // not ShipmentID(id)
+	id := fixture.OrderID(2)
+	held := store.Shipment{OrderID: id, ShipmentID: oldID, Carrier: "Old Carrier", CreatedAt: fixture.Now.Add(-time.Hour)}
+	f := &fakeShipments{stored: map[string]store.Shipment{id: held}}
+	st := approvedState(t, id)
+	st.Published = &workflow.PublishResult{}
+	out, err := newTestHandler(f).Handle(context.Background(), Request{Action: "ship", Doc: workflow.Doc{Event: fixture.JSON(t, fixture.Placed(t, id, "tok_visa")), State: st}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.State.ShipmentID != oldID || len(out.State.Entries) != 1 {
+		t.Fatalf("state = %+v, want the stored shipment and one event", out.State)
+	}
+	e, err := events.Parse([]byte(out.State.Entries[0].Detail))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := events.DecodePayload[events.OrderShipped](e); err != nil || p.ShipmentID != oldID || p.Carrier != "Old Carrier" {
+		t.Errorf("OrderShipped = %+v (%v), want the stored shipment by Old Carrier", p, err)
+	}
+	if f.stored[id] != held {
+		t.Errorf("stored shipment = %+v, want %+v kept", f.stored[id], held)
+	}
+}
+
 // A ship request for an order the ledger has not charged (declined, refunded, never asked: a
 // state of someone's making, invoked directly) books no carrier.
 func TestShipRequiresTheChargeInTheLedger(t *testing.T) {
