@@ -68,7 +68,10 @@ func NewBus(scope constructs.Construct) *Bus {
 // customer-facing events go to the notifications topic. Every target retries for up to a day and
 // then dead-letters. Each grant to EventBridge (the role it assumes to start the saga, the
 // topic's policy, each DLQ's policy, the streamer's permission) holds for this account's rules
-// on this bus only: aws:SourceAccount and aws:SourceArn guard against a confused deputy.
+// on this bus only, against a confused deputy: each names its rule (or the bus's rules) in
+// aws:SourceArn, a full ARN, account included; the role's trust policy and the notify rule's
+// topic and DLQ policies also check aws:SourceAccount (the DLQ policies CDK's targets write,
+// and the streamer's permission, carry aws:SourceArn alone).
 func (b *Bus) AddRules(t BusTargets) {
 	age, attempts := awscdk.Duration_Hours(jsii.Number(24)), jsii.Number(185) // EventBridge's maximum
 	starter := awsiam.NewRole(b.Bus, jsii.String("StartsTheSaga"), &awsiam.RoleProps{

@@ -17,13 +17,16 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/google/uuid"
 
 	"github.com/orderflow-dev/orderflow/scripts/internal/customers"
 	"github.com/orderflow-dev/orderflow/scripts/internal/deployed"
+	"github.com/orderflow-dev/orderflow/scripts/internal/fnlogs"
 	"github.com/orderflow-dev/orderflow/scripts/internal/journey"
 	"github.com/orderflow-dev/orderflow/scripts/internal/shop"
 )
@@ -337,4 +340,51 @@ func TestBadInputIsRejected(t *testing.T) {
 	if err != nil || code != 404 {
 		t.Errorf("unknown order: HTTP %d %s %v, want 404", code, body, err)
 	}
+}
+
+// logged counts the lines the function a stack output names logged about orderID since a moment
+// whose message is msg and whose attributes hold attrs (key, value, …). A function's lines are
+// slog's JSON (Lambda's JSON log format) or, where the format is not passed on to the function
+// (MiniStack), slog's text.
+func logged(ctx context.Context, fnOutput string, since time.Time, orderID, msg string, attrs ...string) (int, error) {
+	group, err := fnlogs.Group(ctx, lambda.NewFromConfig(stack.AWS), stack.Output(fnOutput))
+	if err != nil {
+		return 0, err
+	}
+	attrs = append([]string{"orderId", orderID}, attrs...)
+	n := 0
+	err = fnlogs.Each(ctx, cloudwatchlogs.NewFromConfig(stack.AWS), group, `"`+orderID+`"`, since.Add(-time.Minute), time.Time{}, func(line string) {
+		if says(line, msg, attrs...) {
+			n++
+		}
+	})
+	return n, err
+}
+
+// says reports whether a log line's message is msg and its attributes hold attrs (key, value, …).
+func says(line, msg string, attrs ...string) bool {
+	if i := strings.IndexByte(line, '{'); i >= 0 {
+		var l map[string]any
+		if json.Unmarshal([]byte(line[i:]), &l) == nil {
+			if l["msg"] != msg && l["message"] != msg {
+				return false
+			}
+			for k := 0; k+1 < len(attrs); k += 2 {
+				if fmt.Sprint(l[attrs[k]]) != attrs[k+1] {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	line = " " + strings.TrimSpace(line) + " "
+	if !strings.Contains(line, ` msg="`+msg+`" `) && !strings.Contains(line, ` message="`+msg+`" `) {
+		return false
+	}
+	for k := 0; k+1 < len(attrs); k += 2 {
+		if !strings.Contains(line, " "+attrs[k]+"="+attrs[k+1]+" ") {
+			return false
+		}
+	}
+	return true
 }

@@ -183,15 +183,17 @@ func TestDuplicateEventsChangeNothing(t *testing.T) {
 	queueDrained(t, "SmsQueueUrl")
 	before, totals, stockBefore := effectsOf(t, o), analyticsTotals(t), stock(t, sku)
 
-	// The duplicates: the shipment (notifier, projector, streamer) and the OrderPlaced, which
-	// starts the saga again: reservation, payment and shipment must all be found done.
-	sent, err := inject.Duplicate(context.Background(), inject.FromStack(stack), o.OrderID, events.TypeOrderShipped, events.TypeOrderPlaced)
+	// The duplicates: the OrderPlaced, which starts a second execution that must find the saga
+	// claimed and do nothing; the approval, which analytics counts; the shipment (notifier,
+	// projector, streamer: every consumer but analytics).
+	sent, err := inject.Duplicate(context.Background(), inject.FromStack(stack), o.OrderID, events.TypeOrderShipped, events.TypeOrderPlaced, events.TypePaymentApproved)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sent) != 2 || sent[0].ID != ids["OrderPlaced"] || sent[1].ID != ids["OrderShipped"] {
-		t.Fatalf("injected %v, want the stored OrderPlaced and OrderShipped", sent)
+	if len(sent) != 3 || sent[0].ID != ids["OrderPlaced"] || sent[1].ID != ids["PaymentApproved"] || sent[2].ID != ids["OrderShipped"] {
+		t.Fatalf("injected %v, want the stored OrderPlaced, PaymentApproved and OrderShipped", sent)
 	}
+	oneSaga(t, o.OrderID, 2)
 	eventually(t, time.Minute, "the duplicates reach the stream", func(ctx context.Context) error {
 		n, err := onStream(ctx, o.OrderID)
 		if err != nil {
@@ -256,7 +258,7 @@ func TestDuplicateEventsChangeNothing(t *testing.T) {
 		t.Errorf("%s stock %d → %d: the duplicate OrderPlaced reserved again, or the barrier kept stock", sku, stockBefore, got)
 	}
 	if want := toolkit.SumTotals(totals, toolkit.Totals{Cancelled: 1}); analyticsTotals(t) != want {
-		t.Errorf("analytics totals %+v, want %+v (before, plus the barrier's cancellation only)", analyticsTotals(t), want)
+		t.Errorf("analytics totals %+v, want %+v (before, plus the barrier's cancellation only: the duplicate approval not counted again)", analyticsTotals(t), want)
 	}
 	if again, err := api.GetOrder(context.Background(), o.OrderID); err != nil || !reflect.DeepEqual(again, o) {
 		t.Errorf("GET /orders/%s = %+v, %v; want it unchanged: %+v", o.OrderID, again, err, o)

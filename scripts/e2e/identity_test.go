@@ -374,25 +374,18 @@ func TestIdempotencyKeyRaceGivesOneOrder(t *testing.T) {
 	}
 }
 
-// OrderPlaced delivered twice at the same moment starts two executions; one claims the order and
-// runs the saga, the other finds it claimed and ends at Duplicate having done nothing.
-func TestConcurrentDuplicateOrderPlacedRunsOneSaga(t *testing.T) {
-	t.Parallel()
-	e, err := inject.PlaceV1(context.Background(), inject.FromStack(stack), inject.V1Order{CustomerID: me.Sub, Token: "tok_visa", SKU: mug, Quantity: 1, Copies: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := waitTerminal(t, e.OrderID)
-	if o.Status != "SHIPPED" || len(o.Events) != 5 {
-		t.Fatalf("order %s %s with %v", o.OrderID, o.Status, eventTypes(o))
-	}
+// oneSaga waits until the order has at least executions executions, none running, and checks that
+// one of them ran the saga and every other found the order claimed and ended at Duplicate,
+// having done nothing. It returns what it read.
+func oneSaga(t *testing.T, orderID string, executions int) journey.Evidence {
+	t.Helper()
 	var ev journey.Evidence
-	eventually(t, 2*time.Minute, "both executions end", func(ctx context.Context) (err error) {
-		if ev, err = journey.NewCollector(stack).Gather(ctx, e.OrderID); err != nil {
+	eventually(t, 2*time.Minute, "the order's executions end", func(ctx context.Context) (err error) {
+		if ev, err = journey.NewCollector(stack).Gather(ctx, orderID); err != nil {
 			return err
 		}
-		if len(ev.Executions) < 2 {
-			return fmt.Errorf("%d executions", len(ev.Executions))
+		if len(ev.Executions) < executions {
+			return fmt.Errorf("%d executions, want %d", len(ev.Executions), executions)
 		}
 		for _, x := range ev.Executions {
 			if x.Status == "RUNNING" {
@@ -419,6 +412,22 @@ func TestConcurrentDuplicateOrderPlacedRunsOneSaga(t *testing.T) {
 	if sagas != 1 || duplicates != len(ev.Executions)-1 {
 		t.Errorf("%d sagas and %d duplicates out of %d executions; want 1 saga, the rest Duplicate", sagas, duplicates, len(ev.Executions))
 	}
+	return ev
+}
+
+// OrderPlaced delivered twice at the same moment starts two executions; one claims the order and
+// runs the saga, the other finds it claimed and ends at Duplicate having done nothing.
+func TestConcurrentDuplicateOrderPlacedRunsOneSaga(t *testing.T) {
+	t.Parallel()
+	e, err := inject.PlaceV1(context.Background(), inject.FromStack(stack), inject.V1Order{CustomerID: me.Sub, Token: "tok_visa", SKU: mug, Quantity: 1, Copies: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := waitTerminal(t, e.OrderID)
+	if o.Status != "SHIPPED" || len(o.Events) != 5 {
+		t.Fatalf("order %s %s with %v", o.OrderID, o.Status, eventTypes(o))
+	}
+	ev := oneSaga(t, e.OrderID, 2)
 	if pay := item(t, "PaymentsTable", map[string]string{"orderId": e.OrderID}); s(pay, "status") != "APPROVED" || n(pay, "attempts") != 1 {
 		t.Errorf("payment %v, want APPROVED after one attempt", pay)
 	}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -60,10 +59,9 @@ func TestAbortedExecutionIsRescued(t *testing.T) {
 	}
 	matchesRule(t, string(event))
 
-	// The same event again (EventBridge delivers at least once): nothing more happens.
-	if out, err := lambda.NewFromConfig(stack.AWS).Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(stack.Output("RescuerFunctionName")), Payload: event}); err != nil || out.FunctionError != nil {
-		t.Fatalf("rescuer, again: %v %s", err, out.Payload)
-	}
+	// The same event again (EventBridge delivers at least once): the rescuer finds the rescue
+	// started already, and nothing more happens: the order keeps its two executions (the stalled
+	// one and its rescue, ended) and its events.
 	eventually(t, time.Minute, "the rescue ends", func(ctx context.Context) error {
 		d, err := sf.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(rescueARN)})
 		if err != nil {
@@ -74,6 +72,28 @@ func TestAbortedExecutionIsRescued(t *testing.T) {
 		}
 		return nil
 	})
+	againAt := time.Now()
+	if out, err := lambda.NewFromConfig(stack.AWS).Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(stack.Output("RescuerFunctionName")), Payload: event}); err != nil || out.FunctionError != nil {
+		t.Fatalf("rescuer, again: %v %s", err, out.Payload)
+	}
+	eventually(t, time.Minute, "the rescuer's answer to the event again", func(ctx context.Context) error {
+		if n, err := logged(ctx, "RescuerFunctionName", againAt, p.OrderID, "rescue already started"); err != nil || n == 0 {
+			return fmt.Errorf("no \"rescue already started\" logged for %s (%v)", p.OrderID, err)
+		}
+		return nil
+	})
+	ev, err := journey.NewCollector(stack).Gather(ctx, p.OrderID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.Executions) != 2 {
+		t.Errorf("after the event again: %d executions of %s, want 2 (the stalled one and its rescue)", len(ev.Executions), p.OrderID)
+	}
+	for _, x := range ev.Executions {
+		if x.Status == "RUNNING" {
+			t.Errorf("after the event again: execution %s running", x.Name)
+		}
+	}
 	if again, err := c.GetOrder(ctx, p.OrderID); err != nil || len(again.Events) != len(o.Events) {
 		t.Errorf("after the event again: %d events (%v), want %d", len(again.Events), err, len(o.Events))
 	}
@@ -294,6 +314,7 @@ func TestRescueAfterAShipmentShipsTheOrder(t *testing.T) {
 		"rescue": map[string]string{"execution": saga.ExecutionArn, "status": "ABORTED", "error": "", "cause": ""},
 		"event":  input.Detail, "state": approved, "error": map[string]string{"Error": "States.ABORTED", "Cause": ""},
 	})
+	rescuedAt := time.Now()
 	start, err := sf.StartExecution(ctx, &sfn.StartExecutionInput{
 		StateMachineArn: aws.String(stack.Output("StateMachineArn")), Name: aws.String("rescue-e2e-" + uuid.NewString()), Input: aws.String(string(in)),
 	})
@@ -322,9 +343,16 @@ func TestRescueAfterAShipmentShipsTheOrder(t *testing.T) {
 	if s(before["payment"], "status") != "APPROVED" {
 		t.Errorf("payment %v, want APPROVED", before["payment"])
 	}
-	// The rescue published OrderShipped again (same id): give its consumers time, then compare.
-	time.Sleep(5 * time.Second)
-	if again, err := c.GetOrder(ctx, p.OrderID); err != nil || again.Status != "SHIPPED" || !slices.Equal(eventTypes(again), eventTypes(o)) {
-		t.Errorf("after the rescue: %s with %v (%v), want SHIPPED with %v", again.Status, eventTypes(again), err, eventTypes(o))
+	// The rescue published OrderShipped again (same id): once the projector has dropped it as a
+	// duplicate, the order is what it was.
+	eventually(t, time.Minute, "the projector drops the OrderShipped published again", func(ctx context.Context) error {
+		n, err := logged(ctx, "ProjectorFunctionName", rescuedAt, p.OrderID, "already in the event store: duplicate ignored", "eventType", "OrderShipped")
+		if err != nil || n == 0 {
+			return fmt.Errorf("the projector has not dropped a second OrderShipped of %s (%v)", p.OrderID, err)
+		}
+		return nil
+	})
+	if again, err := c.GetOrder(ctx, p.OrderID); err != nil || !reflect.DeepEqual(again, o) {
+		t.Errorf("after the rescue: %+v (%v), want it unchanged: %+v", again, err, o)
 	}
 }

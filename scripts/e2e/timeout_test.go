@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -69,10 +70,19 @@ func TestPaymentTimeoutCancelsTheOrder(t *testing.T) {
 	}
 
 	// The provider's late answer: the third delivery, about 60 s after the order, finds the
-	// payment voided, asks the provider for nothing (two attempts counted) and is done with; a
-	// third delivery that failed would have been parked in the DLQ with its reason at once (the
-	// third is a message's last attempt: record.LastReceive).
-	time.Sleep(time.Until(placedAt.Add(80 * time.Second)))
+	// payment voided, asks the provider for nothing (two attempts counted) and is done with (its
+	// "message done"); a third delivery that failed would have been parked in the DLQ with its
+	// reason (the third is a message's last attempt: record.LastReceive).
+	eventually(t, 2*time.Minute, "the charge request's last delivery", func(ctx context.Context) error {
+		done, err := logged(ctx, "PaymentFunctionName", placedAt, p.OrderID, "message done", "action", "charge")
+		if err != nil {
+			return err
+		}
+		if done != 1 {
+			return fmt.Errorf("the charge request of %s done %d times, want once (the third delivery)", p.OrderID, done)
+		}
+		return nil
+	})
 	pay := item(t, "PaymentsTable", map[string]string{"orderId": p.OrderID})
 	if st := s(pay, "status"); st != "VOIDED" || n(pay, "attempts") != 2 {
 		t.Errorf("payment %v, want VOIDED after 2 attempts: a late charge must not be taken", pay)
