@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/orderflow-dev/orderflow/functions/internal/catalogue"
 	"github.com/orderflow-dev/orderflow/functions/internal/store"
@@ -167,27 +165,11 @@ func TestEmulatorInventoryConcurrentReserves(t *testing.T) {
 		}
 	}()
 
-	deadline := time.Now().Add(time.Minute)
 	statuses := make([]store.ReservationStatus, orders)
-	errs := make([]error, orders)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range orders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			for attempt := 1; ; attempt++ {
-				statuses[i], errs[i] = inv.Reserve(ctx, fmt.Sprintf("race-%02d", i), line)
-				if errs[i] == nil || errors.Is(errs[i], store.ErrConflict) || time.Now().After(deadline) {
-					return
-				}
-				time.Sleep(time.Duration(attempt) * 20 * time.Millisecond) // backoff, as the state machine's Retry
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	errs := atOnce(orders, func(i int) (err error) {
+		statuses[i], err = inv.Reserve(ctx, fmt.Sprintf("race-%02d", i), line)
+		return err
+	}, transient)
 	close(done)
 	seen := <-watched
 
@@ -212,20 +194,10 @@ func TestEmulatorInventoryConcurrentReserves(t *testing.T) {
 	}
 
 	// Releasing every order, at once, gives back exactly what was reserved.
-	for i := range orders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for attempt := 1; ; attempt++ {
-				_, _, errs[i] = inv.Release(ctx, fmt.Sprintf("race-%02d", i))
-				if errs[i] == nil || time.Now().After(deadline) {
-					return
-				}
-				time.Sleep(time.Duration(attempt) * 20 * time.Millisecond)
-			}
-		}()
-	}
-	wg.Wait()
+	errs = atOnce(orders, func(i int) error {
+		_, _, err := inv.Release(ctx, fmt.Sprintf("race-%02d", i))
+		return err
+	}, func(error) bool { return true })
 	for i, err := range errs {
 		if err != nil {
 			t.Errorf("release %d: %v", i, err)
