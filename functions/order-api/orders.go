@@ -47,7 +47,7 @@ type orderSummary struct {
 // customer's order is 404 as an unknown one is: its existence is not disclosed.
 func (h *Handler) get(ctx context.Context, logger *slog.Logger, orderID, customer string) lambdaevents.APIGatewayV2HTTPResponse {
 	if !order.IsID(orderID) {
-		return reply(http.StatusBadRequest, errorBody{Error: fmt.Sprintf("%q is not an order id (ORD-<uuid>)", orderID), Field: "orderId"})
+		return reply(http.StatusBadRequest, errorBody{Error: fmt.Sprintf("%s is not an order id (ORD-<uuid>)", order.Quote(orderID)), Field: "orderId"})
 	}
 	evs, err := h.Events.Load(ctx, orderID)
 	if err != nil {

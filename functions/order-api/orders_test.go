@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,6 +66,7 @@ func TestGetOrder(t *testing.T) {
 		{name: "unknown order", customer: owner, id: fixture.OrderID(8), wantCode: 404},
 		{name: "OrderPlaced not projected yet", customer: owner, id: id, stored: history[1:2], wantCode: 404},
 		{name: "malformed id", customer: owner, id: "nope", wantCode: 400},
+		{name: "malformed id, 5,000 characters: quoted cut", customer: owner, id: strings.Repeat("x", 5000), wantCode: 400},
 		{name: "store fails", customer: owner, id: id, storeErr: errors.New("throttled"), wantCode: 500},
 		{name: "a history that does not fold: its owner is told", customer: owner, id: id, stored: conflicting, wantCode: 500},
 		{name: "a history that does not fold, of another customer's order: as unknown", customer: bob, id: id, stored: conflicting, wantCode: 404},
@@ -91,6 +93,10 @@ func TestGetOrder(t *testing.T) {
 				}
 				if resp.Headers["Cache-Control"] != "no-store" {
 					t.Errorf("headers = %v", resp.Headers)
+				}
+			case 400:
+				if got := decode[errorBody](t, resp); got.Field != "orderId" || len(got.Error) > 120 || !strings.HasPrefix(got.Error, order.Quote(tc.id)) {
+					t.Errorf("error = %+v, want the id quoted (cut after 64 characters)", got)
 				}
 			case 404:
 				// The same answer for someone else's order as for no order at all.

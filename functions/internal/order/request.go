@@ -77,6 +77,20 @@ func inputErr(field, format string, args ...any) *InputError {
 	return &InputError{Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
+// quoteMax is how many characters of a client's value an error message quotes.
+const quoteMax = 64
+
+// Quote is s as a Go string literal for an error message, cut after quoteMax characters with
+// an ellipsis after the quote: a value the client sent is echoed to point at it, not repeated
+// whole (a body may hold 16 KiB of it).
+func Quote(s string) string {
+	if utf8.RuneCountInString(s) <= quoteMax {
+		return strconv.Quote(s)
+	}
+	r := []rune(s)
+	return strconv.Quote(string(r[:quoteMax])) + "…"
+}
+
 // ParsePlaceOrder decodes and validates a POST /orders body strictly: UTF-8 without a byte
 // order mark, one JSON object, no duplicate keys at any depth, no unknown fields, every field
 // of the right JSON type. A body over MaxBodyBytes is ErrTooLarge; anything else wrong is an
@@ -178,10 +192,10 @@ func (r PlaceOrderRequest) Validate() error {
 			return inputErr(field+".quantity", "%s.quantity must be between 1 and %d, got %d", field, MaxQuantityPerLine, l.Quantity)
 		}
 		if _, ok := catalogue.Lookup(l.SKU); !ok {
-			return inputErr(field+".sku", "unknown SKU %q", l.SKU)
+			return inputErr(field+".sku", "unknown SKU %s", Quote(l.SKU))
 		}
 		if j, dup := seen[l.SKU]; dup {
-			return inputErr(field+".sku", "duplicate SKU %q (also items[%d]): put the quantity on one line", l.SKU, j)
+			return inputErr(field+".sku", "duplicate SKU %s (also items[%d]): put the quantity on one line", Quote(l.SKU), j)
 		}
 		seen[l.SKU] = i
 	}

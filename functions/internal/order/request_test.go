@@ -278,3 +278,29 @@ func TestIDs(t *testing.T) {
 		t.Errorf("ids %s, %s are not valid in an event: %v", id, intent, err)
 	}
 }
+
+// An error quotes what the client sent to point at it, not whole: a 7,000-character SKU or key (or
+// order id) comes back as its first 64 characters.
+func TestErrorsQuoteLongValuesCut(t *testing.T) {
+	long := strings.Repeat("A", 7000)
+	if got, want := order.Quote("SKU-001"), `"SKU-001"`; got != want {
+		t.Errorf("Quote(SKU-001) = %s, want %s", got, want)
+	}
+	if got, want := order.Quote(strings.Repeat("é", 65)), `"`+strings.Repeat("é", 64)+`"…`; got != want {
+		t.Errorf("Quote(65 × é) = %s, want %s (cut by characters, not bytes)", got, want)
+	}
+	for name, body := range map[string]string{
+		"unknown SKU":   `{"items":[{"sku":"` + long + `","quantity":1}],"payment":{"token":"tok_visa"}}`,
+		"unknown field": `{"items":[{"sku":"SKU-001","quantity":1}],"payment":{"token":"tok_visa"},"` + long + `":1}`,
+		"duplicate key": `{"items":[{"sku":"SKU-001","quantity":1}],"payment":{"token":"tok_visa"},"` + long + `":1,"` + long + `":2}`,
+	} {
+		_, err := order.ParsePlaceOrder([]byte(body))
+		var ie *order.InputError
+		if !errors.As(err, &ie) {
+			t.Fatalf("%s: %v, want an *InputError", name, err)
+		}
+		if len(ie.Message) > 200 || !strings.Contains(ie.Message, `"`+long[:64]+`"…`) {
+			t.Errorf("%s: message of %d bytes %.100q…, want the value cut after 64 characters", name, len(ie.Message), ie.Message)
+		}
+	}
+}

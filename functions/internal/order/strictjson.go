@@ -74,7 +74,7 @@ func known(obj map[string]json.RawMessage, prefix string, allowed ...string) err
 	}
 	sort.Strings(unknown)
 	field := join(prefix, unknown[0])
-	return inputErr(field, "unknown field %q (allowed: %s)", field, strings.Join(allowed, ", "))
+	return inputErr(field, "unknown field %s (allowed: %s)", Quote(field), strings.Join(allowed, ", "))
 }
 
 func join(prefix, name string) string {
@@ -144,7 +144,7 @@ func noDuplicateKeys(doc []byte) error {
 				k, _ := kt.(string)
 				field := join(path, k)
 				if seen[k] {
-					return inputErr(field, "duplicate key %q in %s", k, orBody(path))
+					return inputErr(field, "duplicate key %s in %s", Quote(k), orBody(path))
 				}
 				seen[k] = true
 				if err := walk(field); err != nil {
