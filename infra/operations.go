@@ -169,17 +169,21 @@ func (o *Operations) Watch(stack awscdk.Stack) {
 		{"ExecutionsAborted", "was aborted", wf.MetricAborted(fiveMinutes("Sum"))},
 	} {
 		o.alarm("Workflow"+m.id,
-			fmt.Sprintf("An order-fulfilment execution %s. The rescuer starts a rescue execution that compensates (refund, release, OrderCancelled); if none followed (status changes are delivered best effort), go run ./scripts/rescue hands it over. If the error is RefundFailed, or a rescue failed, the order needs an operator: read the execution's history.", m.what),
+			fmt.Sprintf("An order-fulfilment execution %s. Error FulfilmentFailed: the saga compensated the order itself (refund or void, release, OrderCancelled), as it does for a shipment the carrier refused or a payment answer that timed out; read why its step failed. Otherwise the rescuer starts a rescue execution that compensates; if none followed (status changes are delivered best effort), go run ./scripts/rescue hands it over. If the error is RefundFailed, or a rescue failed, the order needs an operator: read the execution's history.", m.what),
 			m.metric, 1, atLeast)
 	}
 	for _, fn := range functions {
 		name := nameOf(fn)
-		o.alarm(name+"Errors", "The function "+name+" returned errors (its own, or a timeout or crash): read its log group. Queue and stream consumers retry, then dead-letter; workflow tasks retry, then compensate.",
+		o.alarm(name+"Errors", "The function "+name+" returned errors (its own, or a timeout or crash): read its log group. Workflow tasks retry, then compensate (shipping's ShipmentRefused is a carrier's refusal, compensated as designed). A queue or stream consumer reports a failed record without failing (it is retried, then dead-lettered: its DLQ alarms tell): its errors here are crashes, timeouts or a failed start.",
 			fn.MetricErrors(fiveMinutes("Sum")), 1, atLeast)
 		o.alarm(name+"Throttles", "The function "+name+" was throttled: the account's or its own concurrency limit was reached. Work waits and is retried; raise the limit if it persists.",
 			fn.MetricThrottles(fiveMinutes("Sum")), 1, atLeast)
 		// What failed every retry goes to a failure destination or DLQ; if that send fails too, the
-		// event is gone, and no DLQ alarm can tell.
+		// event is gone, and no DLQ alarm can tell. Lambda counts this only for a function with a
+		// failure destination (asynchronous invocation, or a stream's event source mapping).
+		if !hasFailureDestination(fn) {
+			continue
+		}
 		o.alarm(name+"DestinationDeliveryFailures", "Lambda could not send a failed event or record of "+name+" to its failure destination (its dead-letter queue): the event is lost. Check the function's role may send to the queue (and use its key), and that the queue exists; then find the event in the function's log and replay it (go run ./scripts/replay, for the stream's consumers).",
 			fn.Metric(jsii.String("DestinationDeliveryFailures"), fiveMinutes("Sum")), 1, atLeast)
 	}
@@ -271,7 +275,7 @@ func (o *Operations) dashboard(functions []awslambda.Function, dlqs []awssqs.Que
 			{
 				graph("API latency (ms)", 8, api.MetricLatency(fiveMinutes("p50")), api.MetricLatency(fiveMinutes("p99"))),
 				graph("Saga duration (ms)", 8, wf.MetricTime(fiveMinutes("p50")), wf.MetricTime(fiveMinutes("p99"))),
-				graph("Stream consumers behind (ms)", 8, o.props.Stream.MetricGetRecordsIteratorAgeMilliseconds(fiveMinutes("Maximum"))),
+				graph("Stream consumers behind (ms)", 8, o.consumersBehind()...),
 			},
 			{graph("Function duration p99 (ms), per stage", 24, each(func(fn awslambda.Function) awscloudwatch.IMetric {
 				return fn.MetricDuration(&awscloudwatch.MetricOptions{Statistic: jsii.String("p99"), Label: jsii.String(nameOf(fn)), Period: awscdk.Duration_Minutes(jsii.Number(5))})
@@ -289,6 +293,36 @@ func (o *Operations) dashboard(functions []awslambda.Function, dlqs []awssqs.Que
 				awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{Title: jsii.String("Alarms"), Width: jsii.Number(12), Height: jsii.Number(6), Alarms: &o.alarms})},
 		},
 	})
+}
+
+// consumersBehind is how far behind the stream its readers are: the stream's figure (the most
+// behind at each read) and each consumer's own, which the stream's can hide.
+func (o *Operations) consumersBehind() []awscloudwatch.IMetric {
+	out := []awscloudwatch.IMetric{o.props.Stream.MetricGetRecordsIteratorAgeMilliseconds(&awscloudwatch.MetricOptions{
+		Statistic: jsii.String("Maximum"), Label: jsii.String("stream"), Period: awscdk.Duration_Minutes(jsii.Number(5)),
+	})}
+	for _, fn := range o.props.Consumers {
+		out = append(out, fn.Metric(jsii.String("IteratorAge"), &awscloudwatch.MetricOptions{
+			Statistic: jsii.String("Maximum"), Label: jsii.String(nameOf(fn)), Period: awscdk.Duration_Minutes(jsii.Number(5)),
+		}))
+	}
+	return out
+}
+
+// hasFailureDestination reports whether Lambda sends fn's failed events somewhere: an
+// asynchronous invocation config (ConfigureAsyncInvoke, given an OnFailure wherever this stack
+// calls it) or an event source mapping with a destination (a stream's OnFailure). An SQS event
+// source has none: the queue's own redrive policy dead-letters.
+func hasFailureDestination(fn awslambda.Function) bool {
+	for _, c := range *fn.Node().Children() {
+		if *c.Node().Id() == "EventInvokeConfig" {
+			return true
+		}
+		if m, ok := c.Node().DefaultChild().(awslambda.CfnEventSourceMapping); ok && m.DestinationConfig() != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // nameOf is a construct's path in the stack without the stack and the slashes

@@ -130,7 +130,7 @@ func TestAlarms(t *testing.T) {
 		}
 	}
 	functions := resources(t, "AWS::Lambda::Function")
-	for _, m := range []string{"Errors", "Throttles", "DestinationDeliveryFailures"} {
+	for _, m := range []string{"Errors", "Throttles"} {
 		seen := map[string]bool{}
 		for _, p := range alarmsOn(t, "AWS/Lambda", m) {
 			seen[fmt.Sprint(get(dimension(p, "FunctionName"), "Ref"))] = true
@@ -140,6 +140,27 @@ func TestAlarms(t *testing.T) {
 				t.Errorf("function %s has no %s alarm", id, m)
 			}
 		}
+	}
+	// DestinationDeliveryFailures exists only for a function with a failure destination (Lambda
+	// emits it for those alone): one alarm each, and none that could never fire.
+	destinations := map[string]bool{}
+	for _, typ := range []string{"AWS::Lambda::EventInvokeConfig", "AWS::Lambda::EventSourceMapping"} {
+		for _, p := range resources(t, typ) {
+			if get(p, "DestinationConfig", "OnFailure", "Destination") != nil {
+				destinations[fmt.Sprint(get(p, "FunctionName", "Ref"))] = true
+			}
+		}
+	}
+	alarmed := map[string]bool{}
+	for id, p := range alarmsOn(t, "AWS/Lambda", "DestinationDeliveryFailures") {
+		fn := fmt.Sprint(get(dimension(p, "FunctionName"), "Ref"))
+		if !destinations[fn] {
+			t.Errorf("%s: DestinationDeliveryFailures of %s, which has no failure destination: it cannot fire", id, fn)
+		}
+		alarmed[fn] = true
+	}
+	if len(destinations) < 4 || !maps.Equal(alarmed, destinations) {
+		t.Errorf("DestinationDeliveryFailures alarms on %v, want one on each function with a failure destination %v (streamer, rescuer, projector, analytics)", alarmed, destinations)
 	}
 	if got := alarmsOn(t, "AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds"); len(got) != 1 {
 		t.Errorf("%d iterator-age alarms, want 1", len(got))

@@ -549,3 +549,18 @@ func TestReleaseSplitsMergedLines(t *testing.T) {
 		t.Errorf("released %v, want %v", p.Items, want)
 	}
 }
+
+// The line a failing task logs (the one its Errors alarm sends an operator to) names the order.
+func TestFailedTaskLogNamesTheOrder(t *testing.T) {
+	var logs strings.Builder
+	h := newHandler("orders", newLedger(), slog.New(slog.NewJSONHandler(&logs, nil)))
+	id := fixture.OrderID(5)
+	placed := fixture.Placed(t, id, "tok_visa")
+	if _, err := h.Handle(context.Background(), Request{Action: "teleport", Doc: workflow.Doc{Event: fixture.JSON(t, placed)}}); err == nil {
+		t.Fatal("an unknown action did not fail")
+	}
+	var line struct{ Msg, OrderID, CorrelationID string }
+	if err := json.Unmarshal([]byte(logs.String()), &line); err != nil || line.Msg != "task failed" || line.OrderID != id || line.CorrelationID != placed.CorrelationID {
+		t.Errorf("logged %s (%v), want \"task failed\" with orderId %s and correlationId %s", logs.String(), err, id, placed.CorrelationID)
+	}
+}

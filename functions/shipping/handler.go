@@ -83,7 +83,7 @@ func (h *Handler) Handle(ctx context.Context, req Request) (workflow.Doc, error)
 	}
 	if err != nil {
 		err = workflow.LambdaError(err)
-		h.logger.ErrorContext(ctx, "task failed", "action", req.Action, "errorType", fmt.Sprintf("%T", err), "error", err.Error())
+		h.logger.ErrorContext(ctx, "task failed", append(req.LogIDs(), "action", req.Action, "errorType", fmt.Sprintf("%T", err), "error", err.Error())...)
 		return workflow.Doc{}, err
 	}
 	h.logger.InfoContext(ctx, "order shipped", "orderId", st.Order.OrderID, "correlationId", st.CorrelationID,

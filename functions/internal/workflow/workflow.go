@@ -37,6 +37,23 @@ type Doc struct {
 	Error *TaskError      `json:"error,omitempty"` // set by a Catch
 }
 
+// LogIDs are the order's id and correlation id, as log attributes ("orderId", …,
+// "correlationId", …): from the state, or before the first task from the OrderPlaced envelope
+// (read leniently: a document too broken to name them gives empty values, never an error, so
+// that the line that reports what broke is still written).
+func (d Doc) LogIDs() []any {
+	var ids struct {
+		OrderID       string `json:"orderId"`
+		CorrelationID string `json:"correlationId"`
+	}
+	if d.State != nil {
+		ids.OrderID, ids.CorrelationID = d.State.Order.OrderID, d.State.CorrelationID
+	} else {
+		_ = json.Unmarshal(d.Event, &ids)
+	}
+	return []any{"orderId", ids.OrderID, "correlationId", ids.CorrelationID}
+}
+
 // Encode is json.Marshal(d) as a string (a task's output, as SendTaskSuccess takes it), but for
 // Event, which it writes as it is: a task decodes Event from its input, so it is valid JSON
 // already, and json.Marshal would scan it twice more to check and compact it (more than half of

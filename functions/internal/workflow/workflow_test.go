@@ -373,3 +373,29 @@ func TestKeepUnpublished(t *testing.T) {
 		})
 	}
 }
+
+// A failing task's log line names the order: from its state, or before the first task from the
+// OrderPlaced envelope; a document that names nothing gives empty values, not an error.
+func TestLogIDs(t *testing.T) {
+	id := fixture.OrderID(9)
+	placed := fixture.Placed(t, id, "tok_visa")
+	st, err := workflow.Start(placed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		doc  workflow.Doc
+		want []any
+	}{
+		"state":                {workflow.Doc{State: st}, []any{"orderId", id, "correlationId", st.CorrelationID}},
+		"event only":           {workflow.Doc{Event: fixture.JSON(t, placed)}, []any{"orderId", id, "correlationId", placed.CorrelationID}},
+		"neither a JSON event": {workflow.Doc{Event: json.RawMessage(`"teleport"`)}, []any{"orderId", "", "correlationId", ""}},
+	} {
+		if got := tc.doc.LogIDs(); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: LogIDs = %v, want %v", name, got, tc.want)
+		}
+	}
+	if placed.CorrelationID == "" {
+		t.Fatal("the fixture's OrderPlaced has no correlation id: the test proves nothing")
+	}
+}
