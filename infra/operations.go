@@ -123,6 +123,16 @@ func fiveMinutes(statistic string) *awscloudwatch.MetricOptions {
 	return &awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String(statistic)}
 }
 
+func fifteenMinutes(statistic string) *awscloudwatch.MetricOptions {
+	return &awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(15)), Statistic: jsii.String(statistic)}
+}
+
+// mathOnly creates a metric-math alarm only where the MetricMathAlarms parameter allows it
+// (MiniStack's CloudFormation refuses them: the README's emulator gaps).
+func mathOnly(stack awscdk.Stack, a awscloudwatch.Alarm) {
+	a.Node().DefaultChild().(awscdk.CfnResource).CfnOptions().SetCondition(metricMath(stack))
+}
+
 // Watch adds every alarm and the dashboard. It finds the functions and the dead-letter queues
 // by walking the stack (a queue without a DLQ of its own is one: every work queue has one), so
 // that a function or DLQ added later is watched without anyone remembering to.
@@ -214,6 +224,24 @@ func (o *Operations) Watch(stack awscdk.Stack) {
 		o.alarm(name+"IteratorAge", "The stream consumer "+name+" is more than a minute behind the order-events stream: a record it keeps failing on (see its errors and DLQ) or too slow.",
 			fn.Metric(jsii.String("IteratorAge"), fiveMinutes("Maximum")), iteratorAgeAlarmMillis, over)
 	}
+	// A consumer that reads nothing raises no IteratorAge (Lambda emits it per invocation), and the
+	// stream's figure follows the other reader: records came in and this consumer ran not once in
+	// fifteen minutes (its event source mapping disabled, or unable to poll).
+	for _, fn := range o.props.Consumers {
+		name := nameOf(fn)
+		stopped := o.alarm(name+"Stopped", "Records came into the order-events stream and the stream consumer "+name+" was not invoked once in fifteen minutes: its event source mapping is disabled or cannot poll (aws lambda list-event-source-mappings). Its records wait in the stream until its retention passes.",
+			awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+				Expression: jsii.String("IF(FILL(incoming, 0) > 0 AND FILL(invocations, 0) == 0, 1, 0)"),
+				UsingMetrics: &map[string]awscloudwatch.IMetric{
+					"incoming":    o.props.Stream.MetricIncomingRecords(fifteenMinutes("Sum")),
+					"invocations": fn.MetricInvocations(fifteenMinutes("Sum")),
+				},
+				Label:  jsii.String(name + " stopped"),
+				Period: awscdk.Duration_Minutes(jsii.Number(15)),
+			}), 1, atLeast)
+		mathOnly(stack, stopped)
+		o.alarms = o.alarms[:len(o.alarms)-1]
+	}
 	api := o.props.API
 	rate := o.alarm("Api5xxRate", fmt.Sprintf("More than %d%% of the API's requests failed with a 5xx in five minutes: read order-api's log (its 5xx answers log the cause); with nothing there, its Throttles (a throttled invocation reaches the client as API Gateway's 500 and leaves no log).", api5xxAlarmPercent),
 		awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
@@ -225,7 +253,7 @@ func (o *Operations) Watch(stack awscdk.Stack) {
 	// MiniStack's CloudFormation refuses metric-math alarms: this one is left out there (the
 	// README's emulator gaps). The alarm status widget does not name it, so that the dashboard
 	// deploys either way.
-	rate.Node().DefaultChild().(awscdk.CfnResource).CfnOptions().SetCondition(metricMath(stack))
+	mathOnly(stack, rate)
 	o.alarms = o.alarms[:len(o.alarms)-1]
 	o.alarm("ApiLatencyP99", fmt.Sprintf("The API's p99 latency was over %d ms in five minutes: look at order-api's duration and throttles, and DynamoDB's.", apiP99AlarmMillis),
 		api.MetricLatency(fiveMinutes("p99")), apiP99AlarmMillis, over)
@@ -347,7 +375,7 @@ func metricMath(stack awscdk.Stack) awscdk.CfnCondition {
 		Type:          jsii.String("String"),
 		Default:       jsii.String("true"),
 		AllowedValues: jsii.Strings("true", "false"),
-		Description:   jsii.String("Create the alarms that use metric math (the API's 5xx rate). false only for an emulator whose CloudFormation refuses them (MiniStack)."),
+		Description:   jsii.String("Create the alarms that use metric math (the API's 5xx rate, a stream consumer stopped). false only for an emulator whose CloudFormation refuses them (MiniStack)."),
 	})
 	return awscdk.NewCfnCondition(stack, jsii.String("MetricMathAlarmsOn"), &awscdk.CfnConditionProps{
 		Expression: awscdk.Fn_ConditionEquals(param.ValueAsString(), jsii.String("true")),

@@ -247,6 +247,47 @@ func TestAlarms(t *testing.T) {
 	if rate != 1 {
 		t.Errorf("%d API 5xx-rate alarms, want 1", rate)
 	}
+
+	// Each stream consumer: an alarm when records came in and it ran not once (a metric-math
+	// alarm, under the same condition).
+	stopped := map[string]bool{}
+	for id, r := range tpl["Resources"].(map[string]any) {
+		b, _ := json.Marshal(get(r, "Properties", "Metrics"))
+		// (json.Marshal writes > as \u003e: the match leaves it out.)
+		if get(r, "Type") != "AWS::CloudWatch::Alarm" || !strings.Contains(string(b), "AND FILL(invocations, 0) == 0") {
+			continue
+		}
+		if !strings.Contains(string(b), `"MetricName":"IncomingRecords"`) || !strings.Contains(string(b), `"MetricName":"Invocations"`) || get(r, "Condition") != "MetricMathAlarmsOn" {
+			t.Errorf("%s: %s (condition %v), want the stream's IncomingRecords and the consumer's Invocations, under MetricMathAlarmsOn", id, b, get(r, "Condition"))
+		}
+		var m []struct {
+			MetricStat struct {
+				Metric struct {
+					Dimensions []struct {
+						Name  string
+						Value any
+					}
+				}
+			}
+		}
+		_ = json.Unmarshal(b, &m)
+		for _, x := range m {
+			for _, d := range x.MetricStat.Metric.Dimensions {
+				if d.Name == "FunctionName" {
+					stopped[fmt.Sprint(get(d.Value, "Ref"))] = true
+				}
+			}
+		}
+	}
+	readers := map[string]bool{}
+	for _, p := range resources(t, "AWS::Lambda::EventSourceMapping") {
+		if p["StartingPosition"] != nil { // Kinesis
+			readers[fmt.Sprint(get(p, "FunctionName", "Ref"))] = true
+		}
+	}
+	if len(readers) != 2 || !maps.Equal(stopped, readers) {
+		t.Errorf("Stopped alarms on %v, want one on each stream consumer %v", stopped, readers)
+	}
 }
 
 // CloudWatch may publish to the encrypted alarm topic, for this account's alarms only.
