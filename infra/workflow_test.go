@@ -21,10 +21,11 @@ type aslState struct {
 		Next        string
 	}
 	Retry []struct {
-		ErrorEquals    []string
-		JitterStrategy string
-		BackoffRate    float64
-		MaxAttempts    int
+		ErrorEquals     []string
+		JitterStrategy  string
+		BackoffRate     float64
+		MaxAttempts     int
+		MaxDelaySeconds int
 	}
 	TimeoutSeconds int
 }
@@ -94,6 +95,14 @@ func TestWorkflowDefinition(t *testing.T) {
 		if s.Resource == "arn:aws:states:::lambda:invoke" {
 			if last := s.Retry[len(s.Retry)-1]; len(last.ErrorEquals) != 1 || last.ErrorEquals[0] != "States.ALL" || last.MaxAttempts < 6 {
 				t.Errorf("%s: last retrier %v × %d, want States.ALL, at least 6 attempts", name, last.ErrorEquals, last.MaxAttempts)
+			}
+		}
+		// A Publish state that gives up compensates: an approved order is refunded and cancelled.
+		// Publishing again is safe (the events' ids are fixed), so it waits out a minute or two of
+		// PutEvents throttling (an account-wide quota) first: at least 8 attempts, backing off to 30 s.
+		if s.Resource == "arn:aws:states:::events:putEvents" {
+			if last := s.Retry[len(s.Retry)-1]; last.MaxAttempts < 8 || last.MaxDelaySeconds < 30 {
+				t.Errorf("%s: retries %d times up to %d s apart, want at least 8 up to 30 s: a brief throttle would compensate the order", name, last.MaxAttempts, last.MaxDelaySeconds)
 			}
 		}
 		if strings.HasSuffix(s.Resource, ".waitForTaskToken") && s.TimeoutSeconds == 0 {
