@@ -266,6 +266,7 @@ func TestWorkflowCompensationRoutes(t *testing.T) {
 		"ReserveInventory":      "Compensate", // nothing charged yet; the state may be null
 		"PublishReservation":    "Compensate",
 		"ReleaseInventory":      "Compensate",    // the payment was declined
+		"PublishCancellation":   "Compensate",    // its events go out again with the compensation's, not on a best-effort rescue
 		"RequestPayment":        "RefundPayment", // failed or timed out: was money taken? the refund finds out
 		"PublishPaymentOutcome": "Charged?",
 		"ShipOrder":             "Charged?",
