@@ -73,22 +73,35 @@ type InputError struct {
 
 func (e *InputError) Error() string { return e.Message }
 
+// An error points at what the client sent without repeating it whole (a body may hold 16 KiB of
+// it): a value is quoted up to quoteMax characters, a field's path kept up to fieldMax, and the
+// message, whatever it quotes, up to messageMax.
+const (
+	quoteMax   = 64
+	fieldMax   = 128
+	messageMax = 512
+)
+
 func inputErr(field, format string, args ...any) *InputError {
-	return &InputError{Field: field, Message: fmt.Sprintf(format, args...)}
+	return &InputError{Field: cut(field, fieldMax), Message: cut(fmt.Sprintf(format, args...), messageMax)}
 }
 
-// quoteMax is how many characters of a client's value an error message quotes.
-const quoteMax = 64
-
 // Quote is s as a Go string literal for an error message, cut after quoteMax characters with
-// an ellipsis after the quote: a value the client sent is echoed to point at it, not repeated
-// whole (a body may hold 16 KiB of it).
+// an ellipsis after the quote.
 func Quote(s string) string {
 	if utf8.RuneCountInString(s) <= quoteMax {
 		return strconv.Quote(s)
 	}
+	return strconv.Quote(string([]rune(s)[:quoteMax])) + "…"
+}
+
+// cut is s, or its first n-1 characters and an ellipsis if it is longer than n characters.
+func cut(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
 	r := []rune(s)
-	return strconv.Quote(string(r[:quoteMax])) + "…"
+	return string(r[:n-1]) + "…"
 }
 
 // ParsePlaceOrder decodes and validates a POST /orders body strictly: UTF-8 without a byte

@@ -279,8 +279,8 @@ func TestIDs(t *testing.T) {
 	}
 }
 
-// An error quotes what the client sent to point at it, not whole: a 7,000-character SKU or key (or
-// order id) comes back as its first 64 characters.
+// An error quotes what the client sent to point at it, not whole: a 7,000-character SKU, key,
+// nested key or number comes back cut, in the message and in the field's path.
 func TestErrorsQuoteLongValuesCut(t *testing.T) {
 	long := strings.Repeat("A", 7000)
 	if got, want := order.Quote("SKU-001"), `"SKU-001"`; got != want {
@@ -289,18 +289,22 @@ func TestErrorsQuoteLongValuesCut(t *testing.T) {
 	if got, want := order.Quote(strings.Repeat("é", 65)), `"`+strings.Repeat("é", 64)+`"…`; got != want {
 		t.Errorf("Quote(65 × é) = %s, want %s (cut by characters, not bytes)", got, want)
 	}
+	line := `{"sku":"SKU-001","quantity":1}`
 	for name, body := range map[string]string{
-		"unknown SKU":   `{"items":[{"sku":"` + long + `","quantity":1}],"payment":{"token":"tok_visa"}}`,
-		"unknown field": `{"items":[{"sku":"SKU-001","quantity":1}],"payment":{"token":"tok_visa"},"` + long + `":1}`,
-		"duplicate key": `{"items":[{"sku":"SKU-001","quantity":1}],"payment":{"token":"tok_visa"},"` + long + `":1,"` + long + `":2}`,
+		"unknown SKU":                `{"items":[{"sku":"` + long + `","quantity":1}],"payment":{"token":"tok_visa"}}`,
+		"unknown field":              `{"items":[` + line + `],"payment":{"token":"tok_visa"},"` + long + `":1}`,
+		"duplicate key":              `{"items":[` + line + `],"payment":{"token":"tok_visa"},"` + long + `":1,"` + long + `":2}`,
+		"duplicate key under long":   `{"items":[` + line + `],"payment":{"token":"tok_visa"},"` + long + `":{"a":1,"a":2}}`,
+		"a 7,000-digit quantity":     `{"items":[{"sku":"SKU-001","quantity":` + strings.Repeat("9", 7000) + `}],"payment":{"token":"tok_visa"}}`,
+		"a 7,000-digit, not integer": `{"items":[{"sku":"SKU-001","quantity":` + strings.Repeat("9", 7000) + `.5}],"payment":{"token":"tok_visa"}}`,
 	} {
 		_, err := order.ParsePlaceOrder([]byte(body))
 		var ie *order.InputError
 		if !errors.As(err, &ie) {
-			t.Fatalf("%s: %v, want an *InputError", name, err)
+			t.Fatalf("%s: %v, want an *order.InputError", name, err)
 		}
-		if len(ie.Message) > 200 || !strings.Contains(ie.Message, `"`+long[:64]+`"…`) {
-			t.Errorf("%s: message of %d bytes %.100q…, want the value cut after 64 characters", name, len(ie.Message), ie.Message)
+		if len(ie.Message) > 1000 || len(ie.Field) > 300 {
+			t.Errorf("%s: message of %d bytes %.100q…, field of %d %.100q…, want both cut", name, len(ie.Message), ie.Message, len(ie.Field), ie.Field)
 		}
 	}
 }

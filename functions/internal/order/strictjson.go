@@ -113,10 +113,10 @@ func integer(obj map[string]json.RawMessage, prefix, name string) (int, error) {
 	}
 	n, err := strconv.ParseInt(string(bytes.TrimSpace(raw)), 10, 32)
 	if errors.Is(err, strconv.ErrRange) { // an integer, but beyond any bound a caller checks
-		return 0, inputErr(field, "%s is out of range, got %s", field, bytes.TrimSpace(raw))
+		return 0, inputErr(field, "%s is out of range, got %s", field, cut(string(bytes.TrimSpace(raw)), quoteMax))
 	}
 	if err != nil {
-		return 0, inputErr(field, "%s must be an integer, got %s", field, bytes.TrimSpace(raw))
+		return 0, inputErr(field, "%s must be an integer, got %s", field, cut(string(bytes.TrimSpace(raw)), quoteMax))
 	}
 	return int(n), nil
 }
