@@ -165,8 +165,10 @@ func NewGoFunction(scope constructs.Construct, id string, d FunctionDefaults, p 
 	})
 	// The function's own role writes to its own log group only. (The role CDK would make has the
 	// managed AWSLambdaBasicExecutionRole, which lets a function create log groups and write to
-	// any of the account's: a compromised function could forge lines in another's logs.) The
-	// logical id is the one CDK gives its own role (<id>ServiceRole).
+	// any of the account's: a compromised function could forge lines in another's logs.) Its
+	// logical id starts as CDK's own role's (<id>ServiceRole…), but its hash differs: a stack
+	// deployed before this change gets new roles on update (created before the functions move to
+	// them, then the old ones deleted).
 	role := awsiam.NewRole(scope, jsii.String(id+"ServiceRole"), &awsiam.RoleProps{
 		AssumedBy: awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 	})

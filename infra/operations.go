@@ -123,10 +123,6 @@ func fiveMinutes(statistic string) *awscloudwatch.MetricOptions {
 	return &awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String(statistic)}
 }
 
-func fifteenMinutes(statistic string) *awscloudwatch.MetricOptions {
-	return &awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(15)), Statistic: jsii.String(statistic)}
-}
-
 // mathOnly creates a metric-math alarm only where the MetricMathAlarms parameter allows it
 // (MiniStack's CloudFormation refuses them: the README's emulator gaps).
 func mathOnly(stack awscdk.Stack, a awscloudwatch.Alarm) {
@@ -179,7 +175,7 @@ func (o *Operations) Watch(stack awscdk.Stack) {
 		{"ExecutionsAborted", "was aborted", wf.MetricAborted(fiveMinutes("Sum"))},
 	} {
 		o.alarm("Workflow"+m.id,
-			fmt.Sprintf("An order-fulfilment execution %s. Error FulfilmentFailed: the saga compensated the order itself (refund or void, release, OrderCancelled), as it does for a shipment the carrier refused or a payment answer that timed out; read why its step failed. Otherwise the rescuer starts a rescue execution that compensates; if none followed (status changes are delivered best effort), go run ./scripts/rescue hands it over. If the error is RefundFailed, or a rescue failed, the order needs an operator: read the execution's history.", m.what),
+			fmt.Sprintf("An order-fulfilment execution %s. Error FulfilmentFailed: the saga compensated the order itself (refund or void, release, OrderCancelled), as it does for a shipment the carrier refused, a payment answer that timed out, or a Publish state that gave up (the compensation published its events again); read why its step failed. Otherwise the rescuer starts a rescue execution that compensates; if none followed (status changes are delivered best effort), go run ./scripts/rescue hands it over. If the error is RefundFailed, or a rescue failed, the order needs an operator: read the execution's history.", m.what),
 			m.metric, 1, atLeast)
 	}
 	for _, fn := range functions {
@@ -225,20 +221,25 @@ func (o *Operations) Watch(stack awscdk.Stack) {
 			fn.Metric(jsii.String("IteratorAge"), fiveMinutes("Maximum")), iteratorAgeAlarmMillis, over)
 	}
 	// A consumer that reads nothing raises no IteratorAge (Lambda emits it per invocation), and the
-	// stream's figure follows the other reader: records came in and this consumer ran not once in
-	// fifteen minutes (its event source mapping disabled, or unable to poll).
+	// stream's figure follows the other reader: records came in and this consumer ran not once,
+	// in each of three five-minute periods in a row (its event source mapping disabled, or unable
+	// to poll). Three: a record put at a period's end is read in the next, which one period would
+	// take for a stop.
 	for _, fn := range o.props.Consumers {
 		name := nameOf(fn)
-		stopped := o.alarm(name+"Stopped", "Records came into the order-events stream and the stream consumer "+name+" was not invoked once in fifteen minutes: its event source mapping is disabled or cannot poll (aws lambda list-event-source-mappings). Its records wait in the stream until its retention passes.",
+		stopped := o.alarm(name+"Stopped", "Records came into the order-events stream and the stream consumer "+name+" was not invoked once, in each of three five-minute periods in a row: its event source mapping is disabled or cannot poll (aws lambda list-event-source-mappings). Its records wait in the stream until its retention passes.",
 			awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
 				Expression: jsii.String("IF(FILL(incoming, 0) > 0 AND FILL(invocations, 0) == 0, 1, 0)"),
 				UsingMetrics: &map[string]awscloudwatch.IMetric{
-					"incoming":    o.props.Stream.MetricIncomingRecords(fifteenMinutes("Sum")),
-					"invocations": fn.MetricInvocations(fifteenMinutes("Sum")),
+					"incoming":    o.props.Stream.MetricIncomingRecords(fiveMinutes("Sum")),
+					"invocations": fn.MetricInvocations(fiveMinutes("Sum")),
 				},
 				Label:  jsii.String(name + " stopped"),
-				Period: awscdk.Duration_Minutes(jsii.Number(15)),
+				Period: awscdk.Duration_Minutes(jsii.Number(5)),
 			}), 1, atLeast)
+		cfn := stopped.Node().DefaultChild().(awscloudwatch.CfnAlarm)
+		cfn.SetEvaluationPeriods(jsii.Number(3))
+		cfn.SetDatapointsToAlarm(jsii.Number(3))
 		mathOnly(stack, stopped)
 		o.alarms = o.alarms[:len(o.alarms)-1]
 	}

@@ -260,6 +260,10 @@ func TestAlarms(t *testing.T) {
 		if !strings.Contains(string(b), `"MetricName":"IncomingRecords"`) || !strings.Contains(string(b), `"MetricName":"Invocations"`) || get(r, "Condition") != "MetricMathAlarmsOn" {
 			t.Errorf("%s: %s (condition %v), want the stream's IncomingRecords and the consumer's Invocations, under MetricMathAlarmsOn", id, b, get(r, "Condition"))
 		}
+		// Several periods in a row: a record put at one period's end is read in the next.
+		if get(r, "Properties", "EvaluationPeriods") != float64(3) || get(r, "Properties", "DatapointsToAlarm") != float64(3) {
+			t.Errorf("%s: %v of %v periods to alarm, want 3 of 3", id, get(r, "Properties", "DatapointsToAlarm"), get(r, "Properties", "EvaluationPeriods"))
+		}
 		var m []struct {
 			MetricStat struct {
 				Metric struct {

@@ -98,8 +98,9 @@ func TestWorkflowDefinition(t *testing.T) {
 			}
 		}
 		// A Publish state that gives up compensates: an approved order is refunded and cancelled.
-		// Publishing again is safe (the events' ids are fixed), so it waits out a minute or two of
-		// PutEvents throttling (an account-wide quota) first: at least 8 attempts, backing off to 30 s.
+		// Publishing again is safe (the events' ids are fixed), so it waits out PutEvents throttling
+		// (an account-wide quota) first: at least 8 attempts backing off to 30 s, about a minute on
+		// average with full jitter, two at most.
 		if s.Resource == "arn:aws:states:::events:putEvents" {
 			if last := s.Retry[len(s.Retry)-1]; last.MaxAttempts < 8 || last.MaxDelaySeconds < 30 {
 				t.Errorf("%s: retries %d times up to %d s apart, want at least 8 up to 30 s: a brief throttle would compensate the order", name, last.MaxAttempts, last.MaxDelaySeconds)

@@ -353,7 +353,7 @@ func logged(ctx context.Context, fnOutput string, since time.Time, orderID, msg 
 	}
 	attrs = append([]string{"orderId", orderID}, attrs...)
 	n := 0
-	err = fnlogs.Each(ctx, cloudwatchlogs.NewFromConfig(stack.AWS), group, `"`+orderID+`"`, since.Add(-time.Minute), time.Time{}, func(line string) {
+	err = fnlogs.Each(ctx, cloudwatchlogs.NewFromConfig(stack.AWS), group, `"`+orderID+`"`, since.Add(-5*time.Second), time.Time{}, func(line string) {
 		if says(line, msg, attrs...) {
 			n++
 		}

@@ -124,8 +124,10 @@ func TestTransientPaymentFailureIsRetried(t *testing.T) {
 }
 
 // notInDLQ reports an error if the payment function parked a message about orderID (its log
-// says so), or if one sits in the payments DLQ (peeked with a zero visibility timeout, so other
-// readers still see it; a message another test holds hidden meanwhile is seen by the log).
+// says so, once it has read the order from the message: a message parked unread, or before its
+// task token was checked, is logged without it), or if one sits in the payments DLQ (peeked with a
+// zero visibility timeout, so other readers still see it; a message another test holds hidden
+// meanwhile is seen by the log).
 func notInDLQ(orderID string) error {
 	ctx := context.Background()
 	parked, err := logged(ctx, "PaymentFunctionName", time.Now().Add(-time.Hour), orderID, "message parked")

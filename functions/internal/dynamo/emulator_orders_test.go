@@ -207,6 +207,7 @@ func TestEmulatorPaymentIntents(t *testing.T) {
 		"order":    func(o *store.PaymentIntent) { o.OrderID = fixture.OrderID(2) },
 		"customer": func(o *store.PaymentIntent) { o.CustomerID = "another" },
 		"amount":   func(o *store.PaymentIntent) { o.AmountCents++ },
+		"currency": func(o *store.PaymentIntent) { o.Currency = "EUR" },
 	} {
 		other := in
 		change(&other)

@@ -163,12 +163,12 @@ func TestPaymentIntents(t *testing.T) {
 	if len(db.gets) != 0 {
 		t.Errorf("Put read %d intents back: the writer must not read tokens", len(db.gets))
 	}
-	want := "attribute_not_exists(#id) OR (#order = :order AND #customer = :customer AND #token = :token AND #amount = :amount)"
+	want := "attribute_not_exists(#id) OR (#order = :order AND #customer = :customer AND #token = :token AND #amount = :amount AND #currency = :currency)"
 	p := db.puts[0]
 	if aws.ToString(p.ConditionExpression) != want || p.ExpressionAttributeNames["#id"] != "intentId" || p.ExpressionAttributeNames["#token"] != "token" {
 		t.Errorf("put condition = %q %v, want %q", aws.ToString(p.ConditionExpression), p.ExpressionAttributeNames, want)
 	}
-	for value, attr := range map[string]string{":order": "orderId", ":customer": "customerId", ":token": "token", ":amount": "amountCents"} {
+	for value, attr := range map[string]string{":order": "orderId", ":customer": "customerId", ":token": "token", ":amount": "amountCents", ":currency": "currency"} {
 		if !reflect.DeepEqual(p.ExpressionAttributeValues[value], item[attr]) {
 			t.Errorf("condition value %s = %v, want the intent's %s %v", value, p.ExpressionAttributeValues[value], attr, item[attr])
 		}

@@ -26,7 +26,7 @@ func NewPaymentIntents(client RecordsAPI, table string) *PaymentIntents {
 }
 
 // Put stores in once. Putting the same intent again (a retried request: same id, order,
-// customer, token and amount) is done already, nil; an id that holds anything else is
+// customer, token, amount and currency) is done already, nil; an id that holds anything else is
 // store.ErrConflict. The comparison is the put's condition, so the writer never reads an
 // intent back: order-api, which faces the internet, may put intents but not read their tokens.
 // (A repeated put writes the intent again, with its new times.)
@@ -39,16 +39,16 @@ func (pi *PaymentIntents) Put(ctx context.Context, in store.PaymentIntent) error
 		TableName: aws.String(pi.table),
 		Item:      item,
 		ConditionExpression: aws.String("attribute_not_exists(#id) OR " +
-			"(#order = :order AND #customer = :customer AND #token = :token AND #amount = :amount)"),
+			"(#order = :order AND #customer = :customer AND #token = :token AND #amount = :amount AND #currency = :currency)"),
 		ExpressionAttributeNames: map[string]string{
-			"#id": "intentId", "#order": "orderId", "#customer": "customerId", "#token": "token", "#amount": "amountCents",
+			"#id": "intentId", "#order": "orderId", "#customer": "customerId", "#token": "token", "#amount": "amountCents", "#currency": "currency",
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":order": item["orderId"], ":customer": item["customerId"], ":token": item["token"], ":amount": item["amountCents"],
+			":order": item["orderId"], ":customer": item["customerId"], ":token": item["token"], ":amount": item["amountCents"], ":currency": item["currency"],
 		},
 	})
 	if _, failed := isConditionFailed(err); failed {
-		return fmt.Errorf("put payment intent %s: held by another order, customer, token or amount: %w", in.IntentID, store.ErrConflict)
+		return fmt.Errorf("put payment intent %s: held by another order, customer, token, amount or currency: %w", in.IntentID, store.ErrConflict)
 	}
 	if err != nil {
 		return fmt.Errorf("put payment intent %s: %w", in.IntentID, err)
