@@ -30,6 +30,17 @@ const (
 type orderPage struct {
 	Orders     []orderSummary `json:"orders"`
 	NextCursor string         `json:"nextCursor,omitempty"` // pass as ?cursor= for the next page; absent on the last
+	// Unavailable are the caller's orders on this page whose history does not fold (GET
+	// /orders/{orderId} answers 500 for them): named, so that one broken order does not take
+	// the caller's whole list down with it, nor vanish from it.
+	Unavailable []unavailableOrder `json:"unavailable,omitempty"`
+}
+
+// unavailableOrder is an order of the caller that cannot be shown now.
+type unavailableOrder struct {
+	OrderID  string    `json:"orderId"`
+	PlacedAt time.Time `json:"placedAt"`
+	Error    string    `json:"error"`
 }
 
 // orderSummary is one order in GET /orders.
@@ -94,14 +105,6 @@ func isOwner(evs []events.Envelope, customer string) bool {
 	return named
 }
 
-func (h *Handler) fold(ctx context.Context, orderID string) (order.Order, error) {
-	evs, err := h.Events.Load(ctx, orderID)
-	if err != nil {
-		return order.Order{}, fmt.Errorf("load %s: %w", orderID, err)
-	}
-	return order.Fold(evs)
-}
-
 // GET /orders[?limit=N][&cursor=C]: the caller's orders, newest first, a page at a time.
 func (h *Handler) list(ctx context.Context, logger *slog.Logger, req lambdaevents.APIGatewayV2HTTPRequest, customer string) lambdaevents.APIGatewayV2HTTPResponse {
 	limit := defaultPageSize
@@ -124,19 +127,32 @@ func (h *Handler) list(ctx context.Context, logger *slog.Logger, req lambdaevent
 	if err != nil {
 		return internalError(ctx, logger, err)
 	}
-	page := orderPage{Orders: make([]orderSummary, len(placed))}
+	// Each order's slot: its summary, unavailable (its history does not fold), or neither (its
+	// events name another customer than the index does: not the caller's to see).
+	type slot struct {
+		summary     *orderSummary
+		unavailable bool
+	}
+	slots := make([]slot, len(placed))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(foldsAtOnce)
 	for i, e := range placed {
 		g.Go(func() error {
-			o, err := h.fold(gctx, e.OrderID)
+			evs, err := h.Events.Load(gctx, e.OrderID)
 			if err != nil {
-				return err
+				return fmt.Errorf("load %s: %w", e.OrderID, err) // transient: the page fails, the client retries
 			}
-			if o.CustomerID != customer { // the index is keyed on it: a stored event says otherwise
-				return fmt.Errorf("order %s of %s listed for %s", o.OrderID, o.CustomerID, customer)
+			o, err := order.Fold(evs)
+			switch {
+			case err != nil && isOwner(evs, customer):
+				logger.ErrorContext(ctx, "a listed order's history does not fold: listed as unavailable", "orderId", e.OrderID, "error", err.Error())
+				slots[i].unavailable = true
+				return nil
+			case err != nil || o.CustomerID != customer: // the index is keyed on the customer: a stored event says otherwise
+				logger.ErrorContext(ctx, "a listed order's events name another customer: left out", "orderId", e.OrderID, "foldError", fmt.Sprint(err))
+				return nil
 			}
-			page.Orders[i] = orderSummary{
+			slots[i].summary = &orderSummary{
 				OrderID: o.OrderID, Status: o.Status, Reason: o.Reason, PlacedAt: e.Time,
 				TotalCents: o.TotalCents, Currency: o.Currency, Items: o.Items,
 			}
@@ -145,6 +161,16 @@ func (h *Handler) list(ctx context.Context, logger *slog.Logger, req lambdaevent
 	}
 	if err := g.Wait(); err != nil {
 		return internalError(ctx, logger, err)
+	}
+	page := orderPage{Orders: make([]orderSummary, 0, len(placed))}
+	for i, sl := range slots {
+		switch {
+		case sl.summary != nil:
+			page.Orders = append(page.Orders, *sl.summary)
+		case sl.unavailable:
+			page.Unavailable = append(page.Unavailable, unavailableOrder{OrderID: placed[i].OrderID, PlacedAt: placed[i].Time,
+				Error: "this order cannot be shown now: its history does not read as one order (it is kept, and order-api logs why)"})
+		}
 	}
 	if next != nil {
 		page.NextCursor = encodeCursor(*next)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -197,5 +198,53 @@ func TestListOrders(t *testing.T) {
 	f.events.err = errors.New("throttled")
 	if code, _ := list(alice, map[string]string{"limit": strconv.Itoa(maxPageSize)}); code != http.StatusInternalServerError {
 		t.Errorf("store fails: %d, want 500", code)
+	}
+}
+
+// One order whose history does not fold does not take the caller's list down: it is named under
+// unavailable, in its place, and the others are listed. One whose events name another customer
+// than the index does is shown to neither.
+func TestListOrdersAroundABrokenOne(t *testing.T) {
+	f := newFixture()
+	t0 := fixture.Now
+	good, broken, disputed := fixture.OrderID(201), fixture.OrderID(202), fixture.OrderID(203)
+	f.events.events[good] = []events.Envelope{placedBy(t, good, alice, t0)}
+	placed := placedBy(t, broken, alice, t0.Add(time.Minute))
+	f.events.events[broken] = []events.Envelope{placed, // two different facts at sequence 2: order.ErrConflict
+		fixture.Event(t, events.TypeInventoryReserved, broken, 2, events.InventoryReserved{OrderID: broken, Items: []events.StockLine{{SKU: "SKU-001", Quantity: 1}}}),
+		fixture.Event(t, events.TypeInventoryReserved, broken, 2, events.InventoryReserved{OrderID: broken, Items: []events.StockLine{{SKU: "SKU-001", Quantity: 2}}})}
+	// Two OrderPlaced at sequence 1, alice's and bob's: the index lists it for both.
+	f.events.events[disputed] = []events.Envelope{placedBy(t, disputed, alice, t0.Add(2*time.Minute)), placedBy(t, disputed, bob, t0.Add(2*time.Minute))}
+
+	for _, tc := range []struct {
+		customer        string
+		wantOrders      []string
+		wantUnavailable []string
+	}{
+		{alice, []string{good}, []string{broken}},
+		{bob, []string{}, nil},
+	} {
+		resp := f.do(t, request(routeList, tc.customer, ""))
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d (%s), want 200", tc.customer, resp.StatusCode, resp.Body)
+		}
+		page := decode[orderPage](t, resp)
+		var orders, unavailable []string
+		orders = []string{}
+		for _, o := range page.Orders {
+			orders = append(orders, o.OrderID)
+		}
+		for _, u := range page.Unavailable {
+			unavailable = append(unavailable, u.OrderID)
+			if !u.PlacedAt.Equal(placed.Time) || u.Error == "" {
+				t.Errorf("%s: unavailable %+v, want its placedAt %v and a reason", tc.customer, u, placed.Time)
+			}
+		}
+		if !slices.Equal(orders, tc.wantOrders) || !slices.Equal(unavailable, tc.wantUnavailable) {
+			t.Errorf("%s: orders %v, unavailable %v; want %v and %v", tc.customer, orders, unavailable, tc.wantOrders, tc.wantUnavailable)
+		}
+		if strings.Contains(resp.Body, disputed) {
+			t.Errorf("%s: the disputed order %s is in the page: %s", tc.customer, disputed, resp.Body)
+		}
 	}
 }
