@@ -287,8 +287,10 @@ func (f *fakeTasks) Fail(_ context.Context, token, name, cause string) error {
 }
 
 // fakeSeals is the shipments table as the payment service sees it: orders sealed against
-// shipping, and orders whose shipment is booked.
+// shipping, and orders whose shipment is booked. The handler seals from several goroutines (a
+// batch's messages run concurrently); tests read the maps once it has returned.
 type fakeSeals struct {
+	mu              sync.Mutex
 	sealed, shipped map[string]bool
 }
 
@@ -297,6 +299,8 @@ func newFakeSeals() *fakeSeals {
 }
 
 func (f *fakeSeals) Seal(_ context.Context, orderID string, _ time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.shipped[orderID] {
 		return fmt.Errorf("shipment s-1 booked: %w", store.ErrConflict)
 	}
