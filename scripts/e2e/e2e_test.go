@@ -354,37 +354,9 @@ func logged(ctx context.Context, fnOutput string, since time.Time, orderID, msg 
 	attrs = append([]string{"orderId", orderID}, attrs...)
 	n := 0
 	err = fnlogs.Each(ctx, cloudwatchlogs.NewFromConfig(stack.AWS), group, `"`+orderID+`"`, since.Add(-5*time.Second), time.Time{}, func(line string) {
-		if says(line, msg, attrs...) {
+		if fnlogs.Says(line, msg, attrs...) {
 			n++
 		}
 	})
 	return n, err
-}
-
-// says reports whether a log line's message is msg and its attributes hold attrs (key, value, …).
-func says(line, msg string, attrs ...string) bool {
-	if i := strings.IndexByte(line, '{'); i >= 0 {
-		var l map[string]any
-		if json.Unmarshal([]byte(line[i:]), &l) == nil {
-			if l["msg"] != msg && l["message"] != msg {
-				return false
-			}
-			for k := 0; k+1 < len(attrs); k += 2 {
-				if fmt.Sprint(l[attrs[k]]) != attrs[k+1] {
-					return false
-				}
-			}
-			return true
-		}
-	}
-	line = " " + strings.TrimSpace(line) + " "
-	if !strings.Contains(line, ` msg="`+msg+`" `) && !strings.Contains(line, ` message="`+msg+`" `) {
-		return false
-	}
-	for k := 0; k+1 < len(attrs); k += 2 {
-		if !strings.Contains(line, " "+attrs[k]+"="+attrs[k+1]+" ") {
-			return false
-		}
-	}
-	return true
 }

@@ -4,8 +4,10 @@ package fnlogs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -59,4 +61,35 @@ func Each(ctx context.Context, logs LogsAPI, group, pattern string, since, until
 		}
 	}
 	return nil
+}
+
+// Says reports whether a line a function logged has the message msg and holds the attributes
+// attrs (key, value, …). The functions log with log/slog: JSON lines under Lambda's JSON log format
+// (the message as slog's msg, or Lambda's message), slog's text lines where the format is not passed
+// on to the function (MiniStack).
+func Says(line, msg string, attrs ...string) bool {
+	if i := strings.IndexByte(line, '{'); i >= 0 {
+		var l map[string]any
+		if json.Unmarshal([]byte(line[i:]), &l) == nil {
+			if l["msg"] != msg && l["message"] != msg {
+				return false
+			}
+			for k := 0; k+1 < len(attrs); k += 2 {
+				if fmt.Sprint(l[attrs[k]]) != attrs[k+1] {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	line = " " + strings.TrimSpace(line) + " "
+	if !strings.Contains(line, ` msg="`+msg+`" `) && !strings.Contains(line, ` message="`+msg+`" `) {
+		return false
+	}
+	for k := 0; k+1 < len(attrs); k += 2 {
+		if !strings.Contains(line, " "+attrs[k]+"="+attrs[k+1]+" ") {
+			return false
+		}
+	}
+	return true
 }
