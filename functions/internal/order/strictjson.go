@@ -111,12 +111,13 @@ func integer(obj map[string]json.RawMessage, prefix, name string) (int, error) {
 	if k := kindOf(raw); k != "a number" {
 		return 0, inputErr(field, "%s must be an integer, got %s", field, k)
 	}
-	n, err := strconv.ParseInt(string(bytes.TrimSpace(raw)), 10, 32)
+	text := string(bytes.TrimSpace(raw))
+	n, err := strconv.ParseInt(text, 10, 32)
 	if errors.Is(err, strconv.ErrRange) { // an integer, but beyond any bound a caller checks
-		return 0, inputErr(field, "%s is out of range, got %s", field, cut(string(bytes.TrimSpace(raw)), quoteMax))
+		return 0, inputErr(field, "%s is out of range, got %s", field, cut(text, quoteMax))
 	}
 	if err != nil {
-		return 0, inputErr(field, "%s must be an integer, got %s", field, cut(string(bytes.TrimSpace(raw)), quoteMax))
+		return 0, inputErr(field, "%s must be an integer, got %s", field, cut(text, quoteMax))
 	}
 	return int(n), nil
 }
