@@ -108,6 +108,7 @@ func NewAPI(scope constructs.Construct, d FunctionDefaults, p APIProps) *API {
 		HttpApi: api, RouteKey: awsapigatewayv2.HttpRouteKey_DEFAULT(), Integration: integration, Authorizer: customers,
 	})
 	accessLogs := awslogs.NewLogGroup(s, jsii.String("AccessLogs"), &awslogs.LogGroupProps{
+		LogGroupName:  vendedLogGroupName(s, "apigateway", "access"),
 		Retention:     awslogs.RetentionDays_TWO_WEEKS,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
@@ -131,6 +132,18 @@ func NewAPI(scope constructs.Construct, d FunctionDefaults, p APIProps) *API {
 	// deploy CloudFormation would create the stage before the route, which waits for the function.
 	stage.Node().AddDependency(placeOrder)
 	return &API{HTTP: api, Function: fn}
+}
+
+// vendedLogGroupName names a log group an AWS service delivers logs to (API Gateway's access
+// logs, Step Functions' execution logs): /aws/vendedlogs/<service>/<stack>-<what>. Such a service
+// adds the group to the account's one CloudWatch Logs resource policy (5,120 characters) unless
+// its name starts with /aws/vendedlogs/, which the policy covers with one entry once near its
+// size; a group of CloudFormation's random naming adds an entry with every deploy of a new stack
+// and is never taken out, until a deploy fails ("Cannot enable logging. Policy document length
+// breaking Cloudwatch Logs Constraints" for the API's stage; Step Functions guide, "Avoiding
+// CloudWatch Logs resource policy size restrictions").
+func vendedLogGroupName(scope constructs.Construct, service, what string) *string {
+	return jsii.String("/aws/vendedlogs/" + service + "/" + *awscdk.Stack_Of(scope).StackName() + "-" + what)
 }
 
 // accessLogSettings implements awsapigatewayv2.IAccessLogSettings: one JSON line per request.

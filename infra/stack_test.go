@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -289,14 +290,29 @@ func TestWorkflow(t *testing.T) {
 			"SagasTable":           map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("Sagas"))},
 		}),
 	})
-	// Its log group is named under /aws/vendedlogs/, or each new stack adds an entry to the
-	// account's size-capped CloudWatch Logs resource policy.
+}
+
+// TestServiceLogsAreVended: a log group a service delivers to (the state machine's execution
+// logs, the API's access logs) is named under /aws/vendedlogs/<service>/<stack>-, or each new
+// stack adds an entry to the account's size-capped CloudWatch Logs resource policy, until a
+// deploy fails.
+func TestServiceLogsAreVended(t *testing.T) {
+	groups := map[string]string{} // resource id → the log group it delivers to
 	for id, p := range resources(t, "AWS::StepFunctions::StateMachine") {
-		dest := list(get(p, "LoggingConfiguration", "Destinations"))
-		group := logicalIDIn(get(dest[0], "CloudWatchLogsLogGroup", "LogGroupArn"))
+		for _, d := range list(get(p, "LoggingConfiguration", "Destinations")) {
+			groups[id] = logicalIDIn(get(d, "CloudWatchLogsLogGroup", "LogGroupArn"))
+		}
+	}
+	for id, p := range resources(t, "AWS::ApiGatewayV2::Stage") {
+		groups[id] = logicalIDIn(get(p, "AccessLogSettings", "DestinationArn"))
+	}
+	if len(groups) != 2 {
+		t.Errorf("%d resources deliver logs (%v), want the state machine and the API's stage", len(groups), groups)
+	}
+	for id, group := range groups {
 		name, _ := get(tpl, "Resources", group, "Properties", "LogGroupName").(string)
-		if !strings.HasPrefix(name, "/aws/vendedlogs/states/Test-") {
-			t.Errorf("%s logs to %s named %q, want /aws/vendedlogs/states/<stack>-…", id, group, name)
+		if !regexp.MustCompile(`^/aws/vendedlogs/[a-z]+/Test-[a-z-]+$`).MatchString(name) {
+			t.Errorf("%s logs to %s named %q, want /aws/vendedlogs/<service>/<stack>-…", id, group, name)
 		}
 	}
 }

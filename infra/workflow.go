@@ -110,12 +110,8 @@ func NewWorkflow(scope constructs.Construct, p WorkflowProps) awsstepfunctions.S
 		panic(err) // ParseTimeouts checked the values: only a broken definition file gets here
 	}
 	s := constructs.NewConstruct(scope, jsii.String("Fulfilment"))
-	// Under /aws/vendedlogs/: Step Functions adds the group to the account's one CloudWatch Logs
-	// resource policy (5,120 characters) unless its name starts so, and a group of CloudFormation's
-	// random naming would add a new entry with every deploy of a new stack, until creation fails
-	// (Step Functions guide, "Avoiding CloudWatch Logs resource policy size restrictions").
 	logs := awslogs.NewLogGroup(s, jsii.String("Logs"), &awslogs.LogGroupProps{
-		LogGroupName:  jsii.String("/aws/vendedlogs/states/" + *awscdk.Stack_Of(s).StackName() + "-order-fulfilment"),
+		LogGroupName:  vendedLogGroupName(s, "states", "order-fulfilment"),
 		Retention:     awslogs.RetentionDays_TWO_WEEKS,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
