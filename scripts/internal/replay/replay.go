@@ -287,8 +287,14 @@ func (r *run) fromStream(ctx context.Context) error {
 		if pos, err = reader.ReadFrom(ctx, pos, handle); err != nil {
 			return err
 		}
-		if r.report.Records == before || round >= r.o.Rounds {
-			return nil
+		if r.report.Records == before {
+			return nil // nothing arrived while we checked: the verdict stands
+		}
+		if round >= r.o.Rounds {
+			return r.verify(ctx) // the check above is older than what was just read
+		}
+		if err := sleep(ctx, r.o.Pause); err != nil {
+			return err
 		}
 	}
 }

@@ -152,11 +152,14 @@ func (r *Reader) read(ctx context.Context, in *kinesis.GetShardIteratorInput, fn
 			}
 		}
 		iter = out.NextShardIterator
+		// Caught up with the tip: a page at it, records or not (a live shard gains records
+		// between any two calls, so an empty page may never come; what arrives later is the
+		// next read's, from the positions this one returns). Without the figure, an empty page.
+		if behind := out.MillisBehindLatest; (behind != nil && *behind == 0) || (behind == nil && len(out.Records) == 0) {
+			return nil
+		}
 		if len(out.Records) > 0 {
 			continue
-		}
-		if aws.ToInt64(out.MillisBehindLatest) == 0 {
-			return nil // caught up with the tip
 		}
 		select { // behind, yet an empty page: Kinesis skips over empty stretches one call at a time
 		case <-ctx.Done():

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -165,5 +166,52 @@ func TestReadRange(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "no longer on the stream") || len(got) != 0 {
 		t.Errorf("trimmed start: read %v, err %v; want nothing read and the reason", got, err)
+	}
+}
+
+// liveKinesis is one shard under steady traffic: it holds n records when the read starts, one
+// more arrives between any two GetRecords calls, and every page is at the tip.
+type liveKinesis struct{ n, gets int }
+
+func (f *liveKinesis) ListShards(context.Context, *kinesis.ListShardsInput, ...func(*kinesis.Options)) (*kinesis.ListShardsOutput, error) {
+	return &kinesis.ListShardsOutput{Shards: []types.Shard{{ShardId: aws.String("s0")}}}, nil
+}
+
+// iterators are the index of the next record; record i's sequence number is i+1.
+func (f *liveKinesis) GetShardIterator(_ context.Context, in *kinesis.GetShardIteratorInput, _ ...func(*kinesis.Options)) (*kinesis.GetShardIteratorOutput, error) {
+	if in.ShardIteratorType == types.ShardIteratorTypeAfterSequenceNumber {
+		return &kinesis.GetShardIteratorOutput{ShardIterator: in.StartingSequenceNumber}, nil
+	}
+	return &kinesis.GetShardIteratorOutput{ShardIterator: aws.String("0")}, nil
+}
+
+func (f *liveKinesis) GetRecords(_ context.Context, in *kinesis.GetRecordsInput, _ ...func(*kinesis.Options)) (*kinesis.GetRecordsOutput, error) {
+	f.gets++
+	i, _ := strconv.Atoi(*in.ShardIterator)
+	var recs []types.Record
+	for ; i < f.n; i++ {
+		recs = append(recs, types.Record{SequenceNumber: aws.String(strconv.Itoa(i + 1)), PartitionKey: aws.String("k")})
+	}
+	f.n++
+	return &kinesis.GetRecordsOutput{Records: recs, NextShardIterator: aws.String(strconv.Itoa(i)), MillisBehindLatest: aws.Int64(0)}, nil
+}
+
+// A read of a shard that never has an empty page (records arrive between any two calls) ends
+// at the tip; it waited for an empty page before, and a replay under traffic never finished.
+func TestReadEndsAtTheTipOfALiveShard(t *testing.T) {
+	f := &liveKinesis{n: 100}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	read := 0
+	pos, err := (&Reader{Client: f, Stream: "s", EmptyPause: 1}).ReadFrom(ctx, nil, func(Record) error { read++; return nil })
+	if err != nil {
+		t.Fatalf("read: %v after %d calls", err, f.gets)
+	}
+	if f.gets != 1 || read != 100 || pos["s0"] != "100" {
+		t.Errorf("%d calls, %d records read, position %v; want 1 call, the 100 there, at 100", f.gets, read, pos)
+	}
+	// The next read takes up from there: what arrived meanwhile, once.
+	if _, err := (&Reader{Client: f, Stream: "s", EmptyPause: 1}).ReadFrom(ctx, pos, func(Record) error { read++; return nil }); err != nil || read != 101 {
+		t.Errorf("caught up with %d records in all (%v), want 101", read, err)
 	}
 }
