@@ -161,9 +161,23 @@ func (s *inOrder) finish(i int) {
 	}
 }
 
-// visibility hides a message received by a run from other readers (and from the run's next
-// receive), so each message is handled once per run; the run makes held messages visible again.
+// visibility is how long a message received by a run stays hidden from other readers and from
+// the run's next receives when the run has no deadline (hide).
 const visibility = 120
+
+// hide is how long a message received by a run stays hidden (SQS's VisibilityTimeout, seconds):
+// until the run's deadline and a minute, so that a message the run holds (a dry run's, one
+// -match leaves, one that failed) cannot come back to be read again while the run lasts and keep
+// it from seeing an empty queue; without a deadline, visibility. The run makes every message
+// it holds visible again when it ends; a run killed before leaves them hidden until then (at
+// most SQS's 12 hours).
+func hide(ctx context.Context) int32 {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return visibility
+	}
+	return int32(min(max(time.Until(deadline)/time.Second+60, visibility), 12*60*60))
+}
 
 // nameWidth is the width of the column of source names: the longest name's, and at least 12.
 func nameWidth(sources []Source) int {
@@ -192,6 +206,7 @@ func redriveSource(ctx context.Context, c Clients, src Source, o Options, starte
 		}
 	}()
 	handled := 0
+	seen := map[string]bool{}      // the ids of the messages this run has received
 	mark, marked := started, false // the run's start in SQS's clock, from the first answer
 	defer func() {
 		end := "" // a source it could not read to the end says so here, as the summary will
@@ -201,8 +216,9 @@ func redriveSource(ctx context.Context, c Clients, src Source, o Options, starte
 		fmt.Fprintf(o.Log, "%-*s %s handled%s (%s)\n", width+1, src.Name+":", Messages(handled), end, src.DLQURL)
 	}()
 	for o.Max == 0 || handled < o.Max {
+		hidden := hide(ctx)
 		out, err := c.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(src.DLQURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: visibility,
+			QueueUrl: aws.String(src.DLQURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: hidden,
 			MessageAttributeNames: []string{"All"}, MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
 		})
 		if err != nil {
@@ -214,7 +230,14 @@ func redriveSource(ctx context.Context, c Clients, src Source, o Options, starte
 		if len(out.Messages) == 0 {
 			return nil
 		}
+		fresh := 0
 		for _, sm := range out.Messages {
+			id := aws.ToString(sm.MessageId)
+			if seen[id] {
+				held = append(held, aws.ToString(sm.ReceiptHandle)) // held before, and back: its hiding ran out
+				continue
+			}
+			seen[id], fresh = true, fresh+1
 			body := aws.ToString(sm.Body)
 			msg, err := Parse(aws.ToString(sm.MessageId), body, sm.MessageAttributes)
 			matches := strings.Contains(body, o.Match) || (err == nil && bytes.Contains(msg.Payload, []byte(o.Match))) // a body parked as base64 too
@@ -242,6 +265,11 @@ func redriveSource(ctx context.Context, c Clients, src Source, o Options, starte
 			}
 			rep.Results = append(rep.Results, r)
 			printResult(o.Log, r, o.DryRun, width)
+		}
+		if fresh == 0 {
+			// Only messages it had held came back: what else the queue holds cannot be told
+			// from them any more. Each was handled once; the rest waits for another run.
+			return fmt.Errorf("read %s for longer than the %d s it hides a message: messages it held came back before the queue was read to the end; run again", src.DLQURL, hidden)
 		}
 	}
 	return nil

@@ -94,6 +94,10 @@ type fakeSQS struct {
 	sendErr    error
 	next       int
 	unreadable map[string]error // by queue URL: what ReceiveMessage answers
+	// comeBack: a received message is back, visible, by the next receive, as one is once its
+	// VisibilityTimeout has run out
+	comeBack   bool
+	visibility []int32 // the VisibilityTimeout of each receive
 }
 
 type fakeMsg struct {
@@ -115,12 +119,13 @@ func (f *fakeSQS) ReceiveMessage(_ context.Context, in *sqs.ReceiveMessageInput,
 	if err := f.unreadable[*in.QueueUrl]; err != nil {
 		return nil, err
 	}
+	f.visibility = append(f.visibility, in.VisibilityTimeout)
 	out := &sqs.ReceiveMessageOutput{}
 	for _, m := range f.queues[*in.QueueUrl] {
 		if m.hidden || len(out.Messages) == int(in.MaxNumberOfMessages) {
 			continue
 		}
-		m.hidden = in.VisibilityTimeout > 0
+		m.hidden = in.VisibilityTimeout > 0 && !f.comeBack
 		sm := types.Message{MessageId: aws.String(m.id), ReceiptHandle: aws.String(m.id), Body: aws.String(m.body),
 			Attributes: map[string]string{"SentTimestamp": strconv.FormatInt(m.sent.UnixMilli(), 10)}}
 		if m.reason != "" {
@@ -233,6 +238,36 @@ func TestRedriveToTheSourceQueue(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A message a run holds (here, a dry run's) is hidden until the run's deadline and a minute,
+// so that it cannot come back while the run lasts; one that comes back all the same (its hiding
+// ran out) is not handled twice, and a receive of nothing but such messages stops the run with
+// an error, rather than reading them round and round until the deadline.
+func TestRedriveHandlesAMessageOncePerRun(t *testing.T) {
+	old := time.Now().Add(-time.Hour)
+	src := Source{Name: "payments", DLQURL: "dlq", Target: ToQueue, Destination: "queue"}
+	f := &fakeSQS{queues: map[string][]*fakeMsg{}, comeBack: true}
+	for i := 1; i <= 3; i++ {
+		f.add("dlq", fmt.Sprintf(`{"order":"ORD-%d"}`, i), "reason", old)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	rep, err := Redrive(ctx, Clients{SQS: f}, []Source{src}, Options{DryRun: true})
+	if err == nil || !strings.Contains(err.Error(), "came back") {
+		t.Errorf("error %v, want one saying the held messages came back", err)
+	}
+	if len(rep.Results) != 3 || len(f.visibility) != 2 {
+		t.Errorf("%d results over %d receives, want each of the 3 messages once, and a stop at the receive that brought them back", len(rep.Results), len(f.visibility))
+	}
+	if v := f.visibility[0]; v < 10*60 || v > 11*60 {
+		t.Errorf("received with VisibilityTimeout %d s, want the 10 minutes to the deadline and a minute", v)
+	}
+	for _, m := range f.queues["dlq"] {
+		if m.hidden {
+			t.Errorf("message %s left invisible", m.id)
+		}
 	}
 }
 
