@@ -35,7 +35,16 @@ type watcher struct {
 
 	mu     sync.Mutex
 	listed map[string]Listed // every order of the run seen in a list, known or not
-	polls  int
+	// unavailable: the orders of the run a list named as unavailable (their history does not
+	// fold), and why, as last named; still waited for, as such a history may yet mend
+	unavailable map[string]unavailable
+	polls       int
+}
+
+// unavailable is an order a customer's list named as unavailable, and why.
+type unavailable struct {
+	customer int
+	err      string
 }
 
 // GET /orders' largest page, and the page that probes a customer's newest orders.
@@ -108,10 +117,19 @@ func (w *watcher) late() []string {
 	var out []string
 	for id := range w.known {
 		switch l, ok := w.listed[id]; {
+		case !ok && w.unavailable[id].err != "":
+			out = append(out, fmt.Sprintf("%s: named unavailable in its customer's orders: %s", id, w.unavailable[id].err))
 		case !ok:
 			out = append(out, id+": never seen in its customer's orders (not in the event store yet?)")
 		case !shop.Terminal(l.Status):
 			out = append(out, fmt.Sprintf("%s: still %s when the wait stopped", id, l.Status))
+		}
+	}
+	for id, u := range w.unavailable {
+		if _, known := w.known[id]; !known {
+			if _, listed := w.listed[id]; !listed {
+				out = append(out, fmt.Sprintf("%s (no 201 named it): named unavailable in its customer's orders: %s", id, u.err))
+			}
 		}
 	}
 	slices.Sort(out)
@@ -131,6 +149,11 @@ func (w *watcher) openCustomers() []int {
 	for _, l := range w.listed {
 		if !shop.Terminal(l.Status) {
 			open[l.Customer] = true
+		}
+	}
+	for id, u := range w.unavailable {
+		if _, listed := w.listed[id]; !listed {
+			open[u.customer] = true
 		}
 	}
 	return slices.Sorted(maps.Keys(open))
@@ -183,6 +206,19 @@ func (w *watcher) poll(ctx context.Context, customer, size int, all bool) (bool,
 			}
 			w.listed[o.OrderID] = l
 			open = open || !shop.Terminal(o.Status)
+		}
+		for _, u := range page.Unavailable { // the run's, as above: waited for, and why told
+			if _, known := w.known[u.OrderID]; !known && u.PlacedAt.Before(w.since) {
+				older = older || u.PlacedAt.Before(w.since.Add(-w.slack))
+				continue
+			}
+			if _, listed := w.listed[u.OrderID]; !listed {
+				if w.unavailable == nil {
+					w.unavailable = map[string]unavailable{}
+				}
+				w.unavailable[u.OrderID] = unavailable{customer: customer, err: u.Error}
+				open = true
+			}
 		}
 		w.mu.Unlock()
 		if !all || older || page.NextCursor == "" {

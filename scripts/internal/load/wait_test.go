@@ -23,6 +23,8 @@ type listAPI struct {
 	orders map[string][]shop.OrderSummary // token → orders, newest first
 	after  map[string]int                 // order → polls of its customer before it ends
 	polls  map[string]int                 // token → GET /orders
+	// unavailable: token → the orders its first page names as unavailable
+	unavailable map[string][]shop.Unavailable
 }
 
 func (a *listAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -45,6 +47,9 @@ func (a *listAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if from+limit < len(all) {
 		page.NextCursor = strconv.Itoa(from + limit)
+	}
+	if from == 0 {
+		page.Unavailable = a.unavailable[token]
 	}
 	_ = json.NewEncoder(w).Encode(page)
 }
@@ -127,6 +132,35 @@ func TestWatcherStopsAtTheDeadline(t *testing.T) {
 	}
 	if _, ok := w.listed["ORD-stray"]; !ok {
 		t.Error("the sweep missed an order of the run")
+	}
+}
+
+// An order of the run its customer's list names as unavailable (its history does not fold) is
+// waited for, as it may mend, and the wait that times out says why it never ended; one from
+// before the run is not the run's.
+func TestWatcherTellsAnUnavailableOrder(t *testing.T) {
+	api := &listAPI{orders: map[string][]shop.OrderSummary{"c0": {{OrderID: "ORD-1", Status: "PLACED", PlacedAt: t0}}},
+		after: map[string]int{"ORD-1": 0}, polls: map[string]int{},
+		unavailable: map[string][]shop.Unavailable{"c0": {
+			{OrderID: "ORD-bad", PlacedAt: t0.Add(time.Second), Error: "event 2 of ORD-bad: sequence 3 after 1"},
+			{OrderID: "ORD-stray", PlacedAt: t0.Add(time.Second), Error: "no OrderPlaced"},
+			{OrderID: "ORD-old", PlacedAt: t0.Add(-time.Hour), Error: "old"},
+		}}}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	w := &watcher{shops: []*shop.Client{{BaseURL: srv.URL, HTTP: srv.Client(), Token: "c0"}}, since: t0,
+		known: map[string]int{"ORD-1": 0, "ORD-bad": 0}, listed: map[string]Listed{}}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := w.wait(ctx, 5*time.Millisecond, func(int, int) {}); err == nil {
+		t.Fatal("wait returned with an order named unavailable")
+	}
+	want := []string{
+		"ORD-bad: named unavailable in its customer's orders: event 2 of ORD-bad: sequence 3 after 1",
+		"ORD-stray (no 201 named it): named unavailable in its customer's orders: no OrderPlaced",
+	}
+	if got := w.late(); !slices.Equal(got, want) {
+		t.Errorf("late %q, want %q", got, want)
 	}
 }
 

@@ -115,6 +115,15 @@ type OrderSummary struct {
 type OrderPage struct {
 	Orders     []OrderSummary `json:"orders"`
 	NextCursor string         `json:"nextCursor"`
+	// Unavailable are the orders of the page whose history does not fold: named, not listed.
+	Unavailable []Unavailable `json:"unavailable"`
+}
+
+// Unavailable is an order GET /orders names without listing it, and why.
+type Unavailable struct {
+	OrderID  string    `json:"orderId"`
+	PlacedAt time.Time `json:"placedAt"`
+	Error    string    `json:"error"`
 }
 
 // StatusError is a non-2xx answer.
