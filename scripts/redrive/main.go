@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"slices"
 	"strings"
 	"time"
@@ -31,7 +32,7 @@ func main() {
 
 // Exit codes: 0 every message moved (or, with -dry-run, would be); 1 one could not be, a
 // dead-letter queue not read to the end, or no stack to read; 2 usage alone (a -queue the
-// stack has no dead-letter queue of is one), as for every command.
+// stack has no dead-letter queue of is one), as for every command; 130 interrupted (Ctrl-C).
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := cli.Flags("redrive", "go run ./scripts/redrive [-queue NAME] [-dry-run] [-max N] [-match TEXT] [-timeout 10m]", stderr)
 	queue := fs.String("queue", "", "only this dead-letter queue (by name: payments, email, sms, streamer, projector, analytics, ...)")
@@ -47,11 +48,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "redrive: -max %d: want 0 (every message) or more\n", o.Max)
 		return cli.Usage
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	// Ctrl-C ends the run, not the process: the messages it holds are made visible again (they
+	// stay hidden until the run's deadline otherwise), and what it did is summed up.
+	interrupt, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	ctx, cancel := context.WithTimeout(interrupt, *timeout)
 	defer cancel()
 	code, err := redriveAll(ctx, stdout, *queue, o)
 	if err != nil {
 		fmt.Fprintln(stderr, "redrive:", err)
+	}
+	if interrupt.Err() != nil {
+		return cli.Interrupted
 	}
 	return code
 }

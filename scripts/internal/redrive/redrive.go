@@ -206,7 +206,7 @@ func redriveSource(ctx context.Context, c Clients, src Source, o Options, starte
 		}
 	}()
 	handled := 0
-	seen := map[string]bool{}      // the ids of the messages this run has received
+	seen := map[string]bool{}      // the ids of the messages this run has received: true once moved and deleted
 	mark, marked := started, false // the run's start in SQS's clock, from the first answer
 	defer func() {
 		end := "" // a source it could not read to the end says so here, as the summary will
@@ -216,9 +216,8 @@ func redriveSource(ctx context.Context, c Clients, src Source, o Options, starte
 		fmt.Fprintf(o.Log, "%-*s %s handled%s (%s)\n", width+1, src.Name+":", Messages(handled), end, src.DLQURL)
 	}()
 	for o.Max == 0 || handled < o.Max {
-		hidden := hide(ctx)
 		out, err := c.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(src.DLQURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: hidden,
+			QueueUrl: aws.String(src.DLQURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: hide(ctx),
 			MessageAttributeNames: []string{"All"}, MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
 		})
 		if err != nil {
@@ -233,11 +232,16 @@ func redriveSource(ctx context.Context, c Clients, src Source, o Options, starte
 		fresh := 0
 		for _, sm := range out.Messages {
 			id := aws.ToString(sm.MessageId)
-			if seen[id] {
+			if moved, ok := seen[id]; ok {
+				if moved { // a copy SQS delivered again after the delete (at-least-once): gone with this one
+					_, _ = c.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(src.DLQURL), ReceiptHandle: sm.ReceiptHandle})
+					fresh++
+					continue
+				}
 				held = append(held, aws.ToString(sm.ReceiptHandle)) // held before, and back: its hiding ran out
 				continue
 			}
-			seen[id], fresh = true, fresh+1
+			seen[id], fresh = false, fresh+1
 			body := aws.ToString(sm.Body)
 			msg, err := Parse(aws.ToString(sm.MessageId), body, sm.MessageAttributes)
 			matches := strings.Contains(body, o.Match) || (err == nil && bytes.Contains(msg.Payload, []byte(o.Match))) // a body parked as base64 too
@@ -253,6 +257,8 @@ func redriveSource(ctx context.Context, c Clients, src Source, o Options, starte
 			if r.Err == nil && !o.DryRun {
 				if _, err := c.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(src.DLQURL), ReceiptHandle: sm.ReceiptHandle}); err != nil {
 					r.Err = fmt.Errorf("delivered, but not deleted from the DLQ (it will be delivered again): %w", err)
+				} else {
+					seen[id] = true
 				}
 			}
 			if r.Err != nil || o.DryRun {
@@ -269,7 +275,7 @@ func redriveSource(ctx context.Context, c Clients, src Source, o Options, starte
 		if fresh == 0 {
 			// Only messages it had held came back: what else the queue holds cannot be told
 			// from them any more. Each was handled once; the rest waits for another run.
-			return fmt.Errorf("read %s for longer than the %d s it hides a message: messages it held came back before the queue was read to the end; run again", src.DLQURL, hidden)
+			return fmt.Errorf("read %s: messages it held came back (their hiding ran out) before the queue was read to the end; run again", src.DLQURL)
 		}
 	}
 	return nil

@@ -120,6 +120,9 @@ func (f *fakeSQS) ReceiveMessage(_ context.Context, in *sqs.ReceiveMessageInput,
 		return nil, err
 	}
 	f.visibility = append(f.visibility, in.VisibilityTimeout)
+	if f.comeBack && len(f.visibility) > 100 {
+		return nil, errors.New("fake: 100 receives of a queue whose messages keep coming back")
+	}
 	out := &sqs.ReceiveMessageOutput{}
 	for _, m := range f.queues[*in.QueueUrl] {
 		if m.hidden || len(out.Messages) == int(in.MaxNumberOfMessages) {
@@ -263,11 +266,6 @@ func TestRedriveHandlesAMessageOncePerRun(t *testing.T) {
 	}
 	if v := f.visibility[0]; v < 10*60 || v > 11*60 {
 		t.Errorf("received with VisibilityTimeout %d s, want the 10 minutes to the deadline and a minute", v)
-	}
-	for _, m := range f.queues["dlq"] {
-		if m.hidden {
-			t.Errorf("message %s left invisible", m.id)
-		}
 	}
 }
 
