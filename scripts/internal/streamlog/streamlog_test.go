@@ -185,7 +185,10 @@ func (f *liveKinesis) GetShardIterator(_ context.Context, in *kinesis.GetShardIt
 	return &kinesis.GetShardIteratorOutput{ShardIterator: aws.String("0")}, nil
 }
 
-func (f *liveKinesis) GetRecords(_ context.Context, in *kinesis.GetRecordsInput, _ ...func(*kinesis.Options)) (*kinesis.GetRecordsOutput, error) {
+func (f *liveKinesis) GetRecords(ctx context.Context, in *kinesis.GetRecordsInput, _ ...func(*kinesis.Options)) (*kinesis.GetRecordsOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	f.gets++
 	i, _ := strconv.Atoi(*in.ShardIterator)
 	var recs []types.Record
