@@ -116,9 +116,10 @@ func (w *watcher) late() []string {
 	defer w.mu.Unlock()
 	var out []string
 	for id := range w.known {
+		u, bad := w.unavailable[id]
 		switch l, ok := w.listed[id]; {
-		case !ok && w.unavailable[id].err != "":
-			out = append(out, fmt.Sprintf("%s: named unavailable in its customer's orders: %s", id, w.unavailable[id].err))
+		case bad:
+			out = append(out, fmt.Sprintf("%s: named unavailable in its customer's orders: %s", id, u.err))
 		case !ok:
 			out = append(out, id+": never seen in its customer's orders (not in the event store yet?)")
 		case !shop.Terminal(l.Status):
@@ -127,9 +128,7 @@ func (w *watcher) late() []string {
 	}
 	for id, u := range w.unavailable {
 		if _, known := w.known[id]; !known {
-			if _, listed := w.listed[id]; !listed {
-				out = append(out, fmt.Sprintf("%s (no 201 named it): named unavailable in its customer's orders: %s", id, u.err))
-			}
+			out = append(out, fmt.Sprintf("%s (no 201 named it): named unavailable in its customer's orders: %s", id, u.err))
 		}
 	}
 	slices.Sort(out)
@@ -151,10 +150,8 @@ func (w *watcher) openCustomers() []int {
 			open[l.Customer] = true
 		}
 	}
-	for id, u := range w.unavailable {
-		if _, listed := w.listed[id]; !listed {
-			open[u.customer] = true
-		}
+	for _, u := range w.unavailable {
+		open[u.customer] = true
 	}
 	return slices.Sorted(maps.Keys(open))
 }
@@ -170,6 +167,12 @@ func (w *watcher) progress() (ended, total int) {
 	total = len(w.known)
 	for id := range w.listed {
 		if _, ok := w.known[id]; !ok {
+			total++
+		}
+	}
+	for id := range w.unavailable {
+		_, known := w.known[id]
+		if _, listed := w.listed[id]; !known && !listed {
 			total++
 		}
 	}
@@ -205,6 +208,7 @@ func (w *watcher) poll(ctx context.Context, customer, size int, all bool) (bool,
 				l.SKU = o.Items[0].SKU
 			}
 			w.listed[o.OrderID] = l
+			delete(w.unavailable, o.OrderID) // its history folds again
 			open = open || !shop.Terminal(o.Status)
 		}
 		for _, u := range page.Unavailable { // the run's, as above: waited for, and why told
@@ -212,13 +216,11 @@ func (w *watcher) poll(ctx context.Context, customer, size int, all bool) (bool,
 				older = older || u.PlacedAt.Before(w.since.Add(-w.slack))
 				continue
 			}
-			if _, listed := w.listed[u.OrderID]; !listed {
-				if w.unavailable == nil {
-					w.unavailable = map[string]unavailable{}
-				}
-				w.unavailable[u.OrderID] = unavailable{customer: customer, err: u.Error}
-				open = true
+			if w.unavailable == nil {
+				w.unavailable = map[string]unavailable{}
 			}
+			w.unavailable[u.OrderID] = unavailable{customer: customer, err: u.Error}
+			open = true
 		}
 		w.mu.Unlock()
 		if !all || older || page.NextCursor == "" {

@@ -162,6 +162,25 @@ func TestWatcherTellsAnUnavailableOrder(t *testing.T) {
 	if got := w.late(); !slices.Equal(got, want) {
 		t.Errorf("late %q, want %q", got, want)
 	}
+	// Listed before, named unavailable now: told as unavailable; listed again: waited for no more.
+	api.mu.Lock()
+	api.orders["c0"], api.unavailable["c0"] = nil, append(api.unavailable["c0"], shop.Unavailable{OrderID: "ORD-1", PlacedAt: t0, Error: "broken"})
+	api.mu.Unlock()
+	if err := w.sweep(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.late(); !slices.Contains(got, "ORD-1: named unavailable in its customer's orders: broken") {
+		t.Errorf("late %q, want ORD-1 named unavailable", got)
+	}
+	api.mu.Lock()
+	api.orders["c0"], api.unavailable["c0"] = []shop.OrderSummary{{OrderID: "ORD-bad", Status: "SHIPPED", PlacedAt: t0.Add(time.Second)}}, nil
+	api.mu.Unlock()
+	if err := w.sweep(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.late(); slices.ContainsFunc(got, func(l string) bool { return strings.HasPrefix(l, "ORD-bad") }) {
+		t.Errorf("late %q: ORD-bad, listed SHIPPED since, is still told", got)
+	}
 }
 
 // The API's clock behind this machine's by more than the slack: an order a 201 named is still
