@@ -55,11 +55,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(interrupt, *timeout)
 	defer cancel()
 	code, err := redriveAll(ctx, stdout, *queue, o)
-	if err != nil {
-		fmt.Fprintln(stderr, "redrive:", err)
-	}
-	if interrupt.Err() != nil {
+	switch {
+	case interrupt.Err() != nil && err != nil:
+		return cli.Fail(interrupt, stderr, "redrive", err) // "interrupted", and its exit code
+	case interrupt.Err() != nil:
 		return cli.Interrupted
+	case err != nil:
+		fmt.Fprintln(stderr, "redrive:", err)
 	}
 	return code
 }
