@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -47,6 +48,9 @@ type attempt struct {
 // POST /orders: validate, claim the Idempotency-Key (if any), hand the token to the payments
 // service, publish OrderPlaced, answer 201 (and store the answer under the key).
 func (h *Handler) place(ctx context.Context, logger *slog.Logger, req lambdaevents.APIGatewayV2HTTPRequest, customer string) lambdaevents.APIGatewayV2HTTPResponse {
+	if resp, ok := jsonContent(req.Headers); !ok {
+		return resp
+	}
 	// A base64 body is 4/3 of the bytes it carries: reject what cannot fit before decoding it.
 	if len(req.Body) > (order.MaxBodyBytes/3+1)*4 {
 		return tooLarge()
@@ -255,6 +259,25 @@ func sfString(v string) (string, error) {
 		}
 	}
 	return "", bad // no closing quote
+}
+
+// jsonContent accepts a body sent as JSON: Content-Type application/json or a +json type (any
+// parameters), or none at all (a client that sends JSON without saying so). Any other type is
+// refused with 415 and the type to use, in the body and in Accept-Post: a form or a text a
+// client meant as something else is not read as an order.
+func jsonContent(headers map[string]string) (lambdaevents.APIGatewayV2HTTPResponse, bool) {
+	v, ok := header(headers, "Content-Type")
+	if !ok || v == "" {
+		return lambdaevents.APIGatewayV2HTTPResponse{}, true
+	}
+	if t, _, err := mime.ParseMediaType(v); err == nil && (t == "application/json" || strings.HasPrefix(t, "application/") && strings.HasSuffix(t, "+json")) {
+		return lambdaevents.APIGatewayV2HTTPResponse{}, true
+	}
+	resp := reply(http.StatusUnsupportedMediaType, errorBody{
+		Error: fmt.Sprintf("Content-Type %q is not supported: send the order as JSON, Content-Type: application/json", v), Field: "Content-Type",
+	})
+	resp.Headers["Accept-Post"] = "application/json"
+	return resp, false
 }
 
 func tooLarge() lambdaevents.APIGatewayV2HTTPResponse {

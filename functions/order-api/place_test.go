@@ -41,6 +41,13 @@ func TestPlaceOrderCreated(t *testing.T) {
 			return r
 		}()},
 		{name: "with an Idempotency-Key", req: place(alice, validBody, "idempotency-key", `"8e03978e-40d5-43e8-bc93-6894a57f9324"`)},
+		{name: "json with a charset", req: place(alice, validBody, "content-type", "Application/JSON; charset=utf-8")},
+		{name: "a +json type", req: place(alice, validBody, "content-type", "application/vnd.orderflow+json")},
+		{name: "no Content-Type", req: func() lambdaevents.APIGatewayV2HTTPRequest {
+			r := place(alice, validBody)
+			delete(r.Headers, "content-type")
+			return r
+		}()},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -132,6 +139,11 @@ func TestPlaceOrderRejected(t *testing.T) {
 		{name: "idempotency key not ASCII", body: validBody, headers: []string{"Idempotency-Key", `"clé"`}, wantCode: 400, wantField: "Idempotency-Key"},
 		{name: "body over 16 KiB", body: `{"items":"` + strings.Repeat("c", order.MaxBodyBytes) + `"}`, wantCode: 413},
 		{name: "huge base64 body", body: strings.Repeat("A", 4*order.MaxBodyBytes), base64: true, wantCode: 413},
+		{name: "a form", body: validBody, headers: []string{"content-type", "application/x-www-form-urlencoded"}, wantCode: 415, wantField: "Content-Type"},
+		{name: "text", body: validBody, headers: []string{"content-type", "text/plain; charset=utf-8"}, wantCode: 415, wantField: "Content-Type"},
+		{name: "bytes", body: validBody, headers: []string{"content-type", "application/octet-stream"}, wantCode: 415, wantField: "Content-Type"},
+		{name: "a type that does not parse", body: validBody, headers: []string{"content-type", "application/json;;"}, wantCode: 415, wantField: "Content-Type"},
+		{name: "json in name only", body: validBody, headers: []string{"content-type", "text/json+xml"}, wantCode: 415, wantField: "Content-Type"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -145,6 +157,9 @@ func TestPlaceOrderRejected(t *testing.T) {
 			got := decode[errorBody](t, resp)
 			if got.Error == "" || got.Field != tc.wantField {
 				t.Errorf("body = %+v, want field %q", got, tc.wantField)
+			}
+			if accept := resp.Headers["Accept-Post"]; (tc.wantCode == 415) != (accept == "application/json") {
+				t.Errorf("HTTP %d with Accept-Post %q", tc.wantCode, accept)
 			}
 			if f.bus.count() != 0 || len(f.intents.intents) != 0 || len(f.keys.recs) != 0 {
 				t.Error("a rejected request published, stored an intent or claimed a key")

@@ -336,7 +336,11 @@ func TestBadInputIsRejected(t *testing.T) {
 			}
 		})
 	}
-	code, body, err := api.Do(context.Background(), http.MethodGet, "/orders/ORD-00000000-0000-0000-0000-000000000000", "", nil)
+	code, body, err := api.Do(context.Background(), http.MethodPost, "/orders", "application/x-www-form-urlencoded", []byte(valid))
+	if err != nil || code != http.StatusUnsupportedMediaType || !strings.Contains(string(body), "application/json") {
+		t.Errorf("a valid order sent as a form: HTTP %d %s %v, want 415 naming application/json", code, body, err)
+	}
+	code, body, err = api.Do(context.Background(), http.MethodGet, "/orders/ORD-00000000-0000-0000-0000-000000000000", "", nil)
 	if err != nil || code != 404 {
 		t.Errorf("unknown order: HTTP %d %s %v, want 404", code, body, err)
 	}
