@@ -93,7 +93,7 @@ type benchEvents struct{ history []events.Envelope }
 
 func (s benchEvents) Load(context.Context, string) ([]events.Envelope, error) { return s.history, nil }
 
-func (benchEvents) CustomerOrders(context.Context, string, int, *store.OrderCursor) ([]events.Envelope, *store.OrderCursor, error) {
+func (benchEvents) CustomerOrders(context.Context, string, int, *store.OrderCursor) ([]store.ListedOrder, *store.OrderCursor, error) {
 	return nil, nil, nil
 }
 

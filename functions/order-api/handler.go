@@ -24,10 +24,11 @@ type publisher interface {
 }
 
 // eventStore reads orders from the event store (dynamo.EventStore): one order's events, and a
-// customer's orders through the store's index.
+// customer's orders through the store's index. An event that no longer reads is
+// store.ErrUnreadable: Load returns the others with it, CustomerOrders lists the order with it.
 type eventStore interface {
 	Load(ctx context.Context, orderID string) ([]events.Envelope, error)
-	CustomerOrders(ctx context.Context, customerID string, limit int, after *store.OrderCursor) ([]events.Envelope, *store.OrderCursor, error)
+	CustomerOrders(ctx context.Context, customerID string, limit int, after *store.OrderCursor) ([]store.ListedOrder, *store.OrderCursor, error)
 }
 
 // stockReader reads the units left per SKU; a SKU missing from the answer still has its

@@ -52,14 +52,27 @@ func (b *recordingBus) count() int {
 // fakeEvents is the event store: events per order, and the customer index over OrderPlaced.
 type fakeEvents struct {
 	events map[string][]events.Envelope
-	err    error
+	// unreadable are the stored events that no longer read (store.ErrUnreadable): order id →
+	// sequence.
+	unreadable map[string]int
+	err        error
 }
 
 func (s *fakeEvents) Load(_ context.Context, orderID string) ([]events.Envelope, error) {
-	return s.events[orderID], s.err
+	seq, broken := s.unreadable[orderID]
+	if !broken || s.err != nil {
+		return s.events[orderID], s.err
+	}
+	var read []events.Envelope
+	for _, e := range s.events[orderID] {
+		if e.Sequence != seq {
+			read = append(read, e)
+		}
+	}
+	return read, fmt.Errorf("load %s: a stored event: %w: schema", orderID, store.ErrUnreadable)
 }
 
-func (s *fakeEvents) CustomerOrders(_ context.Context, customerID string, limit int, after *store.OrderCursor) ([]events.Envelope, *store.OrderCursor, error) {
+func (s *fakeEvents) CustomerOrders(_ context.Context, customerID string, limit int, after *store.OrderCursor) ([]store.ListedOrder, *store.OrderCursor, error) {
 	if s.err != nil {
 		return nil, nil, s.err
 	}
@@ -86,11 +99,20 @@ func (s *fakeEvents) CustomerOrders(_ context.Context, customerID string, limit 
 		i := slices.IndexFunc(mine, func(e events.Envelope) bool { return e.OrderID == after.OrderID })
 		mine = mine[i+1:]
 	}
-	if len(mine) <= limit {
-		return mine, nil, nil
+	var next *store.OrderCursor
+	if len(mine) > limit {
+		mine = mine[:limit]
+		next = &store.OrderCursor{PlacedAt: mine[limit-1].Time, OrderID: mine[limit-1].OrderID}
 	}
-	last := mine[limit-1]
-	return mine[:limit], &store.OrderCursor{PlacedAt: last.Time, OrderID: last.OrderID}, nil
+	listed := make([]store.ListedOrder, 0, len(mine))
+	for _, e := range mine {
+		l := store.ListedOrder{OrderID: e.OrderID, PlacedAt: e.Time, Placed: e}
+		if s.unreadable[e.OrderID] == 1 {
+			l.Placed, l.Err = events.Envelope{}, fmt.Errorf("order %s: its OrderPlaced: %w: schema", e.OrderID, store.ErrUnreadable)
+		}
+		listed = append(listed, l)
+	}
+	return listed, next, nil
 }
 
 type fakeStock struct {
@@ -109,6 +131,17 @@ type memKeys struct {
 	// beforeTakeOver, if set, runs (unlocked) as TakeOver is called: what another request
 	// did between this one's Claim and its TakeOver.
 	beforeTakeOver func()
+	// lostAnswers is how many of the next Claims and TakeOvers write, then fail (their answer lost).
+	lostAnswers int
+}
+
+// lost reports whether this write's answer is to be lost, counting it.
+func (m *memKeys) lost() bool {
+	if m.lostAnswers == 0 {
+		return false
+	}
+	m.lostAnswers--
+	return true
 }
 
 func (m *memKeys) Claim(_ context.Context, rec store.IdempotencyRecord, now time.Time) (store.IdempotencyRecord, bool, error) {
@@ -123,6 +156,9 @@ func (m *memKeys) Claim(_ context.Context, rec store.IdempotencyRecord, now time
 	}
 	rec.LeaseUntil, rec.ExpiresAt = rec.LeaseUntil.Truncate(time.Second), rec.ExpiresAt.Truncate(time.Second)
 	m.recs[k] = rec
+	if m.lost() {
+		return store.IdempotencyRecord{}, false, errors.New("claim: connection reset")
+	}
 	return rec, true, nil
 }
 
@@ -140,6 +176,9 @@ func (m *memKeys) TakeOver(_ context.Context, customerID, key, fingerprint, leas
 	}
 	rec.LeaseID, rec.LeaseUntil = leaseID, until.Truncate(time.Second)
 	m.recs[k] = rec
+	if m.lost() {
+		return store.IdempotencyRecord{}, false, errors.New("take over: connection reset")
+	}
 	return rec, true, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
@@ -30,9 +31,10 @@ const (
 type orderPage struct {
 	Orders     []orderSummary `json:"orders"`
 	NextCursor string         `json:"nextCursor,omitempty"` // pass as ?cursor= for the next page; absent on the last
-	// Unavailable are the caller's orders on this page whose history does not fold (GET
-	// /orders/{orderId} answers 500 for them): named, so that one broken order does not take
-	// the caller's whole list down with it, nor vanish from it.
+	// Unavailable are the caller's orders on this page whose history does not fold, or holds an
+	// event that no longer reads (GET /orders/{orderId} answers 500 for them, 404 if even their
+	// OrderPlaced does not read): named, so that one broken order does not take the caller's
+	// whole list down with it, nor vanish from it.
 	Unavailable []unavailableOrder `json:"unavailable,omitempty"`
 }
 
@@ -61,10 +63,14 @@ func (h *Handler) get(ctx context.Context, logger *slog.Logger, orderID, custome
 		return reply(http.StatusBadRequest, errorBody{Error: fmt.Sprintf("%s is not an order id (ORD-<uuid>)", order.Quote(orderID)), Field: "orderId"})
 	}
 	evs, err := h.Events.Load(ctx, orderID)
-	if err != nil {
+	var o order.Order
+	switch {
+	case errors.Is(err, store.ErrUnreadable): // evs: the events that read; told as a fold error is
+	case err != nil:
 		return internalError(ctx, logger, fmt.Errorf("load %s: %w", orderID, err))
+	default:
+		o, err = order.Fold(evs)
 	}
-	o, err := order.Fold(evs)
 	switch {
 	case errors.Is(err, order.ErrNotFound) || (err == nil && o.CustomerID != customer) || (err != nil && !isOwner(evs, customer)):
 		// Also while the projector has not yet stored OrderPlaced (the read side is eventually
@@ -110,7 +116,7 @@ func (h *Handler) list(ctx context.Context, logger *slog.Logger, req lambdaevent
 	limit := defaultPageSize
 	if v, ok := req.QueryStringParameters["limit"]; ok {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxPageSize {
+		if err != nil || n < 1 || n > maxPageSize || strings.Trim(v, "0123456789") != "" || v[0] == '0' { // digits only: not "+5", "05"
 			return reply(http.StatusBadRequest, errorBody{Error: fmt.Sprintf("limit must be an integer from 1 to %d", maxPageSize), Field: "limit"})
 		}
 		limit = n
@@ -123,29 +129,39 @@ func (h *Handler) list(ctx context.Context, logger *slog.Logger, req lambdaevent
 		}
 		after = &c
 	}
-	placed, next, err := h.Events.CustomerOrders(ctx, customer, limit, after)
+	listed, next, err := h.Events.CustomerOrders(ctx, customer, limit, after)
 	if err != nil {
 		return internalError(ctx, logger, err)
 	}
-	// Each order's slot: its summary, unavailable (its history does not fold), or neither (its
-	// events name another customer than the index does: not the caller's to see).
+	// Each order's slot: its summary, unavailable (its history does not fold or read), or neither
+	// (its events name another customer than the index does: not the caller's to see).
 	type slot struct {
 		summary     *orderSummary
 		unavailable bool
 	}
-	slots := make([]slot, len(placed))
+	slots := make([]slot, len(listed))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(foldsAtOnce)
-	for i, e := range placed {
+	for i, l := range listed {
+		if l.Err != nil { // its OrderPlaced does not read: the index, keyed on the caller, lists it
+			logger.ErrorContext(ctx, "a listed order's OrderPlaced does not read: listed as unavailable", "orderId", l.OrderID, "error", l.Err.Error())
+			slots[i].unavailable = true
+			continue
+		}
+		e := l.Placed
 		g.Go(func() error {
 			evs, err := h.Events.Load(gctx, e.OrderID)
-			if err != nil {
+			var o order.Order
+			switch {
+			case errors.Is(err, store.ErrUnreadable): // evs: the events that read; told as a fold error is
+			case err != nil:
 				return fmt.Errorf("load %s: %w", e.OrderID, err) // transient: the page fails, the client retries
+			default:
+				o, err = order.Fold(evs)
 			}
-			o, err := order.Fold(evs)
 			switch {
 			case err != nil && isOwner(evs, customer):
-				logger.ErrorContext(ctx, "a listed order's history does not fold: listed as unavailable", "orderId", e.OrderID, "error", err.Error())
+				logger.ErrorContext(ctx, "a listed order's history does not fold or read: listed as unavailable", "orderId", e.OrderID, "error", err.Error())
 				slots[i].unavailable = true
 				return nil
 			case err != nil || o.CustomerID != customer: // the index is keyed on the customer: a stored event says otherwise
@@ -162,13 +178,13 @@ func (h *Handler) list(ctx context.Context, logger *slog.Logger, req lambdaevent
 	if err := g.Wait(); err != nil {
 		return internalError(ctx, logger, err)
 	}
-	page := orderPage{Orders: make([]orderSummary, 0, len(placed))}
+	page := orderPage{Orders: make([]orderSummary, 0, len(listed))}
 	for i, sl := range slots {
 		switch {
 		case sl.summary != nil:
 			page.Orders = append(page.Orders, *sl.summary)
 		case sl.unavailable:
-			page.Unavailable = append(page.Unavailable, unavailableOrder{OrderID: placed[i].OrderID, PlacedAt: placed[i].Time,
+			page.Unavailable = append(page.Unavailable, unavailableOrder{OrderID: listed[i].OrderID, PlacedAt: listed[i].PlacedAt,
 				Error: "this order cannot be shown now: its history does not read as one order (it is kept, and order-api logs why)"})
 		}
 	}

@@ -56,6 +56,7 @@ func TestGetOrder(t *testing.T) {
 		id         string
 		stored     []events.Envelope
 		storeErr   error
+		unreadable int // the sequence of a stored event that does not read
 		wantCode   int
 		wantStatus order.Status
 		wantEvents int
@@ -73,12 +74,18 @@ func TestGetOrder(t *testing.T) {
 		{name: "a history that does not fold, of another customer's order: as unknown", customer: bob, id: id, stored: conflicting, wantCode: 404},
 		{name: "a history that does not fold, placed in an old version: its owner is told", customer: owner, id: id, stored: legacyConflicting, wantCode: 500},
 		{name: "a history that does not fold, placed in an old version, of another customer's order: as unknown", customer: bob, id: id, stored: legacyConflicting, wantCode: 404},
+		{name: "an event that does not read: its owner is told", customer: owner, id: id, stored: history, unreadable: 3, wantCode: 500},
+		{name: "an event that does not read, of another customer's order: as unknown", customer: bob, id: id, stored: history, unreadable: 3, wantCode: 404},
+		{name: "an OrderPlaced that does not read: whose it is cannot be told", customer: owner, id: id, stored: history, unreadable: 1, wantCode: 404},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture()
 			f.events.events[id] = tc.stored
 			f.events.err = tc.storeErr
+			if tc.unreadable != 0 {
+				f.events.unreadable = map[string]int{id: tc.unreadable}
+			}
 			resp := f.do(t, getOrder(tc.customer, tc.id))
 			if resp.StatusCode != tc.wantCode {
 				t.Fatalf("status = %d, want %d (body %s)", resp.StatusCode, tc.wantCode, resp.Body)
@@ -186,7 +193,7 @@ func TestListOrders(t *testing.T) {
 	}
 
 	for _, q := range []map[string]string{
-		{"limit": "0"}, {"limit": "51"}, {"limit": "ten"},
+		{"limit": "0"}, {"limit": "51"}, {"limit": "ten"}, {"limit": "+5"}, {"limit": "05"}, {"limit": "-0"}, {"limit": ""},
 		{"cursor": "not-base64!"}, {"cursor": "e30"}, // {} : no order in it
 	} {
 		req := request(routeList, alice, "")
@@ -215,13 +222,20 @@ func TestListOrdersAroundABrokenOne(t *testing.T) {
 		fixture.Event(t, events.TypeInventoryReserved, broken, 2, events.InventoryReserved{OrderID: broken, Items: []events.StockLine{{SKU: "SKU-001", Quantity: 2}}})}
 	// Two OrderPlaced at sequence 1, alice's and bob's: the index lists it for both.
 	f.events.events[disputed] = []events.Envelope{placedBy(t, disputed, alice, t0.Add(2*time.Minute)), placedBy(t, disputed, bob, t0.Add(2*time.Minute))}
+	// Events that no longer read (written by a newer version, say): a later one, and an OrderPlaced.
+	laterUnread, placedUnread := fixture.OrderID(204), fixture.OrderID(205)
+	placedAt := map[string]time.Time{broken: t0.Add(time.Minute), laterUnread: t0.Add(3 * time.Minute), placedUnread: t0.Add(4 * time.Minute)}
+	f.events.events[laterUnread] = []events.Envelope{placedBy(t, laterUnread, alice, placedAt[laterUnread]),
+		fixture.Event(t, events.TypeInventoryReserved, laterUnread, 2, events.InventoryReserved{OrderID: laterUnread, Items: []events.StockLine{{SKU: "SKU-001", Quantity: 1}}})}
+	f.events.events[placedUnread] = []events.Envelope{placedBy(t, placedUnread, alice, placedAt[placedUnread])}
+	f.events.unreadable = map[string]int{laterUnread: 2, placedUnread: 1}
 
 	for _, tc := range []struct {
 		customer        string
 		wantOrders      []string
 		wantUnavailable []string
 	}{
-		{alice, []string{good}, []string{broken}},
+		{alice, []string{good}, []string{placedUnread, laterUnread, broken}},
 		{bob, []string{}, nil},
 	} {
 		resp := f.do(t, request(routeList, tc.customer, ""))
@@ -236,8 +250,8 @@ func TestListOrdersAroundABrokenOne(t *testing.T) {
 		}
 		for _, u := range page.Unavailable {
 			unavailable = append(unavailable, u.OrderID)
-			if !u.PlacedAt.Equal(placed.Time) || u.Error == "" {
-				t.Errorf("%s: unavailable %+v, want its placedAt %v and a reason", tc.customer, u, placed.Time)
+			if !u.PlacedAt.Equal(placedAt[u.OrderID]) || u.Error == "" {
+				t.Errorf("%s: unavailable %+v, want its placedAt %v and a reason", tc.customer, u, placedAt[u.OrderID])
 			}
 		}
 		if !slices.Equal(orders, tc.wantOrders) || !slices.Equal(unavailable, tc.wantUnavailable) {

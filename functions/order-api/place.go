@@ -120,9 +120,18 @@ func (h *Handler) claim(ctx context.Context, logger *slog.Logger, customer, key,
 		OrderID: h.newID(), IntentID: h.newIntentID(), LeaseID: h.newLeaseID(), LeaseUntil: now.Add(leaseTime),
 		CreatedAt: now, ExpiresAt: now.Add(keyLifetime),
 	}
+	// A claim or take-over that failed may still have been written (an answer lost after the
+	// write): the key is released as after any 5xx, so that the client's retry is not a 409
+	// until the lease runs out. Release is conditional on this request's lease: nothing else is freed.
+	failed := func(err error) (attempt, lambdaevents.APIGatewayV2HTTPResponse, bool) {
+		if rerr := h.Keys.Release(ctx, customer, key, rec.LeaseID, h.now()); rerr != nil {
+			logger.WarnContext(ctx, "could not release the Idempotency-Key; a retry waits for its lease to run out", "error", rerr.Error())
+		}
+		return attempt{}, internalError(ctx, logger, err), true
+	}
 	held, claimed, err := h.Keys.Claim(ctx, rec, now)
 	if err != nil {
-		return attempt{}, internalError(ctx, logger, err), true
+		return failed(err)
 	}
 	if !claimed {
 		if held.Fingerprint != "" && held.Fingerprint != fingerprint {
@@ -136,7 +145,7 @@ func (h *Handler) claim(ctx context.Context, logger *slog.Logger, customer, key,
 		case held.Status == store.KeyInProgress && held.LeaseRunOut(now):
 			held, claimed, err = h.Keys.TakeOver(ctx, customer, key, fingerprint, rec.LeaseID, now.Add(leaseTime), now)
 			if err != nil {
-				return attempt{}, internalError(ctx, logger, err), true
+				return failed(err)
 			}
 			if held.Status == store.KeyCompleted {
 				return attempt{}, replayed(held), true
@@ -270,11 +279,16 @@ func jsonContent(headers map[string]string) (lambdaevents.APIGatewayV2HTTPRespon
 	if !ok || v == "" {
 		return lambdaevents.APIGatewayV2HTTPResponse{}, true
 	}
-	if t, _, err := mime.ParseMediaType(v); err == nil && (t == "application/json" || strings.HasPrefix(t, "application/") && strings.HasSuffix(t, "+json")) {
+	t, _, err := mime.ParseMediaType(v)
+	if err != nil { // a parameter it cannot read: the type is what comes before the parameters
+		t, _, _ = strings.Cut(v, ";")
+		t = strings.ToLower(strings.TrimSpace(t))
+	}
+	if t == "application/json" || strings.HasPrefix(t, "application/") && strings.HasSuffix(t, "+json") {
 		return lambdaevents.APIGatewayV2HTTPResponse{}, true
 	}
 	resp := reply(http.StatusUnsupportedMediaType, errorBody{
-		Error: fmt.Sprintf("Content-Type %q is not supported: send the order as JSON, Content-Type: application/json", v), Field: "Content-Type",
+		Error: fmt.Sprintf("Content-Type %s is not supported: send the order as JSON, Content-Type: application/json", order.Quote(v)), Field: "Content-Type",
 	})
 	resp.Headers["Accept-Post"] = "application/json"
 	return resp, false

@@ -43,6 +43,7 @@ func TestPlaceOrderCreated(t *testing.T) {
 		{name: "with an Idempotency-Key", req: place(alice, validBody, "idempotency-key", `"8e03978e-40d5-43e8-bc93-6894a57f9324"`)},
 		{name: "json with a charset", req: place(alice, validBody, "content-type", "Application/JSON; charset=utf-8")},
 		{name: "a +json type", req: place(alice, validBody, "content-type", "application/vnd.orderflow+json")},
+		{name: "json with a parameter that does not parse", req: place(alice, validBody, "content-type", "application/json; charset")},
 		{name: "no Content-Type", req: func() lambdaevents.APIGatewayV2HTTPRequest {
 			r := place(alice, validBody)
 			delete(r.Headers, "content-type")
@@ -142,7 +143,8 @@ func TestPlaceOrderRejected(t *testing.T) {
 		{name: "a form", body: validBody, headers: []string{"content-type", "application/x-www-form-urlencoded"}, wantCode: 415, wantField: "Content-Type"},
 		{name: "text", body: validBody, headers: []string{"content-type", "text/plain; charset=utf-8"}, wantCode: 415, wantField: "Content-Type"},
 		{name: "bytes", body: validBody, headers: []string{"content-type", "application/octet-stream"}, wantCode: 415, wantField: "Content-Type"},
-		{name: "a type that does not parse", body: validBody, headers: []string{"content-type", "application/json;;"}, wantCode: 415, wantField: "Content-Type"},
+		{name: "a type that does not parse", body: validBody, headers: []string{"content-type", "application json"}, wantCode: 415, wantField: "Content-Type"},
+		{name: "a long type", body: validBody, headers: []string{"content-type", "text/" + strings.Repeat("x", 5000)}, wantCode: 415, wantField: "Content-Type"},
 		{name: "json in name only", body: validBody, headers: []string{"content-type", "text/json+xml"}, wantCode: 415, wantField: "Content-Type"},
 	}
 	for _, tc := range tests {
@@ -160,6 +162,9 @@ func TestPlaceOrderRejected(t *testing.T) {
 			}
 			if accept := resp.Headers["Accept-Post"]; (tc.wantCode == 415) != (accept == "application/json") {
 				t.Errorf("HTTP %d with Accept-Post %q", tc.wantCode, accept)
+			}
+			if len(got.Error) > 200 {
+				t.Errorf("the error quotes the request at length: %d characters", len(got.Error))
 			}
 			if f.bus.count() != 0 || len(f.intents.intents) != 0 || len(f.keys.recs) != 0 {
 				t.Error("a rejected request published, stored an intent or claimed a key")
@@ -300,6 +305,27 @@ func TestIdempotencyKey(t *testing.T) {
 		}
 		if _, ok := f.intents.intents["pi_00000000000000000000000000000099"]; !ok || f.bus.count() != 1 {
 			t.Errorf("the takeover did not reuse the claimed intent, or published %d", f.bus.count())
+		}
+	})
+	t.Run("a claim whose answer was lost: a 500, and the retry is not kept waiting", func(t *testing.T) {
+		for _, takeOver := range []bool{false, true} {
+			f := newFixture()
+			if takeOver { // a request that died holds the key; this one's take-over is written, its answer lost
+				f.keys.recs[[2]string{alice, "k1"}] = store.IdempotencyRecord{
+					CustomerID: alice, Key: "k1", Fingerprint: fingerprintOf(t, validBody), Status: store.KeyInProgress,
+					OrderID: fixture.OrderID(99), IntentID: "pi_00000000000000000000000000000099", LeaseID: "dead",
+					LeaseUntil: f.clock.Add(leaseTime), CreatedAt: *f.clock, ExpiresAt: f.clock.Add(keyLifetime),
+				}
+				f.advance(leaseTime + time.Second)
+			}
+			f.keys.lostAnswers = 1
+			if resp := f.do(t, place(alice, validBody, "Idempotency-Key", "k1")); resp.StatusCode != http.StatusInternalServerError {
+				t.Fatalf("take-over %v: the lost answer: %d %s, want 500", takeOver, resp.StatusCode, resp.Body)
+			}
+			f.advance(time.Second)
+			if resp := f.do(t, place(alice, validBody, "Idempotency-Key", "k1")); resp.StatusCode != http.StatusCreated || f.bus.count() != 1 {
+				t.Errorf("take-over %v: the retry a second later: %d %s (published %d), want 201 and one order", takeOver, resp.StatusCode, resp.Body, f.bus.count())
+			}
 		}
 	})
 	t.Run("a late first request that finishes as it is taken over: its answer, not a 409", func(t *testing.T) {

@@ -321,7 +321,7 @@ func TestEventStoreCustomerOrders(t *testing.T) {
 				t.Fatalf("%d orders by %d, page %d: %v, want %d from %s", tc.orders, tc.limit, i, got, want, placed[first].OrderID)
 			}
 			last := i == len(tc.pages)-1
-			if last != (next == nil) || !last && (next.OrderID != got[want-1].OrderID || !next.PlacedAt.Equal(got[want-1].Time)) {
+			if last != (next == nil) || !last && (next.OrderID != got[want-1].OrderID || !next.PlacedAt.Equal(got[want-1].PlacedAt)) {
 				t.Fatalf("%d orders by %d, page %d: next %+v (last page: %v)", tc.orders, tc.limit, i, next, last)
 			}
 			after = next
@@ -349,6 +349,25 @@ func TestEventStoreCustomerOrders(t *testing.T) {
 	if got, next, err := NewEventStore(short, "events").CustomerOrders(context.Background(), fixture.Customer, 20, nil); err != nil || len(got) != 1 || next == nil {
 		t.Errorf("a page cut at 1 MB: %v, next %+v, err %v", got, next, err)
 	}
+
+	// An OrderPlaced that no longer reads is listed by the index's keys, with why; the page goes on.
+	unread := fixture.OrderID(9)
+	withUnread := []map[string]types.AttributeValue{items[0],
+		{"orderId": str(unread), "placedAt": str("2026-03-01T11:00:00.250Z"), "envelope": str(`{"id":"x"}`)}, items[1]}
+	got, _, err := NewEventStore(&customerIndex{fakeDB: &fakeDB{}, items: withUnread}, "events").CustomerOrders(context.Background(), fixture.Customer, 20, nil)
+	if err != nil || len(got) != 3 || got[0].Err != nil || got[2].Err != nil || got[2].OrderID != placed[1].OrderID {
+		t.Fatalf("a page with an unreadable OrderPlaced: %+v, %v", got, err)
+	}
+	var ve *events.ValidationError
+	if u := got[1]; u.OrderID != unread || !u.PlacedAt.Equal(time.Date(2026, 3, 1, 11, 0, 0, 250e6, time.UTC)) ||
+		!errors.Is(u.Err, store.ErrUnreadable) || !errors.As(u.Err, &ve) || u.Placed.ID != "" {
+		t.Errorf("the unreadable order is listed as %+v", u)
+	}
+	// Without even the index's keys, it cannot be listed: the page fails, saying why.
+	withUnread[1] = map[string]types.AttributeValue{"orderId": str(unread), "envelope": str(`{"id":"x"}`)}
+	if _, _, err := NewEventStore(&customerIndex{fakeDB: &fakeDB{}, items: withUnread}, "events").CustomerOrders(context.Background(), fixture.Customer, 20, nil); err == nil || !strings.Contains(err.Error(), unread) {
+		t.Errorf("an index item without its placedAt: err = %v", err)
+	}
 }
 
 func TestEventStoreLoad(t *testing.T) {
@@ -374,10 +393,14 @@ func TestEventStoreLoad(t *testing.T) {
 		t.Errorf("queries = %+v", db.queries)
 	}
 
-	bad := &fakeDB{queryAnswers: []*dynamodb.QueryOutput{{Items: []map[string]types.AttributeValue{{"envelope": str(`{"id":"x"}`)}}}}}
+	// An event that does not read: the others are returned, with the error.
+	bad := &fakeDB{queryAnswers: []*dynamodb.QueryOutput{{Items: []map[string]types.AttributeValue{
+		{"envelope": str(string(fixture.JSON(t, e1)))}, {"envelope": str(`{"id":"x"}`)}, {"envelope": str(string(fixture.JSON(t, e2)))},
+	}}}}
 	var ve *events.ValidationError
-	if _, err := NewEventStore(bad, "events").Load(context.Background(), id); !errors.As(err, &ve) {
-		t.Errorf("corrupt stored event: err = %v", err)
+	got, err = NewEventStore(bad, "events").Load(context.Background(), id)
+	if !errors.As(err, &ve) || !errors.Is(err, store.ErrUnreadable) || len(got) != 2 || got[0].ID != e1.ID || got[1].ID != e2.ID {
+		t.Errorf("corrupt stored event: %+v, err = %v", got, err)
 	}
 }
 

@@ -205,21 +205,26 @@ func Records(ctx context.Context, client querier, table, orderID string) ([]stor
 }
 
 // Load returns the order's events in sequence order, read consistently; none if the order is
-// unknown. Each envelope is validated against its schema on the way out.
+// unknown. Each envelope is validated against its schema on the way out: if one fails, Load
+// returns the events that read and an error wrapping store.ErrUnreadable, which says why.
 func (es *EventStore) Load(ctx context.Context, orderID string) ([]events.Envelope, error) {
 	items, err := orderItems(ctx, es.client, es.table, orderID, "envelope")
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", orderID, err)
 	}
 	evs := make([]events.Envelope, 0, len(items))
+	var unreadable error
 	for _, item := range items {
 		e, err := events.Parse([]byte(item.Envelope))
 		if err != nil {
-			return nil, fmt.Errorf("load %s: stored event: %w", orderID, err)
+			if unreadable == nil {
+				unreadable = fmt.Errorf("load %s: a stored event: %w: %w", orderID, store.ErrUnreadable, err)
+			}
+			continue
 		}
 		evs = append(evs, e)
 	}
-	return evs, nil
+	return evs, unreadable
 }
 
 // orderItems reads every item of the order, in sequence order, consistently; projection names
@@ -285,7 +290,10 @@ func (es *EventStore) PlacedAt(ctx context.Context, orderID string) (time.Time, 
 // Limit, even when nothing follows, so a page exactly full would otherwise promise a next page
 // that is empty. The index is eventually consistent, like the event store's other readers: an
 // order appears once the projector has stored its OrderPlaced.
-func (es *EventStore) CustomerOrders(ctx context.Context, customerID string, limit int, after *store.OrderCursor) (placed []events.Envelope, next *store.OrderCursor, err error) {
+//
+// An OrderPlaced that no longer reads (store.ErrUnreadable) is listed by the id and time the
+// index keeps for it, with the error: one such order does not take its customer's list down.
+func (es *EventStore) CustomerOrders(ctx context.Context, customerID string, limit int, after *store.OrderCursor) (listed []store.ListedOrder, next *store.OrderCursor, err error) {
 	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(es.table),
 		IndexName:                 aws.String(CustomerOrdersIndex),
@@ -317,14 +325,20 @@ func (es *EventStore) CustomerOrders(ctx context.Context, customerID string, lim
 	}
 	for _, item := range items {
 		e, err := events.Parse([]byte(item.Envelope))
-		if err != nil {
-			return nil, nil, fmt.Errorf("orders of %s: stored event: %w", customerID, err)
+		if err == nil {
+			listed = append(listed, store.ListedOrder{OrderID: e.OrderID, PlacedAt: e.Time, Placed: e})
+			continue
 		}
-		placed = append(placed, e)
+		at, terr := time.Parse(placedAtLayout, item.PlacedAt)
+		if terr != nil || item.OrderID == "" { // not even the index's keys: nothing to list it by
+			return nil, nil, fmt.Errorf("orders of %s: an index item (order %q, placedAt %q) does not read: %w", customerID, item.OrderID, item.PlacedAt, err)
+		}
+		listed = append(listed, store.ListedOrder{OrderID: item.OrderID, PlacedAt: at,
+			Err: fmt.Errorf("order %s: its OrderPlaced: %w: %w", item.OrderID, store.ErrUnreadable, err)})
 	}
-	if more && len(placed) > 0 {
-		last := placed[len(placed)-1]
-		next = &store.OrderCursor{PlacedAt: last.Time, OrderID: last.OrderID}
+	if more && len(listed) > 0 {
+		last := listed[len(listed)-1]
+		next = &store.OrderCursor{PlacedAt: last.PlacedAt, OrderID: last.OrderID}
 	}
-	return placed, next, nil
+	return listed, next, nil
 }

@@ -24,6 +24,11 @@ var ErrConflict = errors.New("conflicting record")
 // ErrNotFound means there is no record under the key.
 var ErrNotFound = errors.New("no such record")
 
+// ErrUnreadable means a stored record no longer reads as what it was stored as: an event that
+// fails its schema (written by a newer version of the code than the one reading it, or
+// damaged). Retrying cannot fix it; the record is kept as it is.
+var ErrUnreadable = errors.New("stored record does not read")
+
 // EventRecord is one event appended to the event store (pk orderId, sk sequence).
 type EventRecord struct {
 	Envelope events.Envelope // the fact, as published
@@ -39,6 +44,15 @@ type EventRecord struct {
 type OrderCursor struct {
 	PlacedAt time.Time // when the order was placed (its OrderPlaced's time)
 	OrderID  string
+}
+
+// ListedOrder is one order in a customer's list: its OrderPlaced as stored or, when that does not
+// read (Err wraps ErrUnreadable), the order id and time the list's index keeps for it.
+type ListedOrder struct {
+	OrderID  string
+	PlacedAt time.Time
+	Placed   events.Envelope // the zero Envelope when Err is set
+	Err      error
 }
 
 // Line is a quantity of one SKU to reserve or release. InitialStock is the catalogue's
