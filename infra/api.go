@@ -146,7 +146,9 @@ func vendedLogGroupName(scope constructs.Construct, service, what string) *strin
 	return jsii.String("/aws/vendedlogs/" + service + "/" + *awscdk.Stack_Of(scope).StackName() + "-" + what)
 }
 
-// accessLogSettings implements awsapigatewayv2.IAccessLogSettings: one JSON line per request.
+// accessLogSettings implements awsapigatewayv2.IAccessLogSettings: one JSON line per request:
+// who (the address, the token's sub), what, the answer, and why API Gateway refused one (its
+// error message: a throttle, a missing route; the JWT authorizer's).
 type accessLogSettings struct{ group awslogs.ILogGroup }
 
 func (a *accessLogSettings) Destination() awsapigatewayv2.IAccessLogDestination {
@@ -154,5 +156,5 @@ func (a *accessLogSettings) Destination() awsapigatewayv2.IAccessLogDestination 
 }
 
 func (a *accessLogSettings) Format() awsapigateway.AccessLogFormat {
-	return awsapigateway.AccessLogFormat_Custom(jsii.String(`{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","requestTime":"$context.requestTime","method":"$context.httpMethod","path":"$context.path","routeKey":"$context.routeKey","status":"$context.status","latency":"$context.responseLatency","integrationError":"$context.integrationErrorMessage"}`))
+	return awsapigateway.AccessLogFormat_Custom(jsii.String(`{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","requestTime":"$context.requestTime","method":"$context.httpMethod","path":"$context.path","routeKey":"$context.routeKey","status":"$context.status","latency":"$context.responseLatency","integrationError":"$context.integrationErrorMessage","error":"$context.error.message","authorizerError":"$context.authorizer.error","customer":"$context.authorizer.claims.sub"}`))
 }

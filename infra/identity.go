@@ -26,7 +26,10 @@ func NewIdentity(scope constructs.Construct) *Identity {
 		SelfSignUpEnabled: jsii.Bool(true),
 		SignInAliases:     &awscognito.SignInAliases{Username: jsii.Bool(true)},
 		AutoVerify:        &awscognito.AutoVerifiedAttrs{Email: jsii.Bool(true)},
-		AccountRecovery:   awscognito.AccountRecovery_EMAIL_ONLY,
+		// A changed e-mail address takes effect once its code is confirmed: until then account
+		// recovery still goes to the verified one (someone holding a session cannot redirect it).
+		KeepOriginal:    &awscognito.KeepOriginalAttrs{Email: jsii.Bool(true)},
+		AccountRecovery: awscognito.AccountRecovery_EMAIL_ONLY,
 		PasswordPolicy: &awscognito.PasswordPolicy{
 			MinLength: jsii.Number(12), RequireLowercase: jsii.Bool(true), RequireUppercase: jsii.Bool(true),
 			RequireDigits: jsii.Bool(true), RequireSymbols: jsii.Bool(true),

@@ -134,8 +134,9 @@ func mathOnly(stack awscdk.Stack, a awscloudwatch.Alarm) {
 // that a function or DLQ added later is watched without anyone remembering to.
 func (o *Operations) Watch(stack awscdk.Stack) {
 	var functions []awslambda.Function
-	var dlqs []awssqs.Queue
+	var dlqs, work []awssqs.Queue
 	var rules []awsevents.Rule
+	var topics []awssns.Topic
 	for _, c := range *stack.Node().FindAll(constructs.ConstructOrder_PREORDER) {
 		switch r := c.(type) {
 		case awslambda.Function:
@@ -145,12 +146,20 @@ func (o *Operations) Watch(stack awscdk.Stack) {
 		case awssqs.Queue:
 			if r.DeadLetterQueue() == nil {
 				dlqs = append(dlqs, r)
+			} else {
+				work = append(work, r)
+			}
+		case awssns.Topic:
+			if *r.Node().Path() != *o.Topic.Node().Path() { // the alarms' own: e-mail only, no DLQ
+				topics = append(topics, r)
 			}
 		}
 	}
 	sort.Slice(functions, func(i, j int) bool { return *functions[i].Node().Path() < *functions[j].Node().Path() })
 	sort.Slice(dlqs, func(i, j int) bool { return *dlqs[i].Node().Path() < *dlqs[j].Node().Path() })
 	sort.Slice(rules, func(i, j int) bool { return *rules[i].Node().Path() < *rules[j].Node().Path() })
+	sort.Slice(work, func(i, j int) bool { return *work[i].Node().Path() < *work[j].Node().Path() })
+	sort.Slice(topics, func(i, j int) bool { return *topics[i].Node().Path() < *topics[j].Node().Path() })
 
 	over, atLeast := awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD
 	for _, q := range dlqs {
@@ -164,6 +173,26 @@ func (o *Operations) Watch(stack awscdk.Stack) {
 		o.alarm(nameOf(q)+"Arrivals",
 			"More messages were dead-lettered, perhaps into a queue that already held some (its NotEmpty alarm, already in ALARM, does not page again). Read why with `go run ./scripts/redrive -dry-run`, fix the cause, then redrive.",
 			q.MetricNumberOfMessagesSent(fiveMinutes("Sum")), 1, atLeast)
+	}
+	// A work queue's message is handled, or dead-lettered by its consumer on its last receive,
+	// within maxReceiveCount visibility timeouts. One older than that (and five minutes) is not
+	// being received: its consumer's event source mapping is disabled or cannot poll. No DLQ can
+	// tell (nothing failed), and after the queue's retention (SQS's default, 4 days, shorter than
+	// its DLQ's 14 as SQS advises: a message keeps its first enqueue time when it is moved) it is gone.
+	for _, q := range work {
+		visibility := q.Node().DefaultChild().(awssqs.CfnQueue).VisibilityTimeout()
+		if visibility == nil {
+			panic(fmt.Sprintf("work queue %s: set its visibility timeout", nameOf(q)))
+		}
+		o.alarm(nameOf(q)+"NotConsumed",
+			fmt.Sprintf("A message has waited in the queue %s longer than its deliveries could take (%d receives of %.0f s, and five minutes): nothing receives it. Its consumer's event source mapping is disabled or cannot poll (aws lambda list-event-source-mappings; the function's Throttles and Errors); messages left unread expire after the queue's retention period (4 days).", nameOf(q), maxReceiveCount, *visibility),
+			q.MetricApproximateAgeOfOldestMessage(fiveMinutes("Maximum")), float64(maxReceiveCount)*(*visibility)+300, over)
+	}
+	// What SNS cannot deliver to a subscription goes to the subscription's DLQ (alarmed above); if
+	// that send fails too (the DLQ's policy or key), the copy is lost and only this metric tells.
+	for _, t := range topics {
+		o.alarm(nameOf(t)+"FailedToDeadLetter", "SNS could not move a message it failed to deliver from topic "+nameOf(t)+" to the subscription's dead-letter queue: that copy is lost. Check the DLQ's policy (it must let the topic send) and key; then find the order by its events and publish its notification again.",
+			t.Metric(jsii.String("NumberOfNotificationsFailedToRedriveToDlq"), fiveMinutes("Sum")), 1, atLeast)
 	}
 	wf := o.props.Workflow
 	for _, m := range []struct {
@@ -260,82 +289,6 @@ func (o *Operations) Watch(stack awscdk.Stack) {
 		api.MetricLatency(fiveMinutes("p99")), apiP99AlarmMillis, over)
 
 	o.dashboard(functions, dlqs)
-}
-
-// dashboard is one page for the flow: the business metrics, where the time goes, what failed.
-func (o *Operations) dashboard(functions []awslambda.Function, dlqs []awssqs.Queue) {
-	business := func(name, statistic string) awscloudwatch.IMetric {
-		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String(metricsNamespace), MetricName: jsii.String(name),
-			Statistic: jsii.String(statistic), Period: awscdk.Duration_Minutes(jsii.Number(5))})
-	}
-	cancelledBy := func(reason string) awscloudwatch.IMetric {
-		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String(metricsNamespace), MetricName: jsii.String(metricOrdersCancelled),
-			DimensionsMap: &map[string]*string{"Reason": jsii.String(reason)}, Statistic: jsii.String("Sum"), Label: jsii.String(reason),
-			Period: awscdk.Duration_Minutes(jsii.Number(5))})
-	}
-	graph := func(title string, width float64, left ...awscloudwatch.IMetric) awscloudwatch.IWidget {
-		return awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String(title), Width: jsii.Number(width), Height: jsii.Number(6), Left: &left})
-	}
-	each := func(metric func(fn awslambda.Function) awscloudwatch.IMetric) []awscloudwatch.IMetric {
-		out := make([]awscloudwatch.IMetric, 0, len(functions))
-		for _, fn := range functions {
-			out = append(out, metric(fn))
-		}
-		return out
-	}
-	depths := make([]awscloudwatch.IMetric, 0, len(dlqs))
-	for _, q := range dlqs {
-		depths = append(depths, q.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
-			Statistic: jsii.String("Maximum"), Label: jsii.String(nameOf(q)), Period: awscdk.Duration_Minutes(jsii.Number(5)),
-		}))
-	}
-	wf, api := o.props.Workflow, o.props.API
-	o.Dashboard = awscloudwatch.NewDashboard(o.scope, jsii.String("Flow"), &awscloudwatch.DashboardProps{
-		DefaultInterval: awscdk.Duration_Hours(jsii.Number(3)),
-		Widgets: &[]*[]awscloudwatch.IWidget{
-			{awscloudwatch.NewTextWidget(&awscloudwatch.TextWidgetProps{Width: jsii.Number(24), Height: jsii.Number(2), Markdown: jsii.String(
-				"# orderflow\nOrders from POST /orders to shipped or cancelled. Business metrics come from the projector (CloudWatch Embedded Metric Format, namespace `" +
-					metricsNamespace + "`); what each alarm means, and what to do first, is in the README's *Operating it*.")})},
-			{
-				graph("Orders", 8, business(metricOrdersPlaced, "Sum"), business(metricOrdersShipped, "Sum"), business(metricOrdersCancelled, "Sum"), business(metricRefunds, "Sum")),
-				graph("Cancelled, by reason", 8, cancelledBy("out-of-stock"), cancelledBy("payment-declined"), cancelledBy("fulfilment-failed"), cancelledBy("timed-out")),
-				graph("Placed → shipped or cancelled (ms)", 8, business(metricPlacedToTerminal, "p50"), business(metricPlacedToTerminal, "p99")),
-			},
-			{
-				graph("API latency (ms)", 8, api.MetricLatency(fiveMinutes("p50")), api.MetricLatency(fiveMinutes("p99"))),
-				graph("Saga duration (ms)", 8, wf.MetricTime(fiveMinutes("p50")), wf.MetricTime(fiveMinutes("p99"))),
-				graph("Stream consumers behind (ms)", 8, o.consumersBehind()...),
-			},
-			{graph("Function duration p99 (ms), per stage", 24, each(func(fn awslambda.Function) awscloudwatch.IMetric {
-				return fn.MetricDuration(&awscloudwatch.MetricOptions{Statistic: jsii.String("p99"), Label: jsii.String(nameOf(fn)), Period: awscdk.Duration_Minutes(jsii.Number(5))})
-			})...)},
-			{
-				graph("Function errors", 8, each(func(fn awslambda.Function) awscloudwatch.IMetric {
-					return fn.MetricErrors(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Label: jsii.String(nameOf(fn)), Period: awscdk.Duration_Minutes(jsii.Number(5))})
-				})...),
-				graph("Function throttles", 8, each(func(fn awslambda.Function) awscloudwatch.IMetric {
-					return fn.MetricThrottles(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Label: jsii.String(nameOf(fn)), Period: awscdk.Duration_Minutes(jsii.Number(5))})
-				})...),
-				graph("Dead-letter queue depths", 8, depths...),
-			},
-			{graph("Executions failed, timed out, aborted", 12, wf.MetricFailed(fiveMinutes("Sum")), wf.MetricTimedOut(fiveMinutes("Sum")), wf.MetricAborted(fiveMinutes("Sum"))),
-				awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{Title: jsii.String("Alarms"), Width: jsii.Number(12), Height: jsii.Number(6), Alarms: &o.alarms})},
-		},
-	})
-}
-
-// consumersBehind is how far behind the stream its readers are: the stream's figure (the most
-// behind at each read) and each consumer's own, which the stream's can hide.
-func (o *Operations) consumersBehind() []awscloudwatch.IMetric {
-	out := []awscloudwatch.IMetric{o.props.Stream.MetricGetRecordsIteratorAgeMilliseconds(&awscloudwatch.MetricOptions{
-		Statistic: jsii.String("Maximum"), Label: jsii.String("stream"), Period: awscdk.Duration_Minutes(jsii.Number(5)),
-	})}
-	for _, fn := range o.props.Consumers {
-		out = append(out, fn.Metric(jsii.String("IteratorAge"), &awscloudwatch.MetricOptions{
-			Statistic: jsii.String("Maximum"), Label: jsii.String(nameOf(fn)), Period: awscdk.Duration_Minutes(jsii.Number(5)),
-		}))
-	}
-	return out
 }
 
 // hasFailureDestination reports whether Lambda sends fn's failed events somewhere: an

@@ -495,6 +495,57 @@ func TestDashboard(t *testing.T) {
 }
 
 // What SNS cannot deliver to a subscribed queue goes to the subscription's own DLQ.
+// A work queue nothing receives fails nothing: no DLQ fills. Its oldest message's age tells,
+// past the longest its deliveries could take (maxReceiveCount visibility timeouts, and five minutes).
+func TestEveryWorkQueueHasAnAgeAlarm(t *testing.T) {
+	alarmed := map[string]float64{}
+	for id, p := range alarmsOn(t, "AWS/SQS", "ApproximateAgeOfOldestMessage") {
+		ref, _ := get(dimension(p, "QueueName"), "Fn::GetAtt").([]any)
+		if len(ref) != 2 || ref[1] != "QueueName" || p["Statistic"] != "Maximum" || p["ComparisonOperator"] != "GreaterThanThreshold" {
+			t.Errorf("%s: %v", id, p)
+			continue
+		}
+		alarmed[fmt.Sprint(ref[0])], _ = p["Threshold"].(float64)
+	}
+	work := 0
+	for id, p := range resources(t, "AWS::SQS::Queue") {
+		if p["RedrivePolicy"] == nil {
+			continue
+		}
+		work++
+		visibility, _ := p["VisibilityTimeout"].(float64)
+		if want := float64(maxReceiveCount)*visibility + 300; visibility == 0 || alarmed[id] != want {
+			t.Errorf("work queue %s (visibility %v s): age alarm at %v s, want %v", id, visibility, alarmed[id], want)
+		}
+		delete(alarmed, id)
+	}
+	if work < 3 || len(alarmed) != 0 {
+		t.Errorf("%d work queues; age alarms on queues that are none: %v", work, alarmed)
+	}
+}
+
+// A topic whose subscriptions have DLQs pages when SNS could not move a message there either.
+func TestTopicsWithDLQsAlarmOnFailedRedrives(t *testing.T) {
+	want := map[string]bool{}
+	for _, p := range resources(t, "AWS::SNS::Subscription") {
+		if get(p, "RedrivePolicy") != nil {
+			want[fmt.Sprint(get(p, "TopicArn", "Ref"))] = true
+		}
+	}
+	got := map[string]bool{}
+	for id, p := range alarmsOn(t, "AWS/SNS", "NumberOfNotificationsFailedToRedriveToDlq") {
+		ref, _ := get(dimension(p, "TopicName"), "Fn::GetAtt").([]any)
+		if len(ref) != 2 || ref[1] != "TopicName" || p["Statistic"] != "Sum" || p["Threshold"] != float64(1) {
+			t.Errorf("%s: %v", id, p)
+			continue
+		}
+		got[fmt.Sprint(ref[0])] = true
+	}
+	if len(want) == 0 || !maps.Equal(got, want) {
+		t.Errorf("failed-redrive alarms on topics %v, want on %v", got, want)
+	}
+}
+
 func TestSubscriptionsHaveDLQs(t *testing.T) {
 	for id, p := range resources(t, "AWS::SNS::Subscription") {
 		if p["Protocol"] != "sqs" {

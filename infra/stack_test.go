@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -345,6 +346,19 @@ func TestAPI(t *testing.T) {
 		"DefaultRouteSettings": assertions.Match_ObjectLike(&map[string]any{"ThrottlingRateLimit": 100}),
 	})
 	hasProps(t, "AWS::ApiGatewayV2::Integration", map[string]any{"IntegrationType": "AWS_PROXY", "PayloadFormatVersion": "2.0"})
+	// Each access-log line is JSON, and says who asked and why a refused request was refused.
+	for id, p := range resources(t, "AWS::ApiGatewayV2::Stage") {
+		var line map[string]string
+		if err := json.Unmarshal([]byte(fmt.Sprint(get(p, "AccessLogSettings", "Format"))), &line); err != nil {
+			t.Errorf("%s: access-log format is not a JSON object: %v", id, err)
+		}
+		for field, variable := range map[string]string{"status": "$context.status", "error": "$context.error.message",
+			"authorizerError": "$context.authorizer.error", "customer": "$context.authorizer.claims.sub", "ip": "$context.identity.sourceIp"} {
+			if line[field] != variable {
+				t.Errorf("%s: access-log field %s = %q, want %s", id, field, line[field], variable)
+			}
+		}
+	}
 	for _, out := range []string{"ApiUrl", "UserPoolId", "UserPoolClientId"} {
 		if _, ok := get(tpl, "Outputs", out).(map[string]any); !ok {
 			t.Errorf("no %s output", out)
@@ -376,6 +390,8 @@ func TestIdentity(t *testing.T) {
 		"Policies": map[string]any{"PasswordPolicy": assertions.Match_ObjectLike(&map[string]any{
 			"MinimumLength": 12, "RequireLowercase": true, "RequireUppercase": true, "RequireNumbers": true, "RequireSymbols": true,
 		})},
+		// An unconfirmed new e-mail address does not take over account recovery.
+		"UserAttributeUpdateSettings": map[string]any{"AttributesRequireVerificationBeforeUpdate": []any{"email"}},
 	})
 }
 
