@@ -9,8 +9,12 @@ import (
 )
 
 // deliveryAttempts is how many times a queue's consumer handles a message before it gives up on
-// it and dead-letters it with the last error as the reason.
-const deliveryAttempts = 3
+// it and dead-letters it with the last error as the reason. Counted by SQS's receive count, which
+// also counts a receive the function never saw: Lambda's poller took the batch and the invoke was
+// throttled (the account's concurrency spent). Four, so that maxReceiveCount is the five AWS
+// advises for a Lambda event source for that reason: a throttle or two costs a message a retry,
+// not its place in the queue.
+const deliveryAttempts = 4
 
 // maxReceiveCount is the queues' redrive setting: how many times a message is received before
 // SQS moves it to the DLQ, which it does without a reason. One more than deliveryAttempts: the

@@ -71,8 +71,8 @@ func TestPaymentTimeoutCancelsTheOrder(t *testing.T) {
 
 	// The provider's late answer: the third delivery, about 60 s after the order, finds the
 	// payment voided, asks the provider for nothing (two attempts counted) and is done with (its
-	// "message done"); a third delivery that failed would have been parked in the DLQ with its
-	// reason (the third is a message's last attempt: record.LastReceive).
+	// "message done"); had it failed, it would come back once more and then be parked in the DLQ
+	// with its reason (the fourth is a message's last attempt: record.LastReceive).
 	eventually(t, 2*time.Minute, "the charge request's last delivery", func(ctx context.Context) error {
 		done, err := logged(ctx, "PaymentFunctionName", placedAt, p.OrderID, "message done", "action", "charge")
 		if err != nil {
