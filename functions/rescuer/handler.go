@@ -236,7 +236,10 @@ func (h *Handler) execution(ctx context.Context, d statusChange) (failedExecutio
 type recorded struct {
 	State       json.RawMessage // nil: none (the execution stopped before its first task)
 	RefundError json.RawMessage // nil: no refund failed
-	outcome     string          // the state's outcome, which the rescue's Choice reads, for the log
+	// Caught is the error a Catch wrote ($.error) before the execution stopped: the failure its
+	// compensation was for, whose reason the refund and the cancellation it made give. Nil: none.
+	Caught  *workflow.TaskError
+	outcome string // the state's outcome, which the rescue's Choice reads, for the log
 }
 
 // lastState reads the execution's history from the newest event back to the last saga state
@@ -304,6 +307,9 @@ func recordedIn(e types.HistoryEvent) recorded {
 	r := recorded{State: state.Raw(), outcome: state.Member("outcome").Str()}
 	if refund := out.Member("refundError"); refund.IsObject() {
 		r.RefundError = refund.Raw()
+	}
+	if caught := out.Member("error"); caught.IsObject() && caught.Member("Error").Str() != "" {
+		r.Caught = &workflow.TaskError{Error: caught.Member("Error").Str(), Cause: caught.Member("Cause").Str()}
 	}
 	return r
 }

@@ -290,10 +290,21 @@ func TestRescue(t *testing.T) {
 			wantError: workflow.TaskError{Error: "States.ABORTED"},
 		},
 		{
+			// The compensation's error too: the failure it was compensating, whose reason its
+			// refund and cancellation gave.
 			name: "CompensationFailed: the compensation's state wins", status: workflow.StatusFailed, errName: "CompensationFailed", cause: compensationFailedCause,
 			history:   o.compensationFailed(t),
 			wantState: o.cancelled(t, o.reserved(t)), wantFrom: "PublishCompensation",
-			wantError: workflow.TaskError{Error: "CompensationFailed", Cause: compensationFailedCause},
+			wantError: workflow.TaskError{Error: "EventBridge.EventBridgeException", Cause: "Service Unavailable (Status Code: 503)"},
+		},
+		{
+			// A payment answer that timed out was being compensated: the rescue cancels as
+			// timed-out, as the refund already told (PaymentRefunded), not as fulfilment-failed.
+			name: "CompensationFailed after the payment timed out: its reason kept", status: workflow.StatusFailed, errName: "CompensationFailed", cause: compensationFailedCause,
+			history: o.compensationFailedAfter(t, catch{"RequestPayment", "sqs:sendMessage.waitForTaskToken", "States.Timeout", ""},
+				map[string]any{"error": workflow.TaskError{Error: "States.Timeout", Cause: ""}}),
+			wantState: o.cancelled(t, o.reserved(t)), wantFrom: "PublishCompensation",
+			wantError: workflow.TaskError{Error: "States.Timeout"},
 		},
 		{
 			// The rescue carries the failed refund, so that it ends RefundFailed (an operator
@@ -301,7 +312,7 @@ func TestRescue(t *testing.T) {
 			name: "CompensationFailed after a refund failed", status: workflow.StatusFailed, errName: "CompensationFailed", cause: compensationFailedCause,
 			history:   o.refundThenCompensationFailed(t),
 			wantState: o.cancelled(t, o.reserved(t)), wantFrom: "PublishCompensation",
-			wantError:     workflow.TaskError{Error: "CompensationFailed", Cause: compensationFailedCause},
+			wantError:     workflow.TaskError{Error: "States.TaskFailed", Cause: "carrier down"},
 			wantRefundErr: refundTimedOut,
 		},
 		{
@@ -464,7 +475,7 @@ func TestInputLeftOut(t *testing.T) {
 			if len(f.starter.calls) != 1 || json.Unmarshal([]byte(aws.ToString(f.starter.calls[0].Input)), &input) != nil {
 				t.Fatalf("starts = %+v", f.starter.calls)
 			}
-			if !reflect.DeepEqual(normalize(t, input.Event), normalize(t, o.envelope)) || input.Error.Error != tc.wantErr ||
+			if !reflect.DeepEqual(normalize(t, input.Event), normalize(t, o.envelope)) || input.Error.Error != "EventBridge.EventBridgeException" ||
 				input.Rescue.Error != tc.wantErr || input.Rescue.Cause != compensationFailedCause {
 				t.Errorf("rescue input = %s", aws.ToString(f.starter.calls[0].Input))
 			}

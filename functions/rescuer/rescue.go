@@ -68,19 +68,25 @@ type Rescue struct {
 	Cause     string `json:"cause"`     // its cause, truncated to maxCauseLen bytes
 }
 
-// rescueInput builds the rescue execution's input. An execution with no error (timed out, or
-// aborted without one) gets "States."+status, as a Catch would see States.Timeout.
+// rescueInput builds the rescue execution's input. Its error ($.error, whose reason the rescue's
+// refund and cancellation give) is the one the execution's compensation was already for, if it
+// had begun one (a Catch wrote $.error: a refund it made may have told its reason already);
+// otherwise the execution's own, and for one with no error (timed out, or aborted without one)
+// "States."+status, as a Catch would see States.Timeout.
 func rescueInput(d statusChange, f failedExecution, envelope json.RawMessage, last recorded) RescueInput {
 	errName, cause := workflow.Truncate(f.err, maxErrorLen), workflow.Truncate(f.cause, maxCauseLen)
-	caught := errName
-	if caught == "" {
-		caught = "States." + d.Status
+	caught := workflow.TaskError{Error: errName, Cause: cause}
+	switch {
+	case last.Caught != nil:
+		caught = workflow.TaskError{Error: workflow.Truncate(last.Caught.Error, maxErrorLen), Cause: workflow.Truncate(last.Caught.Cause, maxCauseLen)}
+	case errName == "":
+		caught.Error = "States." + d.Status
 	}
 	return RescueInput{
 		Rescue:      Rescue{Execution: d.ExecutionARN, Status: d.Status, Error: errName, Cause: cause},
 		Event:       envelope,
 		State:       last.State,
-		Error:       workflow.TaskError{Error: caught, Cause: cause},
+		Error:       caught,
 		RefundError: last.RefundError,
 	}
 }
