@@ -237,7 +237,8 @@ func Park(park Parker) Middleware {
 				return err
 			}
 			if perr := park(ctx, m, err.Error()); perr != nil {
-				return fmt.Errorf("%w (and parking failed: %w)", err, perr)
+				// Not permanent any more: the message is retried (and parked then), as Log says.
+				return fmt.Errorf("could not park it, so it is retried: %w; it had failed for good: %s", perr, err.Error())
 			}
 			Logger(ctx).WarnContext(ctx, "message parked", "reason", err.Error())
 			return nil

@@ -79,6 +79,10 @@ func TestProcess(t *testing.T) {
 			if !strings.Contains(logs.String(), `"panic":"boom"`) {
 				t.Errorf("panic not logged: %s", logs.String())
 			}
+			// A message whose park failed is retried, and its log line says so.
+			if permanent := strings.Count(logs.String(), "message failed permanently"); tc.parkErr != nil && permanent != 0 {
+				t.Errorf("%d messages logged as failed for good, though their park failed and they are retried: %s", permanent, logs.String())
+			}
 		})
 	}
 }
