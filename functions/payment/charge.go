@@ -23,7 +23,8 @@ import (
 //     a delivery that claimed it may still be charging (until its deadline: ClaimedUntil), the
 //     message is not let go but retried, so that it refunds again once that charge can no
 //     longer land (see chargeMayLand);
-//   - a payment refunded already fails the task: any charge under its id was that one;
+//   - a payment refunded already fails the task: any charge under its id was that one (a
+//     request whose task has closed is a late duplicate, done with);
 //   - an approval that finds the payment closed when it is recorded (voided meanwhile) is
 //     refunded at once: compensation has run or is running, and must not be outlived by a charge;
 //   - a request whose task is closed (taskClosed: answered already, or given up on by the
@@ -67,6 +68,11 @@ func (h *Handler) charge(ctx context.Context, msg taskMessage, taskClosed bool) 
 		}
 		if taskClosed {
 			return nil // no answer to give: the workflow has moved on
+		}
+	case store.PaymentRefunded:
+		if taskClosed { // a late duplicate of a compensated order's request: not an error
+			record.Logger(ctx).InfoContext(ctx, "charge request of a closed task: the payment was refunded already, nothing to answer")
+			return nil
 		}
 	}
 	st.KeepUnpublished()

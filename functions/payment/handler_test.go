@@ -762,6 +762,18 @@ func TestChargeOfAClosedTask(t *testing.T) {
 	if len(failedIDs(resp)) != 0 || f.payments.stored[approved].Status != store.PaymentApproved || f.provider.net() != held {
 		t.Errorf("redelivery after the answer: failed %v, payment %+v, provider %d (was %d); want the approval kept", failedIDs(resp), f.payments.stored[approved], f.provider.net(), held)
 	}
+
+	// Refunded since (the order was compensated): a late duplicate is done with, quietly: no
+	// answer tried, nothing logged as an error.
+	p := f.payments.stored[approved]
+	p.Status = store.PaymentRefunded
+	f.payments.stored[approved] = p
+	f.tasks.closed["tk-2"] = true
+	logged := len(f.logs.String())
+	resp, _ = f.h.Handle(context.Background(), sqsEvent(msg("m-1", taskBody(t, "tk-2", placed2, reservedState(t, placed2)))))
+	if len(failedIDs(resp)) != 0 || len(f.tasks.failed) != 0 || f.provider.net() != held || strings.Contains(f.logs.String()[logged:], `"level":"ERROR"`) {
+		t.Errorf("a late duplicate of a refunded order: failed %v, tasks failed %v, provider %d (was %d), logs %s", failedIDs(resp), f.tasks.failed, f.provider.net(), held, f.logs.String())
+	}
 }
 
 // A message still failing transiently on its last attempt is parked with the last error as its
