@@ -8,7 +8,7 @@ import (
 	"github.com/orderflow-dev/orderflow/functions/toolkit"
 )
 
-// TestCapacityCountsMetrics: the custom metrics CAPACITY.md prices are as many as the projector
+// TestCapacityCountsMetrics: the custom metrics CAPACITY.md prices are as many as the functions
 // can emit. CloudWatch bills each name and dimension-value combination as one metric, so a
 // metric published with no dimension and per Reason counts once plus once per reason.
 func TestCapacityCountsMetrics(t *testing.T) {

@@ -35,6 +35,15 @@ func (o *Operations) dashboard(functions []awslambda.Function, dlqs []awssqs.Que
 			Statistic: jsii.String("Maximum"), Label: jsii.String(nameOf(q)), Period: awscdk.Duration_Minutes(jsii.Number(5)),
 		}))
 	}
+	perConsumer := func(name string) []awscloudwatch.IMetric {
+		out := make([]awscloudwatch.IMetric, 0, len(batchConsumers))
+		for _, c := range batchConsumers {
+			out = append(out, awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String(metricsNamespace), MetricName: jsii.String(name),
+				DimensionsMap: &map[string]*string{"Consumer": jsii.String(c)}, Statistic: jsii.String("Sum"), Label: jsii.String(c),
+				Period: awscdk.Duration_Minutes(jsii.Number(5))}))
+		}
+		return out
+	}
 	wf, api := o.props.Workflow, o.props.API
 	o.Dashboard = awscloudwatch.NewDashboard(o.scope, jsii.String("Flow"), &awscloudwatch.DashboardProps{
 		DefaultInterval: awscdk.Duration_Hours(jsii.Number(3)),
@@ -63,6 +72,10 @@ func (o *Operations) dashboard(functions []awslambda.Function, dlqs []awssqs.Que
 					return fn.MetricThrottles(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Label: jsii.String(nameOf(fn)), Period: awscdk.Duration_Minutes(jsii.Number(5))})
 				})...),
 				graph("Dead-letter queue depths", 8, depths...),
+			},
+			{
+				graph("Messages failed and retried, per consumer (no Errors: the batch reports them)", 12, perConsumer(metricRecordsFailed)...),
+				graph("Messages parked in a dead-letter queue, per consumer", 12, perConsumer(metricRecordsParked)...),
 			},
 			{graph("Executions failed, timed out, aborted", 12, wf.MetricFailed(fiveMinutes("Sum")), wf.MetricTimedOut(fiveMinutes("Sum")), wf.MetricAborted(fiveMinutes("Sum"))),
 				awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{Title: jsii.String("Alarms"), Width: jsii.Number(12), Height: jsii.Number(6), Alarms: &o.alarms})},

@@ -33,7 +33,14 @@ const (
 	metricRefunds          = "Refunds"
 	metricRefundedCents    = "RefundedCents"
 	metricPlacedToTerminal = "PlacedToTerminal" // milliseconds from OrderPlaced to OrderShipped or OrderCancelled
+	// The batch consumers write these after a batch with a failed or parked message, per dimension
+	// Consumer: what Lambda's Errors do not count (a consumer reports a failed message, it does not fail).
+	metricRecordsFailed = "RecordsFailed"
+	metricRecordsParked = "RecordsParked"
 )
+
+// batchConsumers are the values of the dimension Consumer: the functions that read a queue or the stream.
+var batchConsumers = []string{"analytics", "notifier", "payment", "projector"}
 
 // Thresholds of the alarms that are not "any at all".
 const (

@@ -605,18 +605,22 @@ func TestDashboardNamesTheEmittedMetrics(t *testing.T) {
 	for _, m := range catalog.Metrics {
 		emitted[m.Name] = true
 	}
-	for _, name := range []string{metricOrdersPlaced, metricOrdersShipped, metricOrdersCancelled, metricRefunds, metricRefundedCents, metricPlacedToTerminal} {
+	for _, name := range []string{metricOrdersPlaced, metricOrdersShipped, metricOrdersCancelled, metricRefunds, metricRefundedCents, metricPlacedToTerminal, metricRecordsFailed, metricRecordsParked} {
 		if !emitted[name] {
-			t.Errorf("the dashboard graphs %s, which the projector does not emit", name)
+			t.Errorf("the dashboard graphs %s, which no function emits", name)
 		}
 	}
 	for _, d := range catalog.Dimensions {
-		if d.Name != "Reason" {
-			continue
-		}
-		for _, r := range []string{"out-of-stock", "payment-declined", "fulfilment-failed"} {
-			if !slices.Contains(d.Values, r) {
-				t.Errorf("the dashboard graphs cancellations for %s, which is no Reason the projector emits", r)
+		switch d.Name {
+		case "Reason":
+			for _, r := range []string{"out-of-stock", "payment-declined", "fulfilment-failed"} {
+				if !slices.Contains(d.Values, r) {
+					t.Errorf("the dashboard graphs cancellations for %s, which is no Reason the projector emits", r)
+				}
+			}
+		case "Consumer":
+			if !slices.Equal(d.Values, batchConsumers) {
+				t.Errorf("the dashboard graphs the consumers %v, the functions emit %v", batchConsumers, d.Values)
 			}
 		}
 	}

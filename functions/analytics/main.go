@@ -4,6 +4,8 @@ package main
 
 import (
 	"log/slog"
+	"os"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -12,6 +14,7 @@ import (
 	"github.com/orderflow-dev/orderflow/functions/internal/boot"
 	"github.com/orderflow-dev/orderflow/functions/internal/deadletter"
 	"github.com/orderflow-dev/orderflow/functions/internal/dynamo"
+	"github.com/orderflow-dev/orderflow/functions/internal/metrics"
 )
 
 // Config is the function's environment, set by the CDK app.
@@ -24,5 +27,11 @@ func main() { boot.Main(build) }
 
 // build wires the adapters to the handler, once per cold start.
 func build(cfg Config, awsCfg aws.Config, logger *slog.Logger) (any, error) {
-	return boot.Handler(newHandler(dynamo.NewAnalytics(dynamodb.NewFromConfig(awsCfg), cfg.AnalyticsTable), deadletter.New(sqs.NewFromConfig(awsCfg), cfg.DLQURL), logger).Handle), nil
+	m, err := metrics.New(os.Stdout, metrics.Orderflow(), time.Now) // RecordsFailed, RecordsParked
+	if err != nil {
+		return nil, err
+	}
+	h := newHandler(dynamo.NewAnalytics(dynamodb.NewFromConfig(awsCfg), cfg.AnalyticsTable), deadletter.New(sqs.NewFromConfig(awsCfg), cfg.DLQURL), logger)
+	h.EventStream = h.EventStream.Reporting(metrics.ConsumerOutcomes(m, "analytics", logger))
+	return boot.Handler(h.Handle), nil
 }

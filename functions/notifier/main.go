@@ -5,6 +5,8 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"os"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -14,6 +16,7 @@ import (
 	"github.com/orderflow-dev/orderflow/functions/internal/deadletter"
 	"github.com/orderflow-dev/orderflow/functions/internal/dynamo"
 	"github.com/orderflow-dev/orderflow/functions/internal/envconfig"
+	"github.com/orderflow-dev/orderflow/functions/internal/metrics"
 )
 
 // Config is the function's environment, set by the CDK app.
@@ -49,5 +52,11 @@ func build(cfg Config, awsCfg aws.Config, logger *slog.Logger) (any, error) {
 		}
 		dlqs[queue] = deadletter.New(sqsClient, url)
 	}
-	return boot.Handler(newHandler(channels, dlqs, deadletter.NewSources(sqsClient), dynamo.NewNotifications(dynamodb.NewFromConfig(awsCfg), cfg.NotificationsTable), maxReceives, logger).Handle), nil
+	m, err := metrics.New(os.Stdout, metrics.Orderflow(), time.Now) // RecordsFailed, RecordsParked
+	if err != nil {
+		return nil, err
+	}
+	h := newHandler(channels, dlqs, deadletter.NewSources(sqsClient), dynamo.NewNotifications(dynamodb.NewFromConfig(awsCfg), cfg.NotificationsTable), maxReceives, logger)
+	h.queue = h.queue.Reporting(metrics.ConsumerOutcomes(m, "notifier", logger))
+	return boot.Handler(h.Handle), nil
 }

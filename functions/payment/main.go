@@ -6,6 +6,8 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"os"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -16,6 +18,7 @@ import (
 	"github.com/orderflow-dev/orderflow/functions/internal/deadletter"
 	"github.com/orderflow-dev/orderflow/functions/internal/dynamo"
 	"github.com/orderflow-dev/orderflow/functions/internal/envconfig"
+	"github.com/orderflow-dev/orderflow/functions/internal/metrics"
 	"github.com/orderflow-dev/orderflow/functions/internal/provider"
 	"github.com/orderflow-dev/orderflow/functions/internal/tasks"
 )
@@ -41,9 +44,13 @@ func build(cfg Config, awsCfg aws.Config, logger *slog.Logger) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("MAX_RECEIVE_COUNT: %w", err)
 	}
+	m, err := metrics.New(os.Stdout, metrics.Orderflow(), time.Now) // RecordsFailed, RecordsParked
+	if err != nil {
+		return nil, err
+	}
 	db := dynamodb.NewFromConfig(awsCfg)
 	sqsClient := sqs.NewFromConfig(awsCfg)
-	return boot.Handler(newHandler(cfg.EventBusName, ports{
+	h := newHandler(cfg.EventBusName, ports{
 		payments: dynamo.NewPayments(db, cfg.PaymentsTable),
 		intents:  dynamo.NewPaymentIntents(db, cfg.PaymentIntentsTable),
 		provider: provider.Sandbox{},
@@ -51,5 +58,7 @@ func build(cfg Config, awsCfg aws.Config, logger *slog.Logger) (any, error) {
 		seals:    dynamo.NewShipments(db, cfg.ShipmentsTable),
 		dlq:      deadletter.New(sqsClient, cfg.DLQURL),
 		source:   deadletter.NewSources(sqsClient),
-	}, maxReceives, logger).Handle), nil
+	}, maxReceives, logger)
+	h.queue = h.queue.Reporting(metrics.ConsumerOutcomes(m, "payment", logger))
+	return boot.Handler(h.Handle), nil
 }

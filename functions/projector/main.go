@@ -34,5 +34,7 @@ func build(cfg Config, awsCfg aws.Config, logger *slog.Logger) (any, error) {
 		return nil, err
 	}
 	es := dynamo.NewEventStore(dynamodb.NewFromConfig(awsCfg), cfg.EventStoreTable)
-	return boot.Handler(newHandler(es, deadletter.New(sqs.NewFromConfig(awsCfg), cfg.DLQURL), m, logger).Handle), nil
+	h := newHandler(es, deadletter.New(sqs.NewFromConfig(awsCfg), cfg.DLQURL), m, logger)
+	h.EventStream = h.EventStream.Reporting(metrics.ConsumerOutcomes(m, "projector", logger))
+	return boot.Handler(h.Handle), nil
 }

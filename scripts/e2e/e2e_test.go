@@ -350,6 +350,26 @@ func TestBadInputIsRejected(t *testing.T) {
 // whose message is msg and whose attributes hold attrs (key, value, …). A function's lines are
 // slog's JSON (Lambda's JSON log format) or, where the format is not passed on to the function
 // (MiniStack), slog's text.
+// emitted finds an EMF record of metric, for consumer, that the function a stack output names
+// wrote since a moment.
+func emitted(ctx context.Context, fnOutput string, since time.Time, metric, consumer string) error {
+	group, err := fnlogs.Group(ctx, lambda.NewFromConfig(stack.AWS), stack.Output(fnOutput))
+	if err != nil {
+		return err
+	}
+	found := false
+	err = fnlogs.Each(ctx, cloudwatchlogs.NewFromConfig(stack.AWS), group, `"`+metric+`"`, since.Add(-5*time.Second), time.Time{}, func(line string) {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["_aws"] != nil && rec["Consumer"] == consumer && rec[metric] != nil {
+			found = true
+		}
+	})
+	if err == nil && !found {
+		err = fmt.Errorf("no EMF record of %s for %s in %s since %s", metric, consumer, group, since.Format(time.RFC3339))
+	}
+	return err
+}
+
 func logged(ctx context.Context, fnOutput string, since time.Time, orderID, msg string, attrs ...string) (int, error) {
 	group, err := fnlogs.Group(ctx, lambda.NewFromConfig(stack.AWS), stack.Output(fnOutput))
 	if err != nil {

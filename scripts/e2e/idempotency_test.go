@@ -387,9 +387,9 @@ func source(t *testing.T, name string) redrive.Source {
 // it back to the queue, where (being still malformed) it is parked again: a new message.
 func TestMalformedQueueMessageIsParkedAndRedriven(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct{ source, queue, reason string }{
-		{"payments", "PaymentsQueueUrl", "not a payment task"},
-		{"email", "EmailQueueUrl", "not an EventBridge event"},
+	for _, tc := range []struct{ source, queue, reason, function, consumer string }{
+		{"payments", "PaymentsQueueUrl", "not a payment task", "PaymentFunctionName", "payment"},
+		{"email", "EmailQueueUrl", "not an EventBridge event", "NotifierFunctionName", "notifier"},
 	} {
 		t.Run(tc.source, func(t *testing.T) {
 			t.Parallel()
@@ -397,10 +397,16 @@ func TestMalformedQueueMessageIsParkedAndRedriven(t *testing.T) {
 			src := source(t, tc.source)
 			purgeFrom(t, src.DLQURL, marker)
 			body := `{"malformed":"` + marker + `"`
+			sent := time.Now()
 			if _, err := sqs.NewFromConfig(stack.AWS).SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(stack.Output(tc.queue)), MessageBody: aws.String(body)}); err != nil {
 				t.Fatal(err)
 			}
 			first := parkedWith(t, src.DLQURL, marker, tc.reason)
+			// The consumer counted it: an EMF record of RecordsParked (a metric on AWS), which
+			// Lambda's Errors would not show (the batch did not fail).
+			eventually(t, time.Minute, tc.consumer+"'s RecordsParked record", func(ctx context.Context) error {
+				return emitted(ctx, tc.function, sent, "RecordsParked", tc.consumer)
+			})
 
 			rep, err := redrive.Redrive(context.Background(), redrive.NewClients(stack), []redrive.Source{src}, redrive.Options{Match: marker, DryRun: true})
 			if err != nil || len(rep.Results) != 1 || rep.Results[0].Err != nil || !strings.Contains(rep.Results[0].Message.Reason, tc.reason) {

@@ -2,9 +2,13 @@ package metrics_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -350,5 +354,37 @@ func TestConcurrentEmit(t *testing.T) {
 	wg.Wait()
 	if recs := metricstest.Lines(t, []byte(out.String())); len(recs) != 50 {
 		t.Errorf("%d records, want 50", len(recs))
+	}
+}
+
+// A consumer's batch outcome is one record of RecordsFailed and RecordsParked, per Consumer; a
+// consumer the catalog does not list writes nothing and says so in the log.
+func TestConsumerOutcomes(t *testing.T) {
+	var out, logs bytes.Buffer
+	e, err := metrics.New(&out, metrics.Orderflow(), clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewJSONHandler(&logs, nil))
+	metrics.ConsumerOutcomes(e, "payment", logger)(context.Background(), 2, 1)
+	rec, err := metricstest.Parse(out.Bytes())
+	if err != nil {
+		t.Fatalf("%s: %v", out.String(), err)
+	}
+	got := map[string]float64{}
+	for _, m := range rec.Metrics() {
+		if m.Namespace != metrics.Namespace || m.Unit != string(metrics.Count) || len(m.Values) != 1 || len(m.Dimensions) != 1 || !slices.Equal(m.Dimensions[0], []string{metrics.Consumer}) {
+			t.Errorf("metric %+v", m)
+		}
+		got[m.Name] = m.Values[0]
+	}
+	if rec.Dimension(metrics.Consumer) != "payment" || !maps.Equal(got, map[string]float64{metrics.RecordsFailed: 2, metrics.RecordsParked: 1}) {
+		t.Errorf("record %s: consumer %q, metrics %v", out.String(), rec.Dimension(metrics.Consumer), got)
+	}
+
+	out.Reset()
+	metrics.ConsumerOutcomes(e, "someone", logger)(context.Background(), 1, 0)
+	if out.Len() != 0 || !strings.Contains(logs.String(), "batch metrics not emitted") {
+		t.Errorf("an unknown consumer: wrote %q, logged %q", out.String(), logs.String())
 	}
 }

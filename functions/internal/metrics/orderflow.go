@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"context"
+	"log/slog"
 	"strings"
 
 	"github.com/orderflow-dev/orderflow/events"
@@ -30,6 +32,25 @@ const (
 	// ended) and per Outcome. Not emitted when the OrderPlaced is not in the event store yet.
 	PlacedToTerminal = "PlacedToTerminal"
 )
+
+// The batch consumers' metrics: each consumer emits them after a batch in which a message
+// failed or was parked (none otherwise), per Consumer. A consumer reports a failed message for
+// the platform to retry without failing itself, so Lambda's Errors do not count it.
+const (
+	// RecordsFailed (Count, per Consumer): messages or records of a batch reported failed, to be
+	// retried (a stream's batch: the one record it is retried from).
+	RecordsFailed = "RecordsFailed"
+	// RecordsParked (Count, per Consumer): messages or records of a batch parked in the
+	// consumer's dead-letter queue, with their reason.
+	RecordsParked = "RecordsParked"
+)
+
+// Consumer is the batch consumer a RecordsFailed or RecordsParked is of: one of Consumers.
+const Consumer = "Consumer"
+
+// Consumers are the batch consumers (values of the Consumer dimension): the functions that read
+// a queue or the stream.
+var Consumers = []string{"analytics", "notifier", "payment", "projector"}
 
 // Dimensions of the business metrics.
 const (
@@ -66,7 +87,7 @@ func outcomes() []string {
 	return out
 }
 
-// Orderflow is the catalog of the business metrics.
+// Orderflow is the catalog of orderflow's metrics: the business metrics and the batch consumers'.
 func Orderflow() Catalog {
 	return Catalog{
 		Namespace: Namespace,
@@ -77,10 +98,24 @@ func Orderflow() Catalog {
 			{Name: Refunds, Unit: Count},
 			{Name: RefundedCents, Unit: Count},
 			{Name: PlacedToTerminal, Unit: Milliseconds, Dimensions: [][]string{{}, {Outcome}}},
+			{Name: RecordsFailed, Unit: Count, Dimensions: [][]string{{Consumer}}},
+			{Name: RecordsParked, Unit: Count, Dimensions: [][]string{{Consumer}}},
 		},
 		Dimensions: []Dimension{
+			{Name: Consumer, Values: Consumers},
 			{Name: Reason, Values: []string{events.ReasonOutOfStock, events.ReasonPaymentDeclined, events.ReasonFulfilmentFailed, events.ReasonTimedOut}},
 			{Name: Outcome, Values: outcomes()},
 		},
+	}
+}
+
+// ConsumerOutcomes reports a batch's failed and parked messages (record.Outcomes) as one record
+// of RecordsFailed and RecordsParked for consumer, one of Consumers; a record it cannot write is
+// logged, not failed: the batch is done either way.
+func ConsumerOutcomes(e *Emitter, consumer string, logger *slog.Logger) func(ctx context.Context, failed, parked int) {
+	return func(ctx context.Context, failed, parked int) {
+		if err := e.Emit(map[string]string{Consumer: consumer}, Of(RecordsFailed, float64(failed)), Of(RecordsParked, float64(parked))); err != nil {
+			logger.WarnContext(ctx, "batch metrics not emitted", "failed", failed, "parked", parked, "error", err.Error())
+		}
 	}
 }

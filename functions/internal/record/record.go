@@ -241,6 +241,7 @@ func Park(park Parker) Middleware {
 				return fmt.Errorf("could not park it, so it is retried: %w; it had failed for good: %s", perr, err.Error())
 			}
 			Logger(ctx).WarnContext(ctx, "message parked", "reason", err.Error())
+			countParked(ctx)
 			return nil
 		}
 	}

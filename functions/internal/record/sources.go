@@ -16,6 +16,7 @@ type SQSConsumer struct {
 	handle          Handler
 	concurrency     int
 	maxReceiveCount int
+	outcomes        Outcomes
 }
 
 // NewSQSConsumer wraps h in the Consumer chain (logger, park, maxReceiveCount: the queue's
@@ -24,15 +25,27 @@ func NewSQSConsumer(h Handler, logger *slog.Logger, park Parker, maxReceiveCount
 	return SQSConsumer{handle: Consumer(h, logger, park, maxReceiveCount), concurrency: concurrency, maxReceiveCount: maxReceiveCount}
 }
 
+// Reporting is c telling o each batch's failed and parked messages.
+func (c SQSConsumer) Reporting(o Outcomes) SQSConsumer {
+	c.outcomes = o
+	return c
+}
+
 // Handle handles one batch (SQS) and reports the messages to retry.
 func (c SQSConsumer) Handle(ctx context.Context, ev lambdaevents.SQSEvent) lambdaevents.SQSEventResponse {
-	return SQS(ctx, ev, c.handle, c.concurrency, c.maxReceiveCount)
+	var resp lambdaevents.SQSEventResponse
+	counted(ctx, c.outcomes, func(ctx context.Context) int {
+		resp = SQS(ctx, ev, c.handle, c.concurrency, c.maxReceiveCount)
+		return len(resp.BatchItemFailures)
+	})
+	return resp
 }
 
 // KinesisConsumer is a stream's consumer: its handler in the Consumer chain (a stream counts no
 // receives), run on each batch, a shard's, in order up to the first record that fails.
 type KinesisConsumer struct {
-	handle Handler
+	handle   Handler
+	outcomes Outcomes
 }
 
 // NewKinesisConsumer wraps h in the Consumer chain (logger; a poison record's body parked on dlq).
@@ -40,9 +53,20 @@ func NewKinesisConsumer(h Handler, logger *slog.Logger, dlq BodyParker) KinesisC
 	return KinesisConsumer{handle: Consumer(h, logger, ParkBody(dlq), 0)}
 }
 
+// Reporting is c telling o each batch's failed record (the one it is retried from) and parked ones.
+func (c KinesisConsumer) Reporting(o Outcomes) KinesisConsumer {
+	c.outcomes = o
+	return c
+}
+
 // Handle handles one batch (Kinesis) and reports the record to retry from.
 func (c KinesisConsumer) Handle(ctx context.Context, ev lambdaevents.KinesisEvent) lambdaevents.KinesisEventResponse {
-	return Kinesis(ctx, ev, c.handle)
+	var resp lambdaevents.KinesisEventResponse
+	counted(ctx, c.outcomes, func(ctx context.Context) int {
+		resp = Kinesis(ctx, ev, c.handle)
+		return len(resp.BatchItemFailures)
+	})
+	return resp
 }
 
 // EventStream is a consumer of the order-events stream (the projector's, analytics'): a
@@ -63,6 +87,12 @@ func NewEventStream(h func(ctx context.Context, e events.Envelope, m Message) er
 		}
 		return h(ctx, e, m)
 	}, logger, dlq)}
+}
+
+// Reporting is s telling o each batch's failed record and parked ones.
+func (s EventStream) Reporting(o Outcomes) EventStream {
+	s.consumer = s.consumer.Reporting(o)
+	return s
 }
 
 // Handle processes a batch and reports the record to retry from by sequence number; the

@@ -317,3 +317,62 @@ func TestConsumerParkPanics(t *testing.T) {
 type panickingDLQ struct{}
 
 func (panickingDLQ) Park(context.Context, []byte, string) error { panic("parker blew up") }
+
+// A consumer tells its Outcomes each batch's failed and parked messages, and nothing for a batch
+// where all went well.
+func TestOutcomesReported(t *testing.T) {
+	handler := func(_ context.Context, m Message) error {
+		switch string(m.Body) {
+		case "fail":
+			return errors.New("transient")
+		case "poison":
+			return Permanentf("poison")
+		}
+		return nil
+	}
+	park := func(context.Context, Message, string) error { return nil }
+	logger := slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))
+	type outcome struct{ failed, parked int }
+	for _, tc := range []struct {
+		name   string
+		bodies []string
+		want   []outcome
+		// A stream's batch stops at its first failure: the records after it wait for the retry.
+		wantKinesis []outcome
+	}{
+		{name: "all done: nothing reported", bodies: []string{"ok", "ok"}},
+		{name: "one failed, two parked", bodies: []string{"poison", "ok", "fail", "poison"}, want: []outcome{{1, 2}}, wantKinesis: []outcome{{1, 1}}},
+		{name: "only parked", bodies: []string{"poison"}, want: []outcome{{0, 1}}, wantKinesis: []outcome{{0, 1}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var sqsGot, kinesisGot []outcome
+			var sqsEv lambdaevents.SQSEvent
+			var kinesisEv lambdaevents.KinesisEvent
+			for i, b := range tc.bodies {
+				sqsEv.Records = append(sqsEv.Records, lambdaevents.SQSMessage{MessageId: fmt.Sprint("m-", i), Body: b})
+				var r lambdaevents.KinesisEventRecord
+				r.Kinesis.SequenceNumber, r.Kinesis.Data = fmt.Sprint(i), []byte(b)
+				kinesisEv.Records = append(kinesisEv.Records, r)
+			}
+			NewSQSConsumer(handler, logger, park, 0, 2).Reporting(func(_ context.Context, failed, parked int) {
+				sqsGot = append(sqsGot, outcome{failed, parked})
+			}).Handle(context.Background(), sqsEv)
+			if !slices.Equal(sqsGot, tc.want) {
+				t.Errorf("SQS: reported %v, want %v", sqsGot, tc.want)
+			}
+			NewKinesisConsumer(handler, logger, bodyParker(func(context.Context, []byte, string) error { return nil })).Reporting(func(_ context.Context, failed, parked int) {
+				kinesisGot = append(kinesisGot, outcome{failed, parked})
+			}).Handle(context.Background(), kinesisEv)
+			if !slices.Equal(kinesisGot, tc.wantKinesis) {
+				t.Errorf("Kinesis: reported %v, want %v", kinesisGot, tc.wantKinesis)
+			}
+		})
+	}
+}
+
+// bodyParker is a BodyParker from a function.
+type bodyParker func(ctx context.Context, body []byte, reason string) error
+
+func (p bodyParker) Park(ctx context.Context, body []byte, reason string) error {
+	return p(ctx, body, reason)
+}
