@@ -220,6 +220,7 @@ func (w *watcher) poll(ctx context.Context, customer, size int, all bool) (bool,
 				w.unavailable = map[string]unavailable{}
 			}
 			w.unavailable[u.OrderID] = unavailable{customer: customer, err: u.Error}
+			delete(w.listed, u.OrderID) // listed ended before, perhaps: its state now is unknown, not ended
 			open = true
 		}
 		w.mu.Unlock()

@@ -172,6 +172,9 @@ func TestWatcherTellsAnUnavailableOrder(t *testing.T) {
 	if got := w.late(); !slices.Contains(got, "ORD-1: named unavailable in its customer's orders: broken") {
 		t.Errorf("late %q, want ORD-1 named unavailable", got)
 	}
+	if ended, total := w.progress(); ended != 0 || total != 3 {
+		t.Errorf("progress %d of %d, want 0 of 3: ORD-1, listed SHIPPED before, is unavailable now, not ended", ended, total)
+	}
 	api.mu.Lock()
 	api.orders["c0"], api.unavailable["c0"] = []shop.OrderSummary{{OrderID: "ORD-bad", Status: "SHIPPED", PlacedAt: t0.Add(time.Second)}}, nil
 	api.mu.Unlock()
