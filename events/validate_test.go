@@ -3,11 +3,13 @@ package events
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"math/big"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -374,6 +376,27 @@ func BenchmarkCompileSchemas(b *testing.B) {
 	for b.Loop() {
 		if _, err := compileSchemas(schemas.FS); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// An amount past 2^53 - 1 is refused where it stands: every JSON reader keeps such integers
+// exactly, and none above (nor Go's int64 past 2^63 - 1, which a stored event could then never
+// be read back into).
+func TestAmountsStayExact(t *testing.T) {
+	sample := string(Sample(TypeOrderPlaced, 3))
+	total := regexp.MustCompile(`"totalCents": *\d+`)
+	if !total.MatchString(sample) {
+		t.Fatal("the OrderPlaced v3 sample has no totalCents")
+	}
+	for n, ok := range map[string]bool{"9007199254740991": true, "9007199254740992": false, "99999999999999999999": false} {
+		_, err := Parse([]byte(total.ReplaceAllString(sample, `"totalCents": `+n)))
+		var ve *ValidationError
+		switch {
+		case ok && errors.As(err, &ve) && slices.ContainsFunc(ve.Problems, func(p Problem) bool { return p.Path == "/payload/totalCents" }):
+			t.Errorf("totalCents %s: refused (%v)", n, err)
+		case !ok && (!errors.As(err, &ve) || !slices.ContainsFunc(ve.Problems, func(p Problem) bool { return p.Path == "/payload/totalCents" })):
+			t.Errorf("totalCents %s: %v, want it refused at /payload/totalCents", n, err)
 		}
 	}
 }

@@ -160,12 +160,15 @@ func start(raw []byte) (*workflow.State, error) {
 	return workflow.Start(e)
 }
 
-// priced checks an order's prices against the catalogue's, as order-api set them: each line of
-// a SKU on sale at its price, the total their sum. order-api prices every order it places; an
+// priced checks an order's prices against the catalogue's, as order-api set them: in the
+// catalogue's currency, each line of a SKU on sale at its price, the total their sum. order-api prices every order it places; an
 // OrderPlaced priced otherwise did not come from it (a legacy or forged event, one moved back
 // from a dead-letter queue), and the saga takes no stock and no money for it. (A price changed
 // by a deploy refuses the orders priced before it that are still being reserved: seconds' worth.)
 func priced(o events.OrderPlaced) error {
+	if o.Currency != catalogue.Currency { // the catalogue's prices are in one currency: charged in another, they are other prices
+		return fmt.Errorf("currency %q, the catalogue's is %s: not priced by order-api", o.Currency, catalogue.Currency)
+	}
 	for i, it := range o.Items {
 		if p, onSale := catalogue.Lookup(it.SKU); onSale && it.UnitPriceCents != p.PriceCents {
 			return fmt.Errorf("items[%d]: %s at %d cents, the catalogue's price is %d: not priced by order-api", i, it.SKU, it.UnitPriceCents, p.PriceCents)

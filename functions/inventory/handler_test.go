@@ -481,17 +481,20 @@ func TestReserveRefusesAnOrderNotPricedByTheAPI(t *testing.T) {
 	id := fixture.OrderID(5)
 	free := fixture.Placed(t, id, "tok_visa", events.Item{SKU: "SKU-001", Quantity: 10, UnitPriceCents: 0})
 	dear := fixture.Placed(t, id, "tok_visa", events.Item{SKU: "SKU-001", Quantity: 1, UnitPriceCents: 5999})
-	withTotal := func(cents int64) events.Envelope {
+	changed := func(change func(p *events.OrderPlaced)) events.Envelope {
 		e := fixture.Placed(t, id, "tok_visa", events.Item{SKU: "SKU-001", Quantity: 2, UnitPriceCents: 4999})
 		p, err := events.DecodePayload[events.OrderPlaced](e)
 		if err != nil {
 			t.Fatal(err)
 		}
-		p.TotalCents = cents
+		change(&p)
 		if e.Payload, err = json.Marshal(p); err != nil {
 			t.Fatal(err)
 		}
 		return e
+	}
+	withTotal := func(cents int64) events.Envelope {
+		return changed(func(p *events.OrderPlaced) { p.TotalCents = cents })
 	}
 	// Priced otherwise either way: below the catalogue's price takes stock for too little money,
 	// above it charges the customer more than the shop asks.
@@ -503,6 +506,8 @@ func TestReserveRefusesAnOrderNotPricedByTheAPI(t *testing.T) {
 		"a line above the price":  {dear, "SKU-001 at 5999 cents, the catalogue's price is 4999"},
 		"a total below their sum": {withTotal(1), "totalCents 1, the lines add up to 9998"},
 		"a total above their sum": {withTotal(19998), "totalCents 19998, the lines add up to 9998"},
+		// The catalogue's prices in another currency: 9998 yen is not $99.98.
+		"another currency": {changed(func(p *events.OrderPlaced) { p.Currency = "JPY" }), `currency "JPY", the catalogue's is USD`},
 	} {
 		l := newLedger()
 		_, err := newTestHandler(l).Handle(context.Background(), Request{Action: "reserve", Doc: workflow.Doc{Event: fixture.JSON(t, tc.e)}})
