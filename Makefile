@@ -111,7 +111,7 @@ deploy-local: deps ## bootstrap and deploy the stack to the emulator, built for 
 	@mkdir -p .emulator
 	@# bootstrap from outside the app folder, so the CLI does not synthesize the app twice
 	cd .emulator && $(LOCAL_ENV) ../node_modules/.bin/cdk bootstrap aws://000000000000/us-east-1 $(CDK_FLAGS)
-	@# MiniStack's CloudFormation refuses metric-math alarms: leave that one alarm out (README, emulator gaps)
+	@# MiniStack's CloudFormation refuses metric-math alarms: leave those alarms out (Api5xxRate, the consumers' …Stopped: README, emulator gaps)
 	@# emulator=true: the allowances MiniStack's IAM evaluator needs (README, emulator gaps); never in the AWS template
 	@# CHAOS_FAULTS (make chaos): the faults context value, armed in the functions it names
 	$(LOCAL_ENV) $(CDK) deploy Orderflow -c arch=$(HOST_ARCH) -c emulator=true $(CONTEXT) $${CHAOS_FAULTS:+-c "faults=$$CHAOS_FAULTS"} --parameters MetricMathAlarms=false --require-approval never --progress events $(CDK_FLAGS) \

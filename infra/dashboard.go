@@ -49,7 +49,7 @@ func (o *Operations) dashboard(functions []awslambda.Function, dlqs []awssqs.Que
 		DefaultInterval: awscdk.Duration_Hours(jsii.Number(3)),
 		Widgets: &[]*[]awscloudwatch.IWidget{
 			{awscloudwatch.NewTextWidget(&awscloudwatch.TextWidgetProps{Width: jsii.Number(24), Height: jsii.Number(2), Markdown: jsii.String(
-				"# orderflow\nOrders from POST /orders to shipped or cancelled. Business metrics come from the projector (CloudWatch Embedded Metric Format, namespace `" +
+				"# orderflow\nOrders from POST /orders to shipped or cancelled. Business metrics come from the projector, the consumers' failed and parked messages from each consumer (CloudWatch Embedded Metric Format, namespace `" +
 					metricsNamespace + "`); what each alarm means, and what to do first, is in the README's *Operating it*.")})},
 			{
 				graph("Orders", 8, business(metricOrdersPlaced, "Sum"), business(metricOrdersShipped, "Sum"), business(metricOrdersCancelled, "Sum"), business(metricRefunds, "Sum")),

@@ -138,7 +138,7 @@ const memorySize = 256
 
 // goMaxProcs is every function's GOMAXPROCS: with less than one vCPU of CPU time a second P buys
 // nothing, while its thread hand-offs, spinning and parallel GC cost the same small share. Under
-// `make load` the functions' CPU per order fell by a quarter with it (README, Performance). A
+// `make load` the functions' CPU per order fell by a fifth to a third with it (README, Performance). A
 // function's own Environment may set another value.
 const goMaxProcs = "1"
 

@@ -198,7 +198,7 @@ func (o *Operations) Watch(stack awscdk.Stack) {
 	// What SNS cannot deliver to a subscription goes to the subscription's DLQ (alarmed above); if
 	// that send fails too (the DLQ's policy or key), the copy is lost and only this metric tells.
 	for _, t := range topics {
-		o.alarm(nameOf(t)+"FailedToDeadLetter", "SNS could not move a message it failed to deliver from topic "+nameOf(t)+" to the subscription's dead-letter queue: that copy is lost. Check the DLQ's policy (it must let the topic send) and key; then find the order by its events and publish its notification again.",
+		o.alarm(nameOf(t)+"FailedToDeadLetter", "SNS could not move a message it failed to deliver from topic "+nameOf(t)+" to the subscription's dead-letter queue: that copy is lost. Check the DLQ's policy (it must let the topic send); then find the order by its events and publish its notification again.",
 			t.Metric(jsii.String("NumberOfNotificationsFailedToRedriveToDlq"), fiveMinutes("Sum")), 1, atLeast)
 	}
 	wf := o.props.Workflow
@@ -226,7 +226,7 @@ func (o *Operations) Watch(stack awscdk.Stack) {
 		if !hasFailureDestination(fn) {
 			continue
 		}
-		o.alarm(name+"DestinationDeliveryFailures", "Lambda could not send a failed event or record of "+name+" to its failure destination (its dead-letter queue): the event is lost. Check the function's role may send to the queue (and use its key), and that the queue exists; then find the event in the function's log and replay it (go run ./scripts/replay, for the stream's consumers).",
+		o.alarm(name+"DestinationDeliveryFailures", "Lambda could not send a failed event or record of "+name+" to its failure destination (its dead-letter queue): the event is lost. Check the function's role may send to the queue, and that the queue exists; then find the event in the function's log and replay it (go run ./scripts/replay, for the stream's consumers).",
 			fn.Metric(jsii.String("DestinationDeliveryFailures"), fiveMinutes("Sum")), 1, atLeast)
 	}
 	// A rule's target that fails for good goes to the target's DLQ (alarmed above); if that send
@@ -240,7 +240,7 @@ func (o *Operations) Watch(stack awscdk.Stack) {
 			dims["EventBusName"] = bus
 			dims["RuleName"] = awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), r.RuleArn(), nil))
 		}
-		o.alarm(nameOf(r)+"FailedToDeadLetter", "EventBridge could not send an event that rule "+nameOf(r)+" failed to deliver to the target's dead-letter queue: the event is lost. Check the DLQ's policy (it must let this rule send) and key; then find the order by its events and put the event on the bus again.",
+		o.alarm(nameOf(r)+"FailedToDeadLetter", "EventBridge could not send an event that rule "+nameOf(r)+" failed to deliver to the target's dead-letter queue: the event is lost. Check the DLQ's policy (it must let this rule send); then find the order by its events and put the event on the bus again.",
 			awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String("AWS/Events"), MetricName: jsii.String("InvocationsFailedToBeSentToDlq"),
 				DimensionsMap: &dims, Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum")}), 1, atLeast)
 	}
