@@ -17,9 +17,11 @@ import (
 
 // Schema evolution rule: version N of a type must accept what consumers of version N-1 rely
 // on. Comparing each payload schema with its predecessor, a new version may add optional
-// properties and widen enums, but never remove a property, change a type, newly require a
-// property, narrow an enum, change a const or close additionalProperties. (The envelope is
-// shared, so only the payload is versioned.)
+// properties and widen enums and bounds, but never remove a property, change a type, newly
+// require a property, narrow an enum or a bound (minimum, maximum, lengths, item counts), change
+// a pattern or a const, or close additionalProperties. (The envelope and its $defs are shared,
+// so only the payload is versioned: a change to them changes every version at once, and is not
+// compared here.)
 //
 // One exception, made on purpose and in the open: a property may be removed when the new
 // version's object schema names it under "x-removedProperties" with the reason (OrderPlaced v3
@@ -110,6 +112,16 @@ func (s schemaSet) resolve(node map[string]any, doc map[string]any) (map[string]
 	return nil, nil, fmt.Errorf("$ref chain too long")
 }
 
+// number reads a schema keyword's number (json.Number, as decodeObject keeps it).
+func number(v any) (float64, bool) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return 0, false
+	}
+	f, err := n.Float64()
+	return f, err == nil
+}
+
 func strs(v any) []string {
 	var out []string
 	if a, ok := v.([]any); ok {
@@ -159,6 +171,25 @@ func (s schemaSet) breakingChanges(path string, oldNode, oldDoc, newNode, newDoc
 	}
 	if newN["additionalProperties"] == false && oldN["additionalProperties"] != false {
 		out = append(out, fmt.Sprintf("%s: additionalProperties closed", path))
+	}
+	// Bounds may widen, never narrow: an old event at the old bound must still validate.
+	for _, k := range []string{"maximum", "exclusiveMaximum", "maxLength", "maxItems"} {
+		if nb, ok := number(newN[k]); ok {
+			if ob, had := number(oldN[k]); !had || nb < ob {
+				out = append(out, fmt.Sprintf("%s: %s narrowed from %v to %v", path, k, oldN[k], newN[k]))
+			}
+		}
+	}
+	for _, k := range []string{"minimum", "exclusiveMinimum", "minLength", "minItems"} {
+		if nb, ok := number(newN[k]); ok {
+			if ob, had := number(oldN[k]); !had || nb > ob {
+				out = append(out, fmt.Sprintf("%s: %s narrowed from %v to %v", path, k, oldN[k], newN[k]))
+			}
+		}
+	}
+	// A changed pattern cannot be shown to accept every string the old one did: any change breaks.
+	if np, ok := newN["pattern"]; ok && fmt.Sprint(np) != fmt.Sprint(oldN["pattern"]) {
+		out = append(out, fmt.Sprintf("%s: pattern changed from %v to %v", path, oldN["pattern"], np))
 	}
 	oldProps, _ := oldN["properties"].(map[string]any)
 	newProps, _ := newN["properties"].(map[string]any)
@@ -283,6 +314,18 @@ func TestSchemaCompatibilityCatchesBreakingChanges(t *testing.T) {
 		{"enum added to a free string", placed, func(d map[string]any) {
 			propsOf(d)["customerId"] = map[string]any{"type": "string", "enum": []any{"cust-1"}}
 		}, "/payload/customerId: enum"},
+		{"fewer lines allowed", placed, func(d map[string]any) { propsOf(d)["items"].(map[string]any)["maxItems"] = json.Number("5") }, "/payload/items: maxItems narrowed"},
+		{"more lines allowed", placed, func(d map[string]any) { propsOf(d)["items"].(map[string]any)["maxItems"] = json.Number("500") }, ""},
+		{"a shorter name", placed, func(d map[string]any) { itemPropsOf(d)["name"].(map[string]any)["maxLength"] = json.Number("10") }, "/payload/items/items/name: maxLength narrowed"},
+		{"a total with a maximum", placed, func(d map[string]any) {
+			propsOf(d)["totalCents"] = map[string]any{"$ref": "urn:orderflow:schema:envelope#/$defs/cents", "maximum": json.Number("100")}
+		}, "/payload/totalCents: maximum narrowed"},
+		{"a minimum raised", placed, func(d map[string]any) {
+			propsOf(d)["totalCents"] = map[string]any{"$ref": "urn:orderflow:schema:envelope#/$defs/cents", "minimum": json.Number("1")}
+		}, "/payload/totalCents: minimum narrowed"},
+		{"a pattern changed", placed, func(d map[string]any) {
+			propsOf(d)["currency"] = map[string]any{"type": "string", "pattern": "^EUR$"}
+		}, "/payload/currency: pattern changed"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
