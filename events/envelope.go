@@ -266,6 +266,16 @@ func checkFacts(e *Envelope, d *jsonDoc, payload int32) error {
 	if e.Type == TypeOrderPlaced && e.CorrelationID != e.ID {
 		return invalid(t, version, "/correlationId", "an OrderPlaced event is its own correlation: want %q", e.ID)
 	}
+	// The workflow correlates every event of an order by its OrderPlaced and causes each by the
+	// one before it: an event that says otherwise would be told under another order or step.
+	if e.Sequence > 1 {
+		if want := ID(e.OrderID, 1); e.CorrelationID != want {
+			return invalid(t, version, "/correlationId", "%q is not the id of %s's OrderPlaced (want %q)", e.CorrelationID, e.OrderID, want)
+		}
+		if want := ID(e.OrderID, e.Sequence-1); e.CausationID != want {
+			return invalid(t, version, "/causationId", "%q is not the id of %s/%d, the event before it (want %q)", e.CausationID, e.OrderID, e.Sequence-1, want)
+		}
+	}
 	return nil
 }
 

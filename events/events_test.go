@@ -566,3 +566,40 @@ func TestRegistryIsConsistent(t *testing.T) {
 		t.Error("PLACED, an empty status or an unknown type must not be final")
 	}
 }
+
+// Every event after an order's first is correlated by its OrderPlaced and caused by the event
+// before it, as the workflow writes them: one that says otherwise is refused, on publish and
+// on receipt, at the id it gets wrong.
+func TestCorrelationAndCausationAreTheOrders(t *testing.T) {
+	payload := events.InventoryReserved{OrderID: orderA, Items: []events.StockLine{{SKU: "SKU-001", Quantity: 1}}}
+	spec := func(correlation, causation string) events.Spec {
+		return events.Spec{Type: events.TypeInventoryReserved, Version: 1, OrderID: orderA, Sequence: 2,
+			CorrelationID: correlation, CausationID: causation, Payload: payload, Time: t0}
+	}
+	good, err := events.New(spec(events.ID(orderA, 1), events.ID(orderA, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := "ORD-" + uuid.NewString()
+	for name, tc := range map[string]struct {
+		spec events.Spec
+		path string
+	}{
+		"another order's correlation": {spec(events.ID(other, 1), events.ID(orderA, 1)), "/correlationId"},
+		"caused by itself":            {spec(events.ID(orderA, 1), events.ID(orderA, 2)), "/causationId"},
+		"caused by another order":     {spec(events.ID(orderA, 1), events.ID(other, 1)), "/causationId"},
+	} {
+		_, err := events.New(tc.spec)
+		var ve *events.ValidationError
+		if !errors.As(err, &ve) || len(ve.Problems) != 1 || ve.Problems[0].Path != tc.path {
+			t.Errorf("%s: New: %v, want it refused at %s", name, err, tc.path)
+		}
+		// The same, received: the good event's JSON with the id changed.
+		b, _ := json.Marshal(good)
+		wrong := strings.Replace(string(b), `"correlationId":"`+good.CorrelationID+`"`, `"correlationId":"`+tc.spec.CorrelationID+`"`, 1)
+		wrong = strings.Replace(wrong, `"causationId":"`+good.CausationID+`"`, `"causationId":"`+tc.spec.CausationID+`"`, 1)
+		if _, err := events.Parse([]byte(wrong)); !errors.As(err, &ve) || ve.Problems[0].Path != tc.path {
+			t.Errorf("%s: Parse: %v, want it refused at %s", name, err, tc.path)
+		}
+	}
+}
