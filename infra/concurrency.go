@@ -24,6 +24,10 @@ const (
 	// inventory and shipping: reserved concurrency. Step Functions retries a throttled task
 	// (Lambda.TooManyRequestsException) with backoff.
 	taskConcurrency = 10
+	// rescuer: reserved concurrency. A wave of failed executions (a dependency down) invokes it
+	// once each, asynchronously: two at a time, the rest wait in Lambda's queue (retried for up to
+	// its six hours' event age), rather than take the account's unreserved pool from order-api.
+	rescuerConcurrency = 2
 	// payments queue: batches handed to the payment function at once (SQS MaximumConcurrency);
 	// each batch of 10 is handled concurrently inside (record.SQS).
 	paymentsConcurrency = 5

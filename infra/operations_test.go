@@ -636,8 +636,8 @@ func TestConcurrencyBudget(t *testing.T) {
 			reserved[fmt.Sprint(p["Description"])[:20]] = n
 		}
 	}
-	if len(reserved) != 3 {
-		t.Errorf("reserved concurrency on %v, want streamer, inventory and shipping (order-api's bound is the API's throttles)", reserved)
+	if len(reserved) != 4 {
+		t.Errorf("reserved concurrency on %v, want streamer, inventory, shipping and the rescuer (order-api's bound is the API's throttles)", reserved)
 	}
 	for id, p := range resources(t, "AWS::Lambda::EventSourceMapping") {
 		if p["StartingPosition"] != nil {

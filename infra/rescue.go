@@ -32,6 +32,7 @@ func NewRescue(scope constructs.Construct, d FunctionDefaults, sm awsstepfunctio
 	s := constructs.NewConstruct(scope, jsii.String("Rescue"))
 	fn := NewGoFunction(s, "Rescuer", d, GoFunctionProps{
 		Name:        "rescuer",
+		Reserved:    rescuerConcurrency,
 		Description: "Starts a rescue execution (compensation) for an order-fulfilment execution that failed without compensating, timed out or was aborted",
 		Timeout:     awscdk.Duration_Seconds(jsii.Number(30)), // a long history is read page by page
 		Environment: map[string]*string{"STATE_MACHINE_ARN": sm.StateMachineArn()},
