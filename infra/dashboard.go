@@ -14,11 +14,13 @@ func (o *Operations) dashboard(functions []awslambda.Function, dlqs []awssqs.Que
 		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String(metricsNamespace), MetricName: jsii.String(name),
 			Statistic: jsii.String(statistic), Period: awscdk.Duration_Minutes(jsii.Number(5))})
 	}
-	cancelledBy := func(reason string) awscloudwatch.IMetric {
-		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String(metricsNamespace), MetricName: jsii.String(metricOrdersCancelled),
-			DimensionsMap: &map[string]*string{"Reason": jsii.String(reason)}, Statistic: jsii.String("Sum"), Label: jsii.String(reason),
+	// One series of a metric of ours: its Sum for one value of one dimension, labelled by the value.
+	byDimension := func(name, dimension, value string) awscloudwatch.IMetric {
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String(metricsNamespace), MetricName: jsii.String(name),
+			DimensionsMap: &map[string]*string{dimension: jsii.String(value)}, Statistic: jsii.String("Sum"), Label: jsii.String(value),
 			Period: awscdk.Duration_Minutes(jsii.Number(5))})
 	}
+	cancelledBy := func(reason string) awscloudwatch.IMetric { return byDimension(metricOrdersCancelled, "Reason", reason) }
 	graph := func(title string, width float64, left ...awscloudwatch.IMetric) awscloudwatch.IWidget {
 		return awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String(title), Width: jsii.Number(width), Height: jsii.Number(6), Left: &left})
 	}
@@ -38,9 +40,7 @@ func (o *Operations) dashboard(functions []awslambda.Function, dlqs []awssqs.Que
 	perConsumer := func(name string) []awscloudwatch.IMetric {
 		out := make([]awscloudwatch.IMetric, 0, len(batchConsumers))
 		for _, c := range batchConsumers {
-			out = append(out, awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String(metricsNamespace), MetricName: jsii.String(name),
-				DimensionsMap: &map[string]*string{"Consumer": jsii.String(c)}, Statistic: jsii.String("Sum"), Label: jsii.String(c),
-				Period: awscdk.Duration_Minutes(jsii.Number(5))}))
+			out = append(out, byDimension(name, "Consumer", c))
 		}
 		return out
 	}

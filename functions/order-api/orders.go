@@ -62,14 +62,9 @@ func (h *Handler) get(ctx context.Context, logger *slog.Logger, orderID, custome
 	if !order.IsID(orderID) {
 		return reply(http.StatusBadRequest, errorBody{Error: fmt.Sprintf("%s is not an order id (ORD-<uuid>)", order.Quote(orderID)), Field: "orderId"})
 	}
-	evs, err := h.Events.Load(ctx, orderID)
-	var o order.Order
-	switch {
-	case errors.Is(err, store.ErrUnreadable): // evs: the events that read; told as a fold error is
-	case err != nil:
-		return internalError(ctx, logger, fmt.Errorf("load %s: %w", orderID, err))
-	default:
-		o, err = order.Fold(evs)
+	evs, o, err, loadErr := h.foldHistory(ctx, orderID)
+	if loadErr != nil {
+		return internalError(ctx, logger, loadErr)
 	}
 	switch {
 	case errors.Is(err, order.ErrNotFound) || (err == nil && o.CustomerID != customer) || (err != nil && !isOwner(evs, customer)):
@@ -82,6 +77,22 @@ func (h *Handler) get(ctx context.Context, logger *slog.Logger, orderID, custome
 		return internalError(ctx, logger, err)
 	}
 	return private(reply(http.StatusOK, o))
+}
+
+// foldHistory loads an order's events and folds them. loadErr is the store's (transient: a 500,
+// and the client retries); err is why the history does not fold, or an event of it that no longer
+// reads (store.ErrUnreadable: evs then holds the events that do), which the caller tells as
+// either the owner's 500 or anyone else's 404.
+func (h *Handler) foldHistory(ctx context.Context, orderID string) (evs []events.Envelope, o order.Order, err, loadErr error) {
+	evs, err = h.Events.Load(ctx, orderID)
+	switch {
+	case errors.Is(err, store.ErrUnreadable):
+		return evs, o, err, nil
+	case err != nil:
+		return nil, o, nil, fmt.Errorf("load %s: %w", orderID, err)
+	}
+	o, err = order.Fold(evs)
+	return evs, o, err, nil
 }
 
 // isOwner reports whether customer placed the order whose events are evs, read from its
@@ -150,14 +161,9 @@ func (h *Handler) list(ctx context.Context, logger *slog.Logger, req lambdaevent
 		}
 		e := l.Placed
 		g.Go(func() error {
-			evs, err := h.Events.Load(gctx, e.OrderID)
-			var o order.Order
-			switch {
-			case errors.Is(err, store.ErrUnreadable): // evs: the events that read; told as a fold error is
-			case err != nil:
-				return fmt.Errorf("load %s: %w", e.OrderID, err) // transient: the page fails, the client retries
-			default:
-				o, err = order.Fold(evs)
+			evs, o, err, loadErr := h.foldHistory(gctx, e.OrderID)
+			if loadErr != nil {
+				return loadErr // transient: the page fails, the client retries
 			}
 			switch {
 			case err != nil && isOwner(evs, customer):

@@ -346,19 +346,21 @@ func TestBadInputIsRejected(t *testing.T) {
 	}
 }
 
-// logged counts the lines the function a stack output names logged about orderID since a moment
-// whose message is msg and whose attributes hold attrs (key, value, …). A function's lines are
-// slog's JSON (Lambda's JSON log format) or, where the format is not passed on to the function
-// (MiniStack), slog's text.
+// linesOf runs line on each log line matching pattern (a CloudWatch Logs filter pattern) that the
+// function a stack output names wrote since a moment (less five seconds of clock slack); group is
+// the function's log group.
+func linesOf(ctx context.Context, fnOutput, pattern string, since time.Time, line func(string)) (group string, err error) {
+	if group, err = fnlogs.Group(ctx, lambda.NewFromConfig(stack.AWS), stack.Output(fnOutput)); err != nil {
+		return "", err
+	}
+	return group, fnlogs.Each(ctx, cloudwatchlogs.NewFromConfig(stack.AWS), group, pattern, since.Add(-5*time.Second), time.Time{}, line)
+}
+
 // emitted finds an EMF record of metric, for consumer, that the function a stack output names
 // wrote since a moment.
 func emitted(ctx context.Context, fnOutput string, since time.Time, metric, consumer string) error {
-	group, err := fnlogs.Group(ctx, lambda.NewFromConfig(stack.AWS), stack.Output(fnOutput))
-	if err != nil {
-		return err
-	}
 	found := false
-	err = fnlogs.Each(ctx, cloudwatchlogs.NewFromConfig(stack.AWS), group, `"`+metric+`"`, since.Add(-5*time.Second), time.Time{}, func(line string) {
+	group, err := linesOf(ctx, fnOutput, `"`+metric+`"`, since, func(line string) {
 		var rec map[string]any
 		if json.Unmarshal([]byte(line), &rec) == nil && rec["_aws"] != nil && rec["Consumer"] == consumer && rec[metric] != nil {
 			found = true
@@ -370,14 +372,14 @@ func emitted(ctx context.Context, fnOutput string, since time.Time, metric, cons
 	return err
 }
 
+// logged counts the lines the function a stack output names logged about orderID since a moment
+// whose message is msg and whose attributes hold attrs (key, value, …). A function's lines are
+// slog's JSON (Lambda's JSON log format) or, where the format is not passed on to the function
+// (MiniStack), slog's text.
 func logged(ctx context.Context, fnOutput string, since time.Time, orderID, msg string, attrs ...string) (int, error) {
-	group, err := fnlogs.Group(ctx, lambda.NewFromConfig(stack.AWS), stack.Output(fnOutput))
-	if err != nil {
-		return 0, err
-	}
 	attrs = append([]string{"orderId", orderID}, attrs...)
 	n := 0
-	err = fnlogs.Each(ctx, cloudwatchlogs.NewFromConfig(stack.AWS), group, `"`+orderID+`"`, since.Add(-5*time.Second), time.Time{}, func(line string) {
+	_, err := linesOf(ctx, fnOutput, `"`+orderID+`"`, since, func(line string) {
 		if fnlogs.Says(line, msg, attrs...) {
 			n++
 		}
